@@ -1,0 +1,56 @@
+"""Errors raised by framecast.
+
+Every error framecast raises on purpose derives from :class:`FramecastError`, so an
+embedding program can catch them all with one ``except`` clause. Each message says what
+went wrong and what to do about it::
+
+    FramecastError
+    ├── ConfigError          an option has a value framecast cannot use
+    │   └── PortInUseError   the port is already bound by another process
+    ├── ImageError           an image given to publish() or found by a source is unusable
+    ├── SourceError          a source (folder, ZeroMQ stream, simulator) cannot deliver
+    └── ServerStateError     an operation does not fit the server's state (e.g. publish before start)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "FramecastError",
+    "ImageError",
+    "PortInUseError",
+    "ServerStateError",
+    "SourceError",
+]
+
+
+class FramecastError(Exception):
+    """Root of every error framecast raises on purpose."""
+
+
+class ConfigError(FramecastError, ValueError):
+    """An option has a value framecast cannot use; the message names the option and the fix."""
+
+
+class PortInUseError(ConfigError):
+    """The port cannot be bound because another process holds it."""
+
+    def __init__(self, port: int, detail: str = "") -> None:
+        self.port = port
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"port {port} is in use by another process{extra}; "
+            "choose another with --port (or port=0 for any free port)"
+        )
+
+
+class ImageError(FramecastError, ValueError):
+    """An image cannot be used: wrong type, shape, dtype, or undecodable bytes."""
+
+
+class SourceError(FramecastError):
+    """A source of images cannot deliver: missing folder, unreachable stream, …"""
+
+
+class ServerStateError(FramecastError, RuntimeError):
+    """The call does not fit the server's state, e.g. ``publish()`` on a stopped server."""
