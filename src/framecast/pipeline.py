@@ -1,0 +1,213 @@
+"""From a submitted image to a published frame: latest-wins intake, off-loop encoding,
+fan-out to the hub and throttled refresh of the web folder files.
+
+A producer faster than the viewers never builds a backlog: :meth:`Pipeline.submit` keeps
+one pending image and replaces it when a newer one arrives (counted as dropped). When
+nobody is connected, pending images are only encoded when the web folder's
+``web_image.jpg`` is due for a refresh (at most ``max_file_rate`` times per second), so a
+stream nobody watches costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import imaging, webfolder
+from .errors import FramecastError
+from .frames import Frame, Incoming
+from .hub import Hub
+
+__all__ = ["Counters", "Pipeline"]
+
+log = logging.getLogger("framecast.pipeline")
+
+
+@dataclass
+class Counters:
+    """Session counters (``reset`` sets them back to zero)."""
+
+    submitted: int = 0
+    dropped: int = 0  # superseded by a newer image before being encoded
+    failed: int = 0  # could not be decoded or encoded
+
+
+class Pipeline:
+    """Owns the pending slot, the encoder task and the web-file writer task."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        web_root: Path,
+        options: imaging.DisplayOptions,
+        *,
+        max_file_rate: float,
+        encode: Callable[[Any, imaging.DisplayOptions], imaging.Encoded] = imaging.encode,
+    ) -> None:
+        self._hub = hub
+        self._web_root = web_root
+        self._options = options
+        self._encode = encode
+        self._file_period = 1.0 / max_file_rate
+        self._lock = threading.Lock()
+        self._pending: tuple[Incoming, float] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._file_wake: asyncio.Event | None = None
+        self._file_frame: Frame | None = None
+        self._next_file_time = 0.0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self._seq = 0
+        self._files_written = 0
+        self.counters = Counters()
+
+    # -- lifecycle (event loop thread) -------------------------------------------------------
+    def start(self, seq: int = 0) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._file_wake = asyncio.Event()
+        self._seq = seq
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="framecast-encode")
+        self._tasks = [
+            asyncio.create_task(self._encode_loop(), name="framecast-encoder"),
+            asyncio.create_task(self._file_loop(), name="framecast-webfiles"),
+        ]
+        with self._lock:
+            if self._pending is not None:
+                self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop the tasks; the newest published frame is on disk when this returns."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        frame = self._file_frame
+        if frame is not None and self._executor is not None:
+            self._file_frame = None
+            await self._write_files(frame)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        self._loop = None
+
+    # -- intake (any thread) -----------------------------------------------------------------
+    def submit(self, incoming: Incoming) -> None:
+        """Queue ``incoming`` as the newest image, replacing any not yet encoded. Never blocks."""
+        now = time.time()
+        with self._lock:
+            self.counters.submitted += 1
+            if self._pending is not None:
+                self.counters.dropped += 1
+            self._pending = (incoming, incoming.time or now)
+            loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # loop closed during shutdown: the image is simply not shown
+                pass
+
+    def wanted(self) -> bool:
+        """True when an image submitted now would be encoded soon (for sources that can skip)."""
+        return self._hub.clients > 0 or time.monotonic() >= self._next_file_time
+
+    @property
+    def latest(self) -> Frame | None:
+        return self._hub.latest
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.counters = Counters()
+
+    # -- tasks -------------------------------------------------------------------------------
+    def _take(self) -> tuple[Incoming, float] | None:
+        with self._lock:
+            item, self._pending = self._pending, None
+            return item
+
+    async def _encode_loop(self) -> None:
+        assert self._wake is not None and self._loop is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._hub.clients == 0:
+                # Nobody watches: wait until the web file is due, or a client arrives.
+                delay = self._next_file_time - time.monotonic()
+                if delay > 0:
+                    self._hub.client_arrived.clear()
+                    try:
+                        await asyncio.wait_for(self._hub.client_arrived.wait(), delay)
+                    except TimeoutError:
+                        pass
+            item = self._take()
+            if item is None:
+                continue
+            incoming, stamp = item
+            try:
+                encoded = await self._loop.run_in_executor(
+                    self._executor, self._decode_and_encode, incoming
+                )
+            except FramecastError as exc:
+                self.counters.failed += 1
+                log.warning("skipped %s: %s", incoming.name or "image", exc)
+                continue
+            except Exception:
+                self.counters.failed += 1
+                log.exception("could not encode %s", incoming.name or "image")
+                continue
+            self._seq += 1
+            frame = Frame(
+                seq=self._seq,
+                time=stamp,
+                jpeg=encoded.jpeg,
+                width=encoded.width,
+                height=encoded.height,
+                metadata=incoming.metadata,
+                original=encoded.original,
+                source_width=encoded.source_width,
+                source_height=encoded.source_height,
+            )
+            self._hub.publish(frame)
+            log.debug("published frame %d (%d bytes)", frame.seq, len(frame.jpeg))
+            self._file_frame = frame
+            assert self._file_wake is not None
+            self._file_wake.set()
+
+    def _decode_and_encode(self, incoming: Incoming) -> imaging.Encoded:
+        return self._encode(incoming.load(), self._options)
+
+    async def _file_loop(self) -> None:
+        assert self._file_wake is not None
+        while True:
+            await self._file_wake.wait()
+            self._file_wake.clear()
+            delay = self._next_file_time - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)  # throttle: max_file_rate writes per second
+            frame, self._file_frame = self._file_frame, None
+            if frame is None:
+                continue
+            self._next_file_time = time.monotonic() + self._file_period
+            await self._write_files(frame)
+
+    async def _write_files(self, frame: Frame) -> None:
+        assert self._loop is not None
+        try:
+            await self._loop.run_in_executor(
+                self._executor, webfolder.write_frame_files, self._web_root, frame.jpeg, frame.data()
+            )
+            self._files_written += 1
+        except OSError as exc:
+            log.error("could not write %s: %s", self._web_root / webfolder.IMAGE_NAME, exc)
+
+    @property
+    def seq(self) -> int:
+        return self._seq

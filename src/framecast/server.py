@@ -1,0 +1,350 @@
+"""``ImageServer``: the composition root that wires sources → pipeline → hub → web.
+
+It runs either on its own asyncio loop in a dedicated thread (``start``/``stop``, for
+desktop programs) or on the caller's loop (``astart``/``astop``, ``async with``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+from aiohttp import web
+
+from . import address, imaging, webfolder
+from .config import Settings
+from .errors import ConfigError, PortInUseError, ServerStateError, SourceError
+from .frames import Incoming
+from .hub import Hub
+from .pipeline import Pipeline
+from .sources import Source, create_sources
+from .web.api import status
+from .web.app import build_app
+from .web.context import WebContext
+
+__all__ = ["ImageServer"]
+
+log = logging.getLogger("framecast.server")
+
+#: How long stop() waits for clients to close after ``disconnect`` (SPEC: about 2 s at most).
+STOP_GRACE = 1.5
+_WAITING_TEXT = "waiting for the first image"
+
+
+class ImageServer:
+    """A live image server.
+
+    >>> server = ImageServer(work_folder="work", port=0, displayed_address="ip:127.0.0.1")
+    >>> url = server.start()
+    >>> server.publish(np.zeros((4, 4), np.uint8), metadata={"STACK_SIZE": 1})
+    >>> server.stop()
+
+    Every keyword matches a ``framecast serve`` option (see ``docs/settings.md``).
+    """
+
+    def __init__(self, *, work_folder: str | Path = "framecast-work", **options: Any) -> None:
+        self.settings = Settings.build(work_folder=work_folder, **options)
+        self._hub: Hub | None = None
+        self._pipeline: Pipeline | None = None
+        self._context: WebContext | None = None
+        self._runner: web.AppRunner | None = None
+        self._site_port = 0
+        self._url = ""
+        self._access_limited = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._thread_stop: asyncio.Event | None = None
+        self._source_tasks: list[asyncio.Task[None]] = []
+        self._sources: list[Source] = []
+        self._state_lock = threading.Lock()
+        self._seq = 0
+
+    # -- properties -----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The displayed URL (what to open on another device); empty before start."""
+        return self._url
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when port 0 was asked)."""
+        return self._site_port
+
+    @property
+    def access_limited(self) -> bool:
+        """True when the displayed address is loopback: other devices cannot reach the URL."""
+        return self._access_limited
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    @property
+    def work_folder(self) -> Path:
+        return self.settings.work_folder
+
+    @property
+    def web_folder(self) -> Path:
+        return self.settings.web_root
+
+    def status(self) -> dict[str, Any]:
+        """The same counters as ``GET /api/status``."""
+        if self._context is None:
+            raise ServerStateError("the server is not running; call start() first")
+        return status(self._context)
+
+    # -- publishing -----------------------------------------------------------------------------
+    def publish(self, image: Any, metadata: Mapping[str, Any] | None = None) -> None:
+        """Show ``image`` to every viewer. Thread-safe; returns at once.
+
+        ``image``: a numpy array (2-D, or H×W×3/4; any integer or float dtype), a PIL image,
+        JPEG/PNG/TIFF/FITS bytes, or a path to an image file. Encoding happens off the
+        caller's thread; if images come faster than they can be shown, the newest wins.
+        Raises :class:`~framecast.errors.ImageError` for unusable input (nothing already
+        published changes) and :class:`~framecast.errors.ServerStateError` when not running.
+        """
+        pipeline = self._pipeline
+        if pipeline is None:
+            raise ServerStateError("publish() needs a running server; call start() first")
+        imaging.check(image)
+        if isinstance(image, np.ndarray):
+            image = image.copy()  # the caller may reuse its buffer as soon as we return
+        elif isinstance(image, bytearray | memoryview):
+            image = bytes(image)
+        elif hasattr(image, "copy") and hasattr(image, "mode"):  # PIL image
+            image = image.copy()
+        if not isinstance(metadata, Mapping | None):
+            raise ConfigError("metadata must be a dict of names to values, or None")
+        meta = dict(metadata) if metadata is not None else {}
+        pipeline.submit(Incoming(load=lambda: image, metadata=meta, time=time.time()))
+
+    def submit(self, incoming: Incoming) -> None:
+        """Publish an :class:`~framecast.frames.Incoming` (lazy image), as sources do."""
+        if self._pipeline is None:
+            raise ServerStateError("submit() needs a running server; call start() first")
+        self._pipeline.submit(incoming)
+
+    # -- async lifecycle ------------------------------------------------------------------------
+    async def astart(self) -> str:
+        """Start on the running event loop; returns the displayed URL."""
+        if self._runner is not None:
+            raise ServerStateError("the server is already running; call stop() first")
+        settings = self.settings
+        work = webfolder.prepare_folder(settings.work_folder, "work folder")
+        web_root = webfolder.prepare_folder(settings.web_root, "web folder")
+        ssl_context = self._ssl_context()
+        await asyncio.to_thread(self._prepare_web_folder, web_root)
+        del work
+
+        hub = Hub()
+        pipeline = Pipeline(
+            hub,
+            web_root,
+            imaging.DisplayOptions.from_settings(settings),
+            max_file_rate=settings.max_file_rate,
+        )
+        context = WebContext(settings=settings, hub=hub, pipeline=pipeline)
+        app = build_app(context)
+        runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            keepalive_timeout=settings.keepalive_timeout,
+            shutdown_timeout=0.5,
+            access_log=None,
+        )
+        await runner.setup()
+        site = web.TCPSite(
+            runner, settings.host, settings.port, ssl_context=ssl_context, reuse_address=True
+        )
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES) or "in use" in str(exc):
+                raise PortInUseError(settings.port, exc.strerror or "") from None
+            raise ConfigError(
+                f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}; "
+                "check --host and --port"
+            ) from None
+        self._site_port = _bound_port(runner, settings.port)
+        displayed = address.displayed_ip(settings.displayed_address, settings.host)
+        self._url = address.make_url("https" if settings.tls else "http", displayed, self._site_port)
+        self._access_limited = address.is_loopback(displayed)
+        context.url = self._url
+        context.access_limited = self._access_limited
+        pipeline.start(self._seq)
+        self._hub, self._pipeline, self._context, self._runner = hub, pipeline, context, runner
+        try:
+            self._sources = create_sources(settings)
+        except Exception:
+            await self.astop()
+            raise
+        for source in self._sources:
+            self._source_tasks.append(
+                asyncio.create_task(self._pump(source), name=f"framecast-source-{source.name}")
+            )
+        log.info("framecast serving %s at %s", web_root, self._url)
+        if self._access_limited:
+            log.warning(
+                "the displayed address %s is loopback: other devices cannot reach %s; "
+                "use --displayed-address ip:<LAN address>",
+                displayed,
+                self._url,
+            )
+        return self._url
+
+    async def astop(self) -> None:
+        """Tell clients ``disconnect``, give them a short grace to close, shut down.
+
+        Idempotent. Web folder files stay on disk. Returns within about 2 s."""
+        runner, hub, pipeline, context = self._runner, self._hub, self._pipeline, self._context
+        if runner is None or hub is None or pipeline is None or context is None:
+            return
+        for task in self._source_tasks:
+            task.cancel()
+        await asyncio.gather(*self._source_tasks, return_exceptions=True)
+        self._source_tasks = []
+        for source in self._sources:
+            try:
+                await source.aclose()
+            except Exception:  # pragma: no cover - best effort
+                log.exception("error while closing source %s", source.name)
+        self._sources = []
+        context.closing.set()
+        hub.close()  # every push socket sends "disconnect" and closes
+        deadline = time.monotonic() + STOP_GRACE
+        while context.sockets and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        self._seq = pipeline.seq
+        await pipeline.stop()
+        await runner.cleanup()
+        self._runner = self._hub = self._pipeline = self._context = None
+        log.info("framecast stopped")
+
+    async def __aenter__(self) -> ImageServer:
+        await self.astart()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.astop()
+
+    # -- threaded lifecycle ---------------------------------------------------------------------
+    def start(self) -> str:
+        """Start on a dedicated thread with its own event loop; returns the displayed URL."""
+        with self._state_lock:
+            if self._thread is not None:
+                raise ServerStateError("the server is already running; call stop() first")
+            started: Future[str] = Future()
+            self._thread = threading.Thread(
+                target=self._thread_main, args=(started,), name="framecast", daemon=True
+            )
+            self._thread.start()
+            try:
+                return started.result()
+            except BaseException:
+                self._thread.join()
+                self._thread = None
+                raise
+
+    def _thread_main(self, started: Future[str]) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        stop_event = asyncio.Event()
+        self._thread_stop = stop_event
+
+        async def main() -> None:
+            try:
+                url = await self.astart()
+            except BaseException as exc:
+                started.set_exception(exc)
+                return
+            started.set_result(url)
+            await stop_event.wait()
+            await self.astop()
+
+        try:
+            loop.run_until_complete(main())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            self._loop = None
+
+    def stop(self) -> None:
+        """Stop a server started with :meth:`start`. Idempotent; the server can start again."""
+        with self._state_lock:
+            thread, loop, event = self._thread, self._loop, self._thread_stop
+            if thread is None:
+                return
+            if loop is not None and event is not None and not loop.is_closed():
+                try:
+                    loop.call_soon_threadsafe(event.set)
+                except RuntimeError:
+                    pass
+            thread.join(timeout=10)
+            self._thread = None
+
+    def __enter__(self) -> ImageServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- internals ------------------------------------------------------------------------------
+    def _prepare_web_folder(self, web_root: Path) -> None:
+        webfolder.remove_stale_temporaries(web_root)
+        webfolder.install_assets(web_root)
+        webfolder.write_frame_files(
+            web_root,
+            imaging.placeholder_jpeg(_WAITING_TEXT),
+            {"framecast": {"seq": 0, "waiting": True}},
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        settings = self.settings
+        if settings.certfile is None or settings.keyfile is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(settings.certfile, settings.keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"cannot use certificate {str(settings.certfile)!r} with key "
+                f"{str(settings.keyfile)!r}: {exc}; check both are PEM files that belong together"
+            ) from None
+        return context
+
+    async def _pump(self, source: Source) -> None:
+        pipeline = self._pipeline
+        assert pipeline is not None
+        try:
+            async for incoming in source.frames():
+                pipeline.submit(incoming)
+        except asyncio.CancelledError:
+            raise
+        except SourceError as exc:
+            log.error("source %s stopped: %s", source.name, exc)
+        except Exception:
+            log.exception("source %s failed; the server keeps running", source.name)
+
+
+def _bound_port(runner: web.AppRunner, asked: int) -> int:
+    for address_info in runner.addresses:
+        if isinstance(address_info, tuple) and len(address_info) >= 2:
+            return int(address_info[1])
+    return asked

@@ -1,0 +1,1 @@
+"""The aiohttp layer: routes, sockets and static files. Built by :func:`framecast.web.app.build_app`."""

@@ -1,0 +1,40 @@
+"""The aiohttp application: every route framecast serves."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .api import qr_handler, status_handler
+from .context import CONTEXT, WebContext
+from .static import StaticFiles
+from .ws import notify_handler
+
+__all__ = ["build_app"]
+
+
+@web.middleware
+async def _security_headers(
+    request: web.Request, handler: web.RequestHandler
+) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    return response
+
+
+def build_app(context: WebContext) -> web.Application:
+    """Routes: the viewer and its files, ``/ws``, ``/api/status``, ``/qr.svg``; further
+    transports (control, SSE, binary frames, ingest) are added by ``context.extras["routes"]``."""
+    app = web.Application(
+        middlewares=[_security_headers], client_max_size=context.settings.max_ingest_bytes
+    )
+    app[CONTEXT] = context
+    static = StaticFiles(context.settings.web_root)
+    app.router.add_get("/ws", notify_handler)
+    app.router.add_get("/api/status", status_handler)
+    app.router.add_get("/qr.svg", qr_handler)
+    for add_routes in context.extras.get("routes", ()):
+        add_routes(app)
+    app.router.add_get("/", static.handle)
+    app.router.add_get("/{path:.+}", static.handle)
+    return app

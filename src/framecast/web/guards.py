@@ -1,0 +1,77 @@
+"""Who may open what: Origin checks for WebSockets, tokens, connection caps."""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from .context import WebContext
+
+__all__ = ["check_capacity", "check_origin", "request_token", "token_matches"]
+
+
+def check_origin(request: web.Request, allowed: tuple[str, ...]) -> None:
+    """Refuse (403) a browser WebSocket opened by a page from another origin.
+
+    Clients that send no Origin (scripts, other servers) are allowed: the check protects
+    against foreign web pages using a viewer's browser, not against programs.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None or "*" in allowed:
+        return
+    origin = origin.rstrip("/")
+    if origin in allowed:
+        return
+    parts = urlsplit(origin)
+    if parts.hostname is not None:
+        default = 443 if parts.scheme in ("https", "wss") else 80
+        origin_host = f"{parts.hostname}:{parts.port or default}".lower()
+        own_default = 443 if request.secure else 80
+        host = (request.host or "").lower()
+        if ":" not in host.rsplit("]", 1)[-1]:
+            host = f"{host}:{own_default}"
+        if origin_host == host:
+            return
+    raise web.HTTPForbidden(text=f"origin {origin} is not allowed; add it with --allowed-origins\n")
+
+
+def request_token(request: web.Request) -> str | None:
+    """The token a client presents: ``?token=`` or ``Authorization: Bearer <token>``."""
+    auth = request.headers.get("Authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return request.query.get("token")
+
+
+def token_matches(given: str | None, expected: str | None) -> bool:
+    """Constant-time comparison; no expected token means everyone matches."""
+    if expected is None:
+        return True
+    if given is None:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def check_viewer(request: web.Request, context: WebContext) -> None:
+    """With a viewer token set, watching needs it (the operator token works too)."""
+    settings = context.settings
+    if settings.viewer_token is None:
+        return
+    given = request_token(request) or request.cookies.get("framecast_token")
+    if token_matches(given, settings.viewer_token) or (
+        settings.token is not None and token_matches(given, settings.token)
+    ):
+        return
+    raise web.HTTPUnauthorized(text="this framecast session is private; open the link with its token\n")
+
+
+def check_capacity(context: WebContext) -> None:
+    """Refuse a new live connection (503) once ``max_clients`` are connected."""
+    if context.connections >= context.settings.max_clients:
+        context.refused += 1
+        raise web.HTTPServiceUnavailable(
+            text="too many viewers are connected; try again later\n",
+            headers={"Retry-After": "5"},
+        )

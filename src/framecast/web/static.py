@@ -1,0 +1,124 @@
+"""Static files from the web folder, confined to it and never served stale.
+
+Every file is revalidated on each request (``Cache-Control: no-cache`` with an ``ETag`` and
+``Last-Modified``), so a browser never shows an old ``web_image.jpg``. The file is opened
+once and its bytes and validators come from that one open file, so a file replaced while it
+is being served is sent whole (old or new), never torn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import os
+import stat
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path, PurePosixPath
+
+from aiohttp import web
+
+from ..webfolder import is_private_name
+from .context import CONTEXT
+from .guards import check_viewer, token_matches
+
+__all__ = ["StaticFiles"]
+
+_MAX_CACHED_BYTES = 32 * 1024 * 1024
+_TYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".ico": "image/x-icon",
+    ".webmanifest": "application/manifest+json",
+}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: tuple[int, int, int, int]
+    body: bytes
+    etag: str
+    last_modified: str
+
+
+class StaticFiles:
+    """Serves files below ``root``; refuses traversal, symlink escapes, folders and temp files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._cache: dict[Path, _Entry] = {}
+        self._cached_bytes = 0
+
+    def _resolve(self, relative: str) -> Path | None:
+        parts = PurePosixPath(relative).parts
+        if not parts or any(p in ("..", "") or is_private_name(p) or "\\" in p for p in parts):
+            return None
+        try:
+            path = self.root.joinpath(*parts).resolve(strict=True)
+        except (OSError, RuntimeError):
+            return None
+        if not path.is_relative_to(self.root):
+            return None  # a symlink pointing outside the web folder
+        return path
+
+    def _read(self, path: Path) -> _Entry | None:
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            key = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+            cached = self._cache.get(path)
+            if cached is not None and cached.key == key:
+                return cached
+            body = handle.read()
+        entry = _Entry(
+            key=key,
+            body=body,
+            etag=f'"{info.st_ino:x}-{info.st_mtime_ns:x}-{len(body):x}"',
+            last_modified=formatdate(info.st_mtime, usegmt=True),
+        )
+        if self._cached_bytes + len(body) > _MAX_CACHED_BYTES:
+            self._cache.clear()
+            self._cached_bytes = 0
+        old = self._cache.get(path)
+        self._cached_bytes += len(body) - (len(old.body) if old else 0)
+        self._cache[path] = entry
+        return entry
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        context = request.app[CONTEXT]
+        relative = request.match_info.get("path", "") or "index.html"
+        check_viewer(request, context)
+        path = self._resolve(relative)
+        if path is None:
+            raise web.HTTPNotFound()
+        entry = await asyncio.to_thread(self._read, path)
+        if entry is None:
+            raise web.HTTPNotFound()
+        headers = {
+            "Cache-Control": "no-cache",
+            "ETag": entry.etag,
+            "Last-Modified": entry.last_modified,
+            "X-Content-Type-Options": "nosniff",
+        }
+        if entry.etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=headers)
+        content_type = _TYPES.get(path.suffix.lower()) or (
+            mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        )
+        response = web.Response(body=entry.body, headers=headers, content_type=content_type)
+        given = request.query.get("token")
+        if context.settings.viewer_token is not None and given is not None:
+            # Remember a valid link token so the page's own requests need not carry it.
+            if token_matches(given, context.settings.viewer_token) or token_matches(
+                given, context.settings.token or context.settings.viewer_token
+            ):
+                response.set_cookie("framecast_token", given, httponly=True, samesite="Strict")
+        return response

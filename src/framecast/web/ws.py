@@ -1,0 +1,115 @@
+"""Push WebSockets: ``/ws`` (ALS ``new_image`` notifications) and the shared machinery for
+any socket that streams frames to a client through a latest-wins slot.
+
+Each client gets one sender task that takes the newest frame from its slot and writes it
+with a deadline. A client that stops reading blocks only its own sender; when a write has
+not finished after ``send_timeout`` seconds the client is disconnected (evicted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiohttp import WSMsgType, web
+
+from .. import protocol
+from ..frames import Frame
+from ..hub import Subscription
+from .context import CONTEXT, WebContext
+from .guards import check_capacity, check_origin, check_viewer
+
+__all__ = ["notify_handler", "open_socket", "stream_frames"]
+
+log = logging.getLogger("framecast.web")
+
+Render = Callable[[Frame], str | bytes]
+_CLOSE_GRACE = 0.5
+
+
+async def open_socket(request: web.Request, context: WebContext) -> web.WebSocketResponse:
+    """Check origin, access and capacity, then upgrade. Compression is never negotiated:
+    deflating JPEG bytes costs a lot of CPU for nothing."""
+    check_origin(request, context.settings.allowed_origins)
+    check_viewer(request, context)
+    check_capacity(context)
+    if context.closing.is_set():
+        raise web.HTTPServiceUnavailable(text="server is stopping\n")
+    ws = web.WebSocketResponse(
+        heartbeat=context.settings.heartbeat,
+        max_msg_size=context.settings.max_message_bytes,
+        compress=False,
+    )
+    await ws.prepare(request)
+    return ws
+
+
+async def _send(ws: web.WebSocketResponse, payload: str | bytes) -> None:
+    if isinstance(payload, str):
+        await ws.send_str(payload)
+    else:
+        await ws.send_bytes(payload)
+
+
+async def _sender(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    sub: Subscription,
+    render: Render,
+    context: WebContext,
+) -> None:
+    transport = request.transport
+    timeout = context.settings.send_timeout
+    while True:
+        frame = await sub.next()
+        if frame is None:  # the server is stopping
+            try:
+                await asyncio.wait_for(ws.send_str(protocol.DISCONNECT), _CLOSE_GRACE)
+                await asyncio.wait_for(ws.close(code=1001, message=b"server stopped"), _CLOSE_GRACE)
+            except (TimeoutError, ConnectionError, RuntimeError):
+                pass
+            return
+        try:
+            await asyncio.wait_for(_send(ws, render(frame)), timeout)
+        except TimeoutError:
+            context.evicted += 1
+            log.info("disconnected a client that did not read for %.1f s", timeout)
+            if transport is not None:
+                transport.abort()  # a stalled peer cannot complete a close handshake
+            return
+        except (ConnectionError, RuntimeError):
+            return
+
+
+async def stream_frames(request: web.Request, kind: str, render: Render) -> web.WebSocketResponse:
+    """Serve one push socket: every new frame rendered by ``render``, newest wins."""
+    context = request.app[CONTEXT]
+    ws = await open_socket(request, context)
+    sub = context.hub.subscribe(kind)
+    context.sockets.add(ws)
+    sender = asyncio.create_task(_sender(request, ws, sub, render, context), name=f"framecast-{kind}-send")
+    try:
+        async for msg in ws:  # push-only: incoming text is ignored, but reading keeps pings alive
+            if msg.type == WSMsgType.ERROR:
+                break
+            if sender.done():
+                break
+    finally:
+        sub.close()
+        context.sockets.discard(ws)
+        if not sender.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(sender), _CLOSE_GRACE * 3)
+            except TimeoutError:
+                sender.cancel()
+            except asyncio.CancelledError:
+                sender.cancel()
+                raise
+        await asyncio.gather(sender, return_exceptions=True)
+    return ws
+
+
+async def notify_handler(request: web.Request) -> web.WebSocketResponse:
+    """``GET /ws``: a ``{"type": "new_image", ...}`` text message after each new image."""
+    return await stream_frames(request, "ws", protocol.new_image_text)
