@@ -1,0 +1,64 @@
+// Page-level toggles: night mode (red on black, remembered), the metadata panel (shown or
+// collapsed, remembered; collapsed by default on small portrait screens) and the keyboard
+// shortcuts for them ("n" night, "i" info panel), ignored while typing or inside the image.
+
+const NIGHT_KEY = "framecast.night";
+const PANEL_KEY = "framecast.panel";
+
+function stored(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;  // storage disabled (private mode, file://)
+  }
+}
+
+function store(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    /* not remembered, still works */
+  }
+}
+
+export class Toggle {
+  /** A pressed/unpressed button bound to a class on <html>, remembered under `key`. */
+  constructor(button, { key, className, initial, onChange = () => {} }) {
+    this.button = button;
+    this.key = key;
+    this.className = className;
+    this.onChange = onChange;
+    const remembered = stored(key);
+    this.set(remembered === null ? initial : remembered === "1", { remember: false });
+    button.addEventListener("click", () => this.set(!this.on));
+  }
+
+  set(on, { remember = true } = {}) {
+    this.on = Boolean(on);
+    document.documentElement.classList.toggle(this.className, this.on);
+    this.button.setAttribute("aria-pressed", String(this.on));
+    if (remember) store(this.key, this.on ? "1" : "0");
+    this.onChange(this.on);
+  }
+}
+
+/** Night mode and panel toggles plus their keyboard shortcuts. */
+export function setupToggles({ nightButton, infoButton, imageElement, onLayoutChange = () => {} }) {
+  const night = new Toggle(nightButton, { key: NIGHT_KEY, className: "night", initial: false });
+  const smallPortrait = matchMedia("(max-width: 700px) and (orientation: portrait)").matches;
+  const panel = new Toggle(infoButton, {
+    key: PANEL_KEY,
+    className: "panel-open",
+    initial: !smallPortrait,
+    onChange: onLayoutChange,
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    const target = event.target;
+    if (target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    if (imageElement.contains(target)) return;  // the image's own keys (OpenSeadragon)
+    if (event.key === "n") night.set(!night.on);
+    else if (event.key === "i") panel.set(!panel.on);
+  });
+  return { night, panel };
+}

@@ -1,0 +1,163 @@
+// Wires the viewer together: transport (network) → image view, metadata panel, status.
+// Nothing here draws or fetches by itself; it decides what to show and when.
+
+import { ControlChannel, LiveConnection, fetchJson } from "./transport.js";
+import { ImageView } from "./viewer.js";
+import { MetadataList, imageEntries, splitMetadata } from "./metadata.js";
+import { StatusDisplay } from "./status.js";
+import { recalledView, rememberView } from "./viewstate.js";
+import { setupToggles } from "./controls.js";
+import { ScreenAwake } from "./wakelock.js";
+import { ShareDialog } from "./share.js";
+import { OperatorControls } from "./operator.js";
+
+const $ = (id) => document.getElementById(id);
+const token = new URLSearchParams(location.search).get("token");
+
+const status = new StatusDisplay({
+  status: $("status"),
+  statusText: $("status-text"),
+  age: $("age"),
+  fps: $("fps"),
+  notice: $("notice"),
+  noticeTitle: $("notice-title"),
+  noticeText: $("notice-text"),
+});
+const fixed = new MetadataList($("meta-fixed"), { rawLabels: true });
+const meta = new MetadataList($("meta"));
+const view = new ImageView($("osd"), { prefixUrl: "icons/", initialView: recalledView() });
+const share = new ShareDialog({ button: $("btn-share"), dialog: $("share-dialog"), image: $("share-qr"), link: $("share-url") });
+const operator = new OperatorControls({ snapshotButton: $("btn-operator-snapshot"), resetButton: $("btn-operator-reset"), reply: $("operator-reply") });
+const awake = new ScreenAwake();
+setupToggles({ nightButton: $("btn-night"), infoButton: $("btn-info"), imageElement: $("image") });
+
+$("access-dismiss").addEventListener("click", () => { $("access-warning").hidden = true; });
+
+// ---- images -------------------------------------------------------------------------
+
+let epoch = 0;          // increments on every (re)connection: a new server may restart seq at 1
+let newest = null;      // {seq, time} of the newest image asked for in this epoch
+
+/** Ask the view for the image described by `metadata` (data.json shape), unless an
+ *  equal or newer one was already asked for. */
+function showImage(metadata, message = null) {
+  const { own: raw } = splitMetadata(metadata);
+  const own = { ...raw };
+  if (message) {
+    for (const name of ["seq", "time", "width", "height"]) {
+      if (own[name] === undefined && message[name] !== undefined) own[name] = message[name];
+    }
+  }
+  const seq = typeof own.seq === "number" ? own.seq : null;
+  const time = typeof own.time === "number" ? own.time : null;
+  if (newest && seq !== null && newest.seq !== null && seq <= newest.seq && (time === null || time <= newest.time)) {
+    return;  // an older answer overtaken by a newer notification
+  }
+  newest = { seq, time };
+  const waiting = Boolean(own.waiting) || seq === 0;
+  // A query string unique to this image (and to this server run, thanks to the time):
+  // the browser can never show a stale cached picture.
+  const query = waiting
+    ? `waiting=${epoch}-${Date.now()}`
+    : `seq=${seq ?? "x"}&t=${time ?? Date.now() / 1000}`;
+  view.show(`web_image.jpg?${query}`, waiting ? `waiting-${epoch}` : query, { metadata, own, waiting });
+}
+
+view.addEventListener("shown", (event) => {
+  const { info, width, height } = event.detail;
+  const { entries } = splitMetadata(info.metadata);
+  const own = info.own;
+  $("meta-seq").textContent = info.waiting ? "(waiting)" : own.seq ? `#${own.seq}` : "";
+  fixed.render(imageEntries(own, { width, height }));
+  meta.render(entries);
+  $("meta-empty").hidden = entries.length > 0;
+  status.setImage({ seq: info.waiting ? null : own.seq, timeS: info.waiting ? null : own.time, waiting: info.waiting });
+});
+
+view.addEventListener("loaderror", () => {
+  // The image vanished between notification and request (server restarting): the next
+  // notification or reconnection brings a new one.
+});
+
+view.addEventListener("viewchange", (event) => rememberView(event.detail));
+
+async function loadData() {
+  const { data, date } = await fetchJson("data.json");
+  status.clock.addDate(date, Date.now());
+  return data;
+}
+
+// ---- server status ------------------------------------------------------------------
+
+async function loadStatus() {
+  let info;
+  try {
+    ({ data: info } = await fetchJson("api/status"));
+  } catch {
+    return;  // older servers or another web server serving the folder: no status API
+  }
+  $("access-warning").hidden = !info.access_limited;
+  share.setUrl(info.url);
+  const parts = [];
+  if (info.version) parts.push(`framecast ${info.version}`);
+  if (typeof info.clients === "number") parts.push(`${info.clients} viewer${info.clients === 1 ? "" : "s"}`);
+  if (typeof info.frames_published === "number") parts.push(`${info.frames_published} published`);
+  if (info.frames_dropped) parts.push(`${info.frames_dropped} dropped`);
+  $("server-info").textContent = parts.join(" · ");
+  operator.offer(info, { token, makeChannel: () => new ControlChannel({ pageUrl: location.href, token }) });
+}
+
+// ---- live channel -------------------------------------------------------------------
+
+const live = new LiveConnection({ pageUrl: location.href });
+let statusTimer = null;
+
+live.addEventListener("state", (event) => {
+  const { state, via, retryInMs } = event.detail;
+  status.setConnection(state, { via, retryInMs });
+  awake.keep(state !== "stopped");
+  clearInterval(statusTimer);
+  if (state === "live") statusTimer = setInterval(loadStatus, 30000);
+});
+
+live.addEventListener("connected", async () => {
+  epoch += 1;
+  newest = null;
+  status.clock.reset();
+  const mine = epoch;
+  loadStatus();
+  try {
+    const data = await loadData();
+    if (mine === epoch) showImage(data);
+  } catch {
+    // The connection will tell us about the next image; nothing else to do.
+  }
+});
+
+live.addEventListener("message", async (event) => {
+  const message = event.detail;
+  if (message.type !== "new_image") return;
+  status.frameReceived(message);
+  if (message.metadata && typeof message.metadata === "object") {
+    showImage(message.metadata, message);
+    return;
+  }
+  // A server that only says "new_image" (the ALS protocol): read data.json.
+  const mine = epoch;
+  try {
+    const data = await loadData();
+    if (mine === epoch) showImage(data, message);
+  } catch {
+    /* next notification */
+  }
+});
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") live.retryNow();
+});
+document.addEventListener("pointerdown", () => awake.keep(live.state !== "stopped"), { once: true });
+
+live.open();
+
+// For tests and the curious: the live pieces, read-only.
+globalThis.framecast = Object.freeze({ view, live, status });

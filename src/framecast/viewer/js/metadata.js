@@ -1,0 +1,197 @@
+// The metadata panel: every key of the image's metadata, with readable labels, formatted
+// numbers, and 1-D numeric arrays (beam profiles, histograms) drawn as small plots.
+// Rows are updated in place (same key → same row), so new values do not make the layout
+// jump. Values are always inserted as text, never as HTML.
+
+const SVG = "http://www.w3.org/2000/svg";
+const MAX_PLOT_POINTS = 512;
+
+const LABELS = {
+  STACK_SIZE: "Stack size",
+  EXPO: "Total exposure",
+};
+
+/** "beam_energy" → "Beam energy", "STACK_SIZE" → "Stack size", "imageProfileX" → "Image profile X". */
+export function labelFor(key) {
+  if (Object.hasOwn(LABELS, key)) return LABELS[key];
+  let words = String(key)
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/[_\-.]+/g, " ")
+    .trim();
+  if (!words) return String(key);
+  if (words === words.toUpperCase() && /[A-Z]{2}/.test(words)) words = words.toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Format a number for people: grouped integers, ~6 significant digits, exponent
+ *  notation for very large or very small magnitudes. */
+export function formatNumber(value) {
+  if (typeof value !== "number") return String(value);
+  if (Number.isNaN(value)) return "NaN";
+  if (!Number.isFinite(value)) return value > 0 ? "∞" : "−∞";
+  const magnitude = Math.abs(value);
+  if (Number.isInteger(value) && magnitude < 1e15) return value.toLocaleString("en-US").replace(/,/g, "\u202f");
+  if (magnitude !== 0 && (magnitude >= 1e6 || magnitude < 1e-3)) {
+    return value.toExponential(3).replace(/\.?0+e/, "e").replace("-", "−");
+  }
+  return String(Number(value.toPrecision(6))).replace("-", "−");
+}
+
+/** Byte counts as kB/MB. */
+export function formatBytes(bytes) {
+  if (typeof bytes !== "number" || !Number.isFinite(bytes)) return "";
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1e6) return `${(bytes / 1000).toFixed(1)} kB`;
+  return `${(bytes / 1e6).toFixed(2)} MB`;
+}
+
+/** True for a non-empty array of finite numbers (what we plot). */
+export function isNumericSeries(value) {
+  return Array.isArray(value) && value.length > 1 && value.every((v) => typeof v === "number" && Number.isFinite(v));
+}
+
+/** Reduce a series to at most `maxPoints` points, keeping each bucket's min and max so
+ *  that narrow peaks survive. Returns [[index, value], …]. */
+export function decimate(values, maxPoints = MAX_PLOT_POINTS) {
+  if (values.length <= maxPoints) return values.map((v, i) => [i, v]);
+  const buckets = Math.floor(maxPoints / 2);
+  const size = values.length / buckets;
+  const points = [];
+  for (let b = 0; b < buckets; b += 1) {
+    const start = Math.floor(b * size);
+    const end = Math.min(values.length, Math.floor((b + 1) * size));
+    let lo = start;
+    let hi = start;
+    for (let i = start; i < end; i += 1) {
+      if (values[i] < values[lo]) lo = i;
+      if (values[i] > values[hi]) hi = i;
+    }
+    if (lo <= hi) points.push([lo, values[lo]], [hi, values[hi]]);
+    else points.push([hi, values[hi]], [lo, values[lo]]);
+  }
+  return points;
+}
+
+/** One-line text for any non-plotted value. */
+export function formatValue(value) {
+  if (value === null || value === undefined) return "—";
+  if (typeof value === "number") return formatNumber(value);
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (typeof value === "string") return value;
+  if (Array.isArray(value) && value.every((v) => typeof v !== "object" || v === null)) {
+    return value.map(formatValue).join(", ");
+  }
+  const text = JSON.stringify(value);
+  return text.length > 400 ? `${text.slice(0, 399)}…` : text;
+}
+
+function plot(values) {
+  const points = decimate(values);
+  let min = Infinity;
+  let max = -Infinity;
+  for (const [, v] of points) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const span = max - min || 1;
+  const last = values.length - 1;
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "plot");
+  svg.setAttribute("viewBox", "0 0 200 40");
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("role", "img");
+  const line = document.createElementNS(SVG, "polyline");
+  line.setAttribute("points", points
+    .map(([i, v]) => `${((i / last) * 200).toFixed(2)},${(38 - ((v - min) / span) * 36).toFixed(2)}`)
+    .join(" "));
+  line.setAttribute("vector-effect", "non-scaling-stroke");
+  svg.append(line);
+  svg.setAttribute("aria-label", `plot of ${values.length} values from ${formatNumber(min)} to ${formatNumber(max)}`);
+  return svg;
+}
+
+/** Renders a list of key → value rows into a <dl>, updating rows in place. */
+export class MetadataList {
+  constructor(list, { rawLabels = false } = {}) {
+    this.list = list;
+    this.rawLabels = rawLabels;
+    this.rows = new Map();  // key → {dt, dd, signature}
+  }
+
+  /** Show `entries` ([[key, value], …] in display order); rows of vanished keys go away. */
+  render(entries) {
+    const seen = new Set();
+    let previous = null;
+    for (const [key, value] of entries) {
+      seen.add(key);
+      let row = this.rows.get(key);
+      if (!row) {
+        const dt = document.createElement("dt");
+        const dd = document.createElement("dd");
+        dt.textContent = this.rawLabels ? key : labelFor(key);
+        dt.title = key;
+        row = { dt, dd, signature: null };
+        this.rows.set(key, row);
+      }
+      // keep rows in the publisher's order
+      const anchor = previous ? previous.dd.nextSibling : this.list.firstChild;
+      if (row.dt !== anchor) this.list.insertBefore(row.dt, anchor);
+      if (row.dd !== row.dt.nextSibling) this.list.insertBefore(row.dd, row.dt.nextSibling);
+      this._fill(row, value);
+      previous = row;
+    }
+    for (const [key, row] of this.rows) {
+      if (!seen.has(key)) {
+        row.dt.remove();
+        row.dd.remove();
+        this.rows.delete(key);
+      }
+    }
+  }
+
+  _fill(row, value) {
+    if (isNumericSeries(value)) {
+      row.dd.className = "series";
+      const caption = document.createElement("span");
+      caption.className = "caption";
+      let min = Infinity;
+      let max = -Infinity;
+      for (const v of value) {
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      caption.textContent = `${value.length} values, ${formatNumber(min)} … ${formatNumber(max)}`;
+      row.dd.replaceChildren(plot(value), caption);
+      row.signature = null;
+      return;
+    }
+    const text = formatValue(value);
+    if (row.signature === text) return;
+    row.signature = text;
+    row.dd.className = typeof value === "number" ? "number" : "";
+    row.dd.textContent = text;
+  }
+}
+
+/** Split data.json / message metadata into the publisher's entries and framecast's own block. */
+export function splitMetadata(metadata) {
+  const own = metadata && typeof metadata.framecast === "object" && metadata.framecast !== null ? metadata.framecast : {};
+  const entries = metadata && typeof metadata === "object"
+    ? Object.entries(metadata).filter(([key]) => key !== "framecast")
+    : [];
+  return { own, entries };
+}
+
+/** framecast's own fields, as display rows. */
+export function imageEntries(own, shown = {}) {
+  const rows = [];
+  const width = own.width ?? shown.width;
+  const height = own.height ?? shown.height;
+  if (width && height) rows.push(["size", `${width} × ${height} px`]);
+  if (own.source_width && own.source_height && (own.source_width !== width || own.source_height !== height)) {
+    rows.push(["source size", `${own.source_width} × ${own.source_height} px`]);
+  }
+  if (typeof own.time === "number") rows.push(["time", new Date(own.time * 1000).toLocaleTimeString()]);
+  if (typeof own.bytes === "number") rows.push(["JPEG", formatBytes(own.bytes)]);
+  return rows;
+}

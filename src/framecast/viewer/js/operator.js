@@ -1,0 +1,63 @@
+// Operator buttons ("Save snapshot", "Reset counters"), shown only when the server has a
+// control channel and this page may use it (no token required, or ?token=… in the URL),
+// and hidden again if the server refuses the connection (HTTP 401). The server's reply is
+// shown in a banner.
+
+function describe(reply) {
+  if (!reply || typeof reply !== "object") return { ok: false, text: "unexpected reply" };
+  if (reply.error) return { ok: false, text: `error: ${reply.error}` };
+  if (reply.ok === false) return { ok: false, text: `refused: ${reply.reason || reply.error || "no reason given"}` };
+  if (reply.saved) return { ok: true, text: `snapshot saved: ${reply.saved}` };
+  if (reply.counters === "reset") return { ok: true, text: "counters reset" };
+  return { ok: true, text: JSON.stringify(reply) };
+}
+
+export class OperatorControls {
+  /** `channel`: a transport ControlChannel (or null while unknown). */
+  constructor({ snapshotButton, resetButton, reply }) {
+    this.buttons = [snapshotButton, resetButton];
+    this.reply = reply;
+    this.channel = null;
+    this.timer = null;
+    snapshotButton.addEventListener("click", () => this.run({ cmd: "snapshot_now" }));
+    resetButton.addEventListener("click", () => this.run({ cmd: "reset" }));
+  }
+
+  /** Decide from api/status whether the buttons can be offered; probe the channel. */
+  async offer(status, { token, makeChannel }) {
+    const allowed = Boolean(status && status.control) && (!status.token_required || Boolean(token));
+    if (!allowed) {
+      this._show(false);
+      return;
+    }
+    if (!this.channel) this.channel = makeChannel();
+    const accepted = await this.channel.connect();
+    this._show(accepted);
+  }
+
+  async run(fields) {
+    if (!this.channel) return;
+    this.buttons.forEach((b) => { b.disabled = true; });
+    try {
+      const reply = await this.channel.send(fields);
+      this._say(describe(reply));
+    } catch (error) {
+      this._say({ ok: false, text: String(error.message || error) });
+      if (!(await this.channel.connect())) this._show(false);
+    } finally {
+      this.buttons.forEach((b) => { b.disabled = false; });
+    }
+  }
+
+  _show(visible) {
+    this.buttons.forEach((b) => { b.hidden = !visible; });
+  }
+
+  _say({ ok, text }) {
+    clearTimeout(this.timer);
+    this.reply.textContent = text;
+    this.reply.classList.toggle("bad", !ok);
+    this.reply.hidden = false;
+    this.timer = setTimeout(() => { this.reply.hidden = true; }, 8000);
+  }
+}

@@ -1,0 +1,33 @@
+// The "share" dialog: the QR code of the page address (qr.svg, drawn by the server for
+// its displayed URL) and the URL itself, so a phone can join by scanning the screen.
+
+export class ShareDialog {
+  constructor({ button, dialog, image, link }) {
+    this.dialog = dialog;
+    this.image = image;
+    this.link = link;
+    this.url = null;
+    button.addEventListener("click", () => this.open());
+  }
+
+  /** The address other devices should use (from api/status). */
+  setUrl(url) {
+    if (!url) return;
+    this.url = url;
+    this.link.href = url;
+    this.link.textContent = url;
+  }
+
+  open() {
+    // Reload the QR code each time: the displayed address may change across restarts.
+    this.image.src = `qr.svg?t=${Date.now()}`;
+    if (!this.url) {
+      const here = new URL(location.href);
+      here.hash = "";
+      here.search = "";
+      this.setUrl(here.href);
+    }
+    if (typeof this.dialog.showModal === "function") this.dialog.showModal();
+    else this.dialog.setAttribute("open", "");
+  }
+}

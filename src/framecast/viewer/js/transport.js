@@ -1,0 +1,370 @@
+// Network side of the viewer: the live notification channel (/ws, with /events as a
+// fallback), JSON fetches, and the operator control channel (/control).
+// This module never touches the DOM; it reports through events on EventTarget objects.
+//
+// Every URL is relative to the page, so the viewer also works under a sub-path
+// (https://host/cams/north/) or when another web server serves the same folder.
+
+/** Delay in ms before reconnection attempt `attempt` (0-based): jittered exponential backoff.
+ *  The first retry is fast; later ones double up to `capMs`; each is "full jitter" within
+ *  [half, full] of the step so that many viewers do not reconnect in lockstep. */
+export function backoffDelay(attempt, { baseMs = 250, capMs = 5000, random = Math.random } = {}) {
+  const step = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt));
+  return Math.round(step / 2 + random() * (step / 2));
+}
+
+/** ws:// or wss:// URL of `path` relative to `pageUrl` (wss when the page came over https). */
+export function socketUrl(path, pageUrl) {
+  const url = new URL(path, pageUrl);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.hash = "";
+  return url.href;
+}
+
+/** GET a JSON document, never from the browser cache. Resolves to {data, date}
+ *  (`date`: the server's Date header in epoch ms, or null). Rejects on HTTP errors. */
+export async function fetchJson(path, { timeoutMs = 5000 } = {}) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    const response = await fetch(path, { cache: "no-store", signal: abort.signal });
+    if (!response.ok) {
+      throw new Error(`${path}: HTTP ${response.status}`);
+    }
+    const date = Date.parse(response.headers.get("Date") || "");
+    return { data: await response.json(), date: Number.isFinite(date) ? date : null };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Parse one notification (the JSON text of a /ws message or an SSE event's data).
+ *  Returns null for anything that is not an object with a string `type`. */
+export function parseMessage(text, fallbackType = null) {
+  let message;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return fallbackType ? { type: fallbackType } : null;
+  }
+  if (message === null || typeof message !== "object" || Array.isArray(message)) {
+    return fallbackType ? { type: fallbackType } : null;
+  }
+  if (typeof message.type !== "string") {
+    if (!fallbackType) return null;
+    message.type = fallbackType;
+  }
+  return message;
+}
+
+/**
+ * The live channel. Events (all CustomEvent, payload in `detail`):
+ *   "state"      {state: "connecting"|"live"|"reconnecting"|"stopped", via: "ws"|"sse"|null,
+ *                 retryInMs?: number, attempt?: number}
+ *   "connected"  {via} — a (re)connection is up: fetch the current image and data.json now
+ *   "message"    the parsed message ({type: "new_image", seq?, time?, metadata?, ...}),
+ *                with `receivedAt` (epoch ms) added
+ *   "disconnect" {} — the server announced it is stopping
+ *
+ * After "disconnect" or a lost connection it keeps trying to reconnect with jittered
+ * exponential backoff (first retry fast, capped at `capMs`), forever, until close().
+ * When the WebSocket cannot be opened but the server answers HTTP, it tries the
+ * Server-Sent Events stream `events` instead (tolerating its absence).
+ */
+export class LiveConnection extends EventTarget {
+  constructor({ pageUrl, wsPath = "ws", ssePath = "events", probePath = "api/status",
+                capMs = 5000, baseMs = 250, random = Math.random } = {}) {
+    super();
+    this.wsUrl = socketUrl(wsPath, pageUrl);
+    this.ssePath = ssePath;
+    this.probePath = probePath;
+    this.capMs = capMs;
+    this.baseMs = baseMs;
+    this.random = random;
+    this.attempt = 0;          // failed attempts since the last successful connection
+    this.wsFailures = 0;       // consecutive WebSocket failures while HTTP was reachable
+    this.sseUnavailableUntil = 0;
+    this.socket = null;
+    this.source = null;
+    this.timer = null;
+    this.closed = false;
+    this.stoppedByServer = false;
+    this.state = "connecting";
+    this.via = null;
+  }
+
+  /** Start connecting (idempotent). */
+  open() {
+    this.closed = false;
+    if (!this.socket && !this.source && !this.timer) this._connect();
+  }
+
+  /** Stop for good: close the channel and cancel any pending retry. */
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this._dropSocket();
+    this._dropSource();
+  }
+
+  /** Skip the remaining backoff and try again now (e.g. the tab became visible again). */
+  retryNow() {
+    if (this.closed || this.socket || this.source) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this._connect();
+  }
+
+  _emit(type, detail = {}) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  _setState(state, extra = {}) {
+    this.state = state;
+    this._emit("state", { state, via: this.via, ...extra });
+  }
+
+  _connect() {
+    this.timer = null;
+    if (this.closed) return;
+    if (this.wsFailures >= 2 && Date.now() >= this.sseUnavailableUntil && "EventSource" in globalThis) {
+      this._connectSse();
+    } else {
+      this._connectWs();
+    }
+  }
+
+  _connectWs() {
+    let socket;
+    try {
+      socket = new WebSocket(this.wsUrl);
+    } catch {
+      this._lost(false);
+      return;
+    }
+    this.socket = socket;
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+      this._up("ws");
+    };
+    socket.onmessage = (event) => {
+      if (typeof event.data !== "string") return;
+      const message = parseMessage(event.data);
+      if (message) this._message(message);
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (!opened) this._wsFailed();
+      else this._lost(true);
+    };
+    socket.onerror = () => {};  // always followed by close
+  }
+
+  async _wsFailed() {
+    // The WebSocket could not open. If plain HTTP works, something between us and the
+    // server (a proxy) may block WebSockets: count it, and after two such failures try SSE.
+    try {
+      await fetchJson(this.probePath, { timeoutMs: 2000 });
+      this.wsFailures += 1;
+    } catch {
+      this.wsFailures = 0;  // the server itself is unreachable
+    }
+    this._lost(false);
+  }
+
+  _connectSse() {
+    let source;
+    try {
+      source = new EventSource(this.ssePath);
+    } catch {
+      this.sseUnavailableUntil = Date.now() + 60000;
+      this._lost(false);
+      return;
+    }
+    this.source = source;
+    let opened = false;
+    source.onopen = () => {
+      if (!opened) {
+        opened = true;
+        this._up("sse");
+      } else {
+        this._up("sse");  // EventSource reconnected by itself
+      }
+    };
+    source.addEventListener("new_image", (event) => {
+      const message = parseMessage(event.data, "new_image");
+      if (message) this._message(message);
+    });
+    source.addEventListener("disconnect", () => this._message({ type: "disconnect" }));
+    source.onmessage = (event) => {
+      const message = parseMessage(event.data);
+      if (message) this._message(message);
+    };
+    source.onerror = () => {
+      if (this.source !== source) return;
+      // A 404 (no /events on this server) or a refused connection closes it for good;
+      // a dropped stream is retried by the browser. We take over retries either way so
+      // that the WebSocket is preferred again as soon as it works.
+      this._dropSource();
+      if (!opened) {
+        this.sseUnavailableUntil = Date.now() + 60000;
+        this.wsFailures = 0;
+        this._lost(false);
+      } else {
+        this.wsFailures = 0;
+        this._lost(true);
+      }
+    };
+  }
+
+  _up(via) {
+    this.attempt = 0;
+    this.via = via;
+    this.stoppedByServer = false;
+    if (via === "ws") this.wsFailures = 0;
+    this._setState("live");
+    this._emit("connected", { via });
+  }
+
+  _message(message) {
+    message.receivedAt = Date.now();
+    if (message.type === "disconnect") {
+      this.stoppedByServer = true;
+      this._setState("stopped");
+      this._emit("disconnect", {});
+      // The server closes the connection right after; make sure we do not wait for it.
+      this._dropSocket();
+      this._dropSource();
+      this._schedule();
+      return;
+    }
+    this._emit("message", message);
+  }
+
+  _lost(wasUp) {
+    if (this.closed) return;
+    if (wasUp && !this.stoppedByServer) this.attempt = 0;
+    this._schedule();
+  }
+
+  _schedule() {
+    if (this.closed || this.timer) return;
+    const delay = backoffDelay(this.attempt, { baseMs: this.baseMs, capMs: this.capMs, random: this.random });
+    this.attempt += 1;
+    this.via = null;
+    this._setState(this.stoppedByServer ? "stopped" : "reconnecting", { retryInMs: delay, attempt: this.attempt });
+    this.timer = setTimeout(() => this._connect(), delay);
+  }
+
+  _dropSocket() {
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) {
+      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+      try { socket.close(); } catch { /* already closed */ }
+    }
+  }
+
+  _dropSource() {
+    const source = this.source;
+    this.source = null;
+    if (source) {
+      source.onopen = source.onmessage = source.onerror = null;
+      source.close();
+    }
+  }
+}
+
+/**
+ * The operator channel (`control`, a WebSocket carrying JSON commands and replies).
+ * `connect()` resolves to true when the server accepted the upgrade, false when it
+ * refused (no control channel, or a missing/wrong token: HTTP 401) or is unreachable.
+ * `send(fields)` resolves to the server's reply object (one command at a time, in order).
+ */
+export class ControlChannel {
+  constructor({ pageUrl, path = "control", token = null, timeoutMs = 10000 } = {}) {
+    const url = new URL(socketUrl(path, pageUrl));
+    if (token) url.searchParams.set("token", token);
+    this.url = url.href;
+    this.timeoutMs = timeoutMs;
+    this.socket = null;
+    this.opening = null;
+    this.chain = Promise.resolve();
+    this.pending = null;
+  }
+
+  connect() {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) return Promise.resolve(true);
+    if (this.opening) return this.opening;
+    this.opening = new Promise((resolve) => {
+      let socket;
+      try {
+        socket = new WebSocket(this.url);
+      } catch {
+        this.opening = null;
+        resolve(false);
+        return;
+      }
+      let opened = false;
+      socket.onopen = () => {
+        opened = true;
+        this.socket = socket;
+        this.opening = null;
+        resolve(true);
+      };
+      socket.onmessage = (event) => {
+        const pending = this.pending;
+        this.pending = null;
+        if (!pending) return;
+        let reply;
+        try {
+          reply = JSON.parse(event.data);
+        } catch {
+          reply = { ok: false, error: "unreadable reply" };
+        }
+        pending.resolve(reply);
+      };
+      socket.onclose = () => {
+        if (this.socket === socket) this.socket = null;
+        if (this.pending) {
+          this.pending.reject(new Error("control channel closed"));
+          this.pending = null;
+        }
+        if (!opened) {
+          this.opening = null;
+          resolve(false);
+        }
+      };
+      socket.onerror = () => {};
+    });
+    return this.opening;
+  }
+
+  send(fields) {
+    const run = async () => {
+      if (!(await this.connect())) throw new Error("control channel unavailable");
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.pending = null;
+          reject(new Error("no reply from the server"));
+        }, this.timeoutMs);
+        this.pending = {
+          resolve: (value) => { clearTimeout(timer); resolve(value); },
+          reject: (error) => { clearTimeout(timer); reject(error); },
+        };
+        this.socket.send(JSON.stringify(fields));
+      });
+    };
+    const result = this.chain.then(run, run);
+    this.chain = result.catch(() => {});
+    return result;
+  }
+
+  close() {
+    if (this.socket) this.socket.close();
+    this.socket = null;
+  }
+}

@@ -1,0 +1,172 @@
+// The deep-zoom image view (OpenSeadragon). It never touches the network itself: it is
+// handed image URLs and OpenSeadragon loads them.
+//
+// Swapping images: each new image is added as a second, invisible tiled image with the
+// same bounds on top of the current one; only when it is fully loaded is it made visible
+// and the old one removed, in the same frame. The viewport is never touched, so zoom and
+// pan stay exactly where the user left them. If more images arrive while one is loading,
+// only the newest is shown next (the ones in between are skipped).
+
+const OSD = globalThis.OpenSeadragon;
+
+export class ImageView extends EventTarget {
+  /** `element`: the container; `onViewportChange(view)`: called (throttled by the caller)
+   *  when the user moves; `initialView`: {zoom, x, y} to restore once the first image is in. */
+  constructor(element, { prefixUrl = "icons/", initialView = null, maxZoomPixelRatio = 10 } = {}) {
+    super();
+    if (!OSD) throw new Error("openseadragon.min.js did not load");
+    this.osd = OSD({
+      element,
+      prefixUrl,
+      drawer: "canvas",
+      maxZoomPixelRatio,
+      minZoomImageRatio: 0.5,
+      visibilityRatio: 0.2,
+      showNavigator: false,
+      showRotationControl: false,
+      showFullPageControl: true,
+      navigationControlAnchor: OSD.ControlAnchor.TOP_LEFT,
+      animationTime: 0.4,
+      springStiffness: 8,
+      keyboardNavEnabled: true,
+      gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
+      preserveImageSizeOnResize: true,
+      immediateRender: false,
+      crossOriginPolicy: false,
+      imageLoaderLimit: 2,
+    });
+    this.current = null;       // {item, key, info} on screen
+    this.loading = null;       // {item|null, key, info} being loaded
+    this.pending = null;       // newest {url, key, info} waiting for the loading one
+    this.initialView = initialView;
+    this.restoring = false;
+    this.osd.addHandler("animation-finish", () => {
+      if (!this.restoring && this.current) this._viewChanged();
+    });
+  }
+
+  /** Show the image at `url` as soon as it is fully loaded. `key` identifies the image
+   *  (a new key with an already shown or loading key is ignored); `info` is handed back in
+   *  the "shown" event so that callers can show the matching metadata at the same moment. */
+  show(url, key, info = null) {
+    if (this.current && this.current.key === key) return;
+    if (this.loading && this.loading.key === key) return;
+    if (this.loading) {
+      this.pending = { url, key, info };  // newest wins: replaces any earlier waiting one
+      return;
+    }
+    this._load({ url, key, info });
+  }
+
+  /** The current viewport as {zoom, x, y} (zoom relative to "whole image", x and y the
+   *  centre in image widths), or null when showing the whole image (home). */
+  view() {
+    if (!this.current) return null;
+    const viewport = this.osd.viewport;
+    const zoom = viewport.getZoom(true) / viewport.getHomeZoom();
+    const centre = viewport.getCenter(true);
+    const home = viewport.getHomeBounds().getCenter();
+    if (Math.abs(zoom - 1) < 1e-3 && Math.abs(centre.x - home.x) < 1e-3 && Math.abs(centre.y - home.y) < 1e-3) {
+      return null;
+    }
+    return { zoom, x: centre.x, y: centre.y };
+  }
+
+  /** True when the user has zoomed or panned away from the whole image. */
+  get moved() {
+    return this.view() !== null;
+  }
+
+  /** Move to {zoom, x, y} without animation. */
+  setView(view) {
+    if (!view || !this.current) return;
+    const viewport = this.osd.viewport;
+    this.restoring = true;
+    try {
+      viewport.zoomTo(view.zoom * viewport.getHomeZoom(), null, true);
+      viewport.panTo(new OSD.Point(view.x, view.y), true);
+      viewport.applyConstraints(true);
+    } finally {
+      this.restoring = false;
+    }
+    this._viewChanged();
+  }
+
+  /** Zoom and pan back to the whole image. */
+  home() {
+    this.osd.viewport.goHome(true);
+  }
+
+  _viewChanged() {
+    this.dispatchEvent(new CustomEvent("viewchange", { detail: this.view() }));
+  }
+
+  _load(job) {
+    this.loading = job;
+    const world = this.osd.world;
+    const first = world.getItemCount() === 0;
+    this.osd.addTiledImage({
+      tileSource: { type: "image", url: job.url, buildPyramid: true },
+      index: world.getItemCount(),
+      x: 0,
+      y: 0,
+      width: 1,
+      opacity: first ? 1 : 0,
+      preload: true,
+      success: (event) => {
+        const item = event.item;
+        job.item = item;
+        if (this.loading !== job) {
+          world.removeItem(item);
+          return;
+        }
+        item.whenFullyLoaded(() => this._swap(job));
+      },
+      error: (event) => {
+        this._finished(job);
+        this.dispatchEvent(new CustomEvent("loaderror", { detail: { key: job.key, message: event && event.message } }));
+      },
+    });
+  }
+
+  _swap(job) {
+    if (this.loading !== job) return;
+    const world = this.osd.world;
+    const previous = this.current;
+    const sizeChanged = previous && !sameAspect(previous.item, job.item);
+    const moved = this.moved;
+    job.item.setOpacity(1);
+    for (let i = world.getItemCount() - 1; i >= 0; i -= 1) {
+      const item = world.getItemAt(i);
+      if (item !== job.item) world.removeItem(item);
+    }
+    this.current = job;
+    if (!previous) {
+      this.osd.viewport.goHome(true);
+      if (this.initialView) {
+        this.setView(this.initialView);
+        this.initialView = null;
+      }
+    } else if (sizeChanged && !moved) {
+      this.osd.viewport.goHome(true);
+    }
+    this.osd.forceRedraw();
+    this.dispatchEvent(new CustomEvent("shown", {
+      detail: { key: job.key, info: job.info, width: job.item.source.dimensions.x, height: job.item.source.dimensions.y },
+    }));
+    this._finished(job);
+  }
+
+  _finished(job) {
+    if (this.loading === job) this.loading = null;
+    const next = this.pending;
+    this.pending = null;
+    if (next && !this.loading) this.show(next.url, next.key, next.info);
+  }
+}
+
+function sameAspect(a, b) {
+  const da = a.source.dimensions;
+  const db = b.source.dimensions;
+  return Math.abs(da.y / da.x - db.y / db.x) < 1e-9;
+}

@@ -1,0 +1,45 @@
+// Remembering the zoom and pan across page reloads: the view lives in the URL hash
+// (#zoom=4.000&x=0.31250&y=0.20000), so a reload, a bookmark or a shared link opens the
+// same region. zoom is relative to "whole image fits", x and y are the centre of the
+// view in image widths (0..1 across, 0..height/width down).
+
+/** Parse a location hash; returns {zoom, x, y} or null. */
+export function parseView(hash) {
+  const params = new URLSearchParams(String(hash || "").replace(/^#/, ""));
+  const zoom = Number(params.get("zoom"));
+  const x = Number(params.get("x"));
+  const y = Number(params.get("y"));
+  if (!params.has("zoom") || !params.has("x") || !params.has("y")) return null;
+  if (![zoom, x, y].every(Number.isFinite) || zoom <= 0 || zoom > 1e4) return null;
+  if (Math.abs(x) > 100 || Math.abs(y) > 100) return null;
+  return { zoom, x, y };
+}
+
+/** Format a view for the hash (empty string for the whole image). Other hash
+ *  parameters, if any, are kept. */
+export function formatView(view, previousHash = "") {
+  const params = new URLSearchParams(String(previousHash || "").replace(/^#/, ""));
+  params.delete("zoom");
+  params.delete("x");
+  params.delete("y");
+  if (view) {
+    params.set("zoom", view.zoom.toFixed(3));
+    params.set("x", view.x.toFixed(5));
+    params.set("y", view.y.toFixed(5));
+  }
+  const text = params.toString();
+  return text ? `#${text}` : "";
+}
+
+/** Write the view into the address bar without adding a history entry. */
+export function rememberView(view) {
+  const hash = formatView(view, location.hash);
+  if (hash === location.hash || (!hash && !location.hash)) return;
+  const url = `${location.pathname}${location.search}${hash}`;
+  history.replaceState(history.state, "", url);
+}
+
+/** The view stored in the address bar, if any. */
+export function recalledView() {
+  return parseView(location.hash);
+}
