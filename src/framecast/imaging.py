@@ -317,7 +317,17 @@ def _decode_tiff(data: bytes) -> np.ndarray[Any, Any]:
     return array
 
 
+def _has_fits_end(data: bytes) -> bool:
+    """Whether the primary FITS header has its END card (cards are 80 bytes)."""
+    return any(data[at : at + 3] == b"END" for at in range(0, min(len(data), 2880 * 64), 80))
+
+
 def _decode_fits(data: bytes, what: str) -> np.ndarray[Any, Any]:
+    if len(data) % 2880 or not _has_fits_end(data):
+        raise ImageError(
+            f"{what} is a truncated FITS file (its size is not a whole number of 2880-byte "
+            "blocks, or its header has no END card)"
+        )
     try:
         from astropy.io import fits
     except ImportError:
