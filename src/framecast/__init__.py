@@ -1,3 +1,34 @@
-"""framecast: a live image server."""
+"""framecast: a live image server.
 
-__version__ = "0.1.0"
+Hand each new image to framecast and every browser watching shows it within milliseconds,
+with its metadata, deep-zoomable, without polling::
+
+    from framecast import ImageServer
+
+    with ImageServer(work_folder="work", port=8000) as server:
+        print(server.url)
+        server.publish(array, metadata={"STACK_SIZE": 12, "EXPO": "0:06:00"})
+"""
+
+from .errors import (
+    ConfigError,
+    FramecastError,
+    ImageError,
+    PortInUseError,
+    ServerStateError,
+    SourceError,
+)
+from .server import ImageServer
+
+from .version import __version__
+
+__all__ = [
+    "ConfigError",
+    "FramecastError",
+    "ImageError",
+    "ImageServer",
+    "PortInUseError",
+    "ServerStateError",
+    "SourceError",
+    "__version__",
+]

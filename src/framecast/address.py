@@ -61,7 +61,9 @@ def displayed_ip(preference: str, bind_host: str) -> str:
     if preference.startswith("ip:"):
         return preference[3:]
     if preference != "auto":
-        raise ConfigError(f"displayed address {preference!r} is not understood; use auto or ip:ADDR")
+        raise ConfigError(
+            f"displayed address {preference!r} is not understood; use auto or ip:ADDR"
+        )
     if bind_host not in _ANY:
         return bind_host
     candidates = local_ipv4_addresses()

@@ -153,7 +153,9 @@ class Settings:
         for name in ("certfile", "keyfile"):
             path = getattr(self, name)
             if path is not None and not path.is_file():
-                raise ConfigError(f"{name} {str(path)!r} does not exist; give the path of a PEM file")
+                raise ConfigError(
+                    f"{name} {str(path)!r} does not exist; give the path of a PEM file"
+                )
         if not 1 <= self.jpeg_quality <= 100:
             raise ConfigError(f"jpeg quality {self.jpeg_quality} must be between 1 and 100")
         if self.stretch not in STRETCHES:
@@ -206,57 +208,125 @@ STRETCHES = ("auto", "midtones", "none")
 ZMQ_MODES = ("pull", "sub")
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("work_folder", Path, "Folder for snapshots and, unless --web-folder is set, the "
-            "web files (created if missing).", "files"),
-    Setting("web_folder", _optional_path, "Dedicated folder for the viewer files "
-            "(index.html, web_image.jpg, data.json); defaults to the work folder.", "files"),
-    Setting("host", str, "Address to bind; 0.0.0.0 listens on every IPv4 interface.",
-            short="-H"),
+    Setting(
+        "work_folder",
+        Path,
+        "Folder for snapshots and, unless --web-folder is set, the web files (created if missing).",
+        "files",
+    ),
+    Setting(
+        "web_folder",
+        _optional_path,
+        "Dedicated folder for the viewer files "
+        "(index.html, web_image.jpg, data.json); defaults to the work folder.",
+        "files",
+    ),
+    Setting("host", str, "Address to bind; 0.0.0.0 listens on every IPv4 interface.", short="-H"),
     Setting("port", int, "TCP port, 1024-65535 (0 picks any free port).", short="-P"),
-    Setting("displayed_address", str, "Address shown in the URL and QR code: 'auto' picks "
-            "this machine's LAN address, 'ip:ADDR' uses ADDR."),
-    Setting("certfile", _optional_path, "PEM certificate: serve HTTPS and WSS "
-            "(with --keyfile)."),
+    Setting(
+        "displayed_address",
+        str,
+        "Address shown in the URL and QR code: 'auto' picks "
+        "this machine's LAN address, 'ip:ADDR' uses ADDR.",
+    ),
+    Setting("certfile", _optional_path, "PEM certificate: serve HTTPS and WSS (with --keyfile)."),
     Setting("keyfile", _optional_path, "PEM private key for --certfile."),
-    Setting("allowed_origins", _origins, "Comma-separated extra origins allowed to open "
-            "WebSockets (same origin is always allowed)."),
-    Setting("token", _optional_str, "Operator token: required for /control and ingest "
-            "(?token= or 'Authorization: Bearer').", "access", secret=True),
-    Setting("viewer_token", _optional_str, "Viewer token: when set, watching needs it too "
-            "(private sessions).", "access", secret=True),
+    Setting(
+        "allowed_origins",
+        _origins,
+        "Comma-separated extra origins allowed to open WebSockets (same origin is always allowed).",
+    ),
+    Setting(
+        "token",
+        _optional_str,
+        "Operator token: required for /control and ingest (?token= or 'Authorization: Bearer').",
+        "access",
+        secret=True,
+    ),
+    Setting(
+        "viewer_token",
+        _optional_str,
+        "Viewer token: when set, watching needs it too (private sessions).",
+        "access",
+        secret=True,
+    ),
     Setting("jpeg_quality", int, "JPEG quality of the web image, 1-100.", "images"),
-    Setting("stretch", str, "Mapping of non-8-bit data to display: auto (robust "
-            "percentiles), midtones (astro-style), none (full range).", "images",
-            choices=STRETCHES),
-    Setting("colormap", _optional_str, "Colormap for mono data (gray, viridis, inferno, …).",
-            "images"),
-    Setting("max_web_size", int, "Longest edge in pixels of the web image; larger frames "
-            "are downscaled for the browser (snapshots keep full size).", "images"),
-    Setting("max_file_rate", float, "Most times per second web_image.jpg/data.json are "
-            "rewritten.", "images"),
-    Setting("keepalive_timeout", float, "Seconds an idle HTTP keep-alive connection is kept.",
-            "limits"),
-    Setting("heartbeat", _optional_float, "Seconds between WebSocket pings ('off' disables).",
-            "limits"),
-    Setting("send_timeout", float, "Seconds a client may take to accept one message before "
-            "it is disconnected.", "limits"),
-    Setting("max_message_bytes", int, "Largest message accepted from a WebSocket client.",
-            "limits"),
-    Setting("max_clients", int, "Most simultaneous live connections; more are refused "
-            "with 503.", "limits"),
-    Setting("max_ingest_bytes", int, "Largest image body accepted by POST /api/frames.",
-            "limits"),
-    Setting("watch", _optional_path, "Publish every new image file that appears in this "
-            "folder.", "sources"),
-    Setting("existing", parse_bool, "With --watch, also publish the files already there at "
-            "start.", "sources", flag=True),
-    Setting("zmq", _optional_str, "Connect to a bsread camera stream, e.g. tcp://host:9999.",
-            "sources"),
+    Setting(
+        "stretch",
+        str,
+        "Mapping of non-8-bit data to display: auto (robust "
+        "percentiles), midtones (astro-style), none (full range).",
+        "images",
+        choices=STRETCHES,
+    ),
+    Setting(
+        "colormap", _optional_str, "Colormap for mono data (gray, viridis, inferno, …).", "images"
+    ),
+    Setting(
+        "max_web_size",
+        int,
+        "Longest edge in pixels of the web image; larger frames "
+        "are downscaled for the browser (snapshots keep full size).",
+        "images",
+    ),
+    Setting(
+        "max_file_rate",
+        float,
+        "Most times per second web_image.jpg/data.json are rewritten.",
+        "images",
+    ),
+    Setting(
+        "keepalive_timeout", float, "Seconds an idle HTTP keep-alive connection is kept.", "limits"
+    ),
+    Setting(
+        "heartbeat", _optional_float, "Seconds between WebSocket pings ('off' disables).", "limits"
+    ),
+    Setting(
+        "send_timeout",
+        float,
+        "Seconds a client may take to accept one message before it is disconnected.",
+        "limits",
+    ),
+    Setting(
+        "max_message_bytes", int, "Largest message accepted from a WebSocket client.", "limits"
+    ),
+    Setting(
+        "max_clients",
+        int,
+        "Most simultaneous live connections; more are refused with 503.",
+        "limits",
+    ),
+    Setting("max_ingest_bytes", int, "Largest image body accepted by POST /api/frames.", "limits"),
+    Setting(
+        "watch",
+        _optional_path,
+        "Publish every new image file that appears in this folder.",
+        "sources",
+    ),
+    Setting(
+        "existing",
+        parse_bool,
+        "With --watch, also publish the files already there at start.",
+        "sources",
+        flag=True,
+    ),
+    Setting(
+        "zmq", _optional_str, "Connect to a bsread camera stream, e.g. tcp://host:9999.", "sources"
+    ),
     Setting("zmq_mode", str, "ZeroMQ socket type for --zmq.", "sources", choices=ZMQ_MODES),
-    Setting("zmq_image_channel", _optional_str, "bsread channel holding the image "
-            "(default: the first 2-D channel).", "sources"),
-    Setting("simulate", parse_bool, "Publish a built-in simulated camera (moving Gaussian "
-            "beam).", "sources", flag=True),
+    Setting(
+        "zmq_image_channel",
+        _optional_str,
+        "bsread channel holding the image (default: the first 2-D channel).",
+        "sources",
+    ),
+    Setting(
+        "simulate",
+        parse_bool,
+        "Publish a built-in simulated camera (moving Gaussian beam).",
+        "sources",
+        flag=True,
+    ),
     Setting("simulate_rate", float, "Frames per second of --simulate.", "sources"),
 )
 

@@ -9,7 +9,7 @@ went wrong and what to do about it::
     │   └── PortInUseError   the port is already bound by another process
     ├── ImageError           an image given to publish() or found by a source is unusable
     ├── SourceError          a source (folder, ZeroMQ stream, simulator) cannot deliver
-    └── ServerStateError     an operation does not fit the server's state (e.g. publish before start)
+    └── ServerStateError     the call does not fit the server's state (publish before start)
 """
 
 from __future__ import annotations

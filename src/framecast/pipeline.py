@@ -11,6 +11,7 @@ stream nobody watches costs almost nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -110,10 +111,9 @@ class Pipeline:
             self._pending = (incoming, incoming.time or now)
             loop, wake = self._loop, self._wake
         if loop is not None and wake is not None:
-            try:
+            # A loop closed during shutdown raises RuntimeError: the image is simply not shown.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:  # loop closed during shutdown: the image is simply not shown
-                pass
 
     def wanted(self) -> bool:
         """True when an image submitted now would be encoded soon (for sources that can skip)."""
@@ -143,10 +143,8 @@ class Pipeline:
                 delay = self._next_file_time - time.monotonic()
                 if delay > 0:
                     self._hub.client_arrived.clear()
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._hub.client_arrived.wait(), delay)
-                    except TimeoutError:
-                        pass
             item = self._take()
             if item is None:
                 continue
@@ -202,7 +200,11 @@ class Pipeline:
         assert self._loop is not None
         try:
             await self._loop.run_in_executor(
-                self._executor, webfolder.write_frame_files, self._web_root, frame.jpeg, frame.data()
+                self._executor,
+                webfolder.write_frame_files,
+                self._web_root,
+                frame.jpeg,
+                frame.data(),
             )
             self._files_written += 1
         except OSError as exc:

@@ -7,6 +7,7 @@ desktop programs) or on the caller's loop (``astart``/``astop``, ``async with``)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import ssl
@@ -178,7 +179,9 @@ class ImageServer:
             ) from None
         self._site_port = _bound_port(runner, settings.port)
         displayed = address.displayed_ip(settings.displayed_address, settings.host)
-        self._url = address.make_url("https" if settings.tls else "http", displayed, self._site_port)
+        self._url = address.make_url(
+            "https" if settings.tls else "http", displayed, self._site_port
+        )
         self._access_limited = address.is_loopback(displayed)
         context.url = self._url
         context.access_limited = self._access_limited
@@ -222,9 +225,7 @@ class ImageServer:
         self._sources = []
         context.closing.set()
         hub.close()  # every push socket sends "disconnect" and closes
-        deadline = time.monotonic() + STOP_GRACE
-        while context.sockets and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        await context.wait_idle(STOP_GRACE)
         self._seq = pipeline.seq
         await pipeline.stop()
         await runner.cleanup()
@@ -236,7 +237,10 @@ class ImageServer:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.astop()
 
@@ -289,10 +293,8 @@ class ImageServer:
             if thread is None:
                 return
             if loop is not None and event is not None and not loop.is_closed():
-                try:
+                with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(event.set)
-                except RuntimeError:
-                    pass
             thread.join(timeout=10)
             self._thread = None
 
@@ -301,7 +303,10 @@ class ImageServer:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 

@@ -8,6 +8,7 @@ folder, flushed to disk and renamed over the old one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -69,10 +70,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -118,9 +117,5 @@ def install_assets(folder: Path) -> int:
 def remove_stale_temporaries(folder: Path) -> None:
     """Delete temporary files a crashed writer may have left behind."""
     for path in folder.glob(".*" + _TMP_SUFFIX):
-        try:
+        with contextlib.suppress(OSError):
             path.unlink()
-        except OSError:
-            pass
-
-

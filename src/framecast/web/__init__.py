@@ -1,1 +1,1 @@
-"""The aiohttp layer: routes, sockets and static files. Built by :func:`framecast.web.app.build_app`."""
+"""The aiohttp layer: routes, sockets and static files (see :func:`.app.build_app`)."""

@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import __version__
 from ..address import qr_svg
+from ..version import __version__
 from .context import CONTEXT, WebContext
 from .guards import check_viewer, request_token, token_matches
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from .api import qr_handler, status_handler
@@ -14,7 +16,7 @@ __all__ = ["build_app"]
 
 @web.middleware
 async def _security_headers(
-    request: web.Request, handler: web.RequestHandler
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     response = await handler(request)
     response.headers.setdefault("Referrer-Policy", "no-referrer")

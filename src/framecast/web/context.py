@@ -31,10 +31,30 @@ class WebContext:
     refused: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
     closing: asyncio.Event = field(default_factory=asyncio.Event)
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def connections(self) -> int:
         return len(self.sockets)
+
+    def add_socket(self, ws: web.StreamResponse) -> None:
+        self.sockets.add(ws)
+
+    def discard_socket(self, ws: web.StreamResponse) -> None:
+        self.sockets.discard(ws)
+        if not self.sockets:
+            self._idle.set()
+
+    async def wait_idle(self, within: float) -> bool:
+        """Wait until no live socket is left (True) or ``within`` seconds pass (False)."""
+        if not self.sockets:
+            return True
+        self._idle.clear()
+        try:
+            await asyncio.wait_for(self._idle.wait(), within)
+        except TimeoutError:
+            return False
+        return True
 
 
 CONTEXT = web.AppKey("framecast_context", WebContext)

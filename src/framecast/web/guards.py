@@ -64,7 +64,9 @@ def check_viewer(request: web.Request, context: WebContext) -> None:
         settings.token is not None and token_matches(given, settings.token)
     ):
         return
-    raise web.HTTPUnauthorized(text="this framecast session is private; open the link with its token\n")
+    raise web.HTTPUnauthorized(
+        text="this framecast session is private; open the link with its token\n"
+    )
 
 
 def check_capacity(context: WebContext) -> None:

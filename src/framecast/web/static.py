@@ -69,10 +69,11 @@ class StaticFiles:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError:
             return None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            return None  # folders are never listed
         with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                return None
             key = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
             cached = self._cache.get(path)
             if cached is not None and cached.key == key:
@@ -115,10 +116,15 @@ class StaticFiles:
         )
         response = web.Response(body=entry.body, headers=headers, content_type=content_type)
         given = request.query.get("token")
-        if context.settings.viewer_token is not None and given is not None:
-            # Remember a valid link token so the page's own requests need not carry it.
-            if token_matches(given, context.settings.viewer_token) or token_matches(
-                given, context.settings.token or context.settings.viewer_token
-            ):
-                response.set_cookie("framecast_token", given, httponly=True, samesite="Strict")
+        viewer_token = context.settings.viewer_token
+        # Remember a valid link token so the page's own requests need not carry it.
+        if (
+            viewer_token is not None
+            and given is not None
+            and (
+                token_matches(given, viewer_token)
+                or token_matches(given, context.settings.token or viewer_token)
+            )
+        ):
+            response.set_cookie("framecast_token", given, httponly=True, samesite="Strict")
         return response

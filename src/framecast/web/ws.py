@@ -87,8 +87,10 @@ async def stream_frames(request: web.Request, kind: str, render: Render) -> web.
     context = request.app[CONTEXT]
     ws = await open_socket(request, context)
     sub = context.hub.subscribe(kind)
-    context.sockets.add(ws)
-    sender = asyncio.create_task(_sender(request, ws, sub, render, context), name=f"framecast-{kind}-send")
+    context.add_socket(ws)
+    sender = asyncio.create_task(
+        _sender(request, ws, sub, render, context), name=f"framecast-{kind}-send"
+    )
     try:
         async for msg in ws:  # push-only: incoming text is ignored, but reading keeps pings alive
             if msg.type == WSMsgType.ERROR:
@@ -97,7 +99,7 @@ async def stream_frames(request: web.Request, kind: str, render: Render) -> web.
                 break
     finally:
         sub.close()
-        context.sockets.discard(ws)
+        context.discard_socket(ws)
         if not sender.done():
             try:
                 await asyncio.wait_for(asyncio.shield(sender), _CLOSE_GRACE * 3)
