@@ -121,3 +121,42 @@ async def test_no_compression_is_negotiated(server: ImageServer) -> None:
         assert ws.compress == 0
         server.publish(gradient())
         assert json.loads((await ws.receive()).data)["type"] == "new_image"
+
+
+async def raw_upgrade(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open /ws with a hand-written handshake; the caller decides whether to ever read."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    await writer.drain()
+    assert b"101" in await asyncio.wait_for(reader.readline(), 5)
+    return reader, writer
+
+
+async def test_a_client_that_stops_reading_is_evicted(work: Path) -> None:
+    """When a client has not accepted a message within send_timeout it is disconnected."""
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, send_timeout=0.3)
+    async with srv:
+        _reader, writer = await raw_upgrade(srv.port)
+        await until(lambda: srv.status()["clients"] == 1, what="client registered")
+        payload = {"blob": "x" * 400_000}
+        for i in range(60):
+            srv.publish(gradient(8, 8), metadata={**payload, "i": i})
+            await asyncio.sleep(0.02)
+            if srv.status()["clients_evicted"]:
+                break
+        await until(lambda: srv.status()["clients_evicted"] == 1, timeout=10, what="eviction")
+        await until(lambda: srv.status()["clients"] == 0, what="slot released")
+        writer.close()
+
+
+async def test_a_silent_peer_is_dropped_by_the_heartbeat(work: Path) -> None:
+    """A client that never answers pings is disconnected after the heartbeat interval."""
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, heartbeat=0.2)
+    async with srv:
+        _reader, writer = await raw_upgrade(srv.port)
+        await until(lambda: srv.status()["clients"] == 1, what="client registered")
+        await until(lambda: srv.status()["clients"] == 0, timeout=5, what="heartbeat drop")
+        writer.close()
