@@ -80,6 +80,7 @@ view.addEventListener("loaderror", () => {
 });
 
 view.addEventListener("viewchange", (event) => rememberView(event.detail));
+addEventListener("pagehide", () => rememberView(view.view()));
 
 async function loadData() {
   const { data, date } = await fetchJson("data.json");

@@ -1,0 +1,276 @@
+"""The viewer page in real headless Chromium against the real ImageServer.
+
+What a user would see is checked from screenshots (pixel colours) and page text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from framecast import ImageServer
+
+from .conftest import PHONE, Viewer, close_to, colour_share, new_viewer, start_server, two_tone
+
+pytestmark = pytest.mark.browser
+
+RED = (200, 30, 30)
+BLUE = (30, 30, 200)
+GREEN = (30, 190, 40)
+YELLOW = (220, 200, 30)
+
+WAIT_VIEW_AT_REST = """() => {
+  const v = framecast.view.osd.viewport;
+  const view = framecast.view.view();
+  return view !== null && Math.abs(v.getZoom(true) - v.getZoom(false)) < 1e-9
+    && v.getCenter(true).equals(v.getCenter(false))
+    && location.hash.includes('zoom=' + view.zoom.toFixed(3));
+}"""
+
+
+def meta_text(viewer: Viewer) -> str:
+    return viewer.page.inner_text("#panel")
+
+
+def zoom_into_left_half(viewer: Viewer) -> None:
+    """Wheel-zoom (as a user would) into the middle of the image's left half."""
+    box = viewer.page.locator("#osd").bounding_box()
+    assert box is not None
+    viewer.page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
+    for _ in range(20):
+        viewer.page.mouse.wheel(0, -120)
+        viewer.page.wait_for_function(WAIT_VIEW_AT_REST)
+        if viewer.page.evaluate("framecast.view.view().zoom") >= 4:
+            return
+    raise AssertionError("wheel zoom did not reach 4x")
+
+
+def test_published_image_appears(image_server: ImageServer, viewer: Viewer) -> None:
+    """A published image is drawn on screen: left half red, right half blue."""
+    viewer.open()
+    image_server.publish(two_tone(RED, BLUE), metadata={"STACK_SIZE": 1})
+    viewer.wait_seq(1)
+    shot = viewer.image_pixels()
+    width, height = shot.size
+    assert close_to(shot.getpixel((width // 4, height // 2)), RED)
+    assert close_to(shot.getpixel((3 * width // 4, height // 2)), BLUE)
+    assert re.search(r"updated \d+ s ago", viewer.page.inner_text("#age"))
+    assert viewer.page.title().startswith("Live #1")
+
+
+def test_metadata_text_updates(image_server: ImageServer, viewer: Viewer) -> None:
+    """Every metadata key is listed, numbers formatted, arrays plotted, and it follows new images."""
+    viewer.open()
+    profile = np.exp(-(((np.arange(300) - 120) / 20.0) ** 2)).round(5).tolist()
+    image_server.publish(
+        two_tone(RED, BLUE),
+        metadata={"STACK_SIZE": 12, "EXPO": "0:06:00", "beam_energy": 6.1234567, "image_profile_x": profile},
+    )
+    viewer.wait_seq(1)
+    text = meta_text(viewer)
+    assert "Stack size\n12" in text or "Stack size\t12" in text
+    assert "0:06:00" in text
+    assert "6.12346" in text
+    assert "400 × 300 px" in text
+    assert viewer.page.locator("#meta svg.plot polyline").count() == 1
+    assert "300 values" in text
+
+    image_server.publish(two_tone(RED, BLUE), metadata={"STACK_SIZE": 13, "EXPO": "0:06:30"})
+    viewer.wait_seq(2)
+    text = meta_text(viewer)
+    assert "13" in text and "0:06:30" in text
+    assert "0:06:00" not in text and "Beam energy" not in text
+
+
+def test_zoom_survives_update(image_server: ImageServer, viewer: Viewer) -> None:
+    """Zoomed into one half of a two-tone image, a new image keeps exactly that view."""
+    viewer.open()
+    image_server.publish(two_tone(RED, BLUE))
+    viewer.wait_seq(1)
+    zoom_into_left_half(viewer)
+    viewer.settle()
+    assert colour_share(viewer.image_pixels(), RED) > 0.97  # only the left half is in view
+    before = viewer.page.evaluate("framecast.view.view()")
+    hash_before = viewer.page.evaluate("location.hash")
+    assert before["zoom"] > 3
+
+    image_server.publish(two_tone(GREEN, YELLOW))
+    viewer.wait_seq(2)
+    shot = viewer.image_pixels()
+    assert colour_share(shot, GREEN) > 0.97  # the new image, same region: no yellow, no red
+    after = viewer.page.evaluate("framecast.view.view()")
+    assert after == pytest.approx(before, abs=1e-9)
+    assert viewer.page.evaluate("location.hash") == hash_before
+
+
+def test_view_survives_reload(image_server: ImageServer, viewer: Viewer) -> None:
+    """The zoom and position are in the URL hash, so a reload opens the same region."""
+    viewer.open()
+    image_server.publish(two_tone(RED, BLUE))
+    viewer.wait_seq(1)
+    zoom_into_left_half(viewer)
+    before = viewer.page.evaluate("framecast.view.view()")
+    viewer.page.reload()
+    viewer.wait_live()
+    viewer.wait_seq(1)
+    after = viewer.page.evaluate("framecast.view.view()")
+    assert after["zoom"] == pytest.approx(before["zoom"], rel=1e-3)
+    assert (after["x"], after["y"]) == pytest.approx((before["x"], before["y"]), abs=1e-4)
+    assert colour_share(viewer.image_pixels(), RED) > 0.97
+
+
+def test_newest_image_wins(image_server: ImageServer, viewer: Viewer) -> None:
+    """A burst of images ends with the last one on screen and its metadata shown."""
+    viewer.open()
+    for i in range(40):
+        image_server.publish(two_tone(RED, BLUE), metadata={"index": i})
+    image_server.publish(two_tone(GREEN, GREEN), metadata={"index": 40, "last": True})
+    viewer.page.wait_for_function("document.getElementById('meta').textContent.includes('yes')")
+    viewer.settle()
+    assert colour_share(viewer.image_pixels(), GREEN) > 0.9
+    assert "40" in meta_text(viewer)
+    assert re.fullmatch(r"[\d.]+ fps|– fps", viewer.page.inner_text("#fps"))
+
+
+def test_stopped_notice_on_server_stop(image_server: ImageServer, viewer: Viewer) -> None:
+    """When the server stops, the page says so and keeps the last image on screen."""
+    viewer.expect_network_errors = True  # the browser logs its failed reconnection attempts
+    viewer.open()
+    image_server.publish(two_tone(RED, BLUE))
+    viewer.wait_seq(1)
+    image_server.stop()
+    notice = viewer.page.locator("#notice")
+    notice.wait_for(state="visible")
+    assert "Server stopped" in notice.inner_text()
+    assert "server stopped" in viewer.page.inner_text("#status")
+    assert viewer.page.title().startswith("Stopped")
+    shot = viewer.image_pixels()
+    assert close_to(shot.getpixel((shot.size[0] // 4, shot.size[1] // 3)), RED)
+
+
+def test_recovers_when_server_returns(image_server: ImageServer, viewer: Viewer, tmp_path: Path) -> None:
+    """After a stop, a new server on the same port is picked up without reloading the page."""
+    viewer.expect_network_errors = True
+    port = image_server.port
+    viewer.open()
+    image_server.publish(two_tone(RED, BLUE), metadata={"run": "first"})
+    viewer.wait_seq(1)
+    viewer.page.evaluate("window.samePage = true")
+    image_server.stop()
+    viewer.page.wait_for_function("document.getElementById('status').dataset.state === 'stopped'")
+
+    second = start_server(tmp_path / "second", port=port)
+    try:
+        viewer.wait_live(timeout=15_000)
+        assert viewer.page.locator("#notice").is_hidden()
+        second.publish(two_tone(BLUE, BLUE), metadata={"run": "second"})
+        viewer.page.wait_for_function("document.getElementById('meta').textContent.includes('second')")
+        viewer.settle()
+        assert colour_share(viewer.image_pixels(), BLUE) > 0.9
+        assert viewer.page.evaluate("window.samePage") is True  # no reload happened
+    finally:
+        second.stop()
+
+
+def test_dropped_connection_reconnects(image_server: ImageServer, viewer: Viewer) -> None:
+    """A connection that drops without notice is reported lost, retried, and live again."""
+    viewer.open()
+    viewer.page.evaluate(
+        "window.states = []; framecast.live.addEventListener('state', e => states.push(e.detail.state))"
+    )
+    viewer.page.evaluate("framecast.live.socket.close()")
+    viewer.page.wait_for_function("states.includes('reconnecting') && states.at(-1) === 'live'")
+    image_server.publish(two_tone(GREEN, GREEN))
+    viewer.wait_seq(1)
+    assert colour_share(viewer.image_pixels(), GREEN) > 0.9
+
+
+def test_page_is_local_and_error_free(image_server: ImageServer, viewer: Viewer) -> None:
+    """Loading, updating, sharing and night mode make no console error and no remote request."""
+    viewer.open()
+    image_server.publish(two_tone(RED, BLUE), metadata={"STACK_SIZE": 3, "profile": [1.0, 2.0, 1.5]})
+    viewer.wait_seq(1)
+    viewer.page.click("#btn-share")
+    viewer.page.wait_for_function("document.getElementById('share-qr').naturalWidth > 0")
+    assert viewer.page.inner_text("#share-url") == image_server.url
+    viewer.page.keyboard.press("Escape")
+    viewer.page.click("#btn-night")
+    image_server.publish(two_tone(BLUE, RED), metadata={"STACK_SIZE": 4})
+    viewer.wait_seq(2)
+    assert viewer.requests, "no request recorded"
+    assert all(url.startswith((viewer.base, viewer.base.replace("http", "ws", 1))) for url in viewer.requests)
+    assert [kind for kind, _ in viewer.console if kind == "error"] == []
+
+
+def test_access_limited_warning(image_server: ImageServer, viewer: Viewer) -> None:
+    """A server that shows a loopback URL gets a visible warning on the page."""
+    assert image_server.access_limited
+    viewer.open()
+    warning = viewer.page.locator("#access-warning")
+    warning.wait_for(state="visible")
+    assert "loopback" in warning.inner_text()
+    viewer.page.click("#access-dismiss")
+    assert warning.is_hidden()
+
+
+def test_night_mode_is_red_and_remembered(image_server: ImageServer, viewer: Viewer) -> None:
+    """Night mode shows the image in red only, and stays on after a reload."""
+    viewer.open()
+    image_server.publish(np.full((200, 200), 255, np.uint8))
+    viewer.wait_seq(1)
+    viewer.page.keyboard.press("n")
+    assert viewer.page.evaluate("document.documentElement.classList.contains('night')")
+    viewer.settle()
+    shot = viewer.image_pixels()
+    r, g, b = shot.getpixel((shot.size[0] // 2, shot.size[1] // 2))
+    assert r > 200 and g < 30 and b < 30
+    viewer.page.reload()
+    viewer.wait_live()
+    assert viewer.page.evaluate("document.documentElement.classList.contains('night')")
+    assert viewer.page.get_attribute("#btn-night", "aria-pressed") == "true"
+
+
+def test_phone_layout_has_no_layout_shift(chromium: Any, image_server: ImageServer) -> None:
+    """On a phone the panel starts collapsed, opens over the image, and never resizes it."""
+    context, viewer = new_viewer(chromium, f"http://127.0.0.1:{image_server.port}/", PHONE)
+    try:
+        viewer.open()
+        assert viewer.page.locator("#panel").is_hidden()
+        box = viewer.page.locator("#osd").bounding_box()
+        image_server.publish(two_tone(RED, BLUE, 300, 400), metadata={"STACK_SIZE": 1, "EXPO": "0:00:10"})
+        viewer.wait_seq(1)
+        viewer.page.click("#btn-info")
+        assert viewer.page.locator("#panel").is_visible()
+        image_server.publish(
+            two_tone(RED, BLUE, 300, 400),
+            metadata={"STACK_SIZE": 2, "EXPO": "0:00:20", "comment": "a much longer value " * 5},
+        )
+        viewer.wait_seq(2)
+        assert viewer.page.locator("#osd").bounding_box() == box
+        assert viewer.errors == [] and viewer.foreign_requests() == []
+    finally:
+        context.close()
+
+
+def test_operator_buttons(image_server: ImageServer, viewer: Viewer) -> None:
+    """With a control channel, "Save snapshot" shows the server's reply (the saved path)."""
+    viewer.open()
+    status = viewer.page.evaluate("fetch('api/status').then(r => r.json())")
+    if not status.get("control"):
+        pytest.skip("this server has no /control channel yet")
+    button = viewer.page.locator("#btn-operator-snapshot")
+    button.wait_for(state="visible")
+    button.click()
+    reply = viewer.page.locator("#operator-reply")
+    reply.wait_for(state="visible")
+    assert "no frame yet" in reply.inner_text()
+    image_server.publish(two_tone(RED, BLUE))
+    viewer.wait_seq(1)
+    button.click()
+    viewer.page.wait_for_function("document.getElementById('operator-reply').textContent.includes('saved')")
+    saved = viewer.page.inner_text("#operator-reply").split("snapshot saved: ", 1)[1]
+    assert Path(saved).is_file()
