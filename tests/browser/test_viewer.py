@@ -63,12 +63,17 @@ def test_published_image_appears(image_server: ImageServer, viewer: Viewer) -> N
 
 
 def test_metadata_text_updates(image_server: ImageServer, viewer: Viewer) -> None:
-    """Every metadata key is listed, numbers formatted, arrays plotted, and it follows new images."""
+    """Every metadata key is listed (numbers formatted, arrays plotted) and follows new images."""
     viewer.open()
     profile = np.exp(-(((np.arange(300) - 120) / 20.0) ** 2)).round(5).tolist()
     image_server.publish(
         two_tone(RED, BLUE),
-        metadata={"STACK_SIZE": 12, "EXPO": "0:06:00", "beam_energy": 6.1234567, "image_profile_x": profile},
+        metadata={
+            "STACK_SIZE": 12,
+            "EXPO": "0:06:00",
+            "beam_energy": 6.1234567,
+            "image_profile_x": profile,
+        },
     )
     viewer.wait_seq(1)
     text = meta_text(viewer)
@@ -152,7 +157,9 @@ def test_stopped_notice_on_server_stop(image_server: ImageServer, viewer: Viewer
     assert close_to(shot.getpixel((shot.size[0] // 4, shot.size[1] // 3)), RED)
 
 
-def test_recovers_when_server_returns(image_server: ImageServer, viewer: Viewer, tmp_path: Path) -> None:
+def test_recovers_when_server_returns(
+    image_server: ImageServer, viewer: Viewer, tmp_path: Path
+) -> None:
     """After a stop, a new server on the same port is picked up without reloading the page."""
     viewer.expect_network_errors = True
     port = image_server.port
@@ -168,7 +175,9 @@ def test_recovers_when_server_returns(image_server: ImageServer, viewer: Viewer,
         viewer.wait_live(timeout=15_000)
         assert viewer.page.locator("#notice").is_hidden()
         second.publish(two_tone(BLUE, BLUE), metadata={"run": "second"})
-        viewer.page.wait_for_function("document.getElementById('meta').textContent.includes('second')")
+        viewer.page.wait_for_function(
+            "document.getElementById('meta').textContent.includes('second')"
+        )
         viewer.settle()
         assert colour_share(viewer.image_pixels(), BLUE) > 0.9
         assert viewer.page.evaluate("window.samePage") is True  # no reload happened
@@ -180,7 +189,8 @@ def test_dropped_connection_reconnects(image_server: ImageServer, viewer: Viewer
     """A connection that drops without notice is reported lost, retried, and live again."""
     viewer.open()
     viewer.page.evaluate(
-        "window.states = []; framecast.live.addEventListener('state', e => states.push(e.detail.state))"
+        "window.states = [];"
+        "framecast.live.addEventListener('state', e => states.push(e.detail.state))"
     )
     viewer.page.evaluate("framecast.live.socket.close()")
     viewer.page.wait_for_function("states.includes('reconnecting') && states.at(-1) === 'live'")
@@ -192,7 +202,9 @@ def test_dropped_connection_reconnects(image_server: ImageServer, viewer: Viewer
 def test_page_is_local_and_error_free(image_server: ImageServer, viewer: Viewer) -> None:
     """Loading, updating, sharing and night mode make no console error and no remote request."""
     viewer.open()
-    image_server.publish(two_tone(RED, BLUE), metadata={"STACK_SIZE": 3, "profile": [1.0, 2.0, 1.5]})
+    image_server.publish(
+        two_tone(RED, BLUE), metadata={"STACK_SIZE": 3, "profile": [1.0, 2.0, 1.5]}
+    )
     viewer.wait_seq(1)
     viewer.page.click("#btn-share")
     viewer.page.wait_for_function("document.getElementById('share-qr').naturalWidth > 0")
@@ -202,7 +214,10 @@ def test_page_is_local_and_error_free(image_server: ImageServer, viewer: Viewer)
     image_server.publish(two_tone(BLUE, RED), metadata={"STACK_SIZE": 4})
     viewer.wait_seq(2)
     assert viewer.requests, "no request recorded"
-    assert all(url.startswith((viewer.base, viewer.base.replace("http", "ws", 1))) for url in viewer.requests)
+    assert all(
+        url.startswith((viewer.base, viewer.base.replace("http", "ws", 1)))
+        for url in viewer.requests
+    )
     assert [kind for kind, _ in viewer.console if kind == "error"] == []
 
 
@@ -241,7 +256,9 @@ def test_phone_layout_has_no_layout_shift(chromium: Any, image_server: ImageServ
         viewer.open()
         assert viewer.page.locator("#panel").is_hidden()
         box = viewer.page.locator("#osd").bounding_box()
-        image_server.publish(two_tone(RED, BLUE, 300, 400), metadata={"STACK_SIZE": 1, "EXPO": "0:00:10"})
+        image_server.publish(
+            two_tone(RED, BLUE, 300, 400), metadata={"STACK_SIZE": 1, "EXPO": "0:00:10"}
+        )
         viewer.wait_seq(1)
         viewer.page.click("#btn-info")
         assert viewer.page.locator("#panel").is_visible()
@@ -271,6 +288,8 @@ def test_operator_buttons(image_server: ImageServer, viewer: Viewer) -> None:
     image_server.publish(two_tone(RED, BLUE))
     viewer.wait_seq(1)
     button.click()
-    viewer.page.wait_for_function("document.getElementById('operator-reply').textContent.includes('saved')")
+    viewer.page.wait_for_function(
+        "document.getElementById('operator-reply').textContent.includes('saved')"
+    )
     saved = viewer.page.inner_text("#operator-reply").split("snapshot saved: ", 1)[1]
     assert Path(saved).is_file()
