@@ -24,6 +24,7 @@ from aiohttp import web
 
 from . import address, imaging, webfolder
 from .config import Settings
+from .control import Commands, Handler
 from .errors import ConfigError, PortInUseError, ServerStateError, SourceError
 from .frames import Incoming
 from .hub import Hub
@@ -69,6 +70,7 @@ class ImageServer:
         self._sources: list[Source] = []
         self._state_lock = threading.Lock()
         self._seq = 0
+        self._commands = Commands()
 
     # -- properties -----------------------------------------------------------------------------
     @property
@@ -135,6 +137,19 @@ class ImageServer:
             raise ServerStateError("submit() needs a running server; call start() first")
         self._pipeline.submit(incoming)
 
+    # -- commands -------------------------------------------------------------------------------
+    def on_command(self, name: str, handler: Handler) -> None:
+        """Let ``/control`` clients send ``{"cmd": name, ...}``; works before and after start.
+
+        ``handler(fields)`` gets the command's JSON fields (everything but ``cmd``); it may be
+        a plain function (run in a worker thread) or ``async``. It returns a dict, which is
+        the reply, or ``None`` (reply ``{"ok": true}``); an exception becomes
+        ``{"ok": false, "error": "<message>"}``. The built-in names ``snapshot_now`` and
+        ``reset`` cannot be taken (:class:`~framecast.errors.ConfigError`); registering a
+        name again replaces its handler.
+        """
+        self._commands.register(name, handler)
+
     # -- async lifecycle ------------------------------------------------------------------------
     async def astart(self) -> str:
         """Start on the running event loop; returns the displayed URL."""
@@ -154,7 +169,7 @@ class ImageServer:
             imaging.DisplayOptions.from_settings(settings),
             max_file_rate=settings.max_file_rate,
         )
-        context = WebContext(settings=settings, hub=hub, pipeline=pipeline)
+        context = WebContext(settings=settings, hub=hub, pipeline=pipeline, commands=self._commands)
         app = build_app(context)
         runner = web.AppRunner(
             app,

@@ -37,8 +37,13 @@ def status(context: WebContext) -> dict[str, Any]:
         "clients_refused": context.refused,
         "latest_seq": latest.seq if latest else 0,
         "latest_time": latest.time if latest else None,
-        "control": "control" in context.extras,
+        "control": True,
+        "commands": context.commands.names,
+        "commands_run": context.commands_run,
+        "frames_ingested": context.ingested,
+        "ingest_rejected": context.ingest_rejected,
         "token_required": settings.token is not None,
+        "viewer_token_required": settings.viewer_token is not None,
         "limits": {
             "max_clients": settings.max_clients,
             "max_message_bytes": settings.max_message_bytes,
@@ -47,8 +52,6 @@ def status(context: WebContext) -> dict[str, Any]:
             "max_file_rate": settings.max_file_rate,
         },
     }
-    for provider in context.extras.get("status", ()):
-        data.update(provider())
     return data
 
 

@@ -8,6 +8,10 @@ from aiohttp import web
 
 from .api import qr_handler, status_handler
 from .context import CONTEXT, WebContext
+from .control import control_handler
+from .frames import frames_handler
+from .ingest import ingest_handler
+from .sse import events_handler
 from .static import StaticFiles
 from .ws import notify_handler
 
@@ -25,18 +29,20 @@ async def _security_headers(
 
 
 def build_app(context: WebContext) -> web.Application:
-    """Routes: the viewer and its files, ``/ws``, ``/api/status``, ``/qr.svg``; further
-    transports (control, SSE, binary frames, ingest) are added by ``context.extras["routes"]``."""
+    """Routes: the viewer and its files, the live transports (``/ws``, ``/events``,
+    ``/frames``), ``/control``, ingest (``POST /api/frames``), ``/api/status``, ``/qr.svg``."""
     app = web.Application(
         middlewares=[_security_headers], client_max_size=context.settings.max_ingest_bytes
     )
     app[CONTEXT] = context
     static = StaticFiles(context.settings.web_root)
     app.router.add_get("/ws", notify_handler)
+    app.router.add_get("/events", events_handler)
+    app.router.add_get("/frames", frames_handler)
+    app.router.add_get("/control", control_handler)
+    app.router.add_post("/api/frames", ingest_handler)
     app.router.add_get("/api/status", status_handler)
     app.router.add_get("/qr.svg", qr_handler)
-    for add_routes in context.extras.get("routes", ()):
-        add_routes(app)
     app.router.add_get("/", static.handle)
     app.router.add_get("/{path:.+}", static.handle)
     return app

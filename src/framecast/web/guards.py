@@ -9,7 +9,14 @@ from aiohttp import web
 
 from .context import WebContext
 
-__all__ = ["check_capacity", "check_origin", "request_token", "token_matches"]
+__all__ = [
+    "check_capacity",
+    "check_operator",
+    "check_origin",
+    "check_viewer",
+    "request_token",
+    "token_matches",
+]
 
 
 def check_origin(request: web.Request, allowed: tuple[str, ...]) -> None:
@@ -66,6 +73,24 @@ def check_viewer(request: web.Request, context: WebContext) -> None:
         return
     raise web.HTTPUnauthorized(
         text="this framecast session is private; open the link with its token\n"
+    )
+
+
+def check_operator(request: web.Request, context: WebContext, what: str) -> None:
+    """With an operator token set, ``what`` (commands, ingest) needs it: 401 when it is
+    missing or wrong (with a ``WWW-Authenticate: Bearer`` challenge). The token itself is
+    never logged. Without an operator token, a viewer token (if any) is enough."""
+    expected = context.settings.token
+    if expected is None:
+        check_viewer(request, context)
+        return
+    given = request_token(request)
+    if token_matches(given, expected):
+        return
+    reason = "needs the operator token" if given is None else "got a wrong operator token"
+    raise web.HTTPUnauthorized(
+        text=f"{what} {reason}; pass it as ?token=... or 'Authorization: Bearer ...'\n",
+        headers={"WWW-Authenticate": 'Bearer realm="framecast"'},
     )
 
 

@@ -1,0 +1,106 @@
+"""``/control``: a WebSocket carrying JSON commands and their JSON replies (SPEC §4.3).
+
+Every message gets exactly one reply, in order; errors (``bad json``, ``unknown command``,
+a failing handler) are replies and the socket stays open. A message larger than
+``max_message_bytes`` closes the socket with 1009. Binary messages are read as UTF-8 JSON.
+
+Reading and dispatching are separate tasks joined by a small bounded queue, so pings are
+answered while a slow command runs, and a client that floods commands is slowed down
+(backpressure) rather than buffered without limit. This socket never carries images, so
+replies never wait behind image traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import WSMsgType, web
+
+from .. import protocol
+from .context import CONTEXT, WebContext
+from .guards import check_capacity, check_operator, check_origin
+
+__all__ = ["control_handler"]
+
+log = logging.getLogger("framecast.control")
+
+_QUEUE = 8
+_CLOSE_GRACE = 0.5
+
+
+async def _open(request: web.Request, context: WebContext) -> web.WebSocketResponse:
+    check_origin(request, context.settings.allowed_origins)
+    check_operator(request, context, "/control")
+    check_capacity(context)
+    if context.closing.is_set():
+        raise web.HTTPServiceUnavailable(text="server is stopping\n")
+    ws = web.WebSocketResponse(
+        heartbeat=context.settings.heartbeat,
+        max_msg_size=context.settings.max_message_bytes,
+        compress=False,
+    )
+    await ws.prepare(request)
+    return ws
+
+
+async def _replier(
+    ws: web.WebSocketResponse, queue: asyncio.Queue[str | bytes | None], context: WebContext
+) -> None:
+    timeout = context.settings.send_timeout
+    while True:
+        message = await queue.get()
+        if message is None:
+            return
+        try:
+            command = protocol.parse_command(message)
+        except protocol.CommandError as exc:
+            reply = exc.reply
+        else:
+            reply = await context.commands.dispatch(command, context)
+            context.commands_run += 1
+        try:
+            await asyncio.wait_for(ws.send_str(protocol.encode_reply(reply)), timeout)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            return
+
+
+async def _close_on_stop(ws: web.WebSocketResponse, context: WebContext) -> None:
+    await context.closing.wait()
+    with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
+        await asyncio.wait_for(ws.close(code=1001, message=b"server stopped"), _CLOSE_GRACE)
+
+
+async def control_handler(request: web.Request) -> web.WebSocketResponse:
+    """``GET /control``: JSON commands in, JSON replies out."""
+    context = request.app[CONTEXT]
+    ws = await _open(request, context)
+    context.add_socket(ws)
+    queue: asyncio.Queue[str | bytes | None] = asyncio.Queue(_QUEUE)
+    replier = asyncio.create_task(_replier(ws, queue, context), name="framecast-control-reply")
+    stopper = asyncio.create_task(_close_on_stop(ws, context), name="framecast-control-stop")
+    try:
+        async for msg in ws:
+            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                if replier.done():
+                    break
+                await queue.put(msg.data)
+            elif msg.type == WSMsgType.ERROR:
+                log.debug("control socket closed: %s", ws.exception())
+                break
+    finally:
+        context.discard_socket(ws)
+        stopper.cancel()
+        if not replier.done():
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+            try:
+                await asyncio.wait_for(asyncio.shield(replier), _CLOSE_GRACE * 2)
+            except TimeoutError:
+                replier.cancel()
+            except asyncio.CancelledError:
+                replier.cancel()
+                raise
+        await asyncio.gather(replier, stopper, return_exceptions=True)
+    return ws
