@@ -1,0 +1,182 @@
+"""The server process of a benchmark case: one server under test plus its publisher.
+
+Run by :mod:`benchmarks.run` as ``python -m benchmarks.targets IMPL``. It starts the server,
+prints ``port <port> <proto> <path> <start seconds>``, then obeys lines on stdin:
+
+- ``run <rate> <seconds> <kind> <size>``: publish ``rate`` images per second for ``seconds``
+  from this (non-server) thread, as a producer calls ``publish()``; ``kind`` is ``notify``
+  (a small JPEG whose metadata, ``size`` bytes of profile values, travels in the
+  notification) or ``bytes`` (a JPEG of about ``size`` bytes sent whole). Prints
+  ``done <published> <seconds>``.
+- ``quit``: stop the server, print ``stopped <seconds>`` and exit.
+
+Every payload carries its publish time on the shared clock (:mod:`benchmarks.wire`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from benchmarks.wire import STAMP_KEY, jpeg_of_size, notify_text, now, stamped_jpeg
+
+__all__ = ["IMPLEMENTATIONS", "FramecastTarget", "make_target"]
+
+#: name → (module, class) of every server the suite can measure; imported lazily.
+IMPLEMENTATIONS = {
+    "framecast": ("benchmarks.targets", "FramecastTarget"),
+    "limit": ("benchmarks.baselines.limit", "LimitServer"),
+    "als": ("benchmarks.baselines.als", "AlsServer"),
+    "socketio": ("benchmarks.baselines.socketio_app", "SocketIOServer"),
+    "broadcast": ("benchmarks.baselines.broadcast", "BroadcastServer"),
+}
+
+
+class FramecastTarget:
+    """framecast through its public API: ``ImageServer.start()``, ``publish()``, ``stop()``."""
+
+    proto = "ws"
+
+    def __init__(self, *, path: str = "/ws", **options: Any) -> None:
+        from framecast import ImageServer
+
+        self.path = path
+        self._work = tempfile.TemporaryDirectory(prefix="framecast-bench-")
+        self.server = ImageServer(
+            work_folder=self._work.name,
+            host="127.0.0.1",
+            port=0,
+            displayed_address="ip:127.0.0.1",
+            **options,
+        )
+
+    def start(self) -> int:
+        self.server.start()
+        return self.server.port
+
+    def publish_image(self, jpeg: bytes, metadata: dict[str, Any]) -> None:
+        self.server.publish(jpeg, metadata=metadata)
+
+    def publish(self, payload: str | bytes) -> None:  # pragma: no cover - unused
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.server.stop()
+        self._work.cleanup()
+
+
+def make_target(impl: str, **options: Any) -> Any:
+    """A server under test by name (see :data:`IMPLEMENTATIONS`)."""
+    import importlib
+
+    module, cls = IMPLEMENTATIONS[impl]
+    return getattr(importlib.import_module(module), cls)(**options)
+
+
+def _profile(size: int) -> dict[str, Any]:
+    """Metadata of about ``size`` bytes of JSON: two profiles, as a beamline camera sends."""
+    if size <= 0:
+        return {"STACK_SIZE": 12, "EXPO": "0:06:00"}
+    values = max(1, size // 22)
+    ramp = [round(1000.0 + 0.123456 * i, 6) for i in range(values)]
+    return {
+        "beam_energy": 6.0,
+        "image_profile_x": ramp[: values // 2 or 1],
+        "image_profile_y": ramp[values // 2 :],
+    }
+
+
+def _wait_serving(port: int, proto: str, deadline: float) -> None:
+    while now() < deadline:
+        try:
+            if proto == "raw":
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            else:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return  # an HTTP answer, even 404, means it serves
+        except OSError:
+            time.sleep(0.002)
+
+
+def run_schedule(target: Any, rate: float, seconds: float, kind: str, size: int) -> int:
+    """Publish ``rate`` images per second for ``seconds``; returns how many were published."""
+    count = max(1, round(rate * seconds))
+    if kind == "bytes":
+        base = jpeg_of_size(size)
+        width = height = 0
+    else:
+        base = jpeg_of_size(300)
+        width = height = 16
+    meta = _profile(size) if kind == "notify" else {}
+    start = now() + 0.05
+    is_framecast = hasattr(target, "publish_image")
+    for k in range(count):
+        delay = start + k / rate - now()
+        if delay > 0:
+            time.sleep(delay)
+        stamp = now()
+        if kind == "bytes":
+            jpeg = stamped_jpeg(base, stamp)
+            if is_framecast:
+                target.publish_image(jpeg, {STAMP_KEY: stamp})
+            else:
+                target.publish(jpeg)
+        elif is_framecast:
+            target.publish_image(base, {STAMP_KEY: stamp, **meta})
+        else:
+            target.publish(notify_text(k + 1, stamp, width, height, meta, len(base)))
+    return count
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="one server under test and its publisher")
+    parser.add_argument("impl", choices=sorted(IMPLEMENTATIONS))
+    parser.add_argument("--path", default=None, help="framecast: /ws or /frames")
+    parser.add_argument("--uvloop", action="store_true", help="framecast: run on uvloop")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    options: dict[str, Any] = {}
+    if args.impl == "framecast" and args.path:
+        options["path"] = args.path
+    target = make_target(args.impl, **options)
+    t0 = now()
+    port = target.start()
+    _wait_serving(port, target.proto, now() + 10)
+    started = now() - t0
+    print(f"port {port} {target.proto} {target.path or '-'} {started:.6f}", flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "run":
+            rate, seconds, kind, size = float(words[1]), float(words[2]), words[3], int(words[4])
+            t = now()
+            published = run_schedule(target, rate, seconds, kind, size)
+            print(f"done {published} {now() - t:.6f}", flush=True)
+        elif words[0] in ("quit", "stop"):
+            break
+    t = now()
+    stopper = threading.Thread(target=target.stop, daemon=True)
+    stopper.start()
+    stopper.join(10)
+    print(f"stopped {now() - t:.6f}", flush=True)
+    sys.stdout.flush()
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
