@@ -148,11 +148,14 @@ async def test_keepalive_comments_and_client_count(work: Path) -> None:
 async def test_capacity_applies_to_event_streams(work: Path) -> None:
     """Beyond max_clients, /events is refused with 503."""
     srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, max_clients=1)
-    async with srv, aiohttp.ClientSession() as http:
-        async with http.get(base(srv) + "/events") as response:
-            await next_event(response)
-            async with http.get(base(srv) + "/events") as refused:
-                assert refused.status == 503
+    async with (
+        srv,
+        aiohttp.ClientSession() as http,
+        http.get(base(srv) + "/events") as response,
+    ):
+        await next_event(response)
+        async with http.get(base(srv) + "/events") as refused:
+            assert refused.status == 503
 
 
 def test_retry_hint_has_jitter() -> None:
