@@ -160,12 +160,14 @@ def test_stopped_notice_on_server_stop(image_server: ImageServer, viewer: Viewer
 def test_recovers_when_server_returns(
     image_server: ImageServer, viewer: Viewer, tmp_path: Path
 ) -> None:
-    """After a stop, a new server on the same port is picked up without reloading the page."""
+    """After a stop, a new server on the same port is picked up without a reload, same zoom."""
     viewer.expect_network_errors = True
     port = image_server.port
     viewer.open()
     image_server.publish(two_tone(RED, BLUE), metadata={"run": "first"})
     viewer.wait_seq(1)
+    zoom_into_left_half(viewer)
+    before = viewer.page.evaluate("framecast.view.view()")
     viewer.page.evaluate("window.samePage = true")
     image_server.stop()
     viewer.page.wait_for_function("document.getElementById('status').dataset.state === 'stopped'")
@@ -174,12 +176,13 @@ def test_recovers_when_server_returns(
     try:
         viewer.wait_live(timeout=15_000)
         assert viewer.page.locator("#notice").is_hidden()
-        second.publish(two_tone(BLUE, BLUE), metadata={"run": "second"})
+        second.publish(two_tone(GREEN, YELLOW), metadata={"run": "second"})
         viewer.page.wait_for_function(
             "document.getElementById('meta').textContent.includes('second')"
         )
         viewer.settle()
-        assert colour_share(viewer.image_pixels(), BLUE) > 0.9
+        assert colour_share(viewer.image_pixels(), GREEN) > 0.97  # new image, same region
+        assert viewer.page.evaluate("framecast.view.view()") == pytest.approx(before, abs=1e-9)
         assert viewer.page.evaluate("window.samePage") is True  # no reload happened
     finally:
         second.stop()
@@ -250,24 +253,26 @@ def test_night_mode_is_red_and_remembered(image_server: ImageServer, viewer: Vie
 
 
 def test_phone_layout_has_no_layout_shift(chromium: Any, image_server: ImageServer) -> None:
-    """On a phone the panel starts collapsed, opens over the image, and never resizes it."""
+    """On a phone the panel starts collapsed, and new metadata never resizes the image."""
     context, viewer = new_viewer(chromium, f"http://127.0.0.1:{image_server.port}/", PHONE)
     try:
         viewer.open()
         assert viewer.page.locator("#panel").is_hidden()
-        box = viewer.page.locator("#osd").bounding_box()
-        image_server.publish(
-            two_tone(RED, BLUE, 300, 400), metadata={"STACK_SIZE": 1, "EXPO": "0:00:10"}
-        )
+        image_server.publish(two_tone(RED, BLUE, 300, 400), metadata={"STACK_SIZE": 1})
         viewer.wait_seq(1)
         viewer.page.click("#btn-info")
         assert viewer.page.locator("#panel").is_visible()
+        box = viewer.page.locator("#osd").bounding_box()
+        bar = viewer.page.locator(".bar").bounding_box()
         image_server.publish(
             two_tone(RED, BLUE, 300, 400),
-            metadata={"STACK_SIZE": 2, "EXPO": "0:00:20", "comment": "a much longer value " * 5},
+            metadata={"STACK_SIZE": 2, "EXPO": "0:00:20", "comment": "a much longer value " * 9},
         )
         viewer.wait_seq(2)
         assert viewer.page.locator("#osd").bounding_box() == box
+        assert viewer.page.locator(".bar").bounding_box() == bar
+        page_width = viewer.page.evaluate("document.documentElement.scrollWidth")
+        assert page_width <= PHONE["width"]  # nothing sticks out sideways
         assert viewer.errors == [] and viewer.foreign_requests() == []
     finally:
         context.close()

@@ -53,14 +53,19 @@ function showImage(metadata, message = null) {
   if (newest && seq !== null && newest.seq !== null && seq <= newest.seq && (time === null || time <= newest.time)) {
     return;  // an older answer overtaken by a newer notification
   }
-  newest = { seq, time };
   const waiting = Boolean(own.waiting) || seq === 0;
+  if (waiting && view.hasImage) {
+    // A restarted server without an image yet: keep the last real image (and the user's
+    // view of it) on screen; its age keeps counting up.
+    return;
+  }
+  newest = { seq, time };
   // A query string unique to this image (and to this server run, thanks to the time):
   // the browser can never show a stale cached picture.
   const query = waiting
     ? `waiting=${epoch}-${Date.now()}`
     : `seq=${seq ?? "x"}&t=${time ?? Date.now() / 1000}`;
-  view.show(`web_image.jpg?${query}`, waiting ? `waiting-${epoch}` : query, { metadata, own, waiting });
+  view.show(`web_image.jpg?${query}`, waiting ? `waiting-${epoch}` : query, { metadata, own, waiting }, { placeholder: waiting });
 }
 
 view.addEventListener("shown", (event) => {
@@ -72,6 +77,8 @@ view.addEventListener("shown", (event) => {
   meta.render(entries);
   $("meta-empty").hidden = entries.length > 0;
   status.setImage({ seq: info.waiting ? null : own.seq, timeS: info.waiting ? null : own.time, waiting: info.waiting });
+  // Keep the server counters roughly current without asking at every frame.
+  if (Date.now() - statusLoadedAt > 5000) loadStatus();
 });
 
 view.addEventListener("loaderror", () => {
@@ -90,7 +97,10 @@ async function loadData() {
 
 // ---- server status ------------------------------------------------------------------
 
+let statusLoadedAt = 0;
+
 async function loadStatus() {
+  statusLoadedAt = Date.now();
   let info;
   try {
     ({ data: info } = await fetchJson("api/status"));

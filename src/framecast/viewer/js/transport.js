@@ -13,6 +13,9 @@ export function backoffDelay(attempt, { baseMs = 250, capMs = 5000, random = Mat
   return Math.round(step / 2 + random() * (step / 2));
 }
 
+/** A connection up for this long counts as working: its loss is retried fast again. */
+const STABLE_MS = 5000;
+
 /** ws:// or wss:// URL of `path` relative to `pageUrl` (wss when the page came over https). */
 export function socketUrl(path, pageUrl) {
   const url = new URL(path, pageUrl);
@@ -81,7 +84,8 @@ export class LiveConnection extends EventTarget {
     this.capMs = capMs;
     this.baseMs = baseMs;
     this.random = random;
-    this.attempt = 0;          // failed attempts since the last successful connection
+    this.attempt = 0;          // failed attempts since the last stable connection
+    this.upSince = 0;
     this.wsFailures = 0;       // consecutive WebSocket failures while HTTP was reachable
     this.sseUnavailableUntil = 0;
     this.socket = null;
@@ -221,7 +225,7 @@ export class LiveConnection extends EventTarget {
   }
 
   _up(via) {
-    this.attempt = 0;
+    this.upSince = Date.now();
     this.via = via;
     this.stoppedByServer = false;
     if (via === "ws") this.wsFailures = 0;
@@ -232,6 +236,7 @@ export class LiveConnection extends EventTarget {
   _message(message) {
     message.receivedAt = Date.now();
     if (message.type === "disconnect") {
+      if (Date.now() - this.upSince > STABLE_MS) this.attempt = 0;
       this.stoppedByServer = true;
       this._setState("stopped");
       this._emit("disconnect", {});
@@ -246,7 +251,9 @@ export class LiveConnection extends EventTarget {
 
   _lost(wasUp) {
     if (this.closed) return;
-    if (wasUp && !this.stoppedByServer) this.attempt = 0;
+    // A connection that held for a while earns a fast first retry; one that is accepted
+    // and dropped at once (a misbehaving proxy) keeps backing off instead of hammering.
+    if (wasUp && !this.stoppedByServer && Date.now() - this.upSince > STABLE_MS) this.attempt = 0;
     this._schedule();
   }
 

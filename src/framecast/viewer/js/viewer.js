@@ -30,7 +30,6 @@ export class ImageView extends EventTarget {
       springStiffness: 8,
       keyboardNavEnabled: true,
       gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
-      preserveImageSizeOnResize: true,
       immediateRender: false,
       crossOriginPolicy: false,
       imageLoaderLimit: 2,
@@ -48,28 +47,47 @@ export class ImageView extends EventTarget {
   /** Show the image at `url` as soon as it is fully loaded. `key` identifies the image
    *  (a new key with an already shown or loading key is ignored); `info` is handed back in
    *  the "shown" event so that callers can show the matching metadata at the same moment. */
-  show(url, key, info = null) {
+  show(url, key, info = null, { placeholder = false } = {}) {
     if (this.current && this.current.key === key) return;
     if (this.loading && this.loading.key === key) return;
+    const job = { url, key, info, placeholder };
     if (this.loading) {
-      this.pending = { url, key, info };  // newest wins: replaces any earlier waiting one
+      this.pending = job;  // newest wins: replaces any earlier waiting one
       return;
     }
-    this._load({ url, key, info });
+    this._load(job);
   }
 
-  /** The current viewport as {zoom, x, y} (zoom relative to "whole image", x and y the
-   *  centre in image widths), or null when showing the whole image (home). */
+  /** The current viewport as {zoom, x, y} (zoom relative to "whole image fits", x and y
+   *  the centre in image widths), or null when showing the whole image (home). Measured
+   *  against the image on screen, not the world: while a new image is loading both are in
+   *  the world, and its bounds would be their union. */
   view() {
     if (!this.current) return null;
     const viewport = this.osd.viewport;
-    const zoom = viewport.getZoom(true) / viewport.getHomeZoom();
+    const home = this._home();
+    const zoom = viewport.getZoom(true) / home.zoom;
     const centre = viewport.getCenter(true);
-    const home = viewport.getHomeBounds().getCenter();
     if (Math.abs(zoom - 1) < 1e-3 && Math.abs(centre.x - home.x) < 1e-3 && Math.abs(centre.y - home.y) < 1e-3) {
       return null;
     }
     return { zoom, x: centre.x, y: centre.y };
+  }
+
+  /** Zoom and centre at which the current image exactly fits the container. */
+  _home() {
+    const bounds = this.current.item.getBounds();
+    const container = this.osd.viewport.getContainerSize();
+    const containerAspect = container.x / Math.max(1, container.y);
+    const zoom = bounds.width / bounds.height >= containerAspect
+      ? 1 / bounds.width
+      : 1 / (bounds.height * containerAspect);
+    return { zoom, x: bounds.x + bounds.width / 2, y: bounds.y + bounds.height / 2 };
+  }
+
+  /** True once a real image (not a placeholder) is on screen. */
+  get hasImage() {
+    return Boolean(this.current && !this.current.placeholder);
   }
 
   /** True when the user has zoomed or panned away from the whole image. */
@@ -83,7 +101,7 @@ export class ImageView extends EventTarget {
     const viewport = this.osd.viewport;
     this.restoring = true;
     try {
-      viewport.zoomTo(view.zoom * viewport.getHomeZoom(), null, true);
+      viewport.zoomTo(view.zoom * this._home().zoom, null, true);
       viewport.panTo(new OSD.Point(view.x, view.y), true);
       viewport.applyConstraints(true);
     } finally {
@@ -141,13 +159,13 @@ export class ImageView extends EventTarget {
       if (item !== job.item) world.removeItem(item);
     }
     this.current = job;
-    if (!previous) {
+    if (this.initialView && !job.placeholder) {
+      // The view remembered from the last visit, applied to the first real image (a
+      // "waiting" picture has other proportions).
       this.osd.viewport.goHome(true);
-      if (this.initialView) {
-        this.setView(this.initialView);
-        this.initialView = null;
-      }
-    } else if (sizeChanged && !moved) {
+      this.setView(this.initialView);
+      this.initialView = null;
+    } else if (!previous || (sizeChanged && !moved) || previous.placeholder) {
       this.osd.viewport.goHome(true);
     }
     this.osd.forceRedraw();
@@ -161,7 +179,7 @@ export class ImageView extends EventTarget {
     if (this.loading === job) this.loading = null;
     const next = this.pending;
     this.pending = null;
-    if (next && !this.loading) this.show(next.url, next.key, next.info);
+    if (next && !this.loading) this.show(next.url, next.key, next.info, { placeholder: next.placeholder });
   }
 }
 
