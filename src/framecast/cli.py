@@ -109,7 +109,40 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--mode", choices=("push", "pub"), default="push", help="ZeroMQ socket type [default: push]"
     )
+
+    cert = commands.add_parser(
+        "cert",
+        help="make a self-signed HTTPS certificate for this machine",
+        description="Write cert.pem and key.pem (mode 0600) for serving HTTPS on the LAN. "
+        "The certificate names this machine's LAN addresses, localhost and its host "
+        "name; then run 'framecast serve --certfile cert.pem --keyfile key.pem'. "
+        "See docs/control.md for trusting it on a phone.",
+    )
+    cert.add_argument(
+        "--out", default=".", metavar="DIR", help="folder for cert.pem and key.pem [default: .]"
+    )
+    cert.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        metavar="HOST_OR_IP",
+        help="extra host name or IP address to include (repeatable)",
+    )
+    cert.add_argument("--days", type=int, default=825, help="validity in days [default: 825]")
+    cert.add_argument("--force", action="store_true", help="replace existing files")
     return parser
+
+
+def _cert(args: argparse.Namespace) -> None:
+    from .certificate import make_certificate
+
+    made = make_certificate(args.out, names=args.name, days=args.days, overwrite=args.force)
+    print(f"wrote {made.certfile}")
+    print(f"wrote {made.keyfile} (private: keep it secret)")
+    print(f"valid for: {', '.join(made.names)}")
+    print(f"until: {made.not_after:%Y-%m-%d}")
+    print(f"SHA-256 fingerprint: {made.fingerprint}")
+    print(f"serve with: framecast serve --certfile {made.certfile} --keyfile {made.keyfile}")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -169,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             settings = _settings(args)
             asyncio.run(_serve(settings, show_qr=not args.no_qr))
+        elif args.command == "cert":
+            _cert(args)
         elif args.command == "simulate":
             if not 1 <= args.port <= 65535:
                 parser.exit(

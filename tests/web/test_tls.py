@@ -1,0 +1,79 @@
+"""HTTPS and WSS with a certificate made by framecast.certificate, reached by a real TLS
+client that trusts exactly that certificate."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from framecast import ImageServer
+from framecast.certificate import make_certificate
+
+from ..conftest import LOCAL, gradient, next_json, until
+
+
+@pytest.fixture
+async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[ImageServer, ssl.SSLContext]]:
+    made = make_certificate(tmp_path / "tls")
+    srv = ImageServer(
+        work_folder=tmp_path / "work",
+        port=0,
+        displayed_address=LOCAL,
+        certfile=made.certfile,
+        keyfile=made.keyfile,
+        token="op",
+    )
+    client_context = ssl.create_default_context(cafile=str(made.certfile))
+    async with srv:
+        yield srv, client_context
+
+
+async def test_https_get_and_wss_notifications(
+    tls_server: tuple[ImageServer, ssl.SSLContext],
+) -> None:
+    """The URL is https; the viewer page and status come over TLS; wss:// /ws gets
+    new_image, wss:// /frames gets the JPEG, and wss:// /control answers commands."""
+    srv, context = tls_server
+    root = f"https://127.0.0.1:{srv.port}"
+    assert srv.url == f"https://127.0.0.1:{srv.port}/"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
+        async with http.get(root + "/") as response:
+            assert response.status == 200 and "<html" in (await response.text()).lower()
+        async with http.get(root + "/api/status") as response:
+            status = await response.json()
+            assert status["tls"] is True and status["url"].startswith("https://")
+        wss = f"wss://127.0.0.1:{srv.port}"
+        async with (
+            http.ws_connect(wss + "/ws") as ws,
+            http.ws_connect(wss + "/frames") as frames,
+            http.ws_connect(wss + "/control", params={"token": "op"}) as control,
+        ):
+            await until(lambda: srv.status()["clients"] == 2, what="two push clients")
+            srv.publish(gradient(), metadata={"over": "tls"})
+            message = await next_json(ws)
+            assert message["type"] == "new_image" and message["metadata"]["over"] == "tls"
+            binary = await frames.receive(timeout=5)
+            assert binary.type == aiohttp.WSMsgType.BINARY and binary.data[:3] == b"\xff\xd8\xff"
+            await control.send_str(json.dumps({"cmd": "snapshot_now"}))
+            reply = await next_json(control)
+            assert reply["ok"] is True and reply["saved"].endswith(".jpg")
+
+
+async def test_untrusting_client_is_refused(
+    tls_server: tuple[ImageServer, ssl.SSLContext],
+) -> None:
+    """A client that does not trust the self-signed certificate fails the TLS handshake,
+    and plain HTTP on the TLS port gets no page."""
+    srv, _context = tls_server
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await http.get(f"https://127.0.0.1:{srv.port}/api/status")
+        with pytest.raises((aiohttp.ClientError, ConnectionError)):
+            async with http.get(f"http://127.0.0.1:{srv.port}/api/status") as response:
+                assert response.status >= 400
+                raise aiohttp.ClientError("refused")
