@@ -273,6 +273,8 @@ def test_phone_layout_has_no_layout_shift(chromium: Any, image_server: ImageServ
         assert viewer.page.locator(".bar").bounding_box() == bar
         page_width = viewer.page.evaluate("document.documentElement.scrollWidth")
         assert page_width <= PHONE["width"]  # nothing sticks out sideways
+        actions = "(e => e.scrollWidth <= e.clientWidth)(document.querySelector('.actions'))"
+        assert viewer.page.evaluate(actions), "the buttons do not fit a phone's width"
         assert viewer.errors == [] and viewer.foreign_requests() == []
     finally:
         context.close()

@@ -112,7 +112,7 @@ async function loadStatus() {
   const parts = [];
   if (info.version) parts.push(`framecast ${info.version}`);
   if (typeof info.clients === "number") parts.push(`${info.clients} viewer${info.clients === 1 ? "" : "s"}`);
-  if (typeof info.frames_published === "number") parts.push(`${info.frames_published} published`);
+  if (info.frames_published) parts.push(`${info.frames_published} published`);
   if (info.frames_dropped) parts.push(`${info.frames_dropped} dropped`);
   $("server-info").textContent = parts.join(" · ");
   operator.offer(info, { token, makeChannel: () => new ControlChannel({ pageUrl: location.href, token }) });
