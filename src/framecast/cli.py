@@ -172,6 +172,11 @@ async def _serve(settings: Settings, *, show_qr: bool) -> None:
     from .server import ImageServer
 
     server = ImageServer(**{f: getattr(settings, f) for f in settings.__dataclass_fields__})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Handlers first: a SIGTERM right after the URL is printed must stop cleanly too.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     url = await server.astart()
     print(f"framecast {__version__} serving at {url}", flush=True)
     if server.access_limited:
@@ -183,10 +188,6 @@ async def _serve(settings: Settings, *, show_qr: bool) -> None:
     if show_qr:
         qr_text(url, sys.stdout)
         sys.stdout.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
     finally:
