@@ -1,0 +1,58 @@
+"""Scenario 4 for the suite runner: calls the imaging engineer's ``benchmarks/ingest.py``.
+
+That module owns the measurement (stretch + JPEG encode of 2560×2160 uint16 frames against
+the bare simplejpeg encoder); this adapter only calls it and turns its result into rows and
+target checks. When the module is not there yet, the scenario reports itself as skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["run"]
+
+
+def _call(func: Callable[..., Any], level: str) -> Any:
+    params = inspect.signature(func).parameters
+    kwargs: dict[str, Any] = {}
+    if "level" in params:
+        kwargs["level"] = level
+    elif "quick" in params:
+        kwargs["quick"] = level != "full"
+    if "smoke" in params:
+        kwargs["smoke"] = level == "smoke"
+    return func(**kwargs)
+
+
+def _rows(result: Any) -> list[dict[str, Any]]:
+    if isinstance(result, dict):
+        rows = result.get("results") or result.get("rows")
+        if isinstance(rows, list):
+            return [dict(r) for r in rows if isinstance(r, dict)]
+        return [dict(result)]
+    if isinstance(result, list):
+        return [dict(r) for r in result if isinstance(r, dict)]
+    return [{"result": repr(result)}]
+
+
+def run(level: str, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    try:
+        ingest = importlib.import_module("benchmarks.ingest")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("benchmarks.ingest",):
+            raise
+        log("  skipped: benchmarks/ingest.py has not landed yet")
+        return [{"scenario": "ingest", "skipped": "benchmarks/ingest.py has not landed yet"}]
+    for name in ("run", "measure", "benchmark", "main_results"):
+        func = getattr(ingest, name, None)
+        if callable(func):
+            rows = _rows(_call(func, level))
+            for row in rows:
+                row.setdefault("scenario", "ingest")
+                log("  " + ", ".join(f"{k}={v}" for k, v in row.items() if k != "scenario"))
+            return rows
+    log("  skipped: benchmarks/ingest.py has no run()/measure() function")
+    return [{"scenario": "ingest", "skipped": "benchmarks/ingest.py exposes no run()"}]
