@@ -42,6 +42,8 @@ FORBIDDEN = {
         "aiohttp",
     ),
     "framecast.web": ("framecast.server", "framecast.cli"),
+    "framecast.control": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
+    "framecast.certificate": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
 }
 
 
