@@ -347,3 +347,23 @@ def test_fuzzed_messages_get_exactly_one_reply_each(
         assert not bad, [r.getMessage() for r in bad]
     finally:
         srv.stop()
+
+
+async def test_client_that_never_reads_replies_is_evicted(work: Path) -> None:
+    """A client that floods commands and never reads the replies is disconnected after
+    send_timeout (counted in clients_evicted); the server stays responsive."""
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, send_timeout=1.0)
+    srv.on_command("echo", lambda fields: {"ok": True, "fields": fields})
+    async with srv, aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(base(srv) + "/control")
+        pad = "x" * 60_000
+        for _ in range(400):
+            try:
+                await asyncio.wait_for(ws.send_str(json.dumps({"cmd": "echo", "pad": pad})), 5)
+            except ConnectionError:
+                break  # the server gave up on us: that is the point
+        await until(lambda: srv.status()["clients_evicted"] == 1, timeout=20, what="eviction")
+        await until(lambda: srv.status()["connections"] == 0, what="stalled socket gone")
+        async with http.ws_connect(base(srv) + "/control") as healthy:
+            assert await ask(healthy, '{"cmd": "reset"}') == {"ok": True, "counters": "reset"}
+        await ws.close()

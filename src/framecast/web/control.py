@@ -46,7 +46,10 @@ async def _open(request: web.Request, context: WebContext) -> web.WebSocketRespo
 
 
 async def _replier(
-    ws: web.WebSocketResponse, queue: asyncio.Queue[str | bytes | None], context: WebContext
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    queue: asyncio.Queue[str | bytes | None],
+    context: WebContext,
 ) -> None:
     timeout = context.settings.send_timeout
     while True:
@@ -62,8 +65,32 @@ async def _replier(
             context.commands_run += 1
         try:
             await asyncio.wait_for(ws.send_str(protocol.encode_reply(reply)), timeout)
-        except (TimeoutError, ConnectionError, RuntimeError):
+        except TimeoutError:
+            context.evicted += 1
+            log.info("disconnected a control client that did not read for %.1f s", timeout)
+            if request.transport is not None:
+                request.transport.abort()  # a stalled peer cannot complete a close handshake
             return
+        except (ConnectionError, RuntimeError):
+            return
+
+
+async def _enqueue(
+    queue: asyncio.Queue[str | bytes | None], message: str | bytes, replier: asyncio.Task[None]
+) -> bool:
+    """Hand ``message`` to the replier, waiting while it is busy; False once it is gone."""
+    if replier.done():
+        return False
+    if not queue.full():
+        queue.put_nowait(message)
+        return True
+    putter = asyncio.ensure_future(queue.put(message))
+    await asyncio.wait({putter, replier}, return_when=asyncio.FIRST_COMPLETED)
+    if putter.done():
+        return True
+    putter.cancel()
+    await asyncio.gather(putter, return_exceptions=True)
+    return False
 
 
 async def _close_on_stop(ws: web.WebSocketResponse, context: WebContext) -> None:
@@ -78,14 +105,15 @@ async def control_handler(request: web.Request) -> web.WebSocketResponse:
     ws = await _open(request, context)
     context.add_socket(ws)
     queue: asyncio.Queue[str | bytes | None] = asyncio.Queue(_QUEUE)
-    replier = asyncio.create_task(_replier(ws, queue, context), name="framecast-control-reply")
+    replier = asyncio.create_task(
+        _replier(request, ws, queue, context), name="framecast-control-reply"
+    )
     stopper = asyncio.create_task(_close_on_stop(ws, context), name="framecast-control-stop")
     try:
         async for msg in ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                if replier.done():
+                if not await _enqueue(queue, msg.data, replier):
                     break
-                await queue.put(msg.data)
             elif msg.type == WSMsgType.ERROR:
                 log.debug("control socket closed: %s", ws.exception())
                 break
