@@ -145,23 +145,64 @@ live.addEventListener("connected", async () => {
   }
 });
 
-live.addEventListener("message", async (event) => {
+// A notification can arrive before the web folder's files are rewritten (the server may
+// write web_image.jpg / data.json a moment later, or at most a few times per second).
+// So before loading the picture, data.json is read until it has caught up with the
+// notified sequence number (web_image.jpg is always written before data.json): the image
+// requested then is that one or newer, never the previous one. Only the newest
+// notification is chased; the ones it overtakes are skipped.
+const CATCH_UP_MS = 3000;
+let target = null;      // the newest notification not yet shown
+let chasing = false;
+
+live.addEventListener("message", (event) => {
   const message = event.detail;
   if (message.type !== "new_image") return;
   status.frameReceived(message);
-  if (message.metadata && typeof message.metadata === "object") {
-    showImage(message.metadata, message);
-    return;
-  }
-  // A server that only says "new_image" (the ALS protocol): read data.json.
+  message.epoch = epoch;
+  target = message;
+  if (!chasing) chase();
+});
+
+async function chase() {
+  chasing = true;
   const mine = epoch;
   try {
-    const data = await loadData();
-    if (mine === epoch) showImage(data, message);
-  } catch {
-    /* next notification */
+    let since = Date.now();
+    let delay = 20;
+    while (target && mine === epoch) {
+      const message = target;
+      let data = null;
+      try {
+        data = await loadData();
+      } catch {
+        /* unreachable for a moment: retried below, or given up at the deadline */
+      }
+      if (mine !== epoch) return;
+      const dataSeq = data && data.framecast ? data.framecast.seq : undefined;
+      const caughtUp = data !== null
+        && (typeof message.seq !== "number" || typeof dataSeq !== "number" || dataSeq >= message.seq);
+      if (!caughtUp && Date.now() - since < CATCH_UP_MS) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 250);
+        continue;
+      }
+      if (target === message) target = null;
+      const hasOwn = message.metadata && typeof message.metadata === "object";
+      if (caughtUp && (!hasOwn || dataSeq !== message.seq)) {
+        showImage(data, hasOwn ? null : message);  // data.json describes the newest file
+      } else if (hasOwn) {
+        showImage(message.metadata, message);
+      }
+      since = Date.now();
+      delay = 20;
+    }
+  } finally {
+    chasing = false;
+    if (target && target.epoch !== epoch) target = null;  // from a connection since replaced
+    if (target) chase();
   }
-});
+}
 
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") live.retryNow();
