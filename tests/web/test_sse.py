@@ -164,3 +164,19 @@ def test_retry_hint_has_jitter() -> None:
     hints = {retry_hint(rng) for _ in range(50)}
     assert len(hints) > 10
     assert all(RETRY_MS <= h < RETRY_MS + 2000 for h in hints)
+
+
+async def test_private_session_needs_the_viewer_token(work: Path) -> None:
+    """With a viewer token, /events and /frames answer 401 without it and work with it."""
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, viewer_token="view")
+    async with srv, aiohttp.ClientSession() as http:
+        async with http.get(base(srv) + "/events") as refused:
+            assert refused.status == 401
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await http.ws_connect(base(srv) + "/frames")
+        assert info.value.status == 401
+        async with http.get(base(srv) + "/events", params={"token": "view"}) as response:
+            assert response.status == 200
+            assert (await next_event(response)).retry is not None
+        async with http.ws_connect(base(srv) + "/frames", params={"token": "view"}):
+            pass
