@@ -367,3 +367,20 @@ async def test_client_that_never_reads_replies_is_evicted(work: Path) -> None:
         async with http.ws_connect(base(srv) + "/control") as healthy:
             assert await ask(healthy, '{"cmd": "reset"}') == {"ok": True, "counters": "reset"}
         await ws.close()
+
+
+async def test_qr_operator_link_needs_the_token(work: Path) -> None:
+    """/qr.svg encodes the viewer URL; ?operator=1 with the token encodes the URL carrying
+    the token, and without the token it is refused (401)."""
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, token="op")
+    async with srv, aiohttp.ClientSession() as http:
+        async with http.get(base(srv) + "/qr.svg") as response:
+            assert response.status == 200
+            assert response.headers["X-Framecast-Url"] == srv.url
+        async with http.get(base(srv) + "/qr.svg", params={"operator": "1"}) as response:
+            assert response.status == 401
+        params = {"operator": "1", "token": "op"}
+        async with http.get(base(srv) + "/qr.svg", params=params) as response:
+            assert response.status == 200
+            assert response.headers["X-Framecast-Url"] == srv.url + "?token=op"
+            assert response.content_type == "image/svg+xml"
