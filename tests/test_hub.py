@@ -57,3 +57,47 @@ async def test_closed_subscription_leaves_the_hub() -> None:
     sub.close()
     hub.publish(frame(1))
     assert hub.clients == 0
+
+
+async def test_idle_subscriber_takes_the_direct_path() -> None:
+    """A client whose sender waits with an empty slot gets the frame through ``direct``,
+    without waking its task; the frame counts as delivered."""
+    hub = Hub()
+    sub = hub.subscribe()
+    written: list[int] = []
+    sub.direct = lambda f: written.append(f.seq) is None
+    waiter = asyncio.create_task(sub.next())
+    await asyncio.sleep(0)
+    hub.publish(frame(1))
+    hub.publish(frame(2))
+    await asyncio.sleep(0)
+    assert written == [1, 2] and not waiter.done()
+    assert sub.delivered == 2 and sub.skipped == 0
+    waiter.cancel()
+
+
+async def test_direct_path_falls_back_to_the_slot() -> None:
+    """When ``direct`` declines (bytes still buffered), the frame goes to the slot and the
+    sender gets it; while the slot is full, newer frames replace it (latest wins)."""
+    hub = Hub()
+    sub = hub.subscribe()
+    sub.direct = lambda f: False
+    waiter = asyncio.create_task(sub.next())
+    await asyncio.sleep(0)
+    hub.publish(frame(1))
+    hub.publish(frame(2))
+    got = await asyncio.wait_for(waiter, 1)
+    assert got is not None and got.seq == 2 and sub.skipped == 1
+
+
+async def test_busy_subscriber_never_takes_the_direct_path() -> None:
+    """A client that is not waiting (its sender is busy) never gets a direct write, so
+    frames cannot overtake one being sent."""
+    hub = Hub()
+    sub = hub.subscribe()
+    calls: list[int] = []
+    sub.direct = lambda f: calls.append(f.seq) is None
+    hub.publish(frame(1))  # nobody waits yet: goes to the slot
+    assert calls == []
+    got = await asyncio.wait_for(sub.next(), 1)
+    assert got is not None and got.seq == 1

@@ -5,6 +5,11 @@ slot and wakes it; a client that is still busy with an older frame simply finds 
 one when it is ready (the older one is counted as skipped, never queued). Memory per
 client is therefore one reference to a shared :class:`~framecast.frames.Frame`.
 
+A transport can install a fast path, :attr:`Subscription.direct`: when its client is idle
+(its sender is waiting and its slot is empty) ``publish`` hands the frame straight to that
+callable, which writes it without waking a task; it returns ``False`` to fall back to the
+slot. With many clients this saves a task switch per client per frame.
+
 Anything that produces frames can feed :meth:`Hub.publish` — the local publishing
 pipeline today, a backplane subscriber (e.g. Redis pub/sub for several server nodes)
 tomorrow. The hub lives on one asyncio loop and is not thread-safe.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 
 from .frames import Frame
 
@@ -23,19 +29,37 @@ __all__ = ["Hub", "Subscription"]
 class Subscription:
     """One client's slot. Iterate with :meth:`next`; ``None`` means the hub is closing."""
 
-    __slots__ = ("_event", "_frame", "_hub", "closed", "delivered", "kind", "skipped")
+    __slots__ = (
+        "_event",
+        "_frame",
+        "_hub",
+        "_waiting",
+        "closed",
+        "delivered",
+        "direct",
+        "kind",
+        "skipped",
+    )
 
     def __init__(self, hub: Hub, kind: str) -> None:
         self._hub = hub
         self._frame: Frame | None = None
         self._event = asyncio.Event()
+        self._waiting = False
         self.kind = kind
         self.closed = False
         self.skipped = 0
         self.delivered = 0
+        #: Optional fast path: write ``frame`` now and return True, or return False.
+        self.direct: Callable[[Frame], bool] | None = None
 
     def offer(self, frame: Frame) -> None:
-        """Put ``frame`` in the slot, replacing (and counting) any frame not yet taken."""
+        """Deliver ``frame`` at once through :attr:`direct` when the client is idle; otherwise
+        put it in the slot, replacing (and counting) any frame not yet taken."""
+        direct = self.direct
+        if direct is not None and self._waiting and self._frame is None and direct(frame):
+            self.delivered += 1
+            return
         if self._frame is not None:
             self.skipped += 1
             self._hub.skipped += 1
@@ -54,13 +78,18 @@ class Subscription:
                 self.delivered += 1
                 return frame
             self._event.clear()
-            await self._event.wait()
+            self._waiting = True
+            try:
+                await self._event.wait()
+            finally:
+                self._waiting = False
 
     def close(self) -> None:
         """End the subscription: a waiting :meth:`next` returns ``None``."""
         if not self.closed:
             self.closed = True
             self._frame = None
+            self.direct = None
             self._hub._discard(self)
             self._event.set()
 

@@ -4,12 +4,20 @@ any socket that streams frames to a client through a latest-wins slot.
 Each client gets one sender task that takes the newest frame from its slot and writes it
 with a deadline. A client that stops reading blocks only its own sender; when a write has
 not finished after ``send_timeout`` seconds the client is disconnected (evicted).
+
+Fast path: the WebSocket frame of each image (header + payload) is built once and shared.
+When a client is idle — its sender waits, its slot is empty and its transport holds no
+unsent bytes — the hub writes that frame straight to the client's transport, without
+waking the sender task. Anything else (a client still busy, bytes still buffered) takes
+the slot and the sender, so flow control, latest-wins and eviction are unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import struct
 from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
@@ -43,6 +51,41 @@ async def open_socket(request: web.Request, context: WebContext) -> web.WebSocke
     )
     await ws.prepare(request)
     return ws
+
+
+@functools.lru_cache(maxsize=4)
+def wire_frame(render: Render, frame: Frame) -> bytes:
+    """The unmasked, uncompressed WebSocket frame of ``render(frame)``, built once per frame
+    and written as-is to every idle client (RFC 6455 §5.2: FIN, opcode, length, payload)."""
+    payload = render(frame)
+    if isinstance(payload, str):
+        data, opcode = payload.encode(), 0x1
+    else:
+        data, opcode = payload, 0x2
+    n = len(data)
+    if n < 126:
+        header = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return header + data
+
+
+def _direct_writer(
+    request: web.Request, ws: web.WebSocketResponse, render: Render
+) -> Callable[[Frame], bool] | None:
+    transport = request.transport
+    if transport is None or ws.compress:  # a deflated socket needs aiohttp's own writer
+        return None
+
+    def direct(frame: Frame) -> bool:
+        if ws.closed or transport.is_closing() or transport.get_write_buffer_size():
+            return False
+        transport.write(wire_frame(render, frame))
+        return True
+
+    return direct
 
 
 async def _send(ws: web.WebSocketResponse, payload: str | bytes) -> None:
@@ -87,6 +130,7 @@ async def stream_frames(request: web.Request, kind: str, render: Render) -> web.
     context = request.app[CONTEXT]
     ws = await open_socket(request, context)
     sub = context.hub.subscribe(kind)
+    sub.direct = _direct_writer(request, ws, render)
     context.add_socket(ws)
     sender = asyncio.create_task(
         _sender(request, ws, sub, render, context), name=f"framecast-{kind}-send"
