@@ -180,3 +180,23 @@ async def test_private_session_needs_the_viewer_token(work: Path) -> None:
             assert (await next_event(response)).retry is not None
         async with http.ws_connect(base(srv) + "/frames", params={"token": "view"}):
             pass
+
+
+async def test_a_stream_that_stops_reading_is_evicted(work: Path) -> None:
+    """An /events client that never reads is disconnected after send_timeout and counted;
+    a healthy /ws client keeps getting every image meanwhile."""
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, send_timeout=1.0)
+    big = {"profile": list(range(12_000))}
+    async with srv, aiohttp.ClientSession() as http:
+        stalled = await http.get(base(srv) + "/events")
+        async with http.ws_connect(base(srv) + "/ws") as ws:
+            await until(lambda: srv.status()["clients"] == 2, what="both clients")
+            for i in range(400):
+                srv.publish(gradient(8, 8), metadata={**big, "i": i})
+                message = await asyncio.wait_for(ws.receive_json(), 5)
+                assert message["metadata"]["i"] == i
+                if srv.status()["clients_evicted"]:
+                    break
+            await until(lambda: srv.status()["clients_evicted"] == 1, timeout=10, what="evicted")
+            await until(lambda: srv.status()["clients_by_kind"] == {"ws": 1}, what="one left")
+        stalled.close()
