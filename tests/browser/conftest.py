@@ -73,11 +73,10 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def start_server(work: Path, port: int = 0) -> ImageServer:
+def start_server(work: Path, port: int = 0, **options: Any) -> ImageServer:
     """The real server, displayed on loopback, writing the web files at every frame."""
-    server = ImageServer(
-        work_folder=work, port=port, displayed_address="ip:127.0.0.1", max_file_rate=100
-    )
+    options.setdefault("max_file_rate", 100)
+    server = ImageServer(work_folder=work, port=port, displayed_address="ip:127.0.0.1", **options)
     server.start()
     return server
 

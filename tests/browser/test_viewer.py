@@ -300,3 +300,56 @@ def test_operator_buttons(image_server: ImageServer, viewer: Viewer) -> None:
     )
     saved = viewer.page.inner_text("#operator-reply").split("snapshot saved: ", 1)[1]
     assert Path(saved).is_file()
+
+
+# A proxy that refuses WebSocket upgrades on /ws (the page's other sockets are untouched).
+BLOCK_WS = """
+const RealWebSocket = window.WebSocket;
+window.WebSocket = class extends RealWebSocket {
+  constructor(url, protocols) {
+    super(String(url).replace(/\\/ws$/, '/ws-blocked-by-proxy'), protocols);
+  }
+};
+"""
+
+
+def test_falls_back_to_server_sent_events(image_server: ImageServer, viewer: Viewer) -> None:
+    """Where WebSockets are blocked, the page goes live over /events and still updates."""
+    viewer.expect_network_errors = True  # the refused WebSocket attempts are logged
+    viewer.page.context.add_init_script(BLOCK_WS)
+    viewer.open()
+    assert viewer.page.inner_text("#status-text") == "live (event stream)"
+    image_server.publish(two_tone(GREEN, GREEN), metadata={"STACK_SIZE": 7})
+    viewer.wait_seq(1)
+    assert colour_share(viewer.image_pixels(), GREEN) > 0.9
+    assert "7" in meta_text(viewer)
+    image_server.stop()
+    viewer.page.locator("#notice").wait_for(state="visible")
+    assert "Server stopped" in viewer.page.inner_text("#notice")
+
+
+def test_operator_buttons_need_the_token(chromium: Any, tmp_path: Path) -> None:
+    """With an operator token, the buttons show only for a page opened with that token."""
+    server = start_server(tmp_path / "work", token="s3cret")
+    base = f"http://127.0.0.1:{server.port}/"
+    try:
+        for query, visible in (("", False), ("?token=wrong", False), ("?token=s3cret", True)):
+            context, viewer = new_viewer(chromium, base)
+            viewer.expect_network_errors = True  # a refused /control upgrade is logged
+            try:
+                viewer.open(query)
+                # the decision is taken once api/status and the /control probe answered
+                viewer.page.wait_for_function("framecast.operatorDecided === true")
+                button = viewer.page.locator("#btn-operator-snapshot")
+                assert button.is_visible() is visible, query
+                if visible:
+                    button.click()
+                    viewer.page.wait_for_function(
+                        "document.getElementById('operator-reply').textContent.length > 0"
+                    )
+                    assert "no frame yet" in viewer.page.inner_text("#operator-reply")
+                assert viewer.errors == []
+            finally:
+                context.close()
+    finally:
+        server.stop()

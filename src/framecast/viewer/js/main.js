@@ -212,4 +212,9 @@ document.addEventListener("pointerdown", () => awake.keep(live.state !== "stoppe
 live.open();
 
 // For tests and the curious: the live pieces, read-only.
-globalThis.framecast = Object.freeze({ view, live, status });
+globalThis.framecast = Object.freeze({
+  view,
+  live,
+  status,
+  get operatorDecided() { return operator.decided; },
+});

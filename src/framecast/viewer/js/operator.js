@@ -19,6 +19,7 @@ export class OperatorControls {
     this.reply = reply;
     this.channel = null;
     this.timer = null;
+    this.decided = false;  // true once offer() has shown or hidden the buttons
     snapshotButton.addEventListener("click", () => this.run({ cmd: "snapshot_now" }));
     resetButton.addEventListener("click", () => this.run({ cmd: "reset" }));
   }
@@ -28,11 +29,11 @@ export class OperatorControls {
     const allowed = Boolean(status && status.control) && (!status.token_required || Boolean(token));
     if (!allowed) {
       this._show(false);
-      return;
+    } else {
+      if (!this.channel) this.channel = makeChannel();
+      this._show(await this.channel.connect());
     }
-    if (!this.channel) this.channel = makeChannel();
-    const accepted = await this.channel.connect();
-    this._show(accepted);
+    this.decided = true;
   }
 
   async run(fields) {
