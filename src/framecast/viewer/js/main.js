@@ -108,7 +108,7 @@ async function loadStatus() {
     return;  // older servers or another web server serving the folder: no status API
   }
   $("access-warning").hidden = !info.access_limited;
-  share.setUrl(info.url);
+  share.setUrl(info.url, { tokenInQr: Boolean(info.viewer_token_required) });
   const parts = [];
   if (info.version) parts.push(`framecast ${info.version}`);
   if (typeof info.clients === "number") parts.push(`${info.clients} viewer${info.clients === 1 ? "" : "s"}`);

@@ -20,6 +20,8 @@ export function labelFor(key) {
     .trim();
   if (!words) return String(key);
   if (words === words.toUpperCase() && /[A-Z]{2}/.test(words)) words = words.toLowerCase();
+  // camelCase pieces ("Profile") read as ordinary words; acronyms and single letters stay
+  words = words.split(" ").map((w, i) => (i > 0 && /^[A-Z][a-z]+$/.test(w) ? w.toLowerCase() : w)).join(" ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 

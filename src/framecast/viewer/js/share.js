@@ -10,12 +10,14 @@ export class ShareDialog {
     button.addEventListener("click", () => this.open());
   }
 
-  /** The address other devices should use (from api/status). */
-  setUrl(url) {
+  /** The address other devices should use (from api/status). With a viewer token the
+   *  server puts the token into the QR code; the link shown here is left without it. */
+  setUrl(url, { tokenInQr = false } = {}) {
     if (!url) return;
     this.url = url;
     this.link.href = url;
     this.link.textContent = url;
+    this.link.title = tokenInQr ? "this session is private: the QR code carries its token" : "";
   }
 
   open() {

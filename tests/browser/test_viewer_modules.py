@@ -1,0 +1,107 @@
+"""The viewer's pure helpers (formatting, backoff, remembered view), run in Chromium.
+
+The modules are imported straight from the server's web folder, as the page imports them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from framecast import ImageServer
+
+from .conftest import Viewer
+
+pytestmark = pytest.mark.browser
+
+
+def run(viewer: Viewer, module: str, expression: str) -> Any:
+    """Evaluate ``expression`` with the module's exports in scope as ``m``."""
+    return viewer.page.evaluate(
+        f"async () => {{ const m = await import('./js/{module}'); return {expression}; }}"
+    )
+
+
+@pytest.fixture
+def page_open(image_server: ImageServer, viewer: Viewer) -> Viewer:
+    viewer.open()
+    return viewer
+
+
+def test_numbers_are_formatted_for_people(page_open: Viewer) -> None:
+    """Integers are grouped, floats get ~6 digits, extremes use exponents, minus is a real minus."""
+    got = run(
+        page_open,
+        "metadata.js",
+        "[12, 1234567, 6.123456789, -0.5, 1.5e-7, 3200000000.5, NaN, Infinity].map(m.formatNumber)",
+    )
+    assert got == ["12", "1\u202f234\u202f567", "6.12346", "−0.5", "1.5e−7", "3.2e+9", "NaN", "∞"]
+
+
+def test_keys_get_readable_labels(page_open: Viewer) -> None:
+    """Publisher keys become labels; ALS's STACK_SIZE and EXPO get their usual names."""
+    got = run(
+        page_open,
+        "metadata.js",
+        "['STACK_SIZE', 'EXPO', 'beam_energy', 'imageProfileX', 'HFR'].map(m.labelFor)",
+    )
+    assert got == ["Stack size", "Total exposure", "Beam energy", "Image profile X", "Hfr"]
+
+
+def test_long_series_keep_their_peaks_when_decimated(page_open: Viewer) -> None:
+    """A 10 000-point profile is reduced for plotting but its single spike survives."""
+    got = run(
+        page_open,
+        "metadata.js",
+        "(() => { const v = new Array(10000).fill(0); v[6789] = 5;"
+        " const p = m.decimate(v, 200); return [p.length, Math.max(...p.map(q => q[1]))]; })()",
+    )
+    assert got[0] <= 200 and got[1] == 5
+
+
+def test_backoff_is_fast_first_then_capped(page_open: Viewer) -> None:
+    """Retry delays start under 250 ms, double, never exceed the cap, and are jittered."""
+    lows = run(
+        page_open, "transport.js", "[0,1,2,3,10,50].map(a => m.backoffDelay(a, {random: () => 0}))"
+    )
+    highs = run(
+        page_open, "transport.js", "[0,1,2,3,10,50].map(a => m.backoffDelay(a, {random: () => 1}))"
+    )
+    assert lows == [125, 250, 500, 1000, 2500, 2500]
+    assert highs == [250, 500, 1000, 2000, 5000, 5000]
+
+
+def test_socket_url_follows_the_page(page_open: Viewer) -> None:
+    """The WebSocket URL is relative to the page: ws for http, wss for https, sub-paths kept."""
+    got = run(
+        page_open,
+        "transport.js",
+        "[m.socketUrl('ws', 'http://h:8000/'), m.socketUrl('ws', 'https://h/cams/north/#zoom=2')]",
+    )
+    assert got == ["ws://h:8000/ws", "wss://h/cams/north/ws"]
+
+
+def test_view_round_trips_through_the_hash(page_open: Viewer) -> None:
+    """A view written to the hash reads back the same; junk in the hash is ignored."""
+    got = run(
+        page_open,
+        "viewstate.js",
+        "[m.parseView(m.formatView({zoom: 4, x: 0.25, y: 0.375}, '#other=1')),"
+        " m.formatView({zoom: 4, x: 0.25, y: 0.375}, '#other=1'),"
+        " m.parseView('#zoom=abc&x=1&y=2'), m.parseView('#x=1'),"
+        " m.formatView(null, '#zoom=2&x=0&y=0')]",
+    )
+    assert got == [
+        {"zoom": 4, "x": 0.25, "y": 0.375},
+        "#other=1&zoom=4.000&x=0.25000&y=0.37500",
+        None,
+        None,
+        "",
+    ]
+
+
+def test_ages_read_naturally(page_open: Viewer) -> None:
+    """Ages are shown in s, min, h and d."""
+    got = run(page_open, "status.js", "[0, 3.7, 65, 600, 3700, 90000].map(m.formatAge)")
+    assert got == ["0 s", "3 s", "1 min 5 s", "10 min", "1 h 1 min", "1 d 1 h"]
