@@ -30,6 +30,7 @@ from benchmarks.harness import ROOT, Case, run_case
 __all__ = ["SCENARIOS", "main", "run"]
 
 FANOUT_IMPLS = ["framecast", "limit", "als", "socketio", "broadcast"]
+OPTIONAL_IMPLS = ["framecast-uvloop"]  # only with --impl
 LEVELS = ("full", "quick", "smoke")  # smoke: tiny sizes, for tests/test_benchmarks_smoke.py
 
 
@@ -63,7 +64,7 @@ def bytes_cases(level: str, impls: list[str]) -> list[Case]:
         rate = 10.0 if size >= 2_000_000 else 30.0
         for n in ns:
             for impl in impls:
-                path = "/frames" if impl == "framecast" else None
+                path = "/frames" if impl.startswith("framecast") else None
                 cases.append(
                     Case("bytes", impl, n, [rate], seconds, "bytes", size, path=path, drain=drain)
                 )
@@ -195,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         "--scenario", action="append", choices=sorted(SCENARIOS), help="run only this scenario"
     )
     parser.add_argument(
-        "--impl", action="append", choices=FANOUT_IMPLS, help="only these servers (fan-out)"
+        "--impl",
+        action="append",
+        choices=FANOUT_IMPLS + OPTIONAL_IMPLS,
+        help="only these servers (fan-out)",
     )
     parser.add_argument("--name", default=None, help="results file name (default: quick/full)")
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/")

@@ -35,6 +35,7 @@ __all__ = ["IMPLEMENTATIONS", "FramecastTarget", "make_target"]
 #: name → (module, class) of every server the suite can measure; imported lazily.
 IMPLEMENTATIONS = {
     "framecast": ("benchmarks.targets", "FramecastTarget"),
+    "framecast-uvloop": ("benchmarks.targets", "FramecastTarget"),  # same, on uvloop
     "limit": ("benchmarks.baselines.limit", "LimitServer"),
     "als": ("benchmarks.baselines.als", "AlsServer"),
     "socketio": ("benchmarks.baselines.socketio_app", "SocketIOServer"),
@@ -144,11 +145,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="one server under test and its publisher")
     parser.add_argument("impl", choices=sorted(IMPLEMENTATIONS))
     parser.add_argument("--path", default=None, help="framecast: /ws or /frames")
-    parser.add_argument("--uvloop", action="store_true", help="framecast: run on uvloop")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     options: dict[str, Any] = {}
-    if args.impl == "framecast" and args.path:
+    if args.impl == "framecast-uvloop":
+        # ImageServer.start() makes its loop with asyncio.new_event_loop(): the policy decides.
+        import asyncio
+
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    if args.impl.startswith("framecast") and args.path:
         options["path"] = args.path
     target = make_target(args.impl, **options)
     t0 = now()
