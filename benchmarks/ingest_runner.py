@@ -39,6 +39,19 @@ def _rows(result: Any) -> list[dict[str, Any]]:
 
 
 def run(level: str, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """The imaging engineer's encode benchmark, then the bsread stream (benchmarks/stream.py)."""
+    from benchmarks import stream
+
+    rows = _encode(level, log)
+    try:
+        rows += stream.run(level, log)
+    except Exception as exc:  # reported, the rest of the suite still runs
+        log(f"  bsread stream failed: {exc}")
+        rows.append({"scenario": "ingest", "source": "bsread", "error": str(exc)})
+    return rows
+
+
+def _encode(level: str, log: Callable[[str], None]) -> list[dict[str, Any]]:
     try:
         ingest = importlib.import_module("benchmarks.ingest")
     except ModuleNotFoundError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import platform
 import sys
 import time
@@ -204,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=None, help="results file name (default: quick/full)")
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/")
     args = parser.parse_args(argv)
+    logging.getLogger("framecast").setLevel(logging.ERROR)  # in-process servers: no chatter
     names = args.scenario or list(SCENARIOS)
     level = "smoke" if args.smoke else "quick" if args.quick else "full"
     doc = run(names, level=level, impls=args.impl)
