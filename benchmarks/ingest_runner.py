@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["run"]
+__all__ = ["encode_rows", "run"]
 
 
 def _call(func: Callable[..., Any], level: str) -> Any:
@@ -42,7 +42,7 @@ def run(level: str, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """The imaging engineer's encode benchmark, then the bsread stream (benchmarks/stream.py)."""
     from benchmarks import stream
 
-    rows = _encode(level, log)
+    rows = encode_rows(level, log)
     try:
         rows += stream.run(level, log)
     except Exception as exc:  # reported, the rest of the suite still runs
@@ -51,7 +51,7 @@ def run(level: str, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     return rows
 
 
-def _encode(level: str, log: Callable[[str], None]) -> list[dict[str, Any]]:
+def encode_rows(level: str, log: Callable[[str], None]) -> list[dict[str, Any]]:
     try:
         ingest = importlib.import_module("benchmarks.ingest")
     except ModuleNotFoundError as exc:

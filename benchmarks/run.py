@@ -129,6 +129,13 @@ def ingest_scenario(
     return ingest_runner.run(level, log)
 
 
+def ingest_runner_rows(level: str) -> list[dict[str, Any]]:
+    """Only the encode half of scenario 4 (benchmarks/ingest.py), for the smoke test."""
+    from benchmarks import ingest_runner
+
+    return ingest_runner.encode_rows(level, lambda _line: None)
+
+
 def browser_scenario(
     level: str, impls: list[str], log: Callable[[str], None]
 ) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import report, run  # noqa: E402
+from benchmarks import browser, report, run, stream  # noqa: E402
 from benchmarks.harness import Case, run_case  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
@@ -41,8 +41,9 @@ def _smoke_cases() -> list[Case]:
 def results() -> dict[str, list[dict[str, Any]]]:
     cases = _smoke_cases()
     with ThreadPoolExecutor(max_workers=4) as pool:
+        bsread = pool.submit(stream.run, "smoke", lambda _line: None)
         outcomes = list(pool.map(lambda c: run_case(c, log=lambda _line: None), cases))
-    by: dict[str, list[dict[str, Any]]] = {}
+        by: dict[str, list[dict[str, Any]]] = {"stream": bsread.result()}
     for case, rows in zip(cases, outcomes, strict=True):
         by.setdefault(case.scenario, []).extend(rows)
     return by
@@ -90,6 +91,26 @@ def test_start_stop_times_are_measured(results: dict[str, list[dict[str, Any]]])
     assert 0 <= r["stop_s"] < 5
 
 
+def test_bsread_stream_is_published(results: dict[str, list[dict[str, Any]]]) -> None:
+    """Frames sent by ``framecast simulate`` reach the server's viewer and are counted."""
+    first, best = results["stream"]
+    assert first["sent"] >= 1 and first["published"] >= 1
+    assert best["rate"] in (0.0, first["rate"])
+
+
+@pytest.mark.browser
+def test_browser_pages_paint_published_images() -> None:
+    """Headless Chromium paints published images in the real viewer and the /frames page,
+    and the latencies are measured."""
+    if not Path(browser.CHROMIUM).exists():
+        pytest.skip(f"{browser.CHROMIUM} is missing")
+    rows = browser.run("smoke", lambda _line: None)
+    assert len(rows) == 2
+    for row in rows:
+        assert row["painted"] >= 1, row
+        assert 0 < row["p50_ms"] < 5000
+
+
 def test_report_and_plot(results: dict[str, list[dict[str, Any]]], tmp_path: Path) -> None:
     """The terminal tables, target checks, JSON and PNG are produced from the results."""
     doc: dict[str, Any] = {
@@ -97,7 +118,8 @@ def test_report_and_plot(results: dict[str, list[dict[str, Any]]], tmp_path: Pat
         "machine": {"cpus": 2, "python": "3"},
         "scenarios": {k: {"seconds": 0, "results": v} for k, v in results.items()},
     }
-    doc["scenarios"]["ingest"] = {"seconds": 0, "results": run.ingest_scenario("smoke", [], print)}
+    encode = run.ingest_runner_rows("smoke") + results["stream"]
+    doc["scenarios"]["ingest"] = {"seconds": 0, "results": encode}
     doc["summary"] = report.summary(doc)
     text = report.tables(doc)
     for name in ("notify", "bytes", "stall", "startstop", "ingest", "targets"):
