@@ -353,3 +353,18 @@ def test_operator_buttons_need_the_token(chromium: Any, tmp_path: Path) -> None:
                 context.close()
     finally:
         server.stop()
+
+
+def test_keyboard_reaches_the_image_and_zooms(image_server: ImageServer, viewer: Viewer) -> None:
+    """Tab reaches "Skip to the image"; Enter focuses the image, whose + key zooms in."""
+    viewer.open()
+    image_server.publish(two_tone(RED, BLUE))
+    viewer.wait_seq(1)
+    viewer.page.keyboard.press("Tab")
+    assert viewer.page.evaluate("document.activeElement.textContent") == "Skip to the image"
+    viewer.page.keyboard.press("Enter")
+    assert viewer.page.evaluate("document.activeElement === framecast.view.osd.canvas")
+    viewer.page.keyboard.press("Equal")
+    viewer.page.wait_for_function(WAIT_VIEW_AT_REST)
+    assert viewer.page.evaluate("framecast.view.view().zoom") > 1.05
+    assert "image" not in viewer.page.evaluate("location.hash")

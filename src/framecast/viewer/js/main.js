@@ -31,6 +31,11 @@ const operator = new OperatorControls({ snapshotButton: $("btn-operator-snapshot
 const awake = new ScreenAwake();
 setupToggles({ nightButton: $("btn-night"), infoButton: $("btn-info"), imageElement: $("image") });
 
+// "Skip to the image" focuses the image without touching the hash (it holds the view).
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  view.focus();
+});
 $("access-dismiss").addEventListener("click", () => { $("access-warning").hidden = true; });
 
 // ---- images -------------------------------------------------------------------------

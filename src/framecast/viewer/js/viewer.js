@@ -39,6 +39,10 @@ export class ImageView extends EventTarget {
     this.pending = null;       // newest {url, key, info} waiting for the loading one
     this.initialView = initialView;
     this.restoring = false;
+    this.osd.addHandler("canvas-key", (event) => {
+      // Rotation, flip and page keys (r, f, j, k) are not part of the remembered view: off.
+      if (["KeyR", "KeyF", "KeyJ", "KeyK"].includes(event.originalEvent.code)) event.preventDefaultAction = true;
+    });
     this.osd.addHandler("animation-finish", () => {
       if (!this.restoring && this.current) this._viewChanged();
     });
@@ -108,6 +112,11 @@ export class ImageView extends EventTarget {
       this.restoring = false;
     }
     this._viewChanged();
+  }
+
+  /** Put the keyboard focus on the image (its keys then pan and zoom). */
+  focus() {
+    this.osd.canvas.focus();
   }
 
   /** Zoom and pan back to the whole image. */
