@@ -161,9 +161,14 @@ def run(
     level: str = "full",
     impls: list[str] | None = None,
     log: Callable[[str], None] = print,
+    base: dict[str, Any] | None = None,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Run ``scenarios``; returns the whole result document (also what is written as JSON)."""
-    doc: dict[str, Any] = {
+    """Run ``scenarios``; returns the whole result document (also what is written as JSON).
+
+    ``base``: an earlier document whose other scenarios are kept (``--merge``);
+    ``checkpoint`` is called with the document after each scenario."""
+    doc: dict[str, Any] = base or {
         "command": "python benchmarks/run.py" + ("" if level == "full" else f" --{level}"),
         "level": level,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -179,6 +184,9 @@ def run(
             results = [{"scenario": name, "error": f"{type(exc).__name__}: {exc}"}]
             log(f"  {name} failed: {exc}")
         doc["scenarios"][name] = {"seconds": round(time.monotonic() - t, 1), "results": results}
+        doc["summary"] = report.summary(doc)
+        if checkpoint is not None:
+            checkpoint(doc)
     doc["summary"] = report.summary(doc)
     return doc
 
@@ -211,16 +219,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--name", default=None, help="results file name (default: quick/full)")
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the other scenarios of the results file"
+    )
     args = parser.parse_args(argv)
     logging.getLogger("framecast").setLevel(logging.ERROR)  # in-process servers: no chatter
     names = args.scenario or list(SCENARIOS)
     level = "smoke" if args.smoke else "quick" if args.quick else "full"
-    doc = run(names, level=level, impls=args.impl)
-    print()
-    print(report.tables(doc))
     name = args.name or level
     out = ROOT / "benchmarks" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    base = json.loads(out.read_text()) if args.merge and out.exists() else None
+
+    def checkpoint(doc: dict[str, Any]) -> None:
+        out.write_text(json.dumps(doc, indent=1))
+
+    doc = run(names, level=level, impls=args.impl, base=base, checkpoint=checkpoint)
+    print()
+    print(report.tables(doc))
     out.write_text(json.dumps(doc, indent=1))
     print(f"\nwrote {out.relative_to(ROOT)}")
     if not args.no_docs:
