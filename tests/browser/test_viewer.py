@@ -60,6 +60,11 @@ def test_published_image_appears(image_server: ImageServer, viewer: Viewer) -> N
     assert close_to(shot.getpixel((3 * width // 4, height // 2)), BLUE)
     assert re.search(r"updated \d+ s ago", viewer.page.inner_text("#age"))
     assert viewer.page.title().startswith("Live #1")
+    # the age ticks on by itself
+    viewer.page.wait_for_function(
+        "/updated [1-9]\\d* s ago/.test(document.getElementById('age').textContent)",
+        timeout=5_000,
+    )
 
 
 def test_metadata_text_updates(image_server: ImageServer, viewer: Viewer) -> None:
@@ -368,3 +373,33 @@ def test_keyboard_reaches_the_image_and_zooms(image_server: ImageServer, viewer:
     viewer.page.wait_for_function(WAIT_VIEW_AT_REST)
     assert viewer.page.evaluate("framecast.view.view().zoom") > 1.05
     assert "image" not in viewer.page.evaluate("location.hash")
+
+
+SAMPLE_CENTRE = """() => {
+  window.samples = [];
+  const sample = () => {
+    const canvas = framecast.view.osd.drawer.canvas;
+    const ctx = canvas.getContext('2d');
+    const [r, g, b] = ctx.getImageData(canvas.width >> 1, canvas.height >> 1, 1, 1).data;
+    samples.push([r, g, b]);
+    if (!window.stopSampling) requestAnimationFrame(sample);
+  };
+  requestAnimationFrame(sample);
+}"""
+
+
+def test_swaps_never_show_a_blank_frame(image_server: ImageServer, viewer: Viewer) -> None:
+    """Sampled at every animation frame, the image centre is always the old or the new image."""
+    viewer.open()
+    image_server.publish(np.full((300, 400, 3), RED, np.uint8))
+    viewer.wait_seq(1)
+    viewer.page.evaluate(SAMPLE_CENTRE)
+    for seq in range(2, 8):
+        colour = BLUE if seq % 2 == 0 else RED
+        image_server.publish(np.full((300, 400, 3), colour, np.uint8))
+        viewer.wait_seq(seq)
+    samples = viewer.page.evaluate("window.stopSampling = true; samples")
+    assert len(samples) > 10
+    blank = [s for s in samples if not (close_to(s, RED) or close_to(s, BLUE))]
+    assert blank == [], f"{len(blank)} of {len(samples)} frames showed neither image"
+    assert any(close_to(s, BLUE) for s in samples) and close_to(samples[-1], RED)
