@@ -60,9 +60,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the whole session (each test gets a fresh context)."""
+    """One headless Chromium per test module (each test gets a fresh context). Module scope,
+    not session: Playwright's sync API cannot run two instances at once, so a module that
+    starts its own must not find this one still running."""
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
