@@ -318,8 +318,10 @@ window.WebSocket = class extends RealWebSocket {
 """
 
 
-def test_falls_back_to_server_sent_events(image_server: ImageServer, viewer: Viewer) -> None:
-    """Where WebSockets are blocked, the page goes live over /events and still updates."""
+def test_falls_back_to_server_sent_events(
+    image_server: ImageServer, viewer: Viewer, tmp_path: Path
+) -> None:
+    """Where WebSockets are blocked, the page goes live over /events, updates, and recovers."""
     viewer.expect_network_errors = True  # the refused WebSocket attempts are logged
     viewer.page.context.add_init_script(BLOCK_WS)
     viewer.open()
@@ -328,9 +330,21 @@ def test_falls_back_to_server_sent_events(image_server: ImageServer, viewer: Vie
     viewer.wait_seq(1)
     assert colour_share(viewer.image_pixels(), GREEN) > 0.9
     assert "7" in meta_text(viewer)
+    port = image_server.port
     image_server.stop()
     viewer.page.locator("#notice").wait_for(state="visible")
     assert "Server stopped" in viewer.page.inner_text("#notice")
+
+    second = start_server(tmp_path / "second", port=port)
+    try:
+        viewer.wait_live(timeout=15_000)
+        assert viewer.page.inner_text("#status-text") == "live (event stream)"
+        second.publish(two_tone(BLUE, BLUE), metadata={"run": "second"})
+        viewer.page.wait_for_function(
+            "document.getElementById('meta').textContent.includes('second')"
+        )
+    finally:
+        second.stop()
 
 
 def test_operator_buttons_need_the_token(chromium: Any, tmp_path: Path) -> None:

@@ -213,15 +213,26 @@ export class LiveConnection extends EventTarget {
       // a dropped stream is retried by the browser. We take over retries either way so
       // that the WebSocket is preferred again as soon as it works.
       this._dropSource();
-      if (!opened) {
-        this.sseUnavailableUntil = Date.now() + 60000;
-        this.wsFailures = 0;
-        this._lost(false);
+      if (opened) {
+        this._lost(true);  // stream ended: next attempt is the stream again (wsFailures kept)
       } else {
-        this.wsFailures = 0;
-        this._lost(true);
+        this._sseFailed();
       }
     };
+  }
+
+  async _sseFailed() {
+    // The stream could not be opened. If the server answers HTTP, it has no usable
+    // /events (404): go back to the WebSocket and leave the stream alone for a minute.
+    // If the server is down, stay with the stream: it is what works once it is back.
+    try {
+      await fetchJson(this.probePath, { timeoutMs: 2000 });
+      this.sseUnavailableUntil = Date.now() + 60000;
+      this.wsFailures = 0;
+    } catch {
+      /* server unreachable */
+    }
+    this._lost(false);
   }
 
   _up(via) {
