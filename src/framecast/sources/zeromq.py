@@ -85,6 +85,7 @@ class BsreadSource:
         self.dropped = 0  # well-formed messages replaced by a newer one before anyone asked
         self.yielded = 0
         self.connected = False
+        self.disconnects = 0
         self._decoder = Decoder()
         self._latest: Message | None = None
         self._ready = asyncio.Event()
@@ -101,8 +102,7 @@ class BsreadSource:
     async def frames(self) -> AsyncIterator[Incoming]:
         """Yield the newest frame each time the consumer asks, until cancelled."""
         context = zmq.asyncio.Context()
-        socket = self._open(context)
-        monitor = socket.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
+        socket, monitor = self._open(context)
         receiver = asyncio.create_task(self._receive(socket, monitor), name="bsread-receiver")
         logger.info("receiving bsread (%s) from %s", self.mode.upper(), self.address)
         waiter: asyncio.Task[Any] | None = None
@@ -138,7 +138,8 @@ class BsreadSource:
 
     # -- socket --------------------------------------------------------------------------------
 
-    def _open(self, context: zmq.asyncio.Context) -> zmq.asyncio.Socket:
+    def _open(self, context: zmq.asyncio.Context) -> tuple[zmq.asyncio.Socket, zmq.asyncio.Socket]:
+        """The connected data socket and its monitor (attached first: no event is missed)."""
         socket = context.socket(zmq.SUB if self.mode == "sub" else zmq.PULL)
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.RCVHWM, self.receive_hwm)
@@ -147,14 +148,17 @@ class BsreadSource:
         socket.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
         if self.mode == "sub":
             socket.setsockopt(zmq.SUBSCRIBE, b"")
+        monitor = socket.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
         try:
             socket.connect(self.address)
         except zmq.ZMQError as exc:
+            monitor.close(linger=0)
             socket.close(linger=0)
+            context.term()
             raise SourceError(
                 f"cannot connect to {self.address}: {exc}; check the --zmq address"
             ) from None
-        return socket
+        return socket, monitor
 
     async def _receive(self, socket: zmq.asyncio.Socket, monitor: zmq.asyncio.Socket) -> None:
         """Drain the socket for ever, keeping the newest well-formed message."""
@@ -176,8 +180,12 @@ class BsreadSource:
                     )
                     silent_warned = True
                 continue
-            if monitor in events:
-                await self._monitor_event(monitor)
+            if monitor in events and await self._monitor_event(monitor) == "disconnected":
+                # libzmq does not reconnect after a protocol error (such as a message over
+                # MAXMSGSIZE): start a fresh connection ourselves; harmless after a restart.
+                with contextlib.suppress(zmq.ZMQError):
+                    socket.disconnect(self.address)
+                socket.connect(self.address)
             if socket in events:
                 newest = await self._drain(socket)
                 if newest is not None:
@@ -216,25 +224,29 @@ class BsreadSource:
             logger.info("bsread channels from %s: %s", self.address, names)
         return message
 
-    async def _monitor_event(self, monitor: zmq.asyncio.Socket) -> None:
+    async def _monitor_event(self, monitor: zmq.asyncio.Socket) -> str | None:
         try:
             parts = await monitor.recv_multipart(zmq.NOBLOCK)
         except zmq.Again:
-            return
+            return None
         if not parts or len(parts[0]) < 6:
-            return
+            return None
         event, _value = struct.unpack("=hi", parts[0][:6])
         if event == zmq.EVENT_CONNECTED:
             self.connected = True
             logger.info("connected to bsread stream %s", self.address)
-        elif event == zmq.EVENT_DISCONNECTED:
+            return "connected"
+        if event == zmq.EVENT_DISCONNECTED:
             self.connected = False
+            self.disconnects += 1
             logger.warning(
                 "bsread stream %s disconnected (camera stopped, or a message over %d bytes); "
                 "reconnecting",
                 self.address,
                 self.max_message_bytes,
             )
+            return "disconnected"
+        return None
 
     # -- messages → incoming frames -----------------------------------------------------------
 
