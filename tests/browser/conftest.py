@@ -39,22 +39,24 @@ NETWORK_ERRORS = (
     "WebSocket connection to",
     "net::ERR_CONNECTION_RESET",
     "net::ERR_EMPTY_RESPONSE",
-    "Failed to load resource",
 )
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])"
-)
+try:
+    from playwright import sync_api
+except ImportError:  # pragma: no cover - dev extras not installed
+    sync_api = None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if Path(CHROMIUM).exists():
+    if sync_api is None:
+        reason = "playwright is not installed: pip install -e '.[dev]'"
+    elif not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
+    else:
         return
-    skip = pytest.mark.skip(
-        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
-    )
+    skip = pytest.mark.skip(reason=reason)
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
