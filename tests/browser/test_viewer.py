@@ -6,6 +6,7 @@ What a user would see is checked from screenshots (pixel colours) and page text.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -417,3 +418,14 @@ def test_swaps_never_show_a_blank_frame(image_server: ImageServer, viewer: Viewe
     blank = [s for s in samples if not (close_to(s, RED) or close_to(s, BLUE))]
     assert blank == [], f"{len(blank)} of {len(samples)} frames showed neither image"
     assert any(close_to(s, BLUE) for s in samples) and close_to(samples[-1], RED)
+
+
+def test_age_is_right_on_a_device_with_a_wrong_clock(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """A phone whose clock is an hour ahead still reads "updated 0 s ago" for a new image."""
+    viewer.page.clock.set_system_time(time.time() + 3600)
+    viewer.open()
+    image_server.publish(two_tone(RED, BLUE))
+    viewer.wait_seq(1)
+    assert re.fullmatch(r"updated [0-2] s ago", viewer.page.inner_text("#age"))

@@ -139,7 +139,6 @@ live.addEventListener("state", (event) => {
 live.addEventListener("connected", async () => {
   epoch += 1;
   newest = null;
-  status.clock.reset();
   const mine = epoch;
   loadStatus();
   try {

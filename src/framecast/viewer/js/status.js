@@ -15,37 +15,20 @@ export function formatAge(seconds) {
 }
 
 /** Estimates the offset between this device's clock and the server's (local − server, ms),
- *  so that a phone with a wrong clock still shows the right image age. Live messages give
- *  an upper bound each (offset + network latency): the smallest recent one is used. The
- *  HTTP Date header (one-second resolution) is the fallback before any live message. */
+ *  so that a phone with a wrong clock still shows the right image age. It comes from the
+ *  HTTP Date header of data.json (one-second resolution): differences under 1.5 s are taken
+ *  as "same clock". (The notifications' own time stamps are not used: a source may stamp an
+ *  image with its capture time, which is not the time it was sent.) */
 export class ClockOffset {
   constructor() {
-    this.samples = [];
-    this.fromDate = 0;
-  }
-
-  /** A message stamped `serverTimeS` (epoch s) was received at `localMs`. */
-  addMessage(serverTimeS, localMs) {
-    if (typeof serverTimeS !== "number" || !Number.isFinite(serverTimeS)) return;
-    this.samples.push(localMs - serverTimeS * 1000);
-    if (this.samples.length > 50) this.samples.shift();
+    this.ms = 0;
   }
 
   /** An HTTP response dated `dateMs` (Date header) arrived at `localMs`. */
   addDate(dateMs, localMs) {
     if (typeof dateMs !== "number") return;
     const offset = localMs - (dateMs + 500);
-    // The header only has whole seconds: ignore differences that small.
-    this.fromDate = Math.abs(offset) > 1500 ? offset : 0;
-  }
-
-  /** Forget live samples (a new server may run with another clock). */
-  reset() {
-    this.samples = [];
-  }
-
-  get ms() {
-    return this.samples.length ? Math.min(...this.samples) : this.fromDate;
+    this.ms = Math.abs(offset) > 1500 ? offset : 0;
   }
 }
 
@@ -145,10 +128,9 @@ export class StatusDisplay {
     this.tick();
   }
 
-  /** A new_image notification arrived (counts for the frame rate and the clock offset). */
+  /** A new_image notification arrived (counts for the frame rate). */
   frameReceived(message) {
     this.rate.add(message.receivedAt);
-    this.clock.addMessage(message.time, message.receivedAt);
   }
 
   /** Called every second: refresh age, rate and title. */
