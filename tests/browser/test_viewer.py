@@ -90,11 +90,16 @@ def test_metadata_text_updates(image_server: ImageServer, viewer: Viewer) -> Non
     assert viewer.page.locator("#meta svg.plot polyline").count() == 1
     assert "300 values" in text
 
-    image_server.publish(two_tone(RED, BLUE), metadata={"STACK_SIZE": 13, "EXPO": "0:06:30"})
+    image_server.publish(
+        two_tone(RED, BLUE),
+        metadata={"STACK_SIZE": 13, "EXPO": "0:06:30", "note": "<b onclick=x>bold</b>"},
+    )
     viewer.wait_seq(2)
     text = meta_text(viewer)
     assert "13" in text and "0:06:30" in text
     assert "0:06:00" not in text and "Beam energy" not in text
+    assert "<b onclick=x>bold</b>" in text  # shown as text, never as markup
+    assert viewer.page.locator("#meta b").count() == 0
 
 
 def test_zoom_survives_update(image_server: ImageServer, viewer: Viewer) -> None:
