@@ -44,7 +44,14 @@ export class Toggle {
 
 /** Night mode and panel toggles plus their keyboard shortcuts. */
 export function setupToggles({ nightButton, infoButton, imageElement, onLayoutChange = () => {} }) {
-  const night = new Toggle(nightButton, { key: NIGHT_KEY, className: "night", initial: false });
+  const themeColour = document.querySelector('meta[name="theme-color"]');
+  const night = new Toggle(nightButton, {
+    key: NIGHT_KEY,
+    className: "night",
+    initial: false,
+    // the phone's own status bar goes black too
+    onChange: (on) => themeColour && themeColour.setAttribute("content", on ? "#000000" : "#101418"),
+  });
   const smallPortrait = matchMedia("(max-width: 700px) and (orientation: portrait)").matches;
   const panel = new Toggle(infoButton, {
     key: PANEL_KEY,
