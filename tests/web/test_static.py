@@ -160,3 +160,22 @@ def test_assets_do_not_include_private_files(work: Path) -> None:
     with ImageServer(work_folder=work, port=0, displayed_address="ip:127.0.0.1") as srv:
         srv.publish(gradient())
     assert not [p for p in os.listdir(work) if p.endswith(".tmp")]
+
+
+async def test_image_and_data_are_never_behind_the_notification(work: Path) -> None:
+    """Right after new_image N, /data.json and /web_image.jpg already show frame N,
+    even when the files on disk are refreshed only once per second."""
+    srv = ImageServer(work_folder=work, port=0, displayed_address="ip:127.0.0.1", max_file_rate=1)
+    async with srv, aiohttp.ClientSession() as http, http.ws_connect(base(srv) + "/ws") as ws:
+        await until(lambda: srv.status()["clients"] == 1, what="client registered")
+        for n in range(1, 6):
+            level = n * 40
+            srv.publish(np.full((16, 16), level, np.uint8), metadata={"n": n})
+            message = await asyncio.wait_for(ws.receive_json(), 5)
+            assert message["seq"] == n
+            async with http.get(base(srv) + "/data.json") as response:
+                data = await response.json()
+            assert data["n"] == n and data["framecast"]["seq"] == n
+            async with http.get(base(srv) + "/web_image.jpg") as response:
+                with Image.open(io.BytesIO(await response.read())) as image:
+                    assert abs(np.asarray(image.convert("L")).mean() - level) < 3

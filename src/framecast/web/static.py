@@ -1,14 +1,18 @@
 """Static files from the web folder, confined to it and never served stale.
 
 Every file is revalidated on each request (``Cache-Control: no-cache`` with an ``ETag`` and
-``Last-Modified``), so a browser never shows an old ``web_image.jpg``. The file is opened
-once and its bytes and validators come from that one open file, so a file replaced while it
-is being served is sent whole (old or new), never torn.
+``Last-Modified``), so a browser never shows an old ``web_image.jpg``. Once an image has
+been published, ``web_image.jpg`` and ``data.json`` are answered from the newest frame in
+memory, so they are never behind the ``new_image`` notification that announced them.
+Other files are opened once, and their bytes and validators come from that one open file,
+so a file replaced while it is being served is sent whole (old or new), never torn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import mimetypes
 import os
 import stat
@@ -18,7 +22,8 @@ from pathlib import Path, PurePosixPath
 
 from aiohttp import web
 
-from ..webfolder import is_private_name
+from ..frames import Frame
+from ..webfolder import DATA_NAME, IMAGE_NAME, is_private_name
 from .context import CONTEXT
 from .guards import check_viewer, token_matches
 
@@ -42,6 +47,24 @@ class _Entry:
     body: bytes
     etag: str
     last_modified: str
+
+
+_LIVE_NAMES = frozenset({IMAGE_NAME, DATA_NAME})
+
+
+@functools.lru_cache(maxsize=4)
+def _live_entry(frame: Frame, name: str) -> _Entry:
+    """``web_image.jpg`` or ``data.json`` of ``frame``, built once per frame."""
+    if name == IMAGE_NAME:
+        body = frame.jpeg
+    else:
+        body = json.dumps(frame.data(), indent=1, allow_nan=False).encode()
+    return _Entry(
+        key=(0, 0, 0, 0),
+        body=body,
+        etag=f'"frame-{frame.seq}-{name}-{len(body):x}-{int(frame.time * 1e6):x}"',
+        last_modified=formatdate(frame.time, usegmt=True),
+    )
 
 
 class StaticFiles:
@@ -97,10 +120,16 @@ class StaticFiles:
         context = request.app[CONTEXT]
         relative = request.match_info.get("path", "") or "index.html"
         check_viewer(request, context)
+        latest = context.hub.latest
         path = self._resolve(relative)
         if path is None:
             raise web.HTTPNotFound()
-        entry = await asyncio.to_thread(self._read, path)
+        if latest is not None and relative in _LIVE_NAMES:
+            # The newest frame is answered from memory: a viewer told about frame N gets
+            # frame N (or newer) at once, while the copies on disk follow at max_file_rate.
+            entry: _Entry | None = _live_entry(latest, relative)
+        else:
+            entry = await asyncio.to_thread(self._read, path)
         if entry is None:
             raise web.HTTPNotFound()
         headers = {
