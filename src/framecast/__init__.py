@@ -19,7 +19,6 @@ from .errors import (
     SourceError,
 )
 from .server import ImageServer
-
 from .version import __version__
 
 __all__ = [
