@@ -20,7 +20,8 @@ from aiohttp import WSMsgType, web
 
 from .. import protocol
 from .context import CONTEXT, WebContext
-from .guards import check_capacity, check_operator, check_origin
+from .guards import check_operator
+from .ws import open_socket
 
 __all__ = ["control_handler"]
 
@@ -30,19 +31,8 @@ _QUEUE = 8
 _CLOSE_GRACE = 0.5
 
 
-async def _open(request: web.Request, context: WebContext) -> web.WebSocketResponse:
-    check_origin(request, context.settings.allowed_origins)
+def _check_operator(request: web.Request, context: WebContext) -> None:
     check_operator(request, context, "/control")
-    check_capacity(context)
-    if context.closing.is_set():
-        raise web.HTTPServiceUnavailable(text="server is stopping\n")
-    ws = web.WebSocketResponse(
-        heartbeat=context.settings.heartbeat,
-        max_msg_size=context.settings.max_message_bytes,
-        compress=False,
-    )
-    await ws.prepare(request)
-    return ws
 
 
 async def _replier(
@@ -102,7 +92,7 @@ async def _close_on_stop(ws: web.WebSocketResponse, context: WebContext) -> None
 async def control_handler(request: web.Request) -> web.WebSocketResponse:
     """``GET /control``: JSON commands in, JSON replies out."""
     context = request.app[CONTEXT]
-    ws = await _open(request, context)
+    ws = await open_socket(request, context, _check_operator)
     context.add_socket(ws)
     queue: asyncio.Queue[str | bytes | None] = asyncio.Queue(_QUEUE)
     replier = asyncio.create_task(

@@ -36,11 +36,15 @@ Render = Callable[[Frame], str | bytes]
 _CLOSE_GRACE = 0.5
 
 
-async def open_socket(request: web.Request, context: WebContext) -> web.WebSocketResponse:
-    """Check origin, access and capacity, then upgrade. Compression is never negotiated:
-    deflating JPEG bytes costs a lot of CPU for nothing."""
+async def open_socket(
+    request: web.Request,
+    context: WebContext,
+    check_access: Callable[[web.Request, WebContext], None] = check_viewer,
+) -> web.WebSocketResponse:
+    """Check origin, access (viewer by default) and capacity, then upgrade. Compression is
+    never negotiated: deflating JPEG bytes costs a lot of CPU for nothing."""
     check_origin(request, context.settings.allowed_origins)
-    check_viewer(request, context)
+    check_access(request, context)
     check_capacity(context)
     if context.closing.is_set():
         raise web.HTTPServiceUnavailable(text="server is stopping\n")
