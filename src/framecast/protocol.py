@@ -18,7 +18,7 @@ from .frames import Frame
 try:  # optional speed-up (pip install framecast[speed]): ~10× faster on large metadata
     import orjson as _orjson
 except ImportError:  # pragma: no cover - exercised when orjson is absent
-    _orjson = None
+    _orjson = None  # type: ignore[assignment]
 
 __all__ = [
     "BAD_JSON",
