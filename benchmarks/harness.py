@@ -249,6 +249,7 @@ def run_case(case: Case, *, log: Any = print) -> list[dict[str, Any]]:
                     return results
                 raise
             published, seconds = int(done[1]), float(done[2])
+            server_counters = json.loads(" ".join(done[3:])) if len(done) > 3 else {}
             time.sleep(case.drain)
             elapsed = time.monotonic() - t0
             cpu1 = ps.cpu_times()
@@ -271,6 +272,7 @@ def run_case(case: Case, *, log: Any = print) -> list[dict[str, Any]]:
                     "rss_max_mb": round(max([rss0, rss1, *samples]), 1),
                     "start_s": round(start_s, 4),
                 }
+                | ({"server_counters": server_counters} if server_counters else {})
             )
             log(_one_line(results[-1]))
         server.send("quit")

@@ -51,6 +51,29 @@ def run(level: str, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     return rows
 
 
+def _checks(result: Any) -> list[dict[str, Any]]:
+    """The issue's ingest targets, from the module's ``ratio_vs_bare`` / ``targets_met``."""
+    if not isinstance(result, dict) or "ratio_vs_bare" not in result:
+        return []
+    met = result.get("targets_met", {})
+    fps = next(
+        (r.get("fps") for r in result.get("results", []) if "stretch+encode" in str(r.get("case"))),
+        None,
+    )
+    return [
+        {
+            "check": "ingest: stretch + encode ≥ 0.7× bare encoder frames/s",
+            "value": f"{result['ratio_vs_bare']}×",
+            "ok": met.get("ratio"),
+        },
+        {
+            "check": "ingest: 2560×2160 uint16 ≥ 25 frames/s on one core",
+            "value": fps,
+            "ok": met.get("fps"),
+        },
+    ]
+
+
 def encode_rows(level: str, log: Callable[[str], None]) -> list[dict[str, Any]]:
     try:
         ingest = importlib.import_module("benchmarks.ingest")
@@ -62,7 +85,8 @@ def encode_rows(level: str, log: Callable[[str], None]) -> list[dict[str, Any]]:
     for name in ("run", "measure", "benchmark", "main_results"):
         func = getattr(ingest, name, None)
         if callable(func):
-            rows = _rows(_call(func, level))
+            result = _call(func, level)
+            rows = _rows(result) + _checks(result)
             for row in rows:
                 row.setdefault("scenario", "ingest")
                 log("  " + ", ".join(f"{k}={v}" for k, v in row.items() if k != "scenario"))

@@ -4,8 +4,10 @@ The sender is framecast's own stand-alone bsread simulator (``framecast simulate
 uint16 frames with scalar metadata and x/y profiles, PUSH) in its own process; the server
 under test is an ``ImageServer`` with ``zmq=`` in this process, with one ``/ws`` viewer
 connected (so every frame it keeps is stretched, encoded and fanned out). A rate is
-*sustained* when at least 95 % of the frames sent are published; the highest sustained rate
-is reported.
+*sustained* when at least 95 % of the frames sent are published and the published rate
+(first to last frame, read from the server's counters) is at least 90 % of the rate asked;
+the highest sustained published rate is reported. The sender is Python too: at high rates it
+is the sender, not the server, that falls short, which the published rate shows.
 """
 
 from __future__ import annotations
@@ -56,13 +58,25 @@ def _one_rate(rate: float, seconds: float) -> dict[str, Any]:
                 "bsread sender",
             )  # fmt: skip
             t0 = time.monotonic()
-            try:
-                sender.popen.wait(seconds * 3 + 20)
-            except Exception:
+            first = last = None  # when the first and the last new frame were published
+            seen = before
+            deadline = t0 + seconds * 3 + 20
+            quiet_since = None
+            while time.monotonic() < deadline:
+                now = time.monotonic()
+                count_now = server.status()["frames_published"]
+                if count_now > seen:
+                    seen, last, quiet_since = count_now, now, None
+                    first = first or now
+                elif sender.popen.poll() is not None:
+                    quiet_since = quiet_since or now
+                    if now - quiet_since > 1.0:
+                        break
+                time.sleep(0.02)
+            if sender.popen.poll() is None:
                 sender.popen.kill()
-            time.sleep(1.0)
-            elapsed = time.monotonic() - t0
-            published = server.status()["frames_published"] - before
+            elapsed = (last - first) if first and last and last > first else 0.0
+            published = seen - before
         finally:
             if sender is not None:
                 sender.close()
@@ -74,6 +88,7 @@ def _one_rate(rate: float, seconds: float) -> dict[str, Any]:
         "sent": count,
         "published": published,
         "published_ratio": round(published / count, 3),
+        "published_per_s": round((published - 1) / elapsed, 1) if elapsed else None,
         "seconds": round(elapsed, 2),
     }
 
@@ -88,15 +103,16 @@ def run(level: str, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
         row["scenario"] = "ingest"
         rows.append(row)
         log("  " + ", ".join(f"{k}={v}" for k, v in row.items() if k != "scenario"))
-        if row["published_ratio"] >= 0.95:
-            best = max(best, rate)
+        achieved = row["published_per_s"] or 0.0
+        if row["published_ratio"] >= 0.95 and achieved >= 0.9 * rate:
+            best = max(best, achieved)
         elif level != "smoke":
             break
     rows.append(
         {
             "scenario": "ingest",
-            "source": "bsread: highest sustained rate (≥ 95 % published)",
-            "rate": best,
+            "source": "bsread: highest sustained rate (≥ 95 % published, ≥ 90 % of the rate)",
+            "published_per_s": best,
         }
     )
     return rows

