@@ -54,6 +54,7 @@ class Client(asyncio.Protocol):
         self.count = 0
         self.bytes = 0
         self.latencies: list[float] = []
+        self.first = self.last = 0.0  # arrival of the first and last timed message
         self.closed = False
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
@@ -173,6 +174,9 @@ class Client(asyncio.Protocol):
         if stamp is None:
             return
         t = now()
+        if not self.count:
+            self.first = t
+        self.last = t
         self.count += 1
         self.bytes += self.msg_bytes
         self.latencies.append(t - stamp)
@@ -189,10 +193,17 @@ class Client(asyncio.Protocol):
 
     def reset(self) -> None:
         self.count = self.bytes = 0
+        self.first = self.last = 0.0
         self.latencies = []
 
     def results(self) -> dict[str, Any]:
-        return {"n": self.count, "bytes": self.bytes, "closed": self.closed}
+        return {
+            "n": self.count,
+            "bytes": self.bytes,
+            "closed": self.closed,
+            "first": round(self.first, 6),
+            "last": round(self.last, 6),
+        }
 
 
 async def _connect(

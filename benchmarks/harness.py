@@ -299,6 +299,12 @@ def _summarise(
     latencies = [x for r in reports for x in r["latencies"]]
     ratios = [c["n"] / published for c in healthy] if published else []
     total = sum(c["bytes"] for c in healthy)
+    # Throughput over the time messages actually arrived (first to last, all clients): a
+    # server that queues keeps delivering after the publisher stopped, and that counts.
+    firsts = [c["first"] for c in healthy if c.get("n")]
+    lasts = [c["last"] for c in healthy if c.get("n")]
+    window = max(lasts) - min(firsts) if firsts else 0.0
+    window = max(window, seconds * 0.5)  # a handful of messages: never divide by ~0
 
     def ms(q: float) -> float | None:
         value = percentile(latencies, q)
@@ -315,7 +321,7 @@ def _summarise(
         "max_ms": round(max(latencies) * 1000, 3) if latencies else None,
         "delivered_mean": round(sum(ratios) / len(ratios), 4) if ratios else 0.0,
         "delivered_min": round(min(ratios), 4) if ratios else 0.0,
-        "mb_s": round(total / 1e6 / seconds, 2) if seconds else 0.0,
+        "mb_s": round(total / 1e6 / window, 2) if window else 0.0,
     }
     if stalled:
         out["stalled_received"] = [c["n"] for c in stalled]

@@ -231,14 +231,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument(
+        "--publish", action="store_true", help="copy a results file to docs/ with its plot"
+    )
+    parser.add_argument(
         "--merge", action="store_true", help="keep the other scenarios of the results file"
     )
     args = parser.parse_args(argv)
-    if args.markdown and not args.scenario:  # only re-print an existing results file
+    if (args.markdown or args.publish) and not args.scenario:  # an existing results file
         name = args.name or ("quick" if args.quick else "full")
         doc = json.loads((ROOT / "benchmarks" / "results" / f"{name}.json").read_text())
         doc["summary"] = report.summary(doc)
-        print(report.markdown(doc))
+        if args.markdown:
+            print(report.markdown(doc))
+        if args.publish:
+            _publish(doc)
         return 0
     logging.getLogger("framecast").setLevel(logging.ERROR)  # in-process servers: no chatter
     names = args.scenario or list(SCENARIOS)
@@ -257,12 +263,17 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(doc, indent=1))
     print(f"\nwrote {out.relative_to(ROOT)}")
     if not args.no_docs:
-        docs = ROOT / "docs"
-        (docs / "img").mkdir(parents=True, exist_ok=True)
-        (docs / "benchmarks.json").write_text(json.dumps(doc, indent=1))
-        report.plot(doc, docs / "img" / "benchmarks.png")
-        print("wrote docs/benchmarks.json, docs/img/benchmarks.png")
+        _publish(doc)
     return 0
+
+
+def _publish(doc: dict[str, Any]) -> None:
+    """Copy the results to docs/benchmarks.json and draw docs/img/benchmarks.png."""
+    docs = ROOT / "docs"
+    (docs / "img").mkdir(parents=True, exist_ok=True)
+    (docs / "benchmarks.json").write_text(json.dumps(doc, indent=1) + "\n")
+    report.plot(doc, docs / "img" / "benchmarks.png")
+    print("wrote docs/benchmarks.json, docs/img/benchmarks.png")
 
 
 if __name__ == "__main__":
