@@ -1,8 +1,10 @@
 """The machine's ceiling: raw asyncio sockets, no HTTP, no WebSocket.
 
 Each message is written as a 4-byte length and the payload, built once and written to
-every connected transport. A client whose kernel and transport buffers already hold more
-than ``max_buffer`` bytes is skipped for that message (so a stalled peer costs nothing).
+every connected transport. A client whose transport (user-space) buffer still holds
+``max_buffer`` bytes or more — by default: anything — is skipped for that message, so a
+stalled or slow peer costs nothing and never holds more than one message beyond what the
+kernel's socket buffer takes: the same latest-wins rule framecast follows.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class LimitServer:
     proto = "raw"
     path = ""
 
-    def __init__(self, *, max_buffer: int = 8 << 20) -> None:
+    def __init__(self, *, max_buffer: int = 1) -> None:
         self.max_buffer = max_buffer
         self.peers: set[asyncio.Transport] = set()
         self._loop = LoopThread("limit")
