@@ -1,7 +1,7 @@
 """framecast's benchmark suite against the alternatives and the machine's limit.
 
-    python benchmarks/run.py                      # every scenario, full sizes (~15 min)
-    python benchmarks/run.py --quick              # every scenario, small sizes (~3 min)
+    python benchmarks/run.py                      # every scenario, full sizes (~13 min on 2 cores)
+    python benchmarks/run.py --quick              # every scenario, small sizes (~5 min)
     python benchmarks/run.py --scenario notify    # one scenario (repeatable)
 
 Prints a table per scenario, writes ``benchmarks/results/<name>.json`` and copies the summary
