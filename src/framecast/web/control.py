@@ -21,7 +21,7 @@ from aiohttp import WSMsgType, web
 from .. import protocol
 from .context import CONTEXT, WebContext
 from .guards import check_operator
-from .ws import open_socket
+from .ws import finish_task, open_socket
 
 __all__ = ["control_handler"]
 
@@ -113,12 +113,6 @@ async def control_handler(request: web.Request) -> web.WebSocketResponse:
         if not replier.done():
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(None)
-            try:
-                await asyncio.wait_for(asyncio.shield(replier), _CLOSE_GRACE * 2)
-            except TimeoutError:
-                replier.cancel()
-            except asyncio.CancelledError:
-                replier.cancel()
-                raise
-        await asyncio.gather(replier, stopper, return_exceptions=True)
+        await finish_task(replier, _CLOSE_GRACE * 2)
+        await asyncio.gather(stopper, return_exceptions=True)
     return ws

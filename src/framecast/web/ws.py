@@ -28,7 +28,7 @@ from ..hub import Subscription
 from .context import CONTEXT, WebContext
 from .guards import check_capacity, check_origin, check_viewer
 
-__all__ = ["notify_handler", "open_socket", "stream_frames"]
+__all__ = ["finish_task", "notify_handler", "open_socket", "stream_frames"]
 
 log = logging.getLogger("framecast.web")
 
@@ -148,16 +148,21 @@ async def stream_frames(request: web.Request, kind: str, render: Render) -> web.
     finally:
         sub.close()
         context.discard_socket(ws)
-        if not sender.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(sender), _CLOSE_GRACE * 3)
-            except TimeoutError:
-                sender.cancel()
-            except asyncio.CancelledError:
-                sender.cancel()
-                raise
-        await asyncio.gather(sender, return_exceptions=True)
+        await finish_task(sender, _CLOSE_GRACE * 3)
     return ws
+
+
+async def finish_task(task: asyncio.Task[None], grace: float) -> None:
+    """Let ``task`` finish on its own for up to ``grace`` seconds, then cancel it."""
+    if not task.done():
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        except TimeoutError:
+            task.cancel()
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def notify_handler(request: web.Request) -> web.WebSocketResponse:
