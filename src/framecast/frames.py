@@ -50,6 +50,9 @@ class Incoming:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     time: float | None = None  # when the image was produced (epoch seconds), if known
     name: str | None = None  # for log messages: file name, stream pulse id, …
+    #: Called once on the event loop with the frame's sequence number when it is published,
+    #: or with ``None`` when it never will be (replaced by a newer image, undecodable, stop).
+    on_published: Callable[[int | None], None] | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -67,7 +67,6 @@ class Pipeline:
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._seq = 0
-        self._files_written = 0
         self.counters = Counters()
 
     # -- lifecycle (event loop thread) -------------------------------------------------------
@@ -91,6 +90,9 @@ class Pipeline:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        left = self._take()
+        if left is not None:
+            _report(left[0], None)
         frame = self._file_frame
         if frame is not None and self._executor is not None:
             self._file_frame = None
@@ -106,7 +108,8 @@ class Pipeline:
         now = time.time()
         with self._lock:
             self.counters.submitted += 1
-            if self._pending is not None:
+            replaced = self._pending
+            if replaced is not None:
                 self.counters.dropped += 1
             self._pending = (incoming, incoming.time or now)
             loop, wake = self._loop, self._wake
@@ -114,14 +117,10 @@ class Pipeline:
             # A loop closed during shutdown raises RuntimeError: the image is simply not shown.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(wake.set)
-
-    def wanted(self) -> bool:
-        """True when an image submitted now would be encoded soon (for sources that can skip)."""
-        return self._hub.clients > 0 or time.monotonic() >= self._next_file_time
-
-    @property
-    def latest(self) -> Frame | None:
-        return self._hub.latest
+                if replaced is not None and replaced[0].on_published is not None:
+                    loop.call_soon_threadsafe(_report, replaced[0], None)
+        elif replaced is not None:  # not started: nothing else can report it
+            _report(replaced[0], None)
 
     def reset_counters(self) -> None:
         with self._lock:
@@ -156,10 +155,12 @@ class Pipeline:
             except FramecastError as exc:
                 self.counters.failed += 1
                 log.warning("skipped %s: %s", incoming.name or "image", exc)
+                _report(incoming, None)
                 continue
             except Exception:
                 self.counters.failed += 1
                 log.exception("could not encode %s", incoming.name or "image")
+                _report(incoming, None)
                 continue
             self._seq += 1
             frame = Frame(
@@ -174,6 +175,7 @@ class Pipeline:
                 source_height=encoded.source_height,
             )
             self._hub.publish(frame)
+            _report(incoming, frame.seq)
             log.debug("published frame %d (%d bytes)", frame.seq, len(frame.jpeg))
             self._file_frame = frame
             assert self._file_wake is not None
@@ -199,17 +201,23 @@ class Pipeline:
     async def _write_files(self, frame: Frame) -> None:
         assert self._loop is not None
         try:
+            # frame.data() walks the metadata: done in the worker, not on the loop
             await self._loop.run_in_executor(
                 self._executor,
-                webfolder.write_frame_files,
-                self._web_root,
-                frame.jpeg,
-                frame.data(),
+                lambda: webfolder.write_frame_files(self._web_root, frame.jpeg, frame.data()),
             )
-            self._files_written += 1
         except OSError as exc:
             log.error("could not write %s: %s", self._web_root / webfolder.IMAGE_NAME, exc)
 
     @property
     def seq(self) -> int:
         return self._seq
+
+
+def _report(incoming: Incoming, seq: int | None) -> None:
+    """Tell the submitter (on the loop) what became of its image."""
+    if incoming.on_published is not None:
+        try:
+            incoming.on_published(seq)
+        except Exception:
+            log.exception("on_published callback of %s failed", incoming.name or "image")

@@ -131,13 +131,6 @@ class ImageServer:
         meta = dict(metadata) if metadata is not None else {}
         pipeline.submit(Incoming(load=lambda: image, metadata=meta, time=time.time()))
 
-    def submit(self, incoming: Incoming) -> None:
-        """Publish an :class:`~framecast.frames.Incoming` (lazy image), as sources do."""
-        if self._pipeline is None:
-            raise ServerStateError("submit() needs a running server; call start() first")
-        self._pipeline.submit(incoming)
-
-    # -- commands -------------------------------------------------------------------------------
     def on_command(self, name: str, handler: Handler) -> None:
         """Let ``/control`` clients send ``{"cmd": name, ...}``; works before and after start.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from aiohttp import web
 from .context import WebContext
 
 __all__ = [
+    "admit_live",
     "check_capacity",
     "check_operator",
     "check_origin",
@@ -92,6 +94,19 @@ def check_operator(request: web.Request, context: WebContext, what: str) -> None
         text=f"{what} {reason}; pass it as ?token=... or 'Authorization: Bearer ...'\n",
         headers={"WWW-Authenticate": 'Bearer realm="framecast"'},
     )
+
+
+def admit_live(
+    request: web.Request,
+    context: WebContext,
+    check_access: Callable[[web.Request, WebContext], None] = check_viewer,
+) -> None:
+    """Everything a new live connection (socket or event stream) must pass: access, the
+    connection cap, and not arriving while the server stops."""
+    check_access(request, context)
+    check_capacity(context)
+    if context.closing.is_set():
+        raise web.HTTPServiceUnavailable(text="server is stopping\n")
 
 
 def check_capacity(context: WebContext) -> None:

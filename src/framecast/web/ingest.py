@@ -9,24 +9,22 @@ be given; the header's keys win). The image is published exactly like
 Answers (always JSON, one line):
 
 - ``202 {"ok": true, "seq": N}`` — ``N`` is the sequence number the image got (the ``seq``
-  of its ``new_image`` message). The answer is sent once the pipeline has taken the image
-  for encoding, which happens at once when viewers are connected and within
-  ``1/max_file_rate`` s otherwise. If a newer image (from another source or another
-  client) replaced it before that, ``seq`` is ``null``: it was accepted but never shown.
+  of its ``new_image`` message). The answer is sent once the image is published, which
+  happens at once when viewers are connected and within ``1/max_file_rate`` s otherwise.
+  If a newer image (from another source or another client) replaced it before that,
+  ``seq`` is ``null`` at once: it was accepted but never shown.
 - ``400`` bad metadata or an empty body, ``401`` missing or wrong operator token (when one
   is set), ``413`` body over ``max_ingest_bytes``, ``415`` not a JPEG/PNG/TIFF/FITS image
   or one that cannot be decoded, ``503`` while the server stops.
 
-How ``N`` is known honestly: the pipeline numbers frames when it encodes them, one at a time.
-The image is decoded (validated) here first, then handed to the pipeline with a loader that
-notes ``pipeline.seq + 1`` at the moment the encoder takes it; since the encoder is
-sequential and the image is already known to decode, that is the number it is published with.
+How ``N`` is known: the image is decoded (validated) here first, then handed to the
+pipeline with an ``on_published`` callback, which the pipeline calls with the number the
+frame was published under, or ``None`` when a newer image replaced it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -37,7 +35,6 @@ from aiohttp import web
 from .. import imaging
 from ..errors import ImageError
 from ..frames import Incoming
-from ..pipeline import Pipeline
 from .context import CONTEXT, WebContext
 from .guards import check_operator
 
@@ -46,7 +43,7 @@ __all__ = ["ACCEPTED_FORMATS", "INGEST_WAIT", "ingest_handler", "parse_metadata"
 log = logging.getLogger("framecast.ingest")
 
 ACCEPTED_FORMATS = ("jpeg", "png", "tiff", "fits")
-#: Longest wait for the pipeline to take the image before answering ``seq: null``.
+#: Longest wait for the pipeline to publish the image before answering ``seq: null``.
 INGEST_WAIT = 5.0
 METADATA_HEADER = "X-Framecast-Metadata"
 _CHUNK = 256 * 1024
@@ -119,26 +116,6 @@ def _validate(body: bytes) -> Any:
     return body if imaging.sniff(body) == "jpeg" else array
 
 
-class _SeqProbe:
-    """An ``Incoming.load`` that reports the sequence number the encoder is about to give."""
-
-    def __init__(self, pipeline: Pipeline, data: Any) -> None:
-        self._pipeline = pipeline
-        self._data = data
-        self._loop = asyncio.get_running_loop()
-        self.seq: asyncio.Future[int] = self._loop.create_future()
-
-    def _resolve(self, seq: int) -> None:
-        if not self.seq.done():
-            self.seq.set_result(seq)
-
-    def load(self) -> Any:  # called once, on the encoder's worker thread
-        seq = self._pipeline.seq + 1
-        with contextlib.suppress(RuntimeError):  # the loop closed during shutdown
-            self._loop.call_soon_threadsafe(self._resolve, seq)
-        return self._data
-
-
 async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
     try:
         check_operator(request, context, "POST /api/frames")
@@ -164,15 +141,26 @@ async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
         data = await asyncio.to_thread(_validate, body)
     except ImageError as exc:
         raise IngestError(415, f"the {kind.upper()} image cannot be decoded: {exc}") from None
-    probe = _SeqProbe(context.pipeline, data)
+    published: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+
+    def report(seq: int | None) -> None:
+        if not published.done():
+            published.set_result(seq)
+
     context.pipeline.submit(
-        Incoming(load=probe.load, metadata=metadata, time=time.time(), name="POST /api/frames")
+        Incoming(
+            load=lambda: data,
+            metadata=metadata,
+            time=time.time(),
+            name="POST /api/frames",
+            on_published=report,
+        )
     )
     context.ingested += 1
     try:
-        seq: int | None = await asyncio.wait_for(asyncio.shield(probe.seq), INGEST_WAIT)
+        seq = await asyncio.wait_for(asyncio.shield(published), INGEST_WAIT)
     except TimeoutError:
-        seq = None  # replaced by a newer image before it was encoded
+        seq = None  # not published in time (e.g. the server is stopping)
     log.debug("ingested a %s image of %d bytes as frame %s", kind, len(body), seq)
     return {"ok": True, "seq": seq}
 

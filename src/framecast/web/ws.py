@@ -26,7 +26,7 @@ from .. import protocol
 from ..frames import Frame
 from ..hub import Subscription
 from .context import CONTEXT, WebContext
-from .guards import check_capacity, check_origin, check_viewer
+from .guards import admit_live, check_origin, check_viewer
 
 __all__ = ["finish_task", "notify_handler", "open_socket", "stream_frames"]
 
@@ -44,10 +44,7 @@ async def open_socket(
     """Check origin, access (viewer by default) and capacity, then upgrade. Compression is
     never negotiated: deflating JPEG bytes costs a lot of CPU for nothing."""
     check_origin(request, context.settings.allowed_origins)
-    check_access(request, context)
-    check_capacity(context)
-    if context.closing.is_set():
-        raise web.HTTPServiceUnavailable(text="server is stopping\n")
+    admit_live(request, context, check_access)
     ws = web.WebSocketResponse(
         heartbeat=context.settings.heartbeat,
         max_msg_size=context.settings.max_message_bytes,
