@@ -102,6 +102,13 @@ class Settings:
     max_message_bytes: int = 65536
     max_clients: int = 2000
     max_ingest_bytes: int = 64 * 1024 * 1024
+    max_clients_per_address: int = 256
+    max_image_pixels: int = 100_000_000
+    max_metadata_bytes: int = 1024 * 1024
+    max_metadata_depth: int = 32
+    max_uploads: int = 16
+    body_timeout: float = 30.0
+    handshake_timeout: float = 10.0
     # sources
     watch: Path | None = None
     existing: bool = False
@@ -168,10 +175,25 @@ class Settings:
             raise ConfigError("max file rate must be positive (images written per second)")
         if self.max_web_size < 16:
             raise ConfigError("max web size must be at least 16 pixels")
-        for name in ("keepalive_timeout", "send_timeout", "simulate_rate"):
+        for name in (
+            "keepalive_timeout",
+            "send_timeout",
+            "simulate_rate",
+            "body_timeout",
+            "handshake_timeout",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.replace('_', ' ')} must be positive")
-        for name in ("max_message_bytes", "max_clients", "max_ingest_bytes"):
+        for name in (
+            "max_message_bytes",
+            "max_clients",
+            "max_ingest_bytes",
+            "max_clients_per_address",
+            "max_image_pixels",
+            "max_metadata_bytes",
+            "max_metadata_depth",
+            "max_uploads",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', ' ')} must be at least 1")
         if self.watch is not None and not self.watch.is_dir():
@@ -297,6 +319,49 @@ SETTINGS: tuple[Setting, ...] = (
         "limits",
     ),
     Setting("max_ingest_bytes", int, "Largest image body accepted by POST /api/frames.", "limits"),
+    Setting(
+        "max_clients_per_address",
+        int,
+        "Most simultaneous live connections from one client address; more are refused with 503.",
+        "limits",
+    ),
+    Setting(
+        "max_image_pixels",
+        int,
+        "Largest image (width x height) accepted from any input; checked in the file header "
+        "before decoding, refused with 413 over HTTP.",
+        "limits",
+    ),
+    Setting(
+        "max_metadata_bytes",
+        int,
+        "Largest metadata accepted with one image (as JSON text).",
+        "limits",
+    ),
+    Setting(
+        "max_metadata_depth",
+        int,
+        "Deepest nesting of lists and objects accepted in metadata and control messages.",
+        "limits",
+    ),
+    Setting(
+        "max_uploads",
+        int,
+        "Most image uploads (POST /api/frames) received at once; more are refused with 503.",
+        "limits",
+    ),
+    Setting(
+        "body_timeout",
+        float,
+        "Seconds a client may take to send a whole request body before it is refused (408).",
+        "limits",
+    ),
+    Setting(
+        "handshake_timeout",
+        float,
+        "Seconds a new HTTPS connection may take to finish its TLS handshake.",
+        "limits",
+    ),
     Setting(
         "watch",
         _optional_path,
