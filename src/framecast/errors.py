@@ -8,6 +8,8 @@ went wrong and what to do about it::
     ├── ConfigError          an option has a value framecast cannot use
     │   └── PortInUseError   the port is already bound by another process
     ├── ImageError           an image given to publish() or found by a source is unusable
+    │   └── ImageTooLargeError   its header claims more pixels than max_image_pixels
+    ├── MetadataError        metadata too deep or too large (max_metadata_depth/_bytes)
     ├── SourceError          a source (folder, ZeroMQ stream, simulator) cannot deliver
     └── ServerStateError     the call does not fit the server's state (publish before start)
 """
@@ -18,6 +20,8 @@ __all__ = [
     "ConfigError",
     "FramecastError",
     "ImageError",
+    "ImageTooLargeError",
+    "MetadataError",
     "PortInUseError",
     "ServerStateError",
     "SourceError",
@@ -46,6 +50,21 @@ class PortInUseError(ConfigError):
 
 class ImageError(FramecastError, ValueError):
     """An image cannot be used: wrong type, shape, dtype, or undecodable bytes."""
+
+
+class ImageTooLargeError(ImageError):
+    """An image claims more pixels than ``max_image_pixels``; refused before decoding."""
+
+    def __init__(self, width: int, height: int, limit: int) -> None:
+        self.width, self.height, self.limit = width, height, limit
+        super().__init__(
+            f"the image is {width}x{height} = {width * height} pixels, more than "
+            f"max_image_pixels ({limit}); send a smaller image or raise --max-image-pixels"
+        )
+
+
+class MetadataError(FramecastError, ValueError):
+    """Metadata nests too deep or is too large; the message names the limit."""
 
 
 class SourceError(FramecastError):
