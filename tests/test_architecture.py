@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import itertools
 import pkgutil
 import subprocess
 import sys
@@ -41,7 +42,10 @@ FORBIDDEN = {
         "framecast.pipeline",
         "aiohttp",
     ),
-    "framecast.web": ("framecast.server", "framecast.cli"),
+    "framecast.web": ("framecast.server", "framecast.cli", "framecast.sources"),
+    "framecast.supervisor": ("framecast.",),
+    "framecast.pipeline": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
+    "framecast.server": ("framecast.cli",),
     "framecast.control": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.certificate": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
 }
@@ -59,10 +63,23 @@ def imports_of(path: Path, module: str) -> set[str]:
                 base = package.split(".")
                 base = base[: len(base) - node.level + 1]
                 prefix = ".".join(base)
-                found.add(f"{prefix}.{node.module}" if node.module else prefix)
+                base_name = f"{prefix}.{node.module}" if node.module else prefix
             elif node.module:
-                found.add(node.module)
+                base_name = node.module
+            else:
+                continue
+            found.add(base_name)
+            # "from . import imaging" imports the module framecast.imaging
+            found.update(f"{base_name}.{alias.name}" for alias in node.names)
     return found
+
+
+def _within(name: str, forbidden: str) -> bool:
+    """``framecast.web`` forbids ``framecast.web.ws`` but not ``framecast.webfolder``; a
+    trailing dot (``framecast.``) forbids everything below."""
+    if forbidden.endswith("."):
+        return name.startswith(forbidden)
+    return name == forbidden or name.startswith(forbidden + ".")
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -82,7 +99,52 @@ def test_dependencies_point_one_way(module: str) -> None:
     imported = imports_of(Path(spec.origin), module)
     for owner, forbidden in FORBIDDEN.items():
         if module == owner or module.startswith(owner + "."):
-            bad = sorted(
-                i for i in imported for f in forbidden if i == f.rstrip(".") or i.startswith(f)
-            )
+            bad = sorted(i for i in imported for f in forbidden if _within(i, f))
             assert not bad, f"{module} must not import {bad}"
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module → the framecast modules it imports (anywhere in the file, local imports too)."""
+    graph: dict[str, set[str]] = {}
+    for module in MODULES:
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and spec.origin is not None
+        targets = set()
+        for name in imports_of(Path(spec.origin), module):
+            # "from . import imaging" names a module; "from .frames import Frame" its module
+            while name not in MODULES and "." in name:
+                name = name.rsplit(".", 1)[0]
+            if name in MODULES and name != module:
+                targets.add(name)
+        graph[module] = targets
+    return graph
+
+
+def test_no_import_cycles() -> None:
+    """No module reaches itself through its imports (a cycle is a layering bug, not a puzzle
+    to hide behind a function-local import). A package's ``__init__`` re-exporting its own
+    submodules is not a cycle."""
+    graph = _graph()
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if target.startswith(node + "."):
+                continue  # a package importing its own submodule
+            if state.get(target) == 1:
+                cycle = [*stack[stack.index(target) :], target]
+                if not any(b.startswith(a + ".") for a, b in itertools.pairwise(cycle)):
+                    cycles.append(cycle)
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    assert not cycles, " ; ".join(" -> ".join(c) for c in cycles)
