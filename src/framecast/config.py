@@ -1,6 +1,7 @@
 """The one settings object shared by the CLI, the environment and the Python API.
 
-Each option is declared once, as a field of :class:`Settings` described by :func:`option`:
+Each option is declared once, as a field of :class:`Settings` described by
+:func:`~framecast.options.option`:
 its name, type, default, help text, group and command-line details. From that one
 declaration come the ``framecast serve`` flags, the ``FRAMECAST_*`` environment variables,
 the keyword arguments of ``ImageServer`` and ``docs/settings.md`` (:data:`SETTINGS` is the
@@ -14,14 +15,13 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
-import types
-import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypedDict, TypeVar, Unpack
+from typing import Any, ClassVar, TypedDict, Unpack
 
 from .errors import ConfigError
+from .options import Setting, load, option, parse_bool, read_env, split_origins, table
 
 __all__ = [
     "SETTINGS",
@@ -36,157 +36,6 @@ __all__ = [
     "settings_from_env",
     "table",
 ]
-
-ENV_PREFIX = "FRAMECAST_"
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-_NONE = {"", "none", "off"}
-_META = "framecast"
-
-
-def parse_bool(text: str) -> bool:
-    """Parse ``1/0``, ``true/false``, ``yes/no``, ``on/off`` (any case)."""
-    value = text.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(f"expected 1/0, true/false or yes/no, got {text!r}")
-
-
-def _origins(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _path(text: str) -> Path:
-    return Path(text).expanduser()
-
-
-# How text from the command line or the environment becomes each type, and what to ask for.
-_PARSERS: dict[Any, tuple[Callable[[str], Any], str]] = {
-    int: (lambda text: int(text.strip()), "a whole number"),
-    float: (lambda text: float(text.strip()), "a number"),
-    str: (str, "text"),
-    bool: (parse_bool, "1/0, true/false, yes/no or on/off"),
-    Path: (_path, "a path"),
-    tuple[str, ...]: (_origins, "comma-separated values"),
-}
-
-
-@dataclass(frozen=True)
-class _Declared:
-    """What :func:`setting` records on a field, beyond its name, type and default."""
-
-    help: str
-    group: str
-    short: str | None
-    choices: tuple[str, ...] | None
-    expects: str | None
-    flag: bool
-    count: bool
-    secret: bool
-
-
-def option(
-    *,
-    help: str,
-    group: str = "server",
-    short: str | None = None,
-    choices: tuple[str, ...] | None = None,
-    expects: str | None = None,
-    flag: bool = False,
-    count: bool = False,
-    secret: bool = False,
-) -> dict[str, Any]:
-    """Describe a dataclass field as an option: ``field(default=…, metadata=option(…))``.
-
-    ``expects`` says in words what a valid value is (shown when a flag or variable cannot be
-    read); by default it comes from the type. ``flag`` makes a boolean a switch
-    (``--simulate``), ``count`` an integer counted by repeats (``-vv``); ``secret`` values
-    are never shown.
-    """
-    return {_META: _Declared(help, group, short, choices, expects, flag, count, secret)}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One row of a settings table, read from a field declared with :func:`option`."""
-
-    name: str
-    type: Any
-    default: Any
-    help: str
-    group: str
-    env: str
-    expects: str
-    parse_text: Callable[[str], Any]
-    optional: bool
-    choices: tuple[str, ...] | None = None
-    short: str | None = None
-    flag: bool = False  # a boolean switch on the command line
-    count: bool = False  # an integer counted by repeating the flag (-vv)
-    secret: bool = False  # never logged or shown
-
-    @property
-    def option(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    def parse(self, text: str) -> Any:
-        """Turn text into a value, or raise ``ValueError`` saying what is expected."""
-        numeric = self.type in (int | None, float | None)
-        if self.optional and (text == "" or (numeric and text.strip().lower() in _NONE)):
-            return None
-        if self.choices is not None and text not in self.choices:
-            raise ValueError(f"expected {self.expects}")
-        try:
-            return self.parse_text(text)
-        except ValueError:
-            raise ValueError(f"expected {self.expects}") from None
-
-    def read(self, text: str, source: str) -> Any:
-        """:meth:`parse`, with a :class:`ConfigError` naming ``source`` (a flag or variable)."""
-        try:
-            return self.parse(text)
-        except ValueError as exc:
-            raise ConfigError(f"invalid value {text!r} for {source}: {exc}") from None
-
-
-def _row(f: dataclasses.Field[Any], hint: Any, prefix: str) -> Setting:
-    declared = f.metadata.get(_META)
-    if not isinstance(declared, _Declared):
-        raise TypeError(f"field {f.name!r} is not declared with option()")
-    args = typing.get_args(hint)
-    optional = isinstance(hint, types.UnionType) and type(None) in args
-    base = next(a for a in args if a is not type(None)) if optional else hint
-    parse, expects = _PARSERS[base]
-    if declared.choices is not None:
-        expects = "one of " + ", ".join(declared.choices)
-    if optional and not declared.flag:
-        expects += " (or 'off' for none)" if base in (int, float) else " (empty for none)"
-    return Setting(
-        name=f.name,
-        type=hint,
-        default=f.default,
-        help=declared.help,
-        group=declared.group,
-        env=prefix + f.name.upper(),
-        expects=declared.expects or expects,
-        parse_text=parse,
-        optional=optional,
-        choices=declared.choices,
-        short=declared.short,
-        flag=declared.flag,
-        count=declared.count,
-        secret=declared.secret,
-    )
-
-
-def table(cls: type[Any]) -> tuple[Setting, ...]:
-    """The rows of a settings dataclass, in declaration order."""
-    hints = typing.get_type_hints(cls)
-    prefix: str = getattr(cls, "ENV_PREFIX", ENV_PREFIX)
-    return tuple(_row(f, hints[f.name], prefix) for f in dataclasses.fields(cls))
-
 
 STRETCHES = ("auto", "midtones", "none")
 ZMQ_MODES = ("pull", "sub")
@@ -497,7 +346,7 @@ class Settings:
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value).expanduser())
         if isinstance(self.allowed_origins, str):
-            object.__setattr__(self, "allowed_origins", _origins(self.allowed_origins))
+            object.__setattr__(self, "allowed_origins", split_origins(self.allowed_origins))
         else:
             object.__setattr__(self, "allowed_origins", tuple(self.allowed_origins))
         self.validate()
@@ -666,10 +515,8 @@ class SimulateSettings:
 #: The table of :class:`Settings`: ``framecast serve`` flags and ``ImageServer`` keywords.
 SETTINGS: tuple[Setting, ...] = table(Settings)
 
-_T = TypeVar("_T")
 
-
-def _values(settings: Any) -> dict[str, Any]:
+def _values(settings: Settings) -> dict[str, Any]:
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
 
 
@@ -681,29 +528,6 @@ def default_of(name: str) -> Any:
     raise KeyError(name)
 
 
-def settings_from_env(
-    environ: Mapping[str, str] | None = None, rows: tuple[Setting, ...] = SETTINGS
-) -> dict[str, Any]:
-    """Read ``FRAMECAST_*`` variables into keyword arguments for the table's dataclass."""
-    environ = os.environ if environ is None else environ
-    return {r.name: r.read(environ[r.env], r.env) for r in rows if r.env in environ}
-
-
-def load(
-    cls: type[_T],
-    given: Mapping[str, Any],
-    environ: Mapping[str, str] | None = None,
-) -> _T:
-    """Build ``cls`` once from command-line values (``given``) over the environment.
-
-    ``given`` maps names to what the command line held: text to parse, ``True`` for a switch,
-    a count, or ``None`` when absent. Errors name the flag or the variable and what it expects.
-    """
-    rows = table(cls)
-    values = settings_from_env(environ, rows)
-    for row in rows:
-        raw = given.get(row.name)
-        if raw is None:
-            continue
-        values[row.name] = row.read(raw, row.option) if isinstance(raw, str) else raw
-    return cls(**values)
+def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read ``FRAMECAST_*`` variables into keyword arguments for :class:`Settings`."""
+    return read_env(SETTINGS, environ)
