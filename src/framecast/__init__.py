@@ -10,6 +10,7 @@ with its metadata, deep-zoomable, without polling::
         server.publish(array, metadata={"STACK_SIZE": 12, "EXPO": "0:06:00"})
 """
 
+from .config import Settings
 from .errors import (
     ConfigError,
     FramecastError,
@@ -28,6 +29,7 @@ __all__ = [
     "ImageServer",
     "PortInUseError",
     "ServerStateError",
+    "Settings",
     "SourceError",
     "__version__",
 ]

@@ -13,7 +13,15 @@ import segno
 
 from .errors import ConfigError
 
-__all__ = ["displayed_ip", "is_loopback", "local_ipv4_addresses", "make_url", "qr_svg", "qr_text"]
+__all__ = [
+    "displayed_ip",
+    "is_loopback",
+    "local_ipv4_addresses",
+    "make_url",
+    "qr_svg",
+    "qr_text",
+    "unreachable_warning",
+]
 
 log = logging.getLogger("framecast.address")
 
@@ -68,6 +76,23 @@ def displayed_ip(preference: str, bind_host: str) -> str:
         return bind_host
     candidates = local_ipv4_addresses()
     return candidates[0] if candidates else "127.0.0.1"
+
+
+def unreachable_warning(bind_host: str, displayed: str, url: str) -> str:
+    """What to say when other devices cannot open ``url``, with the one change that helps.
+
+    A server bound to loopback is unreachable whatever address is displayed: only another
+    ``--host`` helps. Bound to every interface, only the displayed address is wrong.
+    """
+    if is_loopback(bind_host):
+        return (
+            f"the server listens on {bind_host} only: other devices cannot reach {url}; "
+            "to serve them, listen on every interface with --host 0.0.0.0"
+        )
+    return (
+        f"the displayed address {displayed} is loopback: other devices cannot reach {url}; "
+        "use --displayed-address ip:<LAN address>"
+    )
 
 
 def make_url(scheme: str, host: str, port: int) -> str:

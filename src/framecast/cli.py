@@ -15,8 +15,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .config import SETTINGS, Settings, default_of, settings_from_env
-from .errors import FramecastError
+from .config import (
+    SETTINGS,
+    ConsoleSettings,
+    Setting,
+    Settings,
+    SimulateSettings,
+    load,
+    table,
+)
+from .errors import FramecastError, PortInUseError
 from .version import __version__
 
 __all__ = ["build_parser", "main"]
@@ -29,46 +37,48 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"framecast: error: {message} (see {self.prog} --help)\n")
 
 
-def _add_setting_options(parser: argparse.ArgumentParser) -> None:
+def _add_options(
+    parser: argparse.ArgumentParser, rows: tuple[Setting, ...], *, inherited: str = ""
+) -> None:
+    """One flag per row, its help showing the default and the environment variable.
+
+    Values stay text here: :func:`~framecast.config.load` reads them, with the environment,
+    into the settings object in one go, so a bad value is reported the same from either.
+    The ``inherited`` option is also on the main parser: absent here, it keeps that value.
+    """
     groups: dict[str, Any] = {}
-    for setting in SETTINGS:
-        group = groups.get(setting.group)
+    for row in rows:
+        group = groups.get(row.group)
         if group is None:
-            group = groups[setting.group] = parser.add_argument_group(setting.group)
-        names = [setting.option] + ([setting.short] if setting.short else [])
-        default = default_of(setting.name)
-        shown = "" if setting.secret or default in (None, False, ()) else f" [default: {default}]"
-        help_text = f"{setting.help}{shown} (env {setting.env})"
-        if setting.flag:
+            group = groups[row.group] = parser.add_argument_group(row.group)
+        names = ([row.short] if row.short else []) + [row.option]
+        shown = (
+            "" if row.secret or row.default in (None, False, ()) else f" [default: {row.default}]"
+        )
+        help_text = f"{row.help}{shown} (env {row.env})"
+        default = argparse.SUPPRESS if row.name == inherited else None
+        if row.count:
+            group.add_argument(
+                *names, dest=row.name, action="count", default=default, help=help_text
+            )
+        elif row.flag:
             group.add_argument(
                 *names,
-                dest=setting.name,
+                dest=row.name,
                 action="store_const",
                 const=True,
-                default=None,
+                default=default,
                 help=help_text,
             )
         else:
             group.add_argument(
                 *names,
-                dest=setting.name,
-                type=_parser_for(setting.parse),
-                default=None,
-                choices=setting.choices,
-                metavar=setting.name.split("_")[-1].upper(),
+                dest=row.name,
+                default=default,
+                choices=row.choices,
+                metavar=row.name.split("_")[-1].upper(),
                 help=help_text,
             )
-
-
-def _parser_for(parse: Any) -> Any:
-    def convert(text: str) -> Any:
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = getattr(parse, "__name__", "value").lstrip("_")
-    return convert
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,13 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
         "shows each new image within milliseconds.",
     )
     parser.add_argument("--version", action="version", version=f"framecast {__version__}")
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="count",
-        default=0,
-        help="more log output (-vv for per-frame detail)",
-    )
+    console = {row.name: row for row in table(ConsoleSettings)}
+    _add_options(parser, (console["verbose"],))
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     serve = commands.add_parser(
@@ -94,8 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         "chosen sources (a watched folder, a bsread stream, the "
         "simulator, or POST /api/frames).",
     )
-    _add_setting_options(serve)
-    serve.add_argument("--no-qr", action="store_true", help="do not draw the QR code")
+    _add_options(serve, (*SETTINGS, console["no_qr"], console["verbose"]), inherited="verbose")
 
     simulate = commands.add_parser(
         "simulate",
@@ -103,12 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A stand-alone bsread sender of simulated camera "
         "frames; connect with 'framecast serve --zmq tcp://HOST:PORT'.",
     )
-    simulate.add_argument("--port", type=int, default=8888, help="port to bind [default: 8888]")
-    simulate.add_argument("--rate", type=float, default=10.0, help="frames per second [10]")
-    simulate.add_argument("-n", "--count", type=int, default=None, help="stop after COUNT frames")
-    simulate.add_argument(
-        "--mode", choices=("push", "pub"), default="push", help="ZeroMQ socket type [default: push]"
-    )
+    _add_options(simulate, (*table(SimulateSettings), console["verbose"]), inherited="verbose")
 
     cert = commands.add_parser(
         "cert",
@@ -145,15 +144,6 @@ def _cert(args: argparse.Namespace) -> None:
     print(f"serve with: framecast serve --certfile {made.certfile} --keyfile {made.keyfile}")
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    options = settings_from_env()
-    for setting in SETTINGS:
-        value = getattr(args, setting.name, None)
-        if value is not None:
-            options[setting.name] = value
-    return Settings.build(**options)
-
-
 def _configure_logging(verbosity: int) -> None:
     level = logging.INFO if verbosity == 0 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
@@ -167,11 +157,17 @@ def _configure_logging(verbosity: int) -> None:
         logging.getLogger("framecast.pipeline").setLevel(logging.INFO)
 
 
+_NO_SOURCE = (
+    "no source of images chosen: the page waits for one; feed it with --watch DIR, "
+    "--zmq tcp://HOST:PORT, --simulate, or POST images to %sapi/frames"
+)
+
+
 async def _serve(settings: Settings, *, show_qr: bool) -> None:
     from .address import qr_text
     from .server import ImageServer
 
-    server = ImageServer(**{f: getattr(settings, f) for f in settings.__dataclass_fields__})
+    server = ImageServer(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # Handlers first: a SIGTERM right after the URL is printed must stop cleanly too.
@@ -179,15 +175,11 @@ async def _serve(settings: Settings, *, show_qr: bool) -> None:
         loop.add_signal_handler(signum, stop.set)
     url = await server.astart()
     print(f"framecast {__version__} serving at {url}", flush=True)
-    if server.access_limited:
-        print(
-            "note: this address is only reachable from this machine; use "
-            "--displayed-address ip:<LAN address> for other devices",
-            flush=True,
-        )
     if show_qr:
         qr_text(url, sys.stdout)
         sys.stdout.flush()
+    if not settings.has_source:
+        log.info(_NO_SOURCE, url)
     try:
         await stop.wait()
     finally:
@@ -195,29 +187,33 @@ async def _serve(settings: Settings, *, show_qr: bool) -> None:
         await server.astop()
 
 
+def _simulate(settings: SimulateSettings) -> None:
+    from .sources.simulator import run_sender
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run_sender(port=settings.port, rate=settings.rate, count=settings.count, mode=settings.mode)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
+    given = vars(args)
     try:
+        console = load(ConsoleSettings, given)
+        _configure_logging(console.verbose)
         if args.command == "serve":
-            settings = _settings(args)
-            asyncio.run(_serve(settings, show_qr=not args.no_qr))
+            asyncio.run(_serve(load(Settings, given), show_qr=not console.no_qr))
         elif args.command == "cert":
             _cert(args)
         elif args.command == "simulate":
-            if not 1 <= args.port <= 65535:
-                parser.exit(
-                    2,
-                    f"framecast: error: port {args.port} is out of range; "
-                    "choose one from 1024 to 65535 with --port\n",
-                )
-            if args.rate <= 0:
-                parser.exit(2, "framecast: error: --rate must be positive (frames per second)\n")
-            from .sources.simulator import run_sender
-
-            with contextlib.suppress(KeyboardInterrupt):
-                run_sender(port=args.port, rate=args.rate, count=args.count, mode=args.mode)
+            _simulate(load(SimulateSettings, given))
+    except PortInUseError as exc:
+        print(
+            f"framecast: error: port {exc.port} is in use by another process; "
+            "choose another with --port (or --port 0 for any free port)",
+            file=sys.stderr,
+        )
+        return 2
     except FramecastError as exc:
         print(f"framecast: error: {exc}", file=sys.stderr)
         return 2

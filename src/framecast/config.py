@@ -1,8 +1,13 @@
 """The one settings object shared by the CLI, the environment and the Python API.
 
-:data:`SETTINGS` is the table that drives everything: ``framecast serve`` flags, the
-``FRAMECAST_*`` environment variables, the keyword arguments of ``ImageServer`` and the
-settings reference in ``docs/settings.md`` (a test keeps them in step).
+Each option is declared once, as a field of :class:`Settings` described by
+:func:`~framecast.options.option`:
+its name, type, default, help text, group and command-line details. From that one
+declaration come the ``framecast serve`` flags, the ``FRAMECAST_*`` environment variables,
+the keyword arguments of ``ImageServer`` and ``docs/settings.md`` (:data:`SETTINGS` is the
+table read from the fields; tests keep the docs and :class:`ServerOptions` in step).
+The ``framecast`` command's own options (:class:`ConsoleSettings`) and the ``framecast
+simulate`` sender (:class:`SimulateSettings`) are declared the same way.
 """
 
 from __future__ import annotations
@@ -10,113 +15,329 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypedDict, Unpack
 
 from .errors import ConfigError
+from .options import Setting, load, option, parse_bool, read_env, split_origins, table
 
-__all__ = ["SETTINGS", "Setting", "Settings", "parse_bool", "settings_from_env"]
+__all__ = [
+    "SETTINGS",
+    "ConsoleSettings",
+    "ServerOptions",
+    "Setting",
+    "Settings",
+    "SimulateSettings",
+    "load",
+    "option",
+    "parse_bool",
+    "settings_from_env",
+    "table",
+]
 
-ENV_PREFIX = "FRAMECAST_"
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+STRETCHES = ("auto", "midtones", "none")
+ZMQ_MODES = ("pull", "sub")
+_POSITIVE = (
+    "keepalive_timeout",
+    "send_timeout",
+    "simulate_rate",
+    "body_timeout",
+    "handshake_timeout",
+)
+_AT_LEAST_ONE = (
+    "max_message_bytes",
+    "max_clients",
+    "max_ingest_bytes",
+    "max_clients_per_address",
+    "max_image_pixels",
+    "max_metadata_bytes",
+    "max_metadata_depth",
+    "max_uploads",
+)
 
 
-def parse_bool(text: str) -> bool:
-    """Parse ``1/0``, ``true/false``, ``yes/no``, ``on/off`` (any case)."""
-    value = text.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(f"expected 1/0, true/false or yes/no, got {text!r}")
+class ServerOptions(TypedDict, total=False):
+    """The keyword arguments of ``ImageServer(...)``: :class:`Settings`' fields, by name.
 
+    Paths may be given as ``str`` and ``allowed_origins`` as a comma-separated ``str`` or any
+    iterable of origins; everything else has the field's type (a test checks it exactly).
+    """
 
-def _optional_float(text: str) -> float | None:
-    return None if text.strip().lower() in {"", "none", "off"} else float(text)
-
-
-def _optional_str(text: str) -> str | None:
-    return text or None
-
-
-def _optional_path(text: str) -> Path | None:
-    return Path(text).expanduser() if text else None
-
-
-def _origins(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One row of the settings table."""
-
-    name: str
-    parse: Callable[[str], Any]
-    help: str
-    group: str = "server"
-    choices: tuple[str, ...] | None = None
-    short: str | None = None
-    flag: bool = False  # a boolean switch on the command line
-    secret: bool = False  # never logged or shown
-
-    @property
-    def option(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    @property
-    def env(self) -> str:
-        return ENV_PREFIX + self.name.upper()
+    work_folder: str | os.PathLike[str]
+    web_folder: str | os.PathLike[str] | None
+    host: str
+    port: int
+    displayed_address: str
+    certfile: str | os.PathLike[str] | None
+    keyfile: str | os.PathLike[str] | None
+    allowed_origins: str | Iterable[str]
+    token: str | None
+    viewer_token: str | None
+    jpeg_quality: int
+    stretch: str
+    colormap: str | None
+    max_web_size: int
+    max_file_rate: float
+    keepalive_timeout: float
+    heartbeat: float | None
+    send_timeout: float
+    max_message_bytes: int
+    max_clients: int
+    max_ingest_bytes: int
+    max_clients_per_address: int
+    max_image_pixels: int
+    max_metadata_bytes: int
+    max_metadata_depth: int
+    max_uploads: int
+    body_timeout: float
+    handshake_timeout: float
+    watch: str | os.PathLike[str] | None
+    existing: bool
+    zmq: str | None
+    zmq_mode: str
+    zmq_image_channel: str | None
+    simulate: bool
+    simulate_rate: float
 
 
 @dataclass(frozen=True)
 class Settings:
     """Every option of a framecast server. Build with keywords; unknown names are errors."""
 
-    # where files go
-    work_folder: Path = field(default_factory=lambda: Path("framecast-work"))
-    web_folder: Path | None = None
-    # network
-    host: str = "0.0.0.0"
-    port: int = 8000
-    displayed_address: str = "auto"
-    certfile: Path | None = None
-    keyfile: Path | None = None
-    allowed_origins: tuple[str, ...] = ()
+    work_folder: Path = field(
+        default=Path("framecast-work"),
+        metadata=option(
+            help="Folder for snapshots and, unless --web-folder is set, the web files "
+            "(created if missing).",
+            group="files",
+        ),
+    )
+    web_folder: Path | None = field(
+        default=None,
+        metadata=option(
+            help="Dedicated folder for the viewer files (index.html, web_image.jpg, data.json); "
+            "defaults to the work folder.",
+            group="files",
+        ),
+    )
+    host: str = field(
+        default="0.0.0.0",
+        metadata=option(
+            help="Address to bind; 0.0.0.0 listens on every IPv4 interface.",
+            short="-H",
+            expects="an IP address or host name, e.g. 0.0.0.0",
+        ),
+    )
+    port: int = field(
+        default=8000,
+        metadata=option(
+            help="TCP port, 1024-65535 (0 picks any free port).",
+            short="-P",
+            expects="a whole number from 1024 to 65535 (or 0 for any free port)",
+        ),
+    )
+    displayed_address: str = field(
+        default="auto",
+        metadata=option(
+            help="Address shown in the URL and QR code: 'auto' picks this machine's LAN address, "
+            "'ip:ADDR' uses ADDR.",
+            expects="auto or ip:ADDR",
+        ),
+    )
+    certfile: Path | None = field(
+        default=None, metadata=option(help="PEM certificate: serve HTTPS and WSS (with --keyfile).")
+    )
+    keyfile: Path | None = field(
+        default=None, metadata=option(help="PEM private key for --certfile.")
+    )
+    allowed_origins: tuple[str, ...] = field(
+        default=(),
+        metadata=option(
+            help="Comma-separated extra origins allowed to open WebSockets (same origin is always "
+            "allowed)."
+        ),
+    )
     # access
-    token: str | None = None
-    viewer_token: str | None = None
+    token: str | None = field(
+        default=None,
+        metadata=option(
+            help="Operator token: required for /control and ingest (?token= or "
+            "'Authorization: Bearer').",
+            group="access",
+            secret=True,
+        ),
+    )
+    viewer_token: str | None = field(
+        default=None,
+        metadata=option(
+            help="Viewer token: when set, watching needs it too (private sessions).",
+            group="access",
+            secret=True,
+        ),
+    )
     # images
-    jpeg_quality: int = 85
-    stretch: str = "auto"
-    colormap: str | None = None
-    max_web_size: int = 4096
-    max_file_rate: float = 2.0
+    jpeg_quality: int = field(
+        default=85,
+        metadata=option(
+            help="JPEG quality of the web image, 1-100.",
+            group="images",
+            expects="a whole number from 1 to 100",
+        ),
+    )
+    stretch: str = field(
+        default="auto",
+        metadata=option(
+            help="Mapping of non-8-bit data to display: auto (robust percentiles), midtones "
+            "(astro-style), none (full range).",
+            group="images",
+            choices=STRETCHES,
+        ),
+    )
+    colormap: str | None = field(
+        default=None,
+        metadata=option(help="Colormap for mono data (gray, viridis, inferno, …).", group="images"),
+    )
+    max_web_size: int = field(
+        default=4096,
+        metadata=option(
+            help="Longest edge in pixels of the web image; larger frames are downscaled for the "
+            "browser (snapshots keep full size).",
+            group="images",
+        ),
+    )
+    max_file_rate: float = field(
+        default=2.0,
+        metadata=option(
+            help="Most times per second web_image.jpg/data.json are rewritten.", group="images"
+        ),
+    )
     # limits and timeouts
-    keepalive_timeout: float = 15.0
-    heartbeat: float | None = 10.0
-    send_timeout: float = 10.0
-    max_message_bytes: int = 65536
-    max_clients: int = 2000
-    max_ingest_bytes: int = 64 * 1024 * 1024
-    max_clients_per_address: int = 256
-    max_image_pixels: int = 100_000_000
-    max_metadata_bytes: int = 1024 * 1024
-    max_metadata_depth: int = 32
-    max_uploads: int = 16
-    body_timeout: float = 30.0
-    handshake_timeout: float = 10.0
+    keepalive_timeout: float = field(
+        default=15.0,
+        metadata=option(help="Seconds an idle HTTP keep-alive connection is kept.", group="limits"),
+    )
+    heartbeat: float | None = field(
+        default=10.0,
+        metadata=option(help="Seconds between WebSocket pings ('off' disables).", group="limits"),
+    )
+    send_timeout: float = field(
+        default=10.0,
+        metadata=option(
+            help="Seconds a client may take to accept one message before it is disconnected.",
+            group="limits",
+        ),
+    )
+    max_message_bytes: int = field(
+        default=65536,
+        metadata=option(help="Largest message accepted from a WebSocket client.", group="limits"),
+    )
+    max_clients: int = field(
+        default=2000,
+        metadata=option(
+            help="Most simultaneous live connections; more are refused with 503.", group="limits"
+        ),
+    )
+    max_ingest_bytes: int = field(
+        default=64 * 1024 * 1024,
+        metadata=option(help="Largest image body accepted by POST /api/frames.", group="limits"),
+    )
+    max_clients_per_address: int = field(
+        default=256,
+        metadata=option(
+            help="Most simultaneous live connections from one client address; more are refused "
+            "with 503.",
+            group="limits",
+        ),
+    )
+    max_image_pixels: int = field(
+        default=100_000_000,
+        metadata=option(
+            help="Largest image (width x height) accepted from any input; checked in the file "
+            "header before decoding, refused with 413 over HTTP.",
+            group="limits",
+        ),
+    )
+    max_metadata_bytes: int = field(
+        default=1024 * 1024,
+        metadata=option(
+            help="Largest metadata accepted with one image (as JSON text).", group="limits"
+        ),
+    )
+    max_metadata_depth: int = field(
+        default=32,
+        metadata=option(
+            help="Deepest nesting of lists and objects accepted in metadata and control messages.",
+            group="limits",
+        ),
+    )
+    max_uploads: int = field(
+        default=16,
+        metadata=option(
+            help="Most image uploads (POST /api/frames) received at once; more are refused "
+            "with 503.",
+            group="limits",
+        ),
+    )
+    body_timeout: float = field(
+        default=30.0,
+        metadata=option(
+            help="Seconds a client may take to send a whole request body before it is refused "
+            "(408).",
+            group="limits",
+        ),
+    )
+    handshake_timeout: float = field(
+        default=10.0,
+        metadata=option(
+            help="Seconds a new HTTPS connection may take to finish its TLS handshake.",
+            group="limits",
+        ),
+    )
     # sources
-    watch: Path | None = None
-    existing: bool = False
-    zmq: str | None = None
-    zmq_mode: str = "pull"
-    zmq_image_channel: str | None = None
-    simulate: bool = False
-    simulate_rate: float = 10.0
+    watch: Path | None = field(
+        default=None,
+        metadata=option(
+            help="Publish every new image file that appears in this folder.", group="sources"
+        ),
+    )
+    existing: bool = field(
+        default=False,
+        metadata=option(
+            help="With --watch, also publish the files already there at start.",
+            group="sources",
+            flag=True,
+        ),
+    )
+    zmq: str | None = field(
+        default=None,
+        metadata=option(
+            help="Connect to a bsread camera stream, e.g. tcp://host:9999.", group="sources"
+        ),
+    )
+    zmq_mode: str = field(
+        default="pull",
+        metadata=option(help="ZeroMQ socket type for --zmq.", group="sources", choices=ZMQ_MODES),
+    )
+    zmq_image_channel: str | None = field(
+        default=None,
+        metadata=option(
+            help="bsread channel holding the image (default: the first 2-D channel).",
+            group="sources",
+        ),
+    )
+    simulate: bool = field(
+        default=False,
+        metadata=option(
+            help="Publish a built-in simulated camera (moving Gaussian beam).",
+            group="sources",
+            flag=True,
+        ),
+    )
+    simulate_rate: float = field(
+        default=10.0, metadata=option(help="Frames per second of --simulate.", group="sources")
+    )
 
     def __post_init__(self) -> None:
         # Normalise the types a Python caller may reasonably pass (str for paths, list for tuples).
@@ -125,7 +346,7 @@ class Settings:
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value).expanduser())
         if isinstance(self.allowed_origins, str):
-            object.__setattr__(self, "allowed_origins", _origins(self.allowed_origins))
+            object.__setattr__(self, "allowed_origins", split_origins(self.allowed_origins))
         else:
             object.__setattr__(self, "allowed_origins", tuple(self.allowed_origins))
         self.validate()
@@ -134,7 +355,9 @@ class Settings:
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the option and the fix for any unusable value."""
         if isinstance(self.port, bool) or not isinstance(self.port, int):
-            raise ConfigError(f"port must be a whole number, got {self.port!r}")
+            raise ConfigError(
+                f"port must be a whole number from 1024 to 65535 (or 0), got {self.port!r}"
+            )
         if self.port != 0 and not 1024 <= self.port <= 65535:
             raise ConfigError(
                 f"port {self.port} is out of range; choose one from 1024 to 65535 with --port "
@@ -175,31 +398,22 @@ class Settings:
             raise ConfigError("max file rate must be positive (images written per second)")
         if self.max_web_size < 16:
             raise ConfigError("max web size must be at least 16 pixels")
-        for name in (
-            "keepalive_timeout",
-            "send_timeout",
-            "simulate_rate",
-            "body_timeout",
-            "handshake_timeout",
-        ):
+        for name in _POSITIVE:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.replace('_', ' ')} must be positive")
-        for name in (
-            "max_message_bytes",
-            "max_clients",
-            "max_ingest_bytes",
-            "max_clients_per_address",
-            "max_image_pixels",
-            "max_metadata_bytes",
-            "max_metadata_depth",
-            "max_uploads",
-        ):
+        for name in _AT_LEAST_ONE:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', ' ')} must be at least 1")
-        if self.watch is not None and not self.watch.is_dir():
-            raise ConfigError(
-                f"watch folder {str(self.watch)!r} does not exist; create it or fix --watch"
-            )
+        if self.watch is not None:
+            if not self.watch.exists():
+                raise ConfigError(
+                    f"watch folder {str(self.watch)!r} does not exist; create it or fix --watch"
+                )
+            if not self.watch.is_dir():
+                raise ConfigError(
+                    f"--watch {str(self.watch)!r} is not a folder; give the folder the images "
+                    "appear in"
+                )
 
     # -- derived ------------------------------------------------------------------------------
     @property
@@ -211,8 +425,14 @@ class Settings:
     def tls(self) -> bool:
         return self.certfile is not None
 
-    def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+    @property
+    def has_source(self) -> bool:
+        """True when a folder, a stream or the simulator feeds the server."""
+        return self.watch is not None or self.zmq is not None or self.simulate
+
+    def replace(self, **changes: Unpack[ServerOptions]) -> Settings:
+        """A copy with ``changes`` applied and checked (a misspelt name is an error)."""
+        return Settings.build(**{**_values(self), **changes})
 
     @classmethod
     def build(cls, **options: Any) -> Settings:
@@ -226,196 +446,88 @@ class Settings:
         return cls(**options)
 
 
-STRETCHES = ("auto", "midtones", "none")
-ZMQ_MODES = ("pull", "sub")
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """Options of the ``framecast`` command itself: what it prints, not how a server runs."""
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "work_folder",
-        Path,
-        "Folder for snapshots and, unless --web-folder is set, the web files (created if missing).",
-        "files",
-    ),
-    Setting(
-        "web_folder",
-        _optional_path,
-        "Dedicated folder for the viewer files "
-        "(index.html, web_image.jpg, data.json); defaults to the work folder.",
-        "files",
-    ),
-    Setting("host", str, "Address to bind; 0.0.0.0 listens on every IPv4 interface.", short="-H"),
-    Setting("port", int, "TCP port, 1024-65535 (0 picks any free port).", short="-P"),
-    Setting(
-        "displayed_address",
-        str,
-        "Address shown in the URL and QR code: 'auto' picks "
-        "this machine's LAN address, 'ip:ADDR' uses ADDR.",
-    ),
-    Setting("certfile", _optional_path, "PEM certificate: serve HTTPS and WSS (with --keyfile)."),
-    Setting("keyfile", _optional_path, "PEM private key for --certfile."),
-    Setting(
-        "allowed_origins",
-        _origins,
-        "Comma-separated extra origins allowed to open WebSockets (same origin is always allowed).",
-    ),
-    Setting(
-        "token",
-        _optional_str,
-        "Operator token: required for /control and ingest (?token= or 'Authorization: Bearer').",
-        "access",
-        secret=True,
-    ),
-    Setting(
-        "viewer_token",
-        _optional_str,
-        "Viewer token: when set, watching needs it too (private sessions).",
-        "access",
-        secret=True,
-    ),
-    Setting("jpeg_quality", int, "JPEG quality of the web image, 1-100.", "images"),
-    Setting(
-        "stretch",
-        str,
-        "Mapping of non-8-bit data to display: auto (robust "
-        "percentiles), midtones (astro-style), none (full range).",
-        "images",
-        choices=STRETCHES,
-    ),
-    Setting(
-        "colormap", _optional_str, "Colormap for mono data (gray, viridis, inferno, …).", "images"
-    ),
-    Setting(
-        "max_web_size",
-        int,
-        "Longest edge in pixels of the web image; larger frames "
-        "are downscaled for the browser (snapshots keep full size).",
-        "images",
-    ),
-    Setting(
-        "max_file_rate",
-        float,
-        "Most times per second web_image.jpg/data.json are rewritten.",
-        "images",
-    ),
-    Setting(
-        "keepalive_timeout", float, "Seconds an idle HTTP keep-alive connection is kept.", "limits"
-    ),
-    Setting(
-        "heartbeat", _optional_float, "Seconds between WebSocket pings ('off' disables).", "limits"
-    ),
-    Setting(
-        "send_timeout",
-        float,
-        "Seconds a client may take to accept one message before it is disconnected.",
-        "limits",
-    ),
-    Setting(
-        "max_message_bytes", int, "Largest message accepted from a WebSocket client.", "limits"
-    ),
-    Setting(
-        "max_clients",
-        int,
-        "Most simultaneous live connections; more are refused with 503.",
-        "limits",
-    ),
-    Setting("max_ingest_bytes", int, "Largest image body accepted by POST /api/frames.", "limits"),
-    Setting(
-        "max_clients_per_address",
-        int,
-        "Most simultaneous live connections from one client address; more are refused with 503.",
-        "limits",
-    ),
-    Setting(
-        "max_image_pixels",
-        int,
-        "Largest image (width x height) accepted from any input; checked in the file header "
-        "before decoding, refused with 413 over HTTP.",
-        "limits",
-    ),
-    Setting(
-        "max_metadata_bytes",
-        int,
-        "Largest metadata accepted with one image (as JSON text).",
-        "limits",
-    ),
-    Setting(
-        "max_metadata_depth",
-        int,
-        "Deepest nesting of lists and objects accepted in metadata and control messages.",
-        "limits",
-    ),
-    Setting(
-        "max_uploads",
-        int,
-        "Most image uploads (POST /api/frames) received at once; more are refused with 503.",
-        "limits",
-    ),
-    Setting(
-        "body_timeout",
-        float,
-        "Seconds a client may take to send a whole request body before it is refused (408).",
-        "limits",
-    ),
-    Setting(
-        "handshake_timeout",
-        float,
-        "Seconds a new HTTPS connection may take to finish its TLS handshake.",
-        "limits",
-    ),
-    Setting(
-        "watch",
-        _optional_path,
-        "Publish every new image file that appears in this folder.",
-        "sources",
-    ),
-    Setting(
-        "existing",
-        parse_bool,
-        "With --watch, also publish the files already there at start.",
-        "sources",
-        flag=True,
-    ),
-    Setting(
-        "zmq", _optional_str, "Connect to a bsread camera stream, e.g. tcp://host:9999.", "sources"
-    ),
-    Setting("zmq_mode", str, "ZeroMQ socket type for --zmq.", "sources", choices=ZMQ_MODES),
-    Setting(
-        "zmq_image_channel",
-        _optional_str,
-        "bsread channel holding the image (default: the first 2-D channel).",
-        "sources",
-    ),
-    Setting(
-        "simulate",
-        parse_bool,
-        "Publish a built-in simulated camera (moving Gaussian beam).",
-        "sources",
-        flag=True,
-    ),
-    Setting("simulate_rate", float, "Frames per second of --simulate.", "sources"),
-)
+    verbose: int = field(
+        default=0,
+        metadata=option(
+            help="More log output: -v for debug, -vv for per-frame detail too.",
+            group="output",
+            short="-v",
+            count=True,
+        ),
+    )
+    no_qr: bool = field(
+        default=False,
+        metadata=option(
+            help="Do not draw the QR code of the URL (framecast serve).", group="output", flag=True
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        if self.verbose < 0:
+            raise ConfigError("verbose must be 0 or more (the number of -v)")
+
+
+@dataclass(frozen=True)
+class SimulateSettings:
+    """Options of ``framecast simulate``, the stand-alone bsread sender."""
+
+    ENV_PREFIX: ClassVar[str] = "FRAMECAST_SIMULATE_"
+    MODES: ClassVar[tuple[str, ...]] = ("push", "pub")
+
+    port: int = field(
+        default=8888,
+        metadata=option(
+            help="TCP port to bind (tcp://*:PORT).",
+            group="simulate",
+            expects="a whole number from 1024 to 65535",
+        ),
+    )
+    rate: float = field(default=10.0, metadata=option(help="Frames per second.", group="simulate"))
+    count: int | None = field(
+        default=None,
+        metadata=option(
+            help="Stop after COUNT frames (default: run until stopped).",
+            group="simulate",
+            short="-n",
+        ),
+    )
+    mode: str = field(
+        default="push", metadata=option(help="ZeroMQ socket type.", group="simulate", choices=MODES)
+    )
+
+    def __post_init__(self) -> None:
+        if not 1024 <= self.port <= 65535:
+            raise ConfigError(
+                f"port {self.port} is out of range; choose one from 1024 to 65535 with --port"
+            )
+        if self.rate <= 0:
+            raise ConfigError("--rate must be positive (frames per second)")
+        if self.count is not None and self.count < 1:
+            raise ConfigError("--count must be at least 1 (or left out to run until stopped)")
+        if self.mode not in self.MODES:
+            raise ConfigError(f"mode {self.mode!r} is unknown; use push or pub")
+
+
+#: The table of :class:`Settings`: ``framecast serve`` flags and ``ImageServer`` keywords.
+SETTINGS: tuple[Setting, ...] = table(Settings)
+
+
+def _values(settings: Settings) -> dict[str, Any]:
+    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
 
 
 def default_of(name: str) -> Any:
-    """The default value of a setting."""
-    for f in dataclasses.fields(Settings):
-        if f.name == name:
-            if f.default_factory is not dataclasses.MISSING:
-                return f.default_factory()
-            return f.default
+    """The default value of a setting of :class:`Settings`."""
+    for row in SETTINGS:
+        if row.name == name:
+            return row.default
     raise KeyError(name)
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Read ``FRAMECAST_*`` variables into keyword arguments for :class:`Settings`."""
-    environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for setting in SETTINGS:
-        raw = environ.get(setting.env)
-        if raw is None:
-            continue
-        try:
-            values[setting.name] = setting.parse(raw)
-        except ValueError as exc:
-            raise ConfigError(f"{setting.env}={raw!r} is not valid: {exc}") from None
-    return values
+    return read_env(SETTINGS, environ)

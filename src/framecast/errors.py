@@ -44,7 +44,7 @@ class PortInUseError(ConfigError):
         extra = f" ({detail})" if detail else ""
         super().__init__(
             f"port {port} is in use by another process{extra}; "
-            "choose another with --port (or port=0 for any free port)"
+            "choose another port (or port=0 for any free port)"
         )
 
 

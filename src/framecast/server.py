@@ -17,13 +17,13 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 from aiohttp import web
 
 from . import address, imaging, webfolder
-from .config import Settings
+from .config import ServerOptions, Settings
 from .control import Commands, Handler
 from .errors import ConfigError, PortInUseError, ServerStateError, SourceError
 from .frames import Incoming
@@ -51,11 +51,18 @@ class ImageServer:
     >>> server.publish(np.zeros((4, 4), np.uint8), metadata={"STACK_SIZE": 1})
     >>> server.stop()
 
-    Every keyword matches a ``framecast serve`` option (see ``docs/settings.md``).
+    Every keyword matches a ``framecast serve`` option (see ``docs/settings.md``) and is typed
+    (:class:`~framecast.config.ServerOptions`); a ready :class:`~framecast.config.Settings` may
+    be passed first instead, e.g. ``ImageServer(Settings(port=0), token="s3cret")``.
     """
 
-    def __init__(self, *, work_folder: str | Path = "framecast-work", **options: Any) -> None:
-        self.settings = Settings.build(work_folder=work_folder, **options)
+    def __init__(
+        self, settings: Settings | None = None, /, **options: Unpack[ServerOptions]
+    ) -> None:
+        if settings is None:
+            self.settings = Settings.build(**options)
+        else:  # built and checked once (the CLI's path); keywords, if any, override it
+            self.settings = settings.replace(**options) if options else settings
         self._hub: Hub | None = None
         self._pipeline: Pipeline | None = None
         self._context: WebContext | None = None
