@@ -170,10 +170,12 @@ def _configure_logging(verbosity: int) -> None:
 async def _serve(settings: Settings, *, show_qr: bool) -> None:
     from .address import qr_text
     from .server import ImageServer
+    from .web.listener import AcceptErrorLog
 
     server = ImageServer(**{f: getattr(settings, f) for f in settings.__dataclass_fields__})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    AcceptErrorLog.install(loop)  # "Too many open files" at most once per interval
     # Handlers first: a SIGTERM right after the URL is printed must stop cleanly too.
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
