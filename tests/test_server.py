@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import socket
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -16,7 +20,9 @@ import pytest
 from PIL import Image
 
 from framecast import ImageError, ImageServer, PortInUseError, ServerStateError
-from framecast.errors import ConfigError
+from framecast.errors import ConfigError, MetadataError, SourceError
+from framecast.frames import Incoming
+from framecast.sources import SOURCE_REGISTRY
 
 from .conftest import LOCAL, base, gradient, next_json, until, wait_until
 
@@ -296,3 +302,154 @@ async def test_images_in_all_accepted_forms(
             shown = np.asarray(shown_image.convert("RGB"))
         assert shown.shape == (20, 30, 3), n
         assert shown[..., 0].mean() > 200 and shown[..., 1].mean() < 60, f"input {n} not red"
+
+
+async def test_too_deep_or_too_large_metadata_raises_and_changes_nothing(
+    server: ImageServer, work: Path
+) -> None:
+    """publish() refuses metadata nested past max_metadata_depth or over max_metadata_bytes
+    with MetadataError at once; what was published stays and publishing goes on."""
+    server.publish(gradient(), metadata={"keep": True})
+    await until(lambda: server.status()["frames_published"] == 1, what="first image")
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(500):
+        node["a"] = node = {}
+    for bad in (deep, {"big": "x" * (2 * 1024 * 1024)}):
+        with pytest.raises(MetadataError, match="max_metadata_"):
+            server.publish(gradient(), metadata=bad)
+    assert server.status()["frames_submitted"] == 1
+    server.publish(gradient(), metadata={"next": 2})
+    await until(
+        lambda: json.loads((work / "data.json").read_text()).get("next") == 2, what="next image"
+    )
+
+
+class FlakySource:
+    """A source whose first run fails with an unexpected error, then yields one image."""
+
+    name = "flaky"
+    runs = 0
+
+    @classmethod
+    def from_settings(cls, settings: object) -> FlakySource:
+        return cls()
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+    async def frames(self) -> AsyncIterator[Incoming]:
+        FlakySource.runs += 1
+        if FlakySource.runs == 1:
+            raise RuntimeError("the camera driver crashed")
+        yield Incoming(load=gradient, metadata={"run": FlakySource.runs})
+        await asyncio.Event().wait()
+
+
+class BrokenSource(FlakySource):
+    """A source that fails with a clear SourceError every time."""
+
+    name = "broken"
+    runs = 0
+
+    async def frames(self) -> AsyncIterator[Incoming]:
+        BrokenSource.runs += 1
+        raise SourceError("the stream at tcp://nowhere is gone; check --zmq")
+        yield  # pragma: no cover - makes this an async generator
+
+
+async def test_a_failing_source_is_logged_counted_and_restarted(
+    work: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A source whose iterator raises an unexpected error is logged with its traceback and
+    restarted, and its images are then published."""
+    monkeypatch.setitem(SOURCE_REGISTRY, "simulate", "tests.test_server:FlakySource")
+    monkeypatch.setattr(FlakySource, "runs", 0)
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, simulate=True)
+    async with srv:
+        await until(lambda: srv.status()["frames_published"] == 1, what="restarted source")
+        assert FlakySource.runs == 2
+        assert json.loads((work / "data.json").read_text())["run"] == 2
+    failures = [r for r in caplog.records if r.exc_info and "flaky" in r.getMessage()]
+    assert len(failures) == 1 and "camera driver crashed" in str(failures[0].exc_info)
+
+
+async def test_a_source_error_ends_the_source_in_one_line(
+    work: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A SourceError is the source's final word: one line without traceback, no restart;
+    the server keeps serving."""
+    monkeypatch.setitem(SOURCE_REGISTRY, "simulate", "tests.test_server:BrokenSource")
+    monkeypatch.setattr(BrokenSource, "runs", 0)
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, simulate=True)
+    async with srv, aiohttp.ClientSession() as http:
+        await until(
+            lambda: any("nowhere is gone" in r.getMessage() for r in caplog.records),
+            what="the source's error",
+        )
+        async with http.get(base(srv) + "/api/status") as response:
+            assert response.status == 200
+        assert BrokenSource.runs == 1
+    lines = [r for r in caplog.records if "nowhere is gone" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].exc_info is None
+
+
+def test_a_full_disk_at_start_is_one_config_error(tmp_path: Path) -> None:
+    """Starting with a web folder on a full file system (a 64 KiB tmpfs) raises ConfigError
+    with one line naming the folder, and nothing keeps running."""
+    disk = tmp_path / "small"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        srv = ImageServer(work_folder=tmp_path / "work", web_folder=disk, port=0)
+        with pytest.raises(ConfigError) as info:
+            srv.start()
+        message = str(info.value)
+        assert "\n" not in message and str(disk) in message and "space" in message
+        assert not srv.running
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+async def test_a_malformed_request_is_one_short_log_line(
+    server: ImageServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A request with a garbage header line gets 400 and one short log line without a
+    traceback (aiohttp would log a full traceback for each)."""
+    caplog.set_level(logging.INFO)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\x01garbage\r\n\r\n")
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    await writer.wait_closed()
+    assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer
+    lines = [r for r in caplog.records if "bad request" in r.getMessage()]
+    assert len(lines) == 1 and "\n" not in lines[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_start_raises_the_open_file_soft_limit(tmp_path: Path) -> None:
+    """Starting lifts a low soft limit of open files to the hard limit (checked in a child
+    process, whose limit the test lowers first)."""
+    script = f"""
+import resource
+from framecast import ImageServer
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+srv = ImageServer(work_folder={str(tmp_path / "work")!r}, port=0)
+srv.start()
+print(resource.getrlimit(resource.RLIMIT_NOFILE)[0] == hard, hard > 256)
+srv.stop()
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    raised, room = result.stdout.split()
+    if room == "False":
+        pytest.skip("the hard limit leaves no room to raise")
+    assert raised == "True"

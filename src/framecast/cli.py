@@ -166,10 +166,12 @@ _NO_SOURCE = (
 async def _serve(settings: Settings, *, show_qr: bool) -> None:
     from .address import qr_text
     from .server import ImageServer
+    from .web.listener import AcceptErrorLog
 
     server = ImageServer(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    AcceptErrorLog.install(loop)  # "Too many open files" at most once per interval
     # Handlers first: a SIGTERM right after the URL is printed must stop cleanly too.
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)

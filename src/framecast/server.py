@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import logging
 import ssl
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Unpack
@@ -28,8 +29,11 @@ from .control import Commands, Handler
 from .errors import ConfigError, PortInUseError, ServerStateError, SourceError
 from .frames import Incoming
 from .hub import Hub
+from .metadata import check_value as check_metadata
 from .pipeline import Pipeline
 from .sources import Source, create_sources
+from .supervisor import Supervisor
+from .web import listener, origins
 from .web.api import status
 from .web.app import build_app
 from .web.context import WebContext
@@ -40,6 +44,11 @@ log = logging.getLogger("framecast.server")
 
 #: How long stop() waits for clients to close after ``disconnect`` (SPEC: about 2 s at most).
 STOP_GRACE = 1.5
+#: Threads that decode uploaded images: a bound on the memory concurrent uploads can take.
+DECODE_THREADS = 2
+#: Seconds a refused request's unread body is still read (and dropped) before closing, so
+#: the client can see the answer; aiohttp's default of 10 s lets slow clients hold sockets.
+LINGER = 2.0
 _WAITING_TEXT = "waiting for the first image"
 
 
@@ -73,7 +82,8 @@ class ImageServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._thread_stop: asyncio.Event | None = None
-        self._source_tasks: list[asyncio.Task[None]] = []
+        self._supervisor: Supervisor | None = None
+        self._decoder: ThreadPoolExecutor | None = None
         self._sources: list[Source] = []
         self._state_lock = threading.Lock()
         self._seq = 0
@@ -120,8 +130,11 @@ class ImageServer:
         ``image``: a numpy array (2-D, or H×W×3/4; any integer or float dtype), a PIL image,
         JPEG/PNG/TIFF/FITS bytes, or a path to an image file. Encoding happens off the
         caller's thread; if images come faster than they can be shown, the newest wins.
-        Raises :class:`~framecast.errors.ImageError` for unusable input (nothing already
-        published changes) and :class:`~framecast.errors.ServerStateError` when not running.
+        Raises :class:`~framecast.errors.ImageError` for unusable input,
+        :class:`~framecast.errors.MetadataError` for metadata nested deeper than
+        ``max_metadata_depth`` or larger than ``max_metadata_bytes`` (in both cases nothing
+        already published changes) and :class:`~framecast.errors.ServerStateError` when not
+        running.
         """
         pipeline = self._pipeline
         if pipeline is None:
@@ -136,6 +149,11 @@ class ImageServer:
         if not isinstance(metadata, Mapping | None):
             raise ConfigError("metadata must be a dict of names to values, or None")
         meta = dict(metadata) if metadata is not None else {}
+        check_metadata(
+            meta,
+            max_depth=self.settings.max_metadata_depth,
+            max_bytes=self.settings.max_metadata_bytes,
+        )
         pipeline.submit(Incoming(load=lambda: image, metadata=meta, time=time.time()))
 
     def on_command(self, name: str, handler: Handler) -> None:
@@ -156,6 +174,7 @@ class ImageServer:
         if self._runner is not None:
             raise ServerStateError("the server is already running; call stop() first")
         settings = self.settings
+        listener.raise_open_file_limit()
         work = webfolder.prepare_folder(settings.work_folder, "work folder")
         web_root = webfolder.prepare_folder(settings.web_root, "web folder")
         ssl_context = self._ssl_context()
@@ -177,10 +196,16 @@ class ImageServer:
             keepalive_timeout=settings.keepalive_timeout,
             shutdown_timeout=0.5,
             access_log=None,
+            logger=listener.request_error_log(),
+            lingering_time=LINGER,
         )
         await runner.setup()
-        site = web.TCPSite(
-            runner, settings.host, settings.port, ssl_context=ssl_context, reuse_address=True
+        site = listener.Site(
+            runner,
+            settings.host,
+            settings.port,
+            ssl_context=ssl_context,
+            handshake_timeout=settings.handshake_timeout,
         )
         try:
             await site.start()
@@ -194,12 +219,24 @@ class ImageServer:
             ) from None
         self._site_port = _bound_port(runner, settings.port)
         displayed = address.displayed_ip(settings.displayed_address, settings.host)
-        self._url = address.make_url(
-            "https" if settings.tls else "http", displayed, self._site_port
-        )
+        scheme = "https" if settings.tls else "http"
+        self._url = address.make_url(scheme, displayed, self._site_port)
         self._access_limited = address.is_loopback(displayed)
         context.url = self._url
         context.access_limited = self._access_limited
+        try:
+            context.origins = origins.server_origins(
+                scheme=scheme,
+                port=self._site_port,
+                hosts=origins.own_hosts(settings.host, displayed),
+                allowed=settings.allowed_origins,
+            )
+        except ConfigError:
+            await runner.cleanup()
+            raise
+        self._decoder = ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="framecast-decode")
+        context.decoder = self._decoder
+        self._supervisor = supervisor = Supervisor()
         pipeline.start(self._seq)
         self._hub, self._pipeline, self._context, self._runner = hub, pipeline, context, runner
         try:
@@ -208,9 +245,7 @@ class ImageServer:
             await self.astop()
             raise
         for source in self._sources:
-            self._source_tasks.append(
-                asyncio.create_task(self._pump(source), name=f"framecast-source-{source.name}")
-            )
+            supervisor.spawn(f"source {source.name}", functools.partial(self._pump, source))
         log.info("framecast serving %s at %s", web_root, self._url)
         if self._access_limited:
             log.warning(
@@ -228,10 +263,9 @@ class ImageServer:
         runner, hub, pipeline, context = self._runner, self._hub, self._pipeline, self._context
         if runner is None or hub is None or pipeline is None or context is None:
             return
-        for task in self._source_tasks:
-            task.cancel()
-        await asyncio.gather(*self._source_tasks, return_exceptions=True)
-        self._source_tasks = []
+        if self._supervisor is not None:
+            await self._supervisor.stop()
+            self._supervisor = None
         for source in self._sources:
             try:
                 await source.aclose()
@@ -244,6 +278,10 @@ class ImageServer:
         self._seq = pipeline.seq
         await pipeline.stop()
         await runner.cleanup()
+        if self._decoder is not None:
+            # Decodes still running finish in their threads; nothing waits for them.
+            self._decoder.shutdown(wait=False, cancel_futures=True)
+            self._decoder = None
         self._runner = self._hub = self._pipeline = self._context = None
         log.info("framecast stopped")
 
@@ -280,6 +318,7 @@ class ImageServer:
     def _thread_main(self, started: Future[str]) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
+        listener.AcceptErrorLog.install(loop)
         self._loop = loop
         stop_event = asyncio.Event()
         self._thread_stop = stop_event
@@ -327,13 +366,24 @@ class ImageServer:
 
     # -- internals ------------------------------------------------------------------------------
     def _prepare_web_folder(self, web_root: Path) -> None:
-        webfolder.remove_stale_temporaries(web_root)
-        webfolder.install_assets(web_root)
-        webfolder.write_frame_files(
-            web_root,
-            imaging.placeholder_jpeg(_WAITING_TEXT),
-            {"framecast": {"seq": 0, "waiting": True}},
-        )
+        try:
+            webfolder.remove_stale_temporaries(web_root)
+            webfolder.install_assets(web_root)
+            webfolder.write_frame_files(
+                web_root,
+                imaging.placeholder_jpeg(_WAITING_TEXT),
+                {"framecast": {"seq": 0, "waiting": True}},
+            )
+        except OSError as exc:
+            advice = (
+                "free some space there"
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                else "check its permissions"
+            )
+            raise ConfigError(
+                f"cannot write the viewer files to the web folder {str(web_root)!r}: "
+                f"{exc.strerror or exc}; {advice} or choose another with --web-folder"
+            ) from None
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         settings = self.settings
@@ -350,17 +400,16 @@ class ImageServer:
         return context
 
     async def _pump(self, source: Source) -> None:
+        """Feed ``source``'s frames to the pipeline. Runs under the supervisor: an unexpected
+        error propagates (logged with its traceback, counted, the source restarted); a
+        :class:`SourceError` is the source's clear, final word (one line, the source ends)."""
         pipeline = self._pipeline
         assert pipeline is not None
         try:
             async for incoming in source.frames():
                 pipeline.submit(incoming)
-        except asyncio.CancelledError:
-            raise
         except SourceError as exc:
             log.error("source %s stopped: %s", source.name, exc)
-        except Exception:
-            log.exception("source %s failed; the server keeps running", source.name)
 
 
 def _bound_port(runner: web.AppRunner, asked: int) -> int:

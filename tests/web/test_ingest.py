@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -122,3 +125,125 @@ async def test_operator_token_is_required(work: Path) -> None:
         )
         assert status == 202 and reply["ok"] is True
         assert srv.status()["frames_submitted"] == 2
+
+
+def deep_json(levels: int) -> str:
+    return '{"a": ' * levels + "1" + "}" * levels
+
+
+async def test_deep_or_large_metadata_is_refused_and_publishing_goes_on(
+    work: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Metadata nested past max_metadata_depth (500 levels in the header, 33 in the query) is
+    a 400, metadata over max_metadata_bytes a 413, each logged in one line; the next image
+    is still published and served."""
+    caplog.set_level(logging.INFO, "framecast")
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, max_metadata_bytes=6000)
+    async with srv, aiohttp.ClientSession() as http:
+        url = base(srv) + "/api/frames"
+        cases: list[tuple[int, dict[str, Any], str]] = [
+            (400, {"headers": {"X-Framecast-Metadata": deep_json(500)}}, "max_metadata_depth"),
+            (400, {"params": {"metadata": deep_json(33)}}, "max_metadata_depth"),
+            (413, {"params": {"metadata": json.dumps({"k": "x" * 7000})}}, "max_metadata_bytes"),
+            (413, {"headers": {"X-Framecast-Metadata": json.dumps({"k": "x" * 7000})}}, "bytes"),
+        ]
+        for expected, kwargs, words in cases:
+            status, reply = await post(http, url, encoded("PNG"), **kwargs)
+            assert status == expected and words in reply["error"], reply
+        status, reply = await post(
+            http, url, encoded("PNG"), headers={"X-Framecast-Metadata": deep_json(32)}
+        )
+        assert status == 202 and reply["seq"] == 1
+        async with http.get(base(srv) + "/data.json") as response:
+            assert response.status == 200
+            assert (await response.json())["framecast"]["seq"] == 1
+        assert srv.status()["ingest_rejected"] == len(cases)
+    refusals = [r for r in caplog.records if r.name == "framecast.ingest" and "refused" in r.msg]
+    assert len(refusals) == len(cases) and not any(r.exc_info for r in caplog.records)
+
+
+def truncated_fits() -> bytes:
+    cards = [
+        "SIMPLE  =                    T",
+        "BITPIX  =                   16",
+        "NAXIS   =                    2",
+        "NAXIS1  =                  100",
+        "NAXIS2  =                  100",
+        "END",
+    ]
+    return "".join(card.ljust(80) for card in cards).ljust(2880).encode()  # no data block
+
+
+async def test_undecodable_fits_is_415_without_traceback(
+    server: ImageServer, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A FITS whose header promises data that is missing is a 415 with one log line, not a
+    500 with a traceback."""
+    status, reply = await post(http, base(server) + "/api/frames", truncated_fits())
+    assert status == 415 and "FITS image cannot be decoded" in reply["error"], reply
+    assert not any(r.exc_info for r in caplog.records)
+    assert server.status()["ingest_rejected"] == 1
+
+
+async def _send_head(
+    port: int, length: int, extra: str = ""
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A raw upload that sends its head and 10 bytes of a ``length``-byte body, then stalls."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        (
+            f"POST /api/frames HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Length: {length}\r\n{extra}\r\n"
+        ).encode()
+        + encoded("PNG")[:10]
+    )
+    await writer.drain()
+    return reader, writer
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+
+
+async def test_a_slow_body_is_timed_out_and_closed(
+    work: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A body that does not arrive within body_timeout gets 408, one log line, and the
+    connection is closed."""
+    caplog.set_level(logging.INFO, "framecast")
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, body_timeout=0.5)
+    async with srv:
+        reader, writer = await _send_head(srv.port, 100_000)
+        answer = await asyncio.wait_for(reader.read(), 10)  # read() returns at EOF
+        await _close(writer)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"body_timeout" in answer
+        assert srv.status()["ingest_rejected"] == 1
+    lines = [r for r in caplog.records if r.name == "framecast.ingest" and "408" in r.getMessage()]
+    assert len(lines) == 1 and not any(r.exc_info for r in caplog.records)
+
+
+async def test_uploads_beyond_max_uploads_get_503(work: Path) -> None:
+    """While max_uploads bodies are being received, another upload is refused with 503 and
+    Retry-After and counted; once the slot is free uploads are accepted again."""
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, max_uploads=1)
+    async with srv, aiohttp.ClientSession() as http:
+        # The server answers 100 Continue just before the handler takes the upload slot.
+        slow, writer = await _send_head(srv.port, 100_000, "Expect: 100-continue\r\n")
+        assert (await asyncio.wait_for(slow.readline(), 5)).startswith(b"HTTP/1.1 100")
+        async with http.post(base(srv) + "/api/frames", data=encoded("PNG")) as response:
+            assert response.status == 503
+            assert response.headers["Retry-After"] == "1"
+            assert "max_uploads" in (await response.json())["error"]
+        assert srv.status()["ingest_rejected"] == 1
+        await _close(writer)
+
+        async def accepted() -> bool:
+            async with http.post(base(srv) + "/api/frames", data=encoded("PNG")) as response:
+                return response.status == 202
+
+        deadline = asyncio.get_running_loop().time() + 5
+        while not await accepted():
+            assert asyncio.get_running_loop().time() < deadline, "upload slot never freed"

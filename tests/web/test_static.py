@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import numpy as np
+import pytest
 from PIL import Image
 
 from framecast import ImageServer
@@ -179,3 +180,16 @@ async def test_image_and_data_are_never_behind_the_notification(work: Path) -> N
             async with http.get(base(srv) + "/web_image.jpg") as response:
                 with Image.open(io.BytesIO(await response.read())) as image:
                     assert abs(np.asarray(image.convert("L")).mean() - level) < 3
+
+
+async def test_control_characters_in_a_path_are_not_found(
+    server: ImageServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """%00 and other encoded control characters in a static path give 404, never a 500 or
+    a logged traceback; the viewer is still served afterwards."""
+    for probe in ("/%00", "/index.html%00.txt", "/%01x", "/a%0d%0aSet-Cookie:%20x", "/%7f"):
+        response = await raw_get(server.port, probe)
+        status_line = response.split(b"\r\n", 1)[0]
+        assert status_line.split()[1] in (b"404", b"400"), (probe, status_line)
+    assert b" 200 " in (await raw_get(server.port, "/index.html")).split(b"\r\n", 1)[0]
+    assert not any(r.exc_info for r in caplog.records)

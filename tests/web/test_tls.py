@@ -3,8 +3,11 @@ client that trusts exactly that certificate."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import ssl
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -77,3 +80,27 @@ async def test_untrusting_client_is_refused(
             async with http.get(f"http://127.0.0.1:{srv.port}/api/status") as response:
                 assert response.status >= 400
                 raise aiohttp.ClientError("refused")
+
+
+async def test_a_connection_without_client_hello_is_closed_after_handshake_timeout(
+    tmp_path: Path,
+) -> None:
+    """A TCP connection to the HTTPS port that never starts the TLS handshake is closed by
+    the server after handshake_timeout (not asyncio's 60 s)."""
+    made = make_certificate(tmp_path / "tls")
+    srv = ImageServer(
+        work_folder=tmp_path / "work",
+        port=0,
+        displayed_address=LOCAL,
+        certfile=made.certfile,
+        keyfile=made.keyfile,
+        handshake_timeout=0.5,
+    )
+    async with srv:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        started = time.monotonic()
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # EOF: closed by the server
+        assert time.monotonic() - started < 5
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,12 @@ class WebContext:
     ingested: int = 0
     ingest_rejected: int = 0
     commands_run: int = 0
+    #: Canonical origins a browser page may come from (see :mod:`framecast.web.origins`).
+    origins: frozenset[str] = frozenset()
+    #: The server's small pool that decodes uploaded images (``None``: the loop's default).
+    decoder: Executor | None = None
+    #: Upload bodies being received right now (at most ``max_uploads``).
+    uploads: int = 0
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
 

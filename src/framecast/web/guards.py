@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from .context import WebContext
+from .origins import origin_key
 
 __all__ = [
     "admit_live",
@@ -21,29 +21,25 @@ __all__ = [
 ]
 
 
-def check_origin(request: web.Request, allowed: tuple[str, ...]) -> None:
-    """Refuse (403) a browser WebSocket opened by a page from another origin.
+def check_origin(request: web.Request, context: WebContext) -> None:
+    """Refuse (403) a request sent by a browser page of another origin.
 
-    Clients that send no Origin (scripts, other servers) are allowed: the check protects
-    against foreign web pages using a viewer's browser, not against programs.
+    Same origin is decided against the server's own names (``context.origins``: its
+    addresses, ``localhost``, the displayed address, the bound port and
+    ``allowed_origins``), never against the ``Host`` header, which a rebound DNS name
+    controls. Clients that send no Origin (scripts, other servers) are allowed: the check
+    protects against foreign web pages using a viewer's browser, not against programs.
     """
     origin = request.headers.get("Origin")
-    if origin is None or "*" in allowed:
+    if origin is None or "*" in context.origins:
         return
-    origin = origin.rstrip("/")
-    if origin in allowed:
+    if origin_key(origin) in context.origins:
         return
-    parts = urlsplit(origin)
-    if parts.hostname is not None:
-        default = 443 if parts.scheme in ("https", "wss") else 80
-        origin_host = f"{parts.hostname}:{parts.port or default}".lower()
-        own_default = 443 if request.secure else 80
-        host = (request.host or "").lower()
-        if ":" not in host.rsplit("]", 1)[-1]:
-            host = f"{host}:{own_default}"
-        if origin_host == host:
-            return
-    raise web.HTTPForbidden(text=f"origin {origin} is not allowed; add it with --allowed-origins\n")
+    shown = origin[:200].encode("ascii", "backslashreplace").decode()
+    raise web.HTTPForbidden(
+        text=f"origin {shown} is not this server's; to allow it (e.g. a reverse proxy's "
+        "public name), start with --allowed-origins\n"
+    )
 
 
 def request_token(request: web.Request) -> str | None:

@@ -13,9 +13,18 @@ Answers (always JSON, one line):
   happens at once when viewers are connected and within ``1/max_file_rate`` s otherwise.
   If a newer image (from another source or another client) replaced it before that,
   ``seq`` is ``null`` at once: it was accepted but never shown.
-- ``400`` bad metadata or an empty body, ``401`` missing or wrong operator token (when one
-  is set), ``413`` body over ``max_ingest_bytes``, ``415`` not a JPEG/PNG/TIFF/FITS image
-  or one that cannot be decoded, ``503`` while the server stops.
+- ``400`` bad metadata (not a JSON object, or nested deeper than ``max_metadata_depth``)
+  or an empty body, ``401`` missing or wrong operator token (when one is set), ``403`` sent
+  by a web page of another origin, ``408`` body not received within ``body_timeout`` s,
+  ``413`` body over ``max_ingest_bytes``, metadata over ``max_metadata_bytes`` or an image
+  over ``max_image_pixels``, ``415`` not a JPEG/PNG/TIFF/FITS image or one that cannot be
+  decoded, ``503`` while the server stops or when ``max_uploads`` bodies are already being
+  received (with ``Retry-After``).
+
+Every refusal is logged in one line (no traceback). The limits are checked before the work
+they bound: origin, token and the upload cap before the body is read; metadata size and
+depth before it is parsed; the body's size and time while it is read. Decoding runs in the
+server's small decode pool, so concurrent uploads cannot multiply the memory it takes.
 
 How ``N`` is known: the image is decoded (validated) here first, then handed to the
 pipeline with an ``on_published`` callback, which the pipeline calls with the number the
@@ -32,11 +41,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import imaging
-from ..errors import ImageError
+from .. import imaging, metadata
+from ..errors import ImageTooLargeError, MetadataError
 from ..frames import Incoming
 from .context import CONTEXT, WebContext
-from .guards import check_operator
+from .guards import check_operator, check_origin
 
 __all__ = ["ACCEPTED_FORMATS", "INGEST_WAIT", "ingest_handler", "parse_metadata"]
 
@@ -50,20 +59,42 @@ _CHUNK = 256 * 1024
 
 
 class IngestError(Exception):
-    """A refused upload: HTTP status and a one-line message."""
+    """A refused upload: HTTP status, a one-line message, and whether to close the
+    connection (when the rest of the body is not worth reading)."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        close: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.headers = headers or {}
+        self.close = close
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_metadata(text: str, where: str) -> dict[str, Any]:
-    """A JSON object from ``text``, or :class:`IngestError` (400) saying what is wrong."""
+def parse_metadata(
+    text: str, where: str, *, max_depth: int = 32, max_bytes: int | None = None
+) -> dict[str, Any]:
+    """A JSON object from ``text``, or :class:`IngestError` saying what is wrong: 413 over
+    ``max_bytes``, 400 nested deeper than ``max_depth`` or not a JSON object. Size and depth
+    are checked on the text, before the (recursive) parser sees it."""
+    try:
+        if max_bytes is not None:
+            metadata.check_text_size(text, max_bytes)
+    except MetadataError as exc:
+        raise IngestError(413, f"{exc} (in {where})") from None
+    try:
+        metadata.check_text_depth(text, max_depth)
+    except MetadataError as exc:
+        raise IngestError(400, f"{exc} (in {where})") from None
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
@@ -80,15 +111,21 @@ def parse_metadata(text: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _metadata(request: web.Request) -> dict[str, Any]:
-    metadata: dict[str, Any] = {}
-    query = request.query.get("metadata")
-    if query is not None:
-        metadata.update(parse_metadata(query, "?metadata="))
-    header = request.headers.get(METADATA_HEADER)
-    if header is not None:
-        metadata.update(parse_metadata(header, f"the {METADATA_HEADER} header"))
-    return metadata
+def _metadata(request: web.Request, context: WebContext) -> dict[str, Any]:
+    settings = context.settings
+    texts = [
+        (request.query.get("metadata"), "?metadata="),
+        (request.headers.get(METADATA_HEADER), f"the {METADATA_HEADER} header"),
+    ]
+    given = [(text, where) for text, where in texts if text is not None]
+    try:  # the limit is for all the metadata of one image
+        metadata.check_text_size("".join(text for text, _ in given), settings.max_metadata_bytes)
+    except MetadataError as exc:
+        raise IngestError(413, str(exc)) from None
+    merged: dict[str, Any] = {}
+    for text, where in given:
+        merged.update(parse_metadata(text, where, max_depth=settings.max_metadata_depth))
+    return merged
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
@@ -96,6 +133,7 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
         413,
         f"the image is larger than {limit} bytes (max_ingest_bytes); "
         "send a smaller image or raise --max-ingest-bytes",
+        close=True,
     )
     if request.content_length is not None and request.content_length > limit:
         raise too_big
@@ -109,6 +147,21 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _receive(request: web.Request, context: WebContext) -> bytes:
+    """The whole body within ``body_timeout`` s (408 and close otherwise)."""
+    settings = context.settings
+    try:
+        async with asyncio.timeout(settings.body_timeout):
+            return await _read_body(request, settings.max_ingest_bytes)
+    except TimeoutError:
+        raise IngestError(
+            408,
+            f"the image did not arrive within {settings.body_timeout:g} s (body_timeout); "
+            "send it faster or raise --body-timeout",
+            close=True,
+        ) from None
+
+
 def _validate(body: bytes) -> Any:
     """Decode once to be sure the image is usable; JPEG bytes are kept as they are (the
     pipeline passes them through without re-encoding), other formats as the decoded array."""
@@ -116,31 +169,69 @@ def _validate(body: bytes) -> Any:
     return body if imaging.sniff(body) == "jpeg" else array
 
 
-async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
+async def _decode(body: bytes, kind: str, context: WebContext) -> Any:
+    """Decode in the server's decode pool. Any failure to decode the client's bytes is the
+    client's image, never a server error: 413 over the pixel limit, 415 otherwise."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(context.decoder, _validate, body)
+    except ImageTooLargeError as exc:
+        raise IngestError(413, str(exc)) from None
+    except Exception as exc:  # ImageError, and whatever a decoder library raises
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise IngestError(415, f"the {kind.upper()} image cannot be decoded: {detail}") from None
+
+
+def _check_access(request: web.Request, context: WebContext) -> None:
+    try:
+        check_origin(request, context)
+    except web.HTTPForbidden as exc:
+        raise IngestError(403, (exc.text or "forbidden").strip(), close=True) from None
     try:
         check_operator(request, context, "POST /api/frames")
     except web.HTTPUnauthorized as exc:
         challenge = {k: v for k, v in exc.headers.items() if k.lower() == "www-authenticate"}
         raise IngestError(401, (exc.text or "unauthorized").strip(), challenge) from None
     if context.closing.is_set():
-        raise IngestError(503, "the server is stopping; try again when it is back")
-    metadata = _metadata(request)
-    body = await _read_body(request, context.settings.max_ingest_bytes)
-    if not body:
+        raise IngestError(503, "the server is stopping; try again when it is back", close=True)
+
+
+async def _accept(request: web.Request, context: WebContext) -> tuple[Any, dict[str, Any]]:
+    """Receive and validate one upload while holding one of ``max_uploads`` slots."""
+    if context.uploads >= context.settings.max_uploads:
         raise IngestError(
-            400, "the request body is empty; send the image bytes (curl --data-binary @image.jpg)"
+            503,
+            f"{context.settings.max_uploads} uploads are already being received "
+            "(max_uploads); try again in a moment",
+            {"Retry-After": "1"},
+            close=True,
         )
-    kind = imaging.sniff(body)
-    if kind not in ACCEPTED_FORMATS:
-        raise IngestError(
-            415,
-            "the body is not a JPEG, PNG, TIFF or FITS image; send the raw file bytes "
-            "(curl --data-binary @image.jpg), not a form",
-        )
+    context.uploads += 1
     try:
-        data = await asyncio.to_thread(_validate, body)
-    except ImageError as exc:
-        raise IngestError(415, f"the {kind.upper()} image cannot be decoded: {exc}") from None
+        meta = _metadata(request, context)
+        body = await _receive(request, context)
+        if not body:
+            raise IngestError(
+                400,
+                "the request body is empty; send the image bytes (curl --data-binary @image.jpg)",
+            )
+        kind = imaging.sniff(body)
+        if kind not in ACCEPTED_FORMATS:
+            raise IngestError(
+                415,
+                "the body is not a JPEG, PNG, TIFF or FITS image; send the raw file bytes "
+                "(curl --data-binary @image.jpg), not a form",
+            )
+        data = await _decode(body, kind, context)
+        log.debug("received a %s image of %d bytes", kind, len(body))
+        return data, meta
+    finally:
+        context.uploads -= 1
+
+
+async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
+    _check_access(request, context)
+    data, meta = await _accept(request, context)
     published: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
 
     def report(seq: int | None) -> None:
@@ -150,7 +241,7 @@ async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
     context.pipeline.submit(
         Incoming(
             load=lambda: data,
-            metadata=metadata,
+            metadata=meta,
             time=time.time(),
             name="POST /api/frames",
             on_published=report,
@@ -161,7 +252,7 @@ async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
         seq = await asyncio.wait_for(asyncio.shield(published), INGEST_WAIT)
     except TimeoutError:
         seq = None  # not published in time (e.g. the server is stopping)
-    log.debug("ingested a %s image of %d bytes as frame %s", kind, len(body), seq)
+    log.debug("ingested an image as frame %s", seq)
     return {"ok": True, "seq": seq}
 
 
@@ -172,7 +263,11 @@ async def ingest_handler(request: web.Request) -> web.Response:
         reply = await _ingest(request, context)
     except IngestError as exc:
         context.ingest_rejected += 1
-        return web.json_response(
+        log.info("refused POST /api/frames from %s: %d %s", request.remote, exc.status, exc)
+        response = web.json_response(
             {"ok": False, "error": str(exc)}, status=exc.status, headers=exc.headers
         )
+        if exc.close:
+            response.force_close()
+        return response
     return web.json_response(reply, status=202)

@@ -25,7 +25,7 @@ from .. import protocol
 from ..frames import Frame
 from ..hub import Subscription
 from .context import CONTEXT, WebContext
-from .guards import admit_live
+from .guards import admit_live, check_origin
 
 __all__ = ["RETRY_MS", "events_handler", "retry_hint"]
 
@@ -110,6 +110,7 @@ async def _stream(
 async def events_handler(request: web.Request) -> web.StreamResponse:
     """``GET /events``: ``text/event-stream`` of ``new_image`` and ``disconnect`` events."""
     context = request.app[CONTEXT]
+    check_origin(request, context)
     admit_live(request, context)
     response = web.StreamResponse(
         headers={

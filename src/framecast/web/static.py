@@ -15,6 +15,7 @@ import functools
 import json
 import mimetypes
 import os
+import re
 import stat
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -49,6 +50,8 @@ class _Entry:
     last_modified: str
 
 
+#: Characters no served file name contains: C0 controls (NUL included) and DEL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LIVE_NAMES = frozenset({IMAGE_NAME, DATA_NAME})
 
 
@@ -76,12 +79,17 @@ class StaticFiles:
         self._cached_bytes = 0
 
     def _resolve(self, relative: str) -> Path | None:
+        """The file ``relative`` names inside the web folder, or ``None`` (a 404) for anything
+        else: traversal, private names, backslashes, control characters (``%00`` included),
+        symlinks that lead outside."""
+        if _CONTROL.search(relative):
+            return None
         parts = PurePosixPath(relative).parts
         if not parts or any(p in ("..", "") or is_private_name(p) or "\\" in p for p in parts):
             return None
         try:
             path = self.root.joinpath(*parts).resolve(strict=True)
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):
             return None
         if not path.is_relative_to(self.root):
             return None  # a symlink pointing outside the web folder

@@ -43,7 +43,7 @@ async def open_socket(
 ) -> web.WebSocketResponse:
     """Check origin, access (viewer by default) and capacity, then upgrade. Compression is
     never negotiated: deflating JPEG bytes costs a lot of CPU for nothing."""
-    check_origin(request, context.settings.allowed_origins)
+    check_origin(request, context)
     admit_live(request, context, check_access)
     ws = web.WebSocketResponse(
         heartbeat=context.settings.heartbeat,

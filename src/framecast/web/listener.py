@@ -1,0 +1,160 @@
+"""The listening side of the server: what happens before a request reaches a route.
+
+- :class:`Site` listens like aiohttp's ``TCPSite`` but gives a TLS connection
+  ``handshake_timeout`` seconds to finish its handshake (a client that never sends a
+  ClientHello is closed then, not after asyncio's 60 s).
+- :func:`request_error_log` is the logger aiohttp's request handler writes to: a malformed
+  request (bad request line, bad header) is one short line, not a traceback, so flooding the
+  log with garbage is not cheap. Server bugs keep their traceback.
+- :class:`AcceptErrorLog` is a loop exception handler that reports "cannot accept" (too many
+  open files) at most once per interval, with a count.
+- :func:`raise_open_file_limit` lifts the soft limit of open files to the hard limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import sys
+import time
+from collections.abc import MutableMapping
+from ssl import SSLContext
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+__all__ = ["AcceptErrorLog", "Site", "raise_open_file_limit", "request_error_log"]
+
+log = logging.getLogger("framecast.http")
+
+_RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+#: Shortest time between two "cannot accept" log lines.
+ACCEPT_ERROR_INTERVAL = 10.0
+
+
+class Site(web.TCPSite):
+    """A TCP site whose TLS handshakes must finish within ``handshake_timeout`` seconds."""
+
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        *,
+        ssl_context: SSLContext | None,
+        handshake_timeout: float | None,
+    ) -> None:
+        super().__init__(runner, host, port, ssl_context=ssl_context, reuse_address=True)
+        self.handshake_timeout = handshake_timeout
+
+    async def start(self) -> None:
+        if self._ssl_context is None or self.handshake_timeout is None:
+            await super().start()
+            return
+        await web.BaseSite.start(self)  # registers the site with its runner
+        server = self._runner.server
+        assert server is not None
+        self._server = await asyncio.get_running_loop().create_server(
+            server,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            ssl_handshake_timeout=self.handshake_timeout,
+        )
+
+
+def _printable(text: str, limit: int = 160) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:limit].encode("ascii", "backslashreplace").decode()
+
+
+class _RequestErrorLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's request handler logs every error with ``exception()``; a client's malformed
+    request becomes one line here, anything else keeps its traceback."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
+        if isinstance(exc, HttpProcessingError):
+            remote = args[0] if args else "a client"
+            self.logger.info(
+                "bad request from %s: %s %s", remote, exc.code, _printable(exc.message)
+            )
+            return
+        self.logger.error(msg, *args, exc_info=exc_info, **kwargs)
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
+        return msg, kwargs
+
+
+def request_error_log() -> logging.Logger:
+    """The ``logger`` to give aiohttp's request handler (``AppRunner(logger=...)``)."""
+    # Typed as a Logger for aiohttp: it only calls debug(), exception() and isEnabledFor().
+    return _RequestErrorLog(log)  # type: ignore[return-value]
+
+
+class AcceptErrorLog:
+    """Loop exception handler: accept errors (out of file descriptors, buffers or memory) are
+    logged at most once per ``interval`` seconds, with how many there were; every other
+    error goes to the previous handler (or the loop's default one)."""
+
+    def __init__(
+        self,
+        previous: Any = None,
+        interval: float = ACCEPT_ERROR_INTERVAL,
+    ) -> None:
+        self.previous = previous
+        self.interval = interval
+        self.seen = 0
+        self._unreported = 0
+        self._last: float | None = None
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if not (isinstance(exc, OSError) and exc.errno in _RESOURCE_ERRNOS):
+            if self.previous is not None:
+                self.previous(loop, context)
+            else:
+                loop.default_exception_handler(context)
+            return
+        self.seen += 1
+        self._unreported += 1
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval:
+            return
+        log.error(
+            "cannot accept connections: %s (%d time(s) since the last report); "
+            "raise the open-file limit (ulimit -n) or lower --max-clients",
+            exc.strerror or exc,
+            self._unreported,
+        )
+        self._last, self._unreported = now, 0
+
+    @classmethod
+    def install(cls, loop: asyncio.AbstractEventLoop) -> AcceptErrorLog:
+        """Put one in front of ``loop``'s current exception handler."""
+        handler = cls(loop.get_exception_handler())
+        loop.set_exception_handler(handler)
+        return handler
+
+
+def raise_open_file_limit() -> None:
+    """Lift the soft limit of open files to the hard limit, so a crowd of viewers meets the
+    ``max_clients`` cap rather than the default soft limit (often 1024)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == hard or soft == resource.RLIM_INFINITY:
+        return
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if target <= soft:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError) as exc:  # pragma: no cover - e.g. macOS OPEN_MAX
+        log.debug("cannot raise the open-file limit from %d to %d: %s", soft, target, exc)
