@@ -224,10 +224,6 @@ async def test_serve_without_a_source_says_how_to_feed_it(tmp_path: Path) -> Non
     assert "no source" not in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ImageServer.astart also logs the URL at INFO (server.py astart: not this part)",
-)
 async def test_the_url_is_printed_once(tmp_path: Path) -> None:
     """At start the URL appears once in the command's whole output."""
     url, out, err = await serve_and_stop(tmp_path, "--no-qr", "--displayed-address", "ip:127.0.0.1")
@@ -235,11 +231,6 @@ async def test_the_url_is_printed_once(tmp_path: Path) -> None:
     assert re.findall(re.escape(url) + r"(?!\S)", out + err) == [], out + err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="astart's warning must use address.unreachable_warning (server.py astart, "
-    "not this branch's part)",
-)
 async def test_serving_on_loopback_warns_once_to_change_host(tmp_path: Path) -> None:
     """--host 127.0.0.1 warns once, and says to change --host, not --displayed-address."""
     _, out, err = await serve_and_stop(tmp_path, "--no-qr", "--host", "127.0.0.1")

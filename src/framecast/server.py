@@ -246,14 +246,10 @@ class ImageServer:
             raise
         for source in self._sources:
             supervisor.spawn(f"source {source.name}", functools.partial(self._pump, source))
-        log.info("framecast serving %s at %s", web_root, self._url)
+        # The URL itself is start()'s answer (and the CLI prints it): log the folder only.
+        log.info("framecast serving the web folder %s", web_root)
         if self._access_limited:
-            log.warning(
-                "the displayed address %s is loopback: other devices cannot reach %s; "
-                "use --displayed-address ip:<LAN address>",
-                displayed,
-                self._url,
-            )
+            log.warning("%s", address.unreachable_warning(settings.host, displayed, self._url))
         return self._url
 
     async def astop(self) -> None:
