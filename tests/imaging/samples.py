@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from typing import Any
 
 import numpy as np
@@ -39,3 +41,72 @@ def png16_bytes(frame: np.ndarray[Any, Any]) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(frame).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# -- images whose header claims more than they hold (decompression bombs) --------------------
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A ~600-byte JPEG whose frame header (SOF0) claims ``width`` x ``height`` pixels."""
+    small = bytearray(simplejpeg.encode_jpeg(np.zeros((16, 16, 1), np.uint8), colorspace="GRAY"))
+    at = small.index(b"\xff\xc0") + 5  # marker, length (2), precision (1)
+    small[at : at + 4] = struct.pack(">HH", height, width)
+    return bytes(small)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_claiming(width: int, height: int, *, rows: int = 3) -> bytes:
+    """An 8-bit grey PNG whose IHDR claims ``width`` x ``height``; its IDAT holds a few rows."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(bytes(rows * (width + 1)), 9)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", pixels)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def tiff_claiming(width: int, height: int, *, tile: int = 1024) -> bytes:
+    """A deflate TIFF of ``width`` x ``height`` zeros, written by tifffile from one
+    pre-compressed tile repeated (40000 x 40000 takes ~1.6 MB and milliseconds)."""
+    import tifffile
+
+    packed = zlib.compress(bytes(tile * tile), 9)
+    count = -(-width // tile) * -(-height // tile)
+    buffer = io.BytesIO()
+    tifffile.imwrite(
+        buffer,
+        data=(packed for _ in range(count)),
+        shape=(height, width),
+        dtype="uint8",
+        tile=(tile, tile),
+        compression="zlib",
+    )
+    return buffer.getvalue()
+
+
+def fits_card(keyword: str, value: object) -> bytes:
+    """One 80-byte FITS header card."""
+    text = "T" if value is True else "F" if value is False else str(value)
+    return f"{keyword:<8}= {text:>20}".ljust(80).encode("ascii")
+
+
+def fits_header(*cards: bytes, end: bool = True) -> bytes:
+    """FITS header cards (plus END) padded to whole 2880-byte blocks."""
+    block = b"".join(cards) + (b"END".ljust(80) if end else b"")
+    return block.ljust(-(-len(block) // 2880) * 2880, b" ")
+
+
+def fits_claiming(width: int, height: int) -> bytes:
+    """A FITS header alone (2880 bytes) announcing an 8-bit ``width`` x ``height`` image."""
+    return fits_header(
+        fits_card("SIMPLE", True),
+        fits_card("BITPIX", 8),
+        fits_card("NAXIS", 2),
+        fits_card("NAXIS1", width),
+        fits_card("NAXIS2", height),
+    )
