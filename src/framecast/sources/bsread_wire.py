@@ -79,6 +79,9 @@ TYPES: dict[str, str] = {
 COMPRESSIONS = ("none", "lz4", "bitshuffle_lz4")
 #: Most elements one channel may declare (guards against absurd shapes in a header).
 MAX_ELEMENTS = 1 << 30
+#: Most an LZ4 block can expand (one byte per 255 repeated bytes): a compressed value that
+#: claims more than this many times its received size is refused before any allocation.
+MAX_EXPANSION = 256
 #: Data headers remembered by hash.
 HEADER_CACHE = 16
 
@@ -217,6 +220,7 @@ def decompress(
             (size,) = struct.unpack(("<" if order == ">" else ">") + "I", view[:4])
         if size > MAX_ELEMENTS * 8:
             raise WireError(f"lz4 value claims an absurd size of {size} bytes")
+        _check_expansion(size, len(view))
         try:
             data: bytes = lz4.block.decompress(view[4:], uncompressed_size=size)
         except Exception as exc:
@@ -229,12 +233,22 @@ def decompress(
         itemsize = dtype.itemsize
         if size < 0 or size % itemsize or size > MAX_ELEMENTS * 8 or block_bytes < 0:
             raise WireError(f"bitshuffle_lz4 header is invalid (size {size}, block {block_bytes})")
+        _check_expansion(size, len(view))
         count = size // itemsize
         block = block_bytes // itemsize if block_bytes else _default_block(itemsize)
         if block <= 0 or block % 8:
             raise WireError(f"bitshuffle_lz4 block size {block_bytes} is invalid")
         return _bitshuffle_decode(view[12:], count, itemsize, block)
     raise WireError(f"unknown compression {compression!r}")
+
+
+def _check_expansion(size: int, received: int) -> None:
+    """Refuse a compressed value claiming more than LZ4 can expand its received bytes to."""
+    if size > MAX_EXPANSION * received + 1024:
+        raise WireError(
+            f"compressed value of {received} bytes claims {size} bytes uncompressed, more than "
+            "LZ4 can expand it to; the sender is broken"
+        )
 
 
 def compress(data: bytes, compression: str | None, dtype: np.dtype[Any]) -> bytes:
@@ -385,6 +399,8 @@ def decode_value(spec: ChannelSpec, raw: Buffer) -> Any:
         return None
     string = spec.type == "string"
     expected = spec.count * spec.dtype.itemsize
+    if spec.compression not in (None, "none") and not string:
+        _check_expansion(expected, len(view))  # before the size header is even read
     data = decompress(view, spec.compression, spec.dtype, None if string else expected)
     if string:
         return bytes(data).decode("utf-8", "replace")

@@ -12,9 +12,9 @@ TIFF      the first image's strips or tiles all lie inside the file
 other     Pillow opens and verifies it
 ========  ===========================================================================
 
-A complete file whose header claims more than ``max_pixels`` (width x height) is
-``TOO_LARGE``: refused before anything decodes it. Formats and FITS headers are read by
-:mod:`framecast.imaging` (the one place that knows them).
+A file whose header claims more than ``max_pixels`` (width x height) is ``TOO_LARGE``
+as soon as its header can be read: refused before anything decodes it. Formats and FITS
+headers are read by :mod:`framecast.imaging` (the one place that knows them).
 
 :func:`examine` answers :class:`Verdict`: ``COMPLETE``, ``INCOMPLETE`` (may still grow:
 look again later), ``CORRUPT`` (will not get better), ``TOO_LARGE`` or ``NOT_IMAGE``.
@@ -73,7 +73,8 @@ FITS_KEYS = (
 def examine(path: Path, *, max_pixels: int | None = None) -> tuple[Verdict, str]:
     """The verdict on ``path`` and a short reason (for the log).
 
-    A complete file whose header claims more than ``max_pixels`` is ``TOO_LARGE``.
+    A file whose header claims more than ``max_pixels`` is ``TOO_LARGE`` as soon as the
+    header can be read (complete or not).
     """
     try:
         with path.open("rb") as handle:
@@ -86,33 +87,34 @@ def examine(path: Path, *, max_pixels: int | None = None) -> tuple[Verdict, str]
                 if len(head) < 8:
                     return Verdict.INCOMPLETE, "too short to tell its format yet"
                 return Verdict.NOT_IMAGE, "not a known image format"
+            if max_pixels is not None:  # a header claiming too much: no need to wait for more
+                refused = _limit(handle, kind, max_pixels)
+                if refused is not None:
+                    return refused
             if kind == "jpeg":
-                verdict = _jpeg(handle, size)
-            elif kind == "png":
-                verdict = _png(handle, size)
-            elif kind == "fits":
-                verdict = _fits(handle, size)
-            elif kind == "tiff":
-                verdict = _tiff(handle, size)
-            else:
-                verdict = _pillow(path)
-            if verdict[0] is Verdict.COMPLETE and max_pixels is not None:
-                return _limit(handle, kind, max_pixels) or verdict
-            return verdict
+                return _jpeg(handle, size)
+            if kind == "png":
+                return _png(handle, size)
+            if kind == "fits":
+                return _fits(handle, size)
+            if kind == "tiff":
+                return _tiff(handle, size)
+            return _pillow(path)
     except OSError as exc:
         return Verdict.INCOMPLETE, f"cannot read it yet ({exc.strerror})"
 
 
 def _limit(handle: Any, kind: str, max_pixels: int) -> tuple[Verdict, str] | None:
-    """``TOO_LARGE`` (or ``CORRUPT``) from the header's size; None if within the limit."""
+    """``TOO_LARGE`` if the header claims too many pixels; None if within the limit or
+    unreadable yet (the completeness check then has its say)."""
     try:
         dimensions = header_size(handle, kind)
         if dimensions is not None:
             check_pixels(*dimensions, max_pixels)
     except ImageTooLargeError as exc:
         return Verdict.TOO_LARGE, str(exc)
-    except ImageError as exc:
-        return Verdict.CORRUPT, str(exc)
+    except ImageError:
+        return None
     return None
 
 
