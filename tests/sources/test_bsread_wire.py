@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from framecast.sources import bsread_codec
 from framecast.sources import bsread_wire as wire
 from framecast.sources.bsread_wire import Decoder, WireError, decode_value, encode_message
 
@@ -115,7 +116,7 @@ def test_numpy_bitshuffle_interoperates_with_the_bitshuffle_package(
 
     values = np.random.default_rng(count).integers(0, 100, count).astype(dtype)
     with_package = BitshuffleLZ4.pack_data(values, values.dtype)
-    monkeypatch.setattr(wire, "_package_bitshuffle", lambda: None)
+    monkeypatch.setattr(bsread_codec, "_package_bitshuffle", lambda: None)
     assert bytes(wire.decompress(with_package, "bitshuffle_lz4", values.dtype)) == values.tobytes()
     without = wire.compress(values.tobytes(), "bitshuffle_lz4", values.dtype)
     monkeypatch.undo()
