@@ -52,12 +52,13 @@ def check(image: object, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None
     elif isinstance(image, bytes | bytearray | memoryview):
         if len(image) == 0:
             raise ImageError("the image bytes are empty; publish encoded JPEG/PNG/TIFF/FITS")
-        if sniff(image) is None:
+        kind = sniff(image)
+        if kind is None:
             raise ImageError(
                 "the bytes are not a known image format; publish encoded JPEG, PNG, TIFF or "
                 "FITS bytes (or a numpy array)"
             )
-        _check_header(io.BytesIO(image), max_pixels)
+        _check_header(io.BytesIO(image), kind, max_pixels)
     elif isinstance(image, str | os.PathLike):
         path = Path(image)
         if not path.is_file():
@@ -65,7 +66,7 @@ def check(image: object, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None
             raise ImageError(f"image path {str(path)!r} {what}; give the path of an image file")
         try:
             with path.open("rb") as handle:
-                _check_header(handle, max_pixels)
+                _check_header(handle, sniff(handle.read(32)), max_pixels)
         except OSError as exc:
             raise ImageError(f"cannot read image file {str(path)!r}: {exc.strerror}") from None
     else:
@@ -75,15 +76,12 @@ def check(image: object, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None
         )
 
 
-def _check_header(handle: IO[bytes], max_pixels: int | None) -> None:
-    """Refuse an image whose header claims more than ``max_pixels``.
+def _check_header(handle: IO[bytes], kind: str | None, max_pixels: int | None) -> None:
+    """Refuse an image of format ``kind`` whose header claims more than ``max_pixels``.
 
-    Unknown or unreadable headers pass: the decoder reports them with their reason.
+    Unknown formats and unreadable headers pass: the decoder reports them with the reason.
     """
-    if max_pixels is None:
-        return
-    kind = sniff(handle.read(32))
-    if kind is None:
+    if max_pixels is None or kind is None:
         return
     size = formats.header_size(handle, kind)
     if size is not None:
