@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import struct
 from typing import Any
 
 import numpy as np
 import pytest
 
+from framecast.sources import bsread_codec
 from framecast.sources import bsread_wire as wire
 from framecast.sources.bsread_wire import Decoder, WireError, decode_value, encode_message
 
@@ -114,7 +116,7 @@ def test_numpy_bitshuffle_interoperates_with_the_bitshuffle_package(
 
     values = np.random.default_rng(count).integers(0, 100, count).astype(dtype)
     with_package = BitshuffleLZ4.pack_data(values, values.dtype)
-    monkeypatch.setattr(wire, "_package_bitshuffle", lambda: None)
+    monkeypatch.setattr(bsread_codec, "_package_bitshuffle", lambda: None)
     assert bytes(wire.decompress(with_package, "bitshuffle_lz4", values.dtype)) == values.tobytes()
     without = wire.compress(values.tobytes(), "bitshuffle_lz4", values.dtype)
     monkeypatch.undo()
@@ -197,3 +199,36 @@ def test_bad_values_raise_wire_errors(spec: dict[str, Any], raw: bytes, words: s
     """Values that do not match their header raise WireError, never another exception."""
     with pytest.raises(WireError, match=words):
         decode_value(wire.ChannelSpec.parse(spec), raw)
+
+
+@pytest.mark.parametrize("compression", ["lz4", "bitshuffle_lz4"])
+def test_compressed_value_claiming_more_than_lz4_can_expand_is_refused_unallocated(
+    compression: str,
+) -> None:
+    """A 20-byte value of a channel declaring 2**27 float64 (1 GiB) is refused unallocated."""
+    import tracemalloc
+
+    spec = wire.ChannelSpec.parse(
+        {"name": "big", "type": "float64", "shape": [2**27], "compression": compression}
+    )
+    if compression == "lz4":
+        raw = struct.pack("<I", 2**30) + b"\x00" * 16
+    else:
+        raw = struct.pack(">qi", 2**30, 8192) + b"\x00" * 8
+    tracemalloc.start()
+    try:
+        with pytest.raises(WireError, match="more than LZ4 can expand"):
+            decode_value(spec, raw)
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 1024 * 1024
+
+
+def test_highly_compressed_real_values_still_decode() -> None:
+    """Zeros compress about 250:1 with LZ4; such real values stay within the bound."""
+    zeros = np.zeros((1024, 1024), np.uint16)
+    for compression in ("lz4", "bitshuffle_lz4"):
+        parts = encode_message({"image": zeros}, pulse_id=1, compression=compression)
+        assert len(parts[2]) < len(zeros.tobytes()) // 100
+        assert np.array_equal(Decoder().decode(parts).value(0), zeros)

@@ -27,6 +27,7 @@ from framecast.sources import create_sources
 from framecast.sources.completeness import Verdict, examine
 from framecast.sources.folder import FolderSource, is_ignored, natural_key
 
+from ..imaging.samples import fits_claiming, jpeg_claiming, png_claiming, tiff_claiming
 from .conftest import next_frame, until
 
 
@@ -298,3 +299,45 @@ def test_png_crc_check_matches_zlib() -> None:
     length = int.from_bytes(png[8:12], "big")
     crc = int.from_bytes(png[16 + length : 20 + length], "big")
     assert zlib.crc32(png[12 : 16 + length]) == crc
+
+
+async def test_images_over_the_pixel_limit_are_skipped_with_one_line_each(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Files whose header claims 40000x40000 are logged once by name, never decoded; the next
+    good file is published."""
+    bombs = {
+        "huge.jpg": jpeg_claiming(40000, 40000),
+        "huge.png": png_claiming(40000, 40000),
+        "huge.tif": tiff_claiming(40000, 40000),
+        "huge.fits": fits_claiming(40000, 40000),  # header only: refused without waiting
+    }
+    with caplog.at_level(logging.WARNING, "framecast.sources.watch"):
+        async with watching(tmp_path, max_wait=30.0) as (source, frames):
+            for name, data in bombs.items():
+                (tmp_path / name).write_bytes(data)
+            await until(lambda: source.skipped == len(bombs), timeout=10, what="four skips")
+            (tmp_path / "good.png").write_bytes(encoded("png16"))
+            incoming = await frames.next()
+            assert incoming.name == "good.png"
+            assert_visible_contrast(imaging.encode(incoming.load()).jpeg)
+    for name in bombs:
+        lines = [r.getMessage() for r in caplog.records if name in r.getMessage()]
+        assert len(lines) == 1, lines
+        assert "40000x40000" in lines[0] and "max_image_pixels" in lines[0]
+
+
+@pytest.mark.parametrize("kind", ["png16", "png", "jpeg", "tiff", "fits"])
+def test_verdict_too_large_from_the_header(tmp_path: Path, kind: str) -> None:
+    """examine() says TOO_LARGE above max_pixels and COMPLETE at the limit (160x120 here)."""
+    path = tmp_path / "f"
+    path.write_bytes(encoded(kind))
+    assert examine(path, max_pixels=160 * 120)[0] is Verdict.COMPLETE
+    verdict, reason = examine(path, max_pixels=160 * 120 - 1)
+    assert verdict is Verdict.TOO_LARGE and "160x120" in reason
+
+
+def test_limit_comes_from_settings(tmp_path: Path) -> None:
+    """--max-image-pixels reaches the folder source."""
+    (source,) = create_sources(Settings(watch=tmp_path, max_image_pixels=4321))
+    assert isinstance(source, FolderSource) and source.max_pixels == 4321

@@ -123,3 +123,12 @@ def test_run_sender_rejects_bad_options() -> None:
         run_sender(mode="pair", count=1)
     with pytest.raises(ConfigError, match="positive"):
         run_sender(rate=0, count=1)
+
+
+def test_simulated_camera_larger_than_the_pixel_limit_is_a_config_error() -> None:
+    """A simulated sensor over max_image_pixels is refused when the source is built."""
+    with pytest.raises(ConfigError, match="max_image_pixels"):
+        SimulatedCamera(width=640, height=480, max_pixels=640 * 480 - 1)
+    assert SimulatedCamera(width=640, height=480, max_pixels=640 * 480).width == 640
+    with pytest.raises(ConfigError, match="max_image_pixels"):
+        create_sources(Settings(simulate=True, max_image_pixels=1000))

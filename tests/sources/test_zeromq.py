@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -300,3 +301,58 @@ def test_bad_mode_is_a_config_error() -> None:
     """Only pull and sub are socket modes."""
     with pytest.raises(ConfigError, match="pull or sub"):
         BsreadSource("tcp://127.0.0.1:9999", mode="req")
+
+
+def declaring(shape: list[int], pulse_id: int, *, dtype: str = "uint16") -> list[bytes]:
+    """A bsread message whose image channel declares ``shape`` (bsread order: width first)
+    but carries a few lz4-compressed bytes; the main header's hash matches the new header."""
+    parts = encode_message(
+        {"image": np.zeros((4, 4), dtype), "energy": 5.8}, pulse_id=pulse_id, compression="lz4"
+    )
+    header = json.loads(parts[1])
+    header["channels"][0]["shape"] = shape
+    parts[1] = json.dumps(header).encode()
+    main = json.loads(parts[0])
+    main["hash"] = hashlib.md5(parts[1]).hexdigest()
+    parts[0] = json.dumps(main).encode()
+    return parts
+
+
+@pytest.mark.parametrize("shape", [[40000, 40000], [30000, 30000]])
+async def test_image_shape_over_the_pixel_limit_is_refused_and_the_stream_goes_on(
+    pusher: Pusher, caplog: pytest.LogCaptureFixture, shape: list[int]
+) -> None:
+    """A message declaring a huge image is refused with one log line, before decompression;
+    the next good message is published."""
+    source = BsreadSource(pusher.endpoint)
+    frames = source.frames()
+    try:
+        first = await connected(source, frames)
+        with caplog.at_level(logging.WARNING, "framecast.sources.zmq"):
+            pusher.send(declaring(shape, 1))
+            await until(lambda: source.skipped == 1, what="the refusal")
+            good = np.full((6, 8), 7, np.uint16)
+            pusher.send(encode_message({"image": good}, pulse_id=2, compression="lz4"))
+            incoming = await first
+        assert incoming.metadata["pulse_id"] == 2
+        assert np.array_equal(incoming.load(), good)
+        lines = [r.getMessage() for r in caplog.records if "skipping bsread" in r.getMessage()]
+        assert len(lines) == 1, lines
+        assert "40000" in lines[0] or "30000x30000" in lines[0]
+    finally:
+        await frames.aclose()
+
+
+async def test_pixel_limit_comes_from_settings_and_is_inclusive(pusher: Pusher) -> None:
+    """--max-image-pixels reaches the source: 8x6 passes at 48 pixels, 8x7 is refused."""
+    (source,) = create_sources(Settings(zmq=pusher.endpoint, max_image_pixels=48))
+    assert isinstance(source, BsreadSource)
+    frames = source.frames()
+    try:
+        first = await connected(source, frames)
+        pusher.send(encode_message({"image": np.ones((7, 8), np.uint8)}, pulse_id=1))
+        await until(lambda: source.skipped == 1, what="the refusal")
+        pusher.send(encode_message({"image": np.ones((6, 8), np.uint8)}, pulse_id=2))
+        assert (await first).load().shape == (6, 8)
+    finally:
+        await frames.aclose()

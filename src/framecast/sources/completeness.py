@@ -12,23 +12,28 @@ TIFF      the first image's strips or tiles all lie inside the file
 other     Pillow opens and verifies it
 ========  ===========================================================================
 
+A file whose header claims more than ``max_pixels`` (width x height) is ``TOO_LARGE``
+as soon as its header can be read: refused before anything decodes it. Formats and FITS
+headers are read by :mod:`framecast.imaging` (the one place that knows them).
+
 :func:`examine` answers :class:`Verdict`: ``COMPLETE``, ``INCOMPLETE`` (may still grow:
-look again later), ``CORRUPT`` (will not get better) or ``NOT_IMAGE``. Blocking file I/O:
-call it from a worker thread.
+look again later), ``CORRUPT`` (will not get better), ``TOO_LARGE`` or ``NOT_IMAGE``.
+Blocking file I/O: call it from a worker thread.
 """
 
 from __future__ import annotations
 
 import enum
-import math
 import struct
 import zlib
 from pathlib import Path
 from typing import Any
 
-from ..imaging import sniff
+from ..errors import ImageError, ImageTooLargeError
+from ..imaging import fits
+from ..imaging.formats import check_pixels, header_size, sniff
 
-__all__ = ["FITS_KEYS", "Verdict", "examine", "fits_cards"]
+__all__ = ["FITS_KEYS", "Verdict", "examine", "fits_metadata"]
 
 
 class Verdict(enum.Enum):
@@ -36,6 +41,7 @@ class Verdict(enum.Enum):
     INCOMPLETE = "incomplete"
     CORRUPT = "corrupt"
     NOT_IMAGE = "not an image"
+    TOO_LARGE = "too large"
 
 
 #: FITS header keywords worth showing beside an astronomical image.
@@ -63,12 +69,13 @@ FITS_KEYS = (
     "AIRMASS",
 )
 
-_BLOCK = 2880
-_CARD = 80
 
+def examine(path: Path, *, max_pixels: int | None = None) -> tuple[Verdict, str]:
+    """The verdict on ``path`` and a short reason (for the log).
 
-def examine(path: Path) -> tuple[Verdict, str]:
-    """The verdict on ``path`` and a short reason (for the log)."""
+    A file whose header claims more than ``max_pixels`` is ``TOO_LARGE`` as soon as the
+    header can be read (complete or not).
+    """
     try:
         with path.open("rb") as handle:
             head = handle.read(64)
@@ -80,17 +87,35 @@ def examine(path: Path) -> tuple[Verdict, str]:
                 if len(head) < 8:
                     return Verdict.INCOMPLETE, "too short to tell its format yet"
                 return Verdict.NOT_IMAGE, "not a known image format"
+            if max_pixels is not None:  # a header claiming too much: no need to wait for more
+                refused = _limit(handle, kind, max_pixels)
+                if refused is not None:
+                    return refused
             if kind == "jpeg":
                 return _jpeg(handle, size)
             if kind == "png":
                 return _png(handle, size)
             if kind == "fits":
                 return _fits(handle, size)
+            if kind == "tiff":
+                return _tiff(handle, size)
+            return _pillow(path)
     except OSError as exc:
         return Verdict.INCOMPLETE, f"cannot read it yet ({exc.strerror})"
-    if kind == "tiff":
-        return _tiff(path, size)
-    return _pillow(path)
+
+
+def _limit(handle: Any, kind: str, max_pixels: int) -> tuple[Verdict, str] | None:
+    """``TOO_LARGE`` if the header claims too many pixels; None if within the limit or
+    unreadable yet (the completeness check then has its say)."""
+    try:
+        dimensions = header_size(handle, kind)
+        if dimensions is not None:
+            check_pixels(*dimensions, max_pixels)
+    except ImageTooLargeError as exc:
+        return Verdict.TOO_LARGE, str(exc)
+    except ImageError:
+        return None
+    return None
 
 
 def _jpeg(handle: Any, size: int) -> tuple[Verdict, str]:
@@ -126,97 +151,28 @@ def _png(handle: Any, size: int) -> tuple[Verdict, str]:
             return Verdict.COMPLETE, "PNG IEND chunk found"
 
 
-def fits_cards(block: bytes) -> tuple[dict[str, Any], bool]:
-    """Keyword → value of FITS header cards in ``block``, and whether END was reached."""
-    cards: dict[str, Any] = {}
-    for start in range(0, len(block) - _CARD + 1, _CARD):
-        card = block[start : start + _CARD].decode("ascii", "replace")
-        keyword = card[:8].strip()
-        if keyword == "END":
-            return cards, True
-        if card[8:10] != "= " or not keyword:
-            continue
-        cards.setdefault(keyword, _fits_value(card[10:]))
-    return cards, False
-
-
-def _fits_value(text: str) -> Any:
-    text = text.strip()
-    if text.startswith("'"):
-        end = text.find("'", 1)
-        while end != -1 and text[end + 1 : end + 2] == "'":
-            end = text.find("'", end + 2)
-        return text[1:end].replace("''", "'").rstrip() if end != -1 else text[1:].rstrip()
-    value = text.split("/", 1)[0].strip()
-    if value in ("T", "F"):
-        return value == "T"
-    for convert in (int, float):
-        try:
-            return convert(value)
-        except ValueError:
-            continue
-    return value or None
-
-
-def _read_fits_header(handle: Any, offset: int, size: int) -> tuple[dict[str, Any], int] | None:
-    """Cards of the header at ``offset`` and the header's length, or None if cut short."""
-    cards: dict[str, Any] = {}
-    length = 0
-    while True:
-        if offset + length + _BLOCK > size:
-            return None
-        handle.seek(offset + length)
-        block = handle.read(_BLOCK)
-        found, done = fits_cards(block)
-        for key, value in found.items():
-            cards.setdefault(key, value)
-        length += _BLOCK
-        if done:
-            return cards, length
-        if length > _BLOCK * 1000:
-            raise ValueError("FITS header without END")
-
-
-def _fits_data_size(cards: dict[str, Any]) -> int:
-    bitpix = int(cards.get("BITPIX", 8))
-    naxis = int(cards.get("NAXIS", 0))
-    if bitpix not in (8, 16, 32, 64, -32, -64) or not 0 <= naxis <= 999:
-        raise ValueError("invalid BITPIX or NAXIS")
-    if naxis == 0:
-        return 0
-    axes = [int(cards.get(f"NAXIS{i}", 0)) for i in range(1, naxis + 1)]
-    if any(n < 0 for n in axes):
-        raise ValueError("negative NAXISn")
-    pcount = int(cards.get("PCOUNT", 0))
-    gcount = int(cards.get("GCOUNT", 1))
-    bits = abs(bitpix) * gcount * (pcount + math.prod(axes))
-    return bits // 8
-
-
 def _fits(handle: Any, size: int) -> tuple[Verdict, str]:
-    if size % _BLOCK:
+    if size % fits.BLOCK:
         return Verdict.INCOMPLETE, "FITS size is not a multiple of 2880 yet"
-    offset = 0
+    end = 0
     try:
-        while offset < size:
-            parsed = _read_fits_header(handle, offset, size)
-            if parsed is None:
+        for hdu in fits.hdus(handle, size):
+            if hdu is None:
                 return Verdict.INCOMPLETE, "FITS header is cut short"
-            cards, length = parsed
-            data = _fits_data_size(cards)
-            offset += length + math.ceil(data / _BLOCK) * _BLOCK
+            end = hdu.end
     except (ValueError, TypeError) as exc:
         return Verdict.CORRUPT, f"FITS header is invalid ({exc})"
-    if offset > size:
+    if end > size:
         return Verdict.INCOMPLETE, "FITS data is shorter than its header says"
     return Verdict.COMPLETE, "FITS headers and data complete"
 
 
-def _tiff(path: Path, size: int) -> tuple[Verdict, str]:
+def _tiff(handle: Any, size: int) -> tuple[Verdict, str]:
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tif:
+        handle.seek(0)
+        with tifffile.TiffFile(handle) as tif:
             page = tif.pages.first
             ends = [
                 offset + count
@@ -245,16 +201,10 @@ def fits_metadata(path: Path) -> dict[str, Any]:
     found: dict[str, Any] = {}
     with path.open("rb") as handle:
         size = handle.seek(0, 2)
-        offset = 0
-        for _ in range(4):  # primary + a few extensions is plenty
-            parsed = _read_fits_header(handle, offset, size)
-            if parsed is None:
+        for count, hdu in enumerate(fits.hdus(handle, size)):
+            if hdu is None or count >= 4:  # primary + a few extensions is plenty
                 break
-            cards, length = parsed
             for key in FITS_KEYS:
-                if key in cards and key not in found:
-                    found[key] = cards[key]
-            offset += length + math.ceil(_fits_data_size(cards) / _BLOCK) * _BLOCK
-            if offset >= size:
-                break
+                if key in hdu.cards and key not in found:
+                    found[key] = hdu.cards[key]
     return found

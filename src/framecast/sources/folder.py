@@ -8,9 +8,11 @@ A file is published when its size and modification time have stayed the same for
 ``settle`` seconds *and* its format says it is whole (see
 :mod:`~framecast.sources.completeness`), so a writer that pauses mid-file never produces a
 truncated image. A file that stays incomplete for ``max_wait`` seconds after its last
-change, or is corrupt, or is not an image, is logged once by name and skipped. Files that
-become ready together are published in natural order (``a2`` before ``a10``). Hidden and
-temporary names (``.x``, ``*.tmp``, ``*.part``, ``*~``, …) are ignored.
+change, or is corrupt, or is not an image, or whose header claims more pixels than
+``max_pixels`` (the ``max_image_pixels`` setting), is logged once by name and skipped:
+nothing decodes it. Files that become ready together are published in natural order
+(``a2`` before ``a10``). Hidden and temporary names (``.x``, ``*.tmp``, ``*.part``,
+``*~``, …) are ignored.
 
 Metadata: ``{"file": name}`` plus, for FITS files, the header cards astronomers look at
 (``OBJECT``, ``EXPTIME``, ``FILTER``, …; see :data:`~framecast.sources.completeness.FITS_KEYS`).
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, ImageError, SourceError
 from ..frames import Incoming
+from ..imaging.formats import DEFAULT_MAX_PIXELS
 from .completeness import Verdict, examine, fits_metadata
 
 if TYPE_CHECKING:
@@ -76,8 +79,10 @@ class FolderSource:
         settle: float = 0.25,
         max_wait: float = 10.0,
         rescan: float = 0.5,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.folder = Path(folder)
+        self.max_pixels = max_pixels
         self.existing = existing
         self.settle = settle
         self.max_wait = max_wait
@@ -93,7 +98,7 @@ class FolderSource:
     def from_settings(cls, settings: Settings) -> FolderSource:
         if settings.watch is None:
             raise ConfigError("the folder source needs --watch DIR")
-        return cls(settings.watch, existing=settings.existing)
+        return cls(settings.watch, existing=settings.existing, max_pixels=settings.max_image_pixels)
 
     async def aclose(self) -> None:
         """Nothing to release: the watcher stops when ``frames()`` ends."""
@@ -211,7 +216,7 @@ class FolderSource:
                 pending.signature = (stat.st_size, stat.st_mtime_ns)
                 pending.stable_since = now
                 continue
-            verdict, reason = examine(path)
+            verdict, reason = examine(path, max_pixels=self.max_pixels)
             if verdict is Verdict.INCOMPLETE:
                 pending.last_reason = reason
                 if now - pending.stable_since >= self.max_wait:

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..frames import Incoming
+from ..imaging.formats import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -113,11 +114,23 @@ class SimulatedCamera:
 
     name = "simulate"
 
-    def __init__(self, *, rate: float = 10.0, width: int = 640, height: int = 480) -> None:
+    def __init__(
+        self,
+        *,
+        rate: float = 10.0,
+        width: int = 640,
+        height: int = 480,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ) -> None:
         if rate <= 0:
             raise ConfigError("simulate rate must be positive (frames per second)")
         if width < 8 or height < 8:
             raise ConfigError("the simulated camera needs at least 8x8 pixels")
+        if max_pixels is not None and width * height > max_pixels:
+            raise ConfigError(
+                f"the simulated camera of {width}x{height} pixels is larger than "
+                f"max_image_pixels ({max_pixels}); make it smaller or raise --max-image-pixels"
+            )
         self.rate = rate
         self.width = width
         self.height = height
@@ -126,7 +139,7 @@ class SimulatedCamera:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimulatedCamera:
-        return cls(rate=settings.simulate_rate)
+        return cls(rate=settings.simulate_rate, max_pixels=settings.max_image_pixels)
 
     async def aclose(self) -> None:
         """Nothing to release."""

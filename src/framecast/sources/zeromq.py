@@ -9,7 +9,10 @@ dropped after their headers are read (nothing is decompressed for nobody).
 For each message handed on, scalar channels and 1-D channels become metadata (numbers,
 strings and lists), and the image channel (``--zmq-image-channel NAME``, or the first
 2-D channel) is decompressed only when ``Incoming.load`` is called. Malformed messages
-are counted in ``skipped`` and logged once per kind of problem; messages larger than
+are counted in ``skipped`` and logged once per kind of problem: an image channel whose
+declared shape is over ``max_pixels`` (``max_image_pixels``) is refused before anything is
+decompressed, and no compressed value may claim more than LZ4 can expand its received
+bytes to (:data:`~framecast.sources.bsread_wire.MAX_EXPANSION`). Messages larger than
 ``max_message_bytes`` are refused by ZeroMQ itself (``MAXMSGSIZE``), which drops the
 connection and reconnects. ZeroMQ reconnects by itself after a camera restart.
 """
@@ -27,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 import zmq
 import zmq.asyncio
 
-from ..errors import ConfigError, ImageError, SourceError
+from ..errors import ConfigError, ImageError, ImageTooLargeError, SourceError
 from ..frames import Incoming
+from ..imaging.formats import DEFAULT_MAX_PIXELS, check_pixels
 from .bsread_wire import Buffer, Decoder, Message, WireError, decode_value
 
 if TYPE_CHECKING:
@@ -71,6 +75,7 @@ class BsreadSource:
         max_message_bytes: int = 512 * 1024 * 1024,
         receive_hwm: int = 16,
         silence_warning: float | None = 10.0,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ) -> None:
         if mode not in ("pull", "sub"):
             raise ConfigError(f"zmq mode {mode!r} is unknown; use pull or sub")
@@ -80,6 +85,7 @@ class BsreadSource:
         self.max_message_bytes = max_message_bytes
         self.receive_hwm = receive_hwm
         self.silence_warning = silence_warning
+        self.max_pixels = max_pixels
         self.received = 0  # well-formed messages read from the socket
         self.skipped = 0  # malformed messages, or messages without a usable image
         self.dropped = 0  # well-formed messages replaced by a newer one before anyone asked
@@ -95,7 +101,12 @@ class BsreadSource:
     def from_settings(cls, settings: Settings) -> BsreadSource:
         if settings.zmq is None:
             raise ConfigError("the zmq source needs --zmq tcp://HOST:PORT")
-        return cls(settings.zmq, mode=settings.zmq_mode, image_channel=settings.zmq_image_channel)
+        return cls(
+            settings.zmq,
+            mode=settings.zmq_mode,
+            image_channel=settings.zmq_image_channel,
+            max_pixels=settings.max_image_pixels,
+        )
 
     # -- the generator the server iterates -----------------------------------------------------
 
@@ -275,6 +286,12 @@ class BsreadSource:
                 )
             return None
         spec = header.channels[index]
+        height, width = spec.shape[:2] if len(spec.shape) >= 2 else (1, spec.count)
+        try:
+            check_pixels(width, height, self.max_pixels)  # before anything is decompressed
+        except ImageTooLargeError as exc:
+            self._skip(f"image channel {spec.name!r} of pulse {message.pulse_id}: {exc}")
+            return None
         raw = message.values[index]
         if memoryview(raw).nbytes == 0:
             self._skip(f"pulse {message.pulse_id} has no value for image channel {spec.name!r}")
