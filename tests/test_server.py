@@ -369,7 +369,10 @@ async def test_a_failing_source_is_logged_counted_and_restarted(
     async with srv:
         await until(lambda: srv.status()["frames_published"] == 1, what="restarted source")
         assert FlakySource.runs == 2
-        assert json.loads((work / "data.json").read_text())["run"] == 2
+        await until(
+            lambda: json.loads((work / "data.json").read_text()).get("run") == 2,
+            what="data.json of the restarted source's image",
+        )
     failures = [r for r in caplog.records if r.exc_info and "flaky" in r.getMessage()]
     assert len(failures) == 1 and "camera driver crashed" in str(failures[0].exc_info)
 

@@ -139,7 +139,7 @@ class ImageServer:
         pipeline = self._pipeline
         if pipeline is None:
             raise ServerStateError("publish() needs a running server; call start() first")
-        imaging.check(image)
+        imaging.check(image, max_pixels=self.settings.max_image_pixels)
         if isinstance(image, np.ndarray):
             image = image.copy()  # the caller may reuse its buffer as soon as we return
         elif isinstance(image, bytearray | memoryview):

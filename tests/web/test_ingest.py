@@ -30,7 +30,8 @@ def encoded(fmt: str, array: np.ndarray | None = None) -> bytes:
 async def post(
     http: aiohttp.ClientSession, url: str, body: bytes, **kwargs: Any
 ) -> tuple[int, dict[str, Any]]:
-    async with http.post(url, data=body, **kwargs) as response:
+    data = io.BytesIO(body) if len(body) > 1_000_000 else body  # aiohttp warns on big bytes
+    async with http.post(url, data=data, **kwargs) as response:
         assert response.content_type == "application/json"
         return response.status, await response.json()
 
@@ -247,3 +248,39 @@ async def test_uploads_beyond_max_uploads_get_503(work: Path) -> None:
         deadline = asyncio.get_running_loop().time() + 5
         while not await accepted():
             assert asyncio.get_running_loop().time() < deadline, "upload slot never freed"
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "png", "tiff", "fits"])
+async def test_images_over_max_image_pixels_get_413(work: Path, kind: str) -> None:
+    """A tiny file whose header claims 40000x40000 is refused with 413 naming the setting,
+    a small limit refuses a real image one pixel too big, and a good image still goes on."""
+    from ..imaging.samples import fits_claiming, jpeg_claiming, png_claiming, tiff_claiming
+
+    bombs = {
+        "jpeg": jpeg_claiming,
+        "png": png_claiming,
+        "tiff": tiff_claiming,
+        "fits": fits_claiming,
+    }
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, max_image_pixels=80 * 60)
+    async with srv, aiohttp.ClientSession() as http:
+        url = base(srv) + "/api/frames"
+        status, reply = await post(http, url, bombs[kind](40000, 40000))
+        assert status == 413, reply
+        assert "max_image_pixels" in reply["error"] and "\n" not in reply["error"]
+        status, reply = await post(http, url, encoded("PNG", gradient(81, 60)))
+        assert status == 413, reply
+        status, reply = await post(http, url, encoded("PNG", gradient(80, 60)))
+        assert status == 202 and reply["seq"] == 1, reply
+
+
+async def test_publish_honours_the_configured_pixel_limit(work: Path) -> None:
+    """publish() refuses an array over max_image_pixels at once; nothing already shown changes."""
+    from framecast.errors import ImageTooLargeError
+
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, max_image_pixels=100)
+    async with srv:
+        with pytest.raises(ImageTooLargeError, match="max_image_pixels"):
+            srv.publish(np.zeros((11, 10), np.uint8))
+        srv.publish(np.zeros((10, 10), np.uint8))
+        await until(lambda: srv.status()["frames_published"] == 1, what="the small image")

@@ -162,10 +162,11 @@ async def _receive(request: web.Request, context: WebContext) -> bytes:
         ) from None
 
 
-def _validate(body: bytes) -> Any:
-    """Decode once to be sure the image is usable; JPEG bytes are kept as they are (the
-    pipeline passes them through without re-encoding), other formats as the decoded array."""
-    array = imaging.load(body)
+def _validate(body: bytes, max_pixels: int) -> Any:
+    """Decode once to be sure the image is usable (its header's size checked against
+    ``max_pixels`` before decoding); JPEG bytes are kept as they are (the pipeline passes
+    them through without re-encoding), other formats as the decoded array."""
+    array = imaging.load(body, max_pixels=max_pixels)
     return body if imaging.sniff(body) == "jpeg" else array
 
 
@@ -174,7 +175,9 @@ async def _decode(body: bytes, kind: str, context: WebContext) -> Any:
     client's image, never a server error: 413 over the pixel limit, 415 otherwise."""
     loop = asyncio.get_running_loop()
     try:
-        return await loop.run_in_executor(context.decoder, _validate, body)
+        return await loop.run_in_executor(
+            context.decoder, _validate, body, context.settings.max_image_pixels
+        )
     except ImageTooLargeError as exc:
         raise IngestError(413, str(exc)) from None
     except Exception as exc:  # ImageError, and whatever a decoder library raises
