@@ -182,7 +182,7 @@ def start_server(
     *options: str,
     port: int = 0,
     work: Path | None = None,
-    address_space: int | None = 6 * GiB,
+    address_space: int | None = 3 * GiB,
     timeout: float = 30.0,
 ) -> Served:
     """Start ``framecast serve`` on ``127.0.0.1:port`` and wait for its URL.
