@@ -200,7 +200,8 @@ async def test_one_address_cannot_take_every_slot(tmp_path: Path) -> None:
 async def storm(tmp_path: Path, clients: int) -> None:
     """``clients`` /ws connections opened 50 at a time and dropped (half with RST, half with a
     clean FIN) while a viewer watches 5 images/s."""
-    with serving(tmp_path, "--max-file-rate", "50") as served:
+    options = ("--max-file-rate", "50", "--max-clients-per-address", "2000")
+    with serving(tmp_path, *options) as served:
         async with Viewer(served) as viewer, Publisher(served):
             fds, rss = await baseline(served, viewer)
 
