@@ -41,7 +41,8 @@ class Reconnecting:
             await asyncio.sleep(min(2.0, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5))
 
 
-async def restart_storm(tmp_path: Path, viewers: int) -> None:
+async def restart_storm(tmp_path: Path, viewers: int) -> float:
+    """Kill -9 a server with ``viewers`` connected, restart it; seconds until all are back."""
     options = ("--max-clients-per-address", str(viewers + 50), "--max-clients", str(viewers + 50))
     first = start_server(tmp_path / "first", *options, work=tmp_path / "work")
     port = first.port
@@ -64,6 +65,7 @@ async def restart_storm(tmp_path: Path, viewers: int) -> None:
                 )
             assert took < BACK_WITHIN
             assert all(client.connections == 2 for client in clients)
+            return took
         finally:
             for task in tasks:
                 task.cancel()
