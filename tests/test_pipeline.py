@@ -11,6 +11,7 @@ from framecast import imaging
 from framecast.frames import Incoming
 from framecast.hub import Hub
 from framecast.pipeline import Pipeline
+from framecast.supervisor import Supervisor
 
 
 async def test_replaced_and_published_images_are_reported(tmp_path: Path) -> None:
@@ -28,7 +29,8 @@ async def test_replaced_and_published_images_are_reported(tmp_path: Path) -> Non
     frame = np.zeros((8, 8), np.uint8)
     pipeline.submit(incoming("a", frame))  # not started yet: stays pending …
     pipeline.submit(incoming("b", frame))  # … and is replaced by b
-    pipeline.start()
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
     try:
         assert await asyncio.wait_for(fates["a"], 5) is None
         assert await asyncio.wait_for(fates["b"], 5) == 1
@@ -37,3 +39,4 @@ async def test_replaced_and_published_images_are_reported(tmp_path: Path) -> Non
         assert pipeline.counters.dropped == 1 and pipeline.counters.failed == 1
     finally:
         await pipeline.stop()
+        await supervisor.stop()

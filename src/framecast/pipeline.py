@@ -1,6 +1,13 @@
 """From a submitted image to a published frame: latest-wins intake, off-loop encoding,
 fan-out to the hub and throttled refresh of the web folder files.
 
+Each frame is made — decoded, encoded and rendered (:class:`~framecast.frames.Renderings`)
+— in a worker thread, so nothing per frame is serialised on the event loop. An image that
+cannot be made is counted as failed and its submitter told ``None``; the next one goes on.
+The encoder and web-file tasks run under the server's
+:class:`~framecast.supervisor.Supervisor`: an unexpected error is logged, counted and the
+task restarted, never a silently dead pipeline.
+
 A producer faster than the viewers never builds a backlog: :meth:`Pipeline.submit` keeps
 one pending image and replaces it when a newer one arrives (counted as dropped). When
 nobody is connected, pending images are only encoded when the web folder's
@@ -25,6 +32,7 @@ from . import imaging, webfolder
 from .errors import FramecastError
 from .frames import Frame, Incoming
 from .hub import Hub
+from .supervisor import Supervisor
 
 __all__ = ["Counters", "Pipeline"]
 
@@ -70,15 +78,17 @@ class Pipeline:
         self.counters = Counters()
 
     # -- lifecycle (event loop thread) -------------------------------------------------------
-    def start(self, seq: int = 0) -> None:
+    def start(self, supervisor: Supervisor, seq: int = 0) -> None:
+        """Start the encoder and web-file tasks under ``supervisor``; numbering goes on
+        from ``seq``."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._file_wake = asyncio.Event()
         self._seq = seq
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="framecast-encode")
         self._tasks = [
-            asyncio.create_task(self._encode_loop(), name="framecast-encoder"),
-            asyncio.create_task(self._file_loop(), name="framecast-webfiles"),
+            supervisor.spawn("encoder", self._encode_loop),
+            supervisor.spawn("webfiles", self._file_loop),
         ]
         with self._lock:
             if self._pending is not None:
@@ -133,7 +143,7 @@ class Pipeline:
             return item
 
     async def _encode_loop(self) -> None:
-        assert self._wake is not None and self._loop is not None
+        assert self._wake is not None
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -145,44 +155,51 @@ class Pipeline:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._hub.client_arrived.wait(), delay)
             item = self._take()
-            if item is None:
-                continue
-            incoming, stamp = item
-            try:
-                encoded = await self._loop.run_in_executor(
-                    self._executor, self._decode_and_encode, incoming
-                )
-            except FramecastError as exc:
-                self.counters.failed += 1
-                log.warning("skipped %s: %s", incoming.name or "image", exc)
-                _report(incoming, None)
-                continue
-            except Exception:
-                self.counters.failed += 1
-                log.exception("could not encode %s", incoming.name or "image")
-                _report(incoming, None)
-                continue
-            self._seq += 1
-            frame = Frame(
-                seq=self._seq,
-                time=stamp,
-                jpeg=encoded.jpeg,
-                width=encoded.width,
-                height=encoded.height,
-                metadata=incoming.metadata,
-                original=encoded.original,
-                source_width=encoded.source_width,
-                source_height=encoded.source_height,
-            )
-            self._hub.publish(frame)
-            _report(incoming, frame.seq)
-            log.debug("published frame %d (%d bytes)", frame.seq, len(frame.jpeg))
-            self._file_frame = frame
-            assert self._file_wake is not None
-            self._file_wake.set()
+            if item is not None:
+                await self._publish(*item)
 
-    def _decode_and_encode(self, incoming: Incoming) -> imaging.Encoded:
-        return self._encode(incoming.load(), self._options)
+    async def _publish(self, incoming: Incoming, stamp: float) -> None:
+        """Make one frame off the loop and publish it; a failure is this frame's alone.
+
+        A method of its own so that nothing of the image outlives it on the encoder's stack.
+        """
+        assert self._loop is not None and self._file_wake is not None
+        seq = self._seq + 1
+        try:
+            frame = await self._loop.run_in_executor(
+                self._executor, self._make_frame, incoming, seq, stamp
+            )
+        except FramecastError as exc:
+            self.counters.failed += 1
+            log.warning("skipped %s: %s", incoming.name or "image", exc)
+            _report(incoming, None)
+            return
+        except Exception:
+            self.counters.failed += 1
+            log.exception("could not make a frame of %s", incoming.name or "image")
+            _report(incoming, None)
+            return
+        self._seq = seq
+        self._hub.publish(frame)
+        _report(incoming, seq)
+        log.debug("published frame %d (%d bytes)", seq, len(frame.jpeg))
+        self._file_frame = frame
+        self._file_wake.set()
+
+    def _make_frame(self, incoming: Incoming, seq: int, stamp: float) -> Frame:
+        """Decode, encode and render one image (worker thread)."""
+        encoded = self._encode(incoming.load(), self._options)
+        return Frame(
+            seq=seq,
+            time=stamp,
+            jpeg=encoded.jpeg,
+            width=encoded.width,
+            height=encoded.height,
+            metadata=incoming.metadata,
+            original=encoded.original,
+            source_width=encoded.source_width,
+            source_height=encoded.source_height,
+        )
 
     async def _file_loop(self) -> None:
         assert self._file_wake is not None
@@ -197,14 +214,17 @@ class Pipeline:
                 continue
             self._next_file_time = time.monotonic() + self._file_period
             await self._write_files(frame)
+            del frame  # do not keep it alive while waiting for the next one
 
     async def _write_files(self, frame: Frame) -> None:
         assert self._loop is not None
         try:
-            # frame.data() walks the metadata: done in the worker, not on the loop
             await self._loop.run_in_executor(
                 self._executor,
-                lambda: webfolder.write_frame_files(self._web_root, frame.jpeg, frame.data()),
+                webfolder.write_frame_bytes,
+                self._web_root,
+                frame.jpeg,
+                frame.renderings.data_json,
             )
         except OSError as exc:
             log.error("could not write %s: %s", self._web_root / webfolder.IMAGE_NAME, exc)

@@ -30,9 +30,10 @@ from .frames import Incoming
 from .hub import Hub
 from .pipeline import Pipeline
 from .sources import Source, create_sources
-from .web.api import status
+from .supervisor import Supervisor
+from .version import __version__
 from .web.app import build_app
-from .web.context import WebContext
+from .web.context import Connections, WebContext
 
 __all__ = ["ImageServer"]
 
@@ -59,6 +60,7 @@ class ImageServer:
         self._hub: Hub | None = None
         self._pipeline: Pipeline | None = None
         self._context: WebContext | None = None
+        self._supervisor: Supervisor | None = None
         self._runner: web.AppRunner | None = None
         self._site_port = 0
         self._url = ""
@@ -102,9 +104,52 @@ class ImageServer:
 
     def status(self) -> dict[str, Any]:
         """The same counters as ``GET /api/status``."""
-        if self._context is None:
+        context, supervisor = self._context, self._supervisor
+        if context is None or supervisor is None:
             raise ServerStateError("the server is not running; call start() first")
-        return status(self._context)
+        hub, counters, settings, live = (
+            context.hub,
+            context.pipeline.counters,
+            self.settings,
+            context.live,
+        )
+        latest = hub.latest
+        return {
+            "version": __version__,
+            "uptime": round(time.time() - context.started, 3),
+            "url": context.url,
+            "access_limited": context.access_limited,
+            "tls": settings.tls,
+            "clients": hub.clients,
+            "clients_by_kind": hub.clients_by_kind(),
+            "connections": len(live),
+            "frames_submitted": counters.submitted,
+            "frames_published": hub.published,
+            "frames_dropped": counters.dropped,
+            "frames_failed": counters.failed,
+            "client_skips": hub.skipped,
+            "clients_evicted": live.evicted,
+            "clients_refused": live.refused,
+            "latest_seq": latest.seq if latest else 0,
+            "latest_time": latest.time if latest else None,
+            "control": True,
+            "commands": context.commands.names,
+            "commands_run": context.commands_run,
+            "frames_ingested": context.ingested,
+            "ingest_rejected": context.ingest_rejected,
+            "task_errors": supervisor.total_errors,
+            "task_errors_by_task": dict(supervisor.errors),
+            "token_required": settings.token is not None,
+            "viewer_token_required": settings.viewer_token is not None,
+            "limits": {
+                "max_clients": settings.max_clients,
+                "max_clients_per_address": settings.max_clients_per_address,
+                "max_message_bytes": settings.max_message_bytes,
+                "max_ingest_bytes": settings.max_ingest_bytes,
+                "send_timeout": settings.send_timeout,
+                "max_file_rate": settings.max_file_rate,
+            },
+        }
 
     # -- publishing -----------------------------------------------------------------------------
     def publish(self, image: Any, metadata: Mapping[str, Any] | None = None) -> None:
@@ -162,7 +207,14 @@ class ImageServer:
             imaging.DisplayOptions.from_settings(settings),
             max_file_rate=settings.max_file_rate,
         )
-        context = WebContext(settings=settings, hub=hub, pipeline=pipeline, commands=self._commands)
+        context = WebContext(
+            settings=settings,
+            hub=hub,
+            pipeline=pipeline,
+            commands=self._commands,
+            live=Connections(),
+            status=self.status,
+        )
         app = build_app(context)
         runner = web.AppRunner(
             app,
@@ -193,8 +245,10 @@ class ImageServer:
         self._access_limited = address.is_loopback(displayed)
         context.url = self._url
         context.access_limited = self._access_limited
-        pipeline.start(self._seq)
+        supervisor = Supervisor()
+        pipeline.start(supervisor, self._seq)
         self._hub, self._pipeline, self._context, self._runner = hub, pipeline, context, runner
+        self._supervisor = supervisor
         try:
             self._sources = create_sources(settings)
         except Exception:
@@ -233,11 +287,14 @@ class ImageServer:
         self._sources = []
         context.closing.set()
         hub.close()  # every push socket sends "disconnect" and closes
-        await context.wait_idle(STOP_GRACE)
+        await context.live.wait_idle(STOP_GRACE)
         self._seq = pipeline.seq
         await pipeline.stop()
+        if self._supervisor is not None:
+            await self._supervisor.stop()
         await runner.cleanup()
         self._runner = self._hub = self._pipeline = self._context = None
+        self._supervisor = None
         log.info("framecast stopped")
 
     async def __aenter__(self) -> ImageServer:
