@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import threading
 import time
@@ -37,6 +39,11 @@ from .supervisor import Supervisor
 __all__ = ["Counters", "Pipeline"]
 
 log = logging.getLogger("framecast.pipeline")
+
+#: A frame this heavy (full-size array plus JPEG) hands its memory back to the operating
+#: system when it is superseded: glibc keeps freed blocks of a few MB in its arenas, so
+#: after a run of big frames the process would otherwise stay hundreds of MB larger.
+HEAVY_FRAME_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -75,6 +82,7 @@ class Pipeline:
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._seq = 0
+        self._heavy = False  # the latest frame is heavy (see HEAVY_FRAME_BYTES)
         self.counters = Counters()
 
     # -- lifecycle (event loop thread) -------------------------------------------------------
@@ -180,11 +188,16 @@ class Pipeline:
             _report(incoming, None)
             return
         self._seq = seq
+        superseded_heavy = self._heavy
+        self._heavy = _weight(frame) >= HEAVY_FRAME_BYTES
         self._hub.publish(frame)
         _report(incoming, seq)
         log.debug("published frame %d (%d bytes)", seq, len(frame.jpeg))
         self._file_frame = frame
         self._file_wake.set()
+        del frame
+        if superseded_heavy:  # now unreferenced (clients have its bytes or a newer frame)
+            await self._loop.run_in_executor(self._executor, _give_back_memory)
 
     def _make_frame(self, incoming: Incoming, seq: int, stamp: float) -> Frame:
         """Decode, encode and render one image (worker thread)."""
@@ -232,6 +245,34 @@ class Pipeline:
     @property
     def seq(self) -> int:
         return self._seq
+
+
+def _weight(frame: Frame) -> int:
+    original = frame.original
+    size = getattr(original, "nbytes", None)
+    if size is None and isinstance(original, bytes):
+        size = len(original)
+    return len(frame.jpeg) + (size or 0)
+
+
+def _load_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows): nothing to do
+        return None
+    return trim
+
+
+_malloc_trim = _load_trim()
+
+
+def _give_back_memory() -> None:
+    """Return the allocator's free memory to the operating system (glibc only)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def _report(incoming: Incoming, seq: int | None) -> None:
