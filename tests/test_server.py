@@ -296,3 +296,28 @@ async def test_images_in_all_accepted_forms(
             shown = np.asarray(shown_image.convert("RGB"))
         assert shown.shape == (20, 30, 3), n
         assert shown[..., 0].mean() > 200 and shown[..., 1].mean() < 60, f"input {n} not red"
+
+
+async def test_deeply_nested_metadata_never_stops_publishing(
+    server: ImageServer, http: aiohttp.ClientSession
+) -> None:
+    """publish() with metadata nested 5000 levels (no door in between) is shown with the
+    depth cut short; the next image is published too, /data.json answers 200 with it, and
+    no task failed."""
+    deep: object = 1
+    for _ in range(5000):
+        deep = {"k": deep}
+    async with http.ws_connect(base(server) + "/ws") as ws:
+        await until(lambda: server.status()["clients"] == 1, what="client registered")
+        server.publish(gradient(), metadata={"deep": deep})
+        first = await next_json(ws)
+        server.publish(gradient(), metadata={"after": True})
+        second = await next_json(ws)
+    assert first["seq"] == 1 and isinstance(first["metadata"]["deep"], dict)
+    assert second["seq"] == 2 and second["metadata"]["after"] is True
+    async with http.get(base(server) + "/data.json") as response:
+        assert response.status == 200
+        assert (await response.json())["after"] is True
+    status = server.status()
+    assert status["task_errors"] == 0 and status["task_errors_by_task"] == {}
+    assert status["frames_published"] == 2 and status["frames_failed"] == 0

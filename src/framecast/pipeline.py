@@ -190,8 +190,10 @@ class Pipeline:
         self._seq = seq
         superseded_heavy = self._heavy
         self._heavy = _weight(frame) >= HEAVY_FRAME_BYTES
-        self._hub.publish(frame)
-        _report(incoming, seq)
+        try:
+            self._hub.publish(frame)  # latest from here on, even if a client's writer fails
+        finally:
+            _report(incoming, seq)
         log.debug("published frame %d (%d bytes)", seq, len(frame.jpeg))
         self._file_frame = frame
         self._file_wake.set()
