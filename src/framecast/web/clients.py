@@ -261,6 +261,7 @@ async def stream_to_socket(request: web.Request, fmt: SocketFormat) -> web.WebSo
                     break
         finally:
             sub.close()
+            client.release()  # a peer dropped with unsent bytes is aborted here, at once
             await finish_task(sender, GOODBYE_GRACE * 3)
     finally:
         client.release()

@@ -98,6 +98,7 @@ async def control_handler(request: web.Request) -> web.StreamResponse:
                     log.debug("control socket closed: %s", ws.exception())
                     break
         finally:
+            client.release()  # a peer dropped with unsent bytes is aborted here, at once
             stopper.cancel()
             if not replier.done():
                 with contextlib.suppress(asyncio.QueueFull):
