@@ -59,7 +59,8 @@ class FramecastTarget:
             host="127.0.0.1",
             port=0,
             displayed_address="ip:127.0.0.1",
-            **options,
+            # every benchmark client connects from 127.0.0.1: lift the per-address cap
+            **{"max_clients_per_address": 100_000, **options},
         )
 
     def start(self) -> int:

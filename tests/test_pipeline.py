@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from framecast import imaging
-from framecast.frames import Incoming
+from framecast.frames import Frame, Incoming
 from framecast.hub import Hub
 from framecast.pipeline import Pipeline
+from framecast.supervisor import Supervisor
 
 
 async def test_replaced_and_published_images_are_reported(tmp_path: Path) -> None:
@@ -28,7 +32,8 @@ async def test_replaced_and_published_images_are_reported(tmp_path: Path) -> Non
     frame = np.zeros((8, 8), np.uint8)
     pipeline.submit(incoming("a", frame))  # not started yet: stays pending …
     pipeline.submit(incoming("b", frame))  # … and is replaced by b
-    pipeline.start()
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
     try:
         assert await asyncio.wait_for(fates["a"], 5) is None
         assert await asyncio.wait_for(fates["b"], 5) == 1
@@ -37,3 +42,87 @@ async def test_replaced_and_published_images_are_reported(tmp_path: Path) -> Non
         assert pipeline.counters.dropped == 1 and pipeline.counters.failed == 1
     finally:
         await pipeline.stop()
+        await supervisor.stop()
+
+
+def nested(levels: int) -> dict[str, object]:
+    value: object = 1
+    for _ in range(levels):
+        value = {"k": value}
+    assert isinstance(value, dict)
+    return value
+
+
+class Unprintable:
+    """A metadata value whose text cannot be made."""
+
+    def __str__(self) -> str:
+        raise ValueError("no text for you")
+
+
+async def test_bad_metadata_fails_one_frame_and_the_pipeline_goes_on(tmp_path: Path) -> None:
+    """Metadata nested 5000 levels is published (flattened), a value that cannot be rendered
+    fails only its own frame (counted, submitter told None), and the next image is
+    published and written to the web folder."""
+    hub = Hub()
+    hub.subscribe()
+    pipeline = Pipeline(hub, tmp_path, imaging.DisplayOptions(), max_file_rate=100)
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    loop = asyncio.get_running_loop()
+    image = np.zeros((8, 8), np.uint8)
+
+    async def publish(metadata: dict[str, object]) -> int | None:
+        fate: asyncio.Future[int | None] = loop.create_future()
+        pipeline.submit(
+            Incoming(load=lambda: image, metadata=metadata, on_published=fate.set_result)
+        )
+        return await asyncio.wait_for(fate, 5)
+
+    try:
+        assert await publish({"deep": nested(5000)}) == 1
+        assert await publish({"odd": Unprintable()}) is None
+        assert await publish({"n": 3}) == 2
+        assert pipeline.counters.failed == 1 and supervisor.total_errors == 0
+    finally:
+        await pipeline.stop()
+        await supervisor.stop()
+    assert json.loads((tmp_path / "data.json").read_bytes())["n"] == 3
+
+
+async def test_a_failing_task_is_logged_counted_and_restarted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When fan-out fails inside the encoder task (here a client's writer raises), the
+    supervisor logs the traceback, counts one error for "encoder" and restarts it: the
+    frame was published and the next one is too."""
+    hub = Hub()
+    sub = hub.subscribe()
+    calls: list[int] = []
+
+    def broken_writer(frame: Frame) -> bool:
+        calls.append(frame.seq)
+        if len(calls) == 1:
+            raise RuntimeError("writer exploded")
+        return True
+
+    sub.direct = broken_writer
+    waiting = asyncio.create_task(sub.next())  # the client idles: the direct path is used
+    await asyncio.sleep(0)
+    pipeline = Pipeline(hub, tmp_path, imaging.DisplayOptions(), max_file_rate=100)
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    loop = asyncio.get_running_loop()
+    image = np.zeros((8, 8), np.uint8)
+    try:
+        with caplog.at_level(logging.ERROR, logger="framecast.supervisor"):
+            for expected in (1, 2):
+                fate: asyncio.Future[int | None] = loop.create_future()
+                pipeline.submit(Incoming(load=lambda: image, on_published=fate.set_result))
+                assert await asyncio.wait_for(fate, 5) == expected
+        assert calls == [1, 2] and supervisor.errors == {"encoder": 1}
+        assert any("writer exploded" in (r.exc_text or "") for r in caplog.records)
+    finally:
+        waiting.cancel()
+        await pipeline.stop()
+        await supervisor.stop()

@@ -456,3 +456,32 @@ srv.stop()
     if room == "False":
         pytest.skip("the hard limit leaves no room to raise")
     assert raised == "True"
+
+
+async def test_deeply_nested_metadata_never_stops_publishing(
+    work: Path, http: aiohttp.ClientSession
+) -> None:
+    """With the door opened wide (max_metadata_depth raised), publish() with metadata nested
+    5000 levels is shown with the depth cut short; the next image is published too,
+    /data.json answers 200 with it, and no task failed."""
+    deep: object = 1
+    for _ in range(5000):
+        deep = {"k": deep}
+    server = ImageServer(
+        work_folder=work, port=0, displayed_address=LOCAL, max_metadata_depth=10_000
+    )
+    async with server:
+        async with http.ws_connect(base(server) + "/ws") as ws:
+            await until(lambda: server.status()["clients"] == 1, what="client registered")
+            server.publish(gradient(), metadata={"deep": deep})
+            first = await next_json(ws)
+            server.publish(gradient(), metadata={"after": True})
+            second = await next_json(ws)
+        assert first["seq"] == 1 and isinstance(first["metadata"]["deep"], dict)
+        assert second["seq"] == 2 and second["metadata"]["after"] is True
+        async with http.get(base(server) + "/data.json") as response:
+            assert response.status == 200
+            assert (await response.json())["after"] is True
+        status = server.status()
+        assert status["task_errors"] == 0 and status["task_errors_by_task"] == {}
+        assert status["frames_published"] == 2 and status["frames_failed"] == 0

@@ -1,22 +1,48 @@
-"""Frame value objects: what a source hands in, and what the hub fans out. Pure."""
+"""Frame value objects: what a source hands in, and what the hub fans out. Pure.
+
+A :class:`Frame` owns everything it is sent as (its :class:`Renderings`): they are built
+once, when the frame is made (by the pipeline, in a worker thread), shared by every client
+and dropped with the frame. Nothing else keeps per-frame data, so a superseded frame — and
+its full-resolution array — is freed as soon as the last client has its bytes.
+"""
 
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RESERVED_KEY", "Frame", "Incoming", "jsonable"]
+from . import protocol
+
+__all__ = ["MAX_DEPTH", "RESERVED_KEY", "Frame", "Incoming", "Renderings", "jsonable"]
 
 #: The one key of data.json that belongs to framecast; every other key is the publisher's.
 RESERVED_KEY = "framecast"
+#: Metadata nested deeper than this becomes a (truncated) string. The door refuses deeper
+#: input with a clear error (``max_metadata_depth``); this bound protects every other path
+#: (sources, ``publish()``) so that no value can make rendering a frame recurse without end.
+MAX_DEPTH = 64
+_MAX_TEXT = 200
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 3
+_SHORT.maxstring = _SHORT.maxother = _MAX_TEXT
 
 
-def jsonable(value: Any) -> Any:
+def _truncated(value: Any) -> str:
+    try:
+        text = _SHORT.repr(value)
+    except Exception:  # a repr that fails (or recurses too deep) says nothing useful
+        text = f"<{type(value).__name__}>"
+    return text[:_MAX_TEXT]
+
+
+def jsonable(value: Any, _depth: int = 0) -> Any:
     """Turn metadata values (numpy scalars and arrays, bytes, paths, …) into plain JSON types.
 
-    Non-finite floats become ``None`` (JSON has no NaN); unknown objects become their ``str``.
+    Non-finite floats become ``None`` (JSON has no NaN); unknown objects become their ``str``;
+    containers nested deeper than :data:`MAX_DEPTH` become a short, truncated text.
     """
     if value is None or isinstance(value, bool | str):
         return value
@@ -24,15 +50,20 @@ def jsonable(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
+    if isinstance(value, Mapping | list | tuple):
+        if _depth >= MAX_DEPTH:
+            return _truncated(value)
+        if isinstance(value, Mapping):
+            return {str(k): jsonable(v, _depth + 1) for k, v in value.items()}
+        return [jsonable(v, _depth + 1) for v in value]
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     tolist = getattr(value, "tolist", None)  # numpy arrays and scalars
     if callable(tolist):
-        return jsonable(tolist())
+        listed = tolist()
+        if listed is value:  # pragma: no cover - a tolist() that returns itself
+            return str(value)
+        return jsonable(listed, _depth)
     return str(value)
 
 
@@ -55,9 +86,43 @@ class Incoming:
     on_published: Callable[[int | None], None] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Renderings:
+    """Every form a frame is sent in, as bytes, built once with the frame."""
+
+    #: ``data.json``: served by ``GET /data.json`` and written to the web folder.
+    data_json: bytes
+    #: The ``new_image`` notification (UTF-8 JSON text) of ``/ws``.
+    new_image: bytes
+    #: ``new_image`` as one WebSocket text frame, written as-is to idle ``/ws`` clients.
+    ws_message: bytes
+    #: The JPEG as one WebSocket binary frame, written as-is to idle ``/frames`` clients.
+    frames_message: bytes
+    #: ``new_image`` as a Server-Sent Event with ``id: <seq>`` (``/events``).
+    sse_event: bytes
+
+    @classmethod
+    def of(cls, frame: Frame) -> Renderings:
+        """Render ``frame`` (pure; a few JSON encodings and byte copies)."""
+        data_json = protocol.json_bytes(frame.data())
+        new_image = protocol.new_image_message(frame, data_json)
+        return cls(
+            data_json=data_json,
+            new_image=new_image,
+            ws_message=protocol.websocket_frame(new_image, binary=False),
+            frames_message=protocol.websocket_frame(frame.jpeg, binary=True),
+            sse_event=protocol.sse_event("new_image", new_image, event_id=frame.seq),
+        )
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Frame:
-    """One published image, encoded once and shared by every client."""
+    """One published image, encoded and rendered once and shared by every client.
+
+    Making a frame renders it (:attr:`renderings`); the pipeline does that off the event
+    loop. What is derived from a frame later (history, tiles, analysis answers) belongs here
+    too, so that it lives exactly as long as the frame.
+    """
 
     seq: int
     time: float  # epoch seconds when publish() was called
@@ -65,9 +130,14 @@ class Frame:
     width: int
     height: int
     metadata: Mapping[str, Any]
-    original: Any = None  # the full-resolution input, kept for snapshots
+    #: The full-resolution display image (or the original JPEG bytes), for snapshots.
+    original: Any = None
     source_width: int = 0
     source_height: int = 0
+    renderings: Renderings = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "renderings", Renderings.of(self))
 
     def info(self) -> dict[str, Any]:
         """framecast's own fields, stored under :data:`RESERVED_KEY` in data.json."""
@@ -83,6 +153,9 @@ class Frame:
 
     def data(self) -> dict[str, Any]:
         """The content of data.json: the publisher's keys as given, plus ours under one key."""
-        data = {k: v for k, v in jsonable(self.metadata).items() if k != RESERVED_KEY}
+        metadata = jsonable(self.metadata)
+        if not isinstance(metadata, dict):
+            metadata = {}
+        data = {k: v for k, v in metadata.items() if k != RESERVED_KEY}
         data[RESERVED_KEY] = self.info()
         return data

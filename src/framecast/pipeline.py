@@ -1,6 +1,13 @@
 """From a submitted image to a published frame: latest-wins intake, off-loop encoding,
 fan-out to the hub and throttled refresh of the web folder files.
 
+Each frame is made — decoded, encoded and rendered (:class:`~framecast.frames.Renderings`)
+— in a worker thread, so nothing per frame is serialised on the event loop. An image that
+cannot be made is counted as failed and its submitter told ``None``; the next one goes on.
+The encoder and web-file tasks run under the server's
+:class:`~framecast.supervisor.Supervisor`: an unexpected error is logged, counted and the
+task restarted, never a silently dead pipeline.
+
 A producer faster than the viewers never builds a backlog: :meth:`Pipeline.submit` keeps
 one pending image and replaces it when a newer one arrives (counted as dropped). When
 nobody is connected, pending images are only encoded when the web folder's
@@ -12,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import threading
 import time
@@ -25,10 +34,16 @@ from . import imaging, webfolder
 from .errors import FramecastError
 from .frames import Frame, Incoming
 from .hub import Hub
+from .supervisor import Supervisor
 
 __all__ = ["Counters", "Pipeline"]
 
 log = logging.getLogger("framecast.pipeline")
+
+#: A frame this heavy (full-size array plus JPEG) hands its memory back to the operating
+#: system when it is superseded: glibc keeps freed blocks of a few MB in its arenas, so
+#: after a run of big frames the process would otherwise stay hundreds of MB larger.
+HEAVY_FRAME_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -67,18 +82,21 @@ class Pipeline:
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._seq = 0
+        self._heavy = False  # the latest frame is heavy (see HEAVY_FRAME_BYTES)
         self.counters = Counters()
 
     # -- lifecycle (event loop thread) -------------------------------------------------------
-    def start(self, seq: int = 0) -> None:
+    def start(self, supervisor: Supervisor, seq: int = 0) -> None:
+        """Start the encoder and web-file tasks under ``supervisor``; numbering goes on
+        from ``seq``."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._file_wake = asyncio.Event()
         self._seq = seq
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="framecast-encode")
         self._tasks = [
-            asyncio.create_task(self._encode_loop(), name="framecast-encoder"),
-            asyncio.create_task(self._file_loop(), name="framecast-webfiles"),
+            supervisor.spawn("encoder", self._encode_loop),
+            supervisor.spawn("webfiles", self._file_loop),
         ]
         with self._lock:
             if self._pending is not None:
@@ -133,7 +151,7 @@ class Pipeline:
             return item
 
     async def _encode_loop(self) -> None:
-        assert self._wake is not None and self._loop is not None
+        assert self._wake is not None
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -145,44 +163,58 @@ class Pipeline:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._hub.client_arrived.wait(), delay)
             item = self._take()
-            if item is None:
-                continue
-            incoming, stamp = item
-            try:
-                encoded = await self._loop.run_in_executor(
-                    self._executor, self._decode_and_encode, incoming
-                )
-            except FramecastError as exc:
-                self.counters.failed += 1
-                log.warning("skipped %s: %s", incoming.name or "image", exc)
-                _report(incoming, None)
-                continue
-            except Exception:
-                self.counters.failed += 1
-                log.exception("could not encode %s", incoming.name or "image")
-                _report(incoming, None)
-                continue
-            self._seq += 1
-            frame = Frame(
-                seq=self._seq,
-                time=stamp,
-                jpeg=encoded.jpeg,
-                width=encoded.width,
-                height=encoded.height,
-                metadata=incoming.metadata,
-                original=encoded.original,
-                source_width=encoded.source_width,
-                source_height=encoded.source_height,
-            )
-            self._hub.publish(frame)
-            _report(incoming, frame.seq)
-            log.debug("published frame %d (%d bytes)", frame.seq, len(frame.jpeg))
-            self._file_frame = frame
-            assert self._file_wake is not None
-            self._file_wake.set()
+            if item is not None:
+                await self._publish(*item)
 
-    def _decode_and_encode(self, incoming: Incoming) -> imaging.Encoded:
-        return self._encode(incoming.load(), self._options)
+    async def _publish(self, incoming: Incoming, stamp: float) -> None:
+        """Make one frame off the loop and publish it; a failure is this frame's alone.
+
+        A method of its own so that nothing of the image outlives it on the encoder's stack.
+        """
+        assert self._loop is not None and self._file_wake is not None
+        seq = self._seq + 1
+        try:
+            frame = await self._loop.run_in_executor(
+                self._executor, self._make_frame, incoming, seq, stamp
+            )
+        except FramecastError as exc:
+            self.counters.failed += 1
+            log.warning("skipped %s: %s", incoming.name or "image", exc)
+            _report(incoming, None)
+            return
+        except Exception:
+            self.counters.failed += 1
+            log.exception("could not make a frame of %s", incoming.name or "image")
+            _report(incoming, None)
+            return
+        self._seq = seq
+        superseded_heavy = self._heavy
+        self._heavy = _weight(frame) >= HEAVY_FRAME_BYTES
+        try:
+            self._hub.publish(frame)  # latest from here on, even if a client's writer fails
+        finally:
+            _report(incoming, seq)
+        log.debug("published frame %d (%d bytes)", seq, len(frame.jpeg))
+        self._file_frame = frame
+        self._file_wake.set()
+        del frame
+        if superseded_heavy:  # now unreferenced (clients have its bytes or a newer frame)
+            await self._loop.run_in_executor(self._executor, _give_back_memory)
+
+    def _make_frame(self, incoming: Incoming, seq: int, stamp: float) -> Frame:
+        """Decode, encode and render one image (worker thread)."""
+        encoded = self._encode(incoming.load(), self._options)
+        return Frame(
+            seq=seq,
+            time=stamp,
+            jpeg=encoded.jpeg,
+            width=encoded.width,
+            height=encoded.height,
+            metadata=incoming.metadata,
+            original=encoded.original,
+            source_width=encoded.source_width,
+            source_height=encoded.source_height,
+        )
 
     async def _file_loop(self) -> None:
         assert self._file_wake is not None
@@ -197,14 +229,17 @@ class Pipeline:
                 continue
             self._next_file_time = time.monotonic() + self._file_period
             await self._write_files(frame)
+            del frame  # do not keep it alive while waiting for the next one
 
     async def _write_files(self, frame: Frame) -> None:
         assert self._loop is not None
         try:
-            # frame.data() walks the metadata: done in the worker, not on the loop
             await self._loop.run_in_executor(
                 self._executor,
-                lambda: webfolder.write_frame_files(self._web_root, frame.jpeg, frame.data()),
+                webfolder.write_frame_bytes,
+                self._web_root,
+                frame.jpeg,
+                frame.renderings.data_json,
             )
         except OSError as exc:
             log.error("could not write %s: %s", self._web_root / webfolder.IMAGE_NAME, exc)
@@ -212,6 +247,34 @@ class Pipeline:
     @property
     def seq(self) -> int:
         return self._seq
+
+
+def _weight(frame: Frame) -> int:
+    original = frame.original
+    size = getattr(original, "nbytes", None)
+    if size is None and isinstance(original, bytes):
+        size = len(original)
+    return len(frame.jpeg) + (size or 0)
+
+
+def _load_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows): nothing to do
+        return None
+    return trim
+
+
+_malloc_trim = _load_trim()
+
+
+def _give_back_memory() -> None:
+    """Return the allocator's free memory to the operating system (glibc only)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def _report(incoming: Incoming, seq: int | None) -> None:

@@ -3,17 +3,17 @@
 ``/ws`` (the ALS protocol): ``{"type": "new_image", ...}`` after each image and
 ``{"type": "disconnect"}`` before shutdown. ``/events`` carries the same JSON as
 Server-Sent Events. ``/control`` takes JSON commands and answers JSON replies.
+Nothing here caches: a frame's messages are built once by the frame itself
+(:class:`framecast.frames.Renderings`).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
+import struct
 from dataclasses import dataclass, field
-from typing import Any
-
-from .frames import Frame
+from typing import Any, Protocol
 
 try:  # optional speed-up (pip install framecast[speed]): ~10× faster on large metadata
     import orjson as _orjson
@@ -26,11 +26,15 @@ __all__ = [
     "UNKNOWN_COMMAND",
     "Command",
     "CommandError",
+    "Described",
     "encode_reply",
+    "json_bytes",
+    "new_image_message",
     "new_image_payload",
     "new_image_text",
     "parse_command",
     "sse_event",
+    "websocket_frame",
 ]
 
 DISCONNECT = json.dumps({"type": "disconnect"})
@@ -41,7 +45,38 @@ UNKNOWN_COMMAND: dict[str, Any] = {"error": "unknown command"}
 _MAX_DEPTH = 32
 
 
-def new_image_payload(frame: Frame) -> dict[str, Any]:
+class Described(Protocol):
+    """What a ``new_image`` message says about a frame (:class:`framecast.frames.Frame`)."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def time(self) -> float: ...
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+    def data(self) -> dict[str, Any]: ...
+
+
+def json_bytes(value: Any) -> bytes:
+    """Compact, strict JSON of plain JSON types (non-finite floats must already be None).
+
+    Uses orjson when installed, the standard library otherwise (and for what orjson
+    refuses, e.g. an integer beyond 64 bits)."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value)
+        except TypeError:
+            pass
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+
+
+def new_image_payload(frame: Described) -> dict[str, Any]:
     """The ``new_image`` notification: ALS's ``type`` plus sequence, time, size and metadata."""
     return {
         "type": "new_image",
@@ -53,29 +88,47 @@ def new_image_payload(frame: Frame) -> dict[str, Any]:
     }
 
 
-@functools.lru_cache(maxsize=8)
-def new_image_text(frame: Frame) -> str:
-    """The ``new_image`` message as text, built once per frame and shared by every client.
+def new_image_message(frame: Described, data_json: bytes) -> bytes:
+    """The ``new_image`` message as UTF-8 JSON, around ``data_json`` (the frame's data.json,
+    already encoded) so the metadata is encoded once per frame."""
+    head = json_bytes(
+        {
+            "type": "new_image",
+            "seq": frame.seq,
+            "time": round(frame.time, 6),
+            "width": frame.width,
+            "height": frame.height,
+        }
+    )
+    return head[:-1] + b',"metadata":' + data_json + b"}"
 
-    Uses orjson when installed (the same compact JSON: metadata is already plain JSON types
-    with non-finite floats as null), the standard library otherwise."""
-    payload = new_image_payload(frame)
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(payload).decode()
-        except TypeError:  # e.g. an integer beyond 64 bits: the standard library takes it
-            pass
-    return json.dumps(payload, separators=(",", ":"), allow_nan=False)
+
+def new_image_text(frame: Described) -> str:
+    """The ``new_image`` message as text (the frame's own rendering is the same bytes)."""
+    return new_image_message(frame, json_bytes(frame.data())).decode()
 
 
-def sse_event(event: str, data: str, *, event_id: int | None = None) -> bytes:
+def websocket_frame(payload: bytes, *, binary: bool) -> bytes:
+    """One unmasked, uncompressed WebSocket frame carrying ``payload`` (RFC 6455 §5.2: FIN,
+    opcode, length, payload), ready to be written as-is to any client."""
+    opcode = 0x2 if binary else 0x1
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return header + payload
+
+
+def sse_event(event: str, data: str | bytes, *, event_id: int | None = None) -> bytes:
     """One Server-Sent Event; ``data`` must not contain newlines (JSON text never does)."""
-    lines = []
+    head = f"event: {event}\ndata: "
     if event_id is not None:
-        lines.append(f"id: {event_id}")
-    lines.append(f"event: {event}")
-    lines.append(f"data: {data}")
-    return ("\n".join(lines) + "\n\n").encode()
+        head = f"id: {event_id}\n{head}"
+    body = data if isinstance(data, bytes) else data.encode()
+    return head.encode() + body + b"\n\n"
 
 
 # -- /control ----------------------------------------------------------------------------------

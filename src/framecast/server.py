@@ -33,10 +33,10 @@ from .metadata import check_value as check_metadata
 from .pipeline import Pipeline
 from .sources import Source, create_sources
 from .supervisor import Supervisor
+from .version import __version__
 from .web import listener, origins
-from .web.api import status
 from .web.app import build_app
-from .web.context import WebContext
+from .web.context import Connections, WebContext
 
 __all__ = ["ImageServer"]
 
@@ -83,6 +83,7 @@ class ImageServer:
         self._thread: threading.Thread | None = None
         self._thread_stop: asyncio.Event | None = None
         self._supervisor: Supervisor | None = None
+        self._source_tasks: list[asyncio.Task[None]] = []
         self._decoder: ThreadPoolExecutor | None = None
         self._sources: list[Source] = []
         self._state_lock = threading.Lock()
@@ -119,9 +120,52 @@ class ImageServer:
 
     def status(self) -> dict[str, Any]:
         """The same counters as ``GET /api/status``."""
-        if self._context is None:
+        context, supervisor = self._context, self._supervisor
+        if context is None or supervisor is None:
             raise ServerStateError("the server is not running; call start() first")
-        return status(self._context)
+        hub, counters, settings, live = (
+            context.hub,
+            context.pipeline.counters,
+            self.settings,
+            context.live,
+        )
+        latest = hub.latest
+        return {
+            "version": __version__,
+            "uptime": round(time.time() - context.started, 3),
+            "url": context.url,
+            "access_limited": context.access_limited,
+            "tls": settings.tls,
+            "clients": hub.clients,
+            "clients_by_kind": hub.clients_by_kind(),
+            "connections": len(live),
+            "frames_submitted": counters.submitted,
+            "frames_published": hub.published,
+            "frames_dropped": counters.dropped,
+            "frames_failed": counters.failed,
+            "client_skips": hub.skipped,
+            "clients_evicted": live.evicted,
+            "clients_refused": live.refused,
+            "latest_seq": latest.seq if latest else 0,
+            "latest_time": latest.time if latest else None,
+            "control": True,
+            "commands": context.commands.names,
+            "commands_run": context.commands_run,
+            "frames_ingested": context.ingested,
+            "ingest_rejected": context.ingest_rejected,
+            "task_errors": supervisor.total_errors,
+            "task_errors_by_task": dict(supervisor.errors),
+            "token_required": settings.token is not None,
+            "viewer_token_required": settings.viewer_token is not None,
+            "limits": {
+                "max_clients": settings.max_clients,
+                "max_clients_per_address": settings.max_clients_per_address,
+                "max_message_bytes": settings.max_message_bytes,
+                "max_ingest_bytes": settings.max_ingest_bytes,
+                "send_timeout": settings.send_timeout,
+                "max_file_rate": settings.max_file_rate,
+            },
+        }
 
     # -- publishing -----------------------------------------------------------------------------
     def publish(self, image: Any, metadata: Mapping[str, Any] | None = None) -> None:
@@ -188,7 +232,14 @@ class ImageServer:
             imaging.DisplayOptions.from_settings(settings),
             max_file_rate=settings.max_file_rate,
         )
-        context = WebContext(settings=settings, hub=hub, pipeline=pipeline, commands=self._commands)
+        context = WebContext(
+            settings=settings,
+            hub=hub,
+            pipeline=pipeline,
+            commands=self._commands,
+            live=Connections(),
+            status=self.status,
+        )
         app = build_app(context)
         runner = web.AppRunner(
             app,
@@ -236,16 +287,19 @@ class ImageServer:
             raise
         self._decoder = ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="framecast-decode")
         context.decoder = self._decoder
-        self._supervisor = supervisor = Supervisor()
-        pipeline.start(self._seq)
+        supervisor = Supervisor()
+        pipeline.start(supervisor, self._seq)
         self._hub, self._pipeline, self._context, self._runner = hub, pipeline, context, runner
+        self._supervisor = supervisor
         try:
             self._sources = create_sources(settings)
         except Exception:
             await self.astop()
             raise
         for source in self._sources:
-            supervisor.spawn(f"source {source.name}", functools.partial(self._pump, source))
+            self._source_tasks.append(
+                supervisor.spawn(f"source {source.name}", functools.partial(self._pump, source))
+            )
         # The URL itself is start()'s answer (and the CLI prints it): log the folder only.
         log.info("framecast serving the web folder %s", web_root)
         if self._access_limited:
@@ -259,9 +313,11 @@ class ImageServer:
         runner, hub, pipeline, context = self._runner, self._hub, self._pipeline, self._context
         if runner is None or hub is None or pipeline is None or context is None:
             return
-        if self._supervisor is not None:
-            await self._supervisor.stop()
-            self._supervisor = None
+        # Sources first (nothing new comes in); the pipeline's tasks end with pipeline.stop().
+        for task in self._source_tasks:
+            task.cancel()
+        await asyncio.gather(*self._source_tasks, return_exceptions=True)
+        self._source_tasks = []
         for source in self._sources:
             try:
                 await source.aclose()
@@ -270,15 +326,18 @@ class ImageServer:
         self._sources = []
         context.closing.set()
         hub.close()  # every push socket sends "disconnect" and closes
-        await context.wait_idle(STOP_GRACE)
+        await context.live.wait_idle(STOP_GRACE)
         self._seq = pipeline.seq
         await pipeline.stop()
+        if self._supervisor is not None:
+            await self._supervisor.stop()
         await runner.cleanup()
         if self._decoder is not None:
             # Decodes still running finish in their threads; nothing waits for them.
             self._decoder.shutdown(wait=False, cancel_futures=True)
             self._decoder = None
         self._runner = self._hub = self._pipeline = self._context = None
+        self._supervisor = None
         log.info("framecast stopped")
 
     async def __aenter__(self) -> ImageServer:

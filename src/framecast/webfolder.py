@@ -26,6 +26,7 @@ __all__ = [
     "install_assets",
     "is_private_name",
     "prepare_folder",
+    "write_frame_bytes",
     "write_frame_files",
 ]
 
@@ -76,9 +77,14 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def write_frame_files(folder: Path, jpeg: bytes, data: dict[str, Any]) -> None:
-    """Write the image first, then its metadata, each atomically."""
+    """Write the image first, then its metadata (encoded here), each atomically."""
+    write_frame_bytes(folder, jpeg, json.dumps(data, indent=1, allow_nan=False).encode())
+
+
+def write_frame_bytes(folder: Path, jpeg: bytes, data_json: bytes) -> None:
+    """Write the image first, then its ``data.json`` bytes, each atomically."""
     atomic_write(folder / IMAGE_NAME, jpeg)
-    atomic_write(folder / DATA_NAME, json.dumps(data, indent=1, allow_nan=False).encode())
+    atomic_write(folder / DATA_NAME, data_json)
 
 
 def _copy_tree(source: Any, target: Path, *, skip: str | None = None) -> int:

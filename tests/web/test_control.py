@@ -384,3 +384,38 @@ async def test_qr_operator_link_needs_the_token(work: Path) -> None:
             assert response.status == 200
             assert response.headers["X-Framecast-Url"] == srv.url + "?token=op"
             assert response.content_type == "image/svg+xml"
+
+
+async def test_invalid_utf8_text_gets_bad_json_and_the_socket_stays(
+    server: ImageServer, http: aiohttp.ClientSession
+) -> None:
+    """A text message that is not UTF-8 is answered {"error": "bad json"} (not closed with
+    1007), and the next command on the same socket works."""
+    async with http.ws_connect(base(server) + "/control") as ws:
+        await ws.send_frame(b'{"cmd": "reset"}\xff\xfe', aiohttp.WSMsgType.TEXT)
+        assert await next_json(ws) == {"error": "bad json"}
+        assert await ask(ws, '{"cmd": "reset"}') == {"ok": True, "counters": "reset"}
+        assert not ws.closed
+
+
+async def test_a_message_of_exactly_the_limit_is_accepted(work: Path) -> None:
+    """max_message_bytes is the largest message read: exactly that many bytes get a reply,
+    one byte more closes the socket with 1009."""
+    limit = 1000
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, max_message_bytes=limit)
+
+    def padded(size: int) -> str:
+        head = '{"cmd": "reset", "pad": "'
+        return head + "x" * (size - len(head) - 2) + '"}'
+
+    async with (
+        srv,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(base(srv) + "/control") as ws,
+    ):
+        assert len(padded(limit)) == limit
+        assert await ask(ws, padded(limit)) == {"ok": True, "counters": "reset"}
+        await ws.send_str(padded(limit + 1))
+        msg = await asyncio.wait_for(ws.receive(), 5)
+        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert ws.close_code == 1009

@@ -1,4 +1,5 @@
-"""The shared WebSocket frame written straight to idle clients (``web/ws.py`` fast path)."""
+"""The shared WebSocket frame written straight to idle clients (``web/clients.py`` fast path,
+frames built by ``protocol.websocket_frame``)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,9 @@ import pytest
 import simplejpeg
 
 from framecast import ImageServer
-from framecast.frames import Frame
-from framecast.web.ws import wire_frame
+from framecast.protocol import websocket_frame
 
 from ..conftest import base, next_json, until
-
-
-def _frame(jpeg: bytes = b"\xff\xd8\xff") -> Frame:
-    return Frame(seq=1, time=1.0, jpeg=jpeg, width=1, height=1, metadata={})
 
 
 @pytest.mark.parametrize(("size", "header"), [(125, 2), (126, 4), (65535, 4), (65536, 10)])
@@ -27,7 +23,7 @@ def test_frame_header_encodes_every_length_form(size: int, header: int) -> None:
     forms of RFC 6455, FIN set, binary opcode, no mask, and the payload unchanged."""
     payload = bytes(range(256)) * (size // 256 + 1)
     payload = payload[:size]
-    data = wire_frame(lambda f: payload, _frame())
+    data = websocket_frame(payload, binary=True)
     assert data[0] == 0x82 and not data[1] & 0x80
     if header == 2:
         assert data[1] == size
@@ -40,7 +36,7 @@ def test_frame_header_encodes_every_length_form(size: int, header: int) -> None:
 
 def test_text_payload_is_a_utf8_text_frame() -> None:
     """A str payload becomes a text frame (opcode 1) of its UTF-8 bytes."""
-    data = wire_frame(lambda f: "é", _frame())
+    data = websocket_frame("é".encode(), binary=False)
     assert data == b"\x81\x02" + "é".encode()
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import aiohttp
+import psutil
 import pytest
 
 from framecast import ImageServer
@@ -160,3 +162,72 @@ async def test_a_silent_peer_is_dropped_by_the_heartbeat(work: Path) -> None:
         await until(lambda: srv.status()["clients"] == 1, what="client registered")
         await until(lambda: srv.status()["clients"] == 0, timeout=5, what="heartbeat drop")
         writer.close()
+
+
+async def test_one_address_cannot_take_every_slot(work: Path) -> None:
+    """Beyond max_clients_per_address from one address, /ws and /events are refused with
+    503 and a one-line reason, counted; a slot freed by that address can be taken again."""
+    srv = ImageServer(
+        work_folder=work, port=0, displayed_address=LOCAL, max_clients=10, max_clients_per_address=2
+    )
+    async with srv, aiohttp.ClientSession() as http:
+        first = await http.ws_connect(base(srv) + "/ws")
+        second = await http.ws_connect(base(srv) + "/ws")
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await http.ws_connect(base(srv) + "/ws")
+        assert info.value.status == 503
+        async with http.get(base(srv) + "/events") as refused:
+            assert refused.status == 503
+            text = await refused.text()
+        assert "too many connections from this address" in text and text.count("\n") == 1
+        assert srv.status()["clients_refused"] == 2
+        await first.close()
+        await until(lambda: srv.status()["connections"] == 1, what="slot freed")
+        async with http.ws_connect(base(srv) + "/ws"):
+            pass
+        await second.close()
+
+
+def server_sockets(port: int) -> int:
+    """Open TCP sockets of this process on the server's side of ``port``."""
+    return sum(
+        1
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.laddr and c.laddr.port == port and c.status != psutil.CONN_LISTEN
+    )
+
+
+@pytest.mark.parametrize("dropped_by", ["send_timeout", "heartbeat"])
+async def test_clients_that_never_read_release_their_sockets(work: Path, dropped_by: str) -> None:
+    """200 /ws clients that never read while large messages are published: once evicted
+    (send_timeout) or dropped by the heartbeat, their server-side sockets are closed at
+    once (aborted, not left closing on unsent bytes) and the process's fds are back near
+    the baseline, while the clients still hold their ends open."""
+    timeouts = (
+        {"send_timeout": 1.0, "heartbeat": None}
+        if dropped_by == "send_timeout"
+        else {"send_timeout": 60.0, "heartbeat": 0.5}
+    )
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, **timeouts)
+    count = 200
+    async with srv:
+        baseline_fds = psutil.Process().num_fds()
+        writers = []
+        for _ in range(count):
+            _reader, writer = await raw_upgrade(srv.port)
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            writers.append(writer)
+        await until(lambda: srv.status()["clients"] == count, what="all clients registered")
+        blob = {"blob": "x" * 1_000_000}
+        for i in range(5):
+            srv.publish(gradient(8, 8), metadata={**blob, "i": i})
+            await until(lambda i=i: srv.status()["latest_seq"] == i + 1, what=f"frame {i + 1}")
+        await until(lambda: srv.status()["connections"] == 0, timeout=20, what="all dropped")
+        await until(lambda: server_sockets(srv.port) == 0, timeout=5, what="server sockets closed")
+        if dropped_by == "send_timeout":
+            assert srv.status()["clients_evicted"] == count
+        # Our own client ends are still open: only they remain above the baseline.
+        assert psutil.Process().num_fds() <= baseline_fds + count + 10
+        for writer in writers:
+            writer.transport.abort()

@@ -1,13 +1,16 @@
 """``/control``: a WebSocket carrying JSON commands and their JSON replies (SPEC §4.3).
 
 Every message gets exactly one reply, in order; errors (``bad json``, ``unknown command``,
-a failing handler) are replies and the socket stays open. A message larger than
-``max_message_bytes`` closes the socket with 1009. Binary messages are read as UTF-8 JSON.
+a failing handler) are replies and the socket stays open — invalid UTF-8 in a text message
+too (``bad json``, not aiohttp's 1007 close: text arrives as raw bytes). A message of up to
+``max_message_bytes`` is read; a larger one closes the socket with 1009. Binary messages are
+read as UTF-8 JSON.
 
 Reading and dispatching are separate tasks joined by a small bounded queue, so pings are
 answered while a slow command runs, and a client that floods commands is slowed down
 (backpressure) rather than buffered without limit. This socket never carries images, so
-replies never wait behind image traffic.
+replies never wait behind image traffic. Admission, the deadline on each reply, eviction
+and the goodbye are :mod:`framecast.web.clients`'.
 """
 
 from __future__ import annotations
@@ -19,16 +22,15 @@ import logging
 from aiohttp import WSMsgType, web
 
 from .. import protocol
-from .context import CONTEXT, WebContext
+from .clients import GOODBYE_GRACE, LiveClient, finish_task
+from .context import WebContext
 from .guards import check_operator
-from .ws import finish_task, open_socket
 
 __all__ = ["control_handler"]
 
 log = logging.getLogger("framecast.control")
 
 _QUEUE = 8
-_CLOSE_GRACE = 0.5
 
 
 def _check_operator(request: web.Request, context: WebContext) -> None:
@@ -36,12 +38,11 @@ def _check_operator(request: web.Request, context: WebContext) -> None:
 
 
 async def _replier(
-    request: web.Request,
-    ws: web.WebSocketResponse,
+    client: LiveClient,
+    ws: web.WebSocketResponse[bool],
     queue: asyncio.Queue[str | bytes | None],
-    context: WebContext,
 ) -> None:
-    timeout = context.settings.send_timeout
+    context = client.context
     while True:
         message = await queue.get()
         if message is None:
@@ -53,15 +54,7 @@ async def _replier(
         else:
             reply = await context.commands.dispatch(command, context)
             context.commands_run += 1
-        try:
-            await asyncio.wait_for(ws.send_str(protocol.encode_reply(reply)), timeout)
-        except TimeoutError:
-            context.evicted += 1
-            log.info("disconnected a control client that did not read for %.1f s", timeout)
-            if request.transport is not None:
-                request.transport.abort()  # a stalled peer cannot complete a close handshake
-            return
-        except (ConnectionError, RuntimeError):
+        if not await client.send(ws.send_str(protocol.encode_reply(reply))):
             return
 
 
@@ -83,36 +76,35 @@ async def _enqueue(
     return False
 
 
-async def _close_on_stop(ws: web.WebSocketResponse, context: WebContext) -> None:
-    await context.closing.wait()
-    with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
-        await asyncio.wait_for(ws.close(code=1001, message=b"server stopped"), _CLOSE_GRACE)
+async def _close_on_stop(client: LiveClient, ws: web.WebSocketResponse[bool]) -> None:
+    await client.context.closing.wait()
+    await client.goodbye(lambda: ws.close(code=1001, message=b"server stopped"), client.hang_up)
 
 
-async def control_handler(request: web.Request) -> web.WebSocketResponse:
+async def control_handler(request: web.Request) -> web.StreamResponse:
     """``GET /control``: JSON commands in, JSON replies out."""
-    context = request.app[CONTEXT]
-    ws = await open_socket(request, context, _check_operator)
-    context.add_socket(ws)
-    queue: asyncio.Queue[str | bytes | None] = asyncio.Queue(_QUEUE)
-    replier = asyncio.create_task(
-        _replier(request, ws, queue, context), name="framecast-control-reply"
-    )
-    stopper = asyncio.create_task(_close_on_stop(ws, context), name="framecast-control-stop")
+    client = LiveClient.admit(request, "control", check_access=_check_operator)
     try:
-        async for msg in ws:
-            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                if not await _enqueue(queue, msg.data, replier):
+        ws = await client.open_socket()
+        queue: asyncio.Queue[str | bytes | None] = asyncio.Queue(_QUEUE)
+        replier = asyncio.create_task(_replier(client, ws, queue), name="framecast-control-reply")
+        stopper = asyncio.create_task(_close_on_stop(client, ws), name="framecast-control-stop")
+        try:
+            async for msg in ws:
+                if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    if not await _enqueue(queue, msg.data, replier):
+                        break
+                elif msg.type == WSMsgType.ERROR:
+                    log.debug("control socket closed: %s", ws.exception())
                     break
-            elif msg.type == WSMsgType.ERROR:
-                log.debug("control socket closed: %s", ws.exception())
-                break
+        finally:
+            client.release()  # a peer dropped with unsent bytes is aborted here, at once
+            stopper.cancel()
+            if not replier.done():
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(None)
+            await finish_task(replier, GOODBYE_GRACE * 2)
+            await asyncio.gather(stopper, return_exceptions=True)
     finally:
-        context.discard_socket(ws)
-        stopper.cancel()
-        if not replier.done():
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(None)
-        await finish_task(replier, _CLOSE_GRACE * 2)
-        await asyncio.gather(stopper, return_exceptions=True)
+        client.release()
     return ws

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import logging
+import time
 from collections.abc import Callable
 
 from aiohttp import web
@@ -19,6 +21,11 @@ __all__ = [
     "request_token",
     "token_matches",
 ]
+
+log = logging.getLogger("framecast.web")
+
+#: Refusals are logged at most once per this many seconds (a reconnect storm is one line).
+_REFUSAL_LOG_INTERVAL = 10.0
 
 
 def check_origin(request: web.Request, context: WebContext) -> None:
@@ -96,20 +103,34 @@ def admit_live(
     request: web.Request,
     context: WebContext,
     check_access: Callable[[web.Request, WebContext], None] = check_viewer,
-) -> None:
+) -> str:
     """Everything a new live connection (socket or event stream) must pass: access, the
-    connection cap, and not arriving while the server stops."""
+    connection caps, and not arriving while the server stops. Returns the client's address
+    (what ``max_clients_per_address`` counts)."""
     check_access(request, context)
-    check_capacity(context)
+    address = request.remote or ""
+    check_capacity(context, address)
     if context.closing.is_set():
         raise web.HTTPServiceUnavailable(text="server is stopping\n")
+    return address
 
 
-def check_capacity(context: WebContext) -> None:
-    """Refuse a new live connection (503) once ``max_clients`` are connected."""
-    if context.connections >= context.settings.max_clients:
-        context.refused += 1
-        raise web.HTTPServiceUnavailable(
-            text="too many viewers are connected; try again later\n",
-            headers={"Retry-After": "5"},
+def check_capacity(context: WebContext, address: str) -> None:
+    """Refuse a new live connection (503) once ``max_clients`` are connected, or once
+    ``max_clients_per_address`` are connected from ``address``."""
+    settings, live = context.settings, context.live
+    if len(live) >= settings.max_clients:
+        reason = "too many viewers are connected; try again later"
+    elif live.by_address[address] >= settings.max_clients_per_address:
+        reason = (
+            "too many connections from this address; close some (or raise "
+            "--max-clients-per-address) and try again"
         )
+    else:
+        return
+    live.refused += 1
+    now = time.monotonic()
+    if now - live.refusal_logged >= _REFUSAL_LOG_INTERVAL:
+        live.refusal_logged = now
+        log.warning("refused a live connection from %s: %s", address or "?", reason)
+    raise web.HTTPServiceUnavailable(text=reason + "\n", headers={"Retry-After": "5"})

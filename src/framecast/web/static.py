@@ -11,8 +11,6 @@ so a file replaced while it is being served is sent whole (old or new), never to
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import mimetypes
 import os
 import re
@@ -55,13 +53,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LIVE_NAMES = frozenset({IMAGE_NAME, DATA_NAME})
 
 
-@functools.lru_cache(maxsize=4)
 def _live_entry(frame: Frame, name: str) -> _Entry:
-    """``web_image.jpg`` or ``data.json`` of ``frame``, built once per frame."""
-    if name == IMAGE_NAME:
-        body = frame.jpeg
-    else:
-        body = json.dumps(frame.data(), indent=1, allow_nan=False).encode()
+    """``web_image.jpg`` or ``data.json`` of ``frame``: the frame's own bytes (nothing is
+    encoded here, and nothing is kept: the entry lives as long as the response)."""
+    body = frame.jpeg if name == IMAGE_NAME else frame.renderings.data_json
     return _Entry(
         key=(0, 0, 0, 0),
         body=body,
