@@ -35,10 +35,14 @@ from .errors import FramecastError
 from .frames import Frame, Incoming
 from .hub import Hub
 from .supervisor import Supervisor
+from .throttle import LogThrottle
 
 __all__ = ["Counters", "Pipeline"]
 
 log = logging.getLogger("framecast.pipeline")
+
+#: A web folder that cannot be written (disk full) is reported at most once per this many s.
+WRITE_ERROR_INTERVAL = 60.0
 
 #: A frame this heavy (full-size array plus JPEG) hands its memory back to the operating
 #: system when it is superseded: glibc keeps freed blocks of a few MB in its arenas, so
@@ -81,6 +85,7 @@ class Pipeline:
         self._next_file_time = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
+        self._write_errors = LogThrottle(WRITE_ERROR_INTERVAL)
         self._seq = 0
         self._heavy = False  # the latest frame is heavy (see HEAVY_FRAME_BYTES)
         self.counters = Counters()
@@ -242,7 +247,19 @@ class Pipeline:
                 frame.renderings.data_json,
             )
         except OSError as exc:
-            log.error("could not write %s: %s", self._web_root / webfolder.IMAGE_NAME, exc)
+            count = self._write_errors.due()
+            if count is not None:
+                log.error(
+                    "could not write %s (%d time(s) since the last report): %s; viewers are "
+                    "still served from memory",
+                    self._web_root / webfolder.IMAGE_NAME,
+                    count,
+                    exc.strerror or exc,
+                )
+            return
+        if self._write_errors.seen:
+            log.info("web files in %s are written again", self._web_root)
+            self._write_errors = LogThrottle(WRITE_ERROR_INTERVAL)
 
     @property
     def seq(self) -> int:

@@ -153,6 +153,7 @@ class ImageServer:
             "commands_run": context.commands_run,
             "frames_ingested": context.ingested,
             "ingest_rejected": context.ingest_rejected,
+            "uploads_in_progress": context.uploads,
             "task_errors": supervisor.total_errors,
             "task_errors_by_task": dict(supervisor.errors),
             "token_required": settings.token is not None,

@@ -191,3 +191,18 @@ def test_other_pillow_formats_decode() -> None:
         picture.save(buffer, format=fmt)
         check(buffer.getvalue())
         assert load(buffer.getvalue()).shape[:2] == (8, 8), fmt
+
+
+def test_a_corrupt_deflate_tiff_is_an_image_error() -> None:
+    """A TIFF whose compressed strip is garbage (zlib would raise its own error) is reported
+    as an ImageError, like any other corrupt image."""
+    import tifffile
+
+    out = io.BytesIO()
+    tifffile.imwrite(out, np.arange(64 * 64, dtype=np.uint16).reshape(64, 64), compression="zlib")
+    data = bytearray(out.getvalue())
+    with tifffile.TiffFile(io.BytesIO(bytes(data))) as tif:
+        start = tif.pages.first.dataoffsets[0]
+    data[start : start + 8] = b"\xff" * 8  # no longer a zlib stream
+    with pytest.raises(ImageError, match="corrupt"):
+        load(bytes(data))

@@ -300,6 +300,14 @@ async def post_image(
             return response.status, text
 
 
+async def status_of(session: aiohttp.ClientSession, served: Served) -> dict[str, Any]:
+    """``GET /api/status`` as JSON."""
+    async with session.get(f"{served.url}/api/status", timeout=timeout()) as response:
+        assert response.status == 200
+        answer: dict[str, Any] = await response.json()
+        return answer
+
+
 async def check_still_publishing(served: Served, *, value: int = 7) -> None:
     """After an attack: no task died, a new image reaches a fresh /ws viewer with a higher
     seq, and /data.json answers 200 with it."""

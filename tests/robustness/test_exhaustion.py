@@ -26,6 +26,7 @@ from .conftest import (
     raw_ws,
     serving,
     small_jpeg,
+    status_of,
     until,
 )
 
@@ -124,6 +125,9 @@ async def test_uploads_beyond_max_uploads_get_503(tmp_path: Path) -> None:
         slow = [asyncio.create_task(slow_request(served, head, b"x", 20)) for _ in range(2)]
         try:
             async with aiohttp.ClientSession() as session:
+                while (await status_of(session, served))["uploads_in_progress"] < 2:
+                    assert not any(task.done() for task in slow), "a slow upload ended early"
+                    await asyncio.sleep(0.05)
                 deadline = time.monotonic() + 3
                 while True:
                     status, _ = await post_image(session, served, small_jpeg(1))

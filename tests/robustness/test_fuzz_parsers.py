@@ -40,12 +40,17 @@ FUZZ_NAMES = st.text(max_size=12).filter(lambda name: name not in ("reset", "sna
 
 
 def nesting(value: Any) -> int:
-    """Containers nested inside each other (a scalar is 0, ``[]`` is 1, ``[[1]]`` is 2)."""
-    if isinstance(value, dict):
-        return 1 + max((nesting(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((nesting(v) for v in value), default=0)
-    return 0
+    """Containers nested inside each other (a scalar is 0, ``[]`` is 1, ``[[1]]`` is 2);
+    iterative, so a value nested thousands deep is measured, not a RecursionError."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            stack.extend((v, depth) for v in (item.values() if isinstance(item, dict) else item))
+        deepest = max(deepest, depth)
+    return deepest
 
 
 @st.composite

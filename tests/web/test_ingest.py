@@ -284,3 +284,21 @@ async def test_publish_honours_the_configured_pixel_limit(work: Path) -> None:
             srv.publish(np.zeros((11, 10), np.uint8))
         srv.publish(np.zeros((10, 10), np.uint8))
         await until(lambda: srv.status()["frames_published"] == 1, what="the small image")
+
+
+async def test_a_client_gone_mid_body_is_one_line_not_a_traceback(
+    work: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An upload whose client disconnects halfway is counted as refused and logged in one
+    line without a traceback; its slot is freed and the next upload is published."""
+    caplog.set_level(logging.INFO)
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL)
+    async with srv, aiohttp.ClientSession() as http:
+        _, writer = await _send_head(srv.port, 100_000)
+        await until(lambda: srv.status()["uploads_in_progress"] == 1, what="upload begun")
+        writer.transport.abort()
+        await until(lambda: srv.status()["ingest_rejected"] == 1, what="upload counted")
+        assert srv.status()["uploads_in_progress"] == 0
+        status, reply = await post(http, base(srv) + "/api/frames", encoded("PNG"))
+        assert status == 202 and reply["seq"] == 1
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]

@@ -19,7 +19,7 @@ from typing import IO, Any, TypeAlias
 
 import numpy as np
 import simplejpeg
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ..errors import ImageError
 from . import fits, formats
@@ -166,8 +166,11 @@ def decode_bytes(data: bytes, what: str, max_pixels: int | None) -> np.ndarray[A
         raise
     except Image.DecompressionBombError as exc:
         raise ImageError(f"{what} is too large to decode safely: {exc}") from None
-    except (OSError, ValueError, SyntaxError, UnidentifiedImageError, IndexError) as exc:
-        raise ImageError(f"{what} is corrupt or truncated ({kind}): {exc}") from None
+    except Exception as exc:
+        # Decoder libraries raise whatever their parser meets on corrupt input (zlib.error,
+        # struct.error, KeyError, …): for bytes from outside, all of it means "corrupt".
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImageError(f"{what} is corrupt or truncated ({kind}): {detail}") from None
 
 
 def _decode_jpeg(data: bytes, max_pixels: int | None) -> np.ndarray[Any, Any]:

@@ -18,8 +18,13 @@ from ..control import Commands
 from ..frames import Frame
 from ..hub import Hub
 from ..pipeline import Pipeline
+from ..throttle import LogThrottle
 
 __all__ = ["CONTEXT", "Connections", "WebContext"]
+
+
+#: Refusals of live connections are logged at most once per this many seconds.
+REFUSAL_LOG_INTERVAL = 10.0
 
 
 class Connections:
@@ -31,7 +36,8 @@ class Connections:
         self.by_address: Counter[str] = Counter()
         self.evicted = 0  # disconnected for not reading within send_timeout
         self.refused = 0  # turned away: max_clients or max_clients_per_address reached
-        self.refusal_logged = float("-inf")  # monotonic time of the last refusal log line
+        #: A reconnect storm's refusals are logged at most once per interval.
+        self.refusals = LogThrottle(REFUSAL_LOG_INTERVAL)
         self.closing = asyncio.Event()
         self._idle = asyncio.Event()
 

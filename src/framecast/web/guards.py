@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
 from collections.abc import Callable
 
 from aiohttp import web
@@ -23,9 +22,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("framecast.web")
-
-#: Refusals are logged at most once per this many seconds (a reconnect storm is one line).
-_REFUSAL_LOG_INTERVAL = 10.0
 
 
 def check_origin(request: web.Request, context: WebContext) -> None:
@@ -129,8 +125,12 @@ def check_capacity(context: WebContext, address: str) -> None:
     else:
         return
     live.refused += 1
-    now = time.monotonic()
-    if now - live.refusal_logged >= _REFUSAL_LOG_INTERVAL:
-        live.refusal_logged = now
-        log.warning("refused a live connection from %s: %s", address or "?", reason)
+    count = live.refusals.due()
+    if count is not None:
+        log.warning(
+            "refused a live connection from %s: %s (%d refusal(s) since the last report)",
+            address or "?",
+            reason,
+            count,
+        )
     raise web.HTTPServiceUnavailable(text=reason + "\n", headers={"Retry-After": "5"})

@@ -39,6 +39,7 @@ import logging
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from .. import imaging, metadata
@@ -159,6 +160,11 @@ async def _receive(request: web.Request, context: WebContext) -> bytes:
             f"the image did not arrive within {settings.body_timeout:g} s (body_timeout); "
             "send it faster or raise --body-timeout",
             close=True,
+        ) from None
+    except (ConnectionError, aiohttp.ClientPayloadError) as exc:
+        # The client went away (or sent a broken chunked body): its mistake, one log line.
+        raise IngestError(
+            400, f"the image was not sent whole: {exc or type(exc).__name__}", close=True
         ) from None
 
 

@@ -17,13 +17,14 @@ import asyncio
 import errno
 import logging
 import sys
-import time
 from collections.abc import MutableMapping
 from ssl import SSLContext
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+
+from ..throttle import LogThrottle
 
 __all__ = ["AcceptErrorLog", "Site", "raise_open_file_limit", "request_error_log"]
 
@@ -107,10 +108,11 @@ class AcceptErrorLog:
         interval: float = ACCEPT_ERROR_INTERVAL,
     ) -> None:
         self.previous = previous
-        self.interval = interval
-        self.seen = 0
-        self._unreported = 0
-        self._last: float | None = None
+        self._throttle = LogThrottle(interval)
+
+    @property
+    def seen(self) -> int:
+        return self._throttle.seen
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
@@ -120,18 +122,15 @@ class AcceptErrorLog:
             else:
                 loop.default_exception_handler(context)
             return
-        self.seen += 1
-        self._unreported += 1
-        now = time.monotonic()
-        if self._last is not None and now - self._last < self.interval:
+        count = self._throttle.due()
+        if count is None:
             return
         log.error(
             "cannot accept connections: %s (%d time(s) since the last report); "
             "raise the open-file limit (ulimit -n) or lower --max-clients",
             exc.strerror or exc,
-            self._unreported,
+            count,
         )
-        self._last, self._unreported = now, 0
 
     @classmethod
     def install(cls, loop: asyncio.AbstractEventLoop) -> AcceptErrorLog:
