@@ -148,3 +148,31 @@ def test_no_import_cycles() -> None:
         if module not in state:
             visit(module)
     assert not cycles, " ; ".join(" -> ".join(c) for c in cycles)
+
+
+#: Import names of the optional extras' packages (pyproject.toml's optional-dependencies).
+EXTRA_MODULES = {"orjson": "speed", "uvloop": "speed", "astropy": "fits", "bsread": "bsread"}
+
+
+def test_type_checking_does_not_depend_on_the_extras() -> None:
+    """mypy --strict gives the same answer with and without the optional extras: a module of
+    an extra is imported by name (importlib) or listed in mypy's ignore_missing_imports, never
+    with a plain import that type-checks only when the extra is installed."""
+    import tomllib
+
+    pyproject = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())
+    ignored = {
+        name
+        for override in pyproject["tool"]["mypy"].get("overrides", [])
+        if override.get("ignore_missing_imports")
+        for name in override["module"]
+    }
+    offenders = []
+    for module in MODULES:
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and spec.origin is not None
+        for name in imports_of(Path(spec.origin), module):
+            top = name.split(".")[0]
+            if top in EXTRA_MODULES and top not in ignored and f"{top}.*" not in ignored:
+                offenders.append(f"{module} imports {top}")
+    assert not offenders, offenders
