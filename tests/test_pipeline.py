@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -126,3 +128,114 @@ async def test_a_failing_task_is_logged_counted_and_restarted(
         waiting.cancel()
         await pipeline.stop()
         await supervisor.stop()
+
+
+def _counting_encoder() -> tuple[
+    list[int], Callable[[Any, imaging.DisplayOptions], imaging.Encoded]
+]:
+    calls: list[int] = []
+
+    def encode(image: Any, options: imaging.DisplayOptions) -> imaging.Encoded:
+        calls.append(1)
+        return imaging.encode(image, options)
+
+    return calls, encode
+
+
+async def _submit_for(pipeline: Pipeline, seconds: float, rate: float) -> int:
+    """Submit small images at ``rate``/s for ``seconds``; returns how many were submitted."""
+    loop = asyncio.get_running_loop()
+    end, count = loop.time() + seconds, 0
+    image = np.zeros((8, 8), np.uint8)
+    while loop.time() < end:
+        pipeline.submit(Incoming(load=lambda: image, metadata={"n": count}))
+        count += 1
+        await asyncio.sleep(1 / rate)
+    return count
+
+
+async def test_nobody_watching_means_only_the_web_file_refresh_is_encoded(tmp_path: Path) -> None:
+    """With no client, 100 images/s for 1.5 s are encoded only as often as the web files
+    are due (max_file_rate 2/s), the rest dropped; a client arriving gets the next at once."""
+    calls, encode = _counting_encoder()
+    hub = Hub()
+    pipeline = Pipeline(
+        hub,
+        tmp_path,
+        imaging.DisplayOptions(),
+        max_file_rate=2,
+        encode=encode,
+    )
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    try:
+        submitted = await _submit_for(pipeline, 1.5, 100)
+        assert submitted > 50
+        assert 1 <= len(calls) <= 5, len(calls)
+        assert pipeline.counters.dropped >= submitted - 6
+        sub = hub.subscribe()
+        await _submit_for(pipeline, 0.3, 20)
+        frame = await asyncio.wait_for(sub.next(), 2)
+        assert frame is not None and frame.seq > 1
+    finally:
+        await pipeline.stop()
+        await supervisor.stop()
+
+
+async def test_web_files_are_rewritten_at_most_max_file_rate_per_second(tmp_path: Path) -> None:
+    """While a client watches 50 images/s, data.json on disk is replaced about 4 times a
+    second (max_file_rate 4), never once per image; and it holds a recent image."""
+    hub = Hub()
+    hub.subscribe()
+    pipeline = Pipeline(hub, tmp_path, imaging.DisplayOptions(), max_file_rate=4)
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    replaced = 0
+    seen: int | None = None
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        nonlocal replaced, seen
+        while not stop.is_set():
+            try:
+                inode = (tmp_path / "data.json").stat().st_ino
+            except FileNotFoundError:
+                inode = None
+            if inode is not None and inode != seen:
+                replaced, seen = replaced + 1, inode
+            await asyncio.sleep(0.002)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        submitted = await _submit_for(pipeline, 2.0, 50)
+    finally:
+        stop.set()
+        await watcher
+        await pipeline.stop()
+        await supervisor.stop()
+    assert submitted > 60
+    assert 4 <= replaced <= 2.0 * 4 + 3, replaced  # once per period (+ the write at stop)
+    assert json.loads((tmp_path / "data.json").read_text())["n"] >= submitted - 30
+
+
+async def test_the_newest_frame_is_on_disk_after_stop(tmp_path: Path) -> None:
+    """Images published just before stop (within the file throttle's period) are not lost:
+    when stop() returns, web_image.jpg and data.json hold the newest published one."""
+    hub = Hub()
+    sub = hub.subscribe()
+    pipeline = Pipeline(hub, tmp_path, imaging.DisplayOptions(), max_file_rate=0.2)
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    try:
+        for n in range(3):
+            pipeline.submit(
+                Incoming(load=lambda: np.full((8, 8), 200, np.uint8), metadata={"n": n})
+            )
+            frame = await asyncio.wait_for(sub.next(), 5)
+            assert frame is not None and frame.seq == n + 1
+    finally:
+        await pipeline.stop()
+        await supervisor.stop()
+    data = json.loads((tmp_path / "data.json").read_text())
+    assert data["n"] == 2 and data["framecast"]["seq"] == 3
+    assert (tmp_path / "web_image.jpg").read_bytes()[:2] == b"\xff\xd8"
