@@ -406,7 +406,9 @@ async def test_huge_bsread_shape_is_skipped(tmp_path: Path) -> None:
                 assert shown["metadata"]["pulse_id"] == 3, "the bomb was shown"
                 assert time.monotonic() - started < REFUSE_WITHIN
                 assert served.peak_rss() - baseline < PEAK_GROWTH
-                assert served.log().count("\n") - lines <= 1, served.log()[-2000:]
+                # one warning; INFO lines (e.g. the channel list of a new data header) aside
+                new = served.log().splitlines()[lines:]
+                assert len([line for line in new if " INFO " not in line]) <= 1, new
             await check_still_publishing(served)
     finally:
         push.close(0)
