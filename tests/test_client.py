@@ -103,6 +103,9 @@ def test_files_in_ingest_formats_are_sent_unchanged_and_others_reencoded(tmp_pat
     assert np.array_equal(imaging.load(upload.encode(picture)), gradient())
     with pytest.raises(ImageError, match="cannot publish a dict"):
         upload.encode({"not": "an image"})
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(ImageError, match=r"notes\.txt is not a known image format"):
+        upload.encode(tmp_path / "notes.txt")
     with pytest.raises(ImageError, match="does not exist"):
         upload.encode(tmp_path / "missing.png")
 

@@ -23,7 +23,7 @@ from PIL import Image
 
 from . import imaging
 from .errors import ImageError
-from .imaging.decode import check_array, read_file
+from .imaging.decode import check_array, decode_bytes, read_file
 
 __all__ = ["SENT_AS_IS", "encode"]
 
@@ -48,7 +48,8 @@ def encode(image: Any) -> bytes:
         data = read_file(image)
         if imaging.sniff(data) in SENT_AS_IS:
             return data
-        return encode_array(imaging.load(data, max_pixels=None), Path(image).name)
+        name = Path(image).name
+        return encode_array(decode_bytes(data, name, max_pixels=None), name)
     if isinstance(image, Image.Image):
         return encode_array(imaging.load(image, max_pixels=None), "the PIL image")
     if isinstance(image, np.ndarray):
