@@ -275,6 +275,13 @@ async def test_too_large_and_unreadable_images(guarded: ImageServer) -> None:
     assert caught.value.status == 415
 
 
+async def test_metadata_too_long_for_a_header_says_so(server: ImageServer) -> None:
+    """Metadata longer than the server reads in one header is a 400 that says to send less."""
+    with pytest.raises(ClientError, match=r"refused the metadata \(400\).*send less") as caught:
+        await Client(base(server)).apublish(gradient(), {"notes": "x" * 9000})
+    assert caught.value.status == 400
+
+
 async def test_wrong_path_is_not_found(server: ImageServer) -> None:
     """A URL with a path the server does not serve: publish and command say 'not found'."""
     client = Client(base(server) + "/nothing/here/")

@@ -44,6 +44,9 @@ __all__ = ["DEFAULT_TIMEOUT", "Client"]
 DEFAULT_TIMEOUT = 30.0
 STREAM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 METADATA_HEADER = "X-Framecast-Metadata"
+#: Longest header line an aiohttp server reads (its ``max_field_size``): the metadata of one
+#: image over HTTP cannot be longer, whatever the server's ``max_metadata_bytes``.
+METADATA_HEADER_BYTES = 8190
 _DETAIL_CHARS = 300
 _T = TypeVar("_T")
 
@@ -208,6 +211,15 @@ class Client:
                     url=str(target),
                 ) from None
             return int(seq) if isinstance(seq, int) else None
+        size = len(headers.get(METADATA_HEADER, ""))
+        if status == 400 and size > METADATA_HEADER_BYTES - len(METADATA_HEADER) - 2:
+            raise ClientError(
+                f"{where} refused the metadata (400): {size} bytes as JSON, more than the "
+                f"{METADATA_HEADER_BYTES} an HTTP header of the server can carry; send less "
+                "metadata with each image",
+                status=status,
+                url=str(target),
+            )
         raise self._refused(where, status, _detail(text), str(target))
 
     async def _exchange(self, name: str, message: str) -> dict[str, Any]:
