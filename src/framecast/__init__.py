@@ -8,10 +8,18 @@ with its metadata, deep-zoomable, without polling::
     with ImageServer(work_folder="work", port=8000) as server:
         print(server.url)
         server.publish(array, metadata={"STACK_SIZE": 12, "EXPO": "0:06:00"})
+
+and a producer on another machine sends to it with :class:`Client`::
+
+    from framecast import Client
+
+    Client("http://192.168.1.20:8000").publish(array, metadata={"EXPO": 30})
 """
 
+from .client import Client
 from .config import Settings
 from .errors import (
+    ClientError,
     ConfigError,
     FramecastError,
     ImageError,
@@ -23,6 +31,8 @@ from .server import ImageServer
 from .version import __version__
 
 __all__ = [
+    "Client",
+    "ClientError",
     "ConfigError",
     "FramecastError",
     "ImageError",

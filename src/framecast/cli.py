@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from . import pushcli
 from .config import (
     SETTINGS,
     ConsoleSettings,
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cert.add_argument("--days", type=int, default=825, help="validity in days [default: 825]")
     cert.add_argument("--force", action="store_true", help="replace existing files")
+    pushcli.add_parsers(commands)
     return parser
 
 
@@ -199,6 +201,8 @@ def _simulate(settings: SimulateSettings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in pushcli.COMMANDS:
+        return pushcli.run(args)
     given = vars(args)
     try:
         console = load(ConsoleSettings, given)

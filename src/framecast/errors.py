@@ -11,12 +11,14 @@ went wrong and what to do about it::
     │   └── ImageTooLargeError   its header claims more pixels than max_image_pixels
     ├── MetadataError        metadata too deep or too large (max_metadata_depth/_bytes)
     ├── SourceError          a source (folder, ZeroMQ stream, simulator) cannot deliver
+    ├── ClientError          framecast.Client got no answer or a refusal from the server
     └── ServerStateError     the call does not fit the server's state (publish before start)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ClientError",
     "ConfigError",
     "FramecastError",
     "ImageError",
@@ -69,6 +71,16 @@ class MetadataError(FramecastError, ValueError):
 
 class SourceError(FramecastError):
     """A source of images cannot deliver: missing folder, unreachable stream, …"""
+
+
+class ClientError(FramecastError):
+    """:class:`~framecast.Client` could not get its answer: the server is unreachable, too
+    slow, or refused the request (``status`` is then the HTTP status, else ``None``)."""
+
+    def __init__(self, message: str, *, status: int | None = None, url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
 
 
 class ServerStateError(FramecastError, RuntimeError):
