@@ -140,7 +140,7 @@ def test_page_addresses_name_their_stream(page_open: Viewer) -> None:
             {"name": "default", "base": "/a/"},
         ],
         "/cams/s/cam1/",
-        "/",
+        "/s/default/",
         "/cams/streams",
         "/s/cam1/web_image.jpg?seq=7&t=12.5",
     ]

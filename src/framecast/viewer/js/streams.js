@@ -2,8 +2,8 @@
 // addresses of the other streams and of the overview, and the list from api/streams.
 // Pure: no DOM, no network.
 //
-// Every stream NAME has its viewer at <base>s/NAME/; the default stream also at <base>
-// itself; the overview is <base>streams. <base> is "/" on a plain server and the proxy's
+// Every stream NAME has its viewer at <base>s/NAME/ (the default stream also at <base>
+// itself); the overview is <base>streams. <base> is "/" on a plain server and the proxy's
 // sub-path behind a reverse proxy (https://host/cams/), so addresses are built from it,
 // never from the site's root.
 
@@ -32,9 +32,10 @@ export function pageStream(pathname) {
   return { name: DEFAULT_STREAM, base: path.slice(0, path.lastIndexOf("/") + 1) || "/" };
 }
 
-/** The viewer of stream `name` (the default stream keeps its root address). */
+/** The viewer of stream `name`. The default stream too is linked at s/default/: its root
+ *  address shows the overview when it has no image but other streams exist. */
 export function streamHref(base, name) {
-  return name === DEFAULT_STREAM ? base : `${base}s/${encodeURIComponent(name)}/`;
+  return `${base}s/${encodeURIComponent(name)}/`;
 }
 
 /** The overview page. */
@@ -45,8 +46,7 @@ export function overviewHref(base) {
 /** The thumbnail of stream `entry` at its current image: a URL unique to that image, so a
  *  browser never shows a stale cached one (and loads it only when the image changed). */
 export function thumbnailHref(base, entry) {
-  const page = `${base}s/${encodeURIComponent(entry.name)}/`;
-  return `${page}web_image.jpg?seq=${entry.seq}&t=${entry.time ?? 0}`;
+  return `${streamHref(base, entry.name)}web_image.jpg?seq=${entry.seq}&t=${entry.time ?? 0}`;
 }
 
 function count(value) {
