@@ -313,7 +313,9 @@ def _summarise(
     healthy = [c for r in reports for c in r["clients"]]
     stalled = [c for r in reports for c in r["stalled"]]
     latencies = [x for r in reports for x in r["latencies"]]
-    ratios = [c["n"] / published for c in healthy] if published else []
+    # With streams, a client hears only its own stream's share of the images.
+    per_client = published / case.streams if case.streams else published
+    ratios = [c["n"] / per_client for c in healthy] if published else []
     total = sum(c["bytes"] for c in healthy)
     # Throughput over the time messages actually arrived (first to last, all clients): a
     # server that queues keeps delivering after the publisher stopped, and that counts.
