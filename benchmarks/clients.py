@@ -8,9 +8,10 @@ connection and exits.
 
 The clients are deliberately minimal (a WebSocket frame parser on a bare asyncio
 protocol) so that their own CPU cost is small and the same for every server under test.
-``--proto``: ``ws`` (plain WebSocket on ``--path``), ``sio`` (Socket.IO over a WebSocket,
-answering Engine.IO pings) or ``raw`` (4-byte length-prefixed messages on a bare TCP
-socket, for the raw asyncio limit). ``--stalled K`` makes the first K connections stop
+``--proto``: ``ws`` (plain WebSocket on ``--path``; with several ``--path``, connection i
+uses path i modulo their number, e.g. one ``/s/NAME/ws`` per stream), ``sio`` (Socket.IO
+over a WebSocket, answering Engine.IO pings) or ``raw`` (4-byte length-prefixed messages
+on a bare TCP socket, for the raw asyncio limit). ``--stalled K`` makes the first K connections stop
 reading after their first message while keeping the socket open.
 """
 
@@ -225,13 +226,14 @@ async def _connect(
 
 async def _main(args: argparse.Namespace) -> None:
     limit = asyncio.Semaphore(32)
+    paths = args.path or ["/ws"]
     tasks = [
         asyncio.create_task(
             _connect(
                 args.host,
                 args.port,
                 args.proto,
-                args.path,
+                paths[i % len(paths)],
                 i < args.stalled,
                 args.rcvbuf if i < args.stalled else 0,
                 limit,
@@ -275,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--proto", choices=("ws", "sio", "raw"), default="ws")
-    parser.add_argument("--path", default="/ws")
+    parser.add_argument("--path", action="append", help="repeatable; default /ws")
     parser.add_argument("--n", type=int, default=1)
     parser.add_argument("--stalled", type=int, default=0)
     parser.add_argument("--rcvbuf", type=int, default=4096)

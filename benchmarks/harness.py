@@ -47,6 +47,7 @@ class Case:
     max_rss_mb: float = 3000.0
     label: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    streams: int = 0  # framecast: spread the clients and the rate over this many streams
 
 
 class Proc:
@@ -175,6 +176,18 @@ def _client_split(n: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(procs) if base or i < extra]
 
 
+def _paths(case: Case, path: str, proc: int, procs: int) -> list[str]:
+    """The paths client process ``proc`` of ``procs`` connects to: ``path``, or with streams
+    its share of the streams' ``/s/NAME/ws`` (every stream gets the same number of clients
+    when the streams divide evenly among the processes, or when there are fewer of them)."""
+    if not case.streams:
+        return [path]
+    from benchmarks.targets import stream_name
+
+    every = [f"/s/{stream_name(k)}{path}" for k in range(case.streams)]
+    return every[proc::procs] if case.streams >= procs else every
+
+
 def run_case(case: Case, *, log: Any = print) -> list[dict[str, Any]]:
     """Measure ``case`` at each of its rates; one result dict per rate."""
     args = ["-m", "benchmarks.targets", case.impl]
@@ -183,6 +196,8 @@ def run_case(case: Case, *, log: Any = print) -> list[dict[str, Any]]:
     for key, value in case.extra.items():
         if value is True:
             args.append(f"--{key}")
+    if case.streams:
+        args += ["--streams", str(case.streams)]
     server = Proc(args, f"{case.impl} server")
     clients: list[Proc] = []
     base = {"scenario": case.scenario, "impl": case.impl, "n": case.n, "kind": case.kind}
@@ -200,6 +215,7 @@ def run_case(case: Case, *, log: Any = print) -> list[dict[str, Any]]:
         for i, count in enumerate(sizes):
             stalled = min(stalled_left, count)
             stalled_left -= stalled
+            paths = _paths(case, path, i, len(sizes))
             clients.append(
                 Proc(
                     [
@@ -209,8 +225,7 @@ def run_case(case: Case, *, log: Any = print) -> list[dict[str, Any]]:
                         str(port),
                         "--proto",
                         proto,
-                        "--path",
-                        path,
+                        *[word for p in paths for word in ("--path", p)],
                         "--n",
                         str(count),
                         "--stalled",
@@ -232,7 +247,8 @@ def run_case(case: Case, *, log: Any = print) -> list[dict[str, Any]]:
             rss0 = ps.memory_info().rss / 2**20
             sampler = _Sampler(ps, case.max_rss_mb, over_limit)
             t0 = time.monotonic()
-            server.send(f"run {rate} {case.seconds} {case.kind} {case.size}")
+            streams = f" {case.streams}" if case.streams else ""
+            server.send(f"run {rate} {case.seconds} {case.kind} {case.size}{streams}")
             try:
                 done = server.expect("done", case.seconds * 3 + 30).split()
             except (RuntimeError, TimeoutError):
@@ -297,7 +313,9 @@ def _summarise(
     healthy = [c for r in reports for c in r["clients"]]
     stalled = [c for r in reports for c in r["stalled"]]
     latencies = [x for r in reports for x in r["latencies"]]
-    ratios = [c["n"] / published for c in healthy] if published else []
+    # With streams, a client hears only its own stream's share of the images.
+    per_client = published / case.streams if case.streams else published
+    ratios = [c["n"] / per_client for c in healthy] if published else []
     total = sum(c["bytes"] for c in healthy)
     # Throughput over the time messages actually arrived (first to last, all clients): a
     # server that queues keeps delivering after the publisher stopped, and that counts.

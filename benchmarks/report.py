@@ -70,7 +70,7 @@ def markdown(doc: dict[str, Any]) -> str:
         rows = [r for r in block["results"] if "error" not in r]
         out.append(f"#### {name}")
         out.append("")
-        if name in ("notify", "bytes"):
+        if name in ("notify", "bytes", "streams"):
             out.append(markdown_table(rows, _FANOUT_COLUMNS))
         elif name == "stall":
             out.append(markdown_table(rows, _FANOUT_COLUMNS + _STALL_EXTRA))
@@ -109,7 +109,7 @@ def tables(doc: dict[str, Any]) -> str:
         rows = [r for r in block["results"] if "error" not in r]
         errors = [r for r in block["results"] if "error" in r]
         out.append(f"## {name}  ({block['seconds']} s)")
-        if name in ("notify", "bytes"):
+        if name in ("notify", "bytes", "streams"):
             out.append(table(rows, _FANOUT_COLUMNS))
         elif name == "stall":
             out.append(table(rows, _FANOUT_COLUMNS + _STALL_EXTRA))
@@ -162,6 +162,11 @@ def _find(doc: dict[str, Any], scenario: str, **match: Any) -> dict[str, Any] | 
         if "error" not in r and all(r.get(k) == v for k, v in match.items()):
             return r
     return None
+
+
+def _rows(doc: dict[str, Any], scenario: str) -> list[dict[str, Any]]:
+    block = doc["scenarios"].get(scenario, {})
+    return [r for r in block.get("results", []) if "error" not in r]
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -231,6 +236,21 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
                     f"{row['stop_s']:.3f} s",
                     row["stop_s"] < 0.3,
                 )
+    one = next((r for r in _rows(doc, "streams") if r.get("label") == "1 stream"), None)
+    many = next((r for r in _rows(doc, "streams") if r.get("label") != "1 stream"), None)
+    if one and many:
+        r = _ratio(many["p99_ms"], one["p99_ms"])
+        check(
+            f"{many['label']}: notify p99 ≤ 1.5× one stream, same totals",
+            f"{many['p99_ms']} vs {one['p99_ms']} ms ({r}×)",
+            r is not None and r <= 1.5,
+        )
+        r = _ratio(many["server_cpu_pct"], one["server_cpu_pct"])
+        check(
+            f"{many['label']}: server CPU ≤ 1.3× one stream",
+            f"{many['server_cpu_pct']} vs {one['server_cpu_pct']} % ({r}×)",
+            r is not None and r <= 1.3,
+        )
     for r in doc["scenarios"].get("ingest", {}).get("results", []):
         if "check" in r:
             check(r["check"], r.get("value"), r.get("ok"))

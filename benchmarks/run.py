@@ -119,6 +119,29 @@ def startstop_cases(level: str, impls: list[str]) -> list[Case]:
     ]
 
 
+#: Streams scenario: this many streams × this many viewers each, at this rate per stream.
+STREAMS, VIEWERS_PER_STREAM, RATE_PER_STREAM = 16, 20, 10.0
+
+
+def streams_cases(level: str, impls: list[str]) -> list[Case]:
+    """Scenario 7: 16 streams × 10 images/s × 20 /ws viewers vs one stream, same totals.
+
+    Both cases carry the same load (320 viewers, 160 images/s, 51 200 notifications/s):
+    spread over 16 streams (``publish(..., stream=NAME)``, clients on ``/s/NAME/ws``),
+    then all on one stream (``/s/s00/ws``). Only framecast has streams."""
+    streams = _pick(level, STREAMS, STREAMS, 2)
+    per = _pick(level, VIEWERS_PER_STREAM, VIEWERS_PER_STREAM, 2)
+    rate = _pick(level, RATE_PER_STREAM, RATE_PER_STREAM, 10.0) * streams
+    seconds = _pick(level, 5.0, 3.0, 0.5)
+    drain = _pick(level, 1.0, 1.0, 0.3)
+    n = streams * per
+    return [
+        Case("streams", "framecast", n, [rate], seconds, drain=drain, streams=count, label=label)
+        for count, label in ((streams, f"{streams} streams"), (1, "1 stream"))
+        if "framecast" in impls
+    ]
+
+
 def _fanout(build: Callable[[str, list[str]], list[Case]]) -> Callable[..., list[dict[str, Any]]]:
     def scenario(level: str, impls: list[str], log: Callable[[str], None]) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
@@ -162,6 +185,7 @@ SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "ingest": ingest_scenario,
     "browser": browser_scenario,
     "startstop": _fanout(startstop_cases),
+    "streams": _fanout(streams_cases),
 }
 
 

@@ -3,11 +3,12 @@
 Run by :mod:`benchmarks.run` as ``python -m benchmarks.targets IMPL``. It starts the server,
 prints ``port <port> <proto> <path> <start seconds>``, then obeys lines on stdin:
 
-- ``run <rate> <seconds> <kind> <size>``: publish ``rate`` images per second for ``seconds``
-  from this (non-server) thread, as a producer calls ``publish()``; ``kind`` is ``notify``
-  (a small JPEG whose metadata, ``size`` bytes of profile values, travels in the
-  notification) or ``bytes`` (a JPEG of about ``size`` bytes sent whole). Prints
-  ``done <published> <seconds>``.
+- ``run <rate> <seconds> <kind> <size> [<streams>]``: publish ``rate`` images per second for
+  ``seconds`` from this (non-server) thread, as a producer calls ``publish()``; ``kind`` is
+  ``notify`` (a small JPEG whose metadata, ``size`` bytes of profile values, travels in the
+  notification) or ``bytes`` (a JPEG of about ``size`` bytes sent whole). With ``streams``
+  (framecast started with ``--streams K``), image k goes to stream ``stream_name(k % K)``:
+  the total rate is shared evenly. Prints ``done <published> <seconds>``.
 - ``quit``: stop the server, print ``stopped <seconds>`` and exit.
 
 Every payload carries its publish time on the shared clock (:mod:`benchmarks.wire`).
@@ -31,7 +32,7 @@ from typing import Any
 
 from benchmarks.wire import STAMP_KEY, jpeg_of_size, notify_text, now, stamped_jpeg
 
-__all__ = ["IMPLEMENTATIONS", "FramecastTarget", "make_target"]
+__all__ = ["IMPLEMENTATIONS", "FramecastTarget", "make_target", "stream_name"]
 
 #: name → (module, class) of every server the suite can measure; imported lazily.
 IMPLEMENTATIONS = {
@@ -44,15 +45,25 @@ IMPLEMENTATIONS = {
 }
 
 
+def stream_name(k: int) -> str:
+    """The name of the ``k``-th stream of the streams scenario."""
+    return f"s{k:02d}"
+
+
 class FramecastTarget:
-    """framecast through its public API: ``ImageServer.start()``, ``publish()``, ``stop()``."""
+    """framecast through its public API: ``ImageServer.start()``, ``publish()``, ``stop()``.
+
+    ``streams=K`` creates streams ``s00`` … before serving (one image each, published
+    before any client connects, so no client hears of it): their ``/s/NAME/ws`` exist
+    when the clients come."""
 
     proto = "ws"
 
-    def __init__(self, *, path: str = "/ws", **options: Any) -> None:
+    def __init__(self, *, path: str = "/ws", streams: int = 0, **options: Any) -> None:
         from framecast import ImageServer
 
         self.path = path
+        self.streams = streams
         self._work = tempfile.TemporaryDirectory(prefix="framecast-bench-")
         self.server = ImageServer(
             work_folder=self._work.name,
@@ -65,10 +76,21 @@ class FramecastTarget:
 
     def start(self) -> int:
         self.server.start()
+        if self.streams:
+            warm = jpeg_of_size(300)
+            for k in range(self.streams):
+                self.publish_image(warm, {}, stream_name(k))
+            for k in range(self.streams):
+                _wait_ok(f"http://127.0.0.1:{self.server.port}/s/{stream_name(k)}/data.json")
         return self.server.port
 
-    def publish_image(self, jpeg: bytes, metadata: dict[str, Any]) -> None:
-        self.server.publish(jpeg, metadata=metadata)
+    def publish_image(
+        self, jpeg: bytes, metadata: dict[str, Any], stream: str | None = None
+    ) -> None:
+        if stream is None:
+            self.server.publish(jpeg, metadata=metadata)
+        else:
+            self.server.publish(jpeg, metadata=metadata, stream=stream)
 
     def counters(self) -> dict[str, int]:
         """Where frames went missing: dropped at intake (newest wins) or skipped per client."""
@@ -108,6 +130,19 @@ def _profile(size: int) -> dict[str, Any]:
     }
 
 
+def _wait_ok(url: str, timeout: float = 10.0) -> None:
+    """Poll ``url`` until it answers 200 (a stream's files exist once its image is in)."""
+    deadline = now() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError as exc:
+            if now() > deadline:
+                raise RuntimeError(f"{url} not served within {timeout:g} s: {exc}") from exc
+            time.sleep(0.01)
+
+
 def _wait_serving(port: int, proto: str, deadline: float) -> None:
     while now() < deadline:
         try:
@@ -122,8 +157,11 @@ def _wait_serving(port: int, proto: str, deadline: float) -> None:
             time.sleep(0.002)
 
 
-def run_schedule(target: Any, rate: float, seconds: float, kind: str, size: int) -> int:
-    """Publish ``rate`` images per second for ``seconds``; returns how many were published."""
+def run_schedule(
+    target: Any, rate: float, seconds: float, kind: str, size: int, streams: int = 0
+) -> int:
+    """Publish ``rate`` images per second for ``seconds`` (round-robin over ``streams``
+    streams when given); returns how many were published."""
     count = max(1, round(rate * seconds))
     if kind == "bytes":
         base = jpeg_of_size(size)
@@ -145,6 +183,8 @@ def run_schedule(target: Any, rate: float, seconds: float, kind: str, size: int)
                 target.publish_image(jpeg, {STAMP_KEY: stamp})
             else:
                 target.publish(jpeg)
+        elif is_framecast and streams:
+            target.publish_image(base, {STAMP_KEY: stamp, **meta}, stream_name(k % streams))
         elif is_framecast:
             target.publish_image(base, {STAMP_KEY: stamp, **meta})
         else:
@@ -156,6 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="one server under test and its publisher")
     parser.add_argument("impl", choices=sorted(IMPLEMENTATIONS))
     parser.add_argument("--path", default=None, help="framecast: /ws or /frames")
+    parser.add_argument("--streams", type=int, default=0, help="framecast: create K streams")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     options: dict[str, Any] = {}
@@ -168,6 +209,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if args.impl.startswith("framecast") and args.path:
         options["path"] = args.path
+    if args.impl.startswith("framecast") and args.streams:
+        options["streams"] = args.streams
     target = make_target(args.impl, **options)
     t0 = now()
     port = target.start()
@@ -180,8 +223,9 @@ def main(argv: list[str] | None = None) -> None:
             continue
         if words[0] == "run":
             rate, seconds, kind, size = float(words[1]), float(words[2]), words[3], int(words[4])
+            streams = int(words[5]) if len(words) > 5 else 0
             t = now()
-            published = run_schedule(target, rate, seconds, kind, size)
+            published = run_schedule(target, rate, seconds, kind, size, streams)
             elapsed = now() - t
             time.sleep(0.2)  # let the last image through the pipeline before reading counters
             counters = target.counters() if hasattr(target, "counters") else {}

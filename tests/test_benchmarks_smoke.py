@@ -129,3 +129,23 @@ def test_report_and_plot(results: dict[str, list[dict[str, Any]]], tmp_path: Pat
     png = tmp_path / "b.png"
     report.plot(doc, png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_streams_scenario_spreads_the_load() -> None:
+    """The streams scenario reaches every viewer of every stream (/s/NAME/ws) in both its
+    cases, and the report compares them."""
+    import inspect
+
+    from framecast import ImageServer
+
+    if "stream" not in inspect.signature(ImageServer.publish).parameters:
+        pytest.skip("this server has no streams yet (publish(..., stream=NAME))")
+    rows = [r for c in run.streams_cases("smoke", ["framecast"]) for r in run_case(c)]
+    assert [r["label"] for r in rows] == ["2 streams", "1 stream"]
+    for r in rows:
+        assert "error" not in r, r
+        assert r["connected"] == r["n"] == 4
+        assert r["delivered_min"] > 0, f"{r['label']}: a viewer received nothing"
+    doc = {"scenarios": {"streams": {"seconds": 0, "results": rows}}}
+    targets = [c["target"] for c in report.summary(doc)["checks"]]
+    assert any("≤ 1.5× one stream" in t for t in targets)

@@ -69,7 +69,7 @@ def test_published_image_appears(image_server: ImageServer, viewer: Viewer) -> N
 
 
 def test_metadata_text_updates(image_server: ImageServer, viewer: Viewer) -> None:
-    """Every metadata key is listed (numbers formatted, arrays plotted) and follows new images."""
+    """Every metadata key is listed (values as published, arrays plotted) and follows new images."""
     viewer.open()
     profile = np.exp(-(((np.arange(300) - 120) / 20.0) ** 2)).round(5).tolist()
     image_server.publish(
@@ -85,7 +85,7 @@ def test_metadata_text_updates(image_server: ImageServer, viewer: Viewer) -> Non
     text = meta_text(viewer)
     assert "Stack size\n12" in text or "Stack size\t12" in text
     assert "0:06:00" in text
-    assert "6.12346" in text
+    assert "6.1234567" in text
     assert "400 × 300 px" in text
     assert viewer.page.locator("#meta svg.plot polyline").count() == 1
     assert "300 values" in text
@@ -97,9 +97,37 @@ def test_metadata_text_updates(image_server: ImageServer, viewer: Viewer) -> Non
     viewer.wait_seq(2)
     text = meta_text(viewer)
     assert "13" in text and "0:06:30" in text
-    assert "0:06:00" not in text and "Beam energy" not in text
+    assert "0:06:00" not in text and "beam_energy" not in text
     assert "<b onclick=x>bold</b>" in text  # shown as text, never as markup
     assert viewer.page.locator("#meta b").count() == 0
+
+
+ROWS = """() => [...document.querySelectorAll('#meta dt')].map(
+  dt => [dt.textContent, dt.title, dt.nextElementSibling.textContent])"""
+
+
+def test_metadata_shown_exactly_as_published(image_server: ImageServer, viewer: Viewer) -> None:
+    """Values keep their digits (4242, not "4 242"), unknown keys their spelling (FWHM_PX);
+    only STACK_SIZE and EXPO get friendly labels, with the raw key on hover."""
+    viewer.open()
+    image_server.publish(
+        two_tone(RED, BLUE),
+        metadata={
+            "STACK_SIZE": 4242,
+            "EXPO": "0:06:00",
+            "FWHM_PX": 2.3456789,
+            "pulse_id": 12345678901234,
+            "beamEnergy": -0.5,
+        },
+    )
+    viewer.wait_seq(1)
+    assert viewer.page.evaluate(ROWS) == [
+        ["Stack size", "STACK_SIZE", "4242"],
+        ["Total exposure", "EXPO", "0:06:00"],
+        ["FWHM_PX", "FWHM_PX", "2.3456789"],
+        ["pulse_id", "pulse_id", "12345678901234"],
+        ["beamEnergy", "beamEnergy", "-0.5"],
+    ]
 
 
 def test_zoom_survives_update(image_server: ImageServer, viewer: Viewer) -> None:

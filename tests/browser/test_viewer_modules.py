@@ -29,24 +29,35 @@ def page_open(image_server: ImageServer, viewer: Viewer) -> Viewer:
     return viewer
 
 
-def test_numbers_are_formatted_for_people(page_open: Viewer) -> None:
-    """Integers are grouped, floats get ~6 digits, extremes use exponents, minus is a real minus."""
+def test_numbers_are_shown_exactly_as_published(page_open: Viewer) -> None:
+    """No locale grouping, no rounding: 4242 stays 4242, 6.1234567 stays 6.1234567."""
     got = run(
         page_open,
         "metadata.js",
-        "[12, 1234567, 6.123456789, -0.5, 1.5e-7, 3200000000.5, NaN, Infinity].map(m.formatNumber)",
+        "[4242, 1234567, 6.1234567, -0.5, 1.5e-7, 3200000000.5, 12345678901234, NaN, -Infinity]"
+        ".map(m.formatValue)",
     )
-    assert got == ["12", "1\u202f234\u202f567", "6.12346", "−0.5", "1.5e−7", "3.2e+9", "NaN", "∞"]
+    assert got == [
+        "4242",
+        "1234567",
+        "6.1234567",
+        "-0.5",
+        "1.5e-7",
+        "3200000000.5",
+        "12345678901234",
+        "NaN",
+        "-Infinity",
+    ]
 
 
-def test_keys_get_readable_labels(page_open: Viewer) -> None:
-    """Publisher keys become labels; ALS's STACK_SIZE and EXPO get their usual names."""
+def test_keys_are_shown_as_given(page_open: Viewer) -> None:
+    """Unknown keys keep their spelling; only ALS's STACK_SIZE and EXPO get friendly labels."""
     got = run(
         page_open,
         "metadata.js",
-        "['STACK_SIZE', 'EXPO', 'beam_energy', 'imageProfileX', 'HFR'].map(m.labelFor)",
+        "['STACK_SIZE', 'EXPO', 'beam_energy', 'imageProfileX', 'HFR', 'FWHM_PX'].map(m.labelFor)",
     )
-    assert got == ["Stack size", "Total exposure", "Beam energy", "Image profile X", "Hfr"]
+    assert got == ["Stack size", "Total exposure", "beam_energy", "imageProfileX", "HFR", "FWHM_PX"]
 
 
 def test_long_series_keep_their_peaks_when_decimated(page_open: Viewer) -> None:
@@ -105,3 +116,67 @@ def test_ages_read_naturally(page_open: Viewer) -> None:
     """Ages are shown in s, min, h and d."""
     got = run(page_open, "status.js", "[0, 3.7, 65, 600, 3700, 90000].map(m.formatAge)")
     assert got == ["0 s", "3 s", "1 min 5 s", "10 min", "1 h 1 min", "1 d 1 h"]
+
+
+def test_page_addresses_name_their_stream(page_open: Viewer) -> None:
+    """/s/NAME/ shows stream NAME (also behind a proxy's sub-path); anything else the default
+    stream; links to other streams and the overview are built from the server's root."""
+    got = run(
+        page_open,
+        "streams.js",
+        "[['/', '/streams', '/s/cam1/', '/cams/s/guide.2/', '/s/cam%201/', '/s/-bad/', '/a/b']"
+        ".map(m.pageStream),"
+        " m.streamHref('/cams/', 'cam1'), m.streamHref('/', 'default'), m.overviewHref('/cams/'),"
+        " m.thumbnailHref('/', {name: 'cam1', seq: 7, time: 12.5})]",
+    )
+    assert got == [
+        [
+            {"name": "default", "base": "/"},
+            {"name": "default", "base": "/"},
+            {"name": "cam1", "base": "/"},
+            {"name": "guide.2", "base": "/cams/"},
+            {"name": "default", "base": "/s/cam%201/"},
+            {"name": "default", "base": "/s/-bad/"},
+            {"name": "default", "base": "/a/"},
+        ],
+        "/cams/s/cam1/",
+        "/s/default/",
+        "/cams/streams",
+        "/s/cam1/web_image.jpg?seq=7&t=12.5",
+    ]
+
+
+def test_stream_list_is_validated_and_sorted(page_open: Viewer) -> None:
+    """api/streams entries come out sorted by name, with bad names and bad numbers dropped."""
+    got = run(
+        page_open,
+        "streams.js",
+        "m.parseStreams({streams: [{name: 'b', seq: 3, time: 5, width: 4, height: 2, clients: 1},"
+        " {name: '../x', seq: 1}, {name: 'a', seq: 0, time: null, clients: -2}, 'junk']})",
+    )
+    assert got == [
+        {"name": "a", "seq": 0, "time": None, "width": 0, "height": 0, "clients": 0},
+        {"name": "b", "seq": 3, "time": 5, "width": 4, "height": 2, "clients": 1},
+    ]
+
+
+def test_view_is_kept_per_stream_in_the_tab(page_open: Viewer) -> None:
+    """Each stream's view is kept apart in sessionStorage; the hash, when present, wins."""
+    got = run(
+        page_open,
+        "viewstate.js",
+        "(() => { m.rememberView({zoom: 4, x: 0.25, y: 0.5}, 'cam1');"
+        " m.rememberView({zoom: 2, x: 0.75, y: 0.5}, 'cam2');"
+        " const withHash = m.recalledView('cam1');"
+        " history.replaceState(null, '', location.pathname);"
+        " const a = m.recalledView('cam1'); const b = m.recalledView('cam2');"
+        " m.rememberView(null, 'cam2');"
+        " return [withHash, a, b, m.recalledView('cam2'), m.recalledView('cam3')]; })()",
+    )
+    assert got == [
+        {"zoom": 2, "x": 0.75, "y": 0.5},  # the hash (last written) wins
+        {"zoom": 4, "x": 0.25, "y": 0.5},
+        {"zoom": 2, "x": 0.75, "y": 0.5},
+        None,
+        None,
+    ]

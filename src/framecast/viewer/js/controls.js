@@ -42,16 +42,28 @@ export class Toggle {
   }
 }
 
-/** Night mode and panel toggles plus their keyboard shortcuts. */
-export function setupToggles({ nightButton, infoButton, imageElement, onLayoutChange = () => {} }) {
+/** The night-mode toggle (shared by the viewer and the overview page: one setting). */
+export function nightToggle(button) {
   const themeColour = document.querySelector('meta[name="theme-color"]');
-  const night = new Toggle(nightButton, {
+  return new Toggle(button, {
     key: NIGHT_KEY,
     className: "night",
     initial: false,
     // the phone's own status bar goes black too
     onChange: (on) => themeColour && themeColour.setAttribute("content", on ? "#000000" : "#101418"),
   });
+}
+
+/** True when a key press belongs to a text field (no shortcut then). */
+export function typing(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return true;
+  const target = event.target;
+  return target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+}
+
+/** Night mode and panel toggles plus their keyboard shortcuts. */
+export function setupToggles({ nightButton, infoButton, imageElement, onLayoutChange = () => {} }) {
+  const night = nightToggle(nightButton);
   const smallPortrait = matchMedia("(max-width: 700px) and (orientation: portrait)").matches;
   const panel = new Toggle(infoButton, {
     key: PANEL_KEY,
@@ -60,10 +72,8 @@ export function setupToggles({ nightButton, infoButton, imageElement, onLayoutCh
     onChange: onLayoutChange,
   });
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
-    const target = event.target;
-    if (target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
-    if (imageElement.contains(target)) return;  // the image's own keys (OpenSeadragon)
+    if (typing(event)) return;
+    if (imageElement.contains(event.target)) return;  // the image's own keys (OpenSeadragon)
     if (event.key === "n") night.set(!night.on);
     else if (event.key === "i") panel.set(!panel.on);
   });

@@ -6,6 +6,8 @@ import { ImageView } from "./viewer.js";
 import { MetadataList, imageEntries, splitMetadata } from "./metadata.js";
 import { StatusDisplay } from "./status.js";
 import { recalledView, rememberView } from "./viewstate.js";
+import { DEFAULT_STREAM, pageStream, parseStreams } from "./streams.js";
+import { StreamMenu } from "./streammenu.js";
 import { setupToggles } from "./controls.js";
 import { ScreenAwake } from "./wakelock.js";
 import { ShareDialog } from "./share.js";
@@ -13,6 +15,9 @@ import { OperatorControls } from "./operator.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
+// The stream this page shows (/s/NAME/, or the default stream at the root), and the
+// server's root for what is not per stream (api/status, api/streams, qr.svg).
+const here = pageStream(location.pathname);
 
 const status = new StatusDisplay({
   status: $("status"),
@@ -25,8 +30,10 @@ const status = new StatusDisplay({
 });
 const fixed = new MetadataList($("meta-fixed"), { rawLabels: true });
 const meta = new MetadataList($("meta"));
-const view = new ImageView($("osd"), { prefixUrl: "icons/", initialView: recalledView() });
-const share = new ShareDialog({ button: $("btn-share"), dialog: $("share-dialog"), image: $("share-qr"), link: $("share-url") });
+const view = new ImageView($("osd"), { prefixUrl: "icons/", initialView: recalledView(here.name) });
+const share = new ShareDialog({ button: $("btn-share"), dialog: $("share-dialog"), image: $("share-qr"), link: $("share-url"), qrPath: `${here.base}qr.svg` });
+const streams = new StreamMenu({ box: $("stream-switch"), select: $("stream-select"), link: $("streams-link"), base: here.base, current: here.name });
+status.setStream(here.name === DEFAULT_STREAM ? null : here.name);
 const operator = new OperatorControls({ snapshotButton: $("btn-operator-snapshot"), resetButton: $("btn-operator-reset"), reply: $("operator-reply") });
 const awake = new ScreenAwake();
 setupToggles({ nightButton: $("btn-night"), infoButton: $("btn-info"), imageElement: $("image") });
@@ -91,8 +98,8 @@ view.addEventListener("loaderror", () => {
   // notification or reconnection brings a new one.
 });
 
-view.addEventListener("viewchange", (event) => rememberView(event.detail));
-addEventListener("pagehide", () => rememberView(view.view()));
+view.addEventListener("viewchange", (event) => rememberView(event.detail, here.name));
+addEventListener("pagehide", () => rememberView(view.view(), here.name));
 
 async function loadData() {
   const { data, date } = await fetchJson("data.json");
@@ -108,24 +115,55 @@ async function loadStatus() {
   statusLoadedAt = Date.now();
   let info;
   try {
-    ({ data: info } = await fetchJson("api/status"));
+    ({ data: info } = await fetchJson(`${here.base}api/status`));
   } catch {
     return;  // older servers or another web server serving the folder: no status API
   }
   $("access-warning").hidden = !info.access_limited;
-  share.setUrl(info.url, { tokenInQr: Boolean(info.viewer_token_required) });
+  share.setUrl(pageAddress(info.url), { tokenInQr: Boolean(info.viewer_token_required) });
+  // With several streams, the counters shown are this stream's own.
+  const perStream = info.streams && typeof info.streams === "object" ? info.streams : {};
+  loadStreams(Object.keys(perStream).length);
+  const own = perStream[here.name];
+  const counters = own && typeof own === "object" ? own : info;
   const parts = [];
   if (info.version) parts.push(`framecast ${info.version}`);
-  if (typeof info.clients === "number") parts.push(`${info.clients} viewer${info.clients === 1 ? "" : "s"}`);
-  if (info.frames_published) parts.push(`${info.frames_published} published`);
-  if (info.frames_dropped) parts.push(`${info.frames_dropped} dropped`);
+  if (typeof counters.clients === "number") parts.push(`${counters.clients} viewer${counters.clients === 1 ? "" : "s"}`);
+  if (counters.frames_published) parts.push(`${counters.frames_published} published`);
+  if (counters.frames_dropped) parts.push(`${counters.frames_dropped} dropped`);
   $("server-info").textContent = parts.join(" · ");
   operator.offer(info, { token, makeChannel: () => new ControlChannel({ pageUrl: location.href, token }) });
 }
 
+/** The address of this page for other devices: the server's displayed URL (its root)
+ *  with this page's path below the root (s/NAME/ for a stream). */
+function pageAddress(serverUrl) {
+  if (!serverUrl) return serverUrl;
+  try {
+    return new URL(location.pathname.slice(here.base.length), serverUrl).href;
+  } catch {
+    return serverUrl;
+  }
+}
+
+/** The stream menu, shown when the server has more than one stream (`count`, from
+ *  api/status; a server without streams is not asked for its list). */
+async function loadStreams(count) {
+  if (count <= 1) {
+    streams.update([]);
+    return;
+  }
+  try {
+    const { data } = await fetchJson(`${here.base}api/streams`);
+    streams.update(parseStreams(data));
+  } catch {
+    streams.update([]);  // a server without streams: no menu
+  }
+}
+
 // ---- live channel -------------------------------------------------------------------
 
-const live = new LiveConnection({ pageUrl: location.href });
+const live = new LiveConnection({ pageUrl: location.href, probePath: `${here.base}api/status` });
 let statusTimer = null;
 
 live.addEventListener("state", (event) => {
@@ -220,5 +258,6 @@ globalThis.framecast = Object.freeze({
   view,
   live,
   status,
+  stream: here.name,
   get operatorDecided() { return operator.decided; },
 });

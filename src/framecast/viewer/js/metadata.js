@@ -1,7 +1,9 @@
-// The metadata panel: every key of the image's metadata, with readable labels, formatted
-// numbers, and 1-D numeric arrays (beam profiles, histograms) drawn as small plots.
-// Rows are updated in place (same key → same row), so new values do not make the layout
-// jump. Values are always inserted as text, never as HTML.
+// The metadata panel: every key of the image's metadata, each value exactly as published
+// (no locale grouping, no rounding: a pulse id or a count can be read and copied as sent),
+// every key as given, and 1-D numeric arrays (beam profiles, histograms) drawn as small plots.
+// Only the keys the viewer knows get a friendly label (ALS's STACK_SIZE and EXPO); the raw
+// key is always shown on hover. Rows are updated in place (same key → same row), so new
+// values do not make the layout jump. Values are always inserted as text, never as HTML.
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_PLOT_POINTS = 512;
@@ -11,32 +13,19 @@ const LABELS = {
   EXPO: "Total exposure",
 };
 
-/** "beam_energy" → "Beam energy", "STACK_SIZE" → "Stack size", "imageProfileX" → "Image profile X". */
+/** The label of a publisher's key: a friendly name for the keys the viewer knows
+ *  (STACK_SIZE → "Stack size", EXPO → "Total exposure"), every other key as given. */
 export function labelFor(key) {
-  if (Object.hasOwn(LABELS, key)) return LABELS[key];
-  let words = String(key)
-    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
-    .replace(/[_\-.]+/g, " ")
-    .trim();
-  if (!words) return String(key);
-  if (words === words.toUpperCase() && /[A-Z]{2}/.test(words)) words = words.toLowerCase();
-  // camelCase pieces ("Profile") read as ordinary words; acronyms and single letters stay
-  words = words.split(" ").map((w, i) => (i > 0 && /^[A-Z][a-z]+$/.test(w) ? w.toLowerCase() : w)).join(" ");
-  return words.charAt(0).toUpperCase() + words.slice(1);
+  return Object.hasOwn(LABELS, key) ? LABELS[key] : String(key);
 }
 
-/** Format a number for people: grouped integers, ~6 significant digits, exponent
- *  notation for very large or very small magnitudes. */
-export function formatNumber(value) {
+/** A published number exactly as JSON carried it: 4242 stays "4242", 6.1234567 stays
+ *  "6.1234567" (JSON itself has no NaN or infinities; they are spelt out if they come). */
+export function exactNumber(value) {
   if (typeof value !== "number") return String(value);
   if (Number.isNaN(value)) return "NaN";
-  if (!Number.isFinite(value)) return value > 0 ? "∞" : "−∞";
-  const magnitude = Math.abs(value);
-  if (Number.isInteger(value) && magnitude < 1e15) return value.toLocaleString("en-US").replace(/,/g, "\u202f");
-  if (magnitude !== 0 && (magnitude >= 1e6 || magnitude < 1e-3)) {
-    return value.toExponential(3).replace(/\.?0+e/, "e").replace("-", "−");
-  }
-  return String(Number(value.toPrecision(6))).replace("-", "−");
+  if (!Number.isFinite(value)) return value > 0 ? "Infinity" : "-Infinity";
+  return Object.is(value, -0) ? "-0" : String(value);
 }
 
 /** Byte counts as kB/MB. */
@@ -74,10 +63,10 @@ export function decimate(values, maxPoints = MAX_PLOT_POINTS) {
   return points;
 }
 
-/** One-line text for any non-plotted value. */
+/** One-line text for any non-plotted value; numbers and strings exactly as published. */
 export function formatValue(value) {
   if (value === null || value === undefined) return "—";
-  if (typeof value === "number") return formatNumber(value);
+  if (typeof value === "number") return exactNumber(value);
   if (typeof value === "boolean") return value ? "yes" : "no";
   if (typeof value === "string") return value;
   if (Array.isArray(value) && value.every((v) => typeof v !== "object" || v === null)) {
@@ -108,7 +97,7 @@ function plot(values) {
     .join(" "));
   line.setAttribute("vector-effect", "non-scaling-stroke");
   svg.append(line);
-  svg.setAttribute("aria-label", `plot of ${values.length} values from ${formatNumber(min)} to ${formatNumber(max)}`);
+  svg.setAttribute("aria-label", `plot of ${values.length} values from ${exactNumber(min)} to ${exactNumber(max)}`);
   return svg;
 }
 
@@ -162,7 +151,7 @@ export class MetadataList {
         if (v < min) min = v;
         if (v > max) max = v;
       }
-      caption.textContent = `${value.length} values, ${formatNumber(min)} … ${formatNumber(max)}`;
+      caption.textContent = `${value.length} values, ${exactNumber(min)} … ${exactNumber(max)}`;
       row.dd.replaceChildren(plot(value), caption);
       row.signature = null;
       return;

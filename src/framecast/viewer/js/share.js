@@ -2,8 +2,9 @@
 // its displayed URL) and the URL itself, so a phone can join by scanning the screen.
 
 export class ShareDialog {
-  constructor({ button, dialog, image, link }) {
+  constructor({ button, dialog, image, link, qrPath = "qr.svg" }) {
     this.dialog = dialog;
+    this.qrPath = qrPath;
     this.image = image;
     this.link = link;
     this.url = null;
@@ -22,7 +23,7 @@ export class ShareDialog {
 
   open() {
     // Reload the QR code each time: the displayed address may change across restarts.
-    this.image.src = `qr.svg?t=${Date.now()}`;
+    this.image.src = `${this.qrPath}?t=${Date.now()}`;
     if (!this.url) {
       const here = new URL(location.href);
       here.hash = "";

@@ -92,6 +92,7 @@ export class StatusDisplay {
     this.imageTimeS = null;
     this.waiting = false;
     this.seq = null;
+    this.stream = null;
     this.clock = new ClockOffset();
     this.rate = new RateMeter();
     this.ticker = setInterval(() => this.tick(), 1000);
@@ -128,6 +129,12 @@ export class StatusDisplay {
     this.tick();
   }
 
+  /** The stream shown, named in the title (null for the default stream). */
+  setStream(name) {
+    this.stream = name;
+    this.tick();
+  }
+
   /** A new_image notification arrived (counts for the frame rate). */
   frameReceived(message) {
     this.rate.add(message.receivedAt);
@@ -149,7 +156,7 @@ export class StatusDisplay {
     if (el.fps.textContent !== rate) el.fps.textContent = rate;
     const parts = [this.state === "live" ? "Live" : this.state === "stopped" ? "Stopped" : this.state === "reconnecting" ? "Reconnecting" : "Connecting"];
     if (this.seq) parts.push(`#${this.seq}`);
-    const title = `${parts.join(" ")} · framecast`;
+    const title = `${parts.join(" ")}${this.stream ? ` · ${this.stream}` : ""} · framecast`;
     if (document.title !== title) document.title = title;
   }
 

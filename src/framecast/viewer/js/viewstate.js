@@ -2,6 +2,21 @@
 // (#zoom=4.000&x=0.31250&y=0.20000), so a reload, a bookmark or a shared link opens the
 // same region. zoom is relative to "whole image fits", x and y are the centre of the
 // view in image widths (0..1 across, 0..height/width down).
+//
+// With several streams, each stream's view is also kept in this tab's sessionStorage under
+// its name, so switching to another camera and coming back (through the stream menu, the
+// overview or a bookmark without a hash) finds the same region again. The hash wins when
+// there is one: a shared link opens the region it names.
+
+const STORE_PREFIX = "framecast.view.";
+
+function storage() {
+  try {
+    return globalThis.sessionStorage || null;
+  } catch {
+    return null;  // storage disabled (private mode, file://): the hash still works
+  }
+}
 
 /** Parse a location hash; returns {zoom, x, y} or null. */
 export function parseView(hash) {
@@ -31,15 +46,34 @@ export function formatView(view, previousHash = "") {
   return text ? `#${text}` : "";
 }
 
-/** Write the view into the address bar without adding a history entry. */
-export function rememberView(view) {
+/** Write the view into the address bar without adding a history entry, and keep it for
+ *  `stream` (when given) in this tab. */
+export function rememberView(view, stream = null) {
+  if (stream !== null) {
+    const store = storage();
+    try {
+      if (store && view) store.setItem(STORE_PREFIX + stream, formatView(view));
+      else if (store) store.removeItem(STORE_PREFIX + stream);
+    } catch {
+      /* storage full or disabled: the hash still holds it */
+    }
+  }
   const hash = formatView(view, location.hash);
   if (hash === location.hash || (!hash && !location.hash)) return;
   const url = `${location.pathname}${location.search}${hash}`;
   history.replaceState(history.state, "", url);
 }
 
-/** The view stored in the address bar, if any. */
-export function recalledView() {
-  return parseView(location.hash);
+/** The view stored in the address bar, or else the one last kept for `stream` in this tab. */
+export function recalledView(stream = null) {
+  const fromHash = parseView(location.hash);
+  if (fromHash || stream === null) return fromHash;
+  const store = storage();
+  let kept = null;
+  try {
+    kept = store ? store.getItem(STORE_PREFIX + stream) : null;
+  } catch {
+    kept = null;
+  }
+  return parseView(kept);
 }
