@@ -523,6 +523,15 @@ class ConsoleSettings:
             help="Do not draw the QR code of the URL (framecast serve).", group="output", flag=True
         ),
     )
+    config: Path | None = field(
+        default=None,
+        metadata=option(
+            help="TOML file of settings for framecast serve: top-level keys are the settings' "
+            "names, [streams.NAME] tables give each stream its sources; flags and FRAMECAST_* "
+            "variables win over it.",
+            group="configuration",
+        ),
+    )
 
     def __post_init__(self) -> None:
         if self.verbose < 0:
