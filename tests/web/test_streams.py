@@ -441,3 +441,26 @@ def test_stream_options_are_checked_before_start(tmp_path: Path) -> None:
         ImageServer(work_folder=tmp_path, streams={"cam": {"watch": tmp_path / "missing"}})
     with pytest.raises(ConfigError, match="top-level"):
         ImageServer(work_folder=tmp_path, streams={"default": {"simulate": True}})
+
+
+async def test_an_unwatched_stream_only_encodes_for_its_web_files(work: Path) -> None:
+    """A stream nobody watches, fed 100 images in about a second, encodes only when its web
+    files are due (max_file_rate 2/s), while a watched stream shows every image."""
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, max_file_rate=2)
+    await srv.astart()
+    try:
+        srv.publish(gradient(), stream="seen")
+        await until(lambda: srv.status()["streams"]["seen"]["frames_published"] == 1)
+        async with aiohttp.ClientSession() as http, http.ws_connect(base(srv) + "/s/seen/ws") as ws:
+            await until(lambda: srv.status()["streams"]["seen"]["clients"] == 1)
+            for i in range(100):
+                srv.publish(gradient(), {"i": i}, stream="unseen")
+                srv.publish(gradient(), {"i": i}, stream="seen")
+                assert (await next_json(ws))["metadata"]["i"] == i
+                await asyncio.sleep(0.01)  # a producer at ~100 images/s
+        streams = srv.status()["streams"]
+        assert streams["seen"]["frames_published"] == 101
+        assert 1 <= streams["unseen"]["frames_published"] <= 5, streams["unseen"]
+        assert streams["unseen"]["frames_dropped"] >= 95
+    finally:
+        await srv.astop()
