@@ -466,3 +466,19 @@ async def test_an_unwatched_stream_only_encodes_for_its_web_files(work: Path) ->
         assert streams["unseen"]["frames_dropped"] >= 95
     finally:
         await srv.astop()
+
+
+async def test_a_private_session_tells_stream_names_only_to_viewers(work: Path) -> None:
+    """With a viewer token, an unknown stream is 401 without the token (nothing is told of
+    which streams exist) and 404 with it."""
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, viewer_token="v")
+    await srv.astart()
+    try:
+        async with aiohttp.ClientSession() as http:
+            for route in ("ws", "data.json", "api/status"):
+                async with http.get(f"{base(srv)}/s/nope/{route}") as response:
+                    assert response.status == 401, route
+                async with http.get(f"{base(srv)}/s/nope/{route}?token=v") as response:
+                    assert response.status == 404, route
+    finally:
+        await srv.astop()

@@ -42,10 +42,13 @@ def stream_name_of(request: web.Request) -> str:
 
 
 def stream_of(request: web.Request) -> Stream:
-    """The existing stream the request is for, or the HTTP error that says why not."""
+    """The existing stream the request is for, or the HTTP error that says why not (in a
+    private session, only to a viewer: the names of streams are not told to strangers)."""
     name = stream_name_of(request)
-    stream = request.app[CONTEXT].streams.get(name)
+    context = request.app[CONTEXT]
+    stream = context.streams.get(name)
     if stream is None:
+        check_viewer(request, context)
         raise web.HTTPNotFound(
             text=f"there is no stream {name!r} on this server; see /streams for the streams "
             "it carries\n"
