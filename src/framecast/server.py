@@ -82,7 +82,7 @@ class ImageServer:
             self.settings = Settings.build(**options)
         else:  # built and checked once (the CLI's path); keywords, if any, override it
             self.settings = settings.replace(**options) if options else settings
-        self.stream_settings = _stream_settings(self.settings, streams or {})
+        self._named_streams = _stream_settings(self.settings, streams or {})
         self._streams: Streams | None = None
         self._context: WebContext | None = None
         self._runner: web.AppRunner | None = None
@@ -143,7 +143,7 @@ class ImageServer:
             for kind, count in stream.hub.clients_by_kind().items():
                 by_kind[kind] = by_kind.get(kind, 0) + count
 
-        def total(value: Callable[[Any], int]) -> int:
+        def total(value: Callable[[Stream], int]) -> int:
             return sum(value(stream) for stream in streams)
 
         return {
@@ -255,7 +255,7 @@ class ImageServer:
         encoder = ThreadPoolExecutor(settings.encode_threads, thread_name_prefix="framecast-encode")
         streams = Streams(settings, web_root=web_root, executor=encoder, seqs=self._seqs)
         streams.create(DEFAULT_STREAM, has_source=settings.has_source)
-        for name in self.stream_settings:
+        for name in self._named_streams:
             streams.create(name, has_source=True)
         context = WebContext(
             settings=settings,
@@ -483,7 +483,7 @@ class ImageServer:
     def _named_sources(self, streams: Streams) -> list[tuple[Stream, Settings]]:
         """Each named stream given sources at construction, with its settings."""
         found = []
-        for name, config in self.stream_settings.items():
+        for name, config in self._named_streams.items():
             stream = streams.get(name)
             if stream is not None:
                 found.append((stream, config))
