@@ -30,6 +30,13 @@ def png(array: np.ndarray | None = None) -> bytes:
     return out.getvalue()
 
 
+def published(srv: ImageServer, *names: str) -> bool:
+    """Each stream in ``names`` has published an image (viewers that connect now hear only
+    of later ones)."""
+    streams = srv.status()["streams"]
+    return all(streams.get(name, {}).get("frames_published") for name in names)
+
+
 @pytest.fixture
 async def streams_server(work: Path) -> AsyncIterator[ImageServer]:
     """A running server with a small max_streams, on any free port."""
@@ -95,7 +102,7 @@ async def test_a_viewer_of_one_stream_hears_only_its_stream(
     srv = streams_server
     srv.publish(gradient(), stream="cam1")
     srv.publish(gradient(), stream="cam2")
-    await until(lambda: srv.status()["streams"].get("cam2", {}).get("frames_published"))
+    await until(lambda: published(srv, "cam1", "cam2"))
     url = base(srv)
     async with (
         http.ws_connect(url + "/s/cam1/ws") as cam1,
@@ -274,7 +281,7 @@ async def test_control_per_stream(
     srv.on_command("focus", lambda fields: seen.append(fields))
     srv.publish(gradient(), stream="cam1")
     srv.publish(gradient(), stream="cam2")
-    await until(lambda: srv.status()["streams"].get("cam2", {}).get("frames_published"))
+    await until(lambda: published(srv, "cam1", "cam2"))
     async with http.ws_connect(base(srv) + "/s/cam1/control") as control:
         await control.send_json({"cmd": "snapshot_now"})
         reply = await next_json(control)
@@ -342,6 +349,7 @@ async def test_stop_says_disconnect_to_every_stream(work: Path) -> None:
     srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL)
     await srv.astart()
     srv.publish(gradient(), stream="cam1")
+    await until(lambda: srv.status()["streams"]["cam1"]["frames_published"] == 1)
     async with (
         aiohttp.ClientSession() as http,
         http.ws_connect(base(srv) + "/s/cam1/ws") as cam1,
@@ -362,7 +370,7 @@ async def test_a_stalled_viewer_of_one_stream_does_not_delay_another(work: Path)
     try:
         srv.publish(gradient(), stream="cam1")
         srv.publish(gradient(), stream="cam2")
-        await until(lambda: srv.status()["streams"].get("cam2", {}).get("frames_published"))
+        await until(lambda: published(srv, "cam1", "cam2"))
         reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
         writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         writer.write(
