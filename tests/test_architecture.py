@@ -46,6 +46,7 @@ FORBIDDEN = {
     "framecast.supervisor": ("framecast.",),
     "framecast.pipeline": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
     "framecast.server": ("framecast.cli",),
+    "framecast.streams": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
     "framecast.control": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.certificate": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
 }

@@ -12,7 +12,8 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import pushcli
@@ -22,10 +23,11 @@ from .config import (
     Setting,
     Settings,
     SimulateSettings,
+    StreamOptions,
     load,
     table,
 )
-from .errors import FramecastError, PortInUseError
+from .errors import ConfigError, FramecastError, PortInUseError
 from .version import __version__
 
 __all__ = ["build_parser", "main"]
@@ -36,6 +38,16 @@ log = logging.getLogger("framecast.cli")
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, status 2
         self.exit(2, f"framecast: error: {message} (see {self.prog} --help)\n")
+
+
+#: Source flags that may be repeated, each with an optional stream name (SPEC §7):
+#: ``--watch [NAME=]DIR``, ``--zmq [NAME=]URL``, ``--simulate [NAME]``.
+_PER_STREAM = {"watch": "[NAME=]DIR", "zmq": "[NAME=]URL", "simulate": "NAME"}
+_PER_STREAM_HELP = {
+    "watch": " Repeatable: --watch NAME=DIR feeds stream NAME.",
+    "zmq": " Repeatable: --zmq NAME=URL feeds stream NAME.",
+    "simulate": " Repeatable: --simulate NAME feeds stream NAME.",
+}
 
 
 def _add_options(
@@ -58,7 +70,18 @@ def _add_options(
         )
         help_text = f"{row.help}{shown} (env {row.env})"
         default = argparse.SUPPRESS if row.name == inherited else None
-        if row.count:
+        if row.name in _PER_STREAM and row.group == "sources":
+            group.add_argument(
+                *names,
+                dest=row.name,
+                action="append",
+                nargs="?" if row.flag else None,
+                const="default" if row.flag else None,
+                default=None,
+                metavar=_PER_STREAM[row.name],
+                help=help_text.replace(" (env", _PER_STREAM_HELP[row.name] + " (env", 1),
+            )
+        elif row.count:
             group.add_argument(
                 *names, dest=row.name, action="count", default=default, help=help_text
             )
@@ -98,9 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve images from the given sources",
         description="Serve the viewer and publish images from the "
         "chosen sources (a watched folder, a bsread stream, the "
-        "simulator, or POST /api/frames).",
+        "simulator, or POST /api/frames). Several cameras are several streams: "
+        "--zmq cam1=tcp://camera-1:9999 --watch lab=/data/lab, each at /s/NAME/, all at "
+        "/streams. Every setting can also come from a TOML file, --config FILE: "
+        "top-level keys are the settings' names (port = 8000), [streams.NAME] tables "
+        "set each stream's sources (zmq, zmq_mode, watch, existing, simulate, ...).",
     )
-    _add_options(serve, (*SETTINGS, console["no_qr"], console["verbose"]), inherited="verbose")
+    _add_options(
+        serve,
+        (*SETTINGS, console["config"], console["no_qr"], console["verbose"]),
+        inherited="verbose",
+    )
 
     simulate = commands.add_parser(
         "simulate",
@@ -165,12 +196,69 @@ _NO_SOURCE = (
 )
 
 
-async def _serve(settings: Settings, *, show_qr: bool) -> None:
+def _source_value(key: str, value: str) -> tuple[str, str | bool]:
+    """One ``--watch``/``--zmq``/``--simulate`` value → (stream name, setting value).
+
+    ``NAME=VALUE`` names the stream; a plain VALUE (a path, a URL) is the default stream's:
+    what comes before ``=`` is a name unless it looks like a path or a URL. ``--simulate``
+    takes a bare NAME (``default`` without one)."""
+    from .streams import DEFAULT_STREAM, check_name
+
+    name, sep, rest = value.partition("=")
+    text: str | bool
+    if key == "simulate":
+        name, text = value, True
+    elif not sep or "/" in name or ":" in name:
+        return DEFAULT_STREAM, value
+    else:
+        text = rest
+    try:
+        return check_name(name), text
+    except ConfigError as exc:
+        raise ConfigError(f"--{key} {value!r}: {exc}") from None
+
+
+def _serve_settings(
+    given: Mapping[str, Any], config: Path | None
+) -> tuple[Settings, dict[str, StreamOptions]]:
+    """The server's settings and its named streams' sources from flags (which win), the
+    environment, then the ``--config`` file."""
+    from .configfile import read_config_file
+    from .streams import DEFAULT_STREAM
+
+    file = read_config_file(config) if config is not None else None
+    streams = {name: dict(values) for name, values in (file.streams if file else {}).items()}
+    flags = dict(given)
+    for key in _PER_STREAM:
+        flags[key] = None
+        for value in given.get(key) or ():
+            name, setting = _source_value(key, value)
+            if name != DEFAULT_STREAM:
+                streams.setdefault(name, {})[key] = setting
+            elif flags[key] is None:
+                flags[key] = setting
+            else:
+                example = "--simulate sim2" if key == "simulate" else f"--{key} cam2={value}"
+                raise ConfigError(
+                    f"--{key} is given twice for the default stream; name the others, "
+                    f"e.g. {example}"
+                )
+    settings = load(Settings, flags, base=file.settings if file else None)
+    return settings, {name: _stream_options(values) for name, values in streams.items()}
+
+
+def _stream_options(values: Mapping[str, Any]) -> StreamOptions:
+    options: StreamOptions = {}
+    options.update(values)  # type: ignore[typeddict-item]
+    return options
+
+
+async def _serve(settings: Settings, streams: dict[str, StreamOptions], *, show_qr: bool) -> None:
     from .address import qr_text
     from .server import ImageServer
     from .web.listener import AcceptErrorLog
 
-    server = ImageServer(settings)
+    server = ImageServer(settings, streams=streams)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     AcceptErrorLog.install(loop)  # "Too many open files" at most once per interval
@@ -182,7 +270,7 @@ async def _serve(settings: Settings, *, show_qr: bool) -> None:
     if show_qr:
         qr_text(url, sys.stdout)
         sys.stdout.flush()
-    if not settings.has_source:
+    if not settings.has_source and not streams:
         log.info(_NO_SOURCE, url)
     try:
         await stop.wait()
@@ -208,7 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         console = load(ConsoleSettings, given)
         _configure_logging(console.verbose)
         if args.command == "serve":
-            asyncio.run(_serve(load(Settings, given), show_qr=not console.no_qr))
+            settings, streams = _serve_settings(given, console.config)
+            asyncio.run(_serve(settings, streams, show_qr=not console.no_qr))
         elif args.command == "cert":
             _cert(args)
         elif args.command == "simulate":

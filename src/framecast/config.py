@@ -25,11 +25,13 @@ from .options import Setting, load, option, parse_bool, read_env, split_origins,
 
 __all__ = [
     "SETTINGS",
+    "SOURCE_KEYS",
     "ConsoleSettings",
     "ServerOptions",
     "Setting",
     "Settings",
     "SimulateSettings",
+    "StreamOptions",
     "load",
     "option",
     "parse_bool",
@@ -55,6 +57,19 @@ _AT_LEAST_ONE = (
     "max_metadata_bytes",
     "max_metadata_depth",
     "max_uploads",
+    "max_streams",
+    "encode_threads",
+)
+#: The settings that say where one stream's images come from: per stream in a config file's
+#: ``[streams.NAME]`` table, and for the default stream at the top level (SPEC §7).
+SOURCE_KEYS = (
+    "watch",
+    "existing",
+    "zmq",
+    "zmq_mode",
+    "zmq_image_channel",
+    "simulate",
+    "simulate_rate",
 )
 
 
@@ -91,8 +106,24 @@ class ServerOptions(TypedDict, total=False):
     max_metadata_bytes: int
     max_metadata_depth: int
     max_uploads: int
+    max_streams: int
+    encode_threads: int
     body_timeout: float
     handshake_timeout: float
+    watch: str | os.PathLike[str] | None
+    existing: bool
+    zmq: str | None
+    zmq_mode: str
+    zmq_image_channel: str | None
+    simulate: bool
+    simulate_rate: float
+
+
+class StreamOptions(TypedDict, total=False):
+    """The source settings of one named stream (``ImageServer(streams={name: {...}})``,
+    a config file's ``[streams.NAME]`` table): :data:`SOURCE_KEYS`, typed as in
+    :class:`ServerOptions`."""
+
     watch: str | os.PathLike[str] | None
     existing: bool
     zmq: str | None
@@ -280,6 +311,21 @@ class Settings:
             group="limits",
         ),
     )
+    max_streams: int = field(
+        default=64,
+        metadata=option(
+            help="Most streams (cameras) one server carries; ingest that would create more is "
+            "refused with 409.",
+            group="limits",
+        ),
+    )
+    encode_threads: int = field(
+        default=2,
+        metadata=option(
+            help="Threads that encode images, shared by every stream.",
+            group="limits",
+        ),
+    )
     body_timeout: float = field(
         default=30.0,
         metadata=option(
@@ -430,6 +476,18 @@ class Settings:
         """True when a folder, a stream or the simulator feeds the server."""
         return self.watch is not None or self.zmq is not None or self.simulate
 
+    def for_stream(self, **sources: Unpack[StreamOptions]) -> Settings:
+        """These settings with the source settings of one stream: ``sources`` given, every
+        other key of :data:`SOURCE_KEYS` back to its default (a stream never inherits
+        another's folder or camera)."""
+        unknown = sorted(set(sources) - set(SOURCE_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"unknown stream option {unknown[0]!r}; a stream takes {', '.join(SOURCE_KEYS)}"
+            )
+        values = {**_values(self), **{k: default_of(k) for k in SOURCE_KEYS}, **sources}
+        return Settings.build(**values)
+
     def replace(self, **changes: Unpack[ServerOptions]) -> Settings:
         """A copy with ``changes`` applied and checked (a misspelt name is an error)."""
         return Settings.build(**{**_values(self), **changes})
@@ -463,6 +521,15 @@ class ConsoleSettings:
         default=False,
         metadata=option(
             help="Do not draw the QR code of the URL (framecast serve).", group="output", flag=True
+        ),
+    )
+    config: Path | None = field(
+        default=None,
+        metadata=option(
+            help="TOML file of settings for framecast serve: top-level keys are the settings' "
+            "names, [streams.NAME] tables give each stream its sources; flags and FRAMECAST_* "
+            "variables win over it.",
+            group="configuration",
         ),
     )
 

@@ -141,8 +141,13 @@ class Commands:
         """Every command a client may send, built-ins first."""
         return [*BUILTIN_COMMANDS, *sorted(self._handlers)]
 
-    async def dispatch(self, command: Command, session: Session) -> dict[str, Any]:
-        """Run ``command`` and return its reply. Never raises (except cancellation)."""
+    async def dispatch(
+        self, command: Command, session: Session, *, stream: str | None = None
+    ) -> dict[str, Any]:
+        """Run ``command`` and return its reply. Never raises (except cancellation).
+
+        ``stream``: the stream the command was sent to; a custom handler's fields then
+        include ``"stream": <name>``."""
         if command.name == "snapshot_now":
             return await _snapshot(session)
         if command.name == "reset":
@@ -152,11 +157,12 @@ class Commands:
         handler = self._handlers.get(command.name)
         if handler is None:
             return dict(UNKNOWN_COMMAND)
-        return await self._run(command, handler)
-
-    async def _run(self, command: Command, handler: Handler) -> dict[str, Any]:
-        name = command.name
         fields = dict(command.fields)
+        if stream is not None:
+            fields["stream"] = stream
+        return await self._run(command.name, fields, handler)
+
+    async def _run(self, name: str, fields: dict[str, Any], handler: Handler) -> dict[str, Any]:
         try:
             if inspect.iscoroutinefunction(handler):
                 result: Any = await asyncio.wait_for(handler(fields), self.timeout)

@@ -6,7 +6,8 @@ went wrong and what to do about it::
 
     FramecastError
     ├── ConfigError          an option has a value framecast cannot use
-    │   └── PortInUseError   the port is already bound by another process
+    │   ├── PortInUseError   the port is already bound by another process
+    │   └── StreamLimitError no new stream: max_streams already exist
     ├── ImageError           an image given to publish() or found by a source is unusable
     │   └── ImageTooLargeError   its header claims more pixels than max_image_pixels
     ├── MetadataError        metadata too deep or too large (max_metadata_depth/_bytes)
@@ -27,6 +28,7 @@ __all__ = [
     "PortInUseError",
     "ServerStateError",
     "SourceError",
+    "StreamLimitError",
 ]
 
 
@@ -48,6 +50,10 @@ class PortInUseError(ConfigError):
             f"port {port} is in use by another process{extra}; "
             "choose another port (or port=0 for any free port)"
         )
+
+
+class StreamLimitError(ConfigError):
+    """A new stream would exceed ``max_streams``; the message names the limit."""
 
 
 class ImageError(FramecastError, ValueError):

@@ -134,6 +134,8 @@ class Frame:
     original: Any = None
     source_width: int = 0
     source_height: int = 0
+    #: The stream (camera) the frame belongs to (SPEC §7).
+    stream: str = "default"
     renderings: Renderings = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -149,6 +151,7 @@ class Frame:
             "source_width": self.source_width or self.width,
             "source_height": self.source_height or self.height,
             "bytes": len(self.jpeg),
+            "stream": self.stream,
         }
 
     def data(self) -> dict[str, Any]:

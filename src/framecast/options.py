@@ -195,14 +195,17 @@ def load(
     cls: type[_T],
     given: Mapping[str, Any],
     environ: Mapping[str, str] | None = None,
+    *,
+    base: Mapping[str, Any] | None = None,
 ) -> _T:
-    """Build ``cls`` once from command-line values (``given``) over the environment.
+    """Build ``cls`` once from command-line values (``given``) over the environment, over
+    ``base`` (values already read, e.g. from a config file).
 
     ``given`` maps names to what the command line held: text to parse, ``True`` for a switch,
     a count, or ``None`` when absent. Errors name the flag or the variable and what it expects.
     """
     rows = table(cls)
-    values = read_env(rows, environ)
+    values = {**(base or {}), **read_env(rows, environ)}
     for row in rows:
         raw = given.get(row.name)
         if raw is None:

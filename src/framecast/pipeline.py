@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,8 +70,15 @@ class Pipeline:
         *,
         max_file_rate: float,
         encode: Callable[[Any, imaging.DisplayOptions], imaging.Encoded] = imaging.encode,
+        executor: Executor | None = None,
+        stream: str = "default",
     ) -> None:
+        """``executor``: the encoder pool shared by every stream's pipeline (the server's);
+        without one, the pipeline makes and owns a small pool of its own. ``stream``: the
+        name its frames carry; ``web_root``: the folder its web files go to."""
         self._hub = hub
+        self.stream = stream
+        self._shared_executor = executor
         self._web_root = web_root
         self._options = options
         self._encode = encode
@@ -84,7 +91,7 @@ class Pipeline:
         self._file_frame: Frame | None = None
         self._next_file_time = 0.0
         self._tasks: list[asyncio.Task[None]] = []
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: Executor | None = None
         self._write_errors = LogThrottle(WRITE_ERROR_INTERVAL)
         self._seq = 0
         self._heavy = False  # the latest frame is heavy (see HEAVY_FRAME_BYTES)
@@ -98,10 +105,13 @@ class Pipeline:
         self._wake = asyncio.Event()
         self._file_wake = asyncio.Event()
         self._seq = seq
-        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="framecast-encode")
+        self._executor = self._shared_executor or ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="framecast-encode"
+        )
+        suffix = "" if self.stream == "default" else f" {self.stream}"
         self._tasks = [
-            supervisor.spawn("encoder", self._encode_loop),
-            supervisor.spawn("webfiles", self._file_loop),
+            supervisor.spawn("encoder" + suffix, self._encode_loop),
+            supervisor.spawn("webfiles" + suffix, self._file_loop),
         ]
         with self._lock:
             if self._pending is not None:
@@ -120,9 +130,9 @@ class Pipeline:
         if frame is not None and self._executor is not None:
             self._file_frame = None
             await self._write_files(frame)
-        if self._executor is not None:
+        if self._executor is not None and self._executor is not self._shared_executor:
             self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        self._executor = None
         self._loop = None
 
     # -- intake (any thread) -----------------------------------------------------------------
@@ -219,6 +229,7 @@ class Pipeline:
             original=encoded.original,
             source_width=encoded.source_width,
             source_height=encoded.source_height,
+            stream=self.stream,
         )
 
     async def _file_loop(self) -> None:
@@ -241,7 +252,7 @@ class Pipeline:
         try:
             await self._loop.run_in_executor(
                 self._executor,
-                webfolder.write_frame_bytes,
+                _write_frame_bytes,
                 self._web_root,
                 frame.jpeg,
                 frame.renderings.data_json,
@@ -264,6 +275,12 @@ class Pipeline:
     @property
     def seq(self) -> int:
         return self._seq
+
+
+def _write_frame_bytes(folder: Path, jpeg: bytes, data_json: bytes) -> None:
+    """Write the web files, creating a stream's folder (``s/NAME/``) on its first frame."""
+    folder.mkdir(parents=True, exist_ok=True)
+    webfolder.write_frame_bytes(folder, jpeg, data_json)
 
 
 def _weight(frame: Frame) -> int:

@@ -14,7 +14,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -24,14 +24,14 @@ import numpy as np
 from aiohttp import web
 
 from . import address, imaging, webfolder
-from .config import ServerOptions, Settings
+from .config import ServerOptions, Settings, StreamOptions
 from .control import Commands, Handler
 from .errors import ConfigError, PortInUseError, ServerStateError, SourceError
 from .frames import Incoming
-from .hub import Hub
 from .metadata import check_value as check_metadata
 from .pipeline import Pipeline
 from .sources import Source, create_sources
+from .streams import DEFAULT_STREAM, Stream, Streams, check_name
 from .supervisor import Supervisor
 from .version import __version__
 from .web import listener, origins
@@ -66,14 +66,24 @@ class ImageServer:
     """
 
     def __init__(
-        self, settings: Settings | None = None, /, **options: Unpack[ServerOptions]
+        self,
+        settings: Settings | None = None,
+        /,
+        *,
+        streams: Mapping[str, StreamOptions] | None = None,
+        **options: Unpack[ServerOptions],
     ) -> None:
+        """``streams`` gives named streams their own sources, e.g.
+        ``streams={"cam1": {"zmq": "tcp://camera-1:9999", "zmq_mode": "sub"}}`` (the keys of
+        :data:`~framecast.config.SOURCE_KEYS`); the top-level source options feed the
+        default stream. Streams without a source are made by ``publish(stream=…)`` or
+        ingest."""
         if settings is None:
             self.settings = Settings.build(**options)
         else:  # built and checked once (the CLI's path); keywords, if any, override it
             self.settings = settings.replace(**options) if options else settings
-        self._hub: Hub | None = None
-        self._pipeline: Pipeline | None = None
+        self._named_streams = _stream_settings(self.settings, streams or {})
+        self._streams: Streams | None = None
         self._context: WebContext | None = None
         self._runner: web.AppRunner | None = None
         self._site_port = 0
@@ -85,9 +95,10 @@ class ImageServer:
         self._supervisor: Supervisor | None = None
         self._source_tasks: list[asyncio.Task[None]] = []
         self._decoder: ThreadPoolExecutor | None = None
+        self._encoder: ThreadPoolExecutor | None = None
         self._sources: list[Source] = []
         self._state_lock = threading.Lock()
-        self._seq = 0
+        self._seqs: dict[str, int] = {}
         self._commands = Commands()
 
     # -- properties -----------------------------------------------------------------------------
@@ -123,35 +134,40 @@ class ImageServer:
         context, supervisor = self._context, self._supervisor
         if context is None or supervisor is None:
             raise ServerStateError("the server is not running; call start() first")
-        hub, counters, settings, live = (
-            context.hub,
-            context.pipeline.counters,
-            self.settings,
-            context.live,
-        )
-        latest = hub.latest
+        settings, live = self.settings, context.live
+        streams = list(context.streams)
+        default = context.streams.default
+        latest = default.latest
+        by_kind: dict[str, int] = {}
+        for stream in streams:
+            for kind, count in stream.hub.clients_by_kind().items():
+                by_kind[kind] = by_kind.get(kind, 0) + count
+
+        def total(value: Callable[[Stream], int]) -> int:
+            return sum(value(stream) for stream in streams)
+
         return {
             "version": __version__,
             "uptime": round(time.time() - context.started, 3),
             "url": context.url,
             "access_limited": context.access_limited,
             "tls": settings.tls,
-            "clients": hub.clients,
-            "clients_by_kind": hub.clients_by_kind(),
+            "clients": total(lambda s: s.hub.clients),
+            "clients_by_kind": by_kind,
             "connections": len(live),
-            "frames_submitted": counters.submitted,
-            "frames_published": hub.published,
-            "frames_dropped": counters.dropped,
-            "frames_failed": counters.failed,
-            "client_skips": hub.skipped,
+            "frames_submitted": total(lambda s: s.pipeline.counters.submitted),
+            "frames_published": total(lambda s: s.hub.published),
+            "frames_dropped": total(lambda s: s.pipeline.counters.dropped),
+            "frames_failed": total(lambda s: s.pipeline.counters.failed),
+            "client_skips": total(lambda s: s.hub.skipped),
             "clients_evicted": live.evicted,
             "clients_refused": live.refused,
             "latest_seq": latest.seq if latest else 0,
             "latest_time": latest.time if latest else None,
             "control": True,
             "commands": context.commands.names,
-            "commands_run": context.commands_run,
-            "frames_ingested": context.ingested,
+            "commands_run": total(lambda s: s.commands_run),
+            "frames_ingested": total(lambda s: s.ingested),
             "ingest_rejected": context.ingest_rejected,
             "uploads_in_progress": context.uploads,
             "task_errors": supervisor.total_errors,
@@ -165,25 +181,33 @@ class ImageServer:
                 "max_ingest_bytes": settings.max_ingest_bytes,
                 "send_timeout": settings.send_timeout,
                 "max_file_rate": settings.max_file_rate,
+                "max_streams": settings.max_streams,
             },
+            "streams": {stream.name: stream.counters() for stream in streams},
         }
 
     # -- publishing -----------------------------------------------------------------------------
-    def publish(self, image: Any, metadata: Mapping[str, Any] | None = None) -> None:
-        """Show ``image`` to every viewer. Thread-safe; returns at once.
+    def publish(
+        self, image: Any, metadata: Mapping[str, Any] | None = None, *, stream: str = "default"
+    ) -> None:
+        """Show ``image`` to every viewer of ``stream``. Thread-safe; returns at once.
 
         ``image``: a numpy array (2-D, or H×W×3/4; any integer or float dtype), a PIL image,
         JPEG/PNG/TIFF/FITS bytes, or a path to an image file. Encoding happens off the
         caller's thread; if images come faster than they can be shown, the newest wins.
-        Raises :class:`~framecast.errors.ImageError` for unusable input,
+        ``stream`` names the stream (camera) the image belongs to; it is made on first use
+        (at most ``max_streams``). Raises :class:`~framecast.errors.ConfigError` for an
+        invalid stream name (:class:`~framecast.errors.StreamLimitError` beyond
+        ``max_streams``), :class:`~framecast.errors.ImageError` for unusable input,
         :class:`~framecast.errors.MetadataError` for metadata nested deeper than
         ``max_metadata_depth`` or larger than ``max_metadata_bytes`` (in both cases nothing
         already published changes) and :class:`~framecast.errors.ServerStateError` when not
         running.
         """
-        pipeline = self._pipeline
-        if pipeline is None:
+        streams = self._streams
+        if streams is None:
             raise ServerStateError("publish() needs a running server; call start() first")
+        check_name(stream)
         imaging.check(image, max_pixels=self.settings.max_image_pixels)
         if isinstance(image, np.ndarray):
             image = image.copy()  # the caller may reuse its buffer as soon as we return
@@ -199,7 +223,8 @@ class ImageServer:
             max_depth=self.settings.max_metadata_depth,
             max_bytes=self.settings.max_metadata_bytes,
         )
-        pipeline.submit(Incoming(load=lambda: image, metadata=meta, time=time.time()))
+        target = streams.create(stream)
+        target.pipeline.submit(Incoming(load=lambda: image, metadata=meta, time=time.time()))
 
     def on_command(self, name: str, handler: Handler) -> None:
         """Let ``/control`` clients send ``{"cmd": name, ...}``; works before and after start.
@@ -207,9 +232,11 @@ class ImageServer:
         ``handler(fields)`` gets the command's JSON fields (everything but ``cmd``); it may be
         a plain function (run in a worker thread) or ``async``. It returns a dict, which is
         the reply, or ``None`` (reply ``{"ok": true}``); an exception becomes
-        ``{"ok": false, "error": "<message>"}``. The built-in names ``snapshot_now`` and
-        ``reset`` cannot be taken (:class:`~framecast.errors.ConfigError`); registering a
-        name again replaces its handler.
+        ``{"ok": false, "error": "<message>"}``. The command works on every stream; the
+        fields include ``"stream": <name>``, the stream it was sent to. The built-in names
+        ``snapshot_now`` and ``reset`` cannot be taken
+        (:class:`~framecast.errors.ConfigError`); registering a name again replaces its
+        handler.
         """
         self._commands.register(name, handler)
 
@@ -223,23 +250,21 @@ class ImageServer:
         work = webfolder.prepare_folder(settings.work_folder, "work folder")
         web_root = webfolder.prepare_folder(settings.web_root, "web folder")
         ssl_context = self._ssl_context()
-        await asyncio.to_thread(self._prepare_web_folder, web_root)
+        placeholder = await asyncio.to_thread(self._prepare_web_folder, web_root)
         del work
 
-        hub = Hub()
-        pipeline = Pipeline(
-            hub,
-            web_root,
-            imaging.DisplayOptions.from_settings(settings),
-            max_file_rate=settings.max_file_rate,
-        )
+        encoder = ThreadPoolExecutor(settings.encode_threads, thread_name_prefix="framecast-encode")
+        streams = Streams(settings, web_root=web_root, executor=encoder, seqs=self._seqs)
+        streams.create(DEFAULT_STREAM, has_source=settings.has_source)
+        for name in self._named_streams:
+            streams.create(name, has_source=True)
         context = WebContext(
             settings=settings,
-            hub=hub,
-            pipeline=pipeline,
+            streams=streams,
             commands=self._commands,
             live=Connections(),
             status=self.status,
+            placeholder=placeholder,
         )
         app = build_app(context)
         runner = web.AppRunner(
@@ -263,6 +288,7 @@ class ImageServer:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
+            encoder.shutdown(wait=False)
             if exc.errno in (errno.EADDRINUSE, errno.EACCES) or "in use" in str(exc):
                 raise PortInUseError(settings.port, exc.strerror or "") from None
             raise ConfigError(
@@ -285,22 +311,32 @@ class ImageServer:
             )
         except ConfigError:
             await runner.cleanup()
+            encoder.shutdown(wait=False)
             raise
         self._decoder = ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="framecast-decode")
         context.decoder = self._decoder
         supervisor = Supervisor()
-        pipeline.start(supervisor, self._seq)
-        self._hub, self._pipeline, self._context, self._runner = hub, pipeline, context, runner
-        self._supervisor = supervisor
+        streams.start(supervisor)
+        self._streams, self._context, self._runner = streams, context, runner
+        self._encoder, self._supervisor = encoder, supervisor
+        fed = [(streams.default, settings), *self._named_sources(streams)]
         try:
-            self._sources = create_sources(settings)
+            made = [(stream, create_sources(config)) for stream, config in fed]
         except Exception:
             await self.astop()
             raise
-        for source in self._sources:
-            self._source_tasks.append(
-                supervisor.spawn(f"source {source.name}", functools.partial(self._pump, source))
-            )
+        for stream, sources in made:
+            for source in sources:
+                self._sources.append(source)
+                label = (
+                    source.name if stream.name == DEFAULT_STREAM else f"{source.name} {stream.name}"
+                )
+                self._source_tasks.append(
+                    supervisor.spawn(
+                        f"source {label}",
+                        functools.partial(self._pump, source, stream.pipeline, label),
+                    )
+                )
         # The URL itself is start()'s answer (and the CLI prints it): log the folder only.
         log.info("framecast serving the web folder %s", web_root)
         if self._access_limited:
@@ -311,8 +347,8 @@ class ImageServer:
         """Tell clients ``disconnect``, give them a short grace to close, shut down.
 
         Idempotent. Web folder files stay on disk. Returns within about 2 s."""
-        runner, hub, pipeline, context = self._runner, self._hub, self._pipeline, self._context
-        if runner is None or hub is None or pipeline is None or context is None:
+        runner, streams, context = self._runner, self._streams, self._context
+        if runner is None or streams is None or context is None:
             return
         # Sources first (nothing new comes in); the pipeline's tasks end with pipeline.stop().
         for task in self._source_tasks:
@@ -326,10 +362,9 @@ class ImageServer:
                 log.exception("error while closing source %s", source.name)
         self._sources = []
         context.closing.set()
-        hub.close()  # every push socket sends "disconnect" and closes
+        streams.close_hubs()  # every push socket of every stream sends "disconnect" and closes
         await context.live.wait_idle(STOP_GRACE)
-        self._seq = pipeline.seq
-        await pipeline.stop()
+        await streams.stop()
         if self._supervisor is not None:
             await self._supervisor.stop()
         await runner.cleanup()
@@ -337,7 +372,10 @@ class ImageServer:
             # Decodes still running finish in their threads; nothing waits for them.
             self._decoder.shutdown(wait=False, cancel_futures=True)
             self._decoder = None
-        self._runner = self._hub = self._pipeline = self._context = None
+        if self._encoder is not None:
+            self._encoder.shutdown(wait=False, cancel_futures=True)
+            self._encoder = None
+        self._runner = self._streams = self._context = None
         self._supervisor = None
         log.info("framecast stopped")
 
@@ -421,14 +459,15 @@ class ImageServer:
         self.stop()
 
     # -- internals ------------------------------------------------------------------------------
-    def _prepare_web_folder(self, web_root: Path) -> None:
+    def _prepare_web_folder(self, web_root: Path) -> bytes:
+        """Install the viewer and the default stream's waiting files; return the waiting
+        picture (named streams answer it from memory until their first image)."""
+        placeholder = imaging.placeholder_jpeg(_WAITING_TEXT)
         try:
             webfolder.remove_stale_temporaries(web_root)
             webfolder.install_assets(web_root)
             webfolder.write_frame_files(
-                web_root,
-                imaging.placeholder_jpeg(_WAITING_TEXT),
-                {"framecast": {"seq": 0, "waiting": True}},
+                web_root, placeholder, {"framecast": {"seq": 0, "waiting": True}}
             )
         except OSError as exc:
             advice = (
@@ -440,6 +479,16 @@ class ImageServer:
                 f"cannot write the viewer files to the web folder {str(web_root)!r}: "
                 f"{exc.strerror or exc}; {advice} or choose another with --web-folder"
             ) from None
+        return placeholder
+
+    def _named_sources(self, streams: Streams) -> list[tuple[Stream, Settings]]:
+        """Each named stream given sources at construction, with its settings."""
+        found = []
+        for name, config in self._named_streams.items():
+            stream = streams.get(name)
+            if stream is not None:
+                found.append((stream, config))
+        return found
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         settings = self.settings
@@ -455,17 +504,39 @@ class ImageServer:
             ) from None
         return context
 
-    async def _pump(self, source: Source) -> None:
-        """Feed ``source``'s frames to the pipeline. Runs under the supervisor: an unexpected
-        error propagates (logged with its traceback, counted, the source restarted); a
-        :class:`SourceError` is the source's clear, final word (one line, the source ends)."""
-        pipeline = self._pipeline
-        assert pipeline is not None
+    async def _pump(self, source: Source, pipeline: Pipeline, label: str) -> None:
+        """Feed ``source``'s frames to its stream's pipeline. Runs under the supervisor: an
+        unexpected error propagates (logged with its traceback, counted, the source
+        restarted); a :class:`SourceError` is the source's clear, final word (one line, the
+        source ends). Either way only that source's stream is affected."""
         try:
             async for incoming in source.frames():
                 pipeline.submit(incoming)
         except SourceError as exc:
-            log.error("source %s stopped: %s", source.name, exc)
+            log.error("source %s stopped: %s", label, exc)
+
+
+def _stream_settings(
+    settings: Settings, streams: Mapping[str, StreamOptions]
+) -> dict[str, Settings]:
+    """Check the named streams' sources (name, keys, values, ``max_streams``) before start."""
+    found: dict[str, Settings] = {}
+    for name, sources in streams.items():
+        check_name(name)
+        if name == DEFAULT_STREAM:
+            raise ConfigError(
+                "the default stream's sources are the top-level options (watch=, zmq=, "
+                "simulate=); give streams= only the named streams"
+            )
+        if not isinstance(sources, Mapping):
+            raise ConfigError(f"the sources of stream {name!r} must be a dict of options")
+        found[name] = settings.for_stream(**sources)
+    if len(found) + 1 > settings.max_streams:
+        raise ConfigError(
+            f"{len(found)} named streams and the default one are more than max_streams "
+            f"({settings.max_streams}); raise --max-streams"
+        )
+    return found
 
 
 def _bound_port(runner: web.AppRunner, asked: int) -> int:

@@ -1,5 +1,6 @@
 """``/api/status`` (the server's :meth:`~framecast.server.ImageServer.status`) and the QR
-code of the displayed URL."""
+code of the displayed URL. Under ``/s/<name>/`` both speak of that stream's viewer: the
+status's ``url`` is the stream's and it names the ``stream``; the QR code carries its URL."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from aiohttp import web
 from ..address import qr_svg
 from .context import CONTEXT
 from .guards import check_viewer, request_token, token_matches
+from .streams import stream_of
 
 __all__ = ["qr_handler", "status_handler"]
 
@@ -16,7 +18,17 @@ async def status_handler(request: web.Request) -> web.Response:
     """``GET /api/status``."""
     context = request.app[CONTEXT]
     check_viewer(request, context)
-    return web.json_response(context.status(), headers={"Cache-Control": "no-store"})
+    status = context.status()
+    if request.match_info.get("stream") is not None:
+        stream = stream_of(request)
+        status["stream"] = stream.name
+        status["url"] = _stream_url(context.url, stream.path)
+    return web.json_response(status, headers={"Cache-Control": "no-store"})
+
+
+def _stream_url(url: str, path: str) -> str:
+    """The displayed URL of a stream's viewer (``url`` ends with ``/``)."""
+    return url + path.lstrip("/")
 
 
 async def qr_handler(request: web.Request) -> web.Response:
@@ -25,6 +37,8 @@ async def qr_handler(request: web.Request) -> web.Response:
     context = request.app[CONTEXT]
     check_viewer(request, context)
     url = context.url
+    if request.match_info.get("stream") is not None:
+        url = _stream_url(url, stream_of(request).path)
     settings = context.settings
     if request.query.get("operator") and settings.token is not None:
         if not token_matches(request_token(request), settings.token):

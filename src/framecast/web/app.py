@@ -13,9 +13,13 @@ from .frames import frames_handler
 from .ingest import ingest_handler
 from .sse import events_handler
 from .static import StaticFiles
+from .streams import stream_of, streams_handler
 from .ws import notify_handler
 
-__all__ = ["build_app"]
+__all__ = ["STREAM_ROUTE", "build_app"]
+
+#: Every stream's routes, the default one's included, live under this prefix (SPEC §7).
+STREAM_ROUTE = "/s/{stream}"
 
 
 @web.middleware
@@ -28,21 +32,35 @@ async def _security_headers(
     return response
 
 
+async def _to_viewer(request: web.Request) -> web.StreamResponse:
+    """``/s/<name>`` → ``/s/<name>/`` (the viewer's relative URLs need the slash)."""
+    stream = stream_of(request)
+    location = stream.path + (f"?{request.query_string}" if request.query_string else "")
+    raise web.HTTPPermanentRedirect(location)
+
+
 def build_app(context: WebContext) -> web.Application:
     """Routes: the viewer and its files, the live transports (``/ws``, ``/events``,
-    ``/frames``), ``/control``, ingest (``POST /api/frames``), ``/api/status``, ``/qr.svg``."""
+    ``/frames``), ``/control``, ingest (``POST /api/frames``), ``/api/status``, ``/qr.svg``
+    — at the root for the default stream and under ``/s/<name>/`` for every stream — and
+    the overview (``/streams``, ``/api/streams``)."""
     app = web.Application(
         middlewares=[_security_headers], client_max_size=context.settings.max_ingest_bytes
     )
     app[CONTEXT] = context
     static = StaticFiles(context.settings.web_root)
-    app.router.add_get("/ws", notify_handler)
-    app.router.add_get("/events", events_handler)
-    app.router.add_get("/frames", frames_handler)
-    app.router.add_get("/control", control_handler)
-    app.router.add_post("/api/frames", ingest_handler)
-    app.router.add_get("/api/status", status_handler)
-    app.router.add_get("/qr.svg", qr_handler)
-    app.router.add_get("/", static.handle)
+    app.router.add_get("/streams", static.overview)
+    app.router.add_get("/api/streams", streams_handler)
+    for prefix in ("", STREAM_ROUTE):
+        app.router.add_get(prefix + "/ws", notify_handler)
+        app.router.add_get(prefix + "/events", events_handler)
+        app.router.add_get(prefix + "/frames", frames_handler)
+        app.router.add_get(prefix + "/control", control_handler)
+        app.router.add_post(prefix + "/api/frames", ingest_handler)
+        app.router.add_get(prefix + "/api/status", status_handler)
+        app.router.add_get(prefix + "/qr.svg", qr_handler)
+        app.router.add_get(prefix + "/", static.handle)
+    app.router.add_get(STREAM_ROUTE, _to_viewer)
+    app.router.add_get(STREAM_ROUTE + "/{path:.+}", static.handle)
     app.router.add_get("/{path:.+}", static.handle)
     return app

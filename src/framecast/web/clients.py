@@ -35,6 +35,7 @@ from ..frames import Frame
 from ..hub import Subscription
 from .context import CONTEXT, WebContext
 from .guards import admit_live, check_origin, check_viewer
+from .streams import stream_of
 
 __all__ = ["GOODBYE_GRACE", "LiveClient", "SocketFormat", "finish_task", "stream_to_socket"]
 
@@ -233,12 +234,13 @@ class SocketFormat:
 
 
 async def stream_to_socket(request: web.Request, fmt: SocketFormat) -> web.WebSocketResponse[bool]:
-    """Serve one push socket: every new frame as ``fmt`` renders it, newest wins; messages
-    from the client are read (that keeps pings alive) and ignored."""
+    """Serve one push socket of the request's stream: every new frame as ``fmt`` renders
+    it, newest wins; messages from the client are read (that keeps pings alive) and ignored."""
+    stream = stream_of(request)  # an unknown stream is a 404 before anything is counted
     client = LiveClient.admit(request, fmt.kind)
     try:
         ws = await client.open_socket()
-        hub = client.context.hub
+        hub = stream.hub
         sub = hub.subscribe(fmt.kind)
         sub.direct = client.direct_writer(ws, fmt.wire)
 

@@ -8,16 +8,13 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from ..config import Settings
 from ..control import Commands
-from ..frames import Frame
-from ..hub import Hub
-from ..pipeline import Pipeline
+from ..streams import Streams
 from ..throttle import LogThrottle
 
 __all__ = ["CONTEXT", "Connections", "WebContext"]
@@ -79,14 +76,12 @@ def _no_status() -> dict[str, Any]:
 
 @dataclass
 class WebContext:
-    """What handlers need from the server: settings, hub, pipeline, commands, connections.
-
-    It is also the :class:`~framecast.control.Session` the built-in commands act on.
-    """
+    """What handlers need from the server: settings, the streams (each with its hub and
+    pipeline; a stream is the :class:`~framecast.control.Session` its commands act on),
+    commands, connections."""
 
     settings: Settings
-    hub: Hub
-    pipeline: Pipeline
+    streams: Streams
     commands: Commands = field(default_factory=Commands)
     live: Connections = field(default_factory=Connections)
     #: ``GET /api/status``: the server's own :meth:`~framecast.server.ImageServer.status`.
@@ -94,9 +89,10 @@ class WebContext:
     started: float = field(default_factory=time.time)
     url: str = ""
     access_limited: bool = False
-    ingested: int = 0
+    #: Uploads refused, whatever stream they were for (each stream counts its own ingests).
     ingest_rejected: int = 0
-    commands_run: int = 0
+    #: The "waiting for the first image" picture of a stream without an image yet.
+    placeholder: bytes = b""
     #: Canonical origins a browser page may come from (see :mod:`framecast.web.origins`).
     origins: frozenset[str] = frozenset()
     #: The server's small pool that decodes uploaded images (``None``: the loop's default).
@@ -113,21 +109,11 @@ class WebContext:
     def connections(self) -> int:
         return len(self.live)
 
-    @property
-    def latest(self) -> Frame | None:
-        return self.hub.latest
-
-    @property
-    def snapshot_folder(self) -> Path:
-        return self.settings.work_folder / "snapshots"
-
-    def reset_counters(self) -> None:
-        """Session counters back to zero (the ``reset`` command); sequence numbers go on."""
-        self.pipeline.reset_counters()
-        self.hub.reset_counters()
+    def reset_server_counters(self) -> None:
+        """The counters no stream owns (evictions, refusals, refused uploads) back to zero:
+        part of the default stream's ``reset``, as before there were streams."""
         self.live.reset_counters()
-        self.ingested = self.ingest_rejected = 0
-        self.commands_run = 0
+        self.ingest_rejected = 0
 
 
 CONTEXT = web.AppKey("framecast_context", WebContext)

@@ -22,9 +22,11 @@ import logging
 from aiohttp import WSMsgType, web
 
 from .. import protocol
+from ..streams import DEFAULT_STREAM, Stream
 from .clients import GOODBYE_GRACE, LiveClient, finish_task
 from .context import WebContext
 from .guards import check_operator
+from .streams import stream_of
 
 __all__ = ["control_handler"]
 
@@ -39,6 +41,7 @@ def _check_operator(request: web.Request, context: WebContext) -> None:
 
 async def _replier(
     client: LiveClient,
+    stream: Stream,
     ws: web.WebSocketResponse[bool],
     queue: asyncio.Queue[str | bytes | None],
 ) -> None:
@@ -52,8 +55,13 @@ async def _replier(
         except protocol.CommandError as exc:
             reply = exc.reply
         else:
-            reply = await context.commands.dispatch(command, context)
-            context.commands_run += 1
+            # At the root nothing changes for programs that never name a stream; under
+            # /s/<name>/ a custom handler's fields say which stream the command is for.
+            named = stream.name if client.request.match_info.get("stream") else None
+            reply = await context.commands.dispatch(command, stream, stream=named)
+            stream.commands_run += 1
+            if command.name == "reset" and stream.name == DEFAULT_STREAM:
+                context.reset_server_counters()
         if not await client.send(ws.send_str(protocol.encode_reply(reply))):
             return
 
@@ -82,12 +90,15 @@ async def _close_on_stop(client: LiveClient, ws: web.WebSocketResponse[bool]) ->
 
 
 async def control_handler(request: web.Request) -> web.StreamResponse:
-    """``GET /control``: JSON commands in, JSON replies out."""
+    """``GET /control``: JSON commands in, JSON replies out, for the request's stream."""
+    stream = stream_of(request)
     client = LiveClient.admit(request, "control", check_access=_check_operator)
     try:
         ws = await client.open_socket()
         queue: asyncio.Queue[str | bytes | None] = asyncio.Queue(_QUEUE)
-        replier = asyncio.create_task(_replier(client, ws, queue), name="framecast-control-reply")
+        replier = asyncio.create_task(
+            _replier(client, stream, ws, queue), name="framecast-control-reply"
+        )
         stopper = asyncio.create_task(_close_on_stop(client, ws), name="framecast-control-stop")
         try:
             async for msg in ws:

@@ -8,6 +8,11 @@ be given; the header's keys win). The image is published exactly like
 
 Answers (always JSON, one line):
 
+``POST /s/<name>/api/frames`` publishes to stream ``<name>`` and creates it if it does not
+exist yet (SPEC §7): ``400`` for an invalid name, ``409`` when ``max_streams`` streams already
+exist. Both are checked before the body is read; the stream is made only once the image is
+known to be good.
+
 - ``202 {"ok": true, "seq": N}`` — ``N`` is the sequence number the image got (the ``seq``
   of its ``new_image`` message). The answer is sent once the image is published, which
   happens at once when viewers are connected and within ``1/max_file_rate`` s otherwise.
@@ -43,10 +48,11 @@ import aiohttp
 from aiohttp import web
 
 from .. import imaging, metadata
-from ..errors import ImageTooLargeError, MetadataError
+from ..errors import ImageTooLargeError, MetadataError, ServerStateError, StreamLimitError
 from ..frames import Incoming
 from .context import CONTEXT, WebContext
 from .guards import check_operator, check_origin
+from .streams import stream_name_of
 
 __all__ = ["ACCEPTED_FORMATS", "INGEST_WAIT", "ingest_handler", "parse_metadata"]
 
@@ -238,16 +244,36 @@ async def _accept(request: web.Request, context: WebContext) -> tuple[Any, dict[
         context.uploads -= 1
 
 
+def _stream_name(request: web.Request, context: WebContext) -> str:
+    """The stream to publish to: 400 for an invalid name, 409 when a new one has no room."""
+    try:
+        name = stream_name_of(request)
+    except web.HTTPBadRequest as exc:
+        raise IngestError(400, (exc.text or "bad stream name").strip(), close=True) from None
+    try:
+        context.streams.room(name)
+    except StreamLimitError as exc:
+        raise IngestError(409, str(exc), close=True) from None
+    return name
+
+
 async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
     _check_access(request, context)
+    name = _stream_name(request, context)
     data, meta = await _accept(request, context)
+    try:
+        stream = context.streams.create(name)
+    except StreamLimitError as exc:  # another upload took the last place meanwhile
+        raise IngestError(409, str(exc)) from None
+    except ServerStateError:
+        raise IngestError(503, "the server is stopping; try again when it is back") from None
     published: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
 
     def report(seq: int | None) -> None:
         if not published.done():
             published.set_result(seq)
 
-    context.pipeline.submit(
+    stream.pipeline.submit(
         Incoming(
             load=lambda: data,
             metadata=meta,
@@ -256,7 +282,7 @@ async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
             on_published=report,
         )
     )
-    context.ingested += 1
+    stream.ingested += 1
     try:
         seq = await asyncio.wait_for(asyncio.shield(published), INGEST_WAIT)
     except TimeoutError:
@@ -272,7 +298,7 @@ async def ingest_handler(request: web.Request) -> web.Response:
         reply = await _ingest(request, context)
     except IngestError as exc:
         context.ingest_rejected += 1
-        log.info("refused POST /api/frames from %s: %d %s", request.remote, exc.status, exc)
+        log.info("refused POST %s from %s: %d %s", request.path, request.remote, exc.status, exc)
         response = web.json_response(
             {"ok": False, "error": str(exc)}, status=exc.status, headers=exc.headers
         )

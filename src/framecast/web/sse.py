@@ -23,6 +23,7 @@ from aiohttp import web
 from .. import protocol
 from ..hub import Hub
 from .clients import LiveClient
+from .streams import stream_of
 
 __all__ = ["RETRY_MS", "events_handler", "retry_hint"]
 
@@ -61,6 +62,7 @@ def _opening(request: web.Request, hub: Hub) -> bytes:
 
 async def events_handler(request: web.Request) -> web.StreamResponse:
     """``GET /events``: ``text/event-stream`` of ``new_image`` and ``disconnect`` events."""
+    stream = stream_of(request)
     client = LiveClient.admit(request, "events")
     response = web.StreamResponse(
         headers={
@@ -71,11 +73,11 @@ async def events_handler(request: web.Request) -> web.StreamResponse:
     )
     try:
         context = client.context
-        sub = context.hub.subscribe("events")
+        sub = stream.hub.subscribe("events")
         try:
             await response.prepare(request)
             client.on_hangup(sub.close)  # a client that leaves ends the wait on its slot
-            if await client.send(response.write(_opening(request, context.hub))):
+            if await client.send(response.write(_opening(request, stream.hub))):
                 await client.feed(
                     sub,
                     lambda frame: response.write(frame.renderings.sse_event),

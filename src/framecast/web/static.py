@@ -4,13 +4,17 @@ Every file is revalidated on each request (``Cache-Control: no-cache`` with an `
 ``Last-Modified``), so a browser never shows an old ``web_image.jpg``. Once an image has
 been published, ``web_image.jpg`` and ``data.json`` are answered from the newest frame in
 memory, so they are never behind the ``new_image`` notification that announced them.
-Other files are opened once, and their bytes and validators come from that one open file,
-so a file replaced while it is being served is sent whole (old or new), never torn.
+A named stream (``/s/<name>/…``) answers its own ``web_image.jpg`` and ``data.json`` from
+its newest frame, or a "waiting" picture before its first one; every other file under
+``/s/<name>/`` is the root's (the viewer uses relative URLs). Other files are opened once,
+and their bytes and validators come from that one open file, so a file replaced while it is
+being served is sent whole (old or new), never torn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import mimetypes
 import os
 import re
@@ -22,9 +26,11 @@ from pathlib import Path, PurePosixPath
 from aiohttp import web
 
 from ..frames import Frame
+from ..streams import DEFAULT_STREAM
 from ..webfolder import DATA_NAME, IMAGE_NAME, is_private_name
 from .context import CONTEXT
 from .guards import check_viewer, token_matches
+from .streams import OVERVIEW_PAGE, fallback_overview, shows_overview, stream_of
 
 __all__ = ["StaticFiles"]
 
@@ -62,6 +68,22 @@ def _live_entry(frame: Frame, name: str) -> _Entry:
         body=body,
         etag=f'"frame-{frame.seq}-{name}-{len(body):x}-{int(frame.time * 1e6):x}"',
         last_modified=formatdate(frame.time, usegmt=True),
+    )
+
+
+def _waiting_entry(placeholder: bytes, stream: str, name: str) -> _Entry:
+    """A named stream's files before its first image: the waiting picture and a data.json
+    that says so."""
+    if name == IMAGE_NAME:
+        body = placeholder
+    else:
+        waiting = {"framecast": {"seq": 0, "waiting": True, "stream": stream}}
+        body = json.dumps(waiting).encode()
+    return _Entry(
+        key=(0, 0, 0, 0),
+        body=body,
+        etag=f'"waiting-{stream}-{name}-{len(body):x}"',
+        last_modified=formatdate(usegmt=True),
     )
 
 
@@ -119,22 +141,48 @@ class StaticFiles:
         self._cache[path] = entry
         return entry
 
+    async def overview(self, request: web.Request) -> web.StreamResponse:
+        """``GET /streams``: the overview page, or a plain list of links when the web folder
+        has no overview page."""
+        context = request.app[CONTEXT]
+        check_viewer(request, context)
+        path = self._resolve(OVERVIEW_PAGE)
+        entry = await asyncio.to_thread(self._read, path) if path is not None else None
+        if entry is None:
+            return web.Response(
+                body=fallback_overview(list(context.streams)),
+                content_type="text/html",
+                headers={"Cache-Control": "no-store"},
+            )
+        return self._respond(request, entry, path or Path(OVERVIEW_PAGE))
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         context = request.app[CONTEXT]
         relative = request.match_info.get("path", "") or "index.html"
         check_viewer(request, context)
-        latest = context.hub.latest
+        stream = stream_of(request)
+        if relative == "index.html" and shows_overview(request):
+            return await self.overview(request)
+        latest = stream.latest
+        live = relative in _LIVE_NAMES
         path = self._resolve(relative)
-        if path is None:
-            raise web.HTTPNotFound()
-        if latest is not None and relative in _LIVE_NAMES:
+        entry: _Entry | None
+        if live and latest is not None:
             # The newest frame is answered from memory: a viewer told about frame N gets
             # frame N (or newer) at once, while the copies on disk follow at max_file_rate.
-            entry: _Entry | None = _live_entry(latest, relative)
+            entry = _live_entry(latest, relative)
+        elif live and stream.name != DEFAULT_STREAM:
+            entry = _waiting_entry(context.placeholder, stream.name, relative)
+        elif path is None:
+            raise web.HTTPNotFound()
         else:
             entry = await asyncio.to_thread(self._read, path)
         if entry is None:
             raise web.HTTPNotFound()
+        return self._respond(request, entry, path or Path(relative))
+
+    def _respond(self, request: web.Request, entry: _Entry, path: Path) -> web.StreamResponse:
+        context = request.app[CONTEXT]
         headers = {
             "Cache-Control": "no-cache",
             "ETag": entry.etag,

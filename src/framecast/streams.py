@@ -1,0 +1,265 @@
+"""Streams: many cameras on one server (SPEC §7).
+
+A :class:`Stream` is one named camera: its own hub (latest frame, viewers), pipeline
+(pending image, counters), web files and snapshot folder. The :class:`Streams` registry
+maps names to streams; it is the one place a stream is made, so the name rules and the
+``max_streams`` cap hold for every way in (``publish(stream=…)``, ingest, sources).
+
+Cost: every pipeline encodes in the one pool the server hands the registry (bounded
+threads, shared by all streams); a pipeline's tasks only wake when an image arrives, and a
+stream nobody watches only encodes when its web files are due (``max_file_rate``).
+
+The registry is thread-safe: ``publish()`` may create a stream from any thread. A stream
+made off the event loop is usable at once (its pending slot holds the image) and its
+pipeline starts on the loop moments later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from pathlib import Path
+
+from . import imaging
+from .config import Settings
+from .errors import ConfigError, ServerStateError, StreamLimitError
+from .frames import Frame
+from .hub import Hub
+from .pipeline import Pipeline
+from .supervisor import Supervisor
+
+__all__ = ["DEFAULT_STREAM", "NAME_PATTERN", "Stream", "Streams", "check_name"]
+
+#: The stream used when no name is given; its files and routes are at the root.
+DEFAULT_STREAM = "default"
+#: Stream names: 1-64 characters, case-sensitive.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: Where named streams live below the web folder (``s/NAME/``) and in URLs (``/s/NAME/``).
+STREAM_PREFIX = "s"
+
+
+def check_name(name: object) -> str:
+    """``name`` if it is a valid stream name, else :class:`ConfigError` saying the rule."""
+    if isinstance(name, str) and NAME_PATTERN.fullmatch(name):
+        return name
+    shown = repr(name)[:80]
+    raise ConfigError(
+        f"stream name {shown} is not valid; use 1 to 64 letters, digits, '.', '_' or '-', "
+        "starting with a letter or a digit"
+    )
+
+
+class Stream:
+    """One named stream: hub, pipeline, folders and its own counters."""
+
+    def __init__(
+        self,
+        name: str,
+        hub: Hub,
+        pipeline: Pipeline,
+        *,
+        web_folder: Path,
+        snapshot_folder: Path,
+        has_source: bool = False,
+    ) -> None:
+        self.name = name
+        self.hub = hub
+        self.pipeline = pipeline
+        self.web_folder = web_folder
+        self.snapshot_folder = snapshot_folder
+        #: A source (folder, camera, simulator) feeds it, as opposed to publish() or ingest.
+        self.has_source = has_source
+        self.ingested = 0
+        self.ingest_rejected = 0
+        self.commands_run = 0
+
+    @property
+    def path(self) -> str:
+        """The stream's viewer path on this server: ``/s/NAME/``."""
+        return f"/{STREAM_PREFIX}/{self.name}/"
+
+    @property
+    def latest(self) -> Frame | None:
+        return self.hub.latest
+
+    def reset_counters(self) -> None:
+        """This stream's session counters back to zero; sequence numbers go on."""
+        self.pipeline.reset_counters()
+        self.hub.reset_counters()
+        self.ingested = self.ingest_rejected = self.commands_run = 0
+
+    def summary(self) -> dict[str, object]:
+        """The stream's line in ``GET /api/streams``."""
+        latest = self.hub.latest
+        return {
+            "name": self.name,
+            "url": self.path,
+            "seq": latest.seq if latest else 0,
+            "time": latest.time if latest else None,
+            "width": latest.width if latest else None,
+            "height": latest.height if latest else None,
+            "clients": self.hub.clients,
+        }
+
+    def counters(self) -> dict[str, int]:
+        """The stream's entry in ``/api/status``'s ``streams``."""
+        return {
+            "frames_published": self.hub.published,
+            "frames_dropped": self.pipeline.counters.dropped,
+            "clients": self.hub.clients,
+        }
+
+
+class Streams:
+    """The registry: name → :class:`Stream`, capped at ``max_streams``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        web_root: Path,
+        executor: Executor | None = None,
+        seqs: dict[str, int] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._web_root = web_root
+        self._executor = executor
+        self._options = imaging.DisplayOptions.from_settings(settings)
+        self._seqs = seqs if seqs is not None else {}
+        self._streams: dict[str, Stream] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._supervisor: Supervisor | None = None
+        self._closed = False
+
+    # -- lookup (any thread) -----------------------------------------------------------------
+    def get(self, name: str) -> Stream | None:
+        return self._streams.get(name)
+
+    @property
+    def default(self) -> Stream:
+        stream = self._streams.get(DEFAULT_STREAM)
+        if stream is None:  # pragma: no cover - the server makes it first
+            raise ServerStateError("the default stream does not exist yet")
+        return stream
+
+    def __iter__(self) -> Iterator[Stream]:
+        """Every stream, sorted by name."""
+        with self._lock:
+            streams = sorted(self._streams.values(), key=lambda s: s.name)
+        return iter(streams)
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def room(self, name: str) -> None:
+        """Raise :class:`StreamLimitError` if stream ``name`` does not exist and
+        ``max_streams`` already do (a cheap check before an upload is read)."""
+        if name not in self._streams and len(self._streams) >= self._settings.max_streams:
+            raise self._limit_error(name)
+
+    def _limit_error(self, name: str) -> StreamLimitError:
+        limit = self._settings.max_streams
+        return StreamLimitError(
+            f"cannot create stream {name!r}: this server already carries {limit} streams "
+            f"(max_streams); publish to an existing one or raise --max-streams"
+        )
+
+    # -- making streams (any thread) ---------------------------------------------------------
+    def create(self, name: str, *, has_source: bool = False) -> Stream:
+        """The stream ``name``, made if it does not exist yet.
+
+        :class:`ConfigError` for an invalid name, :class:`StreamLimitError` beyond
+        ``max_streams``, :class:`ServerStateError` once the server is stopping."""
+        stream = self._streams.get(name)
+        if stream is not None:
+            return stream
+        check_name(name)
+        with self._lock:
+            stream = self._streams.get(name)
+            if stream is not None:
+                return stream
+            if self._closed:
+                raise ServerStateError("the server is stopping; start it again to publish")
+            if len(self._streams) >= self._settings.max_streams:
+                raise self._limit_error(name)
+            stream = self._make(name, has_source)
+            self._streams[name] = stream
+            loop = self._loop
+        if loop is not None:
+            if _running_loop() is loop:
+                self._start(stream)
+            else:
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(self._start, stream)
+        return stream
+
+    def _make(self, name: str, has_source: bool) -> Stream:
+        default = name == DEFAULT_STREAM
+        web_folder = self._web_root if default else self._web_root / STREAM_PREFIX / name
+        snapshots = self._settings.work_folder / "snapshots"
+        hub = Hub()
+        pipeline = Pipeline(
+            hub,
+            web_folder,
+            self._options,
+            max_file_rate=self._settings.max_file_rate,
+            executor=self._executor,
+            stream=name,
+        )
+        return Stream(
+            name,
+            hub,
+            pipeline,
+            web_folder=web_folder,
+            snapshot_folder=snapshots if default else snapshots / name,
+            has_source=has_source,
+        )
+
+    # -- lifecycle (event loop) --------------------------------------------------------------
+    def start(self, supervisor: Supervisor) -> None:
+        """Start every stream's pipeline under ``supervisor``; later streams start as made."""
+        with self._lock:
+            self._loop = asyncio.get_running_loop()
+            self._supervisor = supervisor
+            streams = list(self._streams.values())
+        for stream in streams:
+            self._start(stream)
+
+    def _start(self, stream: Stream) -> None:
+        if self._closed or self._supervisor is None:
+            return
+        stream.pipeline.start(self._supervisor, self._seqs.get(stream.name, 0))
+
+    def close_hubs(self) -> None:
+        """No new streams; every viewer of every stream is told ``disconnect``."""
+        with self._lock:
+            self._closed = True
+        for stream in self:
+            stream.hub.close()
+
+    async def stop(self) -> None:
+        """Stop every pipeline (each writes its newest frame); sequence numbers are kept
+        for the next start."""
+        with self._lock:
+            self._closed = True
+        streams = list(self)
+        await asyncio.gather(*(stream.pipeline.stop() for stream in streams))
+        for stream in streams:
+            self._seqs[stream.name] = stream.pipeline.seq
+        self._loop = None
+
+    @property
+    def seqs(self) -> dict[str, int]:
+        return self._seqs
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
