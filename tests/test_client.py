@@ -460,3 +460,21 @@ async def test_command_prints_the_reply_with_typed_fields(server: ImageServer) -
     code, _, err = await _framecast("command", "nope", "--url", base(server))
     assert code == 2 and "no command 'nope'" in err
     await until(lambda: server.status()["commands_run"] >= 3, what="three commands run")
+
+
+async def test_publish_to_a_named_stream_of_a_real_server(server: ImageServer) -> None:
+    """Client.apublish(stream="cam1") creates the stream on the real server: it is listed in
+    /api/streams, /s/cam1/data.json carries the metadata, and the default stream is untouched."""
+    client = Client(base(server))
+    seq = await client.apublish(gradient(), metadata={"camera": "one"}, stream="cam1")
+    assert seq == 1
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base(server) + "/api/streams") as response:
+            listed = {s["name"]: s for s in (await response.json())["streams"]}
+        async with http.get(base(server) + "/s/cam1/data.json") as response:
+            data = json.loads(await response.read())
+        async with http.get(base(server) + "/data.json") as response:
+            root = json.loads(await response.read())
+    assert listed["cam1"]["seq"] == 1
+    assert data["camera"] == "one" and data["framecast"]["seq"] == 1
+    assert "camera" not in root

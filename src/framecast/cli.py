@@ -28,6 +28,7 @@ from .config import (
     table,
 )
 from .errors import ConfigError, FramecastError, PortInUseError
+from .streamname import DEFAULT_STREAM, check_name
 from .version import __version__
 
 __all__ = ["build_parser", "main"]
@@ -202,7 +203,6 @@ def _source_value(key: str, value: str) -> tuple[str, str | bool]:
     ``NAME=VALUE`` names the stream; a plain VALUE (a path, a URL) is the default stream's:
     what comes before ``=`` is a name unless it looks like a path or a URL. ``--simulate``
     takes a bare NAME (``default`` without one)."""
-    from .streams import DEFAULT_STREAM, check_name
 
     name, sep, rest = value.partition("=")
     text: str | bool
@@ -224,7 +224,6 @@ def _serve_settings(
     """The server's settings and its named streams' sources from flags (which win), the
     environment, then the ``--config`` file."""
     from .configfile import read_config_file
-    from .streams import DEFAULT_STREAM
 
     file = read_config_file(config) if config is not None else None
     streams = {name: dict(values) for name, values in (file.streams if file else {}).items()}

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -37,12 +36,12 @@ from yarl import URL
 from . import upload
 from .errors import ClientError, ConfigError
 from .frames import jsonable
+from .streamname import NAME_PATTERN
 
 __all__ = ["DEFAULT_TIMEOUT", "Client"]
 
 #: Seconds a call may take, connecting included, unless ``timeout=`` says otherwise.
 DEFAULT_TIMEOUT = 30.0
-STREAM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 METADATA_HEADER = "X-Framecast-Metadata"
 #: Longest header line an aiohttp server reads (its ``max_field_size``): the metadata of one
 #: image over HTTP cannot be longer, whatever the server's ``max_metadata_bytes``.
@@ -169,7 +168,7 @@ class Client:
     ) -> tuple[bytes, dict[str, str], URL]:
         if stream is None:
             target = self._base / "api" / "frames"
-        elif isinstance(stream, str) and STREAM_NAME.fullmatch(stream):
+        elif isinstance(stream, str) and NAME_PATTERN.fullmatch(stream):
             target = self._base / "s" / stream / "api" / "frames"
         else:
             raise ConfigError(

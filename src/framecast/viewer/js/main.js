@@ -16,7 +16,7 @@ import { OperatorControls } from "./operator.js";
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
 // The stream this page shows (/s/NAME/, or the default stream at the root), and the
-// server's root for what is not per stream (api/status, api/streams, qr.svg).
+// server's root for what is not per stream (api/status, api/streams).
 const here = pageStream(location.pathname);
 
 const status = new StatusDisplay({
@@ -31,7 +31,7 @@ const status = new StatusDisplay({
 const fixed = new MetadataList($("meta-fixed"), { rawLabels: true });
 const meta = new MetadataList($("meta"));
 const view = new ImageView($("osd"), { prefixUrl: "icons/", initialView: recalledView(here.name) });
-const share = new ShareDialog({ button: $("btn-share"), dialog: $("share-dialog"), image: $("share-qr"), link: $("share-url"), qrPath: `${here.base}qr.svg` });
+const share = new ShareDialog({ button: $("btn-share"), dialog: $("share-dialog"), image: $("share-qr"), link: $("share-url"), qrPath: "qr.svg" });  // per stream: /s/NAME/qr.svg encodes that stream's page
 const streams = new StreamMenu({ box: $("stream-switch"), select: $("stream-select"), link: $("streams-link"), base: here.base, current: here.name });
 status.setStream(here.name === DEFAULT_STREAM ? null : here.name);
 const operator = new OperatorControls({ snapshotButton: $("btn-operator-snapshot"), resetButton: $("btn-operator-reset"), reply: $("operator-reply") });
