@@ -186,8 +186,9 @@ class Settings:
     allowed_origins: tuple[str, ...] = field(
         default=(),
         metadata=option(
-            help="Comma-separated extra origins allowed to open WebSockets (same origin is always "
-            "allowed)."
+            help="Comma-separated extra origins (e.g. https://cam.example.org behind a proxy) "
+            "whose pages may open the live sockets, /events and ingest; the server's own "
+            "addresses are always allowed."
         ),
     )
     # access
