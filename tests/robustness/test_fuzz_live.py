@@ -98,7 +98,10 @@ def test_ingest_metadata_fuzz(fuzzed: Served) -> None:
         by_header, by_query = expected(header), expected(query)
         allowed = {400} if {400} in (by_header, by_query) else by_header | by_query
         assert status in allowed, (status, answer, header, query)
-        if status == 400:
+        too_long = len(urllib.parse.urlencode({"metadata": query or ""})) > 8000 or (
+            len(header or "") > 8000
+        )
+        if status == 400 and not too_long:  # aiohttp refuses lines over 8190 bytes itself
             assert isinstance(answer, dict) and answer.get("ok") is False
 
     one()

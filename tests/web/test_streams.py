@@ -463,15 +463,18 @@ async def test_an_unwatched_stream_only_encodes_for_its_web_files(work: Path) ->
         await until(lambda: srv.status()["streams"]["seen"]["frames_published"] == 1)
         async with aiohttp.ClientSession() as http, http.ws_connect(base(srv) + "/s/seen/ws") as ws:
             await until(lambda: srv.status()["streams"]["seen"]["clients"] == 1)
+            began = asyncio.get_running_loop().time()
             for i in range(100):
                 srv.publish(gradient(), {"i": i}, stream="unseen")
                 srv.publish(gradient(), {"i": i}, stream="seen")
                 assert (await next_json(ws))["metadata"]["i"] == i
                 await asyncio.sleep(0.01)  # a producer at ~100 images/s
+        elapsed = asyncio.get_running_loop().time() - began  # ~1 s; longer on a busy machine
         streams = srv.status()["streams"]
         assert streams["seen"]["frames_published"] == 101
-        assert 1 <= streams["unseen"]["frames_published"] <= 5, streams["unseen"]
-        assert streams["unseen"]["frames_dropped"] >= 95
+        most = 2 * elapsed + 3  # one web-file refresh per 1/max_file_rate s, plus the first
+        assert 1 <= streams["unseen"]["frames_published"] <= most, (streams["unseen"], elapsed)
+        assert streams["unseen"]["frames_dropped"] >= 100 - most
     finally:
         await srv.astop()
 
