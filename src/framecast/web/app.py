@@ -14,6 +14,7 @@ from .ingest import ingest_handler
 from .sse import events_handler
 from .static import StaticFiles
 from .streams import stream_of, streams_handler
+from .tiles import add_tile_routes, tile_pool
 from .ws import notify_handler
 
 __all__ = ["STREAM_ROUTE", "build_app"]
@@ -41,13 +42,15 @@ async def _to_viewer(request: web.Request) -> web.StreamResponse:
 
 def build_app(context: WebContext) -> web.Application:
     """Routes: the viewer and its files, the live transports (``/ws``, ``/events``,
-    ``/frames``), ``/control``, ingest (``POST /api/frames``), ``/api/status``, ``/qr.svg``
+    ``/frames``), ``/control``, deep-zoom tiles (``/tiles/…``), ingest
+    (``POST /api/frames``), ``/api/status``, ``/qr.svg``
     — at the root for the default stream and under ``/s/<name>/`` for every stream — and
     the overview (``/streams``, ``/api/streams``)."""
     app = web.Application(
         middlewares=[_security_headers], client_max_size=context.settings.max_ingest_bytes
     )
     app[CONTEXT] = context
+    app.cleanup_ctx.append(tile_pool)
     static = StaticFiles(context.settings.web_root)
     app.router.add_get("/streams", static.overview)
     app.router.add_get("/api/streams", streams_handler)
@@ -59,6 +62,7 @@ def build_app(context: WebContext) -> web.Application:
         app.router.add_post(prefix + "/api/frames", ingest_handler)
         app.router.add_get(prefix + "/api/status", status_handler)
         app.router.add_get(prefix + "/qr.svg", qr_handler)
+        add_tile_routes(app, prefix)
         app.router.add_get(prefix + "/", static.handle)
     app.router.add_get(STREAM_ROUTE, _to_viewer)
     app.router.add_get(STREAM_ROUTE + "/{path:.+}", static.handle)
