@@ -63,6 +63,7 @@ def test_renderings_are_one_message_in_every_form() -> None:
         "time": 12.5,
         "width": 4,
         "height": 3,
+        "tiles": None,
         "metadata": data,
     }
     assert json.loads(protocol.new_image_text(frame)) == message

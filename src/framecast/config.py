@@ -109,6 +109,7 @@ class ServerOptions(TypedDict, total=False):
     max_metadata_depth: int
     max_uploads: int
     max_streams: int
+    max_tile_cache_bytes: int
     encode_threads: int
     body_timeout: float
     handshake_timeout: float
@@ -340,6 +341,14 @@ class Settings:
             group="limits",
         ),
     )
+    max_tile_cache_bytes: int = field(
+        default=64 * 1024 * 1024,
+        metadata=option(
+            help="Most bytes of deep-zoom tiles (JPEG) kept per frame that has a pyramid; the "
+            "least recently used are cut again on request (0 keeps none).",
+            group="limits",
+        ),
+    )
     encode_threads: int = field(
         default=2,
         metadata=option(
@@ -468,6 +477,8 @@ class Settings:
         for name in ("history", "max_history_bytes"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name.replace('_', ' ')} must be 0 or more")
+        if self.max_tile_cache_bytes < 0:
+            raise ConfigError("max tile cache bytes must be 0 or more (0 keeps no tiles)")
         for name in _POSITIVE:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.replace('_', ' ')} must be positive")

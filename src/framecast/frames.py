@@ -12,9 +12,13 @@ import math
 import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import protocol
+from .streamname import DEFAULT_STREAM, STREAM_PREFIX
+
+if TYPE_CHECKING:
+    from .tiles import Pyramid
 
 __all__ = ["MAX_DEPTH", "RESERVED_KEY", "Frame", "Incoming", "Renderings", "jsonable"]
 
@@ -136,10 +140,21 @@ class Frame:
     source_height: int = 0
     #: The stream (camera) the frame belongs to (SPEC §7).
     stream: str = "default"
+    #: The deep-zoom pyramid of the full-resolution display image (SPEC §9), only for a frame
+    #: larger than ``max_web_size``; its tile cache lives and dies with the frame.
+    pyramid: Pyramid | None = field(default=None, repr=False)
     renderings: Renderings = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "renderings", Renderings.of(self))
+
+    @property
+    def tiles(self) -> str | None:
+        """The URL path of the frame's DZI descriptor, or ``None`` without a pyramid."""
+        if self.pyramid is None:
+            return None
+        prefix = "" if self.stream == DEFAULT_STREAM else f"/{STREAM_PREFIX}/{self.stream}"
+        return f"{prefix}/tiles/{self.seq}.dzi"
 
     def info(self) -> dict[str, Any]:
         """framecast's own fields, stored under :data:`RESERVED_KEY` in data.json."""
@@ -152,6 +167,7 @@ class Frame:
             "source_height": self.source_height or self.height,
             "bytes": len(self.jpeg),
             "stream": self.stream,
+            "tiles": self.tiles,
         }
 
     def data(self) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from .frames import Frame, Incoming
 from .hub import Hub
 from .supervisor import Supervisor
 from .throttle import LogThrottle
+from .tiles import Pyramid
 
 __all__ = ["Counters", "Pipeline"]
 
@@ -69,19 +70,23 @@ class Pipeline:
         options: imaging.DisplayOptions,
         *,
         max_file_rate: float,
+        max_tile_cache_bytes: int = 0,
         encode: Callable[[Any, imaging.DisplayOptions], imaging.Encoded] = imaging.encode,
         executor: Executor | None = None,
         stream: str = "default",
     ) -> None:
         """``executor``: the encoder pool shared by every stream's pipeline (the server's);
         without one, the pipeline makes and owns a small pool of its own. ``stream``: the
-        name its frames carry; ``web_root``: the folder its web files go to."""
+        name its frames carry; ``web_root``: the folder its web files go to. A frame larger
+        than the web image gets a deep-zoom :class:`~framecast.tiles.Pyramid` whose tile cache
+        holds at most ``max_tile_cache_bytes``."""
         self._hub = hub
         self.stream = stream
         self._shared_executor = executor
         self._web_root = web_root
         self._options = options
         self._encode = encode
+        self._max_tile_cache_bytes = max_tile_cache_bytes
         self._file_period = 1.0 / max_file_rate
         self._lock = threading.Lock()
         self._pending: tuple[Incoming, float] | None = None
@@ -219,6 +224,14 @@ class Pipeline:
     def _make_frame(self, incoming: Incoming, seq: int, stamp: float) -> Frame:
         """Decode, encode and render one image (worker thread)."""
         encoded = self._encode(incoming.load(), self._options)
+        display = encoded.display
+        pyramid = None
+        if display is not None:
+            pyramid = Pyramid(
+                display,
+                quality=self._options.quality,
+                max_cache_bytes=self._max_tile_cache_bytes,
+            )
         return Frame(
             seq=seq,
             time=stamp,
@@ -230,6 +243,7 @@ class Pipeline:
             source_width=encoded.source_width,
             source_height=encoded.source_height,
             stream=self.stream,
+            pyramid=pyramid,
         )
 
     async def _file_loop(self) -> None:

@@ -69,6 +69,9 @@ class Described(Protocol):
     @property
     def height(self) -> int: ...
 
+    @property
+    def tiles(self) -> str | None: ...
+
     def data(self) -> dict[str, Any]: ...
 
 
@@ -94,6 +97,7 @@ def new_image_payload(frame: Described) -> dict[str, Any]:
         "time": round(frame.time, 6),
         "width": frame.width,
         "height": frame.height,
+        "tiles": frame.tiles,
         "metadata": frame.data(),
     }
 
@@ -108,6 +112,7 @@ def new_image_message(frame: Described, data_json: bytes) -> bytes:
             "time": round(frame.time, 6),
             "width": frame.width,
             "height": frame.height,
+            "tiles": frame.tiles,
         }
     )
     return head[:-1] + b',"metadata":' + data_json + b"}"

@@ -214,6 +214,7 @@ class Streams:
             web_folder,
             self._options,
             max_file_rate=self._settings.max_file_rate,
+            max_tile_cache_bytes=self._settings.max_tile_cache_bytes,
             executor=self._executor,
             stream=name,
         )

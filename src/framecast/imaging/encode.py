@@ -21,7 +21,7 @@ from .decode import ImageInput, check_array, decode_bytes, load, read_file
 from .display import DisplayOptions, _to_display, to_display
 from .formats import check_pixels
 
-__all__ = ["Encoded", "encode", "placeholder_jpeg", "snapshot_jpeg"]
+__all__ = ["Encoded", "encode", "jpeg_of", "placeholder_jpeg", "snapshot_jpeg"]
 
 #: What :func:`encode` does when given no options.
 DEFAULT_OPTIONS = DisplayOptions()
@@ -38,6 +38,16 @@ class Encoded:
     source_height: int
     original: Any  # the full-resolution 8-bit display array, or the original JPEG bytes
 
+    @property
+    def display(self) -> np.ndarray[Any, Any] | None:
+        """The full-resolution 8-bit display image (H×W×C) when the frame is larger than the
+        web image (downscaled to ``max_size``), else ``None``: what a deep-zoom pyramid
+        (SPEC §9) is cut from. It is :attr:`original` itself, never a copy."""
+        larger = max(self.source_width, self.source_height) > max(self.width, self.height)
+        if larger and isinstance(self.original, np.ndarray) and self.original.dtype == np.uint8:
+            return self.original
+        return None
+
 
 # -- encoding --------------------------------------------------------------------------------
 
@@ -53,6 +63,11 @@ def _jpeg(pixels: np.ndarray[Any, Any], quality: int) -> bytes:
         pixels, quality=quality, colorspace=colorspace, colorsubsampling=subsampling
     )
     return data
+
+
+def jpeg_of(pixels: np.ndarray[Any, Any], quality: int) -> bytes:
+    """JPEG bytes of 8-bit display pixels (H×W×C, C = 1, 3 or 4, C-contiguous)."""
+    return _jpeg(pixels, quality)
 
 
 def _downscale(pixels: np.ndarray[Any, Any], max_size: int) -> np.ndarray[Any, Any]:

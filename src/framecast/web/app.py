@@ -15,6 +15,7 @@ from .ingest import ingest_handler
 from .sse import events_handler
 from .static import StaticFiles
 from .streams import stream_of, streams_handler
+from .tiles import add_tile_routes, tile_pool
 from .ws import notify_handler
 
 __all__ = ["STREAM_ROUTE", "build_app"]
@@ -43,13 +44,14 @@ async def _to_viewer(request: web.Request) -> web.StreamResponse:
 def build_app(context: WebContext) -> web.Application:
     """Routes: the viewer and its files, the live transports (``/ws``, ``/events``,
     ``/frames``), ``/control``, ingest (``POST /api/frames``), ``/api/status``, ``/qr.svg``,
-    the history (``/api/history``, ``/history/<seq>.jpg|json``) — at the root for the
-    default stream and under ``/s/<name>/`` for every stream — and the overview
-    (``/streams``, ``/api/streams``)."""
+    the history (``/api/history``, ``/history/<seq>.jpg|json``), deep-zoom tiles
+    (``/tiles/…``) — at the root for the default stream and under ``/s/<name>/`` for every
+    stream — and the overview (``/streams``, ``/api/streams``)."""
     app = web.Application(
         middlewares=[_security_headers], client_max_size=context.settings.max_ingest_bytes
     )
     app[CONTEXT] = context
+    app.cleanup_ctx.append(tile_pool)
     static = StaticFiles(context.settings.web_root)
     app.router.add_get("/streams", static.overview)
     app.router.add_get("/api/streams", streams_handler)
@@ -63,6 +65,7 @@ def build_app(context: WebContext) -> web.Application:
         app.router.add_get(prefix + "/qr.svg", qr_handler)
         app.router.add_get(prefix + "/api/history", history_handler)
         app.router.add_get(prefix + "/history/{seq}.{kind:jpg|json}", history_frame_handler)
+        add_tile_routes(app, prefix)
         app.router.add_get(prefix + "/", static.handle)
     app.router.add_get(STREAM_ROUTE, _to_viewer)
     app.router.add_get(STREAM_ROUTE + "/{path:.+}", static.handle)

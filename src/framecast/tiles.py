@@ -1,0 +1,175 @@
+"""Deep Zoom Image pyramids of full-resolution frames (SPEC §9). Pure, CPU-bound.
+
+The DZI grid: level ``L`` of a ``W×H`` image is ``ceil(W / 2^(maxLevel−L))`` by
+``ceil(H / 2^(maxLevel−L))`` pixels, ``maxLevel = ceil(log2(max(W, H)))``; each level is cut
+into tiles of :data:`TILE_SIZE` pixels, every tile extended by :data:`OVERLAP` pixels on
+each side that has a neighbour. The maths here (:func:`max_level`, :func:`level_size`,
+:func:`grid`, :func:`tile_rect`, :func:`dzi_xml`) is shared by the JPEG pyramid and, later,
+the raw tiles of SPEC §11.2.
+
+A :class:`Pyramid` belongs to its frame (:attr:`framecast.frames.Frame.pyramid`): it holds
+the frame's full-resolution 8-bit display image and a small LRU of the tiles cut so far,
+bounded in bytes, and is dropped with the frame. :meth:`Pyramid.tile` blocks (it resizes
+and JPEG-encodes): callers run it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .imaging.encode import jpeg_of
+
+__all__ = [
+    "FORMAT",
+    "OVERLAP",
+    "TILE_SIZE",
+    "Pyramid",
+    "dzi_xml",
+    "grid",
+    "level_size",
+    "max_level",
+    "tile_rect",
+]
+
+TILE_SIZE = 254
+OVERLAP = 1
+FORMAT = "jpg"
+
+
+def max_level(width: int, height: int) -> int:
+    """The top (full-size) level: ``ceil(log2(max(width, height)))``."""
+    longest = max(width, height, 1)
+    return (longest - 1).bit_length()  # exact ceil(log2) for integers, no float rounding
+
+
+def level_size(width: int, height: int, level: int) -> tuple[int, int]:
+    """Width and height of ``level`` (0 ≤ level ≤ max_level): the full size divided by
+    ``2^(max_level − level)``, rounded up."""
+    scale = 1 << (max_level(width, height) - level)
+    return -(-width // scale), -(-height // scale)
+
+
+def grid(width: int, height: int, level: int) -> tuple[int, int]:
+    """Columns and rows of tiles at ``level``."""
+    level_width, level_height = level_size(width, height, level)
+    return -(-level_width // TILE_SIZE), -(-level_height // TILE_SIZE)
+
+
+def tile_rect(
+    width: int, height: int, level: int, col: int, row: int
+) -> tuple[int, int, int, int] | None:
+    """The tile's pixels in its level, ``(x0, y0, x1, y1)`` with the overlap included, or
+    ``None`` when the level, column or row is out of range."""
+    if not 0 <= level <= max_level(width, height):
+        return None
+    cols, rows = grid(width, height, level)
+    if not (0 <= col < cols and 0 <= row < rows):
+        return None
+    level_width, level_height = level_size(width, height, level)
+    x0 = col * TILE_SIZE - (OVERLAP if col > 0 else 0)
+    y0 = row * TILE_SIZE - (OVERLAP if row > 0 else 0)
+    x1 = min((col + 1) * TILE_SIZE + OVERLAP, level_width)
+    y1 = min((row + 1) * TILE_SIZE + OVERLAP, level_height)
+    return x0, y0, x1, y1
+
+
+def dzi_xml(width: int, height: int) -> bytes:
+    """The standard DZI descriptor of a ``width×height`` JPEG pyramid."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" '
+        f'TileSize="{TILE_SIZE}" Overlap="{OVERLAP}" Format="{FORMAT}">'
+        f'<Size Width="{width}" Height="{height}"/></Image>\n'
+    ).encode()
+
+
+def cut(display: np.ndarray[Any, Any], level: int, col: int, row: int) -> np.ndarray[Any, Any]:
+    """The pixels of one tile of ``display`` (H×W×C, uint8) at ``level``, as H×W×C uint8.
+
+    At the top level a tile is a plain crop. Lower down, the full-resolution region the tile
+    covers is thinned by striding (half the scale) and then averaged by PIL down to the
+    tile's size, so a tile never copies more than about twice its own area of pixels.
+    Raises :class:`IndexError` out of range.
+    """
+    height, width = display.shape[:2]
+    rect = tile_rect(width, height, level, col, row)
+    if rect is None:
+        raise IndexError(f"no tile {level}/{col}_{row} in a {width}×{height} pyramid")
+    x0, y0, x1, y1 = rect
+    scale = 1 << (max_level(width, height) - level)
+    if scale == 1:
+        return display[y0:y1, x0:x1]
+    step = max(1, scale // 2)
+    region = display[
+        y0 * scale : min(y1 * scale, height) : step, x0 * scale : min(x1 * scale, width) : step
+    ]
+    channels = region.shape[2]
+    source = np.ascontiguousarray(region[:, :, 0] if channels == 1 else region)
+    smaller = np.asarray(
+        Image.fromarray(source).resize(
+            (x1 - x0, y1 - y0), Image.Resampling.BILINEAR, reducing_gap=2.0
+        )
+    )
+    return smaller[:, :, None] if channels == 1 else smaller
+
+
+class Pyramid:
+    """A frame's full-resolution display image, served as DZI tiles cut on demand.
+
+    Thread-safe; :meth:`tile` blocks. The tiles cut so far are kept, most recently used
+    last, within ``max_cache_bytes`` of JPEG bytes (0 keeps none).
+    """
+
+    def __init__(
+        self, display: np.ndarray[Any, Any], *, quality: int = 85, max_cache_bytes: int = 0
+    ) -> None:
+        if display.ndim != 3 or display.dtype != np.uint8:
+            raise ValueError("a pyramid needs an H×W×C uint8 display image")
+        self.display = display
+        self.height, self.width = display.shape[:2]
+        self.quality = quality
+        self.max_cache_bytes = max_cache_bytes
+        self._cache: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
+        self._cached_bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def dzi(self) -> bytes:
+        return dzi_xml(self.width, self.height)
+
+    @property
+    def cached_bytes(self) -> int:
+        return self._cached_bytes
+
+    def has_tile(self, level: int, col: int, row: int) -> bool:
+        return tile_rect(self.width, self.height, level, col, row) is not None
+
+    def tile(self, level: int, col: int, row: int) -> bytes:
+        """The tile's JPEG (cut and encoded now, or from the cache). Raises
+        :class:`IndexError` out of range."""
+        key = (level, col, row)
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
+        data = jpeg_of(np.ascontiguousarray(cut(self.display, level, col, row)), self.quality)
+        self._keep(key, data)
+        return data
+
+    def _keep(self, key: tuple[int, int, int], data: bytes) -> None:
+        if len(data) > self.max_cache_bytes:
+            return
+        with self._lock:
+            if key in self._cache:
+                return
+            self._cache[key] = data
+            self._cached_bytes += len(data)
+            while self._cached_bytes > self.max_cache_bytes:
+                _, dropped = self._cache.popitem(last=False)
+                self._cached_bytes -= len(dropped)

@@ -1,0 +1,101 @@
+"""Deep zoom over HTTP (SPEC §9): ``GET <stream>/tiles/<seq>.dzi`` and
+``GET <stream>/tiles/<seq>_files/<level>/<col>_<row>.jpg``.
+
+A tile is cut and encoded by the frame's own :class:`~framecast.tiles.Pyramid` (which keeps
+it in its bounded cache) in a small pool of :data:`TILE_THREADS` threads of its own: never on
+the event loop, and never in the encoder pool, so a burst of tile requests cannot delay the
+next live frame. Answers for a given seq never change and are cached as immutable.
+
+:func:`frame_of` is the one place that says which frames still have tiles: for now the
+stream's latest frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from ..frames import Frame
+from ..streams import Stream
+from ..tiles import Pyramid
+from .context import CONTEXT
+from .guards import check_viewer
+from .streams import stream_of
+
+__all__ = ["TILE_THREADS", "add_tile_routes", "frame_of", "frame_pyramid", "tile_pool"]
+
+#: Threads that cut tiles, shared by every stream (two: the machine's cores stay free for
+#: the encoder pool and the loop).
+TILE_THREADS = 2
+#: A seq, level, column or row in a URL has at most this many digits (no giant ints).
+_NUMBER = r"{%s:\d{1,10}}"
+IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
+TILE_POOL = web.AppKey("framecast_tile_pool", ThreadPoolExecutor)
+
+
+def frame_of(stream: Stream, seq: int) -> Frame | None:
+    """The stream's frame ``seq`` if it is still kept: live or in its history (SPEC §9)."""
+    latest = stream.latest
+    if latest is not None and latest.seq == seq:
+        return latest
+    return stream.history.get(seq)
+
+
+def frame_pyramid(request: web.Request) -> Pyramid:
+    """The pyramid of the frame the URL names, or a 404 that says why there is none."""
+    context = request.app[CONTEXT]
+    stream = stream_of(request)
+    check_viewer(request, context)
+    seq = int(request.match_info["seq"])
+    frame = frame_of(stream, seq)
+    if frame is None:
+        raise web.HTTPNotFound(
+            text=f"frame {seq} of stream {stream.name!r} is not kept any more (or not yet); "
+            "load data.json for the current one\n"
+        )
+    if frame.pyramid is None:
+        raise web.HTTPNotFound(
+            text=f"frame {seq} is no larger than max_web_size: it has no deep-zoom pyramid; "
+            "use web_image.jpg\n"
+        )
+    return frame.pyramid
+
+
+async def dzi_handler(request: web.Request) -> web.Response:
+    """``GET <stream>/tiles/<seq>.dzi``: the frame's DZI descriptor."""
+    pyramid = frame_pyramid(request)
+    return web.Response(body=pyramid.dzi, content_type="application/xml", headers=IMMUTABLE)
+
+
+async def tile_handler(request: web.Request) -> web.Response:
+    """``GET <stream>/tiles/<seq>_files/<level>/<col>_<row>.jpg``: one tile, cut off the loop."""
+    pyramid = frame_pyramid(request)
+    level, col, row = (int(request.match_info[k]) for k in ("level", "col", "row"))
+    if not pyramid.has_tile(level, col, row):
+        raise web.HTTPNotFound(
+            text=f"tile {level}/{col}_{row} is outside the pyramid; see its .dzi for the size\n"
+        )
+    loop = asyncio.get_running_loop()
+    data = await loop.run_in_executor(request.app[TILE_POOL], pyramid.tile, level, col, row)
+    return web.Response(body=data, content_type="image/jpeg", headers=IMMUTABLE)
+
+
+async def tile_pool(app: web.Application) -> AsyncIterator[None]:
+    """The tile threads live as long as the application (a ``cleanup_ctx``)."""
+    pool = ThreadPoolExecutor(TILE_THREADS, thread_name_prefix="framecast-tiles")
+    app[TILE_POOL] = pool
+    try:
+        yield
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def add_tile_routes(app: web.Application, prefix: str) -> None:
+    """The two deep-zoom routes under ``prefix`` ("" for the default stream's root ones)."""
+    seq = _NUMBER % "seq"
+    app.router.add_get(f"{prefix}/tiles/{seq}.dzi", dzi_handler)
+    files = f"{prefix}/tiles/{seq}_files/{_NUMBER % 'level'}/{_NUMBER % 'col'}_{_NUMBER % 'row'}"
+    app.router.add_get(files + ".jpg", tile_handler)
