@@ -175,6 +175,25 @@ async def test_existing_files_are_ignored_by_default_but_rewrites_count(tmp_path
         await frames.none_within(0.6)
 
 
+async def test_files_written_after_the_server_started_are_new_before_the_watcher_runs(
+    tmp_path: Path,
+) -> None:
+    """A file written after the source was made (the server started) but before its
+    watcher task first ran is published, not taken for one that was already there; an
+    older file is still ignored."""
+    old = tmp_path / "old.png"
+    old.write_bytes(encoded("png"))
+    os.utime(old, ns=(1_000_000_000, 1_000_000_000))  # written long before the start
+    source = FolderSource(tmp_path)
+    (tmp_path / "early.png").write_bytes(encoded("png", beam16() // 3))
+    frames = source.frames()
+    try:
+        incoming = await next_frame(frames, timeout=10)
+        assert incoming.name == "early.png"
+    finally:
+        await frames.aclose()
+
+
 async def test_bad_files_are_skipped_and_named_in_the_log(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -91,6 +91,9 @@ class FolderSource:
         self.skipped = 0
         #: Set once the watcher runs: files written after this are seen.
         self.ready = asyncio.Event()
+        #: Files written after the source was made (when the server starts) are new, even
+        #: when the watcher's task first runs a moment later.
+        self._created_ns = time.time_ns()
         self._done: dict[str, tuple[int, int]] = {}  # name → signature published or skipped
         self._pending: dict[str, _Pending] = {}
 
@@ -115,7 +118,12 @@ class FolderSource:
             for name, signature in listing.items():
                 self._pending[name] = _Pending(signature, now - self.settle)
         else:
-            self._done.update(listing)
+            now = time.monotonic()
+            for name, signature in listing.items():
+                if signature[1] >= self._created_ns:  # written since the server started
+                    self._pending[name] = _Pending(signature, now)
+                else:
+                    self._done[name] = signature
         logger.info("watching %s for new images", self.folder)
         stop = asyncio.Event()
         watcher = awatch(
