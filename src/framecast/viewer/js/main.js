@@ -54,11 +54,20 @@ let epoch = 0;          // increments on every (re)connection: a new server may 
 let newest = null;      // {seq, time} of the newest image asked for in this epoch
 let lastLive = null;    // the newest live image asked for: {url, key, info, options}
 
+/** `url` made unique to this frame of this server run by its `time`: a restarted server
+ *  numbers its frames from 1 again, and history/1.jpg or tiles/1.dzi of the previous run
+ *  may still be in the browser's cache (they are immutable). */
+function ofRun(url, time) {
+  if (typeof time !== "number") return url;
+  return `${url}${url.includes("?") ? "&" : "?"}t=${time}`;
+}
+
 /** The DZI pyramid of an image, from a `new_image` message (top level) or its data.json
  *  content (`framecast.tiles`), or null. */
 function tilesOf(message, data) {
   const url = (message && message.tiles) || (data && data.framecast && data.framecast.tiles);
-  return typeof url === "string" && url ? url : null;
+  const time = (message && message.time) ?? (data && data.framecast && data.framecast.time);
+  return typeof url === "string" && url ? ofRun(url, time) : null;
 }
 
 /** Ask the view for the image described by `metadata` (data.json shape), unless an
@@ -211,6 +220,10 @@ live.addEventListener("connected", async () => {
   epoch += 1;
   newest = null;
   const mine = epoch;
+  // A new connection may be a new server: the kept frames are asked again, from live.
+  if (blink.on) blink.stop();
+  timeline.reset();
+  renderTimeline();
   loadStatus().then((info) => {
     if (mine === epoch) loadHistory(info);
   });
@@ -243,7 +256,7 @@ live.addEventListener("message", (event) => {
   if (historyKept && hasOwn && Number.isInteger(message.seq) && message.seq > 0) {
     // The notification carries the metadata and the history keeps this exact frame's JPEG:
     // no data.json round trip, the image is loaded once.
-    showImage(message.metadata, message, { url: `history/${message.seq}.jpg` });
+    showImage(message.metadata, message, { url: ofRun(`history/${message.seq}.jpg`, message.time) });
     if (lastLive && lastLive.info.own.seq === message.seq) lastLive.info.message = message;
     return;
   }
@@ -370,7 +383,7 @@ async function earlierJob(seq) {
   const { own } = splitMetadata(data);
   return {
     seq,
-    url: `history/${seq}.jpg`,
+    url: ofRun(`history/${seq}.jpg`, own.time),
     key: `history-${epoch}-${seq}`,
     info: { metadata: data, own: { seq, ...own }, waiting: false },
     options: { tiles: tilesOf(null, data) },

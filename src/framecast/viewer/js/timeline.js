@@ -68,6 +68,13 @@ export class Timeline {
     this.seq = seq;
   }
 
+  /** Forget everything (a new connection: maybe a new server, numbering from 1 again). */
+  reset() {
+    this.frames = [];
+    this.liveSeq = null;
+    this.goLive();
+  }
+
   /** Back to live. */
   goLive() {
     this.seq = null;
