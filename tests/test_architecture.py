@@ -35,6 +35,7 @@ FORBIDDEN = {
     "framecast.config": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.errors": ("framecast.",),
     "framecast.hub": ("framecast.web", "framecast.server", "aiohttp"),
+    "framecast.history": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.sources": (
         "framecast.hub",
         "framecast.web",

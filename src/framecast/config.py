@@ -95,6 +95,8 @@ class ServerOptions(TypedDict, total=False):
     colormap: str | None
     max_web_size: int
     max_file_rate: float
+    history: int
+    max_history_bytes: int
     keepalive_timeout: float
     heartbeat: float | None
     send_timeout: float
@@ -243,6 +245,24 @@ class Settings:
         default=2.0,
         metadata=option(
             help="Most times per second web_image.jpg/data.json are rewritten.", group="images"
+        ),
+    )
+    # history (SPEC §8)
+    history: int = field(
+        default=100,
+        metadata=option(
+            help="Frames each stream keeps in memory for GET /api/history and /history/SEQ.jpg "
+            "(0 keeps none).",
+            group="history",
+        ),
+    )
+    max_history_bytes: int = field(
+        default=512 * 1024 * 1024,
+        metadata=option(
+            help="Most bytes the histories of all streams hold together (JPEG, renderings and "
+            "arrays of each frame); the oldest frames of any stream go first, the latest "
+            "frame of each stream always stays.",
+            group="history",
         ),
     )
     # limits and timeouts
@@ -445,6 +465,9 @@ class Settings:
             raise ConfigError("max file rate must be positive (images written per second)")
         if self.max_web_size < 16:
             raise ConfigError("max web size must be at least 16 pixels")
+        for name in ("history", "max_history_bytes"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name.replace('_', ' ')} must be 0 or more")
         for name in _POSITIVE:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.replace('_', ' ')} must be positive")

@@ -183,6 +183,7 @@ class ImageServer:
                 "max_file_rate": settings.max_file_rate,
                 "max_streams": settings.max_streams,
             },
+            "history_bytes": context.streams.history_bytes,
             "streams": {stream.name: stream.counters() for stream in streams},
         }
 

@@ -1,7 +1,9 @@
 """Streams: many cameras on one server (SPEC §7).
 
 A :class:`Stream` is one named camera: its own hub (latest frame, viewers), pipeline
-(pending image, counters), web files and snapshot folder. The :class:`Streams` registry
+(pending image, counters), history (its last frames, SPEC §8), web files and snapshot
+folder. Every frame its hub publishes also goes to its history; all the histories share one
+byte budget (``max_history_bytes``). The :class:`Streams` registry
 maps names to streams; it is the one place a stream is made, so the name rules and the
 ``max_streams`` cap hold for every way in (``publish(stream=…)``, ingest, sources).
 
@@ -27,21 +29,35 @@ from . import imaging
 from .config import Settings
 from .errors import ServerStateError, StreamLimitError
 from .frames import Frame
+from .history import History, HistoryBudget
 from .hub import Hub
 from .pipeline import Pipeline
 from .streamname import DEFAULT_STREAM, NAME_PATTERN, STREAM_PREFIX, check_name
 from .supervisor import Supervisor
 
-__all__ = ["DEFAULT_STREAM", "NAME_PATTERN", "Stream", "Streams", "check_name"]
+__all__ = ["DEFAULT_STREAM", "NAME_PATTERN", "HistoryHub", "Stream", "Streams", "check_name"]
+
+
+class HistoryHub(Hub):
+    """A stream's hub: each frame it publishes is kept in the stream's history first, so a
+    viewer told about frame N finds it at ``/history/N.jpg``."""
+
+    def __init__(self, history: History) -> None:
+        super().__init__()
+        self.history = history
+
+    def publish(self, frame: Frame) -> None:
+        self.history.add(frame)
+        super().publish(frame)
 
 
 class Stream:
-    """One named stream: hub, pipeline, folders and its own counters."""
+    """One named stream: hub, pipeline, history, folders and its own counters."""
 
     def __init__(
         self,
         name: str,
-        hub: Hub,
+        hub: HistoryHub,
         pipeline: Pipeline,
         *,
         web_folder: Path,
@@ -50,6 +66,7 @@ class Stream:
     ) -> None:
         self.name = name
         self.hub = hub
+        self.history = hub.history
         self.pipeline = pipeline
         self.web_folder = web_folder
         self.snapshot_folder = snapshot_folder
@@ -93,6 +110,7 @@ class Stream:
             "frames_published": self.hub.published,
             "frames_dropped": self.pipeline.counters.dropped,
             "clients": self.hub.clients,
+            "history_frames": len(self.history),
         }
 
 
@@ -117,6 +135,12 @@ class Streams:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._supervisor: Supervisor | None = None
         self._closed = False
+        self._budget = HistoryBudget(settings.max_history_bytes)
+
+    @property
+    def history_bytes(self) -> int:
+        """The bytes every stream's history holds together."""
+        return self._budget.bytes
 
     # -- lookup (any thread) -----------------------------------------------------------------
     def get(self, name: str) -> Stream | None:
@@ -184,7 +208,7 @@ class Streams:
         default = name == DEFAULT_STREAM
         web_folder = self._web_root if default else self._web_root / STREAM_PREFIX / name
         snapshots = self._settings.work_folder / "snapshots"
-        hub = Hub()
+        hub = HistoryHub(History(self._settings.history, self._budget))
         pipeline = Pipeline(
             hub,
             web_folder,

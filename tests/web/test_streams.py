@@ -315,8 +315,8 @@ async def test_status_names_every_stream_and_keeps_totals(
         async with http.get(base(srv) + "/s/cam1/qr.svg") as response:
             qr_url = response.headers["X-Framecast-Url"]
     assert status["streams"] == {
-        "cam1": {"frames_published": 1, "frames_dropped": 0, "clients": 1},
-        "default": {"frames_published": 1, "frames_dropped": 0, "clients": 0},
+        "cam1": {"frames_published": 1, "frames_dropped": 0, "clients": 1, "history_frames": 1},
+        "default": {"frames_published": 1, "frames_dropped": 0, "clients": 0, "history_frames": 1},
     }
     assert status["clients"] == 1 and status["frames_published"] == 2
     assert cam1_status["stream"] == "cam1" and cam1_status["url"] == srv.url + "s/cam1/"

@@ -10,6 +10,7 @@ from .api import qr_handler, status_handler
 from .context import CONTEXT, WebContext
 from .control import control_handler
 from .frames import frames_handler
+from .history import history_frame_handler, history_handler
 from .ingest import ingest_handler
 from .sse import events_handler
 from .static import StaticFiles
@@ -41,9 +42,10 @@ async def _to_viewer(request: web.Request) -> web.StreamResponse:
 
 def build_app(context: WebContext) -> web.Application:
     """Routes: the viewer and its files, the live transports (``/ws``, ``/events``,
-    ``/frames``), ``/control``, ingest (``POST /api/frames``), ``/api/status``, ``/qr.svg``
-    — at the root for the default stream and under ``/s/<name>/`` for every stream — and
-    the overview (``/streams``, ``/api/streams``)."""
+    ``/frames``), ``/control``, ingest (``POST /api/frames``), ``/api/status``, ``/qr.svg``,
+    the history (``/api/history``, ``/history/<seq>.jpg|json``) — at the root for the
+    default stream and under ``/s/<name>/`` for every stream — and the overview
+    (``/streams``, ``/api/streams``)."""
     app = web.Application(
         middlewares=[_security_headers], client_max_size=context.settings.max_ingest_bytes
     )
@@ -59,6 +61,8 @@ def build_app(context: WebContext) -> web.Application:
         app.router.add_post(prefix + "/api/frames", ingest_handler)
         app.router.add_get(prefix + "/api/status", status_handler)
         app.router.add_get(prefix + "/qr.svg", qr_handler)
+        app.router.add_get(prefix + "/api/history", history_handler)
+        app.router.add_get(prefix + "/history/{seq}.{kind:jpg|json}", history_frame_handler)
         app.router.add_get(prefix + "/", static.handle)
     app.router.add_get(STREAM_ROUTE, _to_viewer)
     app.router.add_get(STREAM_ROUTE + "/{path:.+}", static.handle)
