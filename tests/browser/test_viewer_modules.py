@@ -180,3 +180,78 @@ def test_view_is_kept_per_stream_in_the_tab(page_open: Viewer) -> None:
         None,
         None,
     ]
+
+
+TIMELINE = """
+  const t = new m.Timeline();
+  t.setFrames(m.parseHistory({frames: [
+    {seq: 3, time: 3, width: 4, height: 3}, {seq: 1, time: 1}, {seq: 'x'}, {seq: 2, time: 2}]}));
+  t.notified({seq: 4, time: 4});
+  const out = {kept: t.frames.map(f => f.seq), prevLive: t.previous().seq, nextLive: t.next()};
+  t.lookAt(t.previous().seq);
+  out.looking = t.seq;
+  out.prev = t.previous().seq;
+  t.notified({seq: 5, time: 5});
+  t.notified({seq: 6, time: 6});
+  out.newCount = t.newCount;
+  out.next = t.next().seq;
+  t.lookAt(5);
+  out.nextOfLast = t.next();
+  out.newAfterStep = t.newCount;
+  t.dropped(4);
+  out.afterDrop = t.frames.map(f => f.seq);
+  t.goLive();
+  out.live = [t.looking, t.newCount];
+  t.notified({seq: 1, time: 9});
+  out.restarted = t.frames.map(f => f.seq);
+  out.invalid = [m.parseHistory(null), m.parseHistory({frames: 3}), m.parseHistory({frames: []})];
+  return out;
+"""
+
+
+def test_timeline_steps_and_counts(page_open: Viewer) -> None:
+    """The timeline steps over the kept frames (oldest first, invalid entries dropped), counts
+    frames notified while looking back without moving, and forgets a restarted server's."""
+    got = page_open.page.evaluate(
+        f"async () => {{ const m = await import('./js/timeline.js'); {TIMELINE} }}"
+    )
+    assert got == {
+        "kept": [1, 2, 3, 4],
+        "prevLive": 3,
+        "nextLive": None,
+        "looking": 3,
+        "prev": 2,
+        "newCount": 2,
+        "next": 4,
+        "nextOfLast": None,
+        "newAfterStep": 2,
+        "afterDrop": [1, 2, 3, 5, 6],
+        "live": [False, 0],
+        "restarted": [1],
+        "invalid": [None, None, []],
+    }
+
+
+def test_blink_flips_at_its_rate(page_open: Viewer) -> None:
+    """Blink at 4 changes a second starts on the pinned side and alternates, about 4 times a
+    second, until stopped."""
+    got = page_open.page.evaluate(
+        """async () => {
+          const m = await import('./js/blink.js');
+          const b = new m.Blink({rateHz: 4});
+          const sides = [];
+          b.addEventListener('flip', e => sides.push(e.detail.side));
+          const t0 = performance.now();
+          b.start(7);
+          await new Promise(r => setTimeout(r, 1100));
+          b.stop();
+          const n = sides.length;
+          await new Promise(r => setTimeout(r, 400));
+          return {sides: sides.slice(0, 3), n, after: sides.length, on: b.on,
+                  ms: performance.now() - t0};
+        }"""
+    )
+    assert got["sides"] == ["pinned", "live", "pinned"]
+    assert 3 <= got["n"] <= 6  # 1 at the start + 4 in a second, give or take the timers
+    assert got["after"] == got["n"]  # stopped: no more changes
+    assert got["on"] is False

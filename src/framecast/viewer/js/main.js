@@ -12,6 +12,9 @@ import { setupToggles } from "./controls.js";
 import { ScreenAwake } from "./wakelock.js";
 import { ShareDialog } from "./share.js";
 import { OperatorControls } from "./operator.js";
+import { Timeline, parseHistory } from "./timeline.js";
+import { Blink, DEFAULT_BLINK_RATE } from "./blink.js";
+import { TimelineBar } from "./timelinebar.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
@@ -49,10 +52,27 @@ $("access-dismiss").addEventListener("click", () => { $("access-warning").hidden
 
 let epoch = 0;          // increments on every (re)connection: a new server may restart seq at 1
 let newest = null;      // {seq, time} of the newest image asked for in this epoch
+let lastLive = null;    // the newest live image asked for: {url, key, info, options}
+
+/** `url` made unique to this frame of this server run by its `time`: a restarted server
+ *  numbers its frames from 1 again, and history/1.jpg or tiles/1.dzi of the previous run
+ *  may still be in the browser's cache (they are immutable). */
+function ofRun(url, time) {
+  if (typeof time !== "number") return url;
+  return `${url}${url.includes("?") ? "&" : "?"}t=${time}`;
+}
+
+/** The DZI pyramid of an image, from a `new_image` message (top level) or its data.json
+ *  content (`framecast.tiles`), or null. */
+function tilesOf(message, data) {
+  const url = (message && message.tiles) || (data && data.framecast && data.framecast.tiles);
+  const time = (message && message.time) ?? (data && data.framecast && data.framecast.time);
+  return typeof url === "string" && url ? ofRun(url, time) : null;
+}
 
 /** Ask the view for the image described by `metadata` (data.json shape), unless an
  *  equal or newer one was already asked for. */
-function showImage(metadata, message = null) {
+function showImage(metadata, message = null, { url = null } = {}) {
   const { own: raw } = splitMetadata(metadata);
   const own = { ...raw };
   if (message) {
@@ -77,7 +97,18 @@ function showImage(metadata, message = null) {
   const query = waiting
     ? `waiting=${epoch}-${Date.now()}`
     : `seq=${seq ?? "x"}&t=${time ?? Date.now() / 1000}`;
-  view.show(`web_image.jpg?${query}`, waiting ? `waiting-${epoch}` : query, { metadata, own, waiting }, { placeholder: waiting });
+  lastLive = {
+    url: url ?? `web_image.jpg?${query}`,
+    key: waiting ? `waiting-${epoch}` : query,
+    info: { metadata, own, waiting },
+    options: { placeholder: waiting, tiles: waiting ? null : tilesOf(message, metadata) },
+  };
+  if (!timeline.looking && !blink.on) showLive();
+}
+
+/** Put the newest live image on screen (again). */
+function showLive() {
+  if (lastLive) view.show(lastLive.url, lastLive.key, lastLive.info, lastLive.options);
 }
 
 view.addEventListener("shown", (event) => {
@@ -93,9 +124,19 @@ view.addEventListener("shown", (event) => {
   if (Date.now() - statusLoadedAt > 5000) loadStatus();
 });
 
-view.addEventListener("loaderror", () => {
-  // The image vanished between notification and request (server restarting): the next
-  // notification or reconnection brings a new one.
+view.addEventListener("loaderror", (event) => {
+  // The image vanished between notification and request (server restarting, or a frame
+  // dropped from the history): the next notification or reconnection brings a new one.
+  // A live frame asked straight from the history is asked again the older way.
+  if (lastLive && event.detail.key === lastLive.key && lastLive.url.startsWith("history/")) {
+    const missed = lastLive.info.message;
+    lastLive = null;
+    historyKept = false;  // a server that keeps no frames (history = 0): the older way
+    if (missed && !target) {
+      target = missed;
+      if (!chasing) chase();
+    }
+  }
 });
 
 view.addEventListener("viewchange", (event) => rememberView(event.detail, here.name));
@@ -117,7 +158,7 @@ async function loadStatus() {
   try {
     ({ data: info } = await fetchJson(`${here.base}api/status`));
   } catch {
-    return;  // older servers or another web server serving the folder: no status API
+    return null;  // older servers or another web server serving the folder: no status API
   }
   $("access-warning").hidden = !info.access_limited;
   share.setUrl(pageAddress(info.url), { tokenInQr: Boolean(info.viewer_token_required) });
@@ -133,6 +174,7 @@ async function loadStatus() {
   if (counters.frames_dropped) parts.push(`${counters.frames_dropped} dropped`);
   $("server-info").textContent = parts.join(" · ");
   operator.offer(info, { token, makeChannel: () => new ControlChannel({ pageUrl: location.href, token }) });
+  return info;
 }
 
 /** The address of this page for other devices: the server's displayed URL (its root)
@@ -178,7 +220,13 @@ live.addEventListener("connected", async () => {
   epoch += 1;
   newest = null;
   const mine = epoch;
-  loadStatus();
+  // A new connection may be a new server: the kept frames are asked again, from live.
+  if (blink.on) blink.stop();
+  timeline.reset();
+  renderTimeline();
+  loadStatus().then((info) => {
+    if (mine === epoch) loadHistory(info);
+  });
   try {
     const data = await loadData();
     if (mine === epoch) showImage(data);
@@ -202,6 +250,16 @@ live.addEventListener("message", (event) => {
   if (message.type !== "new_image") return;
   status.frameReceived(message);
   message.epoch = epoch;
+  timeline.notified(message);
+  renderTimeline();
+  const hasOwn = message.metadata && typeof message.metadata === "object";
+  if (historyKept && hasOwn && Number.isInteger(message.seq) && message.seq > 0) {
+    // The notification carries the metadata and the history keeps this exact frame's JPEG:
+    // no data.json round trip, the image is loaded once.
+    showImage(message.metadata, message, { url: ofRun(`history/${message.seq}.jpg`, message.time) });
+    if (lastLive && lastLive.info.own.seq === message.seq) lastLive.info.message = message;
+    return;
+  }
   target = message;
   if (!chasing) chase();
 });
@@ -251,7 +309,145 @@ document.addEventListener("visibilitychange", () => {
 });
 document.addEventListener("pointerdown", () => awake.keep(live.state !== "stopped"), { once: true });
 
-live.open();
+
+// ---- history: timeline and blink (SPEC §8) ------------------------------------------
+
+const timeline = new Timeline();
+const blink = new Blink();
+const bar = new TimelineBar({
+  bar: $("timeline"),
+  back: $("btn-back"),
+  forward: $("btn-forward"),
+  live: $("btn-live"),
+  where: $("timeline-where"),
+  count: $("timeline-new"),
+  blink: $("btn-blink"),
+  rate: $("blink-rate"),
+  imageElement: $("image"),
+  rateHz: DEFAULT_BLINK_RATE,
+});
+let historyAvailable = false;   // the server answers api/history (a timeline is offered)
+let historyKept = false;        // ... and so live images come from history/<seq>.jpg
+let pinned = null;              // the blink's earlier frame: {seq, url, key, info, options}
+
+/** Ask the server which frames it keeps. A server with a history says so in api/status
+ *  (`history_bytes`); without one (an older server, another web server serving the folder)
+ *  the timeline stays hidden, nothing is asked (no 404 in the console) and everything else
+ *  works as before. */
+async function loadHistory(info) {
+  if (!info || typeof info !== "object" || !("history_bytes" in info)) {
+    historyAvailable = false;
+    historyKept = false;
+    renderTimeline();
+    return;
+  }
+  try {
+    const { data } = await fetchJson("api/history");
+    const frames = parseHistory(data);
+    historyAvailable = frames !== null;
+    historyKept = historyAvailable;
+    if (frames) timeline.setFrames(frames);
+  } catch {
+    historyAvailable = false;
+    historyKept = false;
+  }
+  renderTimeline();
+}
+
+function renderTimeline() {
+  const looked = timeline.looking ? timeline.frame(timeline.seq) : null;
+  const liveFrame = timeline.liveSeq !== null ? timeline.frame(timeline.liveSeq) : null;
+  const behindS = looked && liveFrame && looked.time !== null && liveFrame.time !== null
+    ? liveFrame.time - looked.time : null;
+  bar.render({
+    available: historyAvailable,
+    looking: timeline.looking && !blink.on,
+    seq: blink.on ? pinned && pinned.seq : timeline.seq,
+    behindS,
+    newCount: timeline.newCount,
+    canBack: timeline.previous() !== null,
+    canForward: timeline.next() !== null,
+    blinking: blink.on,
+  });
+}
+
+/** The image job of kept frame `seq` (its JPEG, pyramid and data.json content), or null
+ *  when the server no longer keeps it. */
+async function earlierJob(seq) {
+  let data;
+  try {
+    ({ data } = await fetchJson(`history/${seq}.json`));
+  } catch {
+    return null;
+  }
+  const { own } = splitMetadata(data);
+  return {
+    seq,
+    url: ofRun(`history/${seq}.jpg`, own.time),
+    key: `history-${epoch}-${seq}`,
+    info: { metadata: data, own: { seq, ...own }, waiting: false },
+    options: { tiles: tilesOf(null, data) },
+  };
+}
+
+/** Look at kept frame `frame` (zoom and pan stay as they are). */
+async function lookAt(frame) {
+  if (blink.on) blink.stop();
+  timeline.lookAt(frame.seq);
+  renderTimeline();
+  const job = await earlierJob(frame.seq);
+  if (timeline.seq !== frame.seq) return;  // stepped on meanwhile
+  if (!job) {
+    // Dropped from the history since: move on to the next kept one, or live.
+    timeline.dropped(frame.seq);
+    const later = timeline.next();
+    if (later) lookAt(later);
+    else goLive();
+    return;
+  }
+  view.show(job.url, job.key, job.info, job.options);
+}
+
+function goLive() {
+  if (blink.on) blink.stop();
+  timeline.goLive();
+  renderTimeline();
+  showLive();
+}
+
+async function startBlink() {
+  const frame = timeline.looking ? timeline.frame(timeline.seq) ?? { seq: timeline.seq } : timeline.previous();
+  if (!frame) return;
+  const job = await earlierJob(frame.seq);
+  if (!job) {
+    timeline.dropped(frame.seq);
+    renderTimeline();
+    return;
+  }
+  pinned = job;
+  timeline.goLive();
+  blink.start(job.seq);
+  renderTimeline();
+}
+
+bar.addEventListener("back", () => {
+  const frame = timeline.previous();
+  if (frame) lookAt(frame);
+});
+bar.addEventListener("forward", () => {
+  if (!timeline.looking) return;
+  const frame = timeline.next();
+  if (frame) lookAt(frame);
+  else goLive();
+});
+bar.addEventListener("live", goLive);
+bar.addEventListener("blink", () => (blink.on ? goLive() : startBlink()));
+bar.addEventListener("rate", (event) => blink.setRate(event.detail));
+blink.addEventListener("flip", (event) => {
+  if (event.detail.side === "pinned" && pinned) view.show(pinned.url, pinned.key, pinned.info, pinned.options);
+  else showLive();
+});
+blink.addEventListener("stop", () => { pinned = null; });
 
 // For tests and the curious: the live pieces, read-only.
 globalThis.framecast = Object.freeze({
@@ -259,5 +455,9 @@ globalThis.framecast = Object.freeze({
   live,
   status,
   stream: here.name,
+  timeline,
+  blink,
   get operatorDecided() { return operator.decided; },
 });
+
+live.open();

@@ -1,5 +1,7 @@
 // The deep-zoom image view (OpenSeadragon). It never touches the network itself: it is
-// handed image URLs and OpenSeadragon loads them.
+// handed image URLs (a JPEG, or a Deep Zoom Image descriptor when the server cut a pyramid
+// of the full-resolution image) and OpenSeadragon loads them. A pyramid that fails to load
+// (404: the frame was dropped, or an older server) falls back to the JPEG.
 //
 // Swapping images: each new image is added as a second, invisible tiled image with the
 // same bounds on top of the current one; only when it is fully loaded is it made visible
@@ -50,11 +52,12 @@ export class ImageView extends EventTarget {
 
   /** Show the image at `url` as soon as it is fully loaded. `key` identifies the image
    *  (a new key with an already shown or loading key is ignored); `info` is handed back in
-   *  the "shown" event so that callers can show the matching metadata at the same moment. */
-  show(url, key, info = null, { placeholder = false } = {}) {
+   *  the "shown" event so that callers can show the matching metadata at the same moment.
+   *  `tiles`: the URL of the image's DZI pyramid, used instead of `url` when it loads. */
+  show(url, key, info = null, { placeholder = false, tiles = null } = {}) {
     if (this.current && this.current.key === key) return;
     if (this.loading && this.loading.key === key) return;
-    const job = { url, key, info, placeholder };
+    const job = { url, key, info, placeholder, tiles };
     if (this.loading) {
       this.pending = job;  // newest wins: replaces any earlier waiting one
       return;
@@ -132,8 +135,9 @@ export class ImageView extends EventTarget {
     this.loading = job;
     const world = this.osd.world;
     const first = world.getItemCount() === 0;
+    const tiled = Boolean(job.tiles);
     this.osd.addTiledImage({
-      tileSource: { type: "image", url: job.url, buildPyramid: true },
+      tileSource: tiled ? job.tiles : { type: "image", url: job.url, buildPyramid: true },
       index: world.getItemCount(),
       x: 0,
       y: 0,
@@ -150,6 +154,10 @@ export class ImageView extends EventTarget {
         item.whenFullyLoaded(() => this._swap(job));
       },
       error: (event) => {
+        if (tiled && this.loading === job) {
+          this._load({ ...job, tiles: null });  // no pyramid after all: the JPEG
+          return;
+        }
         this._finished(job);
         this.dispatchEvent(new CustomEvent("loaderror", { detail: { key: job.key, message: event && event.message } }));
       },
@@ -179,7 +187,7 @@ export class ImageView extends EventTarget {
     }
     this.osd.forceRedraw();
     this.dispatchEvent(new CustomEvent("shown", {
-      detail: { key: job.key, info: job.info, width: job.item.source.dimensions.x, height: job.item.source.dimensions.y },
+      detail: { key: job.key, tiled: Boolean(job.tiles), info: job.info, width: job.item.source.dimensions.x, height: job.item.source.dimensions.y },
     }));
     this._finished(job);
   }
@@ -188,12 +196,15 @@ export class ImageView extends EventTarget {
     if (this.loading === job) this.loading = null;
     const next = this.pending;
     this.pending = null;
-    if (next && !this.loading) this.show(next.url, next.key, next.info, { placeholder: next.placeholder });
+    if (next && !this.loading) {
+      this.show(next.url, next.key, next.info, { placeholder: next.placeholder, tiles: next.tiles });
+    }
   }
 }
 
 function sameAspect(a, b) {
   const da = a.source.dimensions;
   const db = b.source.dimensions;
-  return Math.abs(da.y / da.x - db.y / db.x) < 1e-9;
+  // A pyramid of the full-resolution image and its downscaled JPEG differ by rounding.
+  return Math.abs(da.y / da.x - db.y / db.x) < 2e-3;
 }
