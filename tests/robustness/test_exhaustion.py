@@ -153,7 +153,8 @@ async def test_clients_that_never_read_are_cut_off(tmp_path: Path) -> None:
     """30 /frames and 10 /ws clients that stop reading while large images stream: the server
     aborts them (its fds and RSS come back while the clients still hold their sockets) and a
     real viewer keeps its p99 under 1 s."""
-    options = ("--heartbeat", "1", "--send-timeout", "1", "--max-file-rate", "50")
+    # --history 0: the kept frames would count in RSS; this test is about client buffers
+    options = ("--heartbeat", "1", "--send-timeout", "1", "--max-file-rate", "50", "--history", "0")
     with serving(tmp_path, *options) as served:
         async with Viewer(served) as viewer, aiohttp.ClientSession() as session:
             for n in range(3):
