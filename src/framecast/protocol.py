@@ -89,8 +89,8 @@ def json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
-def new_image_payload(frame: Described) -> dict[str, Any]:
-    """The ``new_image`` notification: ALS's ``type`` plus sequence, time, size and metadata."""
+def _new_image_head(frame: Described) -> dict[str, Any]:
+    """``new_image`` without its metadata: ALS's ``type`` plus sequence, time, size, tiles."""
     return {
         "type": "new_image",
         "seq": frame.seq,
@@ -98,23 +98,18 @@ def new_image_payload(frame: Described) -> dict[str, Any]:
         "width": frame.width,
         "height": frame.height,
         "tiles": frame.tiles,
-        "metadata": frame.data(),
     }
+
+
+def new_image_payload(frame: Described) -> dict[str, Any]:
+    """The ``new_image`` notification: ALS's ``type`` plus sequence, time, size and metadata."""
+    return {**_new_image_head(frame), "metadata": frame.data()}
 
 
 def new_image_message(frame: Described, data_json: bytes) -> bytes:
     """The ``new_image`` message as UTF-8 JSON, around ``data_json`` (the frame's data.json,
     already encoded) so the metadata is encoded once per frame."""
-    head = json_bytes(
-        {
-            "type": "new_image",
-            "seq": frame.seq,
-            "time": round(frame.time, 6),
-            "width": frame.width,
-            "height": frame.height,
-            "tiles": frame.tiles,
-        }
-    )
+    head = json_bytes(_new_image_head(frame))
     return head[:-1] + b',"metadata":' + data_json + b"}"
 
 

@@ -34,6 +34,8 @@ import pytest
 import simplejpeg
 from hypothesis import HealthCheck, settings
 
+from ..conftest import until as until  # re-exported for the suite's modules
+
 LONG = os.environ.get("FRAMECAST_LONG", "") not in ("", "0")
 FRAMECAST = [sys.executable, "-m", "framecast"]
 MiB = 1024 * 1024
@@ -68,18 +70,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # -- deadlines -------------------------------------------------------------------------------
-
-
-async def until(predicate: Any, timeout: float, what: str) -> Any:
-    """Poll ``predicate`` (sync) until truthy, failing after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 # -- images ----------------------------------------------------------------------------------
