@@ -18,15 +18,14 @@ import framecast
 from framecast import ImageServer
 from framecast.config import (
     SETTINGS,
-    ConsoleSettings,
     ServerOptions,
     Setting,
     Settings,
-    SimulateSettings,
     load,
     settings_from_env,
     table,
 )
+from framecast.console import ConsoleSettings, SimulateSettings
 from framecast.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"

@@ -19,14 +19,13 @@ from typing import Any
 from . import pushcli
 from .config import (
     SETTINGS,
-    ConsoleSettings,
     Setting,
     Settings,
-    SimulateSettings,
     StreamOptions,
     load,
     table,
 )
+from .console import ConsoleSettings, SimulateSettings
 from .errors import ConfigError, FramecastError, PortInUseError
 from .streamname import DEFAULT_STREAM, check_name
 from .version import __version__

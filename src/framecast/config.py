@@ -14,23 +14,21 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypedDict, Unpack
+from typing import Any, Unpack
 
 from .errors import ConfigError
+from .keywords import ServerOptions, StreamOptions
 from .options import Setting, load, option, parse_bool, read_env, split_origins, table
 
 __all__ = [
     "SETTINGS",
     "SOURCE_KEYS",
-    "ConsoleSettings",
     "ServerOptions",
     "Setting",
     "Settings",
-    "SimulateSettings",
     "StreamOptions",
     "load",
     "option",
@@ -71,69 +69,6 @@ SOURCE_KEYS = (
     "simulate",
     "simulate_rate",
 )
-
-
-class ServerOptions(TypedDict, total=False):
-    """The keyword arguments of ``ImageServer(...)``: :class:`Settings`' fields, by name.
-
-    Paths may be given as ``str`` and ``allowed_origins`` as a comma-separated ``str`` or any
-    iterable of origins; everything else has the field's type (a test checks it exactly).
-    """
-
-    work_folder: str | os.PathLike[str]
-    web_folder: str | os.PathLike[str] | None
-    host: str
-    port: int
-    displayed_address: str
-    certfile: str | os.PathLike[str] | None
-    keyfile: str | os.PathLike[str] | None
-    allowed_origins: str | Iterable[str]
-    token: str | None
-    viewer_token: str | None
-    jpeg_quality: int
-    stretch: str
-    colormap: str | None
-    max_web_size: int
-    max_file_rate: float
-    history: int
-    max_history_bytes: int
-    keepalive_timeout: float
-    heartbeat: float | None
-    send_timeout: float
-    max_message_bytes: int
-    max_clients: int
-    max_ingest_bytes: int
-    max_clients_per_address: int
-    max_image_pixels: int
-    max_metadata_bytes: int
-    max_metadata_depth: int
-    max_uploads: int
-    max_streams: int
-    max_tile_cache_bytes: int
-    encode_threads: int
-    body_timeout: float
-    handshake_timeout: float
-    watch: str | os.PathLike[str] | None
-    existing: bool
-    zmq: str | None
-    zmq_mode: str
-    zmq_image_channel: str | None
-    simulate: bool
-    simulate_rate: float
-
-
-class StreamOptions(TypedDict, total=False):
-    """The source settings of one named stream (``ImageServer(streams={name: {...}})``,
-    a config file's ``[streams.NAME]`` table): :data:`SOURCE_KEYS`, typed as in
-    :class:`ServerOptions`."""
-
-    watch: str | os.PathLike[str] | None
-    existing: bool
-    zmq: str | None
-    zmq_mode: str
-    zmq_image_channel: str | None
-    simulate: bool
-    simulate_rate: float
 
 
 @dataclass(frozen=True)
@@ -537,81 +472,6 @@ class Settings:
                 f"unknown option {unknown[0]!r}; known options: {', '.join(sorted(known))}"
             )
         return cls(**options)
-
-
-@dataclass(frozen=True)
-class ConsoleSettings:
-    """Options of the ``framecast`` command itself: what it prints, not how a server runs."""
-
-    verbose: int = field(
-        default=0,
-        metadata=option(
-            help="More log output: -v for debug, -vv for per-frame detail too.",
-            group="output",
-            short="-v",
-            count=True,
-        ),
-    )
-    no_qr: bool = field(
-        default=False,
-        metadata=option(
-            help="Do not draw the QR code of the URL (framecast serve).", group="output", flag=True
-        ),
-    )
-    config: Path | None = field(
-        default=None,
-        metadata=option(
-            help="TOML file of settings for framecast serve: top-level keys are the settings' "
-            "names, [streams.NAME] tables give each stream its sources; flags and FRAMECAST_* "
-            "variables win over it.",
-            group="configuration",
-        ),
-    )
-
-    def __post_init__(self) -> None:
-        if self.verbose < 0:
-            raise ConfigError("verbose must be 0 or more (the number of -v)")
-
-
-@dataclass(frozen=True)
-class SimulateSettings:
-    """Options of ``framecast simulate``, the stand-alone bsread sender."""
-
-    ENV_PREFIX: ClassVar[str] = "FRAMECAST_SIMULATE_"
-    MODES: ClassVar[tuple[str, ...]] = ("push", "pub")
-
-    port: int = field(
-        default=8888,
-        metadata=option(
-            help="TCP port to bind (tcp://*:PORT).",
-            group="simulate",
-            expects="a whole number from 1024 to 65535",
-        ),
-    )
-    rate: float = field(default=10.0, metadata=option(help="Frames per second.", group="simulate"))
-    count: int | None = field(
-        default=None,
-        metadata=option(
-            help="Stop after COUNT frames (default: run until stopped).",
-            group="simulate",
-            short="-n",
-        ),
-    )
-    mode: str = field(
-        default="push", metadata=option(help="ZeroMQ socket type.", group="simulate", choices=MODES)
-    )
-
-    def __post_init__(self) -> None:
-        if not 1024 <= self.port <= 65535:
-            raise ConfigError(
-                f"port {self.port} is out of range; choose one from 1024 to 65535 with --port"
-            )
-        if self.rate <= 0:
-            raise ConfigError("--rate must be positive (frames per second)")
-        if self.count is not None and self.count < 1:
-            raise ConfigError("--count must be at least 1 (or left out to run until stopped)")
-        if self.mode not in self.MODES:
-            raise ConfigError(f"mode {self.mode!r} is unknown; use push or pub")
 
 
 #: The table of :class:`Settings`: ``framecast serve`` flags and ``ImageServer`` keywords.
