@@ -33,6 +33,7 @@ from typing import Any
 from . import imaging, webfolder
 from .errors import FramecastError
 from .frames import Frame, Incoming
+from .history import weight
 from .hub import Hub
 from .supervisor import Supervisor
 from .throttle import LogThrottle
@@ -209,7 +210,7 @@ class Pipeline:
             return
         self._seq = seq
         superseded_heavy = self._heavy
-        self._heavy = _weight(frame) >= HEAVY_FRAME_BYTES
+        self._heavy = weight(frame) >= HEAVY_FRAME_BYTES
         try:
             self._hub.publish(frame)  # latest from here on, even if a client's writer fails
         finally:
@@ -295,14 +296,6 @@ def _write_frame_bytes(folder: Path, jpeg: bytes, data_json: bytes) -> None:
     """Write the web files, creating a stream's folder (``s/NAME/``) on its first frame."""
     folder.mkdir(parents=True, exist_ok=True)
     webfolder.write_frame_bytes(folder, jpeg, data_json)
-
-
-def _weight(frame: Frame) -> int:
-    original = frame.original
-    size = getattr(original, "nbytes", None)
-    if size is None and isinstance(original, bytes):
-        size = len(original)
-    return len(frame.jpeg) + (size or 0)
 
 
 def _load_trim() -> Callable[[int], int] | None:
