@@ -46,10 +46,11 @@ log = logging.getLogger("framecast.pipeline")
 #: A web folder that cannot be written (disk full) is reported at most once per this many s.
 WRITE_ERROR_INTERVAL = 60.0
 
-#: A frame this heavy (full-size array plus JPEG) hands its memory back to the operating
-#: system when it is superseded: glibc keeps freed blocks of a few MB in its arenas, so
-#: after a run of big frames the process would otherwise stay hundreds of MB larger.
-HEAVY_FRAME_BYTES = 16 * 1024 * 1024
+#: Once frames weighing this much in all (full-size arrays plus JPEGs and renderings) have
+#: been superseded, their memory is handed back to the operating system: glibc keeps freed
+#: blocks in its arenas, so after one big frame, or many smaller ones held a while by slow
+#: clients, the process would otherwise stay tens to hundreds of MB larger.
+TRIM_AFTER_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -100,7 +101,8 @@ class Pipeline:
         self._executor: Executor | None = None
         self._write_errors = LogThrottle(WRITE_ERROR_INTERVAL)
         self._seq = 0
-        self._heavy = False  # the latest frame is heavy (see HEAVY_FRAME_BYTES)
+        self._latest_weight = 0  # bytes of the latest frame (superseded by the next one)
+        self._superseded = 0  # bytes superseded since memory was last given back
         self.counters = Counters()
 
     # -- lifecycle (event loop thread) -------------------------------------------------------
@@ -209,8 +211,8 @@ class Pipeline:
             _report(incoming, None)
             return
         self._seq = seq
-        superseded_heavy = self._heavy
-        self._heavy = weight(frame) >= HEAVY_FRAME_BYTES
+        self._superseded += self._latest_weight
+        self._latest_weight = weight(frame)
         try:
             self._hub.publish(frame)  # latest from here on, even if a client's writer fails
         finally:
@@ -219,7 +221,9 @@ class Pipeline:
         self._file_frame = frame
         self._file_wake.set()
         del frame
-        if superseded_heavy:  # now unreferenced (clients have its bytes or a newer frame)
+        # Superseded frames are unreferenced by now (or soon, as slow clients are evicted).
+        if self._superseded >= TRIM_AFTER_BYTES:
+            self._superseded = 0
             await self._loop.run_in_executor(self._executor, _give_back_memory)
 
     def _make_frame(self, incoming: Incoming, seq: int, stamp: float) -> Frame:
