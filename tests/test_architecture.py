@@ -24,6 +24,7 @@ MODULES = sorted(
 #: What each layer must never import (pure core and sources stay free of I/O layers).
 FORBIDDEN = {
     "framecast.frames": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
+    "framecast.raw": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.protocol": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.imaging": (
         "framecast.hub",

@@ -64,6 +64,8 @@ def test_renderings_are_one_message_in_every_form() -> None:
         "width": 4,
         "height": 3,
         "tiles": None,
+        "dtype": None,
+        "raw": None,
         "metadata": data,
     }
     assert json.loads(protocol.new_image_text(frame)) == message

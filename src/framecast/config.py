@@ -201,6 +201,15 @@ class Settings:
             group="history",
         ),
     )
+    keep_raw: bool = field(
+        default=True,
+        metadata=option(
+            help="Keep each frame's raw array as published (its own dtype) for /raw, "
+            "/api/pixel, /api/stats, /api/profile and /api/histogram; it counts towards "
+            "max_history_bytes ('false' keeps none and those routes answer 404).",
+            group="history",
+        ),
+    )
     # limits and timeouts
     keepalive_timeout: float = field(
         default=15.0,

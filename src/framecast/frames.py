@@ -18,6 +18,7 @@ from . import protocol
 from .streamname import DEFAULT_STREAM, STREAM_PREFIX
 
 if TYPE_CHECKING:
+    from .raw import Raw
     from .tiles import Pyramid
 
 __all__ = ["MAX_DEPTH", "RESERVED_KEY", "Frame", "Incoming", "Renderings", "jsonable"]
@@ -143,6 +144,9 @@ class Frame:
     #: The deep-zoom pyramid of the full-resolution display image (SPEC §9), only for a frame
     #: larger than ``max_web_size``; its tile cache lives and dies with the frame.
     pyramid: Pyramid | None = field(default=None, repr=False)
+    #: The pixels as published, in their own dtype (SPEC §11.1), or ``None`` when raw data
+    #: is not kept (``keep_raw = false``).
+    raw: Raw | None = field(default=None, repr=False)
     renderings: Renderings = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -156,6 +160,19 @@ class Frame:
         prefix = "" if self.stream == DEFAULT_STREAM else f"/{STREAM_PREFIX}/{self.stream}"
         return f"{prefix}/tiles/{self.seq}.dzi"
 
+    @property
+    def dtype(self) -> str | None:
+        """The raw array's dtype (``"uint16"``, …), or ``None`` without raw data."""
+        return self.raw.dtype if self.raw is not None else None
+
+    @property
+    def raw_url(self) -> str | None:
+        """The URL path of the raw tiles' DZI descriptor (SPEC §11.2), or ``None``."""
+        if self.raw is None:
+            return None
+        prefix = "" if self.stream == DEFAULT_STREAM else f"/{STREAM_PREFIX}/{self.stream}"
+        return f"{prefix}/raw/{self.seq}.dzi"
+
     def info(self) -> dict[str, Any]:
         """framecast's own fields, stored under :data:`RESERVED_KEY` in data.json."""
         return {
@@ -168,6 +185,8 @@ class Frame:
             "bytes": len(self.jpeg),
             "stream": self.stream,
             "tiles": self.tiles,
+            "dtype": self.dtype,
+            "raw": self.raw_url,
         }
 
     def data(self) -> dict[str, Any]:

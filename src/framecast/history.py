@@ -21,19 +21,28 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
+
 from .frames import Frame
+from .raw import Raw
 
 __all__ = ["History", "HistoryBudget", "weight"]
 
 
 def weight(frame: Frame) -> int:
-    """The bytes ``frame`` holds: its JPEG, every rendering and any array (each object
-    counted once, so a frame whose original *is* its JPEG is not counted twice)."""
+    """The bytes ``frame`` holds: its JPEG, every rendering and any array, its raw array
+    included (each buffer counted once, so a frame whose original *is* its JPEG, or whose
+    display image *is* its raw array, is not counted twice)."""
     seen: set[int] = set()
     return sum(_size(getattr(frame, f.name), seen) for f in dataclasses.fields(frame))
 
 
 def _size(value: Any, seen: set[int]) -> int:
+    if isinstance(value, Raw):
+        return _size(value.held, seen)
+    if isinstance(value, np.ndarray):  # count a buffer once, whatever views share it
+        while isinstance(value.base, np.ndarray):
+            value = value.base
     if id(value) in seen:
         return 0
     seen.add(id(value))

@@ -35,6 +35,7 @@ class ServerOptions(TypedDict, total=False):
     max_file_rate: float
     history: int
     max_history_bytes: int
+    keep_raw: bool
     keepalive_timeout: float
     heartbeat: float | None
     send_timeout: float

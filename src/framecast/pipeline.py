@@ -73,6 +73,7 @@ class Pipeline:
         *,
         max_file_rate: float,
         max_tile_cache_bytes: int = 0,
+        keep_raw: bool = True,
         encode: Callable[[Any, imaging.DisplayOptions], imaging.Encoded] = imaging.encode,
         executor: Executor | None = None,
         stream: str = "default",
@@ -81,7 +82,8 @@ class Pipeline:
         without one, the pipeline makes and owns a small pool of its own. ``stream``: the
         name its frames carry; ``web_root``: the folder its web files go to. A frame larger
         than the web image gets a deep-zoom :class:`~framecast.tiles.Pyramid` whose tile cache
-        holds at most ``max_tile_cache_bytes``."""
+        holds at most ``max_tile_cache_bytes``. ``keep_raw``: frames keep their raw array
+        (SPEC §11.1)."""
         self._hub = hub
         self.stream = stream
         self._shared_executor = executor
@@ -89,6 +91,7 @@ class Pipeline:
         self._options = options
         self._encode = encode
         self._max_tile_cache_bytes = max_tile_cache_bytes
+        self._keep_raw = keep_raw
         self._file_period = 1.0 / max_file_rate
         self._lock = threading.Lock()
         self._pending: tuple[Incoming, float] | None = None
@@ -249,6 +252,7 @@ class Pipeline:
             source_height=encoded.source_height,
             stream=self.stream,
             pyramid=pyramid,
+            raw=encoded.raw if self._keep_raw else None,
         )
 
     async def _file_loop(self) -> None:

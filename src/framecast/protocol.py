@@ -72,6 +72,12 @@ class Described(Protocol):
     @property
     def tiles(self) -> str | None: ...
 
+    @property
+    def dtype(self) -> str | None: ...
+
+    @property
+    def raw_url(self) -> str | None: ...
+
     def data(self) -> dict[str, Any]: ...
 
 
@@ -90,7 +96,8 @@ def json_bytes(value: Any) -> bytes:
 
 
 def _new_image_head(frame: Described) -> dict[str, Any]:
-    """``new_image`` without its metadata: ALS's ``type`` plus sequence, time, size, tiles."""
+    """``new_image`` without its metadata: ALS's ``type`` plus sequence, time, size, tiles,
+    and the raw data's dtype and DZI (SPEC §11.2)."""
     return {
         "type": "new_image",
         "seq": frame.seq,
@@ -98,6 +105,8 @@ def _new_image_head(frame: Described) -> dict[str, Any]:
         "width": frame.width,
         "height": frame.height,
         "tiles": frame.tiles,
+        "dtype": frame.dtype,
+        "raw": frame.raw_url,
     }
 
 

@@ -215,6 +215,7 @@ class Streams:
             self._options,
             max_file_rate=self._settings.max_file_rate,
             max_tile_cache_bytes=self._settings.max_tile_cache_bytes,
+            keep_raw=self._settings.keep_raw,
             executor=self._executor,
             stream=name,
         )

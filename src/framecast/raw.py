@@ -1,0 +1,131 @@
+"""A frame's raw pixels, as published (SPEC §11.1). Pure.
+
+:class:`Raw` is what a frame keeps of the numbers behind its picture: the array as it was
+published (mono H×W or colour H×W×3/4, its own integer or float dtype), never a copy made
+for display. An image that arrived as JPEG bytes is its own lossless record: its raw pixels
+are the decoded JPEG (``uint8``), decoded on first use rather than with every frame, so that
+a JPEG stream whose viewers never ask for numbers pays nothing. The last few decoded JPEGs
+are kept, within :data:`DECODED_CACHE_BYTES` for the whole process.
+
+Everything derived from the raw array later (tiles, statistics) belongs to the frame too and
+is dropped with it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import simplejpeg
+
+__all__ = ["DECODED_CACHE_BYTES", "Raw"]
+
+#: Most bytes of decoded JPEG pixels kept for all frames together (least recently used go).
+DECODED_CACHE_BYTES = 256 * 1024 * 1024
+
+
+class Raw:
+    """The raw pixels of one frame: an array held, or JPEG bytes decoded on demand.
+
+    Thread-safe. :meth:`array` returns a read-only array: the frame's numbers never change.
+    """
+
+    __slots__ = ("_array", "_jpeg", "dtype", "shape")
+
+    def __init__(
+        self, array: np.ndarray[Any, Any] | None = None, *, jpeg: bytes | None = None
+    ) -> None:
+        if (array is None) == (jpeg is None):
+            raise ValueError("Raw needs an array or JPEG bytes, not both")
+        self._jpeg = jpeg
+        self._array: np.ndarray[Any, Any] | None = None
+        if array is not None:
+            if array.ndim == 3 and array.shape[2] == 1:
+                array = array[:, :, 0]
+            if not array.dtype.isnative:
+                array = array.astype(array.dtype.newbyteorder("="))
+            array = array.view()
+            array.flags.writeable = False
+            self._array = array
+            self.shape: tuple[int, ...] = tuple(int(n) for n in array.shape)
+            self.dtype = str(array.dtype)
+        else:
+            assert jpeg is not None
+            height, width, colorspace, _sub = simplejpeg.decode_jpeg_header(jpeg)
+            mono = colorspace == "Gray"
+            self.shape = (int(height), int(width)) if mono else (int(height), int(width), 3)
+            self.dtype = "uint8"
+
+    @property
+    def width(self) -> int:
+        return self.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.shape[0]
+
+    @property
+    def channels(self) -> int:
+        """1 for mono, 3 or 4 for colour."""
+        return self.shape[2] if len(self.shape) == 3 else 1
+
+    @property
+    def held(self) -> np.ndarray[Any, Any] | None:
+        """The array this object holds for good, or ``None`` for a JPEG (its decoded pixels
+        are a bounded cache; the JPEG bytes are the frame's own)."""
+        return self._array
+
+    def array(self) -> np.ndarray[Any, Any]:
+        """The raw pixels (read-only). Decodes a JPEG on first use: call off the loop."""
+        if self._array is not None:
+            return self._array
+        return _DECODED.get(self)
+
+    def _decode(self) -> np.ndarray[Any, Any]:
+        assert self._jpeg is not None
+        if len(self.shape) == 2:
+            gray: np.ndarray[Any, Any] = simplejpeg.decode_jpeg(self._jpeg, colorspace="GRAY")
+            pixels = gray[:, :, 0]
+        else:
+            pixels = simplejpeg.decode_jpeg(self._jpeg, colorspace="RGB")
+        pixels.flags.writeable = False
+        return pixels
+
+
+class _DecodedCache:
+    """The decoded pixels of the most recently used JPEG frames, bounded in bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[int, tuple[Raw, np.ndarray[Any, Any]]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def get(self, raw: Raw) -> np.ndarray[Any, Any]:
+        key = id(raw)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and found[0] is raw:
+                self._items.move_to_end(key)
+                return found[1]
+        pixels = raw._decode()
+        with self._lock:
+            if pixels.nbytes <= self.max_bytes:
+                old = self._items.pop(key, None)
+                if old is not None:
+                    self._bytes -= old[1].nbytes
+                self._items[key] = (raw, pixels)
+                self._bytes += pixels.nbytes
+                while self._bytes > self.max_bytes:
+                    _, (_, dropped) = self._items.popitem(last=False)
+                    self._bytes -= dropped.nbytes
+        return pixels
+
+
+_DECODED = _DecodedCache(DECODED_CACHE_BYTES)
