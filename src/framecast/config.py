@@ -293,6 +293,15 @@ class Settings:
             group="limits",
         ),
     )
+    max_answer_cache_bytes: int = field(
+        default=128 * 1024 * 1024,
+        metadata=option(
+            help="Most bytes of answers about frames' raw data (raw tiles, statistics, "
+            "profiles, histograms) kept for all frames together; each is computed once per "
+            "frame and leaves with its frame or when least recently used.",
+            group="limits",
+        ),
+    )
     encode_threads: int = field(
         default=2,
         metadata=option(
@@ -423,6 +432,8 @@ class Settings:
                 raise ConfigError(f"{name.replace('_', ' ')} must be 0 or more")
         if self.max_tile_cache_bytes < 0:
             raise ConfigError("max tile cache bytes must be 0 or more (0 keeps no tiles)")
+        if self.max_answer_cache_bytes < 0:
+            raise ConfigError("max answer cache bytes must be 0 or more (0 keeps no answers)")
         for name in _POSITIVE:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.replace('_', ' ')} must be positive")

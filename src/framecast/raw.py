@@ -32,7 +32,7 @@ class Raw:
     Thread-safe. :meth:`array` returns a read-only array: the frame's numbers never change.
     """
 
-    __slots__ = ("_array", "_jpeg", "dtype", "shape")
+    __slots__ = ("__weakref__", "_array", "_jpeg", "dtype", "shape")
 
     def __init__(
         self, array: np.ndarray[Any, Any] | None = None, *, jpeg: bytes | None = None

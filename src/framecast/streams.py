@@ -26,6 +26,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from . import imaging
+from .answers import Answers
 from .config import Settings
 from .errors import ServerStateError, StreamLimitError
 from .frames import Frame
@@ -136,6 +137,8 @@ class Streams:
         self._supervisor: Supervisor | None = None
         self._closed = False
         self._budget = HistoryBudget(settings.max_history_bytes)
+        #: Answers about every stream's frames' raw data (SPEC §11.2), one bound for all.
+        self.answers = Answers(settings.max_answer_cache_bytes)
 
     @property
     def history_bytes(self) -> int:
