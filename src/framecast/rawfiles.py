@@ -6,7 +6,8 @@
   numpy's own chunks (never a second full copy of the frame). Level :data:`GZIP_LEVEL` (1):
   camera and detector data (smooth backgrounds, empty high bits of 16-bit counts) shrink
   nearly as much at level 1 as at level 6, several times faster, and the first byte of a
-  freshly published frame reaches the viewer sooner.
+  freshly published frame reaches the viewer sooner. With the ``isal`` package installed,
+  ISA-L's deflate does the same job about five times faster (:func:`deflater`).
 - :func:`fits` writes a FITS primary HDU with astropy (the ``fits`` extra): colour as
   C×H×W planes, rows bottom-up as FITS expects (the FITS decoder flips them back, so a FITS
   file published and fetched back holds the same rows), unsigned integers the astropy way
@@ -18,6 +19,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import io
 import math
 import re
@@ -28,9 +31,21 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FITS_MISSING", "GZIP_LEVEL", "fits", "fits_available", "gzip", "npy", "npy_gzip"]
+__all__ = [
+    "FITS_MISSING",
+    "GZIP_LEVEL",
+    "ISAL_LEVEL",
+    "deflater",
+    "fits",
+    "fits_available",
+    "gzip",
+    "npy",
+    "npy_gzip",
+]
 
 GZIP_LEVEL = 1
+#: The level of ISA-L's deflate, when the ``isal`` package is installed (see :func:`deflater`).
+ISAL_LEVEL = 3
 #: A FITS keyword written as a plain card; any other metadata key gets ``HIERARCH``.
 _KEYWORD = re.compile(r"[A-Z0-9_-]{1,8}")
 #: Keywords that describe the data's layout: never taken from the metadata.
@@ -55,11 +70,25 @@ def fits_available() -> bool:
     return True
 
 
+@functools.cache
+def deflater() -> tuple[Any, int]:
+    """The deflate implementation and its level: ISA-L's (``isal.isal_zlib``, same gzip
+    format) at its level 3 when the ``isal`` package is installed — as small as zlib's
+    level 1 on camera, detector and smooth data, about five times faster on noisy 16-bit
+    pixels (its levels 1–2 miss matches more than a few kB back) — else ``zlib`` at
+    :data:`GZIP_LEVEL`."""
+    try:
+        return importlib.import_module("isal.isal_zlib"), ISAL_LEVEL
+    except ImportError:
+        return zlib, GZIP_LEVEL
+
+
 class _Gzip:
     """A write-only file that gzip-compresses what it is given into a list of chunks."""
 
-    def __init__(self, level: int) -> None:
-        self._compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: gzip wrapper
+    def __init__(self) -> None:
+        module, level = deflater()
+        self._compressor = module.compressobj(level, module.DEFLATED, 31)  # 31: gzip wrapper
         self._chunks: list[bytes] = []
 
     def write(self, data: bytes | memoryview) -> int:
@@ -78,16 +107,16 @@ def npy(array: np.ndarray[Any, Any]) -> bytes:
     return out.getvalue()
 
 
-def npy_gzip(array: np.ndarray[Any, Any], level: int = GZIP_LEVEL) -> bytes:
+def npy_gzip(array: np.ndarray[Any, Any]) -> bytes:
     """``array``'s ``.npy`` file, gzip-compressed (numpy writes it in chunks of 16 MiB)."""
-    out = _Gzip(level)
+    out = _Gzip()
     np.lib.format.write_array(out, array, allow_pickle=False)
     return out.close()
 
 
-def gzip(data: bytes, level: int = GZIP_LEVEL) -> bytes:
+def gzip(data: bytes) -> bytes:
     """``data`` gzip-compressed."""
-    out = _Gzip(level)
+    out = _Gzip()
     out.write(data)
     return out.close()
 

@@ -182,3 +182,21 @@ async def test_fits_without_astropy_is_a_501_saying_what_to_install(
     assert text.count("\n") == 1 and "pip install 'framecast[fits]'" in text
     status, _, _ = await get(raw_http, f"{base(server)}/raw/{seq}.npy")
     assert status == 200
+
+
+def test_gzip_npy_is_standard_gzip_with_either_deflater(monkeypatch: pytest.MonkeyPatch) -> None:
+    """npy_gzip gives a gzip file that Python's gzip module opens into the same .npy, with
+    zlib and (when the isal package is installed) with ISA-L's deflate."""
+    import gzip
+    import importlib.util
+    import zlib
+
+    array = np.random.default_rng(14).integers(0, 65536, (300, 700), dtype=np.uint16)
+    choices = [(zlib, rawfiles.GZIP_LEVEL)]
+    if importlib.util.find_spec("isal") is not None:
+        choices.append((importlib.import_module("isal.isal_zlib"), rawfiles.ISAL_LEVEL))
+    for choice in choices:
+        monkeypatch.setattr(rawfiles, "deflater", lambda choice=choice: choice)
+        body = rawfiles.npy_gzip(array)
+        assert body[:2] == b"\x1f\x8b"
+        assert gzip.decompress(body) == rawfiles.npy(array), choice[0].__name__
