@@ -78,7 +78,7 @@ def _frame(request: web.Request) -> tuple[Frame, Raw]:
         )
     if frame.raw is None:
         raise _refuse(
-            "raw data is not kept: keep_raw is false; start the server with --keep-raw "
+            "raw data is not kept: keep_raw is false; start the server with --keep-raw true "
             "(keep_raw = true) to serve it"
         )
     return frame, frame.raw
