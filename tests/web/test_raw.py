@@ -260,3 +260,20 @@ async def test_keep_raw_false_answers_404(work: Path, raw_http: aiohttp.ClientSe
             status, body, _ = await get(raw_http, f"{base(srv)}/raw/{path}")
             text = one_line(body)
             assert status == 404 and "keep_raw is false" in text, path
+
+
+async def test_a_jpeg_frame_serves_its_decoded_pixels(
+    server: ImageServer, http: aiohttp.ClientSession, raw_http: aiohttp.ClientSession
+) -> None:
+    """A frame published as JPEG bytes has raw data too: its decoded JPEG, uint8 RGB, in
+    the .npy and in the top-level raw tile."""
+    import simplejpeg
+
+    picture = np.random.default_rng(15).integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    jpeg = simplejpeg.encode_jpeg(picture, quality=90)
+    seq = await publish(server, http, jpeg)
+    decoded = simplejpeg.decode_jpeg(jpeg)
+    status, body, headers = await get(raw_http, f"{base(server)}/raw/{seq}.npy", headers=GZIP)
+    assert status == 200 and same(load(body, headers), decoded)
+    status, body, headers = await get(raw_http, f"{base(server)}/raw/{seq}_files/6/0_0.npy")
+    assert status == 200 and same(load(body, headers), decoded)
