@@ -78,12 +78,13 @@ def tile_rect(
     return x0, y0, x1, y1
 
 
-def dzi_xml(width: int, height: int) -> bytes:
-    """The standard DZI descriptor of a ``width×height`` JPEG pyramid."""
+def dzi_xml(width: int, height: int, format: str = FORMAT) -> bytes:
+    """The standard DZI descriptor of a ``width×height`` pyramid of ``format`` tiles (JPEG
+    by default; ``"npy"`` for the raw tiles of SPEC §11.2)."""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" '
-        f'TileSize="{TILE_SIZE}" Overlap="{OVERLAP}" Format="{FORMAT}">'
+        f'TileSize="{TILE_SIZE}" Overlap="{OVERLAP}" Format="{format}">'
         f'<Size Width="{width}" Height="{height}"/></Image>\n'
     ).encode()
 
