@@ -224,6 +224,13 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
                 r is not None and r >= 0.75,
             )
             break
+    for row in _rows(doc, "browser"):
+        if row.get("vs_minimal") is not None:
+            check(
+                f"viewer p99 ≤ 1.3× minimal page at {row['rate']:g}/s",
+                f"{row['p99_ms']} ms ({row['vs_minimal']}×)",
+                row["vs_minimal"] <= 1.3,
+            )
     ss = startstop_rows(
         [r for r in doc["scenarios"].get("startstop", {}).get("results", []) if "error" not in r]
     )

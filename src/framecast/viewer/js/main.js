@@ -1,7 +1,7 @@
 // Wires the viewer together: transport (network) → image view, metadata panel, status.
 // Nothing here draws or fetches by itself; it decides what to show and when.
 
-import { ControlChannel, LiveConnection, fetchJson } from "./transport.js";
+import { ControlChannel, LiveConnection, decodeImage, fetchJson } from "./transport.js";
 import { ImageView } from "./viewer.js";
 import { MetadataList, imageEntries, splitMetadata } from "./metadata.js";
 import { StatusDisplay } from "./status.js";
@@ -33,7 +33,7 @@ const status = new StatusDisplay({
 });
 const fixed = new MetadataList($("meta-fixed"), { rawLabels: true });
 const meta = new MetadataList($("meta"));
-const view = new ImageView($("osd"), { prefixUrl: "icons/", initialView: recalledView(here.name) });
+const view = new ImageView($("osd"), { prefixUrl: "icons/", initialView: recalledView(here.name), loadImage: decodeImage });
 const share = new ShareDialog({ button: $("btn-share"), dialog: $("share-dialog"), image: $("share-qr"), link: $("share-url"), qrPath: "qr.svg" });  // per stream: /s/NAME/qr.svg encodes that stream's page
 const streams = new StreamMenu({ box: $("stream-switch"), select: $("stream-select"), link: $("streams-link"), base: here.base, current: here.name });
 status.setStream(here.name === DEFAULT_STREAM ? null : here.name);
