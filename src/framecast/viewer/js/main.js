@@ -11,6 +11,7 @@ import { StreamMenu } from "./streammenu.js";
 import { setupToggles } from "./controls.js";
 import { ScreenAwake } from "./wakelock.js";
 import { ShareDialog } from "./share.js";
+import { HelpDialog } from "./help.js";
 import { OperatorControls } from "./operator.js";
 import { Timeline, parseHistory } from "./timeline.js";
 import { Blink, DEFAULT_BLINK_RATE } from "./blink.js";
@@ -39,6 +40,7 @@ const streams = new StreamMenu({ box: $("stream-switch"), select: $("stream-sele
 status.setStream(here.name === DEFAULT_STREAM ? null : here.name);
 const operator = new OperatorControls({ snapshotButton: $("btn-operator-snapshot"), resetButton: $("btn-operator-reset"), reply: $("operator-reply") });
 const awake = new ScreenAwake();
+const help = new HelpDialog({ button: $("btn-help"), dialog: $("help-dialog") });
 setupToggles({ nightButton: $("btn-night"), infoButton: $("btn-info"), imageElement: $("image") });
 
 // "Skip to the image" focuses the image without touching the hash (it holds the view).
@@ -457,6 +459,7 @@ globalThis.framecast = Object.freeze({
   stream: here.name,
   timeline,
   blink,
+  help,
   get operatorDecided() { return operator.decided; },
 });
 
