@@ -34,6 +34,7 @@ from .hub import Hub
 from .pipeline import Pipeline
 from .streamname import DEFAULT_STREAM, NAME_PATTERN, STREAM_PREFIX, check_name
 from .supervisor import Supervisor
+from .tiles import TileBudget
 
 __all__ = ["DEFAULT_STREAM", "NAME_PATTERN", "HistoryHub", "Stream", "Streams", "check_name"]
 
@@ -136,11 +137,17 @@ class Streams:
         self._supervisor: Supervisor | None = None
         self._closed = False
         self._budget = HistoryBudget(settings.max_history_bytes)
+        self._tiles = TileBudget(settings.max_tile_cache_bytes)
 
     @property
     def history_bytes(self) -> int:
         """The bytes every stream's history holds together."""
         return self._budget.bytes
+
+    @property
+    def tile_cache_bytes(self) -> int:
+        """The bytes of deep-zoom tiles every stream's pyramids keep together."""
+        return self._tiles.kept_bytes
 
     # -- lookup (any thread) -----------------------------------------------------------------
     def get(self, name: str) -> Stream | None:
@@ -214,7 +221,7 @@ class Streams:
             web_folder,
             self._options,
             max_file_rate=self._settings.max_file_rate,
-            max_tile_cache_bytes=self._settings.max_tile_cache_bytes,
+            tile_budget=self._tiles,
             executor=self._executor,
             stream=name,
         )
