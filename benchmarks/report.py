@@ -224,6 +224,13 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
                 r is not None and r >= 0.75,
             )
             break
+    for row in _rows(doc, "tiles"):
+        if row.get("vs_calm") is not None:
+            check(
+                "notify p99 with a tile burst ≤ 1.2× without",
+                f"{row['p99_ms']} ms ({row['vs_calm']}×)",
+                row["vs_calm"] <= 1.2,
+            )
     for row in _rows(doc, "browser"):
         if row.get("vs_minimal") is not None:
             check(

@@ -178,6 +178,15 @@ def browser_scenario(
     return browser.run(level, log)
 
 
+def tiles_scenario(
+    level: str, impls: list[str], log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Scenario 8: /ws notify p99 at 10 images/s with and without a burst of tile requests."""
+    from benchmarks import tiles_burst
+
+    return tiles_burst.run(level, log)
+
+
 SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "notify": _fanout(notify_cases),
     "bytes": _fanout(bytes_cases),
@@ -186,6 +195,7 @@ SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "browser": browser_scenario,
     "startstop": _fanout(startstop_cases),
     "streams": _fanout(streams_cases),
+    "tiles": tiles_scenario,
 }
 
 
