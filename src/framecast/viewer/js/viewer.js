@@ -241,10 +241,12 @@ export class ImageView extends EventTarget {
           bitmap.close();  // overtaken while loading
           return;
         }
-        // The hidden spare, if it is a decoded image of the same size, takes the new
-        // pixels: no new tiled image, it is shown at the next frame.
+        // The hidden spare, if it is a decoded image of the same size whose tiles for this
+        // view are drawn, takes the new pixels: no new tiled image, it is shown at the next
+        // frame (never half-drawn).
         const spare = this.spare;
-        if (spare && spare.item.source instanceof DecodedImage && spare.item.source.replace(bitmap)) {
+        if (spare && spare.item.source instanceof DecodedImage && spare.item.getFullyLoaded()
+            && spare.item.source.replace(bitmap)) {
           this.spare = null;
           job.item = spare.item;
           this._swap(job);
