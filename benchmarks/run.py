@@ -187,6 +187,15 @@ def rawtiles_scenario(
     return rawtiles.run(level, log)
 
 
+def tiles_scenario(
+    level: str, impls: list[str], log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Scenario 9: /ws notify p99 at 10 images/s with and without a burst of tile requests."""
+    from benchmarks import tiles_burst
+
+    return tiles_burst.run(level, log)
+
+
 SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "notify": _fanout(notify_cases),
     "bytes": _fanout(bytes_cases),
@@ -196,6 +205,7 @@ SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "startstop": _fanout(startstop_cases),
     "streams": _fanout(streams_cases),
     "rawtiles": rawtiles_scenario,
+    "tiles": tiles_scenario,
 }
 
 
