@@ -33,6 +33,7 @@ __all__ = [
     "AnalysisError",
     "check_bins",
     "check_point",
+    "check_profile",
     "check_region",
     "histogram",
     "jsonable",
@@ -138,13 +139,13 @@ def profile_length(x0: float, y0: float, x1: float, y1: float) -> int:
     return round(math.hypot(x1 - x0, y1 - y0)) + 1
 
 
-def profile(
-    array: Array, x0: float, y0: float, x1: float, y1: float, *, max_points: int
-) -> list[Any]:
-    """The raw values of the pixels nearest to ``round(length) + 1`` evenly spaced points
-    from (x0, y0) to (x1, y1), both ends included (nearest: numpy's rounding)."""
-    check_point(array.shape, x0, y0, ("x0", "y0"))
-    check_point(array.shape, x1, y1, ("x1", "y1"))
+def check_profile(
+    shape: tuple[int, ...], x0: float, y0: float, x1: float, y1: float, *, max_points: int
+) -> int:
+    """The number of points of the line, or :class:`AnalysisError` when an end lies outside
+    a frame of ``shape`` or the line has more than ``max_points`` points."""
+    check_point(shape, x0, y0, ("x0", "y0"))
+    check_point(shape, x1, y1, ("x1", "y1"))
     count = profile_length(x0, y0, x1, y1)
     if count > max_points:
         raise AnalysisError(
@@ -152,6 +153,15 @@ def profile(
             f"the line has {count} points, more than max_profile_points ({max_points}); "
             "draw a shorter line",
         )
+    return count
+
+
+def profile(
+    array: Array, x0: float, y0: float, x1: float, y1: float, *, max_points: int
+) -> list[Any]:
+    """The raw values of the pixels nearest to ``round(length) + 1`` evenly spaced points
+    from (x0, y0) to (x1, y1), both ends included (nearest: numpy's rounding)."""
+    count = check_profile(array.shape, x0, y0, x1, y1, max_points=max_points)
     xs = np.rint(np.linspace(x0, x1, count)).astype(np.intp)
     ys = np.rint(np.linspace(y0, y1, count)).astype(np.intp)
     return [jsonable(v) for v in array[ys, xs]]
