@@ -178,6 +178,15 @@ def browser_scenario(
     return browser.run(level, log)
 
 
+def analysis_scenario(
+    level: str, impls: list[str], log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Scenario 8: stats of a 60 MP uint16 frame vs numpy; /ws p99 under analysis requests."""
+    from benchmarks import analysis
+
+    return analysis.run(level, log)
+
+
 SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "notify": _fanout(notify_cases),
     "bytes": _fanout(bytes_cases),
@@ -186,6 +195,7 @@ SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "browser": browser_scenario,
     "startstop": _fanout(startstop_cases),
     "streams": _fanout(streams_cases),
+    "analysis": analysis_scenario,
 }
 
 

@@ -46,7 +46,7 @@ __all__ = [
 
 #: Pixels per band of rows: small enough that a band's float64 temporaries stay a few MB,
 #: large enough that numpy's per-call overhead is negligible.
-BAND_PIXELS = 1 << 20
+BAND_PIXELS = 1 << 18
 #: Most bins a histogram may have (SPEC §11.2).
 MAX_BINS = 4096
 
@@ -150,8 +150,8 @@ def check_profile(
     if count > max_points:
         raise AnalysisError(
             "x1",
-            f"the line has {count} points, more than max_profile_points ({max_points}); "
-            "draw a shorter line",
+            f"x1={x1:g}, y1={y1:g}: the line from ({x0:g}, {y0:g}) has {count} points, more "
+            f"than max_profile_points ({max_points}); draw a shorter line",
         )
     return count
 
@@ -200,7 +200,14 @@ class _Moments:
     m2: float = 0.0  # sum of squared deviations from the mean
     saturated: int = 0
 
-    def add(self, values: Array, integer: bool, level: float | int | None) -> None:
+    def add(
+        self,
+        values: Array,
+        integer: bool,
+        level: float | int | None,
+        known_total: int | None = None,
+    ) -> None:
+        """Add a band; ``known_total`` is its exact sum when the caller has it already."""
         if not integer:
             finite = np.isfinite(values)
             bad = values.size - int(np.count_nonzero(finite))
@@ -211,7 +218,9 @@ class _Moments:
         if n == 0:
             return
         total: int | float
-        if integer:
+        if known_total is not None:
+            total = known_total
+        elif integer:
             total = _exact_sum(values)
         else:
             total = float(np.add.reduce(values, axis=None, dtype=np.float64))
@@ -224,7 +233,7 @@ class _Moments:
             mean += drift / n
             m2 -= drift * drift / n
         del deviations
-        if level is not None:
+        if level is not None and high >= level:
             self.saturated += int(np.count_nonzero(values >= level))
         if self.count == 0:
             self.mean, self.m2, self.low, self.high = mean, m2, low, high
@@ -284,6 +293,13 @@ def stats(
     rows = np.zeros(h, dtype=np.float64)
     columns = np.zeros(w, dtype=np.float64)
     for top, band in _bands(view):
+        if integer and channels == 1 and band.dtype.itemsize <= 4:
+            # one pass gives the row sums (centroid) and the band's exact sum (moments)
+            row_sums = np.add.reduce(band, axis=1, dtype=np.int64)
+            moments[0].add(band, integer, saturation, known_total=int(row_sums.sum()))
+            rows[top : top + band.shape[0]] = row_sums
+            columns += np.add.reduce(band, axis=0, dtype=np.float64)
+            continue
         for channel, moment in enumerate(moments):
             moment.add(_plane(band, channel), integer, saturation)
         weights = _intensity(band, integer)
