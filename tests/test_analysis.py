@@ -172,7 +172,9 @@ def test_profile_is_capped() -> None:
 @pytest.mark.parametrize("bins", [1, 7, 256])
 def test_histogram_equals_numpy_over_finite_values(bands: int, bins: int) -> None:
     """Edges and counts equal numpy.histogram of the finite values; they add up to the count."""
-    for array in (u16(), f32(), np.full((5, 5), 9, np.uint8)):
+    signed = RNG.integers(-32768, 32768, (30, 40), dtype=np.int16)
+    narrow = np.array([[-128, -1, 0], [5, 127, -7]], np.int8)
+    for array in (u16(), f32(), np.full((5, 5), 9, np.uint8), signed, narrow):
         finite = array[np.isfinite(array)]
         counts, edges = np.histogram(finite, bins)
         got = analysis.histogram(array, bins)

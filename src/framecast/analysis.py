@@ -349,28 +349,70 @@ def _finite_range(array: Array) -> tuple[Any, Any, list[int]]:
     return low, high, nonfinite
 
 
+def _value_counts(array: Array) -> list[Array]:
+    """For 8- and 16-bit integers: per channel, how many pixels hold each value (index
+    ``i`` is the value ``dtype.min + i``), counted band by band."""
+    itemsize = array.dtype.itemsize
+    size = 1 << (8 * itemsize)
+    signed = np.issubdtype(array.dtype, np.signedinteger)
+    bits = array.view(np.dtype(f"u{itemsize}"))
+    counts = [np.zeros(size, dtype=np.int64) for _ in range(_channels(array))]
+    for _top, band in _bands(bits):
+        for channel, total in enumerate(counts):
+            total += np.bincount(_plane(band, channel).ravel(), minlength=size)
+    if signed:  # bit patterns 0x80…, …, 0xFF… are the negative values, in order
+        counts = [np.concatenate((c[size // 2 :], c[: size // 2])) for c in counts]
+    return counts
+
+
+def _small_integer_histogram(array: Array, bins: int) -> tuple[Any, Any, Array, list[Array]]:
+    """min, max, edges and counts of 8/16-bit integers from their value counts: numpy's
+    own binning applied once to each distinct value, weighted by how often it occurs."""
+    by_value = _value_counts(array)
+    present = np.flatnonzero(np.add.reduce(by_value))
+    first, last = int(present[0]), int(present[-1])
+    kind = array.dtype.type
+    low, high = (
+        kind(int(np.iinfo(array.dtype).min) + first),
+        kind(int(np.iinfo(array.dtype).min) + last),
+    )
+    values = np.arange(int(low), int(high) + 1).astype(array.dtype)
+    edges = np.histogram_bin_edges(np.array([low, high], dtype=array.dtype), bins)
+    counts = [
+        np.histogram(values, bins, range=(low, high), weights=c[first : last + 1])[0].astype(
+            np.int64
+        )
+        for c in by_value
+    ]
+    return low, high, edges, counts
+
+
 def histogram(array: Array, bins: int = 256) -> dict[str, Any]:
     """``min``, ``max``, ``edges`` (bins + 1), ``counts`` (bins; a list per channel for
     colour) and ``nonfinite`` of the whole frame, as ``numpy.histogram(finite, bins)``."""
     check_bins(bins)
     if array.dtype == np.bool_:
         array = array.view(np.uint8)
-    low, high, nonfinite = _finite_range(array)
     channels = _channels(array)
-    if low is None:  # no finite value: numpy's histogram of nothing
-        counts_of_nothing, edges = np.histogram(np.zeros(0, dtype=array.dtype), bins)
-        counts = [counts_of_nothing.astype(np.int64) for _ in range(channels)]
+    if np.issubdtype(array.dtype, np.integer) and array.dtype.itemsize <= 2 and array.size:
+        low, high, edges, counts = _small_integer_histogram(array, bins)
+        nonfinite = [0] * channels
     else:
-        counts = [np.zeros(bins, dtype=np.int64) for _ in range(channels)]
-        edges = np.histogram_bin_edges(np.array([low, high], dtype=array.dtype), bins)
-        floating = bool(np.issubdtype(array.dtype, np.floating))
-        for _top, band in _bands(array):
-            for channel in range(channels):
-                values = _plane(band, channel)
-                if floating:
-                    values = values[np.isfinite(values)]
-                found, _ = np.histogram(values, bins, range=(low, high))
-                counts[channel] += found
+        low, high, nonfinite = _finite_range(array)
+        if low is None:  # no finite value: numpy's histogram of nothing
+            counts_of_nothing, edges = np.histogram(np.zeros(0, dtype=array.dtype), bins)
+            counts = [counts_of_nothing.astype(np.int64) for _ in range(channels)]
+        else:
+            counts = [np.zeros(bins, dtype=np.int64) for _ in range(channels)]
+            edges = np.histogram_bin_edges(np.array([low, high], dtype=array.dtype), bins)
+            floating = bool(np.issubdtype(array.dtype, np.floating))
+            for _top, band in _bands(array):
+                for channel in range(channels):
+                    values = _plane(band, channel)
+                    if floating:
+                        values = values[np.isfinite(values)]
+                    found, _ = np.histogram(values, bins, range=(low, high))
+                    counts[channel] += found
     return {
         "min": None if low is None else jsonable(low),
         "max": None if high is None else jsonable(high),
