@@ -43,6 +43,11 @@ _INTEGER = re.compile(r"-?[0-9]{1,10}")
 _NUMBER = re.compile(r"-?[0-9]{1,10}(\.[0-9]{1,12})?")
 _SEQ = re.compile(r"[0-9]{1,18}")
 _NO_CACHE = {"Cache-Control": "no-cache"}
+#: Questions computed at once per server: one, so that a burst of whole-frame questions
+#: keeps one tile worker (and one core of a small machine) free for tiles, the encoder and
+#: the event loop; the others wait their turn on the loop, costing nothing.
+ANALYSIS_AT_ONCE = 1
+_SLOTS = web.AppKey("framecast_analysis_slots", asyncio.Semaphore)
 
 
 def _refuse(
@@ -127,8 +132,11 @@ async def _answer(
     explicit: bool,
     question: Hashable,
     compute: Callable[[Any], dict[str, Any]],
+    *,
+    quick: bool = False,
 ) -> web.Response:
-    """Compute (or find) the answer in the tile workers and send it as JSON."""
+    """Compute (or find) the answer in the tile workers and send it as JSON; a ``quick``
+    answer about an array held in memory is read on the loop."""
 
     def work() -> bytes:
         body = {"seq": frame.seq, **compute(raw.array())}
@@ -137,7 +145,13 @@ async def _answer(
     answers = request.app[CONTEXT].streams.answers
     loop = asyncio.get_running_loop()
     try:
-        body = await loop.run_in_executor(request.app[TILE_POOL], answers.get, raw, question, work)
+        if quick and raw.held is not None:  # one array element: no worker, no queue
+            body = work()
+        else:
+            async with request.app[_SLOTS]:
+                body = await loop.run_in_executor(
+                    request.app[TILE_POOL], answers.get, raw, question, work
+                )
     except analysis.AnalysisError as exc:
         raise _refuse(request, web.HTTPBadRequest, str(exc)) from None
     headers = IMMUTABLE if explicit else _NO_CACHE
@@ -161,7 +175,7 @@ async def pixel_handler(request: web.Request) -> web.Response:
     def compute(array: Any) -> dict[str, Any]:
         return {"x": x, "y": y, "value": analysis.pixel(array, x, y)}
 
-    return await _answer(request, frame, raw, explicit, ("pixel", x, y), compute)
+    return await _answer(request, frame, raw, explicit, ("pixel", x, y), compute, quick=True)
 
 
 async def stats_handler(request: web.Request) -> web.Response:
@@ -217,5 +231,7 @@ def add_analysis_routes(app: web.Application, prefix: str) -> None:
         "profile": profile_handler,
         "histogram": histogram_handler,
     }
+    if _SLOTS not in app:
+        app[_SLOTS] = asyncio.Semaphore(ANALYSIS_AT_ONCE)
     for name, handler in routes.items():
         app.router.add_get(f"{prefix}/api/{name}", handler)
