@@ -46,7 +46,7 @@ __all__ = [
 
 #: Pixels per band of rows: small enough that a band's float64 temporaries stay a few MB,
 #: large enough that numpy's per-call overhead is negligible.
-BAND_PIXELS = 1 << 18
+BAND_PIXELS = 1 << 20
 #: Most bins a histogram may have (SPEC §11.2).
 MAX_BINS = 4096
 
