@@ -396,3 +396,38 @@ async def test_analysis_never_holds_up_the_live_fan_out(work: Path) -> None:
         assert statuses == [200] * len(urls)
     finally:
         await srv.astop()
+
+
+async def test_a_jpeg_frame_answers_with_its_decoded_pixels(
+    server: ImageServer, http: aiohttp.ClientSession
+) -> None:
+    """A frame published as JPEG bytes answers with its decoded pixels (uint8 per channel)."""
+    import simplejpeg
+
+    rgb = RNG.integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    jpeg = simplejpeg.encode_jpeg(rgb, quality=90)
+    decoded = simplejpeg.decode_jpeg(jpeg)
+    server.publish(jpeg, stream="jpg")
+    await until(lambda: published(server, "jpg"), what="the JPEG frame")
+    status, body, _ = await get(http, f"{base(server)}/s/jpg/api/pixel?x=5&y=7")
+    assert (status, body["value"]) == (200, decoded[7, 5].tolist())
+    status, body, _ = await get(http, f"{base(server)}/s/jpg/api/stats")
+    assert body["sum"] == [int(decoded[:, :, c].sum()) for c in range(3)]
+
+
+async def test_an_answer_is_computed_once_per_frame(
+    server: ImageServer, http: aiohttp.ClientSession
+) -> None:
+    """Asking the same question twice gives the same bytes from the cache (its size does not
+    grow); another question adds to it."""
+    server.publish(RNG.integers(0, 65536, (40, 50), dtype=np.uint16))
+    await until(lambda: published(server, "default"), what="a frame")
+    url = f"{base(server)}/api/histogram?seq=1&bins=32"
+    async with http.get(url) as response:
+        first = await response.read()
+    cached = server.status()["answer_cache_bytes"]
+    async with http.get(url) as response:
+        again = await response.read()
+    assert again == first and server.status()["answer_cache_bytes"] == cached == len(first)
+    await get(http, f"{base(server)}/api/histogram?seq=1&bins=33")
+    assert server.status()["answer_cache_bytes"] > cached
