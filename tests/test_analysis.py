@@ -4,6 +4,7 @@ arrays: pixel, stats (banded), profile, histogram; and the questions it refuses.
 from __future__ import annotations
 
 import ast
+import json
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,17 @@ def test_the_module_is_pure() -> None:
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert names <= {"__future__", "math", "collections.abc", "dataclasses", "typing", "numpy"}
+
+
+def test_figures_beyond_float64_are_strings_not_errors() -> None:
+    """Figures that overflow float64 come out as "inf" or null (strict JSON), never a crash."""
+    got = analysis.stats(np.full((2, 2), 1e308))
+    assert (got["sum"], got["max"]) == ("inf", 1e308)
+    json.dumps(got, allow_nan=False)
+
+
+def test_numpy_refusing_the_bins_is_a_question_error() -> None:
+    """A range too wide for float64 bins is refused naming bins, as numpy refuses it."""
+    with pytest.raises(AnalysisError) as caught:
+        analysis.histogram(np.array([[-1e308, 1e308]]), 4)
+    assert caught.value.parameter == "bins"

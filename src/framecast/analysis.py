@@ -254,9 +254,9 @@ class _Moments:
             "count": self.count,
             "min": None if empty else jsonable(self.low),
             "max": None if empty else jsonable(self.high),
-            "mean": None if empty else float(mean),
-            "std": None if empty else math.sqrt(max(self.m2, 0.0) / self.count),
-            "sum": int(self.total) if integer else float(self.total),
+            "mean": None if empty else jsonable(float(mean)),
+            "std": None if empty else jsonable(math.sqrt(max(self.m2, 0.0) / self.count)),
+            "sum": int(self.total) if integer else jsonable(float(self.total)),
             "saturated": self.saturated,
             "nonfinite": self.nonfinite,
         }
@@ -284,6 +284,13 @@ def stats(
     height, width = array.shape[0], array.shape[1]
     x, y, w, h = region if region is not None else (0, 0, width, height)
     check_region(array.shape, x, y, w, h)
+    with np.errstate(all="ignore"):  # figures beyond float64 come out as "inf" or null
+        return _stats(array, x, y, w, h, saturation)
+
+
+def _stats(
+    array: Array, x: int, y: int, w: int, h: int, saturation: float | int | None
+) -> dict[str, Any]:
     view = array[y : y + h, x : x + w]
     integer = bool(np.issubdtype(view.dtype, np.integer) or view.dtype == np.bool_)
     if view.dtype == np.bool_:
@@ -393,6 +400,14 @@ def histogram(array: Array, bins: int = 256) -> dict[str, Any]:
     check_bins(bins)
     if array.dtype == np.bool_:
         array = array.view(np.uint8)
+    try:
+        with np.errstate(all="ignore"):
+            return _histogram(array, bins)
+    except ValueError as exc:  # numpy's own refusal, e.g. a range too wide for float64
+        raise AnalysisError("bins", f"bins={bins}: {exc}") from None
+
+
+def _histogram(array: Array, bins: int) -> dict[str, Any]:
     channels = _channels(array)
     if np.issubdtype(array.dtype, np.integer) and array.dtype.itemsize <= 2 and array.size:
         low, high, edges, counts = _small_integer_histogram(array, bins)
