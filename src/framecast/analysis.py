@@ -11,7 +11,8 @@ others). Colour frames give a list per channel for every figure but ``roi`` and
 Memory: a whole-frame figure is computed in bands of rows of about :data:`BAND_PIXELS`
 pixels, so one question about a 60-megapixel frame needs a few bands of ``float64`` at a
 time, never a ``float64`` copy of the frame. Standard deviations combine the bands' sums of
-squared deviations with Chan's parallel formula (numerically sound, one pass).
+squared deviations with Chan's parallel formula (numerically sound, one pass). Nothing
+calls BLAS, whose own threads would take the machine's other cores from the event loop.
 
 A question that does not fit the frame (a point outside it, a region too large, a line with
 too many points, a bin count out of range) raises :class:`AnalysisError`, which names the
@@ -227,7 +228,9 @@ class _Moments:
         low, high = values.min(), values.max()
         mean = total / n
         deviations = np.subtract(values, mean, dtype=np.float64).ravel()
-        m2 = float(np.dot(deviations, deviations))
+        # einsum, not dot: BLAS would start threads of its own (which spin on the other
+        # core when done) for what is one memory-bound pass
+        m2 = float(np.einsum("i,i->", deviations, deviations))
         if not integer:  # corrected two-pass: the float mean's own rounding taken back
             drift = float(np.add.reduce(deviations))
             mean += drift / n
@@ -316,8 +319,8 @@ def _stats(
     weight = float(rows.sum())
     if weight != 0 and math.isfinite(weight):
         centroid: list[float | None] = [
-            x + float(np.dot(columns, np.arange(w, dtype=np.float64))) / weight,
-            y + float(np.dot(rows, np.arange(h, dtype=np.float64))) / weight,
+            x + float(np.einsum("i,i->", columns, np.arange(w, dtype=np.float64))) / weight,
+            y + float(np.einsum("i,i->", rows, np.arange(h, dtype=np.float64))) / weight,
         ]
     else:
         centroid = [None, None]
