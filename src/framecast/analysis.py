@@ -169,11 +169,11 @@ def profile(
 
 
 # -- statistics --------------------------------------------------------------------------------
-def _bands(array: Array) -> Iterator[tuple[int, Array]]:
-    """(first row, view) of bands of about :data:`BAND_PIXELS` pixels."""
+def _bands(array: Array, pixels: int = 0) -> Iterator[tuple[int, Array]]:
+    """(first row, view) of bands of about ``pixels`` (:data:`BAND_PIXELS`) pixels."""
     height = array.shape[0]
     per_row = max(1, int(np.prod(array.shape[1:])) // _channels(array))
-    rows = max(1, BAND_PIXELS // per_row)
+    rows = max(1, (pixels or BAND_PIXELS) // per_row)
     for top in range(0, height, rows):
         yield top, array[top : top + rows]
 
@@ -367,7 +367,8 @@ def _value_counts(array: Array) -> list[Array]:
     signed = np.issubdtype(array.dtype, np.signedinteger)
     bits = array.view(np.dtype(f"u{itemsize}"))
     counts = [np.zeros(size, dtype=np.int64) for _ in range(_channels(array))]
-    for _top, band in _bands(bits):
+    # bincount holds the GIL while it counts: small bands keep each hold near a millisecond
+    for _top, band in _bands(bits, BAND_PIXELS // 4):
         for channel, total in enumerate(counts):
             total += np.bincount(_plane(band, channel).ravel(), minlength=size)
     if signed:  # bit patterns 0x80…, …, 0xFF… are the negative values, in order
