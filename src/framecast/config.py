@@ -56,6 +56,7 @@ _AT_LEAST_ONE = (
     "max_metadata_depth",
     "max_uploads",
     "max_streams",
+    "max_profile_points",
     "encode_threads",
 )
 #: The settings that say where one stream's images come from: per stream in a config file's
@@ -299,6 +300,14 @@ class Settings:
             help="Most bytes of answers about frames' raw data (raw tiles, statistics, "
             "profiles, histograms) kept for all frames together; each is computed once per "
             "frame and leaves with its frame or when least recently used.",
+            group="limits",
+        ),
+    )
+    max_profile_points: int = field(
+        default=16384,
+        metadata=option(
+            help="Most points of a line profile (GET /api/profile); a longer line is refused "
+            "with 400.",
             group="limits",
         ),
     )

@@ -184,6 +184,7 @@ class ImageServer:
                 "max_streams": settings.max_streams,
             },
             "history_bytes": context.streams.history_bytes,
+            "answer_cache_bytes": context.streams.answers.bytes,
             "streams": {stream.name: stream.counters() for stream in streams},
         }
 
