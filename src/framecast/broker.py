@@ -173,6 +173,7 @@ class Broker:
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._task: asyncio.Task[None] | None = None
         self._scan_due = False
+        self._up = asyncio.Event()  # set while the link is up
         self._connected = False  # this session got through (the backoff starts over)
 
     # -- what the server asks ------------------------------------------------------------------
@@ -211,6 +212,11 @@ class Broker:
     async def numbering(self, stream: str, last: int) -> int:
         """The next number of ``stream``'s frames, shared by every node (the pipeline's
         :data:`~framecast.pipeline.Numbering`); ``last + 1`` while the broker is away."""
+        if self._number is None and self.reason == "connecting":
+            # Just started: the first connection is a moment away; a number made up now
+            # could be one the other nodes have already shown.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._up.wait(), NUMBERING_TIMEOUT)
         script = self._number
         if script is None or self.state != "ok":
             return last + 1
@@ -315,6 +321,7 @@ class Broker:
         else:
             log.info("broker %s connected (node %s)", where(self._url), self.node)
         self.state, self.reason = "ok", None
+        self._up.set()
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
         # Whatever was stored meanwhile (every stream, after a join or an outage) is shown
         # now, and this node's newest frames go out again.
@@ -332,6 +339,7 @@ class Broker:
     def _degrade(self, reason: str) -> None:
         reason = self._redact(reason)
         changed = self.state != "degraded" or self.reason != reason
+        self._up.clear()
         self.state, self.reason = "degraded", reason
         count = self._lost.due()
         if changed or count is not None:
@@ -460,7 +468,8 @@ class Broker:
             latest.seq == frame.seq or (frame.seq < latest.seq and frame.time <= latest.time)
         ):
             return  # already shown, or older than what is shown
-        stream.publisher = node
+        if not stream.has_source:  # a stream fed here stays this node's to command
+            stream.publisher = node
         stream.pipeline.show(frame)
         self.received += 1
 
