@@ -58,6 +58,8 @@ _NODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _HEAD = struct.Struct(">4sH")
 _LENGTH = struct.Struct(">I")
 _MAX_SIDE = 1 << 16
+#: Room in data.json for framecast's own field, beyond the publisher's metadata.
+_INFO_BYTES = 1024
 
 
 class WireError(FramecastError, ValueError):
@@ -176,7 +178,7 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
         raise WireError("the frame is cut short")
     (json_length,) = _LENGTH.unpack_from(blob, at)
     at += _LENGTH.size
-    if json_length > limits.max_metadata_bytes + 4096 or at + json_length > len(blob):
+    if json_length > limits.max_metadata_bytes + _INFO_BYTES or at + json_length > len(blob):
         raise WireError("its data.json is larger than max_metadata_bytes or cut short")
     data = _json(blob[at : at + json_length], json_length, limits.max_metadata_depth + 1)
     jpeg = blob[at + json_length :]
@@ -195,8 +197,8 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
     source_height = _count(info.get("source_height", height), "source_height", high=1 << 31)
     if width * height > limits.max_pixels:
         raise WireError(f"{width}x{height} pixels, more than max_image_pixels")
-    if not jpeg.startswith(b"\xff\xd8\xff"):
-        raise WireError("its image is not a JPEG")
+    if not jpeg.startswith(b"\xff\xd8\xff") or not jpeg.endswith(b"\xff\xd9"):
+        raise WireError("its image is not a whole JPEG")
     if jpeg_size(io.BytesIO(jpeg)) != (width, height):
         raise WireError("its JPEG's size is not the size it claims")
     frame = Frame(
