@@ -178,6 +178,15 @@ def browser_scenario(
     return browser.run(level, log)
 
 
+def broker_scenario(
+    level: str, impls: list[str], log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Scale-out through Redis: the broker hop's latency, 3 nodes × N viewers (broker.py)."""
+    from benchmarks import broker
+
+    return broker.run(level, log)
+
+
 SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "notify": _fanout(notify_cases),
     "bytes": _fanout(bytes_cases),
@@ -186,6 +195,7 @@ SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "browser": browser_scenario,
     "startstop": _fanout(startstop_cases),
     "streams": _fanout(streams_cases),
+    "broker": broker_scenario,
 }
 
 

@@ -164,6 +164,7 @@ class Broker:
         self._client: Any = None
         self._number: Any = None
         self._outbox: dict[str, Frame] = {}
+        self._made: dict[str, int] = {}  # stream → seq of the newest frame made here
         self._outbox_wake = asyncio.Event()
         self._wanted: dict[str, int] = {}  # stream → newest announced seq not fetched yet
         self._wanted_wake = asyncio.Event()
@@ -234,6 +235,7 @@ class Broker:
         stream = streams.get(frame.stream) if streams is not None else None
         if stream is not None:
             stream.publisher = None
+        self._made[frame.stream] = frame.seq
         self._outbox[frame.stream] = frame
         self._outbox_wake.set()
 
@@ -331,8 +333,8 @@ class Broker:
         if streams is not None:
             for stream in streams:
                 latest = stream.latest
-                if latest is not None and stream.publisher is None:
-                    self._outbox.setdefault(stream.name, latest)
+                if latest is not None and latest.seq == self._made.get(stream.name):
+                    self._outbox.setdefault(stream.name, latest)  # a restarted Redis lost it
             if self._outbox:
                 self._outbox_wake.set()
 
