@@ -50,6 +50,8 @@ FORBIDDEN = {
     "framecast.streams": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
     "framecast.control": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.certificate": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
+    "framecast.broker": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
+    "framecast.broker_codec": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
 }
 
 
@@ -153,7 +155,13 @@ def test_no_import_cycles() -> None:
 
 
 #: Import names of the optional extras' packages (pyproject.toml's optional-dependencies).
-EXTRA_MODULES = {"orjson": "speed", "uvloop": "speed", "astropy": "fits", "bsread": "bsread"}
+EXTRA_MODULES = {
+    "orjson": "speed",
+    "uvloop": "speed",
+    "astropy": "fits",
+    "bsread": "bsread",
+    "redis": "broker",
+}
 
 
 def test_type_checking_does_not_depend_on_the_extras() -> None:

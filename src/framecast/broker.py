@@ -313,9 +313,9 @@ class Broker:
             )
         finally:
             self._client = self._number = None
-            for closing in (pubsub.aclose(), client.aclose()):
+            for close in (pubsub.aclose, client.aclose):
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(closing, 1.0)
+                    await asyncio.wait_for(close(), 1.0)
 
     def _ok(self) -> None:
         if self._lost.seen:

@@ -137,3 +137,16 @@ def test_a_broker_url_that_is_not_redis_is_refused_without_echoing_it() -> None:
     assert "secret" not in str(caught.value) and "redis://" in str(caught.value)
     with pytest.raises(ConfigError, match="namespace"):
         Settings(broker_namespace="a b")
+
+
+def test_a_node_behind_keeps_only_the_newest_announcement_of_each_stream() -> None:
+    """Announcements that arrive faster than frames are fetched replace each other per
+    stream: the node fetches the newest once, never a backlog; its own are ignored."""
+    from framecast.control import Commands
+
+    link = broker.Broker(Settings(broker="redis://127.0.0.1:1/0"), Commands())
+    for seq in range(1, 50):
+        link._announced(encode_announcement("cam1", seq, "other-node"))
+    link._announced(encode_announcement("cam2", 7, "other-node"))
+    link._announced(encode_announcement("cam3", 9, link.node))
+    assert link._wanted == {"cam1": 49, "cam2": 7}
