@@ -143,7 +143,8 @@ class Broker:
         self._url = settings.broker
         self._secrets = _secrets_of(settings.broker)
         self._commands = commands
-        self._executor = executor
+        #: The pool where frames from the broker are checked and rendered (the server's).
+        self.executor = executor
         ns = settings.broker_namespace
         self.node = node_id()
         self._ns = ns
@@ -449,7 +450,7 @@ class Broker:
                 return
             loop = asyncio.get_running_loop()
             node, frame = await loop.run_in_executor(
-                self._executor, codec.decode_frame, blob, name, self._limits
+                self.executor, codec.decode_frame, blob, name, self._limits
             )
         except codec.WireError as exc:
             self._reject(f"the frame of stream {name!r}", exc)

@@ -263,10 +263,11 @@ class ImageServer:
         placeholder = await asyncio.to_thread(self._prepare_web_folder, web_root)
         del work
 
+        # Before any thread exists: without the redis package this is a one-line ConfigError.
+        broker = Broker(settings, self._commands) if settings.broker is not None else None
         encoder = ThreadPoolExecutor(settings.encode_threads, thread_name_prefix="framecast-encode")
-        broker = None
-        if settings.broker is not None:
-            broker = Broker(settings, self._commands, executor=encoder)
+        if broker is not None:
+            broker.executor = encoder
         streams = Streams(
             settings,
             web_root=web_root,

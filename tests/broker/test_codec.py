@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +152,18 @@ def test_a_node_behind_keeps_only_the_newest_announcement_of_each_stream() -> No
     link._announced(encode_announcement("cam2", 7, "other-node"))
     link._announced(encode_announcement("cam3", 9, link.node))
     assert link._wanted == {"cam1": 49, "cam2": 7}
+
+
+async def test_without_the_redis_package_the_node_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--broker`` without redis-py installed stops the start with one line naming the
+    extra to install (and the URL's password nowhere)."""
+    from framecast import ImageServer
+
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)  # import fails as if missing
+    server = ImageServer(work_folder=tmp_path / "w", port=0, broker="redis://:pw9@h:1/0")
+    with pytest.raises(ConfigError, match=r"framecast\[broker\]") as caught:
+        await server.astart()
+    assert "pw9" not in str(caught.value)
+    assert not server.running
