@@ -226,12 +226,15 @@ class Pipeline:
         self._superseded += self._latest_weight
         self._latest_weight = weight(frame)
         try:
+            if self._on_frame is not None:
+                # The broker's send starts before this node's own fan-out (tens of ms with
+                # many viewers), so the other nodes' viewers do not wait behind it.
+                self._on_frame(frame)
+                await asyncio.sleep(0)
             self._hub.publish(frame)  # latest from here on, even if a client's writer fails
         finally:
             _report(incoming, seq)
         log.debug("published frame %d (%d bytes)", seq, len(frame.jpeg))
-        if self._on_frame is not None:
-            self._on_frame(frame)
         self._file_frame = frame
         self._file_wake.set()
         del frame
