@@ -364,7 +364,7 @@ class Broker:
             return f"the broker did not answer within {IO_TIMEOUT:g} s"
         if isinstance(exc, errors.ConnectionError | OSError):
             return f"cannot reach the broker: {text or type(exc).__name__}"
-        if isinstance(exc, ValueError) and not isinstance(exc, errors.RedisError):
+        if isinstance(exc, ValueError) and not self._connected:  # from_url's complaint
             return f"the broker URL is not usable: {text}"
         return f"{type(exc).__name__}: {text}"
 
