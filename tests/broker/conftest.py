@@ -24,8 +24,7 @@ from framecast import ImageServer
 from ..conftest import LOCAL
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-if not os.path.exists(REDIS_SERVER):  # pragma: no cover - scripts/setup --test installs it
-    pytest.skip("redis-server is not installed (scripts/setup --test)", allow_module_level=True)
+HAVE_REDIS = os.path.exists(REDIS_SERVER)
 
 PYTHON = sys.executable
 
@@ -51,6 +50,8 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     async def start(self) -> None:
+        if not HAVE_REDIS:  # pragma: no cover - scripts/setup --test installs it
+            pytest.skip("redis-server is not installed; run scripts/setup --test")
         self._spawn()
         await self._ready(deadline=time.monotonic() + 10)
 
