@@ -205,6 +205,15 @@ def analysis_scenario(
     return analysis.run(level, log)
 
 
+def broker_scenario(
+    level: str, impls: list[str], log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Scale-out through Redis: the broker hop's latency, 3 nodes × N viewers (broker.py)."""
+    from benchmarks import broker
+
+    return broker.run(level, log)
+
+
 SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "notify": _fanout(notify_cases),
     "bytes": _fanout(bytes_cases),
@@ -216,6 +225,7 @@ SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "rawtiles": rawtiles_scenario,
     "tiles": tiles_scenario,
     "analysis": analysis_scenario,
+    "broker": broker_scenario,
 }
 
 

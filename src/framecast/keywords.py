@@ -54,6 +54,8 @@ class ServerOptions(TypedDict, total=False):
     encode_threads: int
     body_timeout: float
     handshake_timeout: float
+    broker: str | None
+    broker_namespace: str
     watch: str | os.PathLike[str] | None
     existing: bool
     zmq: str | None
