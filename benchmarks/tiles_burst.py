@@ -162,6 +162,9 @@ def run(level: str, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
             port=0,
             displayed_address="ip:127.0.0.1",
             max_tile_cache_bytes=0,  # every request cuts its tile: the worst case
+            # the big frame stays kept (and tiled) through every phase, raw arrays and all
+            history=1000,
+            max_history_bytes=4 * 1024**3,
         )
         server.start()
         client: Proc | None = None

@@ -35,6 +35,7 @@ from .errors import FramecastError
 from .frames import Frame, Incoming
 from .history import weight
 from .hub import Hub
+from .priority import LiveFirst
 from .supervisor import Supervisor
 from .throttle import LogThrottle
 from .tiles import Pyramid, TileBudget
@@ -79,6 +80,7 @@ class Pipeline:
         max_tile_cache_bytes: int = 0,
         keep_raw: bool = True,
         tile_budget: TileBudget | None = None,
+        priority: LiveFirst | None = None,
         encode: Callable[[Any, imaging.DisplayOptions], imaging.Encoded] = imaging.encode,
         executor: Executor | None = None,
         stream: str = "default",
@@ -91,7 +93,8 @@ class Pipeline:
         than the web image gets a deep-zoom :class:`~framecast.tiles.Pyramid` whose tiles are
         kept within ``tile_budget`` (the server's, shared by every pyramid), or without one
         within a budget of this pipeline's own of ``max_tile_cache_bytes``. ``keep_raw``:
-        frames keep their raw array (SPEC §11.1). ``numbering`` and
+        frames keep their raw array (SPEC §11.1). ``priority``: the server's rule that
+        background work (tiles, analysis) waits while a frame is made here. ``numbering`` and
         ``on_frame`` (a broker's, SPEC §10): where sequence numbers come from, and who hears
         of each frame made here; without them frames are numbered locally and nobody else is
         told."""
@@ -102,6 +105,7 @@ class Pipeline:
         self._options = options
         self._encode = encode
         self._keep_raw = keep_raw
+        self._priority = priority or LiveFirst()
         self._tile_budget = tile_budget or TileBudget(max_tile_cache_bytes)
         self._file_period = 1.0 / max_file_rate
         self._lock = threading.Lock()
@@ -259,7 +263,11 @@ class Pipeline:
             self._file_wake.set()
 
     def _make_frame(self, incoming: Incoming, seq: int, stamp: float) -> Frame:
-        """Decode, encode and render one image (worker thread)."""
+        """Decode, encode and render one image (worker thread), ahead of background work."""
+        with self._priority.live():
+            return self._made(incoming, seq, stamp)
+
+    def _made(self, incoming: Incoming, seq: int, stamp: float) -> Frame:
         encoded = self._encode(incoming.load(), self._options)
         display = encoded.display
         pyramid = None

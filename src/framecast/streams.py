@@ -33,6 +33,7 @@ from .frames import Frame
 from .history import History, HistoryBudget
 from .hub import Hub
 from .pipeline import Numbering, Pipeline
+from .priority import LiveFirst
 from .streamname import DEFAULT_STREAM, NAME_PATTERN, STREAM_PREFIX, check_name
 from .supervisor import Supervisor
 from .tiles import TileBudget
@@ -149,6 +150,8 @@ class Streams:
         #: Answers about every stream's frames' raw data (SPEC §11.2), one bound for all.
         self.answers = Answers(settings.max_answer_cache_bytes)
         self._tiles = TileBudget(settings.max_tile_cache_bytes)
+        #: Live frames first: tile and analysis workers wait while any stream makes a frame.
+        self.priority = LiveFirst()
 
     @property
     def history_bytes(self) -> int:
@@ -234,6 +237,7 @@ class Streams:
             max_file_rate=self._settings.max_file_rate,
             keep_raw=self._settings.keep_raw,
             tile_budget=self._tiles,
+            priority=self.priority,
             executor=self._executor,
             stream=name,
             numbering=self._numbering,

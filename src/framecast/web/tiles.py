@@ -3,11 +3,13 @@
 
 A tile is cut and encoded by the frame's own :class:`~framecast.tiles.Pyramid` (which keeps
 it in its bounded cache) in a small pool of :data:`TILE_THREADS` threads of its own: never on
-the event loop, and never in the encoder pool, so a burst of tile requests cannot delay the
-next live frame. Answers for a given seq never change and are cached as immutable.
+the event loop, and never in the encoder pool. Each job of that pool (raw tiles and analysis
+use it too) waits its turn while a live frame is being made (:mod:`framecast.priority`), so
+a burst of tile requests cannot delay the next live frame. Answers for a given seq never
+change and are cached as immutable.
 
-:func:`frame_of` is the one place that says which frames still have tiles: for now the
-stream's latest frame.
+:func:`frame_of` is the one place that says which frames still have tiles: the stream's
+latest frame and the frames its history keeps.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from ..frames import Frame
+from ..priority import BackgroundPool
 from ..streams import Stream
 from ..tiles import Pyramid
 from .context import CONTEXT
@@ -85,7 +88,8 @@ async def tile_handler(request: web.Request) -> web.Response:
 
 async def tile_pool(app: web.Application) -> AsyncIterator[None]:
     """The tile threads live as long as the application (a ``cleanup_ctx``)."""
-    pool = ThreadPoolExecutor(TILE_THREADS, thread_name_prefix="framecast-tiles")
+    priority = app[CONTEXT].streams.priority
+    pool = BackgroundPool(TILE_THREADS, priority, name="framecast-tiles")
     app[TILE_POOL] = pool
     try:
         yield

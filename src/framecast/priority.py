@@ -1,0 +1,78 @@
+"""Live frames first: background work waits while a live frame is being made. Pure.
+
+On a machine with few cores, cutting deep-zoom tiles and answering analysis requests for
+one viewer must not delay the next live frame for everybody. :class:`LiveFirst` is the
+one rule between them: the encoder marks the time it spends making a frame
+(:meth:`LiveFirst.live`), and a background job, before it starts, waits until no frame is
+being made (:meth:`LiveFirst.wait_turn`) — for at most ``max_wait`` seconds, so a stream
+that keeps the encoder busy all the time slows background work down but never starves it.
+A job already running is not interrupted: a tile or an analysis band is short.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+__all__ = ["MAX_WAIT", "BackgroundPool", "LiveFirst"]
+
+#: The longest a background job waits for the encoder to be idle, in seconds.
+MAX_WAIT = 0.25
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class LiveFirst:
+    """Counts the live frames being made; lets background jobs wait for none. Thread-safe."""
+
+    def __init__(self, max_wait: float = MAX_WAIT) -> None:
+        self.max_wait = max_wait
+        self._making = 0
+        self._idle = threading.Condition()
+        #: Background jobs that waited for a live frame (for status and tests).
+        self.yielded = 0
+
+    @property
+    def making(self) -> int:
+        """Live frames being made right now."""
+        return self._making
+
+    @contextmanager
+    def live(self) -> Iterator[None]:
+        """Mark the enclosed work as making a live frame."""
+        with self._idle:
+            self._making += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._making -= 1
+                if self._making == 0:
+                    self._idle.notify_all()
+
+    def wait_turn(self) -> None:
+        """Return when no live frame is being made, or after ``max_wait`` seconds."""
+        with self._idle:
+            if self._making == 0:
+                return
+            self.yielded += 1
+            self._idle.wait_for(lambda: self._making == 0, timeout=self.max_wait)
+
+
+class BackgroundPool(ThreadPoolExecutor):
+    """A thread pool whose jobs each wait their turn behind live frames (:class:`LiveFirst`)."""
+
+    def __init__(self, workers: int, priority: LiveFirst, *, name: str) -> None:
+        super().__init__(workers, thread_name_prefix=name)
+        self.priority = priority
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        def job() -> T:
+            self.priority.wait_turn()
+            return fn(*args, **kwargs)
+
+        return super().submit(job)

@@ -1,0 +1,57 @@
+"""Live frames first: background jobs wait while a frame is being made, never for ever."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from framecast.priority import BackgroundPool, LiveFirst
+
+
+def test_a_background_job_starts_after_the_live_frame() -> None:
+    """A job submitted while a frame is made starts only once the frame is done."""
+    priority = LiveFirst(max_wait=5.0)
+    order: list[str] = []
+    pool = BackgroundPool(1, priority, name="test-bg")
+    entered = threading.Event()
+    release = threading.Event()
+
+    def make_frame() -> None:
+        with priority.live():
+            entered.set()
+            release.wait(5)
+            order.append("frame")
+
+    maker = threading.Thread(target=make_frame)
+    maker.start()
+    entered.wait(5)
+    future = pool.submit(order.append, "tile")
+    deadline = time.monotonic() + 5
+    while priority.yielded == 0 and time.monotonic() < deadline:
+        time.sleep(0.001)  # polling a counter, not waiting for readiness by sleeping
+    release.set()
+    future.result(5)
+    maker.join(5)
+    pool.shutdown()
+    assert order == ["frame", "tile"] and priority.yielded == 1
+
+
+def test_a_busy_encoder_delays_background_work_but_never_starves_it() -> None:
+    """With a frame being made all the time, a job still runs after max_wait."""
+    priority = LiveFirst(max_wait=0.05)
+    pool = BackgroundPool(1, priority, name="test-bg")
+    with priority.live():
+        started = time.monotonic()
+        assert pool.submit(lambda: 42).result(5) == 42
+        waited = time.monotonic() - started
+    pool.shutdown()
+    assert 0.04 <= waited < 2.0
+
+
+def test_no_wait_when_nothing_is_being_made() -> None:
+    """An idle encoder costs a background job nothing."""
+    priority = LiveFirst(max_wait=5.0)
+    pool = BackgroundPool(1, priority, name="test-bg")
+    assert pool.submit(lambda: "ok").result(1) == "ok"
+    pool.shutdown()
+    assert priority.yielded == 0
