@@ -239,3 +239,45 @@ async def test_the_newest_frame_is_on_disk_after_stop(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "data.json").read_text())
     assert data["n"] == 2 and data["framecast"]["seq"] == 3
     assert (tmp_path / "web_image.jpg").read_bytes()[:2] == b"\xff\xd8"
+
+
+async def test_background_jobs_wait_until_the_frame_is_fanned_out(tmp_path: Path) -> None:
+    """A tile or analysis job submitted while a frame is being made runs only after the hub
+    has the frame (live frames first, framecast.priority)."""
+    import threading
+
+    from framecast.priority import BackgroundPool, LiveFirst
+
+    hub = Hub()
+    hub.subscribe()
+    priority = LiveFirst(max_wait=10.0)
+    release = threading.Event()
+
+    def slow_encode(image: Any, options: imaging.DisplayOptions) -> imaging.Encoded:
+        release.wait(10)
+        return imaging.encode(image, options)
+
+    pipeline = Pipeline(
+        hub,
+        tmp_path,
+        imaging.DisplayOptions(),
+        max_file_rate=100,
+        encode=slow_encode,
+        priority=priority,
+    )
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    pool = BackgroundPool(1, priority, name="test-bg")
+    try:
+        pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8)))
+        deadline = asyncio.get_running_loop().time() + 5
+        while priority.making == 0:
+            assert asyncio.get_running_loop().time() < deadline, "the frame never started"
+            await asyncio.sleep(0.005)
+        job = asyncio.wrap_future(pool.submit(lambda: hub.latest is not None))
+        release.set()
+        assert await asyncio.wait_for(job, 10) is True
+    finally:
+        pool.shutdown()
+        await pipeline.stop()
+        await supervisor.stop()

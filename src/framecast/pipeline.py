@@ -210,10 +210,14 @@ class Pipeline:
                 await self._publish(*item)
 
     async def _publish(self, incoming: Incoming, stamp: float) -> None:
-        """Make one frame off the loop and publish it; a failure is this frame's alone.
+        """Make one frame off the loop and publish it, ahead of background work (tiles,
+        analysis: :mod:`framecast.priority`) until it is fanned out."""
+        with self._priority.live():
+            await self._make_and_publish(incoming, stamp)
 
-        A method of its own so that nothing of the image outlives it on the encoder's stack.
-        """
+    async def _make_and_publish(self, incoming: Incoming, stamp: float) -> None:
+        """A failure is this frame's alone. A method of its own so that nothing of the image
+        outlives it on the encoder's stack."""
         assert self._loop is not None and self._file_wake is not None
         seq = self._seq + 1
         if self._numbering is not None:
@@ -263,11 +267,7 @@ class Pipeline:
             self._file_wake.set()
 
     def _make_frame(self, incoming: Incoming, seq: int, stamp: float) -> Frame:
-        """Decode, encode and render one image (worker thread), ahead of background work."""
-        with self._priority.live():
-            return self._made(incoming, seq, stamp)
-
-    def _made(self, incoming: Incoming, seq: int, stamp: float) -> Frame:
+        """Decode, encode and render one image (worker thread)."""
         encoded = self._encode(incoming.load(), self._options)
         display = encoded.display
         pyramid = None

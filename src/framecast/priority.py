@@ -2,10 +2,11 @@
 
 On a machine with few cores, cutting deep-zoom tiles and answering analysis requests for
 one viewer must not delay the next live frame for everybody. :class:`LiveFirst` is the
-one rule between them: the encoder marks the time it spends making a frame
-(:meth:`LiveFirst.live`), and a background job, before it starts, waits until no frame is
-being made (:meth:`LiveFirst.wait_turn`) — for at most ``max_wait`` seconds, so a stream
-that keeps the encoder busy all the time slows background work down but never starves it.
+one rule between them: each pipeline marks the time from taking an image to handing the
+frame to every viewer (:meth:`LiveFirst.live`), and a background job, before it starts,
+waits until no frame is on its way (:meth:`LiveFirst.wait_turn`) — for at most
+``max_wait`` seconds, so a stream that keeps the encoder busy all the time slows background
+work down but never starves it.
 A job already running is not interrupted: a tile or an analysis band is short.
 """
 
