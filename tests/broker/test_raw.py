@@ -58,8 +58,8 @@ async def test_the_edge_serves_the_publishers_raw_array_exactly(
     redis: Redis, tmp_path: Path
 ) -> None:
     """On the edge, ``.npy`` of a uint16 frame published on the other node is the
-    published array exactly (gzip or not), a raw tile and the ``.dzi`` are the publisher's,
-    and data.json carries the same ``dtype`` and ``raw`` URL."""
+    published array exactly (gzip or not), raw tiles, the ``.dzi`` and the ``.fits`` are the
+    publisher's, and data.json carries the same ``dtype`` and ``raw`` URL."""
     a, b = node(tmp_path, "a", redis.url), node(tmp_path, "b", redis.url)
     pixels = _published()
     async with running(a, b), aiohttp.ClientSession() as http:
@@ -77,7 +77,7 @@ async def test_the_edge_serves_the_publishers_raw_array_exactly(
         ) as response:
             assert response.headers["Content-Encoding"] == "gzip"
             assert np.array_equal(_npy(gzip.decompress(await response.read())), pixels)
-        for route in (".dzi", "_files/6/0_0.npy"):
+        for route in (".dzi", "_files/6/0_0.npy", "_files/3/0_0.npy", ".fits"):
             on_a = await _get(http, url(a) + path + route)
             on_b = await _get(http, url(b) + path + route)
             assert on_b[0] == on_a[0] == 200 and on_b[1] == on_a[1], route
