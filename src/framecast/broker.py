@@ -53,7 +53,7 @@ from .control import Commands
 from .errors import ConfigError, FramecastError
 from .frames import Frame
 from .protocol import Command
-from .raw import RawAnswer
+from .raw import RawAnswer, RemoteRaw
 from .streams import Streams
 from .supervisor import Supervisor
 from .throttle import LogThrottle
@@ -202,6 +202,7 @@ class Broker:
         self.raw_answered = 0  # other nodes' raw questions answered here
         self._requests: set[asyncio.Task[None]] = set()
         self._bad = LogThrottle(BAD_MESSAGE_INTERVAL)
+        self._unanswered = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._task: asyncio.Task[None] | None = None
         self._scan_due = False
@@ -315,7 +316,7 @@ class Broker:
         when it does not answer within :data:`RAW_TIMEOUT` s."""
         client = self._client
         if client is None:
-            return no_publisher(stream)
+            return self._unanswered_raw(stream, publisher, "the broker is not connected")
         ident = secrets.token_hex(8)
         request = codec.RawRequest(ident, self.node, stream, seq, route, dict(params), gzip)
         future: asyncio.Future[codec.RawReply] = asyncio.get_running_loop().create_future()
@@ -327,11 +328,13 @@ class Broker:
                     f"{self._ns}:node:{publisher}", codec.encode_raw_request(request)
                 )
                 if not heard:  # nobody listens on that node's channel: it is gone
-                    return no_publisher(stream)
+                    return self._unanswered_raw(stream, publisher, "it is gone")
                 head = await future
                 body = await client.getdel(self._answer_key(ident)) if head.size else b""
-        except (TimeoutError, OSError, self._exceptions.RedisError):
-            return no_publisher(stream)
+        except TimeoutError:
+            return self._unanswered_raw(stream, publisher, f"no answer within {RAW_TIMEOUT:g} s")
+        except (OSError, self._exceptions.RedisError) as exc:
+            return self._unanswered_raw(stream, publisher, self._describe(exc))
         finally:
             self._raw_replies.pop(ident, None)
         if not isinstance(body, bytes) or len(body) != head.size:
@@ -341,6 +344,20 @@ class Broker:
             )
             return no_publisher(stream)
         return head.answer(body)
+
+    def _unanswered_raw(self, stream: str, publisher: str, why: str) -> RawAnswer:
+        """The 503 of a raw question nobody answered, logged at most once per interval."""
+        count = self._unanswered.due()
+        if count is not None:
+            log.warning(
+                "raw data of stream %r: node %s did not answer (%s; %d question(s) since the "
+                "last report); answering 503",
+                stream,
+                publisher,
+                self._redact(why),
+                count,
+            )
+        return no_publisher(stream)
 
     def _answer_key(self, ident: str) -> str:
         return f"{self._ns}:answer:{ident}"
@@ -366,6 +383,8 @@ class Broker:
                 )
             elif frame.raw is None:
                 answer = RawAnswer.refusal(404, "raw data is not kept: keep_raw is false")
+            elif isinstance(frame.raw, RemoteRaw):  # shown here, published by yet another node
+                answer = no_publisher(request.stream)
             else:
                 answer = await answerer(frame, request.route, request.params, request.gzip)
         if len(answer.body) > self._limits.max_frame_bytes:

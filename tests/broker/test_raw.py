@@ -126,9 +126,12 @@ async def test_analysis_on_the_edge_equals_the_publishers_and_is_asked_once(
         assert json.loads(latest[1])["value"] == int(_published()[3, 2])
 
 
-async def test_a_stopped_publisher_gives_503_with_the_reason(redis: Redis, tmp_path: Path) -> None:
+async def test_a_stopped_publisher_gives_503_with_the_reason(
+    redis: Redis, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Once the publishing node has stopped, a raw route on the edge answers 503 at once
-    with a message saying the publisher is gone; what was asked before is still kept."""
+    with a message saying the publisher is gone (one log line for a burst of them); what
+    was asked before is still kept."""
     a, b = node(tmp_path, "a", redis.url), node(tmp_path, "b", redis.url)
     async with running(b), aiohttp.ClientSession() as http:
         async with running(a):
@@ -136,11 +139,16 @@ async def test_a_stopped_publisher_gives_503_with_the_reason(redis: Redis, tmp_p
             seq = (await _shown(b, "cam1")).seq
             kept = await _get(http, f"{url(b)}/s/cam1/api/stats?seq={seq}")
             assert kept[0] == 200
+        caplog.set_level(logging.INFO, logger="framecast")
         began = time.monotonic()
         gone = await _get(http, f"{url(b)}/s/cam1/raw/{seq}.npy")
         assert time.monotonic() - began < 5.5
         assert gone[0] == 503 and gone[1].decode().startswith(NO_PUBLISHER)
         assert gone[1].count(b"\n") == 1
+        for _ in range(3):
+            assert (await _get(http, f"{url(b)}/s/cam1/raw/{seq}.dzi"))[0] == 503
+        said = [r for r in caplog.records if "did not answer" in r.getMessage()]
+        assert len(said) == 1 and said[0].exc_info is None
         again = await _get(http, f"{url(b)}/s/cam1/api/stats?seq={seq}")
         assert again[:2] == kept[:2]
 
@@ -235,3 +243,25 @@ async def test_without_raw_data_on_the_publisher_the_edge_says_so(
         refused = await _get(http, f"{url(b)}/s/cam1/raw/{seq}.npy")
         assert refused[0] == 404 and b"keep_raw" in refused[1]
         assert await _answered(http, a) == 0
+
+
+async def test_an_answer_larger_than_the_broker_carries_is_502_saying_so(
+    redis: Redis, tmp_path: Path
+) -> None:
+    """An answer beyond the publisher's ``max_ingest_bytes + max_metadata_bytes`` does not
+    cross the broker: the edge answers 502 saying what to do; small answers still cross."""
+    a = node(tmp_path, "a", redis.url, max_ingest_bytes=2048, max_metadata_bytes=1024)
+    b = node(tmp_path, "b", redis.url)
+    async with running(a, b), aiohttp.ClientSession() as http:
+        a.publish(_published(), stream="cam1")
+        seq = (await _shown(b, "cam1")).seq
+        big = await _get_plain(http, f"{url(b)}/s/cam1/raw/{seq}.npy")
+        assert big[0] == 502 and b"ask the publishing node directly" in big[1]
+        assert big[1].count(b"\n") == 1
+        small = await _get(http, f"{url(b)}/s/cam1/raw/{seq}.dzi")
+        assert small[0] == 200
+
+
+async def _get_plain(http: aiohttp.ClientSession, address: str) -> tuple[int, bytes]:
+    async with http.get(address, headers={"Accept-Encoding": "identity"}) as response:
+        return response.status, await response.read()
