@@ -18,7 +18,12 @@ A :class:`Broker` is one node's link to a Redis (or Valkey) server. It
   image;
 - **forwards** ``/control`` commands for a stream another node publishes to that node's
   channel ``{ns}:node:{id}`` and waits :data:`CONTROL_TIMEOUT` s for the reply, and answers
-  the requests other nodes send to its own channel.
+  the requests other nodes send to its own channel;
+- **asks** the publishing node for the raw routes of SPEC §11.2 (:meth:`Broker.ask_raw`:
+  raw arrays never travel with frames) and waits :data:`RAW_TIMEOUT` s, and answers other
+  nodes' questions about its own frames with its :attr:`Broker.answerer` (the same function
+  its HTTP handlers call). An answer's body is stored under ``{ns}:answer:{id}`` for
+  :data:`ANSWER_TTL` s and its head sent on the asker's channel.
 
 The link runs under the server's :class:`~framecast.supervisor.Supervisor`. When Redis is
 unreachable, refuses the password or stops answering, the state is ``degraded`` with a
@@ -37,7 +42,7 @@ import random
 import re
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,17 +53,22 @@ from .control import Commands
 from .errors import ConfigError, FramecastError
 from .frames import Frame
 from .protocol import Command
+from .raw import RawAnswer, RemoteRaw
 from .streams import Streams
 from .supervisor import Supervisor
 from .throttle import LogThrottle
 
-__all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "Broker"]
+__all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "RAW_TIMEOUT", "Answerer", "Broker", "no_publisher"]
 
 log = logging.getLogger("framecast.broker")
 
 #: Seconds a forwarded command waits for the publishing node's reply.
 CONTROL_TIMEOUT = 5.0
 NO_PUBLISHER: dict[str, Any] = {"ok": False, "error": "no publisher answered"}
+#: Seconds a raw question (SPEC §11.1) waits for the publishing node's answer, body included.
+RAW_TIMEOUT = 5.0
+#: Seconds an answer's body waits in Redis for the node that asked.
+ANSWER_TTL = 30.0
 #: Seconds any one call to Redis may take before the link counts as lost.
 IO_TIMEOUT = 2.0
 #: Seconds between the link's health checks (PING) while nothing else is said.
@@ -90,6 +100,20 @@ if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '0') then
 end
 return 1
 """
+
+
+#: Computes a route's answer about one of this node's frames: frame, route, params (query
+#: text), gzip accepted → the answer. The web layer's; the server hands it to the broker.
+Answerer = Callable[[Frame, str, Mapping[str, str], bool], Awaitable[RawAnswer]]
+
+
+def no_publisher(stream: str) -> RawAnswer:
+    """The 503 of a raw question nobody answered."""
+    return RawAnswer.refusal(
+        503,
+        f"no publisher answered: the node publishing stream {stream!r} is gone or "
+        "unreachable; try again once it is back",
+    )
 
 
 class _LinkLost(Exception):
@@ -171,8 +195,14 @@ class Broker:
         self._wanted: dict[str, int] = {}  # stream → newest announced seq not fetched yet
         self._wanted_wake = asyncio.Event()
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._raw_replies: dict[str, asyncio.Future[codec.RawReply]] = {}
+        #: How raw questions from other nodes are answered (set by the server).
+        self.answerer: Answerer | None = None
+        self.raw_asked = 0  # raw questions sent to other nodes
+        self.raw_answered = 0  # other nodes' raw questions answered here
         self._requests: set[asyncio.Task[None]] = set()
         self._bad = LogThrottle(BAD_MESSAGE_INTERVAL)
+        self._unanswered = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._task: asyncio.Task[None] | None = None
         self._scan_due = False
@@ -189,6 +219,8 @@ class Broker:
             "broker_frames_sent": self.sent,
             "broker_frames_received": self.received,
             "broker_rejected": self.rejected,
+            "broker_raw_asked": self.raw_asked,
+            "broker_raw_answered": self.raw_answered,
         }
 
     def start(self, supervisor: Supervisor, streams: Streams) -> None:
@@ -209,6 +241,8 @@ class Broker:
         for future in self._replies.values():
             if not future.done():
                 future.set_result(dict(NO_PUBLISHER))
+        for raw_future in self._raw_replies.values():
+            raw_future.cancel()
         self.state, self.reason = "degraded", "stopped"
 
     # -- local frames (pipeline hooks, event loop) ---------------------------------------------
@@ -266,6 +300,113 @@ class Broker:
             return dict(NO_PUBLISHER)
         finally:
             self._replies.pop(ident, None)
+
+    # -- raw data (web layer, event loop) ------------------------------------------------------
+    async def ask_raw(
+        self,
+        stream: str,
+        publisher: str,
+        seq: int,
+        route: str,
+        params: Mapping[str, str],
+        gzip: bool,
+    ) -> RawAnswer:
+        """Ask node ``publisher`` for ``route`` about frame ``seq`` of ``stream`` and return
+        its answer as it gave it (a 400 or 404 too), or the 503 of :func:`no_publisher`
+        when it does not answer within :data:`RAW_TIMEOUT` s."""
+        client = self._client
+        if client is None:
+            return self._unanswered_raw(stream, publisher, "the broker is not connected")
+        ident = secrets.token_hex(8)
+        request = codec.RawRequest(ident, self.node, stream, seq, route, dict(params), gzip)
+        future: asyncio.Future[codec.RawReply] = asyncio.get_running_loop().create_future()
+        self._raw_replies[ident] = future
+        self.raw_asked += 1
+        try:
+            async with asyncio.timeout(RAW_TIMEOUT):
+                heard = await client.publish(
+                    f"{self._ns}:node:{publisher}", codec.encode_raw_request(request)
+                )
+                if not heard:  # nobody listens on that node's channel: it is gone
+                    return self._unanswered_raw(stream, publisher, "it is gone")
+                head = await future
+                body = await client.getdel(self._answer_key(ident)) if head.size else b""
+        except TimeoutError:
+            return self._unanswered_raw(stream, publisher, f"no answer within {RAW_TIMEOUT:g} s")
+        except (OSError, self._exceptions.RedisError) as exc:
+            return self._unanswered_raw(stream, publisher, self._describe(exc))
+        finally:
+            self._raw_replies.pop(ident, None)
+        if not isinstance(body, bytes) or len(body) != head.size:
+            self._reject(
+                f"the answer about frame {seq} of stream {stream!r}",
+                codec.WireError("its body is missing or not the size its head says"),
+            )
+            return no_publisher(stream)
+        return head.answer(body)
+
+    def _unanswered_raw(self, stream: str, publisher: str, why: str) -> RawAnswer:
+        """The 503 of a raw question nobody answered, logged at most once per interval."""
+        count = self._unanswered.due()
+        if count is not None:
+            log.warning(
+                "raw data of stream %r: node %s did not answer (%s; %d question(s) since the "
+                "last report); answering 503",
+                stream,
+                publisher,
+                self._redact(why),
+                count,
+            )
+        return no_publisher(stream)
+
+    def _answer_key(self, ident: str) -> str:
+        return f"{self._ns}:answer:{ident}"
+
+    async def _answer_raw(self, request: codec.RawRequest) -> None:
+        """Answer another node's raw question about one of this node's frames."""
+        streams, answerer = self._streams, self.answerer
+        stream = streams.get(request.stream) if streams is not None else None
+        if stream is None or stream.publisher is not None or answerer is None:
+            answer = no_publisher(request.stream)  # not (or no longer) published here
+        else:
+            latest = stream.latest
+            frame = (
+                latest
+                if latest is not None and latest.seq == request.seq
+                else stream.history.get(request.seq)
+            )
+            if frame is None:
+                answer = RawAnswer.refusal(
+                    404,
+                    f"frame {request.seq} of stream {request.stream!r} is not kept any more "
+                    "by the node that publishes it; see api/history for the frames kept",
+                )
+            elif frame.raw is None:
+                answer = RawAnswer.refusal(404, "raw data is not kept: keep_raw is false")
+            elif isinstance(frame.raw, RemoteRaw):  # shown here, published by yet another node
+                answer = no_publisher(request.stream)
+            else:
+                answer = await answerer(frame, request.route, request.params, request.gzip)
+        if len(answer.body) > self._limits.max_frame_bytes:
+            answer = RawAnswer.refusal(
+                502,
+                f"the answer of {len(answer.body)} bytes is larger than the broker carries "
+                f"(max_ingest_bytes + max_metadata_bytes = {self._limits.max_frame_bytes}); "
+                "ask the publishing node directly or raise max_ingest_bytes",
+            )
+        self.raw_answered += 1
+        await self._send_raw_reply(request.sender, request.id, answer)
+
+    async def _send_raw_reply(self, sender: str, ident: str, answer: RawAnswer) -> None:
+        client = self._client
+        if client is None:
+            return
+        batch = client.pipeline(transaction=False)
+        if answer.body:
+            batch.set(self._answer_key(ident), answer.body, px=int(ANSWER_TTL * 1000))
+        batch.publish(f"{self._ns}:node:{sender}", codec.encode_raw_reply(ident, answer))
+        with contextlib.suppress(TimeoutError, OSError, self._exceptions.RedisError):
+            await asyncio.wait_for(batch.execute(), 4 * IO_TIMEOUT)
 
     # -- the link ------------------------------------------------------------------------------
     async def _link(self) -> None:
@@ -523,11 +664,26 @@ class Broker:
             if future is not None and not future.done():
                 future.set_result(message.reply)
             return
-        if len(self._requests) >= MAX_REQUESTS:
-            reply: dict[str, Any] = {"ok": False, "error": "the publisher is busy; try again"}
-            self._spawn_reply(message.sender, message.id, reply)
+        if isinstance(message, codec.RawReply):
+            raw_future = self._raw_replies.get(message.id)
+            if raw_future is not None and not raw_future.done():
+                raw_future.set_result(message)
             return
-        task = asyncio.create_task(self._answer(message), name="framecast-broker-request")
+        if len(self._requests) >= MAX_REQUESTS:
+            if isinstance(message, codec.RawRequest):
+                busy = RawAnswer.refusal(503, "the publishing node is busy; try again")
+                coro: Awaitable[None] = self._send_raw_reply(message.sender, message.id, busy)
+            else:
+                reply: dict[str, Any] = {"ok": False, "error": "the publisher is busy; try again"}
+                coro = self._send_reply(message.sender, message.id, reply)
+            self._spawn(coro)
+            return
+        work = (
+            self._answer_raw(message)
+            if isinstance(message, codec.RawRequest)
+            else self._answer(message)
+        )
+        task = asyncio.create_task(self._guarded(work), name="framecast-broker-request")
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)
 
@@ -541,10 +697,21 @@ class Broker:
             stream.commands_run += 1
         await self._send_reply(request.sender, request.id, reply)
 
-    def _spawn_reply(self, sender: str, ident: str, reply: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._send_reply(sender, ident, reply))
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.create_task(self._guarded(coro))
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)
+
+    async def _guarded(self, work: Awaitable[None]) -> None:
+        """Answer one request; an unexpected failure is logged with its traceback and the
+        node goes on (the asker gets its no-publisher answer when its time is up)."""
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.rejected += 1
+            log.exception("a request from another node failed; the node goes on")
 
     async def _send_reply(self, sender: str, ident: str, reply: dict[str, Any]) -> None:
         client = self._client

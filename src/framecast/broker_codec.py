@@ -5,9 +5,12 @@ bad one raises :class:`WireError` with one line; the caller logs it and goes on)
 
 **frame** — the value of the key ``{ns}:frame:{stream}``, the latest frame of a stream::
 
-    b"FCF1" | u16 node length | node | u32 data.json length | data.json | JPEG
+    b"FCF2" | u16 node length | node | u32 data.json length | data.json
+            | u16 raw length | raw | JPEG
 
-``data.json`` is the frame's own rendering (the publisher's metadata plus the
+``raw`` is ``{"dtype", "shape"}`` of the publisher's raw array (JSON), or ``null`` when it
+keeps none: the receiving node's frame gets a :class:`~framecast.raw.RemoteRaw`, never the
+array. ``data.json`` is the frame's own rendering (the publisher's metadata plus the
 ``framecast`` field with ``seq``, ``time``, sizes and ``stream``), so nothing is encoded
 twice; the JPEG is the web image, as the publisher's viewers get it.
 
@@ -16,7 +19,11 @@ a node fetches the key once per announcement it has not yet seen, the newest onl
 
 **control** — on the channel ``{ns}:node:{id}`` of the node that should read it: a
 ``request`` (``id``, ``from``, ``stream``, ``named``, ``cmd`` and its fields) or a
-``reply`` (``id``, ``reply``).
+``reply`` (``id``, ``reply``); for the raw routes of SPEC §11.2 a ``raw`` request (``id``,
+``from``, ``stream``, ``seq``, ``route``, ``params``, ``gzip``) and a ``raw-reply`` (``id``,
+``status``, ``content_type``, ``headers``, ``bytes``) whose body waits under the key
+``{ns}:answer:{id}`` (a large body through a channel would trip Redis's output buffer limit
+of subscribers).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from .frames import RESERVED_KEY, Frame
 from .imaging.formats import jpeg_size
 from .metadata import check_text_depth
 from .protocol import Command
+from .raw import ROUTE_PARAMS, RawAnswer, RemoteRaw
 from .streamname import check_name
 
 __all__ = [
@@ -41,22 +49,37 @@ __all__ = [
     "ControlReply",
     "ControlRequest",
     "Limits",
+    "RawReply",
+    "RawRequest",
     "WireError",
     "decode_announcement",
     "decode_control",
     "decode_frame",
     "encode_announcement",
     "encode_frame",
+    "encode_raw_reply",
+    "encode_raw_request",
     "encode_reply",
     "encode_request",
 ]
 
-MAGIC = b"FCF1"
+MAGIC = b"FCF2"
 #: Largest announcement or control envelope read beyond its payload (bytes of JSON).
 MAX_ANNOUNCEMENT_BYTES = 512
 _NODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _HEAD = struct.Struct(">4sH")
+_SHORT = struct.Struct(">H")
 _LENGTH = struct.Struct(">I")
+#: Longest raw descriptor (``{"dtype", "shape"}``) and longest parameter value of a raw request.
+_MAX_RAW_BYTES = 200
+MAX_PARAM_CHARS = 64
+#: The dtypes a raw descriptor may name (every numeric kind numpy stores as published).
+_DTYPE = re.compile(r"(bool|u?int(8|16|32|64)|float(16|32|64)|complex(64|128))")
+#: The headers a raw reply may carry, and the content types.
+_REPLY_HEADERS = frozenset(
+    {"Cache-Control", "Content-Disposition", "Content-Encoding", "Vary", "X-Content-Type-Options"}
+)
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]{0,200}")
 _MAX_SIDE = 1 << 16
 #: Room in data.json for framecast's own field, beyond the publisher's metadata.
 _INFO_BYTES = 1024
@@ -97,6 +120,33 @@ class ControlRequest:
 class ControlReply:
     id: str
     reply: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RawRequest:
+    """A route of SPEC §11.2 asked of the node that publishes ``stream``."""
+
+    id: str
+    sender: str
+    stream: str
+    seq: int
+    route: str
+    params: dict[str, str]
+    gzip: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RawReply:
+    """The head of a raw answer; its body (``size`` bytes) waits under ``{ns}:answer:{id}``."""
+
+    id: str
+    status: int
+    content_type: str
+    headers: dict[str, str]
+    size: int
+
+    def answer(self, body: bytes) -> RawAnswer:
+        return RawAnswer(self.status, self.content_type, body, self.headers)
 
 
 def _node(value: object) -> str:
@@ -144,12 +194,17 @@ def encode_frame(frame: Frame, node: str) -> bytes:
     """The stored form of ``frame``, published by ``node``."""
     node_bytes = node.encode()
     data_json = frame.renderings.data_json
+    raw = frame.raw
+    described = None if raw is None else {"dtype": raw.dtype, "shape": list(raw.shape)}
+    raw_bytes = json.dumps(described, separators=(",", ":")).encode()
     return b"".join(
         (
             _HEAD.pack(MAGIC, len(node_bytes)),
             node_bytes,
             _LENGTH.pack(len(data_json)),
             data_json,
+            _SHORT.pack(len(raw_bytes)),
+            raw_bytes,
             frame.jpeg,
         )
     )
@@ -181,7 +236,15 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
     if json_length > limits.max_metadata_bytes + _INFO_BYTES or at + json_length > len(blob):
         raise WireError("its data.json is larger than max_metadata_bytes or cut short")
     data = _json(blob[at : at + json_length], json_length, limits.max_metadata_depth + 1)
-    jpeg = blob[at + json_length :]
+    at += json_length
+    if len(blob) < at + _SHORT.size:
+        raise WireError("the frame is cut short")
+    (raw_length,) = _SHORT.unpack_from(blob, at)
+    at += _SHORT.size
+    if raw_length > _MAX_RAW_BYTES or at + raw_length > len(blob):
+        raise WireError("its raw descriptor is too long or cut short")
+    raw = _raw(_json(blob[at : at + raw_length], raw_length, 3), node)
+    jpeg = blob[at + raw_length :]
     if not isinstance(data, dict) or not isinstance(data.get(RESERVED_KEY), dict):
         raise WireError("its data.json has no framecast field")
     info = data.pop(RESERVED_KEY)
@@ -211,8 +274,26 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
         source_width=source_width,
         source_height=source_height,
         stream=stream,
+        raw=raw,
     )
     return node, frame
+
+
+def _raw(value: object, node: str) -> RemoteRaw | None:
+    """The stand-in for the publisher's raw array, from its descriptor."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise WireError("its raw descriptor is not an object")
+    dtype, shape = value.get("dtype"), value.get("shape")
+    if not isinstance(dtype, str) or not _DTYPE.fullmatch(dtype):
+        raise WireError("its raw dtype is not a numeric dtype")
+    if not isinstance(shape, list) or len(shape) not in (2, 3):
+        raise WireError("its raw shape is not [height, width] or [height, width, channels]")
+    sides = tuple(_count(n, "a raw side", high=1 << 31) for n in shape)
+    if len(sides) == 3 and sides[2] not in (3, 4):
+        raise WireError("its raw array has neither 3 nor 4 channels")
+    return RemoteRaw(dtype, sides, node)
 
 
 # -- announcements ---------------------------------------------------------------------------
@@ -247,8 +328,80 @@ def encode_reply(id: str, reply: dict[str, Any]) -> bytes:
     return json.dumps({"type": "reply", "id": id, "reply": reply}, default=str).encode()
 
 
-def decode_control(data: bytes, limits: Limits) -> ControlRequest | ControlReply:
-    """A control request or reply; the command inside is as deep and large as a
+def encode_raw_request(request: RawRequest) -> bytes:
+    body = {
+        "type": "raw",
+        "id": request.id,
+        "from": request.sender,
+        "stream": request.stream,
+        "seq": request.seq,
+        "route": request.route,
+        "params": request.params,
+        "gzip": request.gzip,
+    }
+    return json.dumps(body).encode()
+
+
+def encode_raw_reply(id: str, answer: RawAnswer) -> bytes:
+    """The head of ``answer`` (its body is stored apart)."""
+    body = {
+        "type": "raw-reply",
+        "id": id,
+        "status": answer.status,
+        "content_type": answer.content_type,
+        "headers": dict(answer.headers),
+        "bytes": len(answer.body),
+    }
+    return json.dumps(body).encode()
+
+
+def _raw_request(value: dict[str, Any], ident: str) -> RawRequest:
+    route = value.get("route")
+    if not isinstance(route, str) or route not in ROUTE_PARAMS:
+        raise WireError("a raw request names no known route")
+    params = value.get("params")
+    if not isinstance(params, dict):
+        raise WireError("a raw request's params are an object")
+    for name, text in params.items():
+        if name not in ROUTE_PARAMS[route]:
+            raise WireError(f"route {route} takes no parameter {name[:40]!r}")
+        if not isinstance(text, str) or len(text) > MAX_PARAM_CHARS:
+            raise WireError(f"parameter {name} is not text of at most {MAX_PARAM_CHARS} chars")
+    gzip = value.get("gzip")
+    if not isinstance(gzip, bool):
+        raise WireError("a raw request says whether gzip is accepted")
+    return RawRequest(
+        id=ident,
+        sender=_node(value.get("from")),
+        stream=_stream(value.get("stream")),
+        seq=_count(value.get("seq"), "seq"),
+        route=route,
+        params=params,
+        gzip=gzip,
+    )
+
+
+def _raw_reply(value: dict[str, Any], ident: str, limits: Limits) -> RawReply:
+    status = value.get("status")
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+        raise WireError("a raw reply's status is not an HTTP status")
+    content_type = value.get("content_type")
+    if not isinstance(content_type, str) or not _HEADER_VALUE.fullmatch(content_type):
+        raise WireError("a raw reply's content type is not a short line")
+    headers = value.get("headers")
+    if not isinstance(headers, dict) or not all(
+        k in _REPLY_HEADERS and isinstance(v, str) and _HEADER_VALUE.fullmatch(v)
+        for k, v in headers.items()
+    ):
+        raise WireError("a raw reply carries headers it may not")
+    size = _count(value.get("bytes"), "its size", low=0, high=limits.max_frame_bytes)
+    return RawReply(ident, status, content_type, headers, size)
+
+
+def decode_control(
+    data: bytes, limits: Limits
+) -> ControlRequest | ControlReply | RawRequest | RawReply:
+    """A control (or raw) request or reply; the command inside is as deep and large as a
     ``/control`` message may be."""
     value = _json(
         data, limits.max_metadata_bytes + MAX_ANNOUNCEMENT_BYTES, limits.max_metadata_depth + 2
@@ -264,6 +417,10 @@ def decode_control(data: bytes, limits: Limits) -> ControlRequest | ControlReply
         if not isinstance(reply, dict):
             raise WireError("a control reply is a JSON object")
         return ControlReply(ident, reply)
+    if kind == "raw":
+        return _raw_request(value, ident)
+    if kind == "raw-reply":
+        return _raw_reply(value, ident, limits)
     if kind != "request":
         raise WireError(f"unknown control message type {kind!r}")
     command = value.get("command")

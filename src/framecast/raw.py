@@ -9,18 +9,32 @@ are kept, within :data:`DECODED_CACHE_BYTES` for the whole process.
 
 Everything derived from the raw array later (tiles, statistics) belongs to the frame too and
 is dropped with it.
+
+With a broker (SPEC §10, §11.1) a frame published by another node carries a
+:class:`RemoteRaw`: the dtype and shape of the publisher's array, never the array. The
+routes of §11.2 ask the publishing node for their :class:`RawAnswer` instead
+(:data:`ROUTE_PARAMS` names the routes and the parameters each takes).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import simplejpeg
 
-__all__ = ["DECODED_CACHE_BYTES", "Raw"]
+__all__ = [
+    "DECODED_CACHE_BYTES",
+    "ROUTE_PARAMS",
+    "Raw",
+    "RawAnswer",
+    "RemoteRaw",
+    "RemoteRawError",
+]
 
 #: Most bytes of decoded JPEG pixels kept for all frames together (least recently used go).
 DECODED_CACHE_BYTES = 256 * 1024 * 1024
@@ -129,3 +143,59 @@ class _DecodedCache:
 
 
 _DECODED = _DecodedCache(DECODED_CACHE_BYTES)
+
+
+#: The routes of SPEC §11.2 by name, and the parameters each takes (as query text). The raw
+#: file routes name their frame in the path; ``tile`` also its level, column and row.
+ROUTE_PARAMS: Mapping[str, tuple[str, ...]] = {
+    "npy": (),
+    "fits": (),
+    "dzi": (),
+    "tile": ("level", "col", "row"),
+    "pixel": ("seq", "x", "y"),
+    "stats": ("seq", "x", "y", "w", "h"),
+    "profile": ("seq", "x0", "y0", "x1", "y1"),
+    "histogram": ("seq", "bins"),
+}
+
+
+class RemoteRawError(RuntimeError):
+    """The array of a :class:`RemoteRaw` was asked for: it lives on the publishing node."""
+
+
+class RemoteRaw(Raw):
+    """The raw data of a frame published by another node (``node``): its dtype and shape,
+    no array. :meth:`array` raises :class:`RemoteRawError`; its answers come from ``node``
+    through the broker."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, dtype: str, shape: tuple[int, ...], node: str) -> None:
+        if len(shape) not in (2, 3):
+            raise ValueError("a raw shape is (height, width) or (height, width, channels)")
+        self._array = None
+        self._jpeg = None
+        self.dtype = dtype
+        self.shape = shape
+        self.node = node
+
+    def array(self) -> np.ndarray[Any, Any]:
+        raise RemoteRawError(
+            f"the raw array of this frame is kept by node {self.node}, which published it; "
+            "ask that node through the broker"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """What one route of SPEC §11.2 answers: status, content type, headers, body."""
+
+    status: int
+    content_type: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def refusal(cls, status: int, message: str) -> RawAnswer:
+        """A one-line refusal (``message`` says what to do)."""
+        return cls(status, "text/plain; charset=utf-8", (message + "\n").encode())

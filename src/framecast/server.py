@@ -36,8 +36,11 @@ from .streams import DEFAULT_STREAM, Stream, Streams, check_name
 from .supervisor import Supervisor
 from .version import __version__
 from .web import listener, origins
+from .web.analysis import ANALYSIS_ROUTES, analysis_answer
 from .web.app import build_app
 from .web.context import Connections, WebContext
+from .web.raw import RAW_ROUTES, raw_answer
+from .web.rawremote import responder
 
 __all__ = ["ImageServer"]
 
@@ -340,6 +343,11 @@ class ImageServer:
         supervisor = Supervisor()
         streams.start(supervisor)
         if broker is not None:
+            # Raw routes: asked of the publishing node, answered here for other nodes.
+            local = dict.fromkeys(RAW_ROUTES, raw_answer)
+            local.update(dict.fromkeys(ANALYSIS_ROUTES, analysis_answer))
+            broker.answerer = responder(app, local)
+            context.ask_raw = broker.ask_raw
             broker.start(supervisor, streams)
             self._commands.remote = broker.control
         self._broker = broker

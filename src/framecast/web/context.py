@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,10 +14,15 @@ from aiohttp import web
 
 from ..config import Settings
 from ..control import Commands
+from ..raw import RawAnswer
 from ..streams import Streams
 from ..throttle import LogThrottle
 
-__all__ = ["CONTEXT", "Connections", "WebContext"]
+__all__ = ["CONTEXT", "AskRaw", "Connections", "WebContext"]
+
+#: With a broker: asks the node that publishes a stream for a raw route's answer (SPEC §10):
+#: stream, that node, seq, route, query parameters, gzip accepted → its answer.
+AskRaw = Callable[[str, str, int, str, Mapping[str, str], bool], Awaitable[RawAnswer]]
 
 
 #: Refusals of live connections are logged at most once per this many seconds.
@@ -99,6 +104,8 @@ class WebContext:
     decoder: Executor | None = None
     #: Upload bodies being received right now (at most ``max_uploads``).
     uploads: int = 0
+    #: With a broker: how the raw routes reach a frame published by another node.
+    ask_raw: AskRaw | None = None
 
     @property
     def closing(self) -> asyncio.Event:

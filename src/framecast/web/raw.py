@@ -10,32 +10,40 @@ with the frame. Uncompressed whole-frame files are one copy of the frame, made a
 request rather than doubling the frame's memory in the cache. Answers for a seq never change
 (immutable). A frame not kept, a frame without raw data (``keep_raw = false``) or a tile
 outside the grid is a 404 with one line saying why.
+
+:func:`raw_answer` computes a route's answer from a frame and its parameters, without an
+HTTP request: the handlers call it, and so does the broker when another node asks about a
+frame published here. For a frame published by another node (SPEC §10) the handlers ask
+that node instead (:mod:`framecast.web.rawremote`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Hashable
+import re
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import TypeVar
 
 from aiohttp import web
 
 from .. import rawfiles, rawtiles
 from ..frames import Frame
-from ..raw import Raw
+from ..raw import Raw, RawAnswer
 from ..tiles import dzi_xml, tile_rect
 from .context import CONTEXT
 from .guards import check_viewer
+from .rawremote import answer, response_of
 from .streams import stream_of
 from .tiles import IMMUTABLE, TILE_POOL, frame_of
 
-__all__ = ["accepts_gzip", "add_raw_routes"]
+__all__ = ["RAW_ROUTES", "accepts_gzip", "add_raw_routes", "raw_answer"]
 
 log = logging.getLogger("framecast.web.raw")
 
 _NUMBER = r"{%s:\d{1,10}}"
 _NPY = "application/octet-stream"
+_DIGITS = re.compile(r"[0-9]{1,10}")
 _T = TypeVar("_T")
 
 
@@ -55,16 +63,24 @@ def accepts_gzip(request: web.Request) -> bool:
     return False
 
 
-def _refuse(message: str, *, ordinary: bool = False) -> web.HTTPNotFound:
+class _Refused(Exception):
+    """A raw request refused: its answer (status and one line)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.answer = RawAnswer.refusal(status, message)
+
+
+def _refuse(message: str, *, ordinary: bool = False, status: int = 404) -> _Refused:
     if ordinary:
         log.debug("raw: %s", message)  # an old frame: per-frame detail
     else:
         log.info("refused raw request: %s", message)
-    return web.HTTPNotFound(text=message + "\n")
+    return _Refused(status, message)
 
 
-def _frame(request: web.Request) -> tuple[Frame, Raw]:
-    """The frame the URL names and its raw data, or the 404 that says why not."""
+def _frame(request: web.Request) -> Frame:
+    """The frame the URL names (with raw data), or the 404 that says why not."""
     check_viewer(request, request.app[CONTEXT])
     stream = stream_of(request)
     seq = int(request.match_info["seq"])
@@ -81,86 +97,150 @@ def _frame(request: web.Request) -> tuple[Frame, Raw]:
             "raw data is not kept: keep_raw is false; start the server with --keep-raw true "
             "(keep_raw = true) to serve it"
         )
-    return frame, frame.raw
+    return frame
 
 
-async def _work(request: web.Request, job: Callable[[], _T]) -> _T:
+async def _work(app: web.Application, job: Callable[[], _T]) -> _T:
     """Run ``job`` in the tile workers."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(request.app[TILE_POOL], job)
+    return await loop.run_in_executor(app[TILE_POOL], job)
 
 
 def _remembered(
-    request: web.Request, raw: Raw, question: Hashable, job: Callable[[], bytes]
+    app: web.Application, raw: Raw, question: Hashable, job: Callable[[], bytes]
 ) -> Callable[[], bytes]:
     """``job`` computed at most once for the frame, its answer kept with the frame."""
-    answers = request.app[CONTEXT].streams.answers
+    answers = app[CONTEXT].streams.answers
     return lambda: answers.get(raw, question, job)
 
 
-def _npy_response(body: bytes, gzipped: bool, filename: str | None = None) -> web.Response:
+def _npy_answer(body: bytes, gzipped: bool, filename: str | None = None) -> RawAnswer:
     headers = {**IMMUTABLE, "Vary": "Accept-Encoding", "X-Content-Type-Options": "nosniff"}
     if gzipped:
         headers["Content-Encoding"] = "gzip"
     if filename is not None:
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return web.Response(body=body, content_type=_NPY, headers=headers)
+    return RawAnswer(200, _NPY, body, headers)
 
 
-async def npy_handler(request: web.Request) -> web.Response:
-    """``GET <stream>/raw/<seq>.npy``: the whole raw array in NumPy's format."""
-    frame, raw = _frame(request)
-    gzipped = accepts_gzip(request)
+async def _npy(
+    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
+) -> RawAnswer:
+    """The whole raw array in NumPy's format."""
     job: Callable[[], bytes] = (
-        _remembered(request, raw, ("npy", "gzip"), lambda: rawfiles.npy_gzip(raw.array()))
+        _remembered(app, raw, ("npy", "gzip"), lambda: rawfiles.npy_gzip(raw.array()))
         if gzipped
         else lambda: rawfiles.npy(raw.array())  # a copy of the frame: made anew, not kept
     )
-    body = await _work(request, job)
-    return _npy_response(body, gzipped, f"{frame.stream}-{frame.seq}.npy")
+    body = await _work(app, job)
+    return _npy_answer(body, gzipped, f"{frame.stream}-{frame.seq}.npy")
 
 
-async def fits_handler(request: web.Request) -> web.Response:
-    """``GET <stream>/raw/<seq>.fits``: the raw array as a FITS primary HDU (501 without
-    astropy)."""
-    frame, raw = _frame(request)
+async def _fits(
+    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
+) -> RawAnswer:
+    """The raw array as a FITS primary HDU (501 without astropy)."""
     if not rawfiles.fits_available():
         log.info("refused raw request: %s", rawfiles.FITS_MISSING)
-        raise web.HTTPNotImplemented(text=rawfiles.FITS_MISSING + "\n")
-    body = await _work(request, lambda: rawfiles.fits(raw.array(), frame.metadata))
+        return RawAnswer.refusal(501, rawfiles.FITS_MISSING)
+    body = await _work(app, lambda: rawfiles.fits(raw.array(), frame.metadata))
     headers = {
         **IMMUTABLE,
         "Content-Disposition": f'attachment; filename="{frame.stream}-{frame.seq}.fits"',
         "X-Content-Type-Options": "nosniff",
     }
-    return web.Response(body=body, content_type="application/fits", headers=headers)
+    return RawAnswer(200, "application/fits", body, headers)
 
 
-async def dzi_handler(request: web.Request) -> web.Response:
-    """``GET <stream>/raw/<seq>.dzi``: the raw pyramid's DZI descriptor (``Format`` npy)."""
-    _, raw = _frame(request)
+async def _dzi(
+    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
+) -> RawAnswer:
+    """The raw pyramid's DZI descriptor (``Format`` npy)."""
     body = dzi_xml(raw.width, raw.height, format=rawtiles.FORMAT)
-    return web.Response(body=body, content_type="application/xml", headers=IMMUTABLE)
+    return RawAnswer(200, "application/xml", body, IMMUTABLE)
 
 
-async def tile_handler(request: web.Request) -> web.Response:
-    """``GET <stream>/raw/<seq>_files/<level>/<col>_<row>.npy``: one raw tile."""
-    _, raw = _frame(request)
-    level, col, row = (int(request.match_info[k]) for k in ("level", "col", "row"))
+def _place(params: Mapping[str, str], name: str) -> int:
+    value = params.get(name, "")
+    if not _DIGITS.fullmatch(value):
+        raise _refuse(f"{name}={value[:40]!r} is not a tile {name}", status=400)
+    return int(value)
+
+
+async def _tile(
+    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
+) -> RawAnswer:
+    """One raw tile."""
+    level, col, row = (_place(params, k) for k in ("level", "col", "row"))
     if tile_rect(raw.width, raw.height, level, col, row) is None:
         raise _refuse(
             f"raw tile {level}/{col}_{row} is outside the grid of a {raw.width}×{raw.height} "
             "frame; see its .dzi for the size"
         )
-    gzipped = accepts_gzip(request)
 
     def encode() -> bytes:
         tile = rawtiles.cut(raw.array(), level, col, row)
         return rawfiles.npy_gzip(tile) if gzipped else rawfiles.npy(tile)
 
     question = ("tile", level, col, row, "gzip" if gzipped else "identity")
-    body = await _work(request, _remembered(request, raw, question, encode))
-    return _npy_response(body, gzipped)
+    body = await _work(app, _remembered(app, raw, question, encode))
+    return _npy_answer(body, gzipped)
+
+
+_Route = Callable[[web.Application, Frame, Raw, Mapping[str, str], bool], Awaitable[RawAnswer]]
+_ROUTES: dict[str, _Route] = {"npy": _npy, "fits": _fits, "dzi": _dzi, "tile": _tile}
+#: The routes :func:`raw_answer` answers.
+RAW_ROUTES = frozenset(_ROUTES)
+
+
+async def raw_answer(
+    app: web.Application,
+    frame: Frame,
+    route: str,
+    params: Mapping[str, str],
+    gzip: bool,
+) -> RawAnswer:
+    """The answer of raw ``route`` (``npy``, ``fits``, ``dzi``, ``tile`` with ``level``,
+    ``col`` and ``row`` in ``params``) about ``frame`` (which has raw data); ``gzip``: the
+    client accepts gzip. What the HTTP handlers send and what a node's broker sends back to
+    the node that asked."""
+    raw = frame.raw
+    assert raw is not None
+    try:
+        return await _ROUTES[route](app, frame, raw, params, gzip)
+    except _Refused as refused:
+        return refused.answer
+
+
+async def _handle(request: web.Request, route: str, params: Mapping[str, str]) -> web.Response:
+    try:
+        frame = _frame(request)
+    except _Refused as refused:
+        return response_of(refused.answer)
+    gzip = accepts_gzip(request)
+    return response_of(await answer(request.app, frame, route, params, gzip, raw_answer))
+
+
+async def npy_handler(request: web.Request) -> web.Response:
+    """``GET <stream>/raw/<seq>.npy``: the whole raw array in NumPy's format."""
+    return await _handle(request, "npy", {})
+
+
+async def fits_handler(request: web.Request) -> web.Response:
+    """``GET <stream>/raw/<seq>.fits``: the raw array as a FITS primary HDU (501 without
+    astropy)."""
+    return await _handle(request, "fits", {})
+
+
+async def dzi_handler(request: web.Request) -> web.Response:
+    """``GET <stream>/raw/<seq>.dzi``: the raw pyramid's DZI descriptor (``Format`` npy)."""
+    return await _handle(request, "dzi", {})
+
+
+async def tile_handler(request: web.Request) -> web.Response:
+    """``GET <stream>/raw/<seq>_files/<level>/<col>_<row>.npy``: one raw tile."""
+    params = {k: request.match_info[k] for k in ("level", "col", "row")}
+    return await _handle(request, "tile", params)
 
 
 def add_raw_routes(app: web.Application, prefix: str) -> None:

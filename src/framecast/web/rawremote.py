@@ -1,0 +1,103 @@
+"""Raw routes for frames published by another node (SPEC §10, §11.1).
+
+A node with a broker shows frames of streams other nodes publish; their raw data stays
+with the publisher (the frame holds a :class:`~framecast.raw.RemoteRaw`: dtype and shape,
+no array). :func:`answer` is where every raw and analysis handler gets its answer: computed
+here for a frame of this node, or asked of the publishing node through the broker for a
+frame published elsewhere and kept in the server's :class:`~framecast.answers.Answers` with
+the frame, so the same question about the same frame crosses the broker once. A publisher
+that does not answer within :data:`~framecast.broker.RAW_TIMEOUT` s gives a 503 that says
+so; its own refusals (400, 404) come back as they are, and are not kept.
+
+:func:`responder` is the other side: how this node's broker answers another node's
+question about a frame published here, with the very functions the handlers call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiohttp import web
+
+from ..answers import Answers
+from ..broker import Answerer, no_publisher
+from ..broker_codec import MAX_PARAM_CHARS
+from ..frames import Frame
+from ..raw import Raw, RawAnswer, RemoteRaw
+from .context import CONTEXT
+
+__all__ = ["LocalAnswer", "answer", "responder", "response_of"]
+
+#: Computes a route's answer about a frame of this node (:func:`~framecast.web.raw.raw_answer`
+#: or :func:`~framecast.web.analysis.analysis_answer`).
+LocalAnswer = Callable[[web.Application, Frame, str, Mapping[str, str], bool], Awaitable[RawAnswer]]
+
+
+class _NotKept(Exception):
+    """No answer kept for that question (yet)."""
+
+
+def _not_kept() -> RawAnswer:
+    raise _NotKept
+
+
+def _kept(answers: Answers, raw: Raw, question: tuple[object, ...]) -> RawAnswer | None:
+    """The answer kept for ``question`` about ``raw``'s frame, or ``None`` (nothing is
+    computed: a missing answer raises inside :meth:`Answers.get` and nothing is kept)."""
+    try:
+        return answers.get(raw, question, _not_kept)
+    except _NotKept:
+        return None
+
+
+def _size(found: RawAnswer) -> int:
+    return len(found.body) + 256
+
+
+async def answer(
+    app: web.Application,
+    frame: Frame,
+    route: str,
+    params: Mapping[str, str],
+    gzip: bool,
+    local: LocalAnswer,
+) -> RawAnswer:
+    """The answer of ``route`` about ``frame`` (which has raw data): ``local`` for a frame
+    of this node; for one published elsewhere, asked of its publisher (or kept from the
+    first time it was asked)."""
+    raw = frame.raw
+    if not isinstance(raw, RemoteRaw):
+        return await local(app, frame, route, params, gzip)
+    context = app[CONTEXT]
+    ask = context.ask_raw
+    if ask is None:  # pragma: no cover - a RemoteRaw comes only through a broker
+        return no_publisher(frame.stream)
+    sent = {name: value[:MAX_PARAM_CHARS] for name, value in params.items()}
+    question = ("remote", route, tuple(sorted(sent.items())), gzip)
+    answers = context.streams.answers
+    found = _kept(answers, raw, question)
+    if found is not None:
+        return found
+    got = await ask(frame.stream, raw.node, frame.seq, route, sent, gzip)
+    if got.status == 200:
+        answers.get(raw, question, lambda: got, _size)
+    return got
+
+
+def responder(app: web.Application, routes: Mapping[str, LocalAnswer]) -> Answerer:
+    """What the broker calls to answer another node's question about a frame of this
+    node: ``routes`` (route name → local answer) as the handlers call them."""
+
+    async def respond(frame: Frame, route: str, params: Mapping[str, str], gzip: bool) -> RawAnswer:
+        local = routes.get(route)
+        if local is None:
+            return RawAnswer.refusal(404, f"no raw route {route!r} on this node")
+        return await local(app, frame, route, params, gzip)
+
+    return respond
+
+
+def response_of(found: RawAnswer) -> web.Response:
+    """The HTTP response of an answer."""
+    headers = {**found.headers, "Content-Type": found.content_type}
+    return web.Response(status=found.status, body=found.body, headers=headers)
