@@ -194,9 +194,11 @@ def test_gzip_npy_is_standard_gzip_with_either_deflater(monkeypatch: pytest.Monk
     array = np.random.default_rng(14).integers(0, 65536, (300, 700), dtype=np.uint16)
     choices = [(zlib, rawfiles.GZIP_LEVEL)]
     if importlib.util.find_spec("isal") is not None:
-        choices.append((importlib.import_module("isal.isal_zlib"), rawfiles.ISAL_LEVEL))
+        isal = importlib.import_module("isal.isal_zlib")
+        choices += [(isal, rawfiles.ISAL_LEVEL), (isal, rawfiles.ISAL_TILE_LEVEL)]
     for choice in choices:
-        monkeypatch.setattr(rawfiles, "deflater", lambda choice=choice: choice)
-        body = rawfiles.npy_gzip(array)
-        assert body[:2] == b"\x1f\x8b"
-        assert gzip.decompress(body) == rawfiles.npy(array), choice[0].__name__
+        monkeypatch.setattr(rawfiles, "deflater", lambda tile=False, choice=choice: choice)
+        for tile in (False, True):
+            body = rawfiles.npy_gzip(array, tile=tile)
+            assert body[:2] == b"\x1f\x8b"
+            assert gzip.decompress(body) == rawfiles.npy(array), choice

@@ -180,7 +180,7 @@ async def _tile(
 
     def encode() -> bytes:
         tile = rawtiles.cut(raw.array(), level, col, row)
-        return rawfiles.npy_gzip(tile) if gzipped else rawfiles.npy(tile)
+        return rawfiles.npy_gzip(tile, tile=True) if gzipped else rawfiles.npy(tile)
 
     question = ("tile", level, col, row, "gzip" if gzipped else "identity")
     body = await _work(app, _remembered(app, raw, question, encode))
