@@ -15,6 +15,7 @@ import { OperatorControls } from "./operator.js";
 import { Timeline, parseHistory } from "./timeline.js";
 import { Blink, DEFAULT_BLINK_RATE } from "./blink.js";
 import { TimelineBar } from "./timelinebar.js";
+import { Tools } from "./tools/tools.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
@@ -112,6 +113,7 @@ function showLive() {
 }
 
 view.addEventListener("shown", (event) => {
+  tools.shown(event.detail);
   const { info, width, height } = event.detail;
   const { entries } = splitMetadata(info.metadata);
   const own = info.own;
@@ -173,7 +175,8 @@ async function loadStatus() {
   if (counters.frames_published) parts.push(`${counters.frames_published} published`);
   if (counters.frames_dropped) parts.push(`${counters.frames_dropped} dropped`);
   $("server-info").textContent = parts.join(" · ");
-  operator.offer(info, { token, makeChannel: () => new ControlChannel({ pageUrl: location.href, token }) });
+  operator.offer(info, { token, makeChannel: () => new ControlChannel({ pageUrl: location.href, token }) })
+    .then(() => tools.setControl(operator.buttons.some((b) => !b.hidden) ? operator.channel : null));
   return info;
 }
 
@@ -249,6 +252,7 @@ live.addEventListener("message", (event) => {
   const message = event.detail;
   if (message.type !== "new_image") return;
   status.frameReceived(message);
+  tools.notified(message);
   message.epoch = epoch;
   timeline.notified(message);
   renderTimeline();
@@ -329,6 +333,7 @@ const bar = new TimelineBar({
 let historyAvailable = false;   // the server answers api/history (a timeline is offered)
 let historyKept = false;        // ... and so live images come from history/<seq>.jpg
 let pinned = null;              // the blink's earlier frame: {seq, url, key, info, options}
+const tools = new Tools({ view, host: $("image"), banners: document.querySelector(".banners"), stream: here.name, keptFrames: () => timeline.frames });
 
 /** Ask the server which frames it keeps. A server with a history says so in api/status
  *  (`history_bytes`); without one (an older server, another web server serving the folder)
@@ -457,6 +462,7 @@ globalThis.framecast = Object.freeze({
   stream: here.name,
   timeline,
   blink,
+  tools,
   get operatorDecided() { return operator.decided; },
 });
 
