@@ -123,7 +123,8 @@ def test_paint_maps_raw_values_through_levels(page_open: Viewer) -> None:
     got = run(
         page_open,
         "colour.js",
-        "Array.from(m.paint(new Float32Array([1000, 40000, 20500, NaN, -5]), new Uint8ClampedArray(20),"
+        "Array.from(m.paint(new Float32Array([1000, 40000, 20500, NaN, -5]),"
+        " new Uint8ClampedArray(20),"
         " {black: 1000, white: 40000, stretch: 'linear', colormap: 'grey'}))",
     )
     pixels = [got[i : i + 4] for i in range(0, 20, 4)]
@@ -178,16 +179,17 @@ def test_malformed_tool_state_is_ignored(page_open: Viewer) -> None:
 
 
 def test_scale_bar_length_is_a_round_number(page_open: Viewer) -> None:
-    """0.5 µm pixels drawn 2 screen px each: a 160 px bar holds 40 µm, so 20 µm (80 px)."""
+    """0.5 µm pixels drawn 2 screen px each: a 160 px bar holds 40 µm, so 20 µm (80 px);
+    no bar without a numeric size and a unit."""
     got = run(
         page_open,
         "scalebar.js",
         "[m.scaleBar(0.5, 'µm', 2, 160), m.scaleBar(0.1, 'arcsec', 1, 160),"
-        " m.scaleBar('0.5', 'µm', 2), m.scaleBar(0.5, 'µm', 0)]",
+        " m.scaleBar('0.5', 'µm', 2), m.scaleBar(0.5, 'µm', 0), m.scaleBar(0.5, undefined, 2)]",
     )
     assert got[0] == {"screen": 80, "label": "20 µm", "units": 20}
     assert got[1]["label"] == "10 arcsec" and got[1]["screen"] == pytest.approx(100)
-    assert got[2] is None and got[3] is None
+    assert got[2] is None and got[3] is None and got[4] is None
 
 
 def test_values_are_shown_as_the_server_wrote_them(page_open: Viewer) -> None:

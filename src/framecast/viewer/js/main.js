@@ -352,6 +352,7 @@ async function loadHistory(info) {
     historyAvailable = frames !== null;
     historyKept = historyAvailable;
     if (frames) timeline.setFrames(frames);
+    tools.historyLoaded();
   } catch {
     historyAvailable = false;
     historyKept = false;

@@ -129,6 +129,7 @@ export class ToolOverlay extends EventTarget {
     const g = canvas.getContext("2d");
     g.setTransform(ratio, 0, 0, ratio, 0, 0);
     g.clearRect(0, 0, width, height);
+    this.canvas.dataset.scaleBar = "";
     if (!this.size || !this.view.current) return;
     const colours = document.documentElement.classList.contains("night") ? PALETTES.night : PALETTES.day;
     const { reticle, region, line, scaleBar } = this.marks;
@@ -192,6 +193,7 @@ export class ToolOverlay extends EventTarget {
 
   _scaleBar(g, colour, shadow, height) {
     const bar = this.scaleBarFor(this.scale());
+    this.canvas.dataset.scaleBar = bar ? bar.label : "";
     if (!bar) return;
     const left = 16;
     const base = height - 56;

@@ -5,11 +5,11 @@
 /** {screen: length in screen pixels, label: "20 µm"} or null when there is nothing to draw. */
 export function scaleBar(pixelSize, unit, screenPerImagePixel, maxScreen = 160) {
   if (typeof pixelSize !== "number" || !(pixelSize > 0) || !Number.isFinite(pixelSize)) return null;
-  if (!(screenPerImagePixel > 0)) return null;
+  if (typeof unit !== "string" || !unit || !(screenPerImagePixel > 0)) return null;
   const most = (maxScreen / screenPerImagePixel) * pixelSize;  // units that fit
   const power = 10 ** Math.floor(Math.log10(most));
   const nice = [5, 2, 1].map((m) => m * power).find((v) => v <= most) ?? power;
-  const label = `${formatLength(nice)}${typeof unit === "string" && unit ? ` ${unit}` : ""}`;
+  const label = `${formatLength(nice)} ${unit}`;
   return { screen: (nice / pixelSize) * screenPerImagePixel, label, units: nice };
 }
 

@@ -130,6 +130,11 @@ export class Tools {
     }
   }
 
+  /** The list of kept frames is known (again): a plotted key gets their values. */
+  historyLoaded() {
+    if (this.state.open && this.state.plot) this._fillHistory();
+  }
+
   /** The control channel (a transport ControlChannel) when this page may command the
    *  producer, else null: the point tool is offered only with it. */
   setControl(channel) {

@@ -1,7 +1,7 @@
 // The tools' state in the URL fragment, next to the view's zoom and pan (viewstate.js), so
 // that a reload or a copied link reopens the same tools (SPEC §11.3 "Shareable view"):
 //   tools=1                  the tools panel is open
-//   ro=0                     the pixel readout is off (on by default)
+//   ro=1                     the pixel readout is on
 //   ret=X,Y | ret=c          the reticle, at image pixel (X, Y) or the centre
 //   bar=1                    the scale bar
 //   roi=X,Y,W,H              the region
@@ -18,7 +18,7 @@ const LIMIT = 1e7;  // image pixels: no frame is this large
 
 export function emptyTools() {
   return {
-    open: false, readout: true, reticle: null, scaleBar: false, region: null, line: null,
+    open: false, readout: false, reticle: null, scaleBar: false, region: null, line: null,
     plot: null, threshold: null, levels: null, stretch: "linear", colormap: "grey", auto: false,
     saturation: false,
   };
@@ -39,7 +39,7 @@ export function parseTools(hash) {
   const params = new URLSearchParams(String(hash || "").replace(/^#/, ""));
   const state = emptyTools();
   state.open = params.get("tools") === "1";
-  state.readout = params.get("ro") !== "0";
+  state.readout = params.get("ro") === "1";
   const ret = numbers(params.get("ret"), 2);
   if (ret && ret[0] >= 0 && ret[1] >= 0) state.reticle = { x: ret[0], y: ret[1] };
   else if (params.get("ret") === "c") state.reticle = "centre";
@@ -66,7 +66,7 @@ export function formatTools(state, previousHash = "") {
   const params = new URLSearchParams(String(previousHash || "").replace(/^#/, ""));
   for (const name of NAMES) params.delete(name);
   if (state.open) params.set("tools", "1");
-  if (!state.readout) params.set("ro", "0");
+  if (state.readout) params.set("ro", "1");
   if (state.reticle === "centre") params.set("ret", "c");
   else if (state.reticle) params.set("ret", `${state.reticle.x},${state.reticle.y}`);
   if (state.scaleBar) params.set("bar", "1");
