@@ -109,7 +109,13 @@ function showImage(metadata, message = null, { url = null } = {}) {
 
 /** Put the newest live image on screen (again). */
 function showLive() {
-  if (lastLive) view.show(lastLive.url, lastLive.key, lastLive.info, lastLive.options);
+  if (lastLive) display(lastLive);
+}
+
+/** Show an image job; with levels on, the scientific tools give its raw tiles instead. */
+function display(job) {
+  const raw = tools.tilesFor(job.info);
+  view.show(job.url, job.key + tools.keySuffix(), job.info, raw ? { ...job.options, tiles: raw } : job.options);
 }
 
 view.addEventListener("shown", (event) => {
@@ -334,6 +340,10 @@ let historyAvailable = false;   // the server answers api/history (a timeline is
 let historyKept = false;        // ... and so live images come from history/<seq>.jpg
 let pinned = null;              // the blink's earlier frame: {seq, url, key, info, options}
 const tools = new Tools({ view, host: $("image"), banners: document.querySelector(".banners"), stream: here.name, keptFrames: () => timeline.frames });
+tools.addEventListener("sourcechange", () => {
+  if (blink.on || !timeline.looking) showLive();
+  else if (timeline.frame(timeline.seq)) lookAt(timeline.frame(timeline.seq));
+});
 
 /** Ask the server which frames it keeps. A server with a history says so in api/status
  *  (`history_bytes`); without one (an older server, another web server serving the folder)
@@ -411,7 +421,7 @@ async function lookAt(frame) {
     else goLive();
     return;
   }
-  view.show(job.url, job.key, job.info, job.options);
+  display(job);
 }
 
 function goLive() {
@@ -450,7 +460,7 @@ bar.addEventListener("live", goLive);
 bar.addEventListener("blink", () => (blink.on ? goLive() : startBlink()));
 bar.addEventListener("rate", (event) => blink.setRate(event.detail));
 blink.addEventListener("flip", (event) => {
-  if (event.detail.side === "pinned" && pinned) view.show(pinned.url, pinned.key, pinned.info, pinned.options);
+  if (event.detail.side === "pinned" && pinned) display(pinned);
   else showLive();
 });
 blink.addEventListener("stop", () => { pinned = null; });

@@ -129,3 +129,11 @@ export async function fetchMetadata(seqs, { parallel = 4, fetchImpl = (url) => f
   await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
   return found;
 }
+
+/** The bytes at `url` (a raw tile), or a rejection saying why. Raw tiles never change for
+ *  a given frame: the browser's cache may answer. */
+export async function fetchBuffer(url) {
+  const response = await fetch(url, { cache: "force-cache" });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}

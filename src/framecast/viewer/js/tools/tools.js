@@ -7,7 +7,10 @@
 import { ToolOverlay } from "./overlay.js";
 import { LineChart } from "./chart.js";
 import { MetaSeries, crosses } from "./series.js";
-import { PixelReader, fetchMetadata } from "./analysis.js";
+import { PixelReader, fetchBuffer, fetchMetadata } from "./analysis.js";
+import { RawTiles, dziLevels, formatRaw, histogram } from "./rawtiles.js";
+import { parseNpy } from "./npy.js";
+import { COLORMAPS, STRETCHES, autoLevels } from "./colour.js";
 import { parseTools, rememberTools } from "./toolstate.js";
 import { scaleBar } from "./scalebar.js";
 import { actionFor, helpRows } from "./keys.js";
@@ -24,6 +27,19 @@ const PANEL = `
       <button type="button" data-tool="region" aria-pressed="false" title="Draw or move a region (r)">Region</button>
       <button type="button" data-tool="line" aria-pressed="false" title="Draw or move a line (/)">Line</button>
       <button type="button" data-tool="point" aria-pressed="false" title="Send a pixel to the producer (p)" hidden>Point</button>
+      <button type="button" data-tool="levels" aria-pressed="false" title="Levels on the raw data (c)">Levels</button>
+    </div>
+    <div class="tools-levels" id="tools-levels" hidden>
+      <h3>Levels</h3>
+      <canvas class="tools-hist" id="tools-hist" aria-label="Histogram of the frame on screen, with the black and white points"></canvas>
+      <div class="tools-plot">
+        <label>Black <input id="tools-black" type="text" inputmode="decimal" size="8"></label>
+        <label>White <input id="tools-white" type="text" inputmode="decimal" size="8"></label>
+        <select id="tools-stretch" aria-label="Stretch">${STRETCHES.map((n) => `<option>${n}</option>`).join("")}</select>
+        <select id="tools-cmap" aria-label="Colormap">${COLORMAPS.map((n) => `<option>${n}</option>`).join("")}</select>
+        <button type="button" id="tools-auto" aria-pressed="false" title="Auto: follow each new frame; off: hold these levels">Auto</button>
+      </div>
+      <p class="tools-last" id="tools-levels-note"></p>
     </div>
     <p class="tools-note" id="tools-note" hidden></p>
     <p class="tools-mark" id="tools-region" hidden><span></span> <button type="button" class="remove" data-remove="region" aria-label="Remove the region">×</button></p>
@@ -40,10 +56,13 @@ const PANEL = `
     <details class="tools-keys" id="tools-keys"><summary>Shortcuts</summary><table><tbody></tbody></table></details>
   </section>`;
 
-export class Tools {
+export class Tools extends EventTarget {
   /** `view`: the ImageView; `host`: the image section; `banners`: where banners go;
-   *  `stream`: this page's stream; `keptFrames()`: the frames the server keeps. */
+   *  `stream`: this page's stream; `keptFrames()`: the frames the server keeps.
+   *  Event "sourcechange": levels were switched on or off, the frame on screen should be
+   *  shown again (with `tilesFor` and `keySuffix`). */
   constructor({ view, host, banners, stream, keptFrames = () => [] }) {
+    super();
     this.view = view;
     this.stream = stream;
     this.keptFrames = keptFrames;
@@ -75,7 +94,16 @@ export class Tools {
       notify: $("tools-notify"),
       last: $("tools-plot-last"),
       keys: box.querySelector("#tools-keys tbody"),
+      levels: $("tools-levels"),
+      hist: $("tools-hist"),
+      black: $("tools-black"),
+      white: $("tools-white"),
+      stretch: $("tools-stretch"),
+      cmap: $("tools-cmap"),
+      auto: $("tools-auto"),
+      levelsNote: $("tools-levels-note"),
     };
+    this.histogramData = null;  // {seq, hist} of the frame on screen
     this.buttons = Object.fromEntries([...box.querySelectorAll("[data-tool]")].map((b) => [b.dataset.tool, b]));
     this.alert = banner(banners, "warn", "tools-alert");
     this.reply = banner(banners, "info", "tools-reply");
@@ -86,6 +114,7 @@ export class Tools {
 
     this._helpKeys();
     this._wire();
+    this._wireLevels();
     this._apply();
   }
 
@@ -110,7 +139,33 @@ export class Tools {
     this._marks();
     this._thresholdBanner();
     this._refreshPlot();
+    if (this.levelsOn) this._histogram(this.frame);
     if (this.hovered) this._read(this.hovered);
+  }
+
+  // ---- levels on raw tiles (what main.js asks) ----------------------------------------------
+
+  /** True when this viewer shows raw tiles through its own levels. */
+  get levelsOn() {
+    return Boolean(this.state.levels) || this.state.auto;
+  }
+
+  /** Added to an image's key, so that switching levels shows the frame again. */
+  keySuffix() {
+    return this.levelsOn ? "|raw" : "";
+  }
+
+  /** The tile source to show a frame with (`info` as in the view's "shown"): its raw tiles
+   *  painted with this viewer's levels when levels are on and the frame has raw data, else
+   *  null (the JPEG or the display pyramid, as without the tools). */
+  tilesFor(info) {
+    if (!this.levelsOn || !info || info.waiting || !RawTiles) return null;
+    const own = info.own || {};
+    const width = own.source_width || own.width;
+    const height = own.source_height || own.height;
+    if (typeof own.raw !== "string" || !own.raw || !width || !height) return null;
+    const url = typeof own.time === "number" ? `${own.raw}?t=${own.time}` : own.raw;
+    return new RawTiles({ url, width, height, levels: () => this._levelsNow(), load: fetchBuffer });
   }
 
   /** A `new_image` notification (every live frame, shown or skipped). */
@@ -128,6 +183,159 @@ export class Tools {
       if (crossing && !this.alerted) this._notify(key, value, seq);
       this.alerted = crossing;
     }
+  }
+
+  _levelsNow() {
+    const levels = this.state.levels || (this.histogramData && autoLevels(this.histogramData.hist)) || { black: 0, white: 1 };
+    return { black: levels.black, white: levels.white, stretch: this.state.stretch, colormap: this.state.colormap };
+  }
+
+  /** The raw tile sources in the view (the frame on screen and any kept to swap). */
+  _sources() {
+    const world = this.view.osd.world;
+    const sources = [];
+    for (let i = 0; i < world.getItemCount(); i += 1) {
+      const source = world.getItemAt(i).source;
+      if (RawTiles && source instanceof RawTiles) sources.push(source);
+    }
+    return sources;
+  }
+
+  /** Paint the raw tiles in memory with the levels now: no request. */
+  _repaint() {
+    const levels = this._levelsNow();
+    for (const source of this._sources()) source.repaint(levels);
+    this.view.osd.forceRedraw();
+    this._drawHistogram();
+    this._levelsFields();
+  }
+
+  /** The histogram of the frame on screen, from its coarsest raw tile (the whole frame in one
+   *  tile of at most 254 × 254 means); with "auto", new levels from it. */
+  async _histogram(frame) {
+    if (!frame.raw || (this.histogramData && this.histogramData.seq === frame.seq)) return;
+    const { maxLevel } = dziLevels(frame.width, frame.height);
+    const level = Math.max(0, maxLevel - Math.ceil(Math.log2(Math.max(frame.width, frame.height) / 254)));
+    const [path, query] = frame.raw.split("?");
+    const url = `${path.replace(/\.dzi$/, "_files/")}${level}/0_0.npy${query ? `?${query}` : ""}`;
+    let hist;
+    try {
+      hist = histogram(parseNpy(await fetchBuffer(url)).data);
+    } catch {
+      this.el.levelsNote.textContent = "no raw data for this frame";
+      return;
+    }
+    if (this.frame !== frame) return;
+    this.histogramData = { seq: frame.seq, hist };
+    if (this.state.auto || !this.state.levels) {
+      const auto = autoLevels(hist);
+      this.state.levels = this.state.auto ? null : auto;
+      if (!this.state.auto) this._save();
+    }
+    this.el.levelsNote.textContent = `frame #${frame.seq}: ${formatRaw(hist.min, "float64")} … ${formatRaw(hist.max, "float64")}`;
+    this._repaint();
+  }
+
+  _levelsFields() {
+    const levels = this._levelsNow();
+    if (document.activeElement !== this.el.black) this.el.black.value = formatRaw(levels.black, "float64");
+    if (document.activeElement !== this.el.white) this.el.white.value = formatRaw(levels.white, "float64");
+    this.el.stretch.value = this.state.stretch;
+    this.el.cmap.value = this.state.colormap;
+    this.el.auto.setAttribute("aria-pressed", String(this.state.auto));
+  }
+
+  _drawHistogram() {
+    const canvas = this.el.hist;
+    const data = this.histogramData;
+    const ratio = globalThis.devicePixelRatio || 1;
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    if (!width || !height) return;
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    const g = canvas.getContext("2d");
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
+    g.clearRect(0, 0, width, height);
+    if (!data) return;
+    const style = getComputedStyle(canvas);
+    const { edges, counts } = data.hist;
+    const top = Math.log1p(Math.max(...counts));
+    g.fillStyle = style.getPropertyValue("--fg-dim").trim() || "#aab4bf";
+    counts.forEach((count, i) => {
+      const h = top ? (Math.log1p(count) / top) * (height - 2) : 0;
+      g.fillRect((i / counts.length) * width, height - h, Math.max(1, width / counts.length), h);
+    });
+    const levels = this._levelsNow();
+    const span = edges[edges.length - 1] - edges[0] || 1;
+    const at = (v) => Math.min(width - 1, Math.max(0, ((v - edges[0]) / span) * width));
+    g.fillStyle = style.getPropertyValue("--plot").trim() || "#8ab4f8";
+    g.fillRect(at(levels.black) - 1, 0, 2, height);
+    g.fillRect(at(levels.white) - 1, 0, 2, height);
+  }
+
+  _wireLevels() {
+    const typed = () => {
+      const black = Number(this.el.black.value);
+      const white = Number(this.el.white.value);
+      if (!Number.isFinite(black) || !Number.isFinite(white) || !(black < white)) {
+        this.el.levelsNote.textContent = "black must be a number below white";
+        return;
+      }
+      this.state.levels = { black, white };
+      this.state.auto = false;
+      this._save();
+      this._repaint();
+    };
+    this.el.black.addEventListener("change", typed);
+    this.el.white.addEventListener("change", typed);
+    this.el.stretch.addEventListener("change", () => {
+      this.state.stretch = this.el.stretch.value;
+      this._save();
+      this._repaint();
+    });
+    this.el.cmap.addEventListener("change", () => {
+      this.state.colormap = this.el.cmap.value;
+      this._save();
+      this._repaint();
+    });
+    this.el.auto.addEventListener("click", () => {
+      this.state.auto = !this.state.auto;
+      this.state.levels = this.state.auto ? null : this._levelsNow();
+      this._save();
+      this._repaint();
+    });
+    // Drag the black or white point on the histogram (whichever is nearer).
+    const canvas = this.el.hist;
+    let dragging = null;
+    const valueAt = (event) => {
+      const { edges } = this.histogramData.hist;
+      const box = canvas.getBoundingClientRect();
+      const t = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
+      return edges[0] + t * (edges[edges.length - 1] - edges[0]);
+    };
+    canvas.addEventListener("pointerdown", (event) => {
+      if (!this.histogramData) return;
+      const value = valueAt(event);
+      const levels = this._levelsNow();
+      dragging = Math.abs(value - levels.black) <= Math.abs(value - levels.white) ? "black" : "white";
+      canvas.setPointerCapture(event.pointerId);
+      move(event);
+    });
+    const move = (event) => {
+      if (!dragging) return;
+      const levels = { ...this._levelsNow() };
+      levels[dragging] = valueAt(event);
+      if (!(levels.black < levels.white)) return;
+      this.state.levels = { black: levels.black, white: levels.white };
+      this.state.auto = false;
+      this._repaint();
+    };
+    canvas.addEventListener("pointermove", move);
+    canvas.addEventListener("pointerup", () => {
+      if (dragging) this._save();
+      dragging = null;
+    });
   }
 
   /** The list of kept frames is known (again): a plotted key gets their values. */
@@ -211,6 +419,20 @@ export class Tools {
         if (action === "point" && !this.control) return;
         this._setMode(this.mode === action ? null : action);
         break;
+      case "levels":
+        if (this.levelsOn) {
+          this.state.levels = null;
+          this.state.auto = false;
+        } else {
+          this.state.auto = true;
+          this.state.open = true;
+        }
+        this.histogramData = null;
+        this._save();
+        this._apply();
+        this.dispatchEvent(new Event("sourcechange"));
+        if (this.levelsOn && this.frame) this._histogram(this.frame);
+        return;
       case "remove":
         if (this.mode === "region" || this.mode === "line") this._remove(this.mode);
         return;
@@ -260,6 +482,12 @@ export class Tools {
     this.buttons.readout.setAttribute("aria-pressed", String(state.readout));
     this.buttons.reticle.setAttribute("aria-pressed", String(Boolean(state.reticle)));
     this.buttons.scaleBar.setAttribute("aria-pressed", String(state.scaleBar));
+    this.buttons.levels.setAttribute("aria-pressed", String(this.levelsOn));
+    this.el.levels.hidden = !this.levelsOn;
+    if (this.levelsOn) {
+      this._levelsFields();
+      this._drawHistogram();
+    }
     if (state.threshold) {
       this.el.thDir.value = state.threshold.direction;
       this.el.thValue.value = String(state.threshold.value);
@@ -323,6 +551,13 @@ export class Tools {
     const frame = this.frame;
     out.hidden = false;
     const where = `x ${pixel.x}, y ${pixel.y}`;
+    const source = this.levelsOn && this.view.current ? this.view.current.item.source : null;
+    const inMemory = RawTiles && source instanceof RawTiles ? source.valueAt(pixel.x, pixel.y) : null;
+    if (inMemory) {
+      out.textContent = `${where}: ${formatRaw(inMemory.value, inMemory.dtype)}`;
+      out.dataset.at = `${frame.seq}/${pixel.x}/${pixel.y}`;
+      return;
+    }
     if (!frame.raw || this.pixels.unavailable) {
       out.textContent = where;
       return;

@@ -1,0 +1,209 @@
+"""Levels per viewer on raw tiles and the readout of raw values (SPEC §11.3), in real
+headless Chromium against the real ImageServer.
+
+The raw-tile routes (SPEC §11.2, ``/raw/<seq>.dzi`` and ``.npy`` tiles) are being built in
+another branch; until the server has them, each test answers them from the very array it
+published, cut exactly as §11.2 says (``serve_raw``). Once the server answers them itself,
+the route is not installed and the same assertions run against the server.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from framecast import ImageServer
+
+from .conftest import Viewer, close_to, new_viewer
+
+pytestmark = pytest.mark.browser
+
+TILE, OVERLAP = 254, 1
+
+
+def npy(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array)
+    return out.getvalue()
+
+
+def level_image(raw: np.ndarray, k: int) -> np.ndarray:
+    """The raw array at the level 2^k times smaller: float32 means of 2^k × 2^k blocks."""
+    if k == 0:
+        return raw
+    step = 2**k
+    height, width = raw.shape[:2]
+    rows, cols = np.arange(0, height, step), np.arange(0, width, step)
+    sums = np.add.reduceat(np.add.reduceat(raw.astype(np.float64), rows, axis=0), cols, axis=1)
+    counts = np.outer(np.diff(np.append(rows, height)), np.diff(np.append(cols, width)))
+    if raw.ndim == 3:
+        counts = counts[..., None]
+    return (sums / counts).astype(np.float32)
+
+
+def raw_tile(raw: np.ndarray, level: int, col: int, row: int) -> bytes:
+    height, width = raw.shape[:2]
+    max_level = math.ceil(math.log2(max(width, height)))
+    image = level_image(raw, max_level - level)
+    x0 = col * TILE - (OVERLAP if col else 0)
+    y0 = row * TILE - (OVERLAP if row else 0)
+    x1 = min((col + 1) * TILE + OVERLAP, image.shape[1])
+    y1 = min((row + 1) * TILE + OVERLAP, image.shape[0])
+    return npy(np.ascontiguousarray(image[y0:y1, x0:x1]))
+
+
+def serve_raw(viewer: Viewer, server: ImageServer, raw: np.ndarray) -> list[str]:
+    """Answer /raw/… from ``raw`` unless the server answers them itself; returns the list of
+    raw-tile requests the page makes."""
+    requests: list[str] = []
+    viewer.page.on("request", lambda r: requests.append(r.url) if "/raw/" in r.url else None)
+    probe = viewer.page.request.get(f"http://127.0.0.1:{server.port}/raw/1_files/0/0_0.npy")
+    if probe.status != 404 or "npy" in probe.headers.get("content-type", ""):
+        return requests
+
+    def answer(route: Any) -> None:
+        match = re.search(r"/raw/\d+_files/(\d+)/(\d+)_(\d+)\.npy", route.request.url)
+        if not match:
+            route.fulfill(status=404, body="not a raw tile")
+            return
+        level, col, row = (int(g) for g in match.groups())
+        body = raw_tile(raw, level, col, row)
+        route.fulfill(status=200, body=body, headers={"Content-Type": "application/octet-stream"})
+
+    viewer.page.route("**/raw/**", answer)
+    return requests
+
+
+def shot(viewer: Viewer) -> Image.Image:
+    """The image area with the tools' panel out of the way for the photograph."""
+    tools = viewer.page.locator(".tools")
+    tools.evaluate("e => { e.style.visibility = 'hidden'; }")
+    viewer.settle()
+    try:
+        data = viewer.page.locator("#osd").screenshot()
+    finally:
+        tools.evaluate("e => { e.style.visibility = ''; }")
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def screen(viewer: Viewer, x: float, y: float) -> tuple[int, int]:
+    p = viewer.page.evaluate("([x, y]) => framecast.tools.overlay.toScreen(x, y)", [x, y])
+    return round(p["x"]), round(p["y"])
+
+
+def wait_raw_on_screen(viewer: Viewer) -> None:
+    viewer.page.wait_for_function(
+        "framecast.view.current && framecast.view.current.key.endsWith('|raw')"
+        " && framecast.view.current.item.getFullyLoaded()"
+    )
+    viewer.page.wait_for_function("framecast.tools.histogramData !== null")
+    viewer.settle()
+
+
+def gradient(width: int = 600, height: int = 400) -> np.ndarray:
+    """uint16 from 1000 (left) to 40000 (right): far beyond 8 bits."""
+    row = np.linspace(1000, 40000, width).round().astype(np.uint16)
+    return np.tile(row, (height, 1))
+
+
+def test_levels_recolour_raw_tiles_without_a_request(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """C shows the frame's raw tiles with auto levels (dark left, bright right); a colormap,
+    a stretch and typed black/white points repaint it with no request at all."""
+    raw = gradient()
+    requests = serve_raw(viewer, image_server, raw)
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    assert requests, "levels did not switch to the raw tiles"
+    left, mid_y = screen(viewer, 20, 200)
+    right, _ = screen(viewer, 580, 200)
+    image = shot(viewer)
+    assert sum(image.getpixel((left, mid_y))) < 60
+    assert min(image.getpixel((right, mid_y))) > 200
+
+    loaded = len(requests)
+    viewer.page.select_option("#tools-cmap", "viridis")
+    viewer.page.wait_for_function("location.hash.includes('cm=viridis')")
+    image = shot(viewer)
+    assert close_to(image.getpixel((right, mid_y)), (0xFD, 0xE7, 0x25), 30)
+    assert close_to(image.getpixel((left, mid_y)), (0x44, 0x01, 0x54), 30)
+
+    viewer.page.select_option("#tools-cmap", "grey")
+    viewer.page.fill("#tools-black", "20000")
+    viewer.page.fill("#tools-white", "20001")
+    viewer.page.press("#tools-white", "Enter")
+    viewer.page.wait_for_function("location.hash.includes('lv=20000,20001')")
+    image = shot(viewer)
+    x_below, _ = screen(viewer, 290, 200)  # 1000 + 290/599·39000 ≈ 19881
+    x_above, _ = screen(viewer, 310, 200)  # ≈ 21184
+    assert image.getpixel((x_below, mid_y)) == (0, 0, 0)
+    assert image.getpixel((x_above, mid_y)) == (255, 255, 255)
+    assert len(requests) == loaded, "a change of levels sent requests"
+    assert viewer.page.get_attribute("#tools-auto", "aria-pressed") == "false"  # held
+
+
+def test_readout_gives_raw_values_from_tiles_in_memory(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """With levels on, the readout shows the raw value exactly as published (40000, -12,
+    3.25e-05, NaN), read from the tiles in memory."""
+    raw = np.zeros((300, 400), np.float32)
+    raw[10, 20] = 3.25e-05
+    raw[11, 20] = -12
+    raw[12, 20] = 40000
+    raw[13, 20] = np.nan
+    serve_raw(viewer, image_server, raw)
+    viewer.open("#ro=1")
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    viewer.page.evaluate("framecast.view.setView({zoom: 4, x: 20.5 / 400, y: 11.5 / 400})")
+    viewer.page.wait_for_function(
+        "framecast.view.current.item.getFullyLoaded() && framecast.view.view().zoom > 3.9"
+    )
+    box = viewer.page.locator("#osd").bounding_box()
+    assert box is not None
+    for y, text in ((10, "3.25e-05"), (11, "-12.0"), (12, "40000.0"), (13, "NaN")):
+        x_s, y_s = viewer.page.evaluate(
+            "([x, y]) => { const p = framecast.tools.overlay.toScreen(x, y); return [p.x, p.y]; }",
+            [20.5, y + 0.5],
+        )
+        viewer.page.mouse.move(box["x"] + x_s, box["y"] + y_s)
+        viewer.page.wait_for_function(
+            "t => document.getElementById('tools-readout').textContent === t",
+            arg=f"x 20, y {y}: {text}",
+        )
+
+
+def test_levels_belong_to_one_viewer(image_server: ImageServer, viewer: Viewer) -> None:
+    """Levels in one page change nothing for another: it stays on the JPEG, asking no raw
+    tile."""
+    raw = gradient()
+    serve_raw(viewer, image_server, raw)
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    context, other = new_viewer(viewer.page.context.browser, viewer.base)
+    try:
+        other.open()
+        other.wait_seq(1)
+        assert not any("/raw/" in url for url in other.requests)
+        assert other.page.locator("#tools-levels").is_hidden()
+    finally:
+        context.close()
