@@ -207,3 +207,27 @@ def test_levels_belong_to_one_viewer(image_server: ImageServer, viewer: Viewer) 
         assert other.page.locator("#tools-levels").is_hidden()
     finally:
         context.close()
+
+
+def test_saturation_highlight_paints_saturated_pixels_red(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """H paints the pixels at the dtype's maximum (uint16: 65535) red, and only those."""
+    raw = np.full((300, 400), 30000, np.uint16)
+    raw[100:200, 50:150] = 65535
+    serve_raw(viewer, image_server, raw)
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("h")
+    wait_raw_on_screen(viewer)
+    viewer.page.wait_for_function("location.hash.includes('sat=1')")
+    image = shot(viewer)
+    inside = screen(viewer, 100, 150)
+    outside = screen(viewer, 300, 150)
+    assert close_to(image.getpixel(inside), (255, 0, 0), 10)
+    assert not close_to(image.getpixel(outside), (255, 0, 0), 60)
+    viewer.page.keyboard.press("h")
+    viewer.page.wait_for_function("!location.hash.includes('sat=1')")
+    assert not close_to(shot(viewer).getpixel(inside), (255, 0, 0), 60)

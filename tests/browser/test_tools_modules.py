@@ -223,3 +223,56 @@ def test_metadata_series_and_thresholds(page_open: Viewer) -> None:
         " m.crosses('40', {direction: 'above', value: 3})]; })()",
     )
     assert got == [["n", "temp"], [[1, 10], [2, 20.5], [3, 30]], [False, False, True], True, False]
+
+
+def test_raw_values_are_printed_as_numpy_prints_them(page_open: Viewer) -> None:
+    """float32 values get the fewest digits that give them back, Python-style exponents;
+    integers stay integers; NaN and infinities by name; colour as a list."""
+    got = run(
+        page_open,
+        "rawtiles.js",
+        "[[Math.fround(3.25e-05), 'float32'], [Math.fround(-12), 'float32'], [40000, 'uint16'],"
+        " [-12, 'int16'], [NaN, 'float32'], [-Infinity, 'float64'], [Math.fround(0.1), 'float32'],"
+        " [1e16, 'float64'], [0.5, 'float64'], [[1, 2, 3], 'uint8']]"
+        ".map(([v, d]) => m.formatRaw(v, d))",
+    )
+    assert got == [
+        "3.25e-05",
+        "-12.0",
+        "40000",
+        "-12",
+        "NaN",
+        "-inf",
+        "0.1",
+        "1e+16",
+        "0.5",
+        "1, 2, 3",
+    ]
+
+
+def test_raw_tile_geometry(page_open: Viewer) -> None:
+    """A pixel is found in the right tile of the DZI grid (254 px, 1 px overlap), and the
+    levels halve the size rounding up."""
+    got = run(
+        page_open,
+        "rawtiles.js",
+        "[m.tileOf(0, 0), m.tileOf(253, 10), m.tileOf(254, 300), m.tileOf(600, 508),"
+        " (() => { const d = m.dziLevels(600, 400); return [d.maxLevel, d.size(10), d.size(9),"
+        " d.size(0)]; })()]",
+    )
+    assert got[0] == {"col": 0, "row": 0, "ix": 0, "iy": 0}
+    assert got[1] == {"col": 0, "row": 0, "ix": 253, "iy": 10}
+    assert got[2] == {"col": 1, "row": 1, "ix": 1, "iy": 47}
+    assert got[3] == {"col": 2, "row": 2, "ix": 93, "iy": 1}
+    assert got[4] == [
+        10,
+        {"width": 600, "height": 400},
+        {"width": 300, "height": 200},
+        {"width": 1, "height": 1},
+    ]
+
+
+def test_histogram_counts_finite_values(page_open: Viewer) -> None:
+    """The browser's histogram spans min..max, leaves NaN out, the maximum in the last bin."""
+    got = run(page_open, "rawtiles.js", "m.histogram(new Float32Array([0, 1, 1, 4, NaN]), 4)")
+    assert got == {"min": 0, "max": 4, "edges": [0, 1, 2, 3, 4], "counts": [1, 2, 0, 1]}

@@ -3,6 +3,17 @@
 
 export const STRETCHES = ["linear", "sqrt", "log", "asinh"];
 export const COLORMAPS = ["grey", "viridis", "inferno", "diverging"];
+/** The saturation highlight's colour (SPEC §11.3): a pure red no colormap uses. */
+export const SATURATED = [255, 0, 0];
+
+const INTEGER_MAX = { uint8: 255, int8: 127, uint16: 65535, int16: 32767, uint32: 4294967295, int32: 2147483647 };
+
+/** The level at which a frame saturates: its `saturation` metadata when a number, else its
+ *  integer dtype's maximum; null for floats without one (as /api/stats counts them). */
+export function saturationLevel(metadata, dtype) {
+  if (metadata && typeof metadata.saturation === "number" && Number.isFinite(metadata.saturation)) return metadata.saturation;
+  return INTEGER_MAX[dtype] ?? null;
+}
 
 const LOG_A = 1000;      // log stretch: log(1 + a·t) / log(1 + a)
 const ASINH_A = 10;      // asinh stretch: asinh(a·t) / asinh(a)
@@ -66,10 +77,11 @@ const stretchTables = new Map();
 /**
  * Paint `values` (a typed array of raw values, `channels` per pixel) into `rgba` (a
  * Uint8ClampedArray of 4 per pixel) with `levels` = {black, white, stretch, colormap}.
- * Non-finite values are painted transparent-black; colour data gets the stretch per channel
- * (the colormap only applies to one channel).
+ * Non-finite values are painted black; colour data gets the stretch per channel (the
+ * colormap only applies to one channel). With `saturation` (a number), pixels at or above
+ * it are painted in the warning colour SATURATED.
  */
-export function paint(values, rgba, { black, white, stretch: name = "linear", colormap = "grey" }, channels = 1) {
+export function paint(values, rgba, { black, white, stretch: name = "linear", colormap = "grey", saturation = null }, channels = 1) {
   if (!stretchTables.has(name)) stretchTables.set(name, stretchTable(name));
   const steps = stretchTables.get(name);
   const table = lut(colormap);
@@ -80,6 +92,10 @@ export function paint(values, rgba, { black, white, stretch: name = "linear", co
     const o = p * 4;
     if (channels === 1) {
       const v = values[p];
+      if (saturation !== null && v >= saturation) {
+        rgba[o] = SATURATED[0]; rgba[o + 1] = SATURATED[1]; rgba[o + 2] = SATURATED[2]; rgba[o + 3] = 255;
+        continue;
+      }
       if (!Number.isFinite(v)) {
         rgba[o] = 0; rgba[o + 1] = 0; rgba[o + 2] = 0; rgba[o + 3] = 255;
         continue;
@@ -90,6 +106,12 @@ export function paint(values, rgba, { black, white, stretch: name = "linear", co
       const i = steps[s] * 3;
       rgba[o] = table[i]; rgba[o + 1] = table[i + 1]; rgba[o + 2] = table[i + 2]; rgba[o + 3] = 255;
     } else {
+      let saturated = false;
+      for (let c = 0; c < channels && saturation !== null; c += 1) saturated ||= values[p * channels + c] >= saturation;
+      if (saturated) {
+        rgba[o] = SATURATED[0]; rgba[o + 1] = SATURATED[1]; rgba[o + 2] = SATURATED[2]; rgba[o + 3] = 255;
+        continue;
+      }
       for (let c = 0; c < 3; c += 1) {
         const v = values[p * channels + Math.min(c, channels - 1)];
         let s = Number.isFinite(v) ? (v - black) * scale : 0;

@@ -11,6 +11,7 @@ export const TOOL_KEYS = [
   { key: "/", action: "line", text: "draw, then move, a line" },
   { key: "Delete", label: "Del", action: "remove", text: "remove the region or line being edited" },
   { key: "c", action: "levels", text: "levels: contrast, stretch and colormap on the raw data" },
+  { key: "h", action: "saturation", text: "saturation highlight: saturated pixels in red (turns levels on)" },
   { key: "g", action: "plot", text: "plot a metadata key over time" },
   { key: "p", action: "point", text: "point: a click sends that pixel to the producer (operator)" },
   { key: "Escape", label: "Esc", action: "done", text: "stop drawing or pointing" },

@@ -10,7 +10,7 @@ import { MetaSeries, crosses } from "./series.js";
 import { PixelReader, fetchBuffer, fetchMetadata } from "./analysis.js";
 import { RawTiles, dziLevels, formatRaw, histogram } from "./rawtiles.js";
 import { parseNpy } from "./npy.js";
-import { COLORMAPS, STRETCHES, autoLevels } from "./colour.js";
+import { COLORMAPS, STRETCHES, autoLevels, saturationLevel } from "./colour.js";
 import { parseTools, rememberTools } from "./toolstate.js";
 import { scaleBar } from "./scalebar.js";
 import { actionFor, helpRows } from "./keys.js";
@@ -38,6 +38,7 @@ const PANEL = `
         <select id="tools-stretch" aria-label="Stretch">${STRETCHES.map((n) => `<option>${n}</option>`).join("")}</select>
         <select id="tools-cmap" aria-label="Colormap">${COLORMAPS.map((n) => `<option>${n}</option>`).join("")}</select>
         <button type="button" id="tools-auto" aria-pressed="false" title="Auto: follow each new frame; off: hold these levels">Auto</button>
+        <button type="button" data-tool="saturation" aria-pressed="false" title="Paint saturated pixels red (h)">Saturation</button>
       </div>
       <p class="tools-last" id="tools-levels-note"></p>
     </div>
@@ -131,6 +132,7 @@ export class Tools extends EventTarget {
       height: own.source_height || own.height || height,
       metadata,
       raw: own.raw ?? null,
+      dtype: own.dtype ?? null,
     };
     if (this.frame.seq !== null) this.series.add(this.frame.seq, metadata);
     this.overlay.setSize(this.frame.width, this.frame.height);
@@ -187,7 +189,9 @@ export class Tools extends EventTarget {
 
   _levelsNow() {
     const levels = this.state.levels || (this.histogramData && autoLevels(this.histogramData.hist)) || { black: 0, white: 1 };
-    return { black: levels.black, white: levels.white, stretch: this.state.stretch, colormap: this.state.colormap };
+    const frame = this.frame;
+    const saturation = this.state.saturation && frame ? saturationLevel(frame.metadata, frame.dtype) : null;
+    return { black: levels.black, white: levels.white, stretch: this.state.stretch, colormap: this.state.colormap, saturation };
   }
 
   /** The raw tile sources in the view (the frame on screen and any kept to swap). */
@@ -423,6 +427,7 @@ export class Tools extends EventTarget {
         if (this.levelsOn) {
           this.state.levels = null;
           this.state.auto = false;
+          this.state.saturation = false;
         } else {
           this.state.auto = true;
           this.state.open = true;
@@ -433,6 +438,24 @@ export class Tools extends EventTarget {
         this.dispatchEvent(new Event("sourcechange"));
         if (this.levelsOn && this.frame) this._histogram(this.frame);
         return;
+      case "saturation": {
+        state.saturation = !state.saturation;
+        const switching = state.saturation && !this.levelsOn;
+        if (switching) {
+          state.auto = true;
+          state.open = true;
+        }
+        this._save();
+        this._apply();
+        if (switching) {
+          this.histogramData = null;
+          this.dispatchEvent(new Event("sourcechange"));
+          if (this.frame) this._histogram(this.frame);
+        } else {
+          this._repaint();
+        }
+        return;
+      }
       case "remove":
         if (this.mode === "region" || this.mode === "line") this._remove(this.mode);
         return;
@@ -483,6 +506,7 @@ export class Tools extends EventTarget {
     this.buttons.reticle.setAttribute("aria-pressed", String(Boolean(state.reticle)));
     this.buttons.scaleBar.setAttribute("aria-pressed", String(state.scaleBar));
     this.buttons.levels.setAttribute("aria-pressed", String(this.levelsOn));
+    this.buttons.saturation.setAttribute("aria-pressed", String(state.saturation));
     this.el.levels.hidden = !this.levelsOn;
     if (this.levelsOn) {
       this._levelsFields();
