@@ -224,6 +224,20 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
                 r is not None and r >= 0.75,
             )
             break
+    for row in _rows(doc, "tiles"):
+        if row.get("vs_calm") is not None:
+            check(
+                "notify p99 with a tile burst ≤ 1.2× without",
+                f"{row['p99_ms']} ms ({row['vs_calm']}×)",
+                row["vs_calm"] <= 1.2,
+            )
+    for row in _rows(doc, "browser"):
+        if row.get("vs_minimal") is not None:
+            check(
+                f"viewer p99 ≤ 1.3× minimal page at {row['rate']:g}/s",
+                f"{row['p99_ms']} ms ({row['vs_minimal']}×)",
+                row["vs_minimal"] <= 1.3,
+            )
     ss = startstop_rows(
         [r for r in doc["scenarios"].get("startstop", {}).get("results", []) if "error" not in r]
     )

@@ -178,6 +178,24 @@ def browser_scenario(
     return browser.run(level, log)
 
 
+def rawtiles_scenario(
+    level: str, impls: list[str], log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Scenario 8: a top-level raw tile (.npy, gzip) vs the JPEG tile of the same region."""
+    from benchmarks import rawtiles
+
+    return rawtiles.run(level, log)
+
+
+def tiles_scenario(
+    level: str, impls: list[str], log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Scenario 9: /ws notify p99 at 10 images/s with and without a burst of tile requests."""
+    from benchmarks import tiles_burst
+
+    return tiles_burst.run(level, log)
+
+
 SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "notify": _fanout(notify_cases),
     "bytes": _fanout(bytes_cases),
@@ -186,6 +204,8 @@ SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "browser": browser_scenario,
     "startstop": _fanout(startstop_cases),
     "streams": _fanout(streams_cases),
+    "rawtiles": rawtiles_scenario,
+    "tiles": tiles_scenario,
 }
 
 

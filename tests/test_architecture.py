@@ -25,6 +25,9 @@ MODULES = sorted(
 FORBIDDEN = {
     "framecast.frames": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.raw": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
+    "framecast.rawtiles": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
+    "framecast.rawfiles": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
+    "framecast.answers": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.protocol": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.imaging": (
         "framecast.hub",
@@ -154,7 +157,13 @@ def test_no_import_cycles() -> None:
 
 
 #: Import names of the optional extras' packages (pyproject.toml's optional-dependencies).
-EXTRA_MODULES = {"orjson": "speed", "uvloop": "speed", "astropy": "fits", "bsread": "bsread"}
+EXTRA_MODULES = {
+    "orjson": "speed",
+    "uvloop": "speed",
+    "isal": "speed",
+    "astropy": "fits",
+    "bsread": "bsread",
+}
 
 
 def test_type_checking_does_not_depend_on_the_extras() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import math
 import xml.etree.ElementTree as ET
@@ -17,6 +18,7 @@ from framecast.tiles import (
     OVERLAP,
     TILE_SIZE,
     Pyramid,
+    TileBudget,
     dzi_xml,
     grid,
     level_size,
@@ -166,3 +168,32 @@ def test_only_frames_larger_than_the_web_image_have_a_display_image() -> None:
         seq=4, time=0.0, jpeg=b"", width=1, height=1, metadata={}, stream="cam1", pyramid=pyramid
     )
     assert named.tiles == "/s/cam1/tiles/4.dzi"
+
+
+def test_pyramids_share_one_tile_budget() -> None:
+    """Pyramids sharing a TileBudget keep at most its bound together, the least recently
+    used tile of any pyramid going first; a pyramid that is dropped gives its bytes back."""
+    rng = np.random.default_rng(2)
+    noise = rng.integers(0, 256, (1016, 1016, 3), dtype=np.uint8)
+    one_tile = len(Pyramid(noise).tile(10, 0, 0))
+    budget = TileBudget(int(one_tile * 3.5))
+    a = Pyramid(noise, budget=budget)
+    b = Pyramid(noise.copy(), budget=budget)
+    a.tile(10, 0, 0)
+    a.tile(10, 1, 0)
+    b.tile(10, 0, 0)
+    a.tile(10, 0, 0)  # used again: now b's tile and a's 1_0 are older
+    b.tile(10, 1, 0)  # a fourth tile does not fit: a's 1_0, the least recently used, goes
+    assert budget.kept_bytes <= budget.max_bytes
+    assert budget.kept_bytes == a.cached_bytes + b.cached_bytes
+    assert a.cached_bytes > 0 and b.cached_bytes > 0
+    for _ in range(6):
+        b.tile(10, 2, 1)
+        b.tile(10, 3, 1)
+        b.tile(10, 2, 2)
+    assert budget.kept_bytes <= budget.max_bytes
+    assert a.cached_bytes == 0  # all of a's tiles were older than b's
+    kept = b.cached_bytes
+    del b
+    gc.collect()
+    assert budget.kept_bytes == 0 and kept > 0

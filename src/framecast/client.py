@@ -7,11 +7,13 @@
     camera = Client("http://192.168.1.20:8000", token=None)
     seq = camera.publish(array, metadata={"EXPO": 30})      # the number the image got
     camera.command("snapshot_now")                          # {"ok": True, "saved": "…"}
+    pixels = camera.raw(seq)                                # the published array, exact
 
 ``publish`` takes what :meth:`ImageServer.publish() <framecast.ImageServer.publish>` takes,
 encodes it here without losing depth (:mod:`framecast.upload`) and sends it to
 ``POST [/s/<stream>]/api/frames``; ``command`` sends one JSON command over ``/control`` and
-returns the reply. ``apublish`` and ``acommand`` are the ``async`` twins; the plain methods
+returns the reply; ``raw`` fetches a frame's raw array (``GET [/s/<stream>]/raw/<seq>.npy``).
+``apublish``, ``acommand`` and ``araw`` are the ``async`` twins; the plain methods
 need no event loop (inside a running one, e.g. a notebook, they run on a thread of their own).
 Each call opens its own connection, so a client holds no resource and needs no closing.
 
@@ -24,6 +26,7 @@ is sent.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import aiohttp
+import numpy as np
 from yarl import URL
 
 from . import upload
@@ -139,6 +143,14 @@ class Client:
         message = self._command_text(name, fields)
         return _run(lambda: self._exchange(name, message))
 
+    def raw(self, seq: int | None = None, stream: str | None = None) -> np.ndarray[Any, Any]:
+        """The raw array of frame ``seq`` as published (its dtype, shape and values, exact),
+        from ``GET [/s/<stream>]/raw/<seq>.npy``. ``seq`` ``None`` is the stream's latest
+        frame (the ``seq`` of its ``data.json``); ``stream`` ``None`` the default stream.
+        A frame no longer kept, or a server with ``keep_raw`` off, raises
+        :class:`~framecast.errors.ClientError`."""
+        return _run(lambda: self.araw(seq, stream))
+
     # -- async -----------------------------------------------------------------------------
     async def apublish(
         self,
@@ -156,6 +168,34 @@ class Client:
         """:meth:`command` for asyncio code."""
         return await self._exchange(name, self._command_text(name, fields))
 
+    async def araw(self, seq: int | None = None, stream: str | None = None) -> np.ndarray[Any, Any]:
+        """:meth:`raw` for asyncio code; the array is read in a worker thread."""
+        if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
+            raise ConfigError(f"seq is a frame's number (an int of 0 or more), not {seq!r}")
+        root = self._stream_base(stream)
+        if seq is None:
+            body = await self._get(root / "data.json")
+            try:
+                seq = json.loads(body)["framecast"]["seq"]
+            except (ValueError, KeyError, TypeError):
+                seq = None
+            if not isinstance(seq, int) or seq < 1:
+                raise ClientError(
+                    f"{root / 'data.json'} names no published frame yet; publish an image "
+                    "first, or give seq=",
+                    url=str(root / "data.json"),
+                )
+        target = root / "raw" / f"{seq}.npy"
+        body = await self._get(target)
+        try:
+            return await asyncio.to_thread(lambda: np.load(io.BytesIO(body), allow_pickle=False))
+        except ValueError as exc:
+            raise ClientError(
+                f"GET {target} did not answer a NumPy .npy file ({exc}); is {self.url} a "
+                "framecast server?",
+                url=str(target),
+            ) from None
+
     # -- the requests ----------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
@@ -163,18 +203,21 @@ class Client:
     def _session(self) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
 
+    def _stream_base(self, stream: str | None) -> URL:
+        """The URL the stream's routes hang from: the root for ``None``, else ``s/<name>/``."""
+        if stream is None:
+            return self._base
+        if isinstance(stream, str) and NAME_PATTERN.fullmatch(stream):
+            return self._base / "s" / stream
+        raise ConfigError(
+            f"stream name {stream!r} is not valid; use 1 to 64 letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit"
+        )
+
     def _prepare_publish(
         self, image: Any, metadata: Mapping[str, Any] | None, stream: str | None
     ) -> tuple[bytes, dict[str, str], URL]:
-        if stream is None:
-            target = self._base / "api" / "frames"
-        elif isinstance(stream, str) and NAME_PATTERN.fullmatch(stream):
-            target = self._base / "s" / stream / "api" / "frames"
-        else:
-            raise ConfigError(
-                f"stream name {stream!r} is not valid; use 1 to 64 letters, digits, '.', '_' "
-                "or '-', starting with a letter or digit"
-            )
+        target = self._stream_base(stream) / "api" / "frames"
         headers = self._headers()
         if metadata is not None:
             if not isinstance(metadata, Mapping):
@@ -220,6 +263,21 @@ class Client:
                 url=str(target),
             )
         raise self._refused(where, status, _detail(text), str(target))
+
+    async def _get(self, target: URL) -> bytes:
+        """The body of ``GET target`` (gzip accepted and undone), or a ClientError."""
+        try:
+            async with self._session() as http, http.get(target, headers=self._headers()) as r:
+                status = r.status
+                body = await r.read()
+        except aiohttp.ClientConnectionError as exc:
+            raise self._unreachable(exc) from None
+        except TimeoutError:
+            raise self._too_slow() from None
+        if status != 200:
+            text = body[:4096].decode("utf-8", "replace")
+            raise self._refused(f"GET {target}", status, _detail(text), str(target))
+        return body
 
     async def _exchange(self, name: str, message: str) -> dict[str, Any]:
         target = self._base / "control"

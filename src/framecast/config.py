@@ -288,8 +288,8 @@ class Settings:
     max_tile_cache_bytes: int = field(
         default=64 * 1024 * 1024,
         metadata=option(
-            help="Most bytes of deep-zoom tiles (JPEG) kept per frame that has a pyramid; the "
-            "least recently used are cut again on request (0 keeps none).",
+            help="Most bytes of deep-zoom tiles (JPEG) kept by all frames together, every "
+            "stream included; the least recently used are cut again on request (0 keeps none).",
             group="limits",
         ),
     )

@@ -37,7 +37,7 @@ from .history import weight
 from .hub import Hub
 from .supervisor import Supervisor
 from .throttle import LogThrottle
-from .tiles import Pyramid
+from .tiles import Pyramid, TileBudget
 
 __all__ = ["Counters", "Pipeline"]
 
@@ -74,6 +74,7 @@ class Pipeline:
         max_file_rate: float,
         max_tile_cache_bytes: int = 0,
         keep_raw: bool = True,
+        tile_budget: TileBudget | None = None,
         encode: Callable[[Any, imaging.DisplayOptions], imaging.Encoded] = imaging.encode,
         executor: Executor | None = None,
         stream: str = "default",
@@ -81,17 +82,18 @@ class Pipeline:
         """``executor``: the encoder pool shared by every stream's pipeline (the server's);
         without one, the pipeline makes and owns a small pool of its own. ``stream``: the
         name its frames carry; ``web_root``: the folder its web files go to. A frame larger
-        than the web image gets a deep-zoom :class:`~framecast.tiles.Pyramid` whose tile cache
-        holds at most ``max_tile_cache_bytes``. ``keep_raw``: frames keep their raw array
-        (SPEC §11.1)."""
+        than the web image gets a deep-zoom :class:`~framecast.tiles.Pyramid` whose tiles are
+        kept within ``tile_budget`` (the server's, shared by every pyramid), or without one
+        within a budget of this pipeline's own of ``max_tile_cache_bytes``. ``keep_raw``:
+        frames keep their raw array (SPEC §11.1)."""
         self._hub = hub
         self.stream = stream
         self._shared_executor = executor
         self._web_root = web_root
         self._options = options
         self._encode = encode
-        self._max_tile_cache_bytes = max_tile_cache_bytes
         self._keep_raw = keep_raw
+        self._tile_budget = tile_budget or TileBudget(max_tile_cache_bytes)
         self._file_period = 1.0 / max_file_rate
         self._lock = threading.Lock()
         self._pending: tuple[Incoming, float] | None = None
@@ -238,7 +240,7 @@ class Pipeline:
             pyramid = Pyramid(
                 display,
                 quality=self._options.quality,
-                max_cache_bytes=self._max_tile_cache_bytes,
+                budget=self._tile_budget,
             )
         return Frame(
             seq=seq,

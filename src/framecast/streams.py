@@ -35,6 +35,7 @@ from .hub import Hub
 from .pipeline import Pipeline
 from .streamname import DEFAULT_STREAM, NAME_PATTERN, STREAM_PREFIX, check_name
 from .supervisor import Supervisor
+from .tiles import TileBudget
 
 __all__ = ["DEFAULT_STREAM", "NAME_PATTERN", "HistoryHub", "Stream", "Streams", "check_name"]
 
@@ -139,11 +140,17 @@ class Streams:
         self._budget = HistoryBudget(settings.max_history_bytes)
         #: Answers about every stream's frames' raw data (SPEC §11.2), one bound for all.
         self.answers = Answers(settings.max_answer_cache_bytes)
+        self._tiles = TileBudget(settings.max_tile_cache_bytes)
 
     @property
     def history_bytes(self) -> int:
         """The bytes every stream's history holds together."""
         return self._budget.bytes
+
+    @property
+    def tile_cache_bytes(self) -> int:
+        """The bytes of deep-zoom tiles every stream's pyramids keep together."""
+        return self._tiles.kept_bytes
 
     # -- lookup (any thread) -----------------------------------------------------------------
     def get(self, name: str) -> Stream | None:
@@ -217,8 +224,8 @@ class Streams:
             web_folder,
             self._options,
             max_file_rate=self._settings.max_file_rate,
-            max_tile_cache_bytes=self._settings.max_tile_cache_bytes,
             keep_raw=self._settings.keep_raw,
+            tile_budget=self._tiles,
             executor=self._executor,
             stream=name,
         )

@@ -245,3 +245,47 @@ async def test_a_frame_dropped_from_the_history_loses_its_pyramid(
         status, body, _ = await get(http, url + "/tiles/1.dzi")
         assert status == 404 and b"not kept" in body
         assert (await get(http, url + "/tiles/2.dzi"))[0] == 200
+
+
+async def test_tile_cache_bound_holds_across_all_kept_frames(
+    work: Path, http: aiohttp.ClientSession
+) -> None:
+    """max_tile_cache_bytes bounds the tiles of every kept frame together, on two streams:
+    after cutting all top-level tiles of eight kept frames, /api/status reports at most the
+    bound (one frame's tiles alone fill it), and an evicted tile is cut again byte for byte."""
+    bound = 300_000
+    srv = ImageServer(
+        work_folder=work,
+        port=0,
+        displayed_address=LOCAL,
+        max_file_rate=50,
+        max_web_size=256,
+        max_tile_cache_bytes=bound,
+    )
+    await srv.astart()
+    try:
+        url = base(srv)
+        rng = np.random.default_rng(5)
+        for k in range(8):
+            stream = "default" if k % 2 == 0 else "cam2"
+            srv.publish(rng.integers(0, 256, (700, 1000, 3), dtype=np.uint8), stream=stream)
+            await until(lambda k=k, stream=stream: published(srv, stream, k // 2 + 1))
+        total = 0
+        first = b""
+        for seq in range(1, 5):
+            for prefix in ("", "/s/cam2"):
+                for col in range(4):
+                    for row in range(3):
+                        path = f"{url}{prefix}/tiles/{seq}_files/10/{col}_{row}.jpg"
+                        status, body, _ = await get(http, path)
+                        assert status == 200, path
+                        total += len(body)
+                        first = first or body
+        assert total > 4 * bound  # what per-frame caches would have kept
+        status, body, _ = await get(http, url + "/api/status")
+        kept = json.loads(body)["tile_cache_bytes"]
+        assert 0 < kept <= bound
+        status, again, _ = await get(http, f"{url}/tiles/1_files/10/0_0.jpg")
+        assert again == first  # long evicted: cut again, the same JPEG
+    finally:
+        await srv.astop()

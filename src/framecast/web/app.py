@@ -12,6 +12,7 @@ from .control import control_handler
 from .frames import frames_handler
 from .history import history_frame_handler, history_handler
 from .ingest import ingest_handler
+from .raw import add_raw_routes
 from .sse import events_handler
 from .static import StaticFiles
 from .streams import stream_of, streams_handler
@@ -66,6 +67,7 @@ def build_app(context: WebContext) -> web.Application:
         app.router.add_get(prefix + "/api/history", history_handler)
         app.router.add_get(prefix + "/history/{seq}.{kind:jpg|json}", history_frame_handler)
         add_tile_routes(app, prefix)
+        add_raw_routes(app, prefix)
         app.router.add_get(prefix + "/", static.handle)
     app.router.add_get(STREAM_ROUTE, _to_viewer)
     app.router.add_get(STREAM_ROUTE + "/{path:.+}", static.handle)

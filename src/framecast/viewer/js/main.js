@@ -1,7 +1,7 @@
 // Wires the viewer together: transport (network) → image view, metadata panel, status.
 // Nothing here draws or fetches by itself; it decides what to show and when.
 
-import { ControlChannel, LiveConnection, fetchJson } from "./transport.js";
+import { ControlChannel, LiveConnection, decodeImage, fetchJson } from "./transport.js";
 import { ImageView } from "./viewer.js";
 import { MetadataList, imageEntries, splitMetadata } from "./metadata.js";
 import { StatusDisplay } from "./status.js";
@@ -11,6 +11,7 @@ import { StreamMenu } from "./streammenu.js";
 import { setupToggles } from "./controls.js";
 import { ScreenAwake } from "./wakelock.js";
 import { ShareDialog } from "./share.js";
+import { HelpDialog } from "./help.js";
 import { OperatorControls } from "./operator.js";
 import { Timeline, parseHistory } from "./timeline.js";
 import { Blink, DEFAULT_BLINK_RATE } from "./blink.js";
@@ -34,12 +35,13 @@ const status = new StatusDisplay({
 });
 const fixed = new MetadataList($("meta-fixed"), { rawLabels: true });
 const meta = new MetadataList($("meta"));
-const view = new ImageView($("osd"), { prefixUrl: "icons/", initialView: recalledView(here.name) });
+const view = new ImageView($("osd"), { prefixUrl: "icons/", initialView: recalledView(here.name), loadImage: decodeImage });
 const share = new ShareDialog({ button: $("btn-share"), dialog: $("share-dialog"), image: $("share-qr"), link: $("share-url"), qrPath: "qr.svg" });  // per stream: /s/NAME/qr.svg encodes that stream's page
 const streams = new StreamMenu({ box: $("stream-switch"), select: $("stream-select"), link: $("streams-link"), base: here.base, current: here.name });
 status.setStream(here.name === DEFAULT_STREAM ? null : here.name);
 const operator = new OperatorControls({ snapshotButton: $("btn-operator-snapshot"), resetButton: $("btn-operator-reset"), reply: $("operator-reply") });
 const awake = new ScreenAwake();
+const help = new HelpDialog({ button: $("btn-help"), dialog: $("help-dialog") });
 setupToggles({ nightButton: $("btn-night"), infoButton: $("btn-info"), imageElement: $("image") });
 
 // "Skip to the image" focuses the image without touching the hash (it holds the view).
@@ -473,6 +475,7 @@ globalThis.framecast = Object.freeze({
   stream: here.name,
   timeline,
   blink,
+  help,
   tools,
   get operatorDecided() { return operator.decided; },
 });

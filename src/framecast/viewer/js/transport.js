@@ -41,6 +41,21 @@ export async function fetchJson(path, { timeoutMs = 5000 } = {}) {
   }
 }
 
+/** Fetch the image at `url` and decode it off the main thread. Resolves to an ImageBitmap
+ *  (the caller closes it when done); rejects on HTTP errors or an undecodable image. The
+ *  picture is then ready to be drawn at once: no second request, no decode at draw time. */
+export async function decodeImage(url, { timeoutMs = 15000 } = {}) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    const response = await fetch(url, { signal: abort.signal });
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    return await createImageBitmap(await response.blob());
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Parse one notification (the JSON text of a /ws message or an SSE event's data).
  *  Returns null for anything that is not an object with a string `type`. */
 export function parseMessage(text, fallbackType = null) {

@@ -1,20 +1,106 @@
 // The deep-zoom image view (OpenSeadragon). It never touches the network itself: it is
 // handed image URLs (a JPEG, or a Deep Zoom Image descriptor when the server cut a pyramid
-// of the full-resolution image) and OpenSeadragon loads them. A pyramid that fails to load
-// (404: the frame was dropped, or an older server) falls back to the JPEG.
+// of the full-resolution image) and a `loadImage` function (the transport's: URL → decoded
+// ImageBitmap). A pyramid that fails to load (404: the frame was dropped, or an older
+// server) falls back to the JPEG.
 //
-// Swapping images: each new image is added as a second, invisible tiled image with the
-// same bounds on top of the current one; only when it is fully loaded is it made visible
-// and the old one removed, in the same frame. The viewport is never touched, so zoom and
-// pan stay exactly where the user left them. If more images arrive while one is loading,
-// only the newest is shown next (the ones in between are skipped).
+// Swapping images: a JPEG is fetched and decoded once, off the main thread, before it is
+// handed to OpenSeadragon as a ready tile source (no second request, no decode while
+// drawing). It is added as an invisible tiled image with the same bounds on top of the
+// current one; as soon as its tiles are in, it is made visible and the old one hidden, in
+// the same frame. The viewport is never touched, so zoom and pan stay exactly where the
+// user left them. The image shown before stays decoded and hidden (the "spare"): showing it
+// again (blink, stepping back and forth) is a flip of opacities, with no request at all.
+// If more images arrive while one is loading, only the newest is shown next (the ones in
+// between are skipped).
 
 const OSD = globalThis.OpenSeadragon;
 
+let serial = 0;
+
+/** An OpenSeadragon tile source over an already decoded image: one tile per level, each
+ *  level drawn from the bitmap (smoothly downscaled) when OpenSeadragon first asks for it,
+ *  synchronously. Nothing is fetched or decoded again. */
+const DecodedImage = OSD && class extends OSD.TileSource {
+  constructor(bitmap) {
+    const width = bitmap.width;
+    const height = bitmap.height;
+    const side = Math.max(1, width, height);
+    super({
+      width,
+      height,
+      tileSize: side,
+      tileOverlap: 0,
+      minLevel: 0,
+      maxLevel: Math.ceil(Math.log2(side)),
+      ready: true,
+    });
+    this.bitmap = bitmap;
+    this.serial = ++serial;
+    this.levels = new Map();  // level → the canvas context handed to OpenSeadragon
+  }
+
+  getTileUrl(level, x, y) {
+    return `decoded:${this.serial}/${level}/${x}_${y}`;
+  }
+
+  getTilePostData(level) {
+    return { level };
+  }
+
+  equals(other) {
+    return other === this;
+  }
+
+  downloadTileStart(job) {
+    const bitmap = this.bitmap;
+    if (!bitmap || !bitmap.width) {
+      job.fail("image released");
+      return;
+    }
+    const scale = this.getLevelScale(job.postData.level);
+    const width = Math.max(1, Math.ceil(this.width * scale));
+    const height = Math.max(1, Math.ceil(this.height * scale));
+    const canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    const context = canvas.getContext("2d");
+    context.imageSmoothingQuality = "high";
+    context.drawImage(bitmap, 0, 0, width, height);
+    this.levels.set(job.postData.level, context);
+    job.finish(context, null, "context2d");
+  }
+
+  /** Put the pixels of `bitmap` (same size) in place of this image's, in every level
+   *  already handed out: the tiled image shows the new picture at its next draw, with
+   *  nothing to load. False (and nothing changed) when the size differs. */
+  replace(bitmap) {
+    if (!this.bitmap || bitmap.width !== this.width || bitmap.height !== this.height) return false;
+    this.bitmap.close();
+    this.bitmap = bitmap;
+    for (const context of this.levels.values()) {
+      const { width, height } = context.canvas;
+      context.clearRect(0, 0, width, height);
+      context.drawImage(bitmap, 0, 0, width, height);
+    }
+    return true;
+  }
+
+  downloadTileAbort() {}
+
+  /** Free the decoded pixels (the tiled image using this source is gone). */
+  release() {
+    if (this.bitmap) this.bitmap.close();
+    this.bitmap = null;
+    this.levels.clear();
+  }
+};
+
 export class ImageView extends EventTarget {
-  /** `element`: the container; `onViewportChange(view)`: called (throttled by the caller)
-   *  when the user moves; `initialView`: {zoom, x, y} to restore once the first image is in. */
-  constructor(element, { prefixUrl = "icons/", initialView = null, maxZoomPixelRatio = 10 } = {}) {
+  /** `element`: the container; `initialView`: {zoom, x, y} to restore once the first image
+   *  is in; `loadImage(url)`: resolves to the decoded image (an ImageBitmap) — without it,
+   *  OpenSeadragon loads the JPEGs itself. */
+  constructor(element, { prefixUrl = "icons/", initialView = null, maxZoomPixelRatio = 10, loadImage = null } = {}) {
     super();
     if (!OSD) throw new Error("openseadragon.min.js did not load");
     this.osd = OSD({
@@ -36,7 +122,9 @@ export class ImageView extends EventTarget {
       crossOriginPolicy: false,
       imageLoaderLimit: 2,
     });
+    this.loadImage = loadImage;
     this.current = null;       // {item, key, info} on screen
+    this.spare = null;         // {item, key, info} shown before, kept decoded and hidden
     this.loading = null;       // {item|null, key, info} being loaded
     this.pending = null;       // newest {url, key, info} waiting for the loading one
     this.initialView = initialView;
@@ -44,6 +132,9 @@ export class ImageView extends EventTarget {
     this.osd.addHandler("canvas-key", (event) => {
       // Rotation, flip and page keys (r, f, j, k) are not part of the remembered view: off.
       if (["KeyR", "KeyF", "KeyJ", "KeyK"].includes(event.originalEvent.code)) event.preventDefaultAction = true;
+    });
+    this.osd.world.addHandler("remove-item", (event) => {
+      if (typeof event.item.source.release === "function") event.item.source.release();
     });
     this.osd.addHandler("animation-finish", () => {
       if (!this.restoring && this.current) this._viewChanged();
@@ -60,6 +151,13 @@ export class ImageView extends EventTarget {
     const job = { url, key, info, placeholder, tiles };
     if (this.loading) {
       this.pending = job;  // newest wins: replaces any earlier waiting one
+      return;
+    }
+    if (this.spare && this.spare.key === key) {
+      // Shown just before and still decoded: back on screen at once, nothing loaded.
+      const spare = { ...this.spare, info };
+      this.loading = spare;
+      this._swap(spare);
       return;
     }
     this._load(job);
@@ -133,17 +231,48 @@ export class ImageView extends EventTarget {
 
   _load(job) {
     this.loading = job;
+    if (job.tiles || !this.loadImage) {
+      this._add(job, job.tiles || { type: "image", url: job.url, buildPyramid: true });
+      return;
+    }
+    this.loadImage(job.url).then(
+      (bitmap) => {
+        if (this.loading !== job) {
+          bitmap.close();  // overtaken while loading
+          return;
+        }
+        // The hidden spare, if it is a decoded image of the same size whose tiles for this
+        // view are drawn, takes the new pixels: no new tiled image, it is shown at the next
+        // frame (never half-drawn).
+        const spare = this.spare;
+        if (spare && spare.item.source instanceof DecodedImage && spare.item.getFullyLoaded()
+            && spare.item.source.replace(bitmap)) {
+          this.spare = null;
+          job.item = spare.item;
+          this._swap(job);
+          return;
+        }
+        this._add(job, new DecodedImage(bitmap));
+      },
+      (error) => this._failed(job, error && error.message),
+    );
+  }
+
+  /** Add `tileSource` as an invisible tiled image; show it once its tiles are in. */
+  _add(job, tileSource) {
     const world = this.osd.world;
     const first = world.getItemCount() === 0;
-    const tiled = Boolean(job.tiles);
+    const decoded = tileSource instanceof DecodedImage;
     this.osd.addTiledImage({
-      tileSource: tiled ? job.tiles : { type: "image", url: job.url, buildPyramid: true },
+      tileSource,
       index: world.getItemCount(),
       x: 0,
       y: 0,
       width: 1,
       opacity: first ? 1 : 0,
       preload: true,
+      // A decoded image has every level at hand: only the one needed is drawn.
+      immediateRender: decoded || undefined,
       success: (event) => {
         const item = event.item;
         job.item = item;
@@ -151,17 +280,52 @@ export class ImageView extends EventTarget {
           world.removeItem(item);
           return;
         }
-        item.whenFullyLoaded(() => this._swap(job));
+        if (item.getFullyLoaded()) this._swap(job);
+        else item.addOnceHandler("fully-loaded-change", () => this._swap(job));
       },
       error: (event) => {
-        if (tiled && this.loading === job) {
+        if (job.tiles && this.loading === job) {
           this._load({ ...job, tiles: null });  // no pyramid after all: the JPEG
           return;
         }
-        this._finished(job);
-        this.dispatchEvent(new CustomEvent("loaderror", { detail: { key: job.key, message: event && event.message } }));
+        if (decoded) tileSource.release();
+        this._failed(job, event && event.message);
       },
     });
+  }
+
+  /** Give the image on screen a hidden twin (a copy of its pixels) when it has no spare:
+   *  the next image of the same size is then written into it and shown at once, instead
+   *  of waiting for a new tiled image to load (the first live images, after a resize). */
+  _prepareSpare(job) {
+    const source = job.item.source;
+    if (job.placeholder || !(source instanceof DecodedImage) || !source.bitmap) return;
+    createImageBitmap(source.bitmap).then((copy) => {
+      if (this.current !== job || this.spare) {
+        copy.close();
+        return;
+      }
+      this.osd.addTiledImage({
+        tileSource: new DecodedImage(copy),
+        index: this.osd.world.getItemCount(),
+        x: 0,
+        y: 0,
+        width: 1,
+        opacity: 0,
+        preload: true,
+        immediateRender: true,
+        success: (event) => {
+          if (this.current === job && !this.spare) this.spare = { ...job, item: event.item };
+          else this.osd.world.removeItem(event.item);
+        },
+      });
+    }, () => {});  // no twin: the next image loads the slower way
+  }
+
+  _failed(job, message) {
+    if (this.loading !== job) return;
+    this._finished(job);
+    this.dispatchEvent(new CustomEvent("loaderror", { detail: { key: job.key, message } }));
   }
 
   _swap(job) {
@@ -171,11 +335,17 @@ export class ImageView extends EventTarget {
     const sizeChanged = previous && !sameAspect(previous.item, job.item);
     const moved = this.moved;
     job.item.setOpacity(1);
+    // The image shown until now stays, hidden, as the spare; everything else goes.
+    const spare = previous && !previous.placeholder && previous.item !== job.item ? previous : null;
+    if (spare) spare.item.setOpacity(0);
     for (let i = world.getItemCount() - 1; i >= 0; i -= 1) {
       const item = world.getItemAt(i);
-      if (item !== job.item) world.removeItem(item);
+      if (item !== job.item && (!spare || item !== spare.item)) world.removeItem(item);
     }
+    if (world.getIndexOfItem(job.item) !== 0) world.setItemIndex(job.item, 0);
     this.current = job;
+    this.spare = spare;
+    if (!spare) this._prepareSpare(job);
     if (this.initialView && !job.placeholder) {
       // The view remembered from the last visit, applied to the first real image (a
       // "waiting" picture has other proportions).
