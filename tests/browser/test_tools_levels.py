@@ -1,18 +1,10 @@
-"""Levels per viewer on raw tiles and the readout of raw values (SPEC §11.3), in real
-headless Chromium against the real ImageServer.
-
-The raw-tile routes (SPEC §11.2, ``/raw/<seq>.dzi`` and ``.npy`` tiles) are being built in
-another branch; until the server has them, each test answers them from the very array it
-published, cut exactly as §11.2 says (``serve_raw``). Once the server answers them itself,
-the route is not installed and the same assertions run against the server.
-"""
+"""Levels per viewer on raw tiles, the saturation highlight and the readout of raw values
+(SPEC §11.3), in real headless Chromium against the real ImageServer and its raw tiles
+(SPEC §11.2)."""
 
 from __future__ import annotations
 
 import io
-import math
-import re
-from typing import Any
 
 import numpy as np
 import pytest
@@ -24,59 +16,11 @@ from .conftest import Viewer, close_to, new_viewer
 
 pytestmark = pytest.mark.browser
 
-TILE, OVERLAP = 254, 1
 
-
-def npy(array: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    np.save(out, array)
-    return out.getvalue()
-
-
-def level_image(raw: np.ndarray, k: int) -> np.ndarray:
-    """The raw array at the level 2^k times smaller: float32 means of 2^k × 2^k blocks."""
-    if k == 0:
-        return raw
-    step = 2**k
-    height, width = raw.shape[:2]
-    rows, cols = np.arange(0, height, step), np.arange(0, width, step)
-    sums = np.add.reduceat(np.add.reduceat(raw.astype(np.float64), rows, axis=0), cols, axis=1)
-    counts = np.outer(np.diff(np.append(rows, height)), np.diff(np.append(cols, width)))
-    if raw.ndim == 3:
-        counts = counts[..., None]
-    return (sums / counts).astype(np.float32)
-
-
-def raw_tile(raw: np.ndarray, level: int, col: int, row: int) -> bytes:
-    height, width = raw.shape[:2]
-    max_level = math.ceil(math.log2(max(width, height)))
-    image = level_image(raw, max_level - level)
-    x0 = col * TILE - (OVERLAP if col else 0)
-    y0 = row * TILE - (OVERLAP if row else 0)
-    x1 = min((col + 1) * TILE + OVERLAP, image.shape[1])
-    y1 = min((row + 1) * TILE + OVERLAP, image.shape[0])
-    return npy(np.ascontiguousarray(image[y0:y1, x0:x1]))
-
-
-def serve_raw(viewer: Viewer, server: ImageServer, raw: np.ndarray) -> list[str]:
-    """Answer /raw/… from ``raw`` unless the server answers them itself; returns the list of
-    raw-tile requests the page makes."""
+def record_raw(viewer: Viewer) -> list[str]:
+    """The raw-tile requests the page makes, as they happen."""
     requests: list[str] = []
     viewer.page.on("request", lambda r: requests.append(r.url) if "/raw/" in r.url else None)
-    probe = viewer.page.request.get(f"http://127.0.0.1:{server.port}/raw/1_files/0/0_0.npy")
-    if probe.status != 404 or "npy" in probe.headers.get("content-type", ""):
-        return requests
-
-    def answer(route: Any) -> None:
-        match = re.search(r"/raw/\d+_files/(\d+)/(\d+)_(\d+)\.npy", route.request.url)
-        if not match:
-            route.fulfill(status=404, body="not a raw tile")
-            return
-        level, col, row = (int(g) for g in match.groups())
-        body = raw_tile(raw, level, col, row)
-        route.fulfill(status=200, body=body, headers={"Content-Type": "application/octet-stream"})
-
-    viewer.page.route("**/raw/**", answer)
     return requests
 
 
@@ -118,7 +62,7 @@ def test_levels_recolour_raw_tiles_without_a_request(
     """C shows the frame's raw tiles with auto levels (dark left, bright right); a colormap,
     a stretch and typed black/white points repaint it with no request at all."""
     raw = gradient()
-    requests = serve_raw(viewer, image_server, raw)
+    requests = record_raw(viewer)
     viewer.open()
     image_server.publish(raw)
     viewer.wait_seq(1)
@@ -163,7 +107,7 @@ def test_readout_gives_raw_values_from_tiles_in_memory(
     raw[11, 20] = -12
     raw[12, 20] = 40000
     raw[13, 20] = np.nan
-    serve_raw(viewer, image_server, raw)
+    record_raw(viewer)
     viewer.open("#ro=1")
     image_server.publish(raw)
     viewer.wait_seq(1)
@@ -192,7 +136,7 @@ def test_levels_belong_to_one_viewer(image_server: ImageServer, viewer: Viewer) 
     """Levels in one page change nothing for another: it stays on the JPEG, asking no raw
     tile."""
     raw = gradient()
-    serve_raw(viewer, image_server, raw)
+    record_raw(viewer)
     viewer.open()
     image_server.publish(raw)
     viewer.wait_seq(1)
@@ -215,7 +159,7 @@ def test_saturation_highlight_paints_saturated_pixels_red(
     """H paints the pixels at the dtype's maximum (uint16: 65535) red, and only those."""
     raw = np.full((300, 400), 30000, np.uint16)
     raw[100:200, 50:150] = 65535
-    serve_raw(viewer, image_server, raw)
+    record_raw(viewer)
     viewer.open()
     image_server.publish(raw)
     viewer.wait_seq(1)
