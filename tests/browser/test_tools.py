@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,17 @@ YELLOW = (255, 213, 79)  # the region (day)
 GREEN = (105, 240, 174)  # the line (day)
 NIGHT = (255, 77, 77)  # every mark at night
 WHITE = (255, 255, 255)  # the scale bar (day)
+
+
+@pytest.fixture
+def image_server(tmp_path: Path) -> Iterator[ImageServer]:
+    """The marks, the charts and the point tool need no raw data: a server that keeps none
+    (the region's figures and the line's profile, which do, are in test_tools_figures.py)."""
+    server = start_server(tmp_path / "work", keep_raw=False)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def grey(width: int = 400, height: int = 300) -> np.ndarray:

@@ -137,3 +137,24 @@ export async function fetchBuffer(url) {
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.arrayBuffer();
 }
+
+/** The answer to an analysis question (`api/stats?…`, `api/profile?…`) as text, or null
+ *  when the server has none (404: no such route, frame or raw data; 400: refused). */
+export async function fetchAnswer(path) {
+  try {
+    const response = await fetch(path, { cache: "force-cache" });
+    if (!response.ok) return { status: response.status, text: null };
+    return { status: response.status, text: await response.text() };
+  } catch {
+    return { status: 0, text: null };
+  }
+}
+
+/** A JSON number as written, or a list of them, to a JS number (null → NaN; "inf"). */
+export function toNumber(value) {
+  if (value === null) return NaN;
+  if (value === "inf") return Infinity;
+  if (value === "-inf") return -Infinity;
+  if (Array.isArray(value)) return value.reduce((a, b) => a + toNumber(b), 0);
+  return Number(value);
+}
