@@ -4,6 +4,7 @@ Skipped, saying so, on a server without the analysis routes."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -82,3 +83,38 @@ def test_line_profile_is_plotted_and_updated(image_server: ImageServer, viewer: 
     viewer.page.wait_for_function(f"{note} === '#2: 41 points, 3000 … 40000'")
     points: Any = viewer.page.evaluate("framecast.tools.profile.points.length")
     assert points == 41
+
+
+def test_readout_asks_the_server_at_most_ten_times_a_second(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """Without levels, the readout shows /api/pixel's value as written (40000; 3.25e-05 for
+    float32 data), and sweeping the pointer over the image asks at most ~10 times a second."""
+    viewer.open("#ro=1")
+    image_server.publish(frame(1000))
+    viewer.wait_seq(1)
+    require_analysis(viewer)
+    readout = "document.getElementById('tools-readout').textContent"
+    viewer.page.mouse.move(*page_point(viewer, 110.5, 55.5))
+    viewer.page.wait_for_function(f"{readout} === 'x 110, y 55: 40000'")
+    viewer.page.mouse.move(*page_point(viewer, 10.5, 5.5))
+    viewer.page.wait_for_function(f"{readout} === 'x 10, y 5: 1000'")
+
+    asked: list[float] = []
+    viewer.page.on(
+        "request", lambda r: asked.append(time.monotonic()) if "api/pixel" in r.url else None
+    )
+    start = time.monotonic()
+    for step in range(60):  # a sweep across 60 pixels in about a second
+        viewer.page.mouse.move(*page_point(viewer, 20.5 + step * 5, 150.5))
+        viewer.page.wait_for_timeout(16)
+    elapsed = time.monotonic() - start
+    viewer.page.wait_for_function(f"{readout}.startsWith('x 315, y 150: ')")
+    assert len(asked) <= 10 * elapsed + 2, (len(asked), elapsed)
+
+    raw = np.zeros((300, 400), np.float32)
+    raw[7, 9] = 3.25e-05
+    image_server.publish(raw)
+    viewer.wait_seq(2)
+    viewer.page.mouse.move(*page_point(viewer, 9.5, 7.5))
+    viewer.page.wait_for_function(f"{readout} === 'x 9, y 7: 3.25e-05'")

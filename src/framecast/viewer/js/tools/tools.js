@@ -741,6 +741,7 @@ export class Tools extends EventTarget {
       select.replaceChildren(new Option("—", ""), ...keys.map((k) => new Option(k, k)));
     }
     select.value = key || "";
+    this.chart.canvas.hidden = !key;
     if (!this.state.open) return;
     const points = key ? this.series.points(key) : [];
     this.chart.set(points, key && this.state.threshold ? this.state.threshold.value : null);
