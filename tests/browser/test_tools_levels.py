@@ -175,3 +175,35 @@ def test_saturation_highlight_paints_saturated_pixels_red(
     viewer.page.keyboard.press("h")
     viewer.page.wait_for_function("!location.hash.includes('sat=1')")
     assert not close_to(shot(viewer).getpixel(inside), (255, 0, 0), 60)
+
+
+def test_tiles_cut_in_the_browser_equal_the_servers(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """A frame read whole is cut into the very tiles the server serves (raw values at the top
+    level, float32 means below, overlaps and edges included)."""
+    rng = np.random.default_rng(5)
+    raw = rng.integers(0, 65535, (400, 600), dtype=np.uint16)
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    same = viewer.page.evaluate(
+        """async () => {
+          const r = await import('./js/tools/rawtiles.js');
+          const n = await import('./js/tools/npy.js');
+          const get = async (u) => n.parseNpy(await (await fetch(u)).arrayBuffer());
+          const frame = r.pyramid(await get('raw/1.npy'), 10);
+          const out = [];
+          const asked = [[10, 0, 0], [10, 2, 1], [9, 1, 0], [8, 0, 0], [3, 0, 0]];
+          for (const [level, col, row] of asked) {
+            const mine = r.cutTile(frame, level, col, row);
+            const theirs = await get(`raw/1_files/${level}/${col}_${row}.npy`);
+            const equal = mine.dtype === theirs.dtype
+              && mine.shape.join() === theirs.shape.join()
+              && mine.data.every((v, i) => v === theirs.data[i]);
+            out.push([level, col, row, equal, mine.shape, theirs.shape]);
+          }
+          return out;
+        }"""
+    )
+    assert all(row[3] for row in same), same

@@ -12,6 +12,7 @@ const OSD = globalThis.OpenSeadragon;
 export const TILE_SIZE = 254;
 export const OVERLAP = 1;
 const MAX_TILES = 600;   // tiles kept as numbers (about 150 MB of float32 at most)
+const MAX_WHOLE_PIXELS = 2048 * 2048 + 1;  // read whole up to this size (one request a frame)
 
 /** The DZI geometry of a width × height image (as the server cuts it). Pure. */
 export function dziLevels(width, height) {
@@ -42,14 +43,36 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     const [path, query] = url.split("?");
     this.base = path.replace(/\.dzi$/, "_files/");
     this.query = query ? `?${query}` : "";
+    this.url = url;
     this.levelsNow = levels;
     this.load = load;
     this.tiles = new Map();   // url → {npy, context, channels}
     this.requests = 0;
+    // A frame of a few megapixels is read whole, once (<seq>.npy), and its tiles are cut
+    // here: one request per frame instead of one per tile, which keeps a live stream live.
+    this.wholeUrl = width * height <= MAX_WHOLE_PIXELS ? `${path.replace(/\.dzi$/, ".npy")}${this.query}` : null;
+    this.whole = null;        // Promise of {levels: [{width, height, data}], dtype, channels}
+  }
+
+  /** The whole frame and its pyramid of means (read once), or null for a large frame. */
+  frame() {
+    if (!this.wholeUrl) return null;
+    if (!this.whole) {
+      this.requests += 1;
+      this.whole = this.load(this.wholeUrl).then((buffer) => {
+        this.resolved = pyramid(parseNpy(buffer), this.maxLevel);
+        return this.resolved;
+      });
+    }
+    return this.whole;
   }
 
   getTileUrl(level, x, y) {
     return `${this.base}${level}/${x}_${y}.npy${this.query}`;
+  }
+
+  getTilePostData(level, x, y) {
+    return { level, x, y };
   }
 
   equals(other) {
@@ -57,9 +80,12 @@ export const RawTiles = OSD && class extends OSD.TileSource {
   }
 
   downloadTileStart(job) {
-    this.requests += 1;
-    this.load(job.src).then((buffer) => {
-      const npy = parseNpy(buffer);
+    const whole = this.frame();
+    const { level, x, y } = job.postData;
+    const source = whole
+      ? whole.then((frame) => cutTile(frame, level, x, y))
+      : (this.requests += 1, this.load(job.src).then(parseNpy));
+    source.then((npy) => {
       const [height, width] = npy.shape;
       const channels = npy.shape.length > 2 ? npy.shape[2] : 1;
       const canvas = document.createElement("canvas");
@@ -82,14 +108,34 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     tile.context.putImageData(tile.image, 0, 0);
   }
 
-  /** Paint every tile in memory again with `levels` (no request). */
-  repaint(levels) {
-    for (const tile of this.tiles.values()) this._paint(tile, levels);
+  /** Paint the tiles in memory again with `levels` (no request): those in `first` (their
+   *  URLs: the tiles on screen) at once, the others a few at a time afterwards, so that the
+   *  picture on screen changes within a frame or two whatever the number of tiles kept. */
+  repaint(levels, first = null) {
+    const generation = (this.generation = (this.generation || 0) + 1);
+    const later = [];
+    for (const [url, tile] of this.tiles) {
+      if (!first || first.has(url)) this._paint(tile, levels);
+      else later.push(tile);
+    }
+    const step = () => {
+      if (generation !== this.generation) return;  // a newer change took over
+      for (const tile of later.splice(0, 8)) this._paint(tile, levels);
+      if (later.length) setTimeout(step, 0);
+    };
+    if (later.length) setTimeout(step, 0);
   }
 
   /** The raw value(s) of full-resolution pixel (x, y) if its top-level tile is in memory:
    *  {value: number | number[], dtype}, else null. */
   valueAt(x, y) {
+    if (this.resolved) {
+      const { width, data } = this.resolved.levels[this.maxLevel];
+      const channels = this.resolved.channels;
+      const at = (y * width + x) * channels;
+      const value = channels === 1 ? data[at] : Array.from(data.subarray(at, at + channels));
+      return { value, dtype: this.resolved.dtype };
+    }
     const { col, row, ix, iy } = tileOf(x, y);
     const tile = this.tiles.get(this.getTileUrl(this.maxLevel, col, row));
     if (!tile) return null;
@@ -104,6 +150,64 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     this.tiles.clear();
   }
 };
+
+/** The DZI pyramid of a whole frame (a parsed .npy), as the server would cut it (SPEC
+ *  §11.2): level maxLevel is the raw data; the level 2^k times smaller holds, as float32, the
+ *  mean of the raw pixels of each 2^k × 2^k block (cut at the edges). Built from sums, level
+ *  by level, so that every mean is exact. Pure. */
+export function pyramid(npy, maxLevel) {
+  const [height, width] = npy.shape;
+  const channels = npy.shape.length > 2 ? npy.shape[2] : 1;
+  const levels = new Array(maxLevel + 1);
+  levels[maxLevel] = { width, height, data: npy.data };
+  let sums = Float64Array.from(npy.data);
+  let counts = new Float64Array(width * height).fill(1);
+  let w = width;
+  let h = height;
+  for (let level = maxLevel - 1; level >= 0; level -= 1) {
+    const nw = Math.ceil(w / 2);
+    const nh = Math.ceil(h / 2);
+    const nextSums = new Float64Array(nw * nh * channels);
+    const nextCounts = new Float64Array(nw * nh);
+    for (let j = 0; j < h; j += 1) {
+      const row = (j >> 1) * nw;
+      for (let i = 0; i < w; i += 1) {
+        const to = row + (i >> 1);
+        const from = j * w + i;
+        nextCounts[to] += counts[from];
+        for (let c = 0; c < channels; c += 1) nextSums[to * channels + c] += sums[from * channels + c];
+      }
+    }
+    const means = new Float32Array(nw * nh * channels);
+    for (let p = 0; p < nw * nh; p += 1) {
+      for (let c = 0; c < channels; c += 1) means[p * channels + c] = nextSums[p * channels + c] / nextCounts[p];
+    }
+    levels[level] = { width: nw, height: nh, data: means };
+    sums = nextSums;
+    counts = nextCounts;
+    w = nw;
+    h = nh;
+  }
+  return { levels, dtype: npy.dtype, channels };
+}
+
+/** Tile (level, col, row) of a pyramid, with its overlap, shaped like a parsed .npy. Pure. */
+export function cutTile(frame, level, col, row) {
+  const { width, height, data } = frame.levels[level];
+  const channels = frame.channels;
+  const x0 = col * TILE_SIZE - (col > 0 ? OVERLAP : 0);
+  const y0 = row * TILE_SIZE - (row > 0 ? OVERLAP : 0);
+  const x1 = Math.min((col + 1) * TILE_SIZE + OVERLAP, width);
+  const y1 = Math.min((row + 1) * TILE_SIZE + OVERLAP, height);
+  const w = x1 - x0;
+  const out = new data.constructor(w * (y1 - y0) * channels);
+  for (let y = y0; y < y1; y += 1) {
+    out.set(data.subarray((y * width + x0) * channels, (y * width + x1) * channels), (y - y0) * w * channels);
+  }
+  const dtype = level === frame.levels.length - 1 ? frame.dtype : "float32";
+  const shape = channels > 1 ? [y1 - y0, w, channels] : [y1 - y0, w];
+  return { dtype, shape, data: out };
+}
 
 /** A histogram of `values` (finite ones; `channels` interleaved, summed over all): {min,
  *  max, edges, counts}, like /api/histogram. Pure. */

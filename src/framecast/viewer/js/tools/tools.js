@@ -146,6 +146,15 @@ export class Tools extends EventTarget {
       scaleBarFor: (scale) => this._scaleBar(scale),
     });
 
+    // Raw tiles are cut in memory from a frame read whole: let OpenSeadragon take many per
+    // frame, and only the level the view needs (no coarse-to-fine passes), so that a live
+    // frame is on screen as soon as it is read.
+    view.osd.world.addHandler("add-item", (event) => {
+      if (RawTiles && event.item.source instanceof RawTiles && event.item.source.wholeUrl) {
+        event.item.maxTilesPerFrame = 64;
+        event.item.immediateRender = true;
+      }
+    });
     this._helpKeys();
     this._wire();
     this._wireLevels();
@@ -308,19 +317,32 @@ export class Tools extends EventTarget {
 
   /** The raw tile sources in the view (the frame on screen and any kept to swap). */
   _sources() {
-    const world = this.view.osd.world;
-    const sources = [];
-    for (let i = 0; i < world.getItemCount(); i += 1) {
-      const source = world.getItemAt(i).source;
-      if (RawTiles && source instanceof RawTiles) sources.push(source);
-    }
-    return sources;
+    return this._items().map((item) => item.source);
   }
 
-  /** Paint the raw tiles in memory with the levels now: no request. */
+  _items() {
+    const world = this.view.osd.world;
+    const items = [];
+    for (let i = 0; i < world.getItemCount(); i += 1) {
+      const item = world.getItemAt(i);
+      if (RawTiles && item.source instanceof RawTiles) items.push(item);
+    }
+    return items;
+  }
+
+  /** Paint the raw tiles in memory with the levels now: no request; the tiles on screen
+   *  first. */
   _repaint() {
     const levels = this._levelsNow();
-    for (const source of this._sources()) source.repaint(levels);
+    for (const item of this._items()) {
+      let onScreen = null;
+      try {
+        onScreen = new Set(item.getTilesToDraw().map((t) => t.tile.getUrl()));
+      } catch {
+        onScreen = null;  // an OpenSeadragon without this API: every tile at once
+      }
+      item.source.repaint(levels, onScreen);
+    }
     this.view.osd.forceRedraw();
     this._drawHistogram();
     this._levelsFields();
@@ -336,7 +358,12 @@ export class Tools extends EventTarget {
     const url = `${path.replace(/\.dzi$/, "_files/")}${level}/0_0.npy${query ? `?${query}` : ""}`;
     let hist;
     try {
-      hist = histogram(parseNpy(await fetchBuffer(url)).data);
+      // The whole frame when this viewer reads it whole anyway; else its coarsest tile.
+      const source = this.view.current && this.view.current.item.source;
+      const whole = RawTiles && source instanceof RawTiles && source.url.split("?")[0] === frame.raw ? source.frame() : null;
+      hist = whole
+        ? histogram((await whole).levels[source.maxLevel].data)
+        : histogram(parseNpy(await fetchBuffer(url)).data);
     } catch {
       this.el.levelsNote.textContent = "no raw data for this frame";
       return;
