@@ -265,7 +265,11 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
             f"{many['server_cpu_pct']} vs {one['server_cpu_pct']} % ({r}×)",
             r is not None and r <= 1.3,
         )
-    for r in doc["scenarios"].get("ingest", {}).get("results", []):
+    for r in (
+        row
+        for name in ("ingest", "analysis")
+        for row in doc["scenarios"].get(name, {}).get("results", [])
+    ):
         if "check" in r:
             check(r["check"], r.get("value"), r.get("ok"))
     return {"checks": checks}

@@ -196,6 +196,24 @@ def tiles_scenario(
     return tiles_burst.run(level, log)
 
 
+def analysis_scenario(
+    level: str, impls: list[str], log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Scenario 10: stats of a 60 MP uint16 frame vs numpy; /ws p99 under analysis requests."""
+    from benchmarks import analysis
+
+    return analysis.run(level, log)
+
+
+def broker_scenario(
+    level: str, impls: list[str], log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Scale-out through Redis: the broker hop's latency, 3 nodes × N viewers (broker.py)."""
+    from benchmarks import broker
+
+    return broker.run(level, log)
+
+
 SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "notify": _fanout(notify_cases),
     "bytes": _fanout(bytes_cases),
@@ -206,6 +224,8 @@ SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "streams": _fanout(streams_cases),
     "rawtiles": rawtiles_scenario,
     "tiles": tiles_scenario,
+    "analysis": analysis_scenario,
+    "broker": broker_scenario,
 }
 
 

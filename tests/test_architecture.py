@@ -54,6 +54,8 @@ FORBIDDEN = {
     "framecast.streams": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
     "framecast.control": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.certificate": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
+    "framecast.broker": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
+    "framecast.broker_codec": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
 }
 
 
@@ -163,6 +165,7 @@ EXTRA_MODULES = {
     "isal": "speed",
     "astropy": "fits",
     "bsread": "bsread",
+    "redis": "broker",
 }
 
 

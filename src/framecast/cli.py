@@ -268,8 +268,8 @@ async def _serve(settings: Settings, streams: dict[str, StreamOptions], *, show_
     if show_qr:
         qr_text(url, sys.stdout)
         sys.stdout.flush()
-    if not settings.has_source and not streams:
-        log.info(_NO_SOURCE, url)
+    if not settings.has_source and not streams and settings.broker is None:
+        log.info(_NO_SOURCE, url)  # an edge node (--broker) shows the other nodes' streams
     try:
         await stop.wait()
     finally:

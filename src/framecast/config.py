@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,8 +57,11 @@ _AT_LEAST_ONE = (
     "max_metadata_depth",
     "max_uploads",
     "max_streams",
+    "max_profile_points",
     "encode_threads",
 )
+_BROKER_SCHEMES = ("redis://", "rediss://", "unix://")
+_NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 #: The settings that say where one stream's images come from: per stream in a config file's
 #: ``[streams.NAME]`` table, and for the default stream at the top level (SPEC §7).
 SOURCE_KEYS = (
@@ -302,6 +306,14 @@ class Settings:
             group="limits",
         ),
     )
+    max_profile_points: int = field(
+        default=16384,
+        metadata=option(
+            help="Most points of a line profile (GET /api/profile); a longer line is refused "
+            "with 400.",
+            group="limits",
+        ),
+    )
     encode_threads: int = field(
         default=2,
         metadata=option(
@@ -322,6 +334,27 @@ class Settings:
         metadata=option(
             help="Seconds a new HTTPS connection may take to finish its TLS handshake.",
             group="limits",
+        ),
+    )
+    # broker (SPEC §10)
+    broker: str | None = field(
+        default=None,
+        repr=False,
+        metadata=option(
+            help="Share every stream with the other nodes of this Redis (or Valkey) server, "
+            "e.g. redis://redis-host:6379/0 (rediss:// for TLS; a password in the URL is never "
+            "shown). See docs/scale-out.md.",
+            group="broker",
+            expects="a URL redis://HOST:PORT/DB, rediss://… or unix://PATH",
+            secret=True,
+        ),
+    )
+    broker_namespace: str = field(
+        default="framecast",
+        metadata=option(
+            help="Prefix of framecast's keys and channels on the broker: keeps several "
+            "deployments apart on one Redis.",
+            group="broker",
         ),
     )
     # sources
@@ -440,6 +473,16 @@ class Settings:
         for name in _AT_LEAST_ONE:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', ' ')} must be at least 1")
+        if self.broker is not None and not self.broker.startswith(_BROKER_SCHEMES):
+            raise ConfigError(
+                "--broker must be a URL redis://HOST:PORT/DB, rediss://HOST:PORT/DB or "
+                "unix://PATH (the URL given is not shown: it may hold a password)"
+            )
+        if not _NAMESPACE.fullmatch(self.broker_namespace):
+            raise ConfigError(
+                f"broker namespace {self.broker_namespace!r} must be 1-64 letters, digits, "
+                "'.', '_' or '-'"
+            )
         if self.watch is not None:
             if not self.watch.exists():
                 raise ConfigError(

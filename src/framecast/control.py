@@ -47,6 +47,7 @@ __all__ = [
     "COMMAND_TIMEOUT",
     "Commands",
     "Handler",
+    "Remote",
     "Session",
     "save_snapshot",
 ]
@@ -56,6 +57,9 @@ log = logging.getLogger("framecast.control")
 #: What a handler returns: the reply as a dict, or ``None`` for ``{"ok": true}``.
 Reply = Mapping[str, Any] | None
 Handler = Callable[[dict[str, Any]], Reply | Awaitable[Reply]]
+#: Sends a command to the node that publishes a stream (SPEC §10): stream, that node, the
+#: stream as the client named it (``None`` at the root), the command → the reply.
+Remote = Callable[[str, str, str | None, Command], Awaitable[dict[str, Any]]]
 BUILTIN_COMMANDS = ("snapshot_now", "reset")
 #: Seconds a command may take before the client is told it timed out.
 COMMAND_TIMEOUT = 30.0
@@ -121,6 +125,8 @@ class Commands:
     def __init__(self, *, timeout: float = COMMAND_TIMEOUT) -> None:
         self._handlers: dict[str, Handler] = {}
         self.timeout = timeout
+        #: With a broker: how a command reaches a stream another node publishes.
+        self.remote: Remote | None = None
 
     def register(self, name: str, handler: Handler) -> None:
         """Make ``{"cmd": name, ...}`` call ``handler(fields)``. Thread-safe; works any time."""

@@ -50,9 +50,12 @@ class ServerOptions(TypedDict, total=False):
     max_streams: int
     max_tile_cache_bytes: int
     max_answer_cache_bytes: int
+    max_profile_points: int
     encode_threads: int
     body_timeout: float
     handshake_timeout: float
+    broker: str | None
+    broker_namespace: str
     watch: str | os.PathLike[str] | None
     existing: bool
     zmq: str | None

@@ -24,7 +24,7 @@ import ctypes.util
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +39,11 @@ from .supervisor import Supervisor
 from .throttle import LogThrottle
 from .tiles import Pyramid, TileBudget
 
-__all__ = ["Counters", "Pipeline"]
+__all__ = ["Counters", "Numbering", "Pipeline"]
+
+#: Where a frame's number comes from when several nodes share a stream (SPEC §10): given the
+#: stream and the last number this node used, the next one (e.g. the broker's counter).
+Numbering = Callable[[str, int], Awaitable[int]]
 
 log = logging.getLogger("framecast.pipeline")
 
@@ -78,6 +82,8 @@ class Pipeline:
         encode: Callable[[Any, imaging.DisplayOptions], imaging.Encoded] = imaging.encode,
         executor: Executor | None = None,
         stream: str = "default",
+        numbering: Numbering | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
         """``executor``: the encoder pool shared by every stream's pipeline (the server's);
         without one, the pipeline makes and owns a small pool of its own. ``stream``: the
@@ -85,7 +91,10 @@ class Pipeline:
         than the web image gets a deep-zoom :class:`~framecast.tiles.Pyramid` whose tiles are
         kept within ``tile_budget`` (the server's, shared by every pyramid), or without one
         within a budget of this pipeline's own of ``max_tile_cache_bytes``. ``keep_raw``:
-        frames keep their raw array (SPEC §11.1)."""
+        frames keep their raw array (SPEC §11.1). ``numbering`` and
+        ``on_frame`` (a broker's, SPEC §10): where sequence numbers come from, and who hears
+        of each frame made here; without them frames are numbered locally and nobody else is
+        told."""
         self._hub = hub
         self.stream = stream
         self._shared_executor = executor
@@ -106,6 +115,8 @@ class Pipeline:
         self._executor: Executor | None = None
         self._write_errors = LogThrottle(WRITE_ERROR_INTERVAL)
         self._seq = 0
+        self._numbering = numbering
+        self._on_frame = on_frame
         self._latest_weight = 0  # bytes of the latest frame (superseded by the next one)
         self._superseded = 0  # bytes superseded since memory was last given back
         self.counters = Counters()
@@ -201,6 +212,8 @@ class Pipeline:
         """
         assert self._loop is not None and self._file_wake is not None
         seq = self._seq + 1
+        if self._numbering is not None:
+            seq = max(await self._numbering(self.stream, self._seq), seq)
         try:
             frame = await self._loop.run_in_executor(
                 self._executor, self._make_frame, incoming, seq, stamp
@@ -215,10 +228,15 @@ class Pipeline:
             log.exception("could not make a frame of %s", incoming.name or "image")
             _report(incoming, None)
             return
-        self._seq = seq
+        self._seq = max(self._seq, seq)
         self._superseded += self._latest_weight
         self._latest_weight = weight(frame)
         try:
+            if self._on_frame is not None:
+                # The broker's send starts before this node's own fan-out (tens of ms with
+                # many viewers), so the other nodes' viewers do not wait behind it.
+                self._on_frame(frame)
+                await asyncio.sleep(0)
             self._hub.publish(frame)  # latest from here on, even if a client's writer fails
         finally:
             _report(incoming, seq)
@@ -230,6 +248,15 @@ class Pipeline:
         if self._superseded >= TRIM_AFTER_BYTES:
             self._superseded = 0
             await self._loop.run_in_executor(self._executor, _give_back_memory)
+
+    def show(self, frame: Frame) -> None:
+        """Publish a frame made elsewhere (another node's, through the broker) as it is:
+        its number is kept, and this pipeline's own numbering goes on after it. Event loop."""
+        self._seq = max(self._seq, frame.seq)
+        self._hub.publish(frame)
+        if self._file_wake is not None:
+            self._file_frame = frame
+            self._file_wake.set()
 
     def _make_frame(self, incoming: Incoming, seq: int, stamp: float) -> Frame:
         """Decode, encode and render one image (worker thread)."""

@@ -24,6 +24,7 @@ import numpy as np
 from aiohttp import web
 
 from . import address, imaging, webfolder
+from .broker import Broker
 from .config import ServerOptions, Settings, StreamOptions
 from .control import Commands, Handler
 from .errors import ConfigError, PortInUseError, ServerStateError, SourceError
@@ -100,6 +101,7 @@ class ImageServer:
         self._state_lock = threading.Lock()
         self._seqs: dict[str, int] = {}
         self._commands = Commands()
+        self._broker: Broker | None = None
 
     # -- properties -----------------------------------------------------------------------------
     @property
@@ -184,8 +186,16 @@ class ImageServer:
                 "max_streams": settings.max_streams,
             },
             "history_bytes": context.streams.history_bytes,
+            "answer_cache_bytes": context.streams.answers.bytes,
             "streams": {stream.name: stream.counters() for stream in streams},
+            **self._broker_status(),
         }
+
+    def _broker_status(self) -> dict[str, Any]:
+        broker = self._broker
+        if broker is None:
+            return {"broker": "off", "broker_reason": None}
+        return broker.status()
 
     # -- publishing -----------------------------------------------------------------------------
     def publish(
@@ -254,8 +264,19 @@ class ImageServer:
         placeholder = await asyncio.to_thread(self._prepare_web_folder, web_root)
         del work
 
+        # Before any thread exists: without the redis package this is a one-line ConfigError.
+        broker = Broker(settings, self._commands) if settings.broker is not None else None
         encoder = ThreadPoolExecutor(settings.encode_threads, thread_name_prefix="framecast-encode")
-        streams = Streams(settings, web_root=web_root, executor=encoder, seqs=self._seqs)
+        if broker is not None:
+            broker.executor = encoder
+        streams = Streams(
+            settings,
+            web_root=web_root,
+            executor=encoder,
+            seqs=self._seqs,
+            numbering=broker.numbering if broker is not None else None,
+            on_frame=broker.on_frame if broker is not None else None,
+        )
         streams.create(DEFAULT_STREAM, has_source=settings.has_source)
         for name in self._named_streams:
             streams.create(name, has_source=True)
@@ -318,6 +339,10 @@ class ImageServer:
         context.decoder = self._decoder
         supervisor = Supervisor()
         streams.start(supervisor)
+        if broker is not None:
+            broker.start(supervisor, streams)
+            self._commands.remote = broker.control
+        self._broker = broker
         self._streams, self._context, self._runner = streams, context, runner
         self._encoder, self._supervisor = encoder, supervisor
         fed = [(streams.default, settings), *self._named_sources(streams)]
@@ -362,6 +387,10 @@ class ImageServer:
             except Exception:  # pragma: no cover - best effort
                 log.exception("error while closing source %s", source.name)
         self._sources = []
+        if self._broker is not None:
+            self._commands.remote = None
+            await self._broker.stop()
+            self._broker = None
         context.closing.set()
         streams.close_hubs()  # every push socket of every stream sends "disconnect" and closes
         await context.live.wait_idle(STOP_GRACE)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from .errors import ServerStateError, StreamLimitError
 from .frames import Frame
 from .history import History, HistoryBudget
 from .hub import Hub
-from .pipeline import Pipeline
+from .pipeline import Numbering, Pipeline
 from .streamname import DEFAULT_STREAM, NAME_PATTERN, STREAM_PREFIX, check_name
 from .supervisor import Supervisor
 from .tiles import TileBudget
@@ -77,6 +77,9 @@ class Stream:
         self.ingested = 0
         self.ingest_rejected = 0
         self.commands_run = 0
+        #: The node that published the latest frame when it came through the broker
+        #: (SPEC §10), ``None`` when it was made here: where this stream's commands go.
+        self.publisher: str | None = None
 
     @property
     def path(self) -> str:
@@ -126,7 +129,12 @@ class Streams:
         web_root: Path,
         executor: Executor | None = None,
         seqs: dict[str, int] | None = None,
+        numbering: Numbering | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
+        """``numbering`` and ``on_frame``: every pipeline's (a broker's, SPEC §10)."""
+        self._numbering = numbering
+        self._on_frame = on_frame
         self._settings = settings
         self._web_root = web_root
         self._executor = executor
@@ -228,6 +236,8 @@ class Streams:
             tile_budget=self._tiles,
             executor=self._executor,
             stream=name,
+            numbering=self._numbering,
+            on_frame=self._on_frame,
         )
         return Stream(
             name,

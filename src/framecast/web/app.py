@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from .analysis import add_analysis_routes
 from .api import qr_handler, status_handler
 from .context import CONTEXT, WebContext
 from .control import control_handler
@@ -68,6 +69,7 @@ def build_app(context: WebContext) -> web.Application:
         app.router.add_get(prefix + "/history/{seq}.{kind:jpg|json}", history_frame_handler)
         add_tile_routes(app, prefix)
         add_raw_routes(app, prefix)
+        add_analysis_routes(app, prefix)
         app.router.add_get(prefix + "/", static.handle)
     app.router.add_get(STREAM_ROUTE, _to_viewer)
     app.router.add_get(STREAM_ROUTE + "/{path:.+}", static.handle)

@@ -58,10 +58,14 @@ async def _replier(
             # At the root nothing changes for programs that never name a stream; under
             # /s/<name>/ a custom handler's fields say which stream the command is for.
             named = stream.name if client.request.match_info.get("stream") else None
-            reply = await context.commands.dispatch(command, stream, stream=named)
-            stream.commands_run += 1
-            if command.name == "reset" and stream.name == DEFAULT_STREAM:
-                context.reset_server_counters()
+            remote, publisher = context.commands.remote, stream.publisher
+            if remote is not None and publisher is not None:  # published by another node
+                reply = await remote(stream.name, publisher, named, command)
+            else:
+                reply = await context.commands.dispatch(command, stream, stream=named)
+                stream.commands_run += 1
+                if command.name == "reset" and stream.name == DEFAULT_STREAM:
+                    context.reset_server_counters()
         if not await client.send(ws.send_str(protocol.encode_reply(reply))):
             return
 

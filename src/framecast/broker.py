@@ -1,0 +1,584 @@
+"""Scale-out: several framecast nodes share their streams through Redis (SPEC §10).
+
+A :class:`Broker` is one node's link to a Redis (or Valkey) server. It
+
+- **publishes** every frame made on this node (sources, ``publish()``, ingest): the frame is
+  stored under ``{ns}:frame:{stream}`` (:mod:`framecast.broker_codec`) and announced on
+  ``{ns}:frames``, in one round trip. The latest frame of each stream waits in an outbox
+  (latest wins), so a slow broker never holds up the node and, after an outage, the newest
+  local frame of each stream goes out first thing;
+- **numbers** frames from a shared per-stream counter ``{ns}:seq:{stream}`` that never goes
+  backwards (``max(counter + 1, last number seen here + 1)``); while the broker is away the
+  node numbers on by itself;
+- **shows** other nodes' frames: each announcement it has not yet seen is remembered per
+  stream (newer ones replace older ones: a node that falls behind skips, never queues) and
+  the stored frame is fetched once, checked like any input from outside, and handed to the
+  local stream as it is (:meth:`~framecast.pipeline.Pipeline.show`). On every (re)connection
+  it reads every stored frame at once, so a node that joins shows every stream's current
+  image;
+- **forwards** ``/control`` commands for a stream another node publishes to that node's
+  channel ``{ns}:node:{id}`` and waits :data:`CONTROL_TIMEOUT` s for the reply, and answers
+  the requests other nodes send to its own channel.
+
+The link runs under the server's :class:`~framecast.supervisor.Supervisor`. When Redis is
+unreachable, refuses the password or stops answering, the state is ``degraded`` with a
+one-line reason (never the URL's password), local streams go on as before, and the link
+reconnects with exponential backoff and jitter. ``redis`` (redis-py's asyncio API, the
+``broker`` extra) is imported only when a broker is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import random
+import re
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import broker_codec as codec
+from .config import Settings
+from .control import Commands
+from .errors import ConfigError, FramecastError
+from .frames import Frame
+from .protocol import Command
+from .streams import Streams
+from .supervisor import Supervisor
+from .throttle import LogThrottle
+
+__all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "Broker"]
+
+log = logging.getLogger("framecast.broker")
+
+#: Seconds a forwarded command waits for the publishing node's reply.
+CONTROL_TIMEOUT = 5.0
+NO_PUBLISHER: dict[str, Any] = {"ok": False, "error": "no publisher answered"}
+#: Seconds any one call to Redis may take before the link counts as lost.
+IO_TIMEOUT = 2.0
+#: Seconds between the link's health checks (PING) while nothing else is said.
+HEALTH_INTERVAL = 1.0
+#: Reconnection delay: the first, and the cap of the doubling (jitter: 50-100 % of it).
+RETRY_DELAY = 0.1
+MAX_RETRY_DELAY = 5.0
+#: Seconds a frame's number may take from the shared counter before the node numbers it.
+NUMBERING_TIMEOUT = 0.5
+#: Stored frames read per (re)connection at most, per stream allowed on this node.
+SCAN_COUNT = 100
+#: Control requests from other nodes being answered at once; more get "busy".
+MAX_REQUESTS = 16
+#: A bad message from the broker is logged at most once per this many seconds.
+BAD_MESSAGE_INTERVAL = 30.0
+
+# Counter: the next number is the counter + 1, but never below what this node has seen.
+_NUMBER = """
+local n = redis.call('INCR', KEYS[1])
+local floor = tonumber(ARGV[1]) + 1
+if n < floor then redis.call('SET', KEYS[1], floor); n = floor end
+return n
+"""
+# Keep the counter at or above a frame's number (sent with the frame, which is stored by a
+# plain SET: a Lua script would copy the frame's bytes twice more inside Redis).
+_RAISE = """
+if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1
+"""
+
+
+class _LinkLost(Exception):
+    """The link to Redis ended; the message is the one-line reason."""
+
+
+def node_id() -> str:
+    """A name for this node, unique per start: host name, process, random part."""
+    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:32] or "node"
+    return f"{host}-{secrets.token_hex(4)}"
+
+
+def where(url: str) -> str:
+    """The broker's address without credentials, for log lines: ``redis://host:6379/0``."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the broker"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def backoff(attempt: int, *, rng: Callable[[], float] = random.random) -> float:
+    """Seconds before reconnection attempt ``attempt`` (1, 2, …): doubling from
+    :data:`RETRY_DELAY` up to :data:`MAX_RETRY_DELAY`, each a random 50-100 % of that so
+    that many nodes do not come back in step."""
+    ceiling = min(MAX_RETRY_DELAY, RETRY_DELAY * 2.0 ** max(attempt - 1, 0))
+    return ceiling * (0.5 + rng() / 2)
+
+
+def _load_redis() -> Any:
+    try:
+        return importlib.import_module("redis.asyncio")
+    except ImportError:
+        raise ConfigError(
+            "--broker needs the redis package: pip install 'framecast[broker]'"
+        ) from None
+
+
+class Broker:
+    """One node's link to the broker; see the module docstring."""
+
+    def __init__(
+        self, settings: Settings, commands: Commands, *, executor: Executor | None = None
+    ) -> None:
+        if settings.broker is None:
+            raise ConfigError("a broker needs --broker URL")
+        self._redis = _load_redis()
+        self._exceptions = importlib.import_module("redis.exceptions")
+        self._url = settings.broker
+        self._secrets = _secrets_of(settings.broker)
+        self._commands = commands
+        #: The pool where frames from the broker are checked and rendered (the server's).
+        self.executor = executor
+        ns = settings.broker_namespace
+        self.node = node_id()
+        self._ns = ns
+        self._frames_channel = f"{ns}:frames"
+        self._own_channel = f"{ns}:node:{self.node}"
+        self._max_streams = settings.max_streams
+        self._limits = codec.Limits(
+            max_frame_bytes=settings.max_ingest_bytes + settings.max_metadata_bytes,
+            max_metadata_bytes=settings.max_metadata_bytes,
+            max_metadata_depth=settings.max_metadata_depth,
+            max_pixels=settings.max_image_pixels,
+        )
+        self.state = "degraded"
+        self.reason: str | None = "connecting"
+        self.sent = 0  # frames stored and announced
+        self.received = 0  # other nodes' frames shown here
+        self.rejected = 0  # bad messages skipped
+        self._streams: Streams | None = None
+        self._client: Any = None
+        self._number: Any = None
+        self._outbox: dict[str, Frame] = {}
+        self._made: dict[str, int] = {}  # stream → seq of the newest frame made here
+        self._outbox_wake = asyncio.Event()
+        self._wanted: dict[str, int] = {}  # stream → newest announced seq not fetched yet
+        self._wanted_wake = asyncio.Event()
+        self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._requests: set[asyncio.Task[None]] = set()
+        self._bad = LogThrottle(BAD_MESSAGE_INTERVAL)
+        self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
+        self._task: asyncio.Task[None] | None = None
+        self._scan_due = False
+        self._up = asyncio.Event()  # set while the link is up
+        self._connected = False  # this session got through (the backoff starts over)
+
+    # -- what the server asks ------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """``/api/status``'s broker fields."""
+        return {
+            "broker": self.state,
+            "broker_reason": self.reason,
+            "broker_node": self.node,
+            "broker_frames_sent": self.sent,
+            "broker_frames_received": self.received,
+            "broker_rejected": self.rejected,
+        }
+
+    def start(self, supervisor: Supervisor, streams: Streams) -> None:
+        """Connect (and reconnect) under ``supervisor`` for ``streams``. Event loop."""
+        self._streams = streams
+        self._task = supervisor.spawn("broker", self._link)
+
+    async def stop(self) -> None:
+        """Close the link; requests still waiting get the no-publisher reply."""
+        task, self._task = self._task, None
+        requests = list(self._requests)
+        for pending in [task, *requests]:
+            if pending is not None:
+                pending.cancel()
+        await asyncio.gather(
+            *(t for t in [task, *requests] if t is not None), return_exceptions=True
+        )
+        for future in self._replies.values():
+            if not future.done():
+                future.set_result(dict(NO_PUBLISHER))
+        self.state, self.reason = "degraded", "stopped"
+
+    # -- local frames (pipeline hooks, event loop) ---------------------------------------------
+    async def numbering(self, stream: str, last: int) -> int:
+        """The next number of ``stream``'s frames, shared by every node (the pipeline's
+        :data:`~framecast.pipeline.Numbering`); ``last + 1`` while the broker is away."""
+        if self._number is None and self.reason == "connecting":
+            # Just started: the first connection is a moment away; a number made up now
+            # could be one the other nodes have already shown.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._up.wait(), NUMBERING_TIMEOUT)
+        script = self._number
+        if script is None or self.state != "ok":
+            return last + 1
+        try:
+            value = await asyncio.wait_for(
+                script(keys=[f"{self._ns}:seq:{stream}"], args=[last]), NUMBERING_TIMEOUT
+            )
+            return max(int(value), last + 1)
+        except (TimeoutError, OSError, ValueError, TypeError, self._exceptions.RedisError):
+            return last + 1  # the link's health check reports the outage
+
+    def on_frame(self, frame: Frame) -> None:
+        """A frame made here: it goes to the broker (the newest of each stream wins)."""
+        streams = self._streams
+        stream = streams.get(frame.stream) if streams is not None else None
+        if stream is not None:
+            stream.publisher = None
+        self._made[frame.stream] = frame.seq
+        self._outbox[frame.stream] = frame
+        self._outbox_wake.set()
+
+    # -- control (web layer, event loop) -------------------------------------------------------
+    async def control(
+        self, stream: str, publisher: str, named: str | None, command: Command
+    ) -> dict[str, Any]:
+        """Send ``command`` for ``stream`` to node ``publisher`` and return its reply, or
+        :data:`NO_PUBLISHER` when it does not answer within :data:`CONTROL_TIMEOUT` s."""
+        client = self._client
+        if client is None:
+            return dict(NO_PUBLISHER)
+        ident = secrets.token_hex(8)
+        request = codec.ControlRequest(ident, self.node, stream, named, command)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._replies[ident] = future
+        try:
+            async with asyncio.timeout(CONTROL_TIMEOUT):
+                heard = await client.publish(
+                    f"{self._ns}:node:{publisher}", codec.encode_request(request)
+                )
+                if not heard:  # nobody listens on that node's channel: it is gone
+                    return dict(NO_PUBLISHER)
+                return await future
+        except (TimeoutError, OSError, self._exceptions.RedisError):
+            return dict(NO_PUBLISHER)
+        finally:
+            self._replies.pop(ident, None)
+
+    # -- the link ------------------------------------------------------------------------------
+    async def _link(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._session()
+            except _LinkLost as exc:
+                self._degrade(str(exc))
+            except (OSError, TimeoutError, ValueError, self._exceptions.RedisError) as exc:
+                self._degrade(self._describe(exc))
+            except Exception:
+                self._degrade("internal error (see the log)")
+                raise  # the supervisor logs the traceback, counts it and restarts the link
+            if self._connected:
+                self._connected, attempt = False, 0
+            attempt += 1
+            await asyncio.sleep(backoff(attempt))
+
+    async def _session(self) -> None:
+        retry = importlib.import_module("redis.asyncio.retry").Retry(
+            importlib.import_module("redis.backoff").NoBackoff(), 0
+        )
+        client = self._redis.from_url(
+            self._url,
+            socket_timeout=IO_TIMEOUT,
+            socket_connect_timeout=IO_TIMEOUT,
+            retry=retry,
+            health_check_interval=0,
+        )
+        pubsub = client.pubsub()
+        try:
+            await asyncio.wait_for(client.ping(), IO_TIMEOUT)
+            await asyncio.wait_for(
+                pubsub.subscribe(self._frames_channel, self._own_channel), IO_TIMEOUT
+            )
+            self._number = client.register_script(_NUMBER)
+            raise_counter = client.register_script(_RAISE)
+            self._client = client
+            self._connected = True
+            self._ok()
+            await _first_failure(
+                self._listen(pubsub),
+                self._fetch(client),
+                self._publish(client, raise_counter),
+                self._health(client),
+            )
+        finally:
+            self._client = self._number = None
+            for close in (pubsub.aclose, client.aclose):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(close(), 1.0)
+
+    def _ok(self) -> None:
+        if self._lost.seen:
+            log.info("broker %s is back; sharing streams again", where(self._url))
+        else:
+            log.info("broker %s connected (node %s)", where(self._url), self.node)
+        self.state, self.reason = "ok", None
+        self._up.set()
+        self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
+        # Whatever was stored meanwhile (every stream, after a join or an outage) is shown
+        # now, and this node's newest frames go out again.
+        self._wanted_wake.set()
+        self._scan_due = True
+        streams = self._streams
+        if streams is not None:
+            for stream in streams:
+                latest = stream.latest
+                if latest is not None and latest.seq == self._made.get(stream.name):
+                    self._outbox.setdefault(stream.name, latest)  # a restarted Redis lost it
+            if self._outbox:
+                self._outbox_wake.set()
+
+    def _degrade(self, reason: str) -> None:
+        reason = self._redact(reason)
+        changed = self.state != "degraded" or self.reason != reason
+        self._up.clear()
+        self.state, self.reason = "degraded", reason
+        count = self._lost.due()
+        if changed or count is not None:
+            log.warning(
+                "broker %s unavailable: %s; local streams go on, reconnecting with backoff",
+                where(self._url),
+                reason,
+            )
+
+    def _describe(self, exc: BaseException) -> str:
+        errors = self._exceptions
+        text = " ".join(str(exc).split())[:200]
+        if isinstance(exc, errors.AuthenticationError | errors.AuthorizationError) or (
+            isinstance(exc, errors.ResponseError) and ("NOAUTH" in text or "WRONGPASS" in text)
+        ):
+            return f"the broker refused the credentials ({text}); check the password in --broker"
+        if isinstance(exc, TimeoutError | errors.TimeoutError):
+            return f"the broker did not answer within {IO_TIMEOUT:g} s"
+        if isinstance(exc, errors.ConnectionError | OSError):
+            return f"cannot reach the broker: {text or type(exc).__name__}"
+        if isinstance(exc, ValueError) and not self._connected:  # from_url's complaint
+            return f"the broker URL is not usable: {text}"
+        return f"{type(exc).__name__}: {text}"
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def _health(self, client: Any) -> None:
+        while True:
+            await asyncio.sleep(HEALTH_INTERVAL)
+            await asyncio.wait_for(client.ping(), IO_TIMEOUT)
+
+    # -- receiving -----------------------------------------------------------------------------
+    async def _listen(self, pubsub: Any) -> None:
+        frames = self._frames_channel.encode()
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None or message.get("type") != "message":
+                continue
+            data = message.get("data")
+            if not isinstance(data, bytes):
+                continue
+            if message.get("channel") == frames:
+                self._announced(data)
+            else:
+                self._control_message(data)
+
+    def _announced(self, data: bytes) -> None:
+        try:
+            note = codec.decode_announcement(data)
+        except codec.WireError as exc:
+            self._reject("an announcement", exc)
+            return
+        if note.node == self.node:
+            return
+        streams = self._streams
+        stream = streams.get(note.stream) if streams is not None else None
+        if stream is not None and stream.latest is not None and stream.latest.seq == note.seq:
+            return
+        self._wanted[note.stream] = note.seq
+        self._wanted_wake.set()
+
+    async def _fetch(self, client: Any) -> None:
+        """Fetch the newest stored frame of every stream announced (or, after connecting,
+        of every stream stored), once each."""
+        while True:
+            await self._wanted_wake.wait()
+            self._wanted_wake.clear()
+            if self._scan_due:
+                self._scan_due = False
+                await self._scan(client)
+            wanted, self._wanted = self._wanted, {}
+            if not wanted:
+                continue
+            names = list(wanted)
+            keys = [f"{self._ns}:frame:{name}" for name in names]
+            blobs = await asyncio.wait_for(client.mget(keys), IO_TIMEOUT * 4)
+            for name, blob in zip(names, blobs, strict=True):
+                if blob is not None:
+                    await self._receive(name, blob)
+
+    async def _scan(self, client: Any) -> None:
+        prefix = f"{self._ns}:frame:"
+        found: list[str] = []
+        cursor = 0
+        limit = self._max_streams * 2
+        while True:
+            cursor, keys = await asyncio.wait_for(
+                client.scan(cursor, match=f"{prefix}*", count=SCAN_COUNT), IO_TIMEOUT
+            )
+            for key in keys:
+                name = key.decode("utf-8", "replace")[len(prefix) :]
+                found.append(name)
+            if not cursor or len(found) >= limit:
+                break
+        for name in found[:limit]:
+            self._wanted.setdefault(name, 0)
+
+    async def _receive(self, name: str, blob: bytes) -> None:
+        try:
+            if codec.frame_node(blob) == self.node:
+                return
+            loop = asyncio.get_running_loop()
+            node, frame = await loop.run_in_executor(
+                self.executor, codec.decode_frame, blob, name, self._limits
+            )
+        except codec.WireError as exc:
+            self._reject(f"the frame of stream {name!r}", exc)
+            return
+        del blob
+        self._show(node, frame)
+
+    def _show(self, node: str, frame: Frame) -> None:
+        streams = self._streams
+        if streams is None:
+            return
+        try:
+            stream = streams.create(frame.stream)
+        except FramecastError as exc:  # max_streams reached, or the server is stopping
+            self._reject(f"the frame of stream {frame.stream!r}", exc)
+            return
+        latest = stream.latest
+        if latest is not None and (
+            latest.seq == frame.seq or (frame.seq < latest.seq and frame.time <= latest.time)
+        ):
+            return  # already shown, or older than what is shown
+        if not stream.has_source:  # a stream fed here stays this node's to command
+            stream.publisher = node
+        stream.pipeline.show(frame)
+        self.received += 1
+
+    def _reject(self, what: str, exc: Exception) -> None:
+        self.rejected += 1
+        count = self._bad.due()
+        if count is not None:
+            log.warning(
+                "skipped %s from the broker (%d bad message(s) since the last report): %s",
+                what,
+                count,
+                exc,
+            )
+
+    # -- publishing ----------------------------------------------------------------------------
+    async def _publish(self, client: Any, raise_counter: Any) -> None:
+        """Store and announce each new local frame: SET, counter, PUBLISH in one round trip
+        (a pipeline, not a transaction: the announcement follows the stored frame)."""
+        while True:
+            await self._outbox_wake.wait()
+            self._outbox_wake.clear()
+            while self._outbox:
+                name = next(iter(self._outbox))
+                frame = self._outbox.pop(name)
+                batch = client.pipeline(transaction=False)
+                batch.set(f"{self._ns}:frame:{name}", codec.encode_frame(frame, self.node))
+                await raise_counter(keys=[f"{self._ns}:seq:{name}"], args=[frame.seq], client=batch)
+                batch.publish(
+                    self._frames_channel, codec.encode_announcement(name, frame.seq, self.node)
+                )
+                try:
+                    await asyncio.wait_for(batch.execute(), 4 * IO_TIMEOUT)
+                except BaseException:
+                    self._outbox.setdefault(name, frame)  # sent again once the link is back
+                    raise
+                self.sent += 1
+
+    # -- control requests from other nodes -----------------------------------------------------
+    def _control_message(self, data: bytes) -> None:
+        try:
+            message = codec.decode_control(data, self._limits)
+        except codec.WireError as exc:
+            self._reject("a control message", exc)
+            return
+        if isinstance(message, codec.ControlReply):
+            future = self._replies.get(message.id)
+            if future is not None and not future.done():
+                future.set_result(message.reply)
+            return
+        if len(self._requests) >= MAX_REQUESTS:
+            reply: dict[str, Any] = {"ok": False, "error": "the publisher is busy; try again"}
+            self._spawn_reply(message.sender, message.id, reply)
+            return
+        task = asyncio.create_task(self._answer(message), name="framecast-broker-request")
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
+
+    async def _answer(self, request: codec.ControlRequest) -> None:
+        streams = self._streams
+        stream = streams.get(request.stream) if streams is not None else None
+        if stream is None or stream.publisher is not None:
+            reply = dict(NO_PUBLISHER)  # not (or no longer) published here
+        else:
+            reply = await self._commands.dispatch(request.command, stream, stream=request.named)
+            stream.commands_run += 1
+        await self._send_reply(request.sender, request.id, reply)
+
+    def _spawn_reply(self, sender: str, ident: str, reply: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._send_reply(sender, ident, reply))
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
+
+    async def _send_reply(self, sender: str, ident: str, reply: dict[str, Any]) -> None:
+        client = self._client
+        if client is None:
+            return
+        with contextlib.suppress(TimeoutError, OSError, self._exceptions.RedisError):
+            await asyncio.wait_for(
+                client.publish(f"{self._ns}:node:{sender}", codec.encode_reply(ident, reply)),
+                IO_TIMEOUT,
+            )
+
+
+def _secrets_of(url: str) -> list[str]:
+    """The parts of ``url`` never to show: its password (and user name)."""
+    try:
+        parts = urlsplit(url)
+        found = [parts.password, parts.username]
+    except ValueError:
+        found = []
+    return [s for s in found if s]
+
+
+async def _first_failure(*coroutines: Awaitable[None]) -> None:
+    """Run ``coroutines`` together until one ends (with its exception, re-raised); the
+    others are cancelled."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            error = task.exception()
+            if error is not None:
+                raise error
+        raise _LinkLost("the link ended")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

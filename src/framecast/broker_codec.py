@@ -1,0 +1,280 @@
+"""What framecast nodes say to each other through the broker (SPEC §10) — pure.
+
+Three kinds of message, each checked on the way in like any other input from outside (a
+bad one raises :class:`WireError` with one line; the caller logs it and goes on):
+
+**frame** — the value of the key ``{ns}:frame:{stream}``, the latest frame of a stream::
+
+    b"FCF1" | u16 node length | node | u32 data.json length | data.json | JPEG
+
+``data.json`` is the frame's own rendering (the publisher's metadata plus the
+``framecast`` field with ``seq``, ``time``, sizes and ``stream``), so nothing is encoded
+twice; the JPEG is the web image, as the publisher's viewers get it.
+
+**announcement** — on the channel ``{ns}:frames``: ``{"stream", "seq", "node"}`` (JSON);
+a node fetches the key once per announcement it has not yet seen, the newest only.
+
+**control** — on the channel ``{ns}:node:{id}`` of the node that should read it: a
+``request`` (``id``, ``from``, ``stream``, ``named``, ``cmd`` and its fields) or a
+``reply`` (``id``, ``reply``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import FramecastError
+from .frames import RESERVED_KEY, Frame
+from .imaging.formats import jpeg_size
+from .metadata import check_text_depth
+from .protocol import Command
+from .streamname import check_name
+
+__all__ = [
+    "Announcement",
+    "ControlReply",
+    "ControlRequest",
+    "Limits",
+    "WireError",
+    "decode_announcement",
+    "decode_control",
+    "decode_frame",
+    "encode_announcement",
+    "encode_frame",
+    "encode_reply",
+    "encode_request",
+]
+
+MAGIC = b"FCF1"
+#: Largest announcement or control envelope read beyond its payload (bytes of JSON).
+MAX_ANNOUNCEMENT_BYTES = 512
+_NODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_HEAD = struct.Struct(">4sH")
+_LENGTH = struct.Struct(">I")
+_MAX_SIDE = 1 << 16
+#: Room in data.json for framecast's own field, beyond the publisher's metadata.
+_INFO_BYTES = 1024
+
+
+class WireError(FramecastError, ValueError):
+    """A message read from the broker that is not what a framecast node sends."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a message from the broker may weigh (the node's own settings)."""
+
+    max_frame_bytes: int
+    max_metadata_bytes: int
+    max_metadata_depth: int
+    max_pixels: int
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    stream: str
+    seq: int
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRequest:
+    id: str
+    sender: str
+    stream: str
+    #: The stream as the client named it (``None`` at the root): the handler's ``stream`` field.
+    named: str | None
+    command: Command
+
+
+@dataclass(frozen=True, slots=True)
+class ControlReply:
+    id: str
+    reply: dict[str, Any]
+
+
+def _node(value: object) -> str:
+    if not isinstance(value, str) or not _NODE.fullmatch(value):
+        raise WireError("the node id is missing or malformed")
+    return value
+
+
+def _count(value: object, what: str, *, low: int = 1, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise WireError(f"{what} is not a whole number from {low}")
+    if high is not None and value > high:
+        raise WireError(f"{what} {value} is more than {high}")
+    return value
+
+
+def _stream(value: object) -> str:
+    if not isinstance(value, str):
+        raise WireError("the stream name is missing")
+    try:
+        return check_name(value)
+    except FramecastError:
+        raise WireError("the stream name is not a valid name") from None
+
+
+def _json(data: bytes, limit: int, depth: int) -> Any:
+    if len(data) > limit:
+        raise WireError(f"{len(data)} bytes of JSON, more than {limit}")
+    try:
+        text = data.decode("utf-8")
+        check_text_depth(text, depth)
+        return json.loads(text, parse_constant=_no_constant)
+    except FramecastError as exc:
+        raise WireError(str(exc)) from None
+    except (ValueError, RecursionError):
+        raise WireError("not JSON") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+# -- frames ----------------------------------------------------------------------------------
+def encode_frame(frame: Frame, node: str) -> bytes:
+    """The stored form of ``frame``, published by ``node``."""
+    node_bytes = node.encode()
+    data_json = frame.renderings.data_json
+    return b"".join(
+        (
+            _HEAD.pack(MAGIC, len(node_bytes)),
+            node_bytes,
+            _LENGTH.pack(len(data_json)),
+            data_json,
+            frame.jpeg,
+        )
+    )
+
+
+def frame_node(blob: bytes) -> str:
+    """The node that stored ``blob`` (cheap: the header only)."""
+    if len(blob) < _HEAD.size or blob[:4] != MAGIC:
+        raise WireError("not a framecast frame (bad signature)")
+    _magic, length = _HEAD.unpack_from(blob)
+    return _node(blob[_HEAD.size : _HEAD.size + length].decode("ascii", "replace"))
+
+
+def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
+    """``(node, frame)`` from a stored frame of ``stream``; :class:`WireError` if anything
+    is off. Checks sizes before the work they bound; renders the frame (call it off the
+    event loop)."""
+    if len(blob) > limits.max_frame_bytes:
+        raise WireError(
+            f"a frame of {len(blob)} bytes, more than max_broker_frame_bytes "
+            f"({limits.max_frame_bytes})"
+        )
+    node = frame_node(blob)
+    at = _HEAD.size + len(node)
+    if len(blob) < at + _LENGTH.size:
+        raise WireError("the frame is cut short")
+    (json_length,) = _LENGTH.unpack_from(blob, at)
+    at += _LENGTH.size
+    if json_length > limits.max_metadata_bytes + _INFO_BYTES or at + json_length > len(blob):
+        raise WireError("its data.json is larger than max_metadata_bytes or cut short")
+    data = _json(blob[at : at + json_length], json_length, limits.max_metadata_depth + 1)
+    jpeg = blob[at + json_length :]
+    if not isinstance(data, dict) or not isinstance(data.get(RESERVED_KEY), dict):
+        raise WireError("its data.json has no framecast field")
+    info = data.pop(RESERVED_KEY)
+    if _stream(info.get("stream")) != stream:
+        raise WireError(f"it is stored under stream {stream!r} but says it belongs to another")
+    seq = _count(info.get("seq"), "seq")
+    stamp = info.get("time")
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not math.isfinite(stamp):
+        raise WireError("its time is not a number")
+    width = _count(info.get("width"), "width", high=_MAX_SIDE)
+    height = _count(info.get("height"), "height", high=_MAX_SIDE)
+    source_width = _count(info.get("source_width", width), "source_width", high=1 << 31)
+    source_height = _count(info.get("source_height", height), "source_height", high=1 << 31)
+    if width * height > limits.max_pixels:
+        raise WireError(f"{width}x{height} pixels, more than max_image_pixels")
+    if not jpeg.startswith(b"\xff\xd8\xff") or not jpeg.endswith(b"\xff\xd9"):
+        raise WireError("its image is not a whole JPEG")
+    if jpeg_size(io.BytesIO(jpeg)) != (width, height):
+        raise WireError("its JPEG's size is not the size it claims")
+    frame = Frame(
+        seq=seq,
+        time=float(stamp),
+        jpeg=jpeg,
+        width=width,
+        height=height,
+        metadata=data,
+        source_width=source_width,
+        source_height=source_height,
+        stream=stream,
+    )
+    return node, frame
+
+
+# -- announcements ---------------------------------------------------------------------------
+def encode_announcement(stream: str, seq: int, node: str) -> bytes:
+    return json.dumps({"stream": stream, "seq": seq, "node": node}).encode()
+
+
+def decode_announcement(data: bytes) -> Announcement:
+    value = _json(data, MAX_ANNOUNCEMENT_BYTES, 2)
+    if not isinstance(value, dict):
+        raise WireError("an announcement is a JSON object")
+    return Announcement(
+        _stream(value.get("stream")), _count(value.get("seq"), "seq"), _node(value.get("node"))
+    )
+
+
+# -- control ---------------------------------------------------------------------------------
+def encode_request(request: ControlRequest) -> bytes:
+    command = request.command
+    body = {
+        "type": "request",
+        "id": request.id,
+        "from": request.sender,
+        "stream": request.stream,
+        "named": request.named,
+        "command": {**command.fields, "cmd": command.name},
+    }
+    return json.dumps(body, default=str).encode()
+
+
+def encode_reply(id: str, reply: dict[str, Any]) -> bytes:
+    return json.dumps({"type": "reply", "id": id, "reply": reply}, default=str).encode()
+
+
+def decode_control(data: bytes, limits: Limits) -> ControlRequest | ControlReply:
+    """A control request or reply; the command inside is as deep and large as a
+    ``/control`` message may be."""
+    value = _json(
+        data, limits.max_metadata_bytes + MAX_ANNOUNCEMENT_BYTES, limits.max_metadata_depth + 2
+    )
+    if not isinstance(value, dict):
+        raise WireError("a control message is a JSON object")
+    ident = value.get("id")
+    if not isinstance(ident, str) or not 0 < len(ident) <= 64:
+        raise WireError("a control message needs its id")
+    kind = value.get("type")
+    if kind == "reply":
+        reply = value.get("reply")
+        if not isinstance(reply, dict):
+            raise WireError("a control reply is a JSON object")
+        return ControlReply(ident, reply)
+    if kind != "request":
+        raise WireError(f"unknown control message type {kind!r}")
+    command = value.get("command")
+    if not isinstance(command, dict) or not isinstance(command.get("cmd"), str):
+        raise WireError("a control request carries a command with its cmd")
+    named = value.get("named")
+    fields = {k: v for k, v in command.items() if k != "cmd"}
+    return ControlRequest(
+        id=ident,
+        sender=_node(value.get("from")),
+        stream=_stream(value.get("stream")),
+        named=None if named is None else _stream(named),
+        command=Command(command["cmd"], fields),
+    )

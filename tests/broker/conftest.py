@@ -1,0 +1,250 @@
+"""A real ``redis-server`` per test (free port, no persistence, stopped by its pid) and
+framecast nodes that share their streams through it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from framecast import ImageServer
+
+from ..conftest import LOCAL
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+HAVE_REDIS = os.path.exists(REDIS_SERVER)
+
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Redis:
+    """One ``redis-server`` process on a fixed loopback port, which can be killed and
+    started again on the same port."""
+
+    def __init__(self, folder: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.extra = extra
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        if not HAVE_REDIS:  # pragma: no cover - scripts/setup --test installs it
+            pytest.skip("redis-server is not installed; run scripts/setup --test")
+        self._spawn()
+        await self._ready(deadline=time.monotonic() + 10)
+
+    def _spawn(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+                *self.extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    async def _ready(self, deadline: float) -> None:
+        """PING until PONG (or NOAUTH from a server that wants a password), with a deadline."""
+        while True:
+            assert self.process is not None and self.process.poll() is None, "redis-server died"
+            with contextlib.suppress(OSError):
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                try:
+                    writer.write(b"PING\r\n")
+                    await writer.drain()
+                    answer = await asyncio.wait_for(reader.readline(), 2)
+                finally:
+                    writer.close()
+                    with contextlib.suppress(OSError):
+                        await writer.wait_closed()
+                if answer.startswith((b"+PONG", b"-NOAUTH")):
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError("redis-server did not answer PING within 10 s")
+            await asyncio.sleep(0.02)
+
+    def kill(self) -> None:
+        """SIGKILL by pid (a crash: no goodbye to the clients)."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
+
+    async def command(self, *args: str | bytes) -> bytes:
+        """Send one command with a raw RESP client; the first reply line back."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            parts = [a.encode() if isinstance(a, str) else a for a in args]
+            request = f"*{len(parts)}\r\n".encode()
+            for part in parts:
+                request += f"${len(part)}\r\n".encode() + part + b"\r\n"
+            writer.write(request)
+            await writer.drain()
+            return await asyncio.wait_for(reader.readline(), 5)
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
+@pytest.fixture
+async def redis(tmp_path: Path) -> AsyncIterator[Redis]:
+    """A fresh redis-server on a free port for this test."""
+    server = Redis(tmp_path / "redis")
+    await server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def node(tmp_path: Path, name: str, broker: str, **options: Any) -> ImageServer:
+    """A framecast node on port 0 with its own folder, sharing through ``broker``."""
+    return ImageServer(
+        work_folder=tmp_path / name,
+        port=0,
+        displayed_address=LOCAL,
+        max_file_rate=50,
+        broker=broker,
+        **options,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(*servers: ImageServer) -> AsyncIterator[tuple[ImageServer, ...]]:
+    for server in servers:
+        await server.astart()
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            await server.astop()
+
+
+def url(server: ImageServer) -> str:
+    return f"http://127.0.0.1:{server.port}"
+
+
+async def status(http: aiohttp.ClientSession, base: str) -> dict[str, Any]:
+    async with http.get(base + "/api/status") as response:
+        assert response.status == 200
+        value: dict[str, Any] = await response.json()
+        return value
+
+
+async def streams(http: aiohttp.ClientSession, base: str) -> dict[str, dict[str, Any]]:
+    async with http.get(base + "/api/streams") as response:
+        body = await response.json()
+    return {s["name"]: s for s in body["streams"]}
+
+
+class Serve:
+    """``framecast serve`` as a subprocess (for kill -9)."""
+
+    def __init__(self, folder: Path, *args: str) -> None:
+        self.folder = folder
+        self.args = args
+        self.process: asyncio.subprocess.Process | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        self.process = await asyncio.create_subprocess_exec(
+            PYTHON,
+            "-m",
+            "framecast",
+            "serve",
+            "--port",
+            "0",
+            "--work-folder",
+            str(self.folder),
+            "--displayed-address",
+            LOCAL,
+            *self.args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        assert self.process.stdout is not None
+        while True:
+            line = (await asyncio.wait_for(self.process.stdout.readline(), 30)).decode()
+            if not line:
+                raise AssertionError("framecast serve exited before printing its URL")
+            if "serving at " in line:
+                self.url = line.split("serving at ", 1)[1].split()[0].rstrip("/")
+                break
+        # The QR code and anything else it prints are read and dropped (never a full pipe).
+        self._drain = asyncio.ensure_future(self._read_rest())
+        return self.url
+
+    async def _read_rest(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        while await self.process.stdout.read(65536):
+            pass
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+
+    async def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.returncode is None:
+            os.kill(self.process.pid, signal.SIGINT)
+            try:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:
+                self.kill()
+                await self.process.wait()
+        else:
+            await self.process.wait()
+        self._drain.cancel()
+        await asyncio.gather(self._drain, return_exceptions=True)
+
+
+@pytest.fixture
+async def serve(tmp_path: Path) -> AsyncIterator[Any]:
+    """Start ``framecast serve`` subprocesses; each is stopped (or killed) at the end."""
+    started: list[Serve] = []
+
+    def make(name: str, *args: str) -> Serve:
+        proc = Serve(tmp_path / name, *args)
+        started.append(proc)
+        return proc
+
+    yield make
+    for proc in started:
+        proc.kill()
+        await proc.stop()

@@ -1,0 +1,83 @@
+"""Frames cross the broker: a viewer of any node sees every node's streams (SPEC §10)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+
+from ..conftest import gradient, next_json, until
+from .conftest import Redis, node, running, status, streams, url
+
+
+async def _frame(ws: aiohttp.ClientWebSocketResponse) -> bytes:
+    msg = await asyncio.wait_for(ws.receive(), 10)
+    assert msg.type == aiohttp.WSMsgType.BINARY, msg
+    return bytes(msg.data)
+
+
+async def test_frame_published_on_a_reaches_viewers_of_b_with_same_seq_and_bytes(
+    redis: Redis, tmp_path: Path
+) -> None:
+    """An image published on node A reaches a /ws and a /frames viewer of node B with the
+    same seq, metadata and JPEG bytes as A's own viewers get."""
+    a, b = node(tmp_path, "a", redis.url), node(tmp_path, "b", redis.url)
+    async with running(a, b), aiohttp.ClientSession() as http:
+        a.publish(gradient(), {"exposure": 1.5}, stream="cam1")
+        await until(lambda: b._streams and b._streams.get("cam1"), 10, "cam1 on node B")
+        async with (
+            http.ws_connect(url(a) + "/s/cam1/ws") as ws_a,
+            http.ws_connect(url(b) + "/s/cam1/ws") as ws_b,
+            http.ws_connect(url(a) + "/s/cam1/frames") as frames_a,
+            http.ws_connect(url(b) + "/s/cam1/frames") as frames_b,
+        ):
+            await until(lambda: b.status()["clients"] == 2 and a.status()["clients"] == 2)
+            a.publish(gradient()[::-1].copy(), {"exposure": 2.5}, stream="cam1")
+            seen_a, seen_b = await next_json(ws_a, 10), await next_json(ws_b, 10)
+            assert seen_a["type"] == seen_b["type"] == "new_image"
+            assert seen_a["seq"] == seen_b["seq"] == 2
+            assert seen_b["metadata"]["exposure"] == 2.5
+            assert seen_a == seen_b
+            assert await _frame(frames_a) == await _frame(frames_b)
+        listed = await streams(http, url(b))
+        assert listed["cam1"]["seq"] == 2 and listed["cam1"]["width"] == 64
+        assert (await status(http, url(b)))["broker"] == "ok"
+
+
+async def test_a_node_that_joins_shows_every_current_image_at_once(
+    redis: Redis, tmp_path: Path
+) -> None:
+    """A node started after the images were published shows each stream's current image
+    (same bytes) without waiting for the next one."""
+    a = node(tmp_path, "a", redis.url)
+    async with running(a), aiohttp.ClientSession() as http:
+        a.publish(gradient(), stream="cam1")
+        a.publish(np.full((32, 40), 200, np.uint8), stream="cam2")
+        await until(lambda: a.status()["broker_frames_sent"] >= 2, 10, "both frames sent")
+        async with http.get(url(a) + "/s/cam2/web_image.jpg") as response:
+            expected = await response.read()
+        b = node(tmp_path, "b", redis.url)
+        async with running(b):
+            listed = await until(
+                lambda: (s := b._streams) and s.get("cam2") and s.get("cam1") and s, 5, "streams"
+            )
+            assert listed.get("cam2").latest.seq == 1
+            async with http.get(url(b) + "/s/cam2/web_image.jpg") as response:
+                assert await response.read() == expected
+            names = await streams(http, url(b))
+            assert names["cam1"]["seq"] == 1 and names["cam2"]["height"] == 32
+
+
+async def test_sequence_numbers_are_shared_by_every_publisher(redis: Redis, tmp_path: Path) -> None:
+    """Two nodes publishing to the same stream never give two images the same number, and
+    each node shows the newest."""
+    a, b = node(tmp_path, "a", redis.url), node(tmp_path, "b", redis.url)
+    async with running(a, b):
+        a.publish(gradient(), stream="cam1")
+        await until(lambda: (s := b._streams.get("cam1")) and s.latest, 10, "cam1 on B")
+        b.publish(gradient(), stream="cam1")
+        await until(lambda: a._streams.get("cam1").latest.seq == 2, 10, "B's image on A")
+        a.publish(gradient(), stream="cam1")
+        await until(lambda: b._streams.get("cam1").latest.seq == 3, 10, "A's second on B")
