@@ -207,3 +207,25 @@ def test_tiles_cut_in_the_browser_equal_the_servers(
         }"""
     )
     assert all(row[3] for row in same), same
+
+
+def test_a_large_frame_takes_its_histogram_from_the_server(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """A frame too large to read whole (over 4 MP) is shown from its raw tiles, with the
+    histogram of every pixel from /api/histogram: the auto levels see its true extremes."""
+    raw = np.full((2100, 2100), 500, np.uint16)
+    raw[:, 1050:] = 60000
+    requests = record_raw(viewer)
+    asked: list[str] = []
+    viewer.page.on("request", lambda r: asked.append(r.url) if "api/histogram" in r.url else None)
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    assert asked and not any(url.endswith("/raw/1.npy") or "/1.npy?" in url for url in requests)
+    hist = viewer.page.evaluate("framecast.tools.histogramData.hist")
+    assert (hist["min"], hist["max"]) == (500, 60000)
+    assert sum(hist["counts"]) == 2100 * 2100

@@ -361,9 +361,16 @@ export class Tools extends EventTarget {
       // The whole frame when this viewer reads it whole anyway; else its coarsest tile.
       const source = this.view.current && this.view.current.item.source;
       const whole = RawTiles && source instanceof RawTiles && source.url.split("?")[0] === frame.raw ? source.frame() : null;
-      hist = whole
-        ? histogram((await whole).levels[source.maxLevel].data)
-        : histogram(parseNpy(await fetchBuffer(url)).data);
+      if (whole) {
+        hist = histogram((await whole).levels[source.maxLevel].data);
+      } else {
+        // A large frame: the server's histogram of every pixel, else its coarsest tile.
+        const answer = await fetchAnswer(`api/histogram?seq=${frame.seq}&bins=256`);
+        const server = answer.text ? JSON.parse(answer.text) : null;
+        hist = server && Array.isArray(server.edges) && server.edges.length > 1
+          ? { min: server.min, max: server.max, edges: server.edges, counts: summed(server.counts) }
+          : histogram(parseNpy(await fetchBuffer(url)).data);
+      }
     } catch {
       this.el.levelsNote.textContent = "no raw data for this frame";
       return;
@@ -714,6 +721,7 @@ export class Tools extends EventTarget {
   // ---- pixel readout ----------------------------------------------------------------------
 
   async _read(pixel) {
+    const token = (this.readToken = (this.readToken || 0) + 1);  // only the newest call writes
     this.hovered = pixel;
     const out = this.el.readout;
     if (!this.state.readout || !pixel || !this.frame) {
@@ -727,18 +735,16 @@ export class Tools extends EventTarget {
     const inMemory = RawTiles && source instanceof RawTiles ? source.valueAt(pixel.x, pixel.y) : null;
     if (inMemory) {
       out.textContent = `${where}: ${formatRaw(inMemory.value, inMemory.dtype)}`;
-      out.dataset.at = `${frame.seq}/${pixel.x}/${pixel.y}`;
       return;
     }
     if (!frame.raw || this.pixels.unavailable) {
       out.textContent = where;
       return;
     }
-    if (out.dataset.at !== `${frame.seq}/${pixel.x}/${pixel.y}`) out.textContent = `${where}: …`;
+    if (!out.textContent.startsWith(`${where}: `)) out.textContent = `${where}: …`;
     const value = await this.pixels.ask(frame.seq, pixel.x, pixel.y);
-    if (value === undefined || this.hovered !== pixel || this.frame !== frame) return;  // moved on
-    out.textContent = value === null ? where : `${where}: ${value}`;
-    out.dataset.at = `${frame.seq}/${pixel.x}/${pixel.y}`;
+    if (token !== this.readToken || value === undefined) return;  // a newer call writes
+    out.textContent = value === null ? where : `${where}: ${frame.dtype === "float32" ? float32Text(value) : value}`;
   }
 
   // ---- metadata over time -----------------------------------------------------------------
@@ -821,6 +827,21 @@ export class Tools extends EventTarget {
       say(`point (${pixel.x}, ${pixel.y}) not sent: ${error.message || error}`, true);
     }
   }
+}
+
+/** Histogram counts summed over the channels (a colour frame has a list per channel). */
+function summed(counts) {
+  if (!Array.isArray(counts[0])) return counts;
+  return counts[0].map((_, i) => counts.reduce((sum, channel) => sum + channel[i], 0));
+}
+
+/** A float32 value as the server wrote it (a float64 text, 3.2500000088475645e-05) with
+ *  the digits the float32 has (3.25e-05), as NumPy prints it; lists per channel too. */
+function float32Text(text) {
+  return text.split(", ").map((part) => {
+    const number = Number(part);
+    return Number.isFinite(number) ? formatRaw(Math.fround(number), "float32") : part;
+  }).join(", ");
 }
 
 function banner(parent, kind, id) {
