@@ -81,7 +81,7 @@ def test_line_profile_is_plotted_and_updated(image_server: ImageServer, viewer: 
     image_server.publish(frame(3000))
     viewer.wait_seq(2)
     viewer.page.wait_for_function(f"{note} === '#2: 41 points, 3000 … 40000'")
-    points: Any = viewer.page.evaluate("framecast.tools.profile.points.length")
+    points: Any = viewer.page.evaluate("framecast.tools.figures.profile.points.length")
     assert points == 41
 
 

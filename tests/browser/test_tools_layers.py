@@ -18,6 +18,7 @@ LAYERS = {
     "analysis.js": (True, False),
     "chart.js": (False, True),
     "colour.js": (False, False),
+    "figures.js": (False, True),
     "keys.js": (False, True),
     "npy.js": (False, False),
     "overlay.js": (False, True),

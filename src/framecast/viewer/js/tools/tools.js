@@ -7,7 +7,8 @@
 import { ToolOverlay } from "./overlay.js";
 import { LineChart } from "./chart.js";
 import { MetaSeries, crosses } from "./series.js";
-import { PixelReader, fetchAnswer, fetchBuffer, fetchMetadata, memberText, toNumber, valueText } from "./analysis.js";
+import { PixelReader, fetchAnswer, fetchBuffer, fetchMetadata } from "./analysis.js";
+import { Figures, LINE_FIGURES, REGION_FIGURES } from "./figures.js";
 import { RawTiles, dziLevels, formatRaw, histogram } from "./rawtiles.js";
 import { parseNpy } from "./npy.js";
 import { COLORMAPS, STRETCHES, autoLevels, saturationLevel } from "./colour.js";
@@ -15,14 +16,6 @@ import { parseTools, rememberTools } from "./toolstate.js";
 import { scaleBar } from "./scalebar.js";
 import { actionFor, helpRows } from "./keys.js";
 import { typing } from "../controls.js";
-
-// The region's figures (SPEC §11.2 /api/stats), in the order shown, and those a strip chart
-// can follow: [label, member, index within a list member].
-const FIGURES = ["count", "min", "max", "mean", "std", "sum", "centroid", "saturated", "nonfinite"];
-const STRIP_FIGURES = [
-  ["mean", "mean"], ["max", "max"], ["min", "min"], ["std", "std"], ["sum", "sum"],
-  ["centroid x", "centroid", 0], ["centroid y", "centroid", 1], ["saturated", "saturated"],
-];
 
 const PANEL = `
   <button type="button" class="tools-toggle" id="btn-tools" aria-expanded="false" aria-controls="tools-panel" title="Scientific tools (t)">Tools</button>
@@ -52,20 +45,9 @@ const PANEL = `
     </div>
     <p class="tools-note" id="tools-note" hidden></p>
     <p class="tools-mark" id="tools-region" hidden><span></span> <button type="button" class="remove" data-remove="region" aria-label="Remove the region">×</button></p>
-    <div class="tools-figures" id="tools-region-figures" hidden>
-      <dl id="tools-stats"></dl>
-      <div class="tools-plot">
-        <label>Chart <select id="tools-strip-figure">${STRIP_FIGURES.map(([name]) => `<option>${name}</option>`).join("")}</select></label>
-        <label class="tools-check"><input type="checkbox" id="tools-follow"> reticle on the centroid</label>
-      </div>
-      <canvas class="tools-chart" id="tools-strip" aria-label="The chosen figure of the region over the frames since it was drawn"></canvas>
-      <p class="tools-last" id="tools-strip-note"></p>
-    </div>
+    ${REGION_FIGURES}
     <p class="tools-mark" id="tools-line" hidden><span></span> <button type="button" class="remove" data-remove="line" aria-label="Remove the line">×</button></p>
-    <div class="tools-figures" id="tools-line-figures" hidden>
-      <canvas class="tools-chart" id="tools-profile" aria-label="The raw values along the line"></canvas>
-      <p class="tools-last" id="tools-profile-note"></p>
-    </div>
+    ${LINE_FIGURES}
     <h3>Metadata over time</h3>
     <div class="tools-plot">
       <label>Key <select id="tools-plot-key" title="Plot a numeric metadata key (g)"><option value="">—</option></select></label>
@@ -124,18 +106,14 @@ export class Tools extends EventTarget {
       cmap: $("tools-cmap"),
       auto: $("tools-auto"),
       levelsNote: $("tools-levels-note"),
-      regionFigures: $("tools-region-figures"),
-      stats: $("tools-stats"),
-      stripFigure: $("tools-strip-figure"),
-      follow: $("tools-follow"),
-      stripNote: $("tools-strip-note"),
-      lineFigures: $("tools-line-figures"),
-      profileNote: $("tools-profile-note"),
     };
-    this.strip = new LineChart($("tools-strip"));
-    this.profile = new LineChart($("tools-profile"));
-    this.stripPoints = [];      // [[seq, {member: text}]] since the region was drawn
-    this.analysisMissing = false;
+    this.figures = new Figures(box, {
+      onCentroid: (pixel) => {
+        this.state.reticle = pixel;
+        this._save();
+        this._apply();
+      },
+    });
     this.liveSeq = null;        // the newest frame notified
     this.histogramData = null;  // {seq, hist} of the frame on screen
     this.buttons = Object.fromEntries([...box.querySelectorAll("[data-tool]")].map((b) => [b.dataset.tool, b]));
@@ -189,80 +167,12 @@ export class Tools extends EventTarget {
     this._measure();
   }
 
-  // ---- region figures and line profile (SPEC §11.2 /api/stats, /api/profile) -----------------
-
-  /** Ask the figures of the region and the profile of the line for the frame on screen. */
-  async _measure() {
+  /** Ask the region's figures and the line's profile for the frame on screen. */
+  _measure() {
     const frame = this.frame;
-    if (!frame || !frame.raw || frame.seq === null || this.analysisMissing) return;
+    if (!frame || !frame.raw || frame.seq === null) return;
     const { region, line } = this.state;
-    const asks = [];
-    if (region) {
-      const { x, y, w, h } = region;
-      asks.push(fetchAnswer(`api/stats?seq=${frame.seq}&x=${x}&y=${y}&w=${w}&h=${h}`).then((answer) => {
-        if (this.frame !== frame || this.state.region !== region) return;
-        if (answer.status === 404 && answer.text === null && frame.latest) this.analysisMissing = true;
-        if (answer.text) this._stats(frame.seq, answer.text);
-      }));
-    }
-    if (line) {
-      const { x0, y0, x1, y1 } = line;
-      asks.push(fetchAnswer(`api/profile?seq=${frame.seq}&x0=${x0}&y0=${y0}&x1=${x1}&y1=${y1}`).then((answer) => {
-        if (this.frame !== frame || this.state.line !== line || !answer.text) return;
-        const values = JSON.parse(answer.text).values.map(toNumber);
-        this.profile.set(values.map((v, i) => [i, v]).filter(([, v]) => Number.isFinite(v)));
-        const finite = values.filter(Number.isFinite);
-        this.el.profileNote.textContent = `#${frame.seq}: ${values.length} points, `
-          + (finite.length ? `${Math.min(...finite)} … ${Math.max(...finite)}` : "no finite value");
-      }));
-    }
-    await Promise.all(asks);
-  }
-
-  /** Show the region's figures exactly as the server wrote them; feed the strip chart. */
-  _stats(seq, text) {
-    const rows = [];
-    const figures = {};
-    for (const name of FIGURES) {
-      const value = memberText(text, name);
-      if (value === null) continue;
-      figures[name] = value;
-      const dt = document.createElement("dt");
-      dt.textContent = name;
-      const dd = document.createElement("dd");
-      dd.textContent = name === "centroid" ? `${valueText(value)}` : valueText(value);
-      rows.push(dt, dd);
-    }
-    this.el.stats.replaceChildren(...rows);
-    const last = this.stripPoints[this.stripPoints.length - 1];
-    if (!last || last[0] !== seq) this.stripPoints.push([seq, figures]);
-    if (this.stripPoints.length > 2000) this.stripPoints.shift();
-    this._strip();
-    if (this.el.follow.checked && figures.centroid) {
-      const [cx, cy] = JSON.parse(figures.centroid);
-      if (Number.isFinite(cx) && Number.isFinite(cy) && cx !== null) {
-        this.state.reticle = { x: Math.floor(cx), y: Math.floor(cy) };
-        this._save();
-        this._apply();
-      }
-    }
-  }
-
-  _strip() {
-    const [label, member, index] = STRIP_FIGURES.find(([name]) => name === this.el.stripFigure.value) || STRIP_FIGURES[0];
-    const points = [];
-    for (const [seq, figures] of this.stripPoints) {
-      if (!(member in figures)) continue;
-      let value = JSON.parse(figures[member]);
-      if (index !== undefined) value = value && value[index];
-      const number = toNumber(value);
-      if (Number.isFinite(number)) points.push([seq, number]);
-    }
-    this.strip.set(points);
-    const last = this.stripPoints[this.stripPoints.length - 1];
-    this.el.stripNote.textContent = last && points.length
-      ? `${label} = ${points[points.length - 1][1]} at #${points[points.length - 1][0]} · ${points.length} frame${points.length === 1 ? "" : "s"}`
-      : "";
+    this.figures.measure(frame, { region, line }, () => ({ frame: this.frame, region: this.state.region, line: this.state.line }));
   }
 
   // ---- levels on raw tiles (what main.js asks) ----------------------------------------------
@@ -538,12 +448,11 @@ export class Tools extends EventTarget {
     });
     this.overlay.addEventListener("change", (event) => {
       Object.assign(this.state, event.detail);
-      if (event.detail.region) this.stripPoints = [];
+      if (event.detail.region) this.figures.restart();
       this._save();
       this._marks();
       this._measure();
     });
-    this.el.stripFigure.addEventListener("change", () => this._strip());
     this.overlay.addEventListener("hover", (event) => this._read(event.detail));
     this.overlay.addEventListener("hold", (event) => this._read(event.detail));
     this.overlay.addEventListener("point", (event) => this._point(event.detail));
@@ -676,12 +585,7 @@ export class Tools extends EventTarget {
     const regionText = this.el.region.querySelector("span");
     this.el.region.hidden = !region;
     if (region) regionText.textContent = `Region x ${region.x}, y ${region.y}, ${region.w} × ${region.h} px`;
-    this.el.regionFigures.hidden = !region || !this.frame || !this.frame.raw || this.analysisMissing;
-    if (!region) {
-      this.stripPoints = [];
-      this.el.stats.replaceChildren();
-    }
-    this.el.lineFigures.hidden = !line || !this.frame || !this.frame.raw || this.analysisMissing;
+    this.figures.show({ region, line, raw: Boolean(this.frame && this.frame.raw) });
     this.el.line.hidden = !line;
     if (line) this.el.line.querySelector("span").textContent = `Line (${line.x0}, ${line.y0}) → (${line.x1}, ${line.y1})`;
   }
