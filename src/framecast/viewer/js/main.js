@@ -16,6 +16,7 @@ import { OperatorControls } from "./operator.js";
 import { Timeline, parseHistory } from "./timeline.js";
 import { Blink, DEFAULT_BLINK_RATE } from "./blink.js";
 import { TimelineBar } from "./timelinebar.js";
+import { Tools } from "./tools/tools.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
@@ -110,10 +111,17 @@ function showImage(metadata, message = null, { url = null } = {}) {
 
 /** Put the newest live image on screen (again). */
 function showLive() {
-  if (lastLive) view.show(lastLive.url, lastLive.key, lastLive.info, lastLive.options);
+  if (lastLive) display(lastLive);
+}
+
+/** Show an image job; with levels on, the scientific tools give its raw tiles instead. */
+function display(job) {
+  const raw = tools.tilesFor(job.info);
+  view.show(job.url, job.key + tools.keySuffix(), job.info, raw ? { ...job.options, tiles: raw } : job.options);
 }
 
 view.addEventListener("shown", (event) => {
+  tools.shown(event.detail);
   const { info, width, height } = event.detail;
   const { entries } = splitMetadata(info.metadata);
   const own = info.own;
@@ -175,7 +183,8 @@ async function loadStatus() {
   if (counters.frames_published) parts.push(`${counters.frames_published} published`);
   if (counters.frames_dropped) parts.push(`${counters.frames_dropped} dropped`);
   $("server-info").textContent = parts.join(" · ");
-  operator.offer(info, { token, makeChannel: () => new ControlChannel({ pageUrl: location.href, token }) });
+  operator.offer(info, { token, makeChannel: () => new ControlChannel({ pageUrl: location.href, token }) })
+    .then(() => tools.setControl(operator.buttons.some((b) => !b.hidden) ? operator.channel : null));
   return info;
 }
 
@@ -251,6 +260,7 @@ live.addEventListener("message", (event) => {
   const message = event.detail;
   if (message.type !== "new_image") return;
   status.frameReceived(message);
+  tools.notified(message);
   message.epoch = epoch;
   timeline.notified(message);
   renderTimeline();
@@ -331,6 +341,11 @@ const bar = new TimelineBar({
 let historyAvailable = false;   // the server answers api/history (a timeline is offered)
 let historyKept = false;        // ... and so live images come from history/<seq>.jpg
 let pinned = null;              // the blink's earlier frame: {seq, url, key, info, options}
+const tools = new Tools({ view, host: $("image"), banners: document.querySelector(".banners"), stream: here.name, keptFrames: () => timeline.frames });
+tools.addEventListener("sourcechange", () => {
+  if (blink.on || !timeline.looking) showLive();
+  else if (timeline.frame(timeline.seq)) lookAt(timeline.frame(timeline.seq));
+});
 
 /** Ask the server which frames it keeps. A server with a history says so in api/status
  *  (`history_bytes`); without one (an older server, another web server serving the folder)
@@ -349,6 +364,7 @@ async function loadHistory(info) {
     historyAvailable = frames !== null;
     historyKept = historyAvailable;
     if (frames) timeline.setFrames(frames);
+    tools.historyLoaded();
   } catch {
     historyAvailable = false;
     historyKept = false;
@@ -407,7 +423,7 @@ async function lookAt(frame) {
     else goLive();
     return;
   }
-  view.show(job.url, job.key, job.info, job.options);
+  display(job);
 }
 
 function goLive() {
@@ -446,7 +462,7 @@ bar.addEventListener("live", goLive);
 bar.addEventListener("blink", () => (blink.on ? goLive() : startBlink()));
 bar.addEventListener("rate", (event) => blink.setRate(event.detail));
 blink.addEventListener("flip", (event) => {
-  if (event.detail.side === "pinned" && pinned) view.show(pinned.url, pinned.key, pinned.info, pinned.options);
+  if (event.detail.side === "pinned" && pinned) display(pinned);
   else showLive();
 });
 blink.addEventListener("stop", () => { pinned = null; });
@@ -460,6 +476,7 @@ globalThis.framecast = Object.freeze({
   timeline,
   blink,
   help,
+  tools,
   get operatorDecided() { return operator.decided; },
 });
 

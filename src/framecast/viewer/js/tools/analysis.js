@@ -1,0 +1,160 @@
+// The tools' side of the network (no DOM): the raw value of a pixel (/api/pixel), each kept
+// frame's metadata (history/<seq>.json), and the "point" command. Values are handed on as
+// the text the server wrote, so a value is shown exactly as published (3.25e-05 stays
+// 3.25e-05, a count stays a count) — JSON.parse would re-spell floats.
+
+/** The text of member `name` of a JSON object (its value as written), or null. Only the top
+ *  level of the object is searched. */
+export function memberText(json, name) {
+  let depth = 0;
+  let i = 0;
+  const n = json.length;
+  const skipString = (k) => {
+    let j = k + 1;
+    while (j < n && json[j] !== '"') j += json[j] === "\\" ? 2 : 1;
+    return j + 1;
+  };
+  while (i < n) {
+    const ch = json[i];
+    if (ch === '"') {
+      const end = skipString(i);
+      if (depth === 1) {
+        const key = JSON.parse(json.slice(i, end));
+        let j = end;
+        while (j < n && /\s/.test(json[j])) j += 1;
+        if (json[j] === ":") {
+          j += 1;
+          while (j < n && /\s/.test(json[j])) j += 1;
+          const start = j;
+          let level = 0;
+          while (j < n) {
+            const c = json[j];
+            if (c === '"') { j = skipString(j); continue; }
+            if (c === "[" || c === "{") level += 1;
+            else if (c === "]" || c === "}") {
+              if (level === 0) break;
+              level -= 1;
+            } else if (c === "," && level === 0) break;
+            j += 1;
+          }
+          if (key === name) return json.slice(start, j).trim();
+          i = j;
+          continue;
+        }
+      }
+      i = end;
+      continue;
+    }
+    if (ch === "{" || ch === "[") depth += 1;
+    else if (ch === "}" || ch === "]") depth -= 1;
+    i += 1;
+  }
+  return null;
+}
+
+/** A raw value as /api/pixel writes it, for display: numbers as written, NaN for null,
+ *  inf and -inf for the strings, a list per channel. */
+export function valueText(text) {
+  if (text === null) return "–";
+  const t = text.trim();
+  if (t.startsWith("[")) {
+    const inner = t.slice(1, -1).trim();
+    return inner ? inner.split(",").map((part) => valueText(part)).join(", ") : "";
+  }
+  if (t === "null") return "NaN";
+  if (t.startsWith('"')) return JSON.parse(t);
+  return t;
+}
+
+/** The pixel values of stream pages: `ask(seq, x, y)` resolves to the value's text (or null
+ *  when the server has no raw data). At most one request every `intervalMs`; a newer ask
+ *  replaces one still waiting (the pointer moved on). */
+export class PixelReader {
+  constructor({ intervalMs = 100, fetchImpl = (url) => fetch(url, { cache: "force-cache" }) } = {}) {
+    this.intervalMs = intervalMs;
+    this.fetch = fetchImpl;
+    this.last = 0;
+    this.waiting = null;
+    this.timer = null;
+    this.requests = 0;
+    this.unavailable = false;
+  }
+
+  ask(seq, x, y) {
+    return new Promise((resolve) => {
+      if (this.waiting) this.waiting.resolve(undefined);  // superseded
+      this.waiting = { seq, x, y, resolve };
+      const due = this.last + this.intervalMs - performance.now();
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this._run(), Math.max(0, due));
+    });
+  }
+
+  async _run() {
+    const job = this.waiting;
+    this.waiting = null;
+    if (!job) return;
+    this.last = performance.now();
+    this.requests += 1;
+    const query = `${job.seq !== null && job.seq !== undefined ? `seq=${job.seq}&` : ""}x=${job.x}&y=${job.y}`;
+    try {
+      const response = await this.fetch(`api/pixel?${query}`);
+      if (!response.ok) {
+        if (response.status === 404 && !job.seq) this.unavailable = true;
+        job.resolve(null);
+        return;
+      }
+      job.resolve(valueText(memberText(await response.text(), "value")));
+    } catch {
+      job.resolve(null);
+    }
+  }
+}
+
+/** Each kept frame's metadata (history/<seq>.json), fetched `parallel` at a time. */
+export async function fetchMetadata(seqs, { parallel = 4, fetchImpl = (url) => fetch(url) } = {}) {
+  const found = new Map();
+  const queue = [...seqs];
+  const worker = async () => {
+    while (queue.length) {
+      const seq = queue.shift();
+      try {
+        const response = await fetchImpl(`history/${seq}.json`);
+        if (response.ok) found.set(seq, await response.json());
+      } catch {
+        /* dropped meanwhile, or the server is away: that frame is left out */
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
+  return found;
+}
+
+/** The bytes at `url` (a raw tile), or a rejection saying why. Raw tiles never change for
+ *  a given frame: the browser's cache may answer. */
+export async function fetchBuffer(url) {
+  const response = await fetch(url, { cache: "force-cache" });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+/** The answer to an analysis question (`api/stats?…`, `api/profile?…`) as text, or null
+ *  when the server has none (404: no such route, frame or raw data; 400: refused). */
+export async function fetchAnswer(path) {
+  try {
+    const response = await fetch(path, { cache: "force-cache" });
+    if (!response.ok) return { status: response.status, text: null };
+    return { status: response.status, text: await response.text() };
+  } catch {
+    return { status: 0, text: null };
+  }
+}
+
+/** A JSON number as written, or a list of them, to a JS number (null → NaN; "inf"). */
+export function toNumber(value) {
+  if (value === null) return NaN;
+  if (value === "inf") return Infinity;
+  if (value === "-inf") return -Infinity;
+  if (Array.isArray(value)) return value.reduce((a, b) => a + toNumber(b), 0);
+  return Number(value);
+}

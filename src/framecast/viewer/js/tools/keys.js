@@ -1,0 +1,49 @@
+// The tools' keyboard shortcuts, in one list: what the tools panel lists, what the page's
+// help shows, and what the key handler obeys. None clashes with the page's own keys
+// (← → , . L B history; N night; I info; ? help; the image's arrows, W A S D, + - 0).
+
+export const TOOL_KEYS = [
+  { key: "t", action: "tools", text: "show or hide the tools" },
+  { key: "v", action: "readout", text: "pixel readout: x, y and the raw value under the pointer" },
+  { key: "x", action: "reticle", text: "reticle (drag its centre to move it)" },
+  { key: "m", action: "scaleBar", text: "scale bar (from pixel_size and pixel_unit)" },
+  { key: "r", action: "region", text: "draw, then move, a region (a rectangle)" },
+  { key: "/", action: "line", text: "draw, then move, a line" },
+  { key: "Delete", label: "Del", action: "remove", text: "remove the region or line being edited" },
+  { key: "c", action: "levels", text: "levels: contrast, stretch and colormap on the raw data" },
+  { key: "h", action: "saturation", text: "saturation highlight: saturated pixels in red (turns levels on)" },
+  { key: "g", action: "plot", text: "plot a metadata key over time" },
+  { key: "p", action: "point", text: "point: a click sends that pixel to the producer (operator)" },
+  { key: "Escape", label: "Esc", action: "done", text: "stop drawing or pointing" },
+];
+
+/** The action of a key press, or null. */
+export function actionFor(key) {
+  const found = TOOL_KEYS.find((k) => k.key === key || k.key === key.toLowerCase());
+  return found ? found.action : null;
+}
+
+/** Table rows (<tr>) for the shortcuts, with a heading row. */
+export function helpRows() {
+  const rows = [];
+  const head = document.createElement("tr");
+  const th = document.createElement("th");
+  th.scope = "rowgroup";
+  th.colSpan = 2;
+  th.textContent = "Tools";
+  head.append(th);
+  rows.push(head);
+  for (const { key, label, text } of TOOL_KEYS) {
+    const tr = document.createElement("tr");
+    const name = document.createElement("td");
+    const kbd = document.createElement("kbd");
+    kbd.textContent = label ?? key.toUpperCase();
+    name.append(kbd);
+    const what = document.createElement("td");
+    what.textContent = text;
+    tr.append(name, what);
+    tr.dataset.tools = "";
+    rows.push(tr);
+  }
+  return rows;
+}

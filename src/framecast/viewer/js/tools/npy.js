@@ -1,0 +1,60 @@
+// NumPy's .npy format (versions 1 to 3), as the raw tiles come (SPEC §11.2): the header's
+// dtype, shape and order, and the values as a typed array. Pure: bytes in, numbers out.
+
+const TYPES = {
+  b1: [Uint8Array, 1], u1: [Uint8Array, 1], i1: [Int8Array, 1],
+  u2: [Uint16Array, 2], i2: [Int16Array, 2],
+  u4: [Uint32Array, 4], i4: [Int32Array, 4],
+  f4: [Float32Array, 4], f8: [Float64Array, 8],
+};
+const GETTERS = {
+  u2: "getUint16", i2: "getInt16", u4: "getUint32", i4: "getInt32", f4: "getFloat32", f8: "getFloat64",
+};
+const NAMES = {
+  b1: "bool", u1: "uint8", i1: "int8", u2: "uint16", i2: "int16", u4: "uint32", i4: "int32", f4: "float32", f8: "float64",
+};
+
+export class NpyError extends Error {}
+
+/** Parse a .npy file (an ArrayBuffer): {dtype: "uint16", shape: [h, w(, c)], data}. */
+export function parseNpy(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];  // \x93NUMPY
+  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new NpyError("not a .npy file");
+  const major = bytes[6];
+  const view = new DataView(buffer);
+  let headerLength;
+  let start;
+  if (major === 1) {
+    headerLength = view.getUint16(8, true);
+    start = 10;
+  } else if (major === 2 || major === 3) {
+    headerLength = view.getUint32(8, true);
+    start = 12;
+  } else {
+    throw new NpyError(`unknown .npy version ${major}`);
+  }
+  const header = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(bytes.subarray(start, start + headerLength));
+  const descr = /'descr':\s*'([<>|=])([a-z]\d+)'/.exec(header);
+  const order = /'fortran_order':\s*(True|False)/.exec(header);
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header);
+  if (!descr || !order || !shapeText) throw new NpyError("unreadable .npy header");
+  const [, endian, code] = descr;
+  if (!TYPES[code]) throw new NpyError(`unsupported dtype ${code}`);
+  const shape = shapeText[1].split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const [Kind, size] = TYPES[code];
+  const offset = start + headerLength;
+  if (buffer.byteLength < offset + count * size) throw new NpyError("truncated .npy data");
+  let data;
+  if (size === 1 || (endian !== ">" && offset % size === 0)) {
+    data = new Kind(buffer, offset, count);
+  } else {
+    // Unaligned or big-endian: read value by value.
+    data = new Kind(count);
+    const little = endian !== ">";
+    const getter = GETTERS[code];
+    for (let i = 0; i < count; i += 1) data[i] = view[getter](offset + i * size, little);
+  }
+  return { dtype: NAMES[code], shape, fortran: order[1] === "True", data };
+}

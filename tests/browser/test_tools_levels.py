@@ -1,0 +1,231 @@
+"""Levels per viewer on raw tiles, the saturation highlight and the readout of raw values
+(SPEC §11.3), in real headless Chromium against the real ImageServer and its raw tiles
+(SPEC §11.2)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from framecast import ImageServer
+
+from .conftest import Viewer, close_to, new_viewer
+
+pytestmark = pytest.mark.browser
+
+
+def record_raw(viewer: Viewer) -> list[str]:
+    """The raw-tile requests the page makes, as they happen."""
+    requests: list[str] = []
+    viewer.page.on("request", lambda r: requests.append(r.url) if "/raw/" in r.url else None)
+    return requests
+
+
+def shot(viewer: Viewer) -> Image.Image:
+    """The image area with the tools' panel out of the way for the photograph."""
+    tools = viewer.page.locator(".tools")
+    tools.evaluate("e => { e.style.visibility = 'hidden'; }")
+    viewer.settle()
+    try:
+        data = viewer.page.locator("#osd").screenshot()
+    finally:
+        tools.evaluate("e => { e.style.visibility = ''; }")
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def screen(viewer: Viewer, x: float, y: float) -> tuple[int, int]:
+    p = viewer.page.evaluate("([x, y]) => framecast.tools.overlay.toScreen(x, y)", [x, y])
+    return round(p["x"]), round(p["y"])
+
+
+def wait_raw_on_screen(viewer: Viewer) -> None:
+    viewer.page.wait_for_function(
+        "framecast.view.current && framecast.view.current.key.endsWith('|raw')"
+        " && framecast.view.current.item.getFullyLoaded()"
+    )
+    viewer.page.wait_for_function("framecast.tools.histogramData !== null")
+    viewer.settle()
+
+
+def gradient(width: int = 600, height: int = 400) -> np.ndarray:
+    """uint16 from 1000 (left) to 40000 (right): far beyond 8 bits."""
+    row = np.linspace(1000, 40000, width).round().astype(np.uint16)
+    return np.tile(row, (height, 1))
+
+
+def test_levels_recolour_raw_tiles_without_a_request(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """C shows the frame's raw tiles with auto levels (dark left, bright right); a colormap,
+    a stretch and typed black/white points repaint it with no request at all."""
+    raw = gradient()
+    requests = record_raw(viewer)
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    assert requests, "levels did not switch to the raw tiles"
+    left, mid_y = screen(viewer, 20, 200)
+    right, _ = screen(viewer, 580, 200)
+    image = shot(viewer)
+    assert sum(image.getpixel((left, mid_y))) < 60
+    assert min(image.getpixel((right, mid_y))) > 200
+
+    loaded = len(requests)
+    viewer.page.select_option("#tools-cmap", "viridis")
+    viewer.page.wait_for_function("location.hash.includes('cm=viridis')")
+    image = shot(viewer)
+    assert close_to(image.getpixel((right, mid_y)), (0xFD, 0xE7, 0x25), 30)
+    assert close_to(image.getpixel((left, mid_y)), (0x44, 0x01, 0x54), 30)
+
+    viewer.page.select_option("#tools-cmap", "grey")
+    viewer.page.fill("#tools-black", "20000")
+    viewer.page.fill("#tools-white", "20001")
+    viewer.page.press("#tools-white", "Enter")
+    viewer.page.wait_for_function("location.hash.includes('lv=20000,20001')")
+    image = shot(viewer)
+    x_below, _ = screen(viewer, 290, 200)  # 1000 + 290/599·39000 ≈ 19881
+    x_above, _ = screen(viewer, 310, 200)  # ≈ 21184
+    assert image.getpixel((x_below, mid_y)) == (0, 0, 0)
+    assert image.getpixel((x_above, mid_y)) == (255, 255, 255)
+    assert len(requests) == loaded, "a change of levels sent requests"
+    assert viewer.page.get_attribute("#tools-auto", "aria-pressed") == "false"  # held
+
+
+def test_readout_gives_raw_values_from_tiles_in_memory(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """With levels on, the readout shows the raw value exactly as published (40000, -12,
+    3.25e-05, NaN), read from the tiles in memory."""
+    raw = np.zeros((300, 400), np.float32)
+    raw[10, 20] = 3.25e-05
+    raw[11, 20] = -12
+    raw[12, 20] = 40000
+    raw[13, 20] = np.nan
+    record_raw(viewer)
+    viewer.open("#ro=1")
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    viewer.page.evaluate("framecast.view.setView({zoom: 4, x: 20.5 / 400, y: 11.5 / 400})")
+    viewer.page.wait_for_function(
+        "framecast.view.current.item.getFullyLoaded() && framecast.view.view().zoom > 3.9"
+    )
+    box = viewer.page.locator("#osd").bounding_box()
+    assert box is not None
+    for y, text in ((10, "3.25e-05"), (11, "-12.0"), (12, "40000.0"), (13, "NaN")):
+        x_s, y_s = viewer.page.evaluate(
+            "([x, y]) => { const p = framecast.tools.overlay.toScreen(x, y); return [p.x, p.y]; }",
+            [20.5, y + 0.5],
+        )
+        viewer.page.mouse.move(box["x"] + x_s, box["y"] + y_s)
+        viewer.page.wait_for_function(
+            "t => document.getElementById('tools-readout').textContent === t",
+            arg=f"x 20, y {y}: {text}",
+        )
+
+
+def test_levels_belong_to_one_viewer(image_server: ImageServer, viewer: Viewer) -> None:
+    """Levels in one page change nothing for another: it stays on the JPEG, asking no raw
+    tile."""
+    raw = gradient()
+    record_raw(viewer)
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    context, other = new_viewer(viewer.page.context.browser, viewer.base)
+    try:
+        other.open()
+        other.wait_seq(1)
+        assert not any("/raw/" in url for url in other.requests)
+        assert other.page.locator("#tools-levels").is_hidden()
+    finally:
+        context.close()
+
+
+def test_saturation_highlight_paints_saturated_pixels_red(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """H paints the pixels at the dtype's maximum (uint16: 65535) red, and only those."""
+    raw = np.full((300, 400), 30000, np.uint16)
+    raw[100:200, 50:150] = 65535
+    record_raw(viewer)
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("h")
+    wait_raw_on_screen(viewer)
+    viewer.page.wait_for_function("location.hash.includes('sat=1')")
+    image = shot(viewer)
+    inside = screen(viewer, 100, 150)
+    outside = screen(viewer, 300, 150)
+    assert close_to(image.getpixel(inside), (255, 0, 0), 10)
+    assert not close_to(image.getpixel(outside), (255, 0, 0), 60)
+    viewer.page.keyboard.press("h")
+    viewer.page.wait_for_function("!location.hash.includes('sat=1')")
+    assert not close_to(shot(viewer).getpixel(inside), (255, 0, 0), 60)
+
+
+def test_tiles_cut_in_the_browser_equal_the_servers(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """A frame read whole is cut into the very tiles the server serves (raw values at the top
+    level, float32 means below, overlaps and edges included)."""
+    rng = np.random.default_rng(5)
+    raw = rng.integers(0, 65535, (400, 600), dtype=np.uint16)
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    same = viewer.page.evaluate(
+        """async () => {
+          const r = await import('./js/tools/rawtiles.js');
+          const n = await import('./js/tools/npy.js');
+          const get = async (u) => n.parseNpy(await (await fetch(u)).arrayBuffer());
+          const frame = r.pyramid(await get('raw/1.npy'), 10);
+          const out = [];
+          const asked = [[10, 0, 0], [10, 2, 1], [9, 1, 0], [8, 0, 0], [3, 0, 0]];
+          for (const [level, col, row] of asked) {
+            const mine = r.cutTile(frame, level, col, row);
+            const theirs = await get(`raw/1_files/${level}/${col}_${row}.npy`);
+            const equal = mine.dtype === theirs.dtype
+              && mine.shape.join() === theirs.shape.join()
+              && mine.data.every((v, i) => v === theirs.data[i]);
+            out.push([level, col, row, equal, mine.shape, theirs.shape]);
+          }
+          return out;
+        }"""
+    )
+    assert all(row[3] for row in same), same
+
+
+def test_a_large_frame_takes_its_histogram_from_the_server(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """A frame too large to read whole (over 4 MP) is shown from its raw tiles, with the
+    histogram of every pixel from /api/histogram: the auto levels see its true extremes."""
+    raw = np.full((2100, 2100), 500, np.uint16)
+    raw[:, 1050:] = 60000
+    requests = record_raw(viewer)
+    asked: list[str] = []
+    viewer.page.on("request", lambda r: asked.append(r.url) if "api/histogram" in r.url else None)
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    assert asked and not any(url.endswith("/raw/1.npy") or "/1.npy?" in url for url in requests)
+    hist = viewer.page.evaluate("framecast.tools.histogramData.hist")
+    assert (hist["min"], hist["max"]) == (500, 60000)
+    assert sum(hist["counts"]) == 2100 * 2100

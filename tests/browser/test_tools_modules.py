@@ -1,0 +1,278 @@
+"""The scientific tools' pure parts (SPEC §11.3), run in Chromium as the page imports them:
+.npy parsing, stretches and colormaps, the tools' URL fragment, the scale bar's length,
+values kept as the server wrote them, metadata series and thresholds."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+
+from framecast import ImageServer
+
+from .conftest import Viewer
+
+pytestmark = pytest.mark.browser
+
+
+def run(viewer: Viewer, module: str, expression: str, arg: Any = None) -> Any:
+    """Evaluate ``expression`` with the module's exports as ``m`` and ``arg`` as ``arg``."""
+    return viewer.page.evaluate(
+        f"async (arg) => {{ const m = await import('./js/tools/{module}'); return {expression}; }}",
+        arg,
+    )
+
+
+@pytest.fixture
+def page_open(image_server: ImageServer, viewer: Viewer) -> Viewer:
+    viewer.open()
+    return viewer
+
+
+def npy_bytes(array: np.ndarray) -> list[int]:
+    out = io.BytesIO()
+    np.save(out, array)
+    return list(out.getvalue())
+
+
+PARSE = (
+    "(() => { const r = m.parseNpy(new Uint8Array(arg).buffer);"
+    " return {dtype: r.dtype, shape: r.shape, values: Array.from(r.data, v => Number.isNaN(v)"
+    " ? 'NaN' : v)}; })()"
+)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "values"),
+    [
+        ("<u2", [[0, 40000, 65535], [1, 2, 3]]),
+        ("<i2", [[-12, 0, 32767], [-32768, 5, 6]]),
+        ("<f4", [[3.25e-05, -1.5, float("nan")], [1e30, 0.0, 2.0]]),
+        ("|u1", [[0, 255, 7], [8, 9, 10]]),
+        (">u2", [[1, 2, 258], [4, 5, 6]]),
+    ],
+)
+def test_npy_tiles_are_read_exactly(page_open: Viewer, dtype: str, values: list[Any]) -> None:
+    """A .npy tile gives back its dtype, shape and every value (big-endian too)."""
+    array = np.array(values, dtype=dtype)
+    got = run(page_open, "npy.js", PARSE, npy_bytes(array))
+    assert got["dtype"] == array.dtype.name
+    assert got["shape"] == [2, 3]
+    expected = [("NaN" if np.isnan(v) else float(v)) for v in array.astype(np.float64).ravel()]
+    assert got["values"] == [v if v == "NaN" else pytest.approx(v, rel=1e-7) for v in expected]
+
+
+def test_npy_unaligned_and_colour(page_open: Viewer) -> None:
+    """A colour tile (H×W×3) keeps its channels; a header of odd length is no problem."""
+    array = np.arange(2 * 2 * 3, dtype="<f4").reshape(2, 2, 3) / 4
+    got = run(page_open, "npy.js", PARSE, npy_bytes(array))
+    assert got["shape"] == [2, 2, 3] and got["values"] == list(array.ravel())
+
+
+def test_npy_refuses_what_is_not_npy(page_open: Viewer) -> None:
+    """Bytes that are not a .npy file raise NpyError with a clear message."""
+    got = run(
+        page_open,
+        "npy.js",
+        "(() => { try { m.parseNpy(new Uint8Array(arg).buffer); return 'parsed'; }"
+        " catch (e) { return [e instanceof m.NpyError, e.message]; } })()",
+        list(b"<html>not found</html>"),
+    )
+    assert got == [True, "not a .npy file"]
+
+
+def test_stretches(page_open: Viewer) -> None:
+    """Each stretch maps 0 → 0 and 1 → 1, clamps outside, and lifts the faint end."""
+    got = run(
+        page_open,
+        "colour.js",
+        "m.STRETCHES.map(s => [s, m.stretch(0, s), m.stretch(1, s), m.stretch(-3, s),"
+        " m.stretch(7, s), m.stretch(0.01, s)])",
+    )
+    faint = {name: low for name, zero, one, below, above, low in got}
+    for name, zero, one, below, above, _ in got:
+        assert (zero, one, below, above) == (0, 1, 0, 1), name
+    assert faint["linear"] == pytest.approx(0.01)
+    assert faint["sqrt"] == pytest.approx(0.1)
+    assert faint["log"] > faint["asinh"] > faint["linear"]
+
+
+def test_colormaps_are_256_colour_tables(page_open: Viewer) -> None:
+    """grey runs black→white; viridis and inferno start and end at their published colours;
+    the diverging map is grey in the middle."""
+    got = run(
+        page_open,
+        "colour.js",
+        "Object.fromEntries(m.COLORMAPS.map(c => { const t = m.lut(c);"
+        " return [c, [t.length, Array.from(t.slice(0, 3)), Array.from(t.slice(765)),"
+        " Array.from(t.slice(384, 387))]]; }))",
+    )
+    assert set(got) == {"grey", "viridis", "inferno", "diverging"}
+    assert got["grey"] == [768, [0, 0, 0], [255, 255, 255], [128, 128, 128]]
+    assert got["viridis"][1:3] == [[0x44, 0x01, 0x54], [0xFD, 0xE7, 0x25]]
+    assert got["inferno"][1:3] == [[0, 0, 4], [0xFC, 0xFF, 0xA4]]
+    middle = got["diverging"][3]
+    assert max(middle) - min(middle) < 12 and 200 < middle[0] < 235
+
+
+def test_paint_maps_raw_values_through_levels(page_open: Viewer) -> None:
+    """Values at or under black are the colormap's first colour, at or over white its last,
+    NaN is black; 16-bit values far above 255 are not clipped to 8 bits first."""
+    got = run(
+        page_open,
+        "colour.js",
+        "Array.from(m.paint(new Float32Array([1000, 40000, 20500, NaN, -5]),"
+        " new Uint8ClampedArray(20),"
+        " {black: 1000, white: 40000, stretch: 'linear', colormap: 'grey'}))",
+    )
+    pixels = [got[i : i + 4] for i in range(0, 20, 4)]
+    assert pixels[0] == [0, 0, 0, 255] and pixels[1] == [255, 255, 255, 255]
+    assert abs(pixels[2][0] - 128) <= 1
+    assert pixels[3] == [0, 0, 0, 255] and pixels[4] == [0, 0, 0, 255]
+
+
+def test_auto_levels_leave_out_the_extremes(page_open: Viewer) -> None:
+    """Auto levels from a histogram skip a lone hot pixel."""
+    got = run(
+        page_open,
+        "colour.js",
+        "m.autoLevels({edges: [0, 10, 20, 30, 40, 50], counts: [0, 5000, 4000, 0, 1]})",
+    )
+    assert got == {"black": 10, "white": 30}
+
+
+HASH = "#zoom=4.000&x=0.5&y=0.25&tools=1&ret=12,34&bar=1&roi=1,2,30,40&line=0,0,9,9&plot=temp&th=above:30.5&lv=100,4000.5&st=asinh&cm=viridis&auto=1"  # noqa: E501
+
+
+def test_tool_state_round_trips_through_the_fragment(page_open: Viewer) -> None:
+    """Every tool's state survives formatting and parsing; the view's zoom/pan are kept."""
+    got = run(
+        page_open,
+        "toolstate.js",
+        "(() => { const s = m.parseTools(arg); return [s, m.formatTools(s, arg)]; })()",
+        HASH,
+    )
+    state, again = got
+    assert state["open"] is True
+    assert state["reticle"] == {"x": 12, "y": 34}
+    assert state["region"] == {"x": 1, "y": 2, "w": 30, "h": 40}
+    assert state["line"] == {"x0": 0, "y0": 0, "x1": 9, "y1": 9}
+    assert state["threshold"] == {"direction": "above", "value": 30.5}
+    assert state["levels"] == {"black": 100, "white": 4000.5}
+    assert (state["stretch"], state["colormap"], state["auto"]) == ("asinh", "viridis", True)
+    assert again.startswith("#zoom=4.000&x=0.5&y=0.25&")
+    assert sorted(again[1:].split("&")) == sorted(HASH[1:].split("&"))
+
+
+def test_malformed_tool_state_is_ignored(page_open: Viewer) -> None:
+    """Garbage in the fragment is left off, never thrown or half-applied."""
+    got = run(
+        page_open,
+        "toolstate.js",
+        "m.parseTools('#ret=1,x&roi=1,2,0,4&line=1,2,3&th=over:3&lv=9,1&st=cube&cm=jet')",
+    )
+    assert got["reticle"] is None and got["region"] is None and got["line"] is None
+    assert got["threshold"] is None and got["levels"] is None
+    assert (got["stretch"], got["colormap"]) == ("linear", "grey")
+
+
+def test_scale_bar_length_is_a_round_number(page_open: Viewer) -> None:
+    """0.5 µm pixels drawn 2 screen px each: a 160 px bar holds 40 µm, so 20 µm (80 px);
+    no bar without a numeric size and a unit."""
+    got = run(
+        page_open,
+        "scalebar.js",
+        "[m.scaleBar(0.5, 'µm', 2, 160), m.scaleBar(0.1, 'arcsec', 1, 160),"
+        " m.scaleBar('0.5', 'µm', 2), m.scaleBar(0.5, 'µm', 0), m.scaleBar(0.5, undefined, 2)]",
+    )
+    assert got[0] == {"screen": 80, "label": "20 µm", "units": 20}
+    assert got[1]["label"] == "10 arcsec" and got[1]["screen"] == pytest.approx(100)
+    assert got[2] is None and got[3] is None and got[4] is None
+
+
+def test_values_are_shown_as_the_server_wrote_them(page_open: Viewer) -> None:
+    """/api/pixel's value is shown as written: 3.25e-05 is not re-spelt, null is NaN."""
+    got = run(
+        page_open,
+        "analysis.js",
+        "arg.map(t => m.valueText(m.memberText(t, 'value')))",
+        [
+            '{"seq": 3, "x": 1, "y": 2, "value": 40000}',
+            '{"value": 3.25e-05, "seq": 3}',
+            '{"seq":3,"x":1,"y":2,"value":-12}',
+            '{"seq":3,"note":"value","value":null}',
+            '{"seq":3,"value":"-inf"}',
+            '{"seq":3,"value":[1, 2.50, 3e+38]}',
+            '{"seq":3,"nested":{"value":9},"value":7}',
+        ],
+    )
+    assert got == ["40000", "3.25e-05", "-12", "NaN", "-inf", "1, 2.50, 3e+38", "7"]
+
+
+def test_metadata_series_and_thresholds(page_open: Viewer) -> None:
+    """Numeric keys are collected per frame, oldest first; a threshold is crossed strictly."""
+    got = run(
+        page_open,
+        "series.js",
+        "(() => { const s = new m.MetaSeries(); s.add(3, {temp: 30, name: 'a'});"
+        " s.add(1, {temp: 10, n: 1, framecast: {time: 5}}); s.add(2, {temp: 20.5});"
+        " return [s.keys(), s.points('temp'), [29, 30, 31].map(v => m.crosses(v,"
+        " {direction: 'above', value: 30})), m.crosses(2, {direction: 'below', value: 3}),"
+        " m.crosses('40', {direction: 'above', value: 3})]; })()",
+    )
+    assert got == [["n", "temp"], [[1, 10], [2, 20.5], [3, 30]], [False, False, True], True, False]
+
+
+def test_raw_values_are_printed_as_numpy_prints_them(page_open: Viewer) -> None:
+    """float32 values get the fewest digits that give them back, Python-style exponents;
+    integers stay integers; NaN and infinities by name; colour as a list."""
+    got = run(
+        page_open,
+        "rawtiles.js",
+        "[[Math.fround(3.25e-05), 'float32'], [Math.fround(-12), 'float32'], [40000, 'uint16'],"
+        " [-12, 'int16'], [NaN, 'float32'], [-Infinity, 'float64'], [Math.fround(0.1), 'float32'],"
+        " [1e16, 'float64'], [0.5, 'float64'], [[1, 2, 3], 'uint8']]"
+        ".map(([v, d]) => m.formatRaw(v, d))",
+    )
+    assert got == [
+        "3.25e-05",
+        "-12.0",
+        "40000",
+        "-12",
+        "NaN",
+        "-inf",
+        "0.1",
+        "1e+16",
+        "0.5",
+        "1, 2, 3",
+    ]
+
+
+def test_raw_tile_geometry(page_open: Viewer) -> None:
+    """A pixel is found in the right tile of the DZI grid (254 px, 1 px overlap), and the
+    levels halve the size rounding up."""
+    got = run(
+        page_open,
+        "rawtiles.js",
+        "[m.tileOf(0, 0), m.tileOf(253, 10), m.tileOf(254, 300), m.tileOf(600, 508),"
+        " (() => { const d = m.dziLevels(600, 400); return [d.maxLevel, d.size(10), d.size(9),"
+        " d.size(0)]; })()]",
+    )
+    assert got[0] == {"col": 0, "row": 0, "ix": 0, "iy": 0}
+    assert got[1] == {"col": 0, "row": 0, "ix": 253, "iy": 10}
+    assert got[2] == {"col": 1, "row": 1, "ix": 1, "iy": 47}
+    assert got[3] == {"col": 2, "row": 2, "ix": 93, "iy": 1}
+    assert got[4] == [
+        10,
+        {"width": 600, "height": 400},
+        {"width": 300, "height": 200},
+        {"width": 1, "height": 1},
+    ]
+
+
+def test_histogram_counts_finite_values(page_open: Viewer) -> None:
+    """The browser's histogram spans min..max, leaves NaN out, the maximum in the last bin."""
+    got = run(page_open, "rawtiles.js", "m.histogram(new Float32Array([0, 1, 1, 4, NaN]), 4)")
+    assert got == {"min": 0, "max": 4, "edges": [0, 1, 2, 3, 4], "counts": [1, 2, 0, 1]}
