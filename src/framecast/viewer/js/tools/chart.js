@@ -19,15 +19,9 @@ export class LineChart {
 
   draw() {
     const canvas = this.canvas;
-    const ratio = globalThis.devicePixelRatio || 1;
-    const width = canvas.clientWidth;
-    const height = canvas.clientHeight;
-    if (!width || !height) return;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(height * ratio);
-    const g = canvas.getContext("2d");
-    g.setTransform(ratio, 0, 0, ratio, 0, 0);
-    g.clearRect(0, 0, width, height);
+    const prepared = prepareCanvas(canvas);
+    if (!prepared) return;
+    const { g, width, height } = prepared;
     const style = getComputedStyle(canvas);
     const colour = style.getPropertyValue("--plot").trim() || "#8ab4f8";
     const dim = style.getPropertyValue("--fg-dim").trim() || "#aab4bf";
@@ -72,4 +66,19 @@ export class LineChart {
       g.fill();
     }
   }
+}
+
+/** Size `canvas`'s backing store to its CSS size at the device's pixel ratio and clear it;
+ *  returns its 2-D context (in CSS pixels) with the size, or null while it is not laid out. */
+export function prepareCanvas(canvas) {
+  const ratio = globalThis.devicePixelRatio || 1;
+  const width = canvas.clientWidth;
+  const height = canvas.clientHeight;
+  if (!width || !height) return null;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  const g = canvas.getContext("2d");
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  g.clearRect(0, 0, width, height);
+  return { g, width, height };
 }

@@ -5,7 +5,7 @@
 // the URL fragment.
 
 import { ToolOverlay } from "./overlay.js";
-import { LineChart } from "./chart.js";
+import { LineChart, prepareCanvas } from "./chart.js";
 import { MetaSeries, crosses } from "./series.js";
 import { PixelReader, fetchAnswer, fetchBuffer, fetchMetadata } from "./analysis.js";
 import { Figures, LINE_FIGURES, REGION_FIGURES } from "./figures.js";
@@ -308,16 +308,9 @@ export class Tools extends EventTarget {
   _drawHistogram() {
     const canvas = this.el.hist;
     const data = this.histogramData;
-    const ratio = globalThis.devicePixelRatio || 1;
-    const width = canvas.clientWidth;
-    const height = canvas.clientHeight;
-    if (!width || !height) return;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(height * ratio);
-    const g = canvas.getContext("2d");
-    g.setTransform(ratio, 0, 0, ratio, 0, 0);
-    g.clearRect(0, 0, width, height);
-    if (!data) return;
+    const prepared = prepareCanvas(canvas);
+    if (!prepared || !data) return;
+    const { g, width, height } = prepared;
     const style = getComputedStyle(canvas);
     const { edges, counts } = data.hist;
     const top = Math.log1p(Math.max(...counts));
