@@ -13,7 +13,16 @@ import numpy as np
 import pytest
 
 from framecast import ImageServer
-from framecast.broker_codec import Limits, WireError, decode_frame, encode_frame
+from framecast.broker_codec import (
+    JPEG_TILE,
+    Limits,
+    RawRequest,
+    WireError,
+    decode_control,
+    decode_frame,
+    encode_frame,
+    encode_raw_request,
+)
 from framecast.frames import Frame
 from framecast.imaging import DisplayOptions, encode
 from framecast.tiles import Pyramid, RemotePyramid
@@ -197,3 +206,13 @@ def test_a_frame_of_the_previous_format_is_refused() -> None:
     blob = encode_frame(_frame(None), "node-1")
     with pytest.raises(WireError, match="bad signature"):
         decode_frame(b"FCF2" + blob[4:], "cam1", LIMITS)
+
+
+def test_a_tile_question_crosses_and_a_foreign_parameter_is_refused() -> None:
+    """A deep-zoom tile question (route ``jpeg-tile``) decodes to what was sent; one with a
+    parameter the route does not take is refused."""
+    request = RawRequest("ab12", "node-2", "cam1", 9, JPEG_TILE, {"level": "3", "col": "0"}, False)
+    assert decode_control(encode_raw_request(request), LIMITS) == request
+    bad = RawRequest("ab12", "node-2", "cam1", 9, JPEG_TILE, {"bins": "3"}, False)
+    with pytest.raises(WireError, match="no parameter"):
+        decode_control(encode_raw_request(bad), LIMITS)
