@@ -4,7 +4,9 @@ What a viewer asks of a frame's numbers (a raw tile, its statistics, a profile, 
 histogram) never changes for that frame, so it is computed at most once per frame and
 question and kept. One :class:`Answers` per server holds them for every frame, least
 recently used first out, within ``max_answer_cache_bytes``; the answers of a frame leave
-with it (when its :class:`~framecast.raw.Raw` is freed), whatever the bound.
+with it (when its :class:`~framecast.raw.Raw` is freed, or the
+:class:`~framecast.tiles.RemotePyramid` of a frame whose tiles are asked of another node),
+whatever the bound.
 
 :meth:`Answers.get` blocks while it computes: callers run it in a worker thread. Several
 threads asking the same question of the same frame at once compute it once; the others
@@ -19,8 +21,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from typing import Any, TypeVar
-
-from .raw import Raw
 
 __all__ = ["Answers", "size_of"]
 
@@ -46,7 +46,7 @@ class Answers:
         self._lock = threading.RLock()  # a frame freed while the lock is held re-enters
         self._items: OrderedDict[tuple[int, Hashable], tuple[Any, int]] = OrderedDict()
         self._pending: dict[tuple[int, Hashable], Future[Any]] = {}
-        self._owners: dict[int, weakref.ref[Raw]] = {}
+        self._owners: dict[int, weakref.ref[Any]] = {}
         self._keys: dict[int, set[tuple[int, Hashable]]] = {}
         self._bytes = 0
 
@@ -60,7 +60,7 @@ class Answers:
 
     def get(
         self,
-        raw: Raw,
+        raw: object,
         question: Hashable,
         compute: Callable[[], T],
         size: Callable[[T], int] = size_of,
@@ -93,7 +93,7 @@ class Answers:
         mine.set_result(value)
         return value
 
-    def _keep(self, raw: Raw, key: tuple[int, Hashable], value: Any, nbytes: int) -> None:
+    def _keep(self, raw: object, key: tuple[int, Hashable], value: Any, nbytes: int) -> None:
         with self._lock:
             del self._pending[key]
             if nbytes > self.max_bytes:
@@ -110,8 +110,8 @@ class Answers:
                 self._keys[oldest[0]].discard(oldest)
                 self._bytes -= dropped
 
-    def _forget(self, ident: int) -> Callable[[weakref.ref[Raw]], None]:
-        def forget(ref: weakref.ref[Raw]) -> None:
+    def _forget(self, ident: int) -> Callable[[weakref.ref[Any]], None]:
+        def forget(ref: weakref.ref[Any]) -> None:
             with self._lock:
                 if self._owners.get(ident) is ref:
                     self._drop_owner(ident)

@@ -19,8 +19,9 @@ A :class:`Broker` is one node's link to a Redis (or Valkey) server. It
 - **forwards** ``/control`` commands for a stream another node publishes to that node's
   channel ``{ns}:node:{id}`` and waits :data:`CONTROL_TIMEOUT` s for the reply, and answers
   the requests other nodes send to its own channel;
-- **asks** the publishing node for the raw routes of SPEC §11.2 (:meth:`Broker.ask_raw`:
-  raw arrays never travel with frames) and waits :data:`RAW_TIMEOUT` s, and answers other
+- **asks** the publishing node for the raw routes of SPEC §11.2 and the deep-zoom tiles of
+  §9 (:meth:`Broker.ask_raw`: raw arrays and full-resolution pixels never travel with
+  frames) and waits :data:`RAW_TIMEOUT` s, and answers other
   nodes' questions about its own frames with its :attr:`Broker.answerer` (the same function
   its HTTP handlers call). An answer's body is stored under ``{ns}:answer:{id}`` for
   :data:`ANSWER_TTL` s and its head sent on the asker's channel.
@@ -57,6 +58,7 @@ from .raw import RawAnswer, RemoteRaw
 from .streams import Streams
 from .supervisor import Supervisor
 from .throttle import LogThrottle
+from .tiles import RemotePyramid
 
 __all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "RAW_TIMEOUT", "Answerer", "Broker", "no_publisher"]
 
@@ -381,6 +383,13 @@ class Broker:
                     f"frame {request.seq} of stream {request.stream!r} is not kept any more "
                     "by the node that publishes it; see api/history for the frames kept",
                 )
+            elif request.route == codec.JPEG_TILE:  # a deep-zoom tile: the pyramid, not raw
+                if frame.pyramid is None:
+                    answer = RawAnswer.refusal(404, f"frame {request.seq} has no deep-zoom pyramid")
+                elif isinstance(frame.pyramid, RemotePyramid):  # published by yet another node
+                    answer = no_publisher(request.stream)
+                else:
+                    answer = await answerer(frame, request.route, request.params, request.gzip)
             elif frame.raw is None:
                 answer = RawAnswer.refusal(404, "raw data is not kept: keep_raw is false")
             elif isinstance(frame.raw, RemoteRaw):  # shown here, published by yet another node

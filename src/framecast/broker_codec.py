@@ -5,12 +5,16 @@ bad one raises :class:`WireError` with one line; the caller logs it and goes on)
 
 **frame** — the value of the key ``{ns}:frame:{stream}``, the latest frame of a stream::
 
-    b"FCF2" | u16 node length | node | u32 data.json length | data.json
-            | u16 raw length | raw | JPEG
+    b"FCF3" | u16 node length | node | u32 data.json length | data.json
+            | u16 raw length | raw | u8 tiles length | tiles | JPEG
 
 ``raw`` is ``{"dtype", "shape"}`` of the publisher's raw array (JSON), or ``null`` when it
 keeps none: the receiving node's frame gets a :class:`~framecast.raw.RemoteRaw`, never the
-array. ``data.json`` is the frame's own rendering (the publisher's metadata plus the
+array. ``tiles`` is ``[width, height]`` of the frame's deep-zoom pyramid (SPEC §9, JSON), or
+``null`` when it has none (no larger than ``max_web_size``): the receiving node's frame gets
+a :class:`~framecast.tiles.RemotePyramid`, never the pixels, and its tiles are asked of the
+publisher. (``FCF2``, before tiles crossed, had no ``tiles``; it is refused: upgrade all
+nodes together.) ``data.json`` is the frame's own rendering (the publisher's metadata plus the
 ``framecast`` field with ``seq``, ``time``, sizes and ``stream``), so nothing is encoded
 twice; the JPEG is the web image, as the publisher's viewers get it.
 
@@ -19,8 +23,9 @@ a node fetches the key once per announcement it has not yet seen, the newest onl
 
 **control** — on the channel ``{ns}:node:{id}`` of the node that should read it: a
 ``request`` (``id``, ``from``, ``stream``, ``named``, ``cmd`` and its fields) or a
-``reply`` (``id``, ``reply``); for the raw routes of SPEC §11.2 a ``raw`` request (``id``,
-``from``, ``stream``, ``seq``, ``route``, ``params``, ``gzip``) and a ``raw-reply`` (``id``,
+``reply`` (``id``, ``reply``); for the raw routes of SPEC §11.2 and the deep-zoom tiles of
+§9 (route :data:`JPEG_TILE`) a ``raw`` request (``id``, ``from``, ``stream``, ``seq``,
+``route``, ``params``, ``gzip``) and a ``raw-reply`` (``id``,
 ``status``, ``content_type``, ``headers``, ``bytes``) whose body waits under the key
 ``{ns}:answer:{id}`` (a large body through a channel would trip Redis's output buffer limit
 of subscribers).
@@ -43,8 +48,11 @@ from .metadata import check_text_depth
 from .protocol import Command
 from .raw import ROUTE_PARAMS, RawAnswer, RemoteRaw
 from .streamname import check_name
+from .tiles import RemotePyramid
 
 __all__ = [
+    "JPEG_TILE",
+    "ROUTES",
     "Announcement",
     "ControlReply",
     "ControlRequest",
@@ -63,12 +71,13 @@ __all__ = [
     "encode_request",
 ]
 
-MAGIC = b"FCF2"
+MAGIC = b"FCF3"
 #: Largest announcement or control envelope read beyond its payload (bytes of JSON).
 MAX_ANNOUNCEMENT_BYTES = 512
 _NODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _HEAD = struct.Struct(">4sH")
 _SHORT = struct.Struct(">H")
+_BYTE = struct.Struct(">B")
 _LENGTH = struct.Struct(">I")
 #: Longest raw descriptor (``{"dtype", "shape"}``) and longest parameter value of a raw request.
 _MAX_RAW_BYTES = 200
@@ -83,6 +92,10 @@ _HEADER_VALUE = re.compile(r"[\x20-\x7e]{0,200}")
 _MAX_SIDE = 1 << 16
 #: Room in data.json for framecast's own field, beyond the publisher's metadata.
 _INFO_BYTES = 1024
+#: The route of a deep-zoom JPEG tile (SPEC §9) asked of the publishing node, and every route
+#: a ``raw`` request may name (with the parameters each takes).
+JPEG_TILE = "jpeg-tile"
+ROUTES: dict[str, tuple[str, ...]] = {**ROUTE_PARAMS, JPEG_TILE: ("level", "col", "row")}
 
 
 class WireError(FramecastError, ValueError):
@@ -194,9 +207,11 @@ def encode_frame(frame: Frame, node: str) -> bytes:
     """The stored form of ``frame``, published by ``node``."""
     node_bytes = node.encode()
     data_json = frame.renderings.data_json
-    raw = frame.raw
+    raw, pyramid = frame.raw, frame.pyramid
     described = None if raw is None else {"dtype": raw.dtype, "shape": list(raw.shape)}
     raw_bytes = json.dumps(described, separators=(",", ":")).encode()
+    tiles = None if pyramid is None else [pyramid.width, pyramid.height]
+    tiles_bytes = json.dumps(tiles, separators=(",", ":")).encode()
     return b"".join(
         (
             _HEAD.pack(MAGIC, len(node_bytes)),
@@ -205,6 +220,8 @@ def encode_frame(frame: Frame, node: str) -> bytes:
             data_json,
             _SHORT.pack(len(raw_bytes)),
             raw_bytes,
+            _BYTE.pack(len(tiles_bytes)),
+            tiles_bytes,
             frame.jpeg,
         )
     )
@@ -244,7 +261,15 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
     if raw_length > _MAX_RAW_BYTES or at + raw_length > len(blob):
         raise WireError("its raw descriptor is too long or cut short")
     raw = _raw(_json(blob[at : at + raw_length], raw_length, 3), node)
-    jpeg = blob[at + raw_length :]
+    at += raw_length
+    if len(blob) < at + _BYTE.size:
+        raise WireError("the frame is cut short")
+    (tiles_length,) = _BYTE.unpack_from(blob, at)
+    at += _BYTE.size
+    if at + tiles_length > len(blob):
+        raise WireError("its tiles descriptor is cut short")
+    pyramid = _pyramid(_json(blob[at : at + tiles_length], tiles_length, 2), node, limits)
+    jpeg = blob[at + tiles_length :]
     if not isinstance(data, dict) or not isinstance(data.get(RESERVED_KEY), dict):
         raise WireError("its data.json has no framecast field")
     info = data.pop(RESERVED_KEY)
@@ -274,9 +299,22 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
         source_width=source_width,
         source_height=source_height,
         stream=stream,
+        pyramid=pyramid,
         raw=raw,
     )
     return node, frame
+
+
+def _pyramid(value: object, node: str, limits: Limits) -> RemotePyramid | None:
+    """The stand-in for the publisher's deep-zoom pyramid, from its size."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2:
+        raise WireError("its tiles descriptor is not [width, height]")
+    width, height = (_count(n, "a pyramid side", high=1 << 31) for n in value)
+    if width * height > limits.max_pixels:
+        raise WireError(f"a pyramid of {width}x{height} pixels, more than max_image_pixels")
+    return RemotePyramid(width, height, node)
 
 
 def _raw(value: object, node: str) -> RemoteRaw | None:
@@ -357,13 +395,13 @@ def encode_raw_reply(id: str, answer: RawAnswer) -> bytes:
 
 def _raw_request(value: dict[str, Any], ident: str) -> RawRequest:
     route = value.get("route")
-    if not isinstance(route, str) or route not in ROUTE_PARAMS:
+    if not isinstance(route, str) or route not in ROUTES:
         raise WireError("a raw request names no known route")
     params = value.get("params")
     if not isinstance(params, dict):
         raise WireError("a raw request's params are an object")
     for name, text in params.items():
-        if name not in ROUTE_PARAMS[route]:
+        if name not in ROUTES[route]:
             raise WireError(f"route {route} takes no parameter {name[:40]!r}")
         if not isinstance(text, str) or len(text) > MAX_PARAM_CHARS:
             raise WireError(f"parameter {name} is not text of at most {MAX_PARAM_CHARS} chars")

@@ -41,6 +41,7 @@ from .web.app import build_app
 from .web.context import Connections, WebContext
 from .web.raw import RAW_ROUTES, raw_answer
 from .web.rawremote import responder
+from .web.tiles import JPEG_TILE, tile_answer
 
 __all__ = ["ImageServer"]
 
@@ -346,6 +347,7 @@ class ImageServer:
             # Raw routes: asked of the publishing node, answered here for other nodes.
             local = dict.fromkeys(RAW_ROUTES, raw_answer)
             local.update(dict.fromkeys(ANALYSIS_ROUTES, analysis_answer))
+            local[JPEG_TILE] = tile_answer  # deep-zoom tiles of frames larger than max_web_size
             broker.answerer = responder(app, local)
             context.ask_raw = broker.ask_raw
             broker.start(supervisor, streams)

@@ -12,6 +12,10 @@ the frame's full-resolution 8-bit display image and the tiles cut so far, and is
 the frame (its tiles with it). :meth:`Pyramid.tile` blocks (it resizes and JPEG-encodes):
 callers run it in a worker thread.
 
+With a broker (SPEC §10) a frame published by another node carries a :class:`RemotePyramid`:
+the full size of the publisher's pyramid, never its pixels; its tiles are asked of the
+publishing node.
+
 The tiles kept by all the pyramids of a server share one bound, a :class:`TileBudget`
 (``max_tile_cache_bytes``): it only counts and orders them (least recently used first,
 whatever their pyramid) and, when a new tile does not fit, drops the oldest ones from their
@@ -36,6 +40,7 @@ __all__ = [
     "OVERLAP",
     "TILE_SIZE",
     "Pyramid",
+    "RemotePyramid",
     "TileBudget",
     "dzi_xml",
     "grid",
@@ -244,3 +249,20 @@ class Pyramid:
         with self.budget.lock:
             self.budget.keep(self._serial, key, data)
         return data
+
+
+class RemotePyramid(Pyramid):
+    """The pyramid of a frame published by another node (``node``): its full size, no
+    pixels. Its :attr:`dzi` is the publisher's (the same size gives the same bytes);
+    :meth:`tile` raises :class:`IndexError`, its tiles come from ``node`` through the broker."""
+
+    def __init__(self, width: int, height: int, node: str) -> None:
+        self.width, self.height = width, height
+        self.node = node
+        self.quality = 0
+        self.budget = TileBudget(0)
+        self._cache = {}
+        self._serial = 0
+
+    def tile(self, level: int, col: int, row: int) -> bytes:
+        raise IndexError(f"the tiles of this frame are cut by node {self.node}, which published it")

@@ -5,7 +5,8 @@ with the publisher (the frame holds a :class:`~framecast.raw.RemoteRaw`: dtype a
 no array). :func:`answer` is where every raw and analysis handler gets its answer: computed
 here for a frame of this node, or asked of the publishing node through the broker for a
 frame published elsewhere and kept in the server's :class:`~framecast.answers.Answers` with
-the frame, so the same question about the same frame crosses the broker once. A publisher
+the frame, so the same question about the same frame crosses the broker once. :func:`ask` is
+that path on its own: the deep-zoom tiles of such a frame (SPEC §9) take it too. A publisher
 that does not answer within :data:`~framecast.broker.RAW_TIMEOUT` s gives a 503 that says
 so; its own refusals (400, 404) come back as they are, and are not kept.
 
@@ -23,10 +24,10 @@ from ..answers import Answers
 from ..broker import Answerer, no_publisher
 from ..broker_codec import MAX_PARAM_CHARS
 from ..frames import Frame
-from ..raw import Raw, RawAnswer, RemoteRaw
+from ..raw import RawAnswer, RemoteRaw
 from .context import CONTEXT
 
-__all__ = ["LocalAnswer", "answer", "responder", "response_of"]
+__all__ = ["LocalAnswer", "answer", "ask", "responder", "response_of"]
 
 #: Computes a route's answer about a frame of this node (:func:`~framecast.web.raw.raw_answer`
 #: or :func:`~framecast.web.analysis.analysis_answer`).
@@ -41,11 +42,11 @@ def _not_kept() -> RawAnswer:
     raise _NotKept
 
 
-def _kept(answers: Answers, raw: Raw, question: tuple[object, ...]) -> RawAnswer | None:
-    """The answer kept for ``question`` about ``raw``'s frame, or ``None`` (nothing is
+def _kept(answers: Answers, owner: object, question: tuple[object, ...]) -> RawAnswer | None:
+    """The answer kept for ``question`` about ``owner``'s frame, or ``None`` (nothing is
     computed: a missing answer raises inside :meth:`Answers.get` and nothing is kept)."""
     try:
-        return answers.get(raw, question, _not_kept)
+        return answers.get(owner, question, _not_kept)
     except _NotKept:
         return None
 
@@ -68,19 +69,35 @@ async def answer(
     raw = frame.raw
     if not isinstance(raw, RemoteRaw):
         return await local(app, frame, route, params, gzip)
+    return await ask(app, frame, raw, raw.node, route, params, gzip)
+
+
+async def ask(
+    app: web.Application,
+    frame: Frame,
+    owner: object,
+    node: str,
+    route: str,
+    params: Mapping[str, str],
+    gzip: bool,
+) -> RawAnswer:
+    """``route`` about ``frame`` asked of ``node``, which published it, or kept from the
+    first time it was asked: a good answer is kept with ``owner`` (the frame's
+    :class:`~framecast.raw.RemoteRaw`, or its :class:`~framecast.tiles.RemotePyramid` for
+    deep-zoom tiles), so it leaves with the frame."""
     context = app[CONTEXT]
-    ask = context.ask_raw
-    if ask is None:  # pragma: no cover - a RemoteRaw comes only through a broker
+    asking = context.ask_raw
+    if asking is None:  # pragma: no cover - a remote frame comes only through a broker
         return no_publisher(frame.stream)
     sent = {name: value[:MAX_PARAM_CHARS] for name, value in params.items()}
     question = ("remote", route, tuple(sorted(sent.items())), gzip)
     answers = context.streams.answers
-    found = _kept(answers, raw, question)
+    found = _kept(answers, owner, question)
     if found is not None:
         return found
-    got = await ask(frame.stream, raw.node, frame.seq, route, sent, gzip)
+    got = await asking(frame.stream, node, frame.seq, route, sent, gzip)
     if got.status == 200:
-        answers.get(raw, question, lambda: got, _size)
+        answers.get(owner, question, lambda: got, _size)
     return got
 
 

@@ -8,6 +8,12 @@ use it too) waits its turn while a live frame is being made (:mod:`framecast.pri
 a burst of tile requests cannot delay the next live frame. Answers for a given seq never
 change and are cached as immutable.
 
+With a broker (SPEC §10), a frame published by another node has a
+:class:`~framecast.tiles.RemotePyramid`: its ``.dzi`` is made here from the size the frame
+carries (the same bytes as the publisher's), and its tiles are asked of the publishing node
+(:func:`~framecast.web.rawremote.ask`, kept with the frame); :func:`tile_answer` is how a
+publisher answers that question.
+
 :func:`frame_of` is the one place that says which frames still have tiles: the stream's
 latest frame and the frames its history keeps.
 """
@@ -15,20 +21,31 @@ latest frame and the frames its history keeps.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from ..broker_codec import JPEG_TILE
 from ..frames import Frame
 from ..priority import BackgroundPool
+from ..raw import RawAnswer
 from ..streams import Stream
-from ..tiles import Pyramid
+from ..tiles import Pyramid, RemotePyramid
 from .context import CONTEXT
 from .guards import check_viewer
+from .rawremote import ask, response_of
 from .streams import stream_of
 
-__all__ = ["TILE_THREADS", "add_tile_routes", "frame_of", "frame_pyramid", "tile_pool"]
+__all__ = [
+    "JPEG_TILE",
+    "TILE_THREADS",
+    "add_tile_routes",
+    "frame_of",
+    "frame_pyramid",
+    "tile_answer",
+    "tile_pool",
+]
 
 #: Threads that cut tiles, shared by every stream (two: the machine's cores stay free for
 #: the encoder pool and the loop).
@@ -49,6 +66,13 @@ def frame_of(stream: Stream, seq: int) -> Frame | None:
 
 def frame_pyramid(request: web.Request) -> Pyramid:
     """The pyramid of the frame the URL names, or a 404 that says why there is none."""
+    pyramid = _framed(request).pyramid
+    assert pyramid is not None
+    return pyramid
+
+
+def _framed(request: web.Request) -> Frame:
+    """The frame the URL names, which has a pyramid, or a 404 that says why there is none."""
     context = request.app[CONTEXT]
     stream = stream_of(request)
     check_viewer(request, context)
@@ -64,7 +88,7 @@ def frame_pyramid(request: web.Request) -> Pyramid:
             text=f"frame {seq} is no larger than max_web_size: it has no deep-zoom pyramid; "
             "use web_image.jpg\n"
         )
-    return frame.pyramid
+    return frame
 
 
 async def dzi_handler(request: web.Request) -> web.Response:
@@ -75,15 +99,40 @@ async def dzi_handler(request: web.Request) -> web.Response:
 
 async def tile_handler(request: web.Request) -> web.Response:
     """``GET <stream>/tiles/<seq>_files/<level>/<col>_<row>.jpg``: one tile, cut off the loop."""
-    pyramid = frame_pyramid(request)
+    frame = _framed(request)
+    pyramid = frame.pyramid
+    assert pyramid is not None
     level, col, row = (int(request.match_info[k]) for k in ("level", "col", "row"))
     if not pyramid.has_tile(level, col, row):
         raise web.HTTPNotFound(
             text=f"tile {level}/{col}_{row} is outside the pyramid; see its .dzi for the size\n"
         )
+    if isinstance(pyramid, RemotePyramid):  # published by another node: ask it (SPEC §10)
+        params = {"level": str(level), "col": str(col), "row": str(row)}
+        found = await ask(request.app, frame, pyramid, pyramid.node, JPEG_TILE, params, False)
+        return response_of(found)
     loop = asyncio.get_running_loop()
     data = await loop.run_in_executor(request.app[TILE_POOL], pyramid.tile, level, col, row)
     return web.Response(body=data, content_type="image/jpeg", headers=IMMUTABLE)
+
+
+async def tile_answer(
+    app: web.Application, frame: Frame, route: str, params: Mapping[str, str], gzip: bool
+) -> RawAnswer:
+    """Tile ``params`` (``level``, ``col``, ``row``) of ``frame``'s pyramid, for the node
+    that asked through the broker (a :data:`~framecast.web.rawremote.LocalAnswer`)."""
+    pyramid = frame.pyramid
+    try:
+        level, col, row = (int(params[k]) for k in ("level", "col", "row"))
+    except (KeyError, ValueError):
+        return RawAnswer.refusal(400, "a tile needs a level, col and row")
+    if pyramid is None or not pyramid.has_tile(level, col, row):
+        return RawAnswer.refusal(
+            404, f"tile {level}/{col}_{row} is outside the pyramid; see its .dzi for the size"
+        )
+    loop = asyncio.get_running_loop()
+    data = await loop.run_in_executor(app[TILE_POOL], pyramid.tile, level, col, row)
+    return RawAnswer(200, "image/jpeg", data, IMMUTABLE)
 
 
 async def tile_pool(app: web.Application) -> AsyncIterator[None]:
