@@ -55,3 +55,20 @@ def test_no_wait_when_nothing_is_being_made() -> None:
     assert pool.submit(lambda: "ok").result(1) == "ok"
     pool.shutdown()
     assert priority.yielded == 0
+
+
+def test_a_long_job_pauses_between_pieces_while_a_frame_is_made() -> None:
+    """pause() inside a BackgroundPool job waits while a frame is being made (at most
+    MAX_PAUSE), and does nothing outside such a job."""
+    from framecast import priority as module
+
+    gate = LiveFirst(max_wait=0.05)
+    pool = BackgroundPool(1, gate, name="test-bg")
+    module.pause()  # not in a job: returns at once, counts nothing
+    assert gate.yielded == 0
+    with gate.live():
+        started = time.monotonic()
+        pool.submit(module.pause).result(5)  # the job's start waits max_wait … then pauses
+        waited = time.monotonic() - started
+    pool.shutdown()
+    assert gate.yielded == 2 and waited >= 0.05 + module.MAX_PAUSE

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from .priority import pause
+
 __all__ = [
     "BAND_PIXELS",
     "MAX_BINS",
@@ -175,6 +177,7 @@ def _bands(array: Array, pixels: int = 0) -> Iterator[tuple[int, Array]]:
     per_row = max(1, int(np.prod(array.shape[1:])) // _channels(array))
     rows = max(1, (pixels or BAND_PIXELS) // per_row)
     for top in range(0, height, rows):
+        pause()  # a live frame on its way goes first (framecast.priority)
         yield top, array[top : top + rows]
 
 

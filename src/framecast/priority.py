@@ -7,7 +7,9 @@ frame to every viewer (:meth:`LiveFirst.live`), and a background job, before it 
 waits until no frame is on its way (:meth:`LiveFirst.wait_turn`) — for at most
 ``max_wait`` seconds, so a stream that keeps the encoder busy all the time slows background
 work down but never starves it.
-A job already running is not interrupted: a tile or an analysis band is short.
+A job already running is not stopped, but a long one (statistics of a big frame) calls
+:func:`pause` between its pieces: in a :class:`BackgroundPool` job it waits there, briefly,
+while a live frame is on its way.
 """
 
 from __future__ import annotations
@@ -18,10 +20,23 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
-__all__ = ["MAX_WAIT", "BackgroundPool", "LiveFirst"]
+__all__ = ["MAX_PAUSE", "MAX_WAIT", "BackgroundPool", "LiveFirst", "pause"]
 
 #: The longest a background job waits for the encoder to be idle, in seconds.
 MAX_WAIT = 0.25
+#: The longest :func:`pause` waits (it is called many times in one job).
+MAX_PAUSE = 0.03
+
+_job = threading.local()  # the LiveFirst of the BackgroundPool job this thread runs, if any
+
+
+def pause() -> None:
+    """A yield point for long background work: in a :class:`BackgroundPool` job, wait here
+    (at most :data:`MAX_PAUSE`) while a live frame is on its way; elsewhere, nothing."""
+    priority: LiveFirst | None = getattr(_job, "priority", None)
+    if priority is not None:
+        priority.wait_turn(MAX_PAUSE)
+
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -55,13 +70,17 @@ class LiveFirst:
                 if self._making == 0:
                     self._idle.notify_all()
 
-    def wait_turn(self) -> None:
-        """Return when no live frame is being made, or after ``max_wait`` seconds."""
+    def wait_turn(self, timeout: float | None = None) -> None:
+        """Return when no live frame is being made, or after ``timeout`` (default
+        ``max_wait``) seconds."""
+        if self._making == 0:  # the common case, without the lock
+            return
         with self._idle:
             if self._making == 0:
                 return
             self.yielded += 1
-            self._idle.wait_for(lambda: self._making == 0, timeout=self.max_wait)
+            wait = self.max_wait if timeout is None else min(timeout, self.max_wait)
+            self._idle.wait_for(lambda: self._making == 0, timeout=wait)
 
 
 class BackgroundPool(ThreadPoolExecutor):
@@ -74,6 +93,10 @@ class BackgroundPool(ThreadPoolExecutor):
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         def job() -> T:
             self.priority.wait_turn()
-            return fn(*args, **kwargs)
+            _job.priority = self.priority
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _job.priority = None
 
         return super().submit(job)

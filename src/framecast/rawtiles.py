@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .priority import pause
 from .tiles import max_level, tile_rect
 
 __all__ = ["BAND_BYTES", "FORMAT", "cut"]
@@ -60,6 +61,7 @@ def _block_means(
     sums = np.zeros((y1 - y0, x1 - x0, *rest), np.float64)
     band = max(1, BAND_BYTES // max(1, (right - left) * channels * 8))
     for first in range(top, bottom, band):
+        pause()  # a live frame on its way goes first (framecast.priority)
         last = min(first + band, bottom)
         # sum each row over every block's columns (float64 partial sums, band rows only)
         across = np.add.reduceat(array[first:last, left:right], starts, axis=1, dtype=np.float64)
