@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -76,12 +77,17 @@ class Redis:
             stderr=subprocess.DEVNULL,
         )
 
+    def _tls(self) -> ssl.SSLContext | None:
+        """The TLS context to reach this server with (None: plain TCP)."""
+        return None
+
     async def _ready(self, deadline: float) -> None:
         """PING until PONG (or NOAUTH from a server that wants a password), with a deadline."""
+        context = self._tls()
         while True:
             assert self.process is not None and self.process.poll() is None, "redis-server died"
             with contextlib.suppress(OSError):
-                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.port, ssl=context)
                 try:
                     writer.write(b"PING\r\n")
                     await writer.drain()
@@ -93,7 +99,8 @@ class Redis:
                 if answer.startswith((b"+PONG", b"-NOAUTH")):
                     return
             if time.monotonic() > deadline:
-                raise AssertionError("redis-server did not answer PING within 10 s")
+                over = " over TLS" if context is not None else ""
+                raise AssertionError(f"redis-server did not answer PING{over} within 10 s")
             await asyncio.sleep(0.02)
 
     def kill(self) -> None:
