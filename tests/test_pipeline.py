@@ -281,3 +281,33 @@ async def test_background_jobs_wait_until_the_frame_is_fanned_out(tmp_path: Path
         pool.shutdown()
         await pipeline.stop()
         await supervisor.stop()
+
+
+async def test_background_work_waits_from_the_moment_an_image_arrives(tmp_path: Path) -> None:
+    """publish() itself holds background work back (not only once the encoder takes the
+    image), until the frame is fanned out; with nobody watching it holds nothing."""
+    from framecast.priority import LiveFirst
+
+    hub = Hub()
+    priority = LiveFirst()
+    pipeline = Pipeline(
+        hub, tmp_path, imaging.DisplayOptions(), max_file_rate=100, priority=priority
+    )
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    try:
+        pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8)))
+        assert priority.making == 0  # nobody watches: the frame may wait for its file's turn
+        sub = hub.subscribe()
+        pipeline.submit(Incoming(load=lambda: np.ones((8, 8), np.uint8)))
+        assert priority.making == 1  # before the loop has run the encoder at all
+        frame = await asyncio.wait_for(sub.next(), 5)
+        assert frame is not None
+        deadline = asyncio.get_running_loop().time() + 5
+        while priority.making:
+            assert asyncio.get_running_loop().time() < deadline, "the priority was kept"
+            await asyncio.sleep(0.005)
+    finally:
+        await pipeline.stop()
+        await supervisor.stop()
+    assert priority.making == 0

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 
-from framecast.priority import BackgroundPool, LiveFirst
+import pytest
+
+from framecast.priority import BACKGROUND_NICE, BackgroundPool, LiveFirst
 
 
 def test_a_background_job_starts_after_the_live_frame() -> None:
@@ -72,3 +76,14 @@ def test_a_long_job_pauses_between_pieces_while_a_frame_is_made() -> None:
         waited = time.monotonic() - started
     pool.shutdown()
     assert gate.yielded == 2 and waited >= 0.05 + module.MAX_PAUSE
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice is Linux's")
+def test_background_threads_run_at_a_lower_cpu_priority() -> None:
+    """A background job's thread is niced below the rest of the process, which keeps its own."""
+    pool = BackgroundPool(1, LiveFirst(), name="test-bg")
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    theirs = pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert theirs.result(5) == min(19, mine + BACKGROUND_NICE)
+    pool.shutdown()
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine

@@ -110,6 +110,8 @@ class Pipeline:
         self._file_period = 1.0 / max_file_rate
         self._lock = threading.Lock()
         self._pending: tuple[Incoming, float] | None = None
+        #: This pipeline holds one count of ``_priority`` (a frame is on its way).
+        self._holding = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._file_wake: asyncio.Event | None = None
@@ -152,6 +154,7 @@ class Pipeline:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         left = self._take()
+        self._release()
         if left is not None:
             _report(left[0], None)
         frame = self._file_frame
@@ -174,6 +177,10 @@ class Pipeline:
                 self.counters.dropped += 1
             self._pending = (incoming, incoming.time or now)
             loop, wake = self._loop, self._wake
+            # From here until it is fanned out, background work waits for this frame. Not
+            # while nobody watches: then the frame may wait for the web file's turn.
+            if loop is not None and self._hub.clients:
+                self._hold()
         if loop is not None and wake is not None:
             # A loop closed during shutdown raises RuntimeError: the image is simply not shown.
             with contextlib.suppress(RuntimeError):
@@ -193,6 +200,19 @@ class Pipeline:
             item, self._pending = self._pending, None
             return item
 
+    def _hold(self) -> None:
+        """Hold the priority for a frame on its way (at most one count). Under ``_lock``."""
+        if not self._holding:
+            self._holding = True
+            self._priority.begin()
+
+    def _release(self, *, unless_pending: bool = False) -> None:
+        """Give the priority back (kept if ``unless_pending`` and another image waits)."""
+        with self._lock:
+            if self._holding and not (unless_pending and self._pending is not None):
+                self._holding = False
+                self._priority.end()
+
     async def _encode_loop(self) -> None:
         assert self._wake is not None
         while True:
@@ -200,6 +220,7 @@ class Pipeline:
             self._wake.clear()
             if self._hub.clients == 0:
                 # Nobody watches: wait until the web file is due, or a client arrives.
+                self._release()  # no fan-out to hurry, background work may go on
                 delay = self._next_file_time - time.monotonic()
                 if delay > 0:
                     self._hub.client_arrived.clear()
@@ -211,9 +232,13 @@ class Pipeline:
 
     async def _publish(self, incoming: Incoming, stamp: float) -> None:
         """Make one frame off the loop and publish it, ahead of background work (tiles,
-        analysis: :mod:`framecast.priority`) until it is fanned out."""
-        with self._priority.live():
+        analysis: :mod:`framecast.priority`) from its arrival until it is fanned out."""
+        with self._lock:
+            self._hold()
+        try:
             await self._make_and_publish(incoming, stamp)
+        finally:
+            self._release(unless_pending=True)  # the next image is on its way already
 
     async def _make_and_publish(self, incoming: Incoming, stamp: float) -> None:
         """A failure is this frame's alone. A method of its own so that nothing of the image

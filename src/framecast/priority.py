@@ -2,11 +2,11 @@
 
 On a machine with few cores, cutting deep-zoom tiles and answering analysis requests for
 one viewer must not delay the next live frame for everybody. :class:`LiveFirst` is the
-one rule between them: each pipeline marks the time from taking an image to handing the
-frame to every viewer (:meth:`LiveFirst.live`), and a background job, before it starts,
-waits until no frame is on its way (:meth:`LiveFirst.wait_turn`) — for at most
-``max_wait`` seconds, so a stream that keeps the encoder busy all the time slows background
-work down but never starves it.
+one rule between them: each pipeline marks the time from receiving an image to handing its
+frame to every viewer (:meth:`LiveFirst.begin`, :meth:`LiveFirst.end`), and a background
+job, before it starts, waits until no frame is on its way (:meth:`LiveFirst.wait_turn`) —
+for at most ``max_wait`` seconds, so a stream that keeps the encoder busy all the time slows
+background work down but never starves it.
 A job already running is not stopped, but a long one (statistics of a big frame) calls
 :func:`pause` between its pieces: in a :class:`BackgroundPool` job it waits there, briefly,
 while a live frame is on its way.
@@ -14,13 +14,16 @@ while a live frame is on its way.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
-__all__ = ["MAX_PAUSE", "MAX_WAIT", "BackgroundPool", "LiveFirst", "pause"]
+__all__ = ["BACKGROUND_NICE", "MAX_PAUSE", "MAX_WAIT", "BackgroundPool", "LiveFirst", "pause"]
 
 #: The longest a background job waits for the encoder to be idle, in seconds.
 MAX_WAIT = 0.25
@@ -57,18 +60,26 @@ class LiveFirst:
         """Live frames being made right now."""
         return self._making
 
+    def begin(self) -> None:
+        """A live frame is on its way (until the matching :meth:`end`)."""
+        with self._idle:
+            self._making += 1
+
+    def end(self) -> None:
+        """That frame reached its viewers (or was given up)."""
+        with self._idle:
+            self._making -= 1
+            if self._making == 0:
+                self._idle.notify_all()
+
     @contextmanager
     def live(self) -> Iterator[None]:
         """Mark the enclosed work as making a live frame."""
-        with self._idle:
-            self._making += 1
+        self.begin()
         try:
             yield
         finally:
-            with self._idle:
-                self._making -= 1
-                if self._making == 0:
-                    self._idle.notify_all()
+            self.end()
 
     def wait_turn(self, timeout: float | None = None) -> None:
         """Return when no live frame is being made, or after ``timeout`` (default
@@ -83,11 +94,25 @@ class LiveFirst:
             self._idle.wait_for(lambda: self._making == 0, timeout=wait)
 
 
+#: How much lower (Linux ``nice``) background threads run than the rest of the process.
+BACKGROUND_NICE = 10
+
+
+def _lower_priority() -> None:
+    """Let this thread yield the CPU to live work and to other processes (Linux, where
+    ``nice`` is per thread; elsewhere it would be the whole process's, so nothing)."""
+    if sys.platform == "linux":
+        me = threading.get_native_id()
+        with contextlib.suppress(OSError):
+            nice = os.getpriority(os.PRIO_PROCESS, me)  # inherited from the starting thread
+            os.setpriority(os.PRIO_PROCESS, me, min(19, nice + BACKGROUND_NICE))
+
+
 class BackgroundPool(ThreadPoolExecutor):
     """A thread pool whose jobs each wait their turn behind live frames (:class:`LiveFirst`)."""
 
     def __init__(self, workers: int, priority: LiveFirst, *, name: str) -> None:
-        super().__init__(workers, thread_name_prefix=name)
+        super().__init__(workers, thread_name_prefix=name, initializer=_lower_priority)
         self.priority = priority
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
