@@ -161,6 +161,16 @@ async def running(*servers: ImageServer) -> AsyncIterator[tuple[ImageServer, ...
             await server.astop()
 
 
+#: Every request a broker test makes has this deadline: a hang fails with a timeout, clearly.
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30)
+
+
+async def get(http: aiohttp.ClientSession, address: str) -> tuple[int, bytes, Any]:
+    """GET ``address``: status, body and headers, within :data:`REQUEST_TIMEOUT`."""
+    async with http.get(address, timeout=REQUEST_TIMEOUT) as response:
+        return response.status, await response.read(), response.headers
+
+
 def url(server: ImageServer) -> str:
     return f"http://127.0.0.1:{server.port}"
 

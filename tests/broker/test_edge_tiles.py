@@ -28,7 +28,7 @@ from framecast.imaging import DisplayOptions, encode
 from framecast.tiles import Pyramid, RemotePyramid
 
 from ..conftest import next_json, until
-from .conftest import Redis, node, running, status, url
+from .conftest import Redis, get, node, running, status, url
 
 NO_PUBLISHER = "no publisher answered: the node publishing stream 'cam1' is gone or unreachable"
 LIMITS = Limits(
@@ -41,11 +41,6 @@ def _large() -> np.ndarray[Any, Any]:
     x = np.arange(6000, dtype=np.uint32)
     y = np.arange(4000, dtype=np.uint32)[:, None]
     return ((x * 7 + y * 13 + (x * y) // 97) % 256).astype(np.uint8)
-
-
-async def _get(http: aiohttp.ClientSession, address: str) -> tuple[int, bytes, Any]:
-    async with http.get(address) as response:
-        return response.status, await response.read(), response.headers
 
 
 async def _shown(server: ImageServer, stream: str) -> Frame:
@@ -88,26 +83,26 @@ async def test_the_edge_serves_the_publishers_deep_zoom_tiles(redis: Redis, tmp_
         assert heard["tiles"] == dzi
         on_a, on_b = await _data(http, a), await _data(http, b)
         assert on_b["tiles"] == on_a["tiles"] == dzi
-        dzi_a, dzi_b = await _get(http, url(a) + dzi), await _get(http, url(b) + dzi)
+        dzi_a, dzi_b = await get(http, url(a) + dzi), await get(http, url(b) + dzi)
         assert dzi_a[0] == dzi_b[0] == 200 and dzi_b[1] == dzi_a[1]
         assert b'Width="6000" Height="4000"' in dzi_b[1]
         assert dzi_b[2]["Content-Type"].startswith("application/xml")
         for tile in ("13/3_2.jpg", "13/23_15.jpg", "8/0_0.jpg", "0/0_0.jpg"):
             path = f"/s/cam1/tiles/{seq}_files/{tile}"
             asked = await _answered(http, a)
-            on_b_tile = await _get(http, url(b) + path)
-            on_a_tile = await _get(http, url(a) + path)
+            on_b_tile = await get(http, url(b) + path)
+            on_a_tile = await get(http, url(a) + path)
             assert on_b_tile[0] == on_a_tile[0] == 200, tile
             assert on_b_tile[1] == on_a_tile[1] and on_b_tile[1].startswith(b"\xff\xd8\xff")
             assert on_b_tile[2]["Content-Type"] == "image/jpeg"
             assert on_b_tile[2]["Cache-Control"] == on_a_tile[2]["Cache-Control"]
             assert await _answered(http, a) == asked + 1, tile  # asked of A once
-            again = await _get(http, url(b) + path)
+            again = await get(http, url(b) + path)
             assert again[:2] == on_b_tile[:2]
             assert await _answered(http, a) == asked + 1, tile  # then from B's cache
         outside = f"/s/cam1/tiles/{seq}_files/13/24_0.jpg"
-        assert (await _get(http, url(b) + outside))[0] == 404
-        assert (await _get(http, url(a) + outside))[0] == 404
+        assert (await get(http, url(b) + outside))[0] == 404
+        assert (await get(http, url(a) + outside))[0] == 404
 
 
 async def test_tiles_cross_without_raw_data(redis: Redis, tmp_path: Path) -> None:
@@ -121,7 +116,7 @@ async def test_tiles_cross_without_raw_data(redis: Redis, tmp_path: Path) -> Non
         on_b = await _data(http, b)
         assert on_b["raw"] is None and on_b["tiles"] == f"/s/cam1/tiles/{seq}.dzi"
         path = f"/s/cam1/tiles/{seq}_files/12/5_5.jpg"
-        tile_a, tile_b = await _get(http, url(a) + path), await _get(http, url(b) + path)
+        tile_a, tile_b = await get(http, url(a) + path), await get(http, url(b) + path)
         assert tile_b[0] == 200 and tile_b[1] == tile_a[1]
 
 
@@ -136,15 +131,15 @@ async def test_a_gone_publisher_gives_503_for_tiles_not_yet_kept(
             a.publish(_large(), stream="cam1")
             seq = (await _shown(b, "cam1")).seq
             base = url(b) + f"/s/cam1/tiles/{seq}"
-            kept = await _get(http, base + "_files/13/1_1.jpg")
+            kept = await get(http, base + "_files/13/1_1.jpg")
             assert kept[0] == 200
         began = time.monotonic()
-        gone = await _get(http, base + "_files/13/2_2.jpg")
+        gone = await get(http, base + "_files/13/2_2.jpg")
         assert time.monotonic() - began < 5.5
         assert gone[0] == 503 and gone[1].decode().startswith(NO_PUBLISHER)
-        again = await _get(http, base + "_files/13/1_1.jpg")
+        again = await get(http, base + "_files/13/1_1.jpg")
         assert again[:2] == kept[:2]
-        assert (await _get(http, base + ".dzi"))[0] == 200
+        assert (await get(http, base + ".dzi"))[0] == 200
 
 
 def _frame(pyramid: Pyramid | None) -> Frame:

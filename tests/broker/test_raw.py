@@ -4,6 +4,7 @@ publisher through the broker, kept with the frame (SPEC §10, §11.1)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import io
 import json
@@ -23,7 +24,7 @@ from framecast.imaging import DisplayOptions, encode
 from framecast.raw import Raw
 
 from ..conftest import gradient, until
-from .conftest import Redis, node, running, status, url
+from .conftest import REQUEST_TIMEOUT, Redis, get, node, running, status, url
 
 NO_PUBLISHER = "no publisher answered: the node publishing stream 'cam1' is gone or unreachable"
 
@@ -31,11 +32,6 @@ NO_PUBLISHER = "no publisher answered: the node publishing stream 'cam1' is gone
 def _published() -> np.ndarray[Any, Any]:
     """A uint16 frame with values no 8-bit picture could hold."""
     return (gradient(64, 48, np.uint16) * 251 + 7).astype(np.uint16)
-
-
-async def _get(http: aiohttp.ClientSession, address: str) -> tuple[int, bytes, Any]:
-    async with http.get(address) as response:
-        return response.status, await response.read(), response.headers
 
 
 def _npy(body: bytes) -> np.ndarray[Any, Any]:
@@ -67,7 +63,7 @@ async def test_the_edge_serves_the_publishers_raw_array_exactly(
         frame = await _shown(b, "cam1")
         seq = frame.seq
         path = f"/s/cam1/raw/{seq}"
-        status_, body, headers = await _get(http, url(b) + path + ".npy")
+        status_, body, headers = await get(http, url(b) + path + ".npy")
         assert status_ == 200
         assert headers["Content-Disposition"] == f'attachment; filename="cam1-{seq}.npy"'
         got = _npy(body)
@@ -78,13 +74,13 @@ async def test_the_edge_serves_the_publishers_raw_array_exactly(
             assert response.headers["Content-Encoding"] == "gzip"
             assert np.array_equal(_npy(gzip.decompress(await response.read())), pixels)
         for route in (".dzi", "_files/6/0_0.npy", "_files/3/0_0.npy", ".fits"):
-            on_a = await _get(http, url(a) + path + route)
-            on_b = await _get(http, url(b) + path + route)
+            on_a = await get(http, url(a) + path + route)
+            on_b = await get(http, url(b) + path + route)
             assert on_b[0] == on_a[0] == 200 and on_b[1] == on_a[1], route
-        tile = _npy((await _get(http, url(b) + path + "_files/6/0_0.npy"))[1])
+        tile = _npy((await get(http, url(b) + path + "_files/6/0_0.npy"))[1])
         assert np.array_equal(tile, pixels[:48, :64])
-        json_a = json.loads((await _get(http, url(a) + "/s/cam1/data.json"))[1])["framecast"]
-        json_b = json.loads((await _get(http, url(b) + "/s/cam1/data.json"))[1])["framecast"]
+        json_a = json.loads((await get(http, url(a) + "/s/cam1/data.json"))[1])["framecast"]
+        json_b = json.loads((await get(http, url(b) + "/s/cam1/data.json"))[1])["framecast"]
         assert json_b["dtype"] == json_a["dtype"] == "uint16"
         assert json_b["raw"] == json_a["raw"] == f"/s/cam1/raw/{seq}.dzi"
 
@@ -106,22 +102,22 @@ async def test_analysis_on_the_edge_equals_the_publishers_and_is_asked_once(
             f"histogram?seq={seq}&bins=16",
             f"profile?seq={seq}&x0=0&y0=0&x1=63&y1=47",
         ):
-            on_a = await _get(http, f"{url(a)}/s/cam1/api/{query}")
-            on_b = await _get(http, f"{url(b)}/s/cam1/api/{query}")
+            on_a = await get(http, f"{url(a)}/s/cam1/api/{query}")
+            on_b = await get(http, f"{url(b)}/s/cam1/api/{query}")
             assert on_a[0] == on_b[0] == 200, query
             assert json.loads(on_b[1]) == json.loads(on_a[1]), query
         asked = await _answered(http, a)
-        again = await _get(http, f"{url(b)}/s/cam1/api/stats?seq={seq}")
+        again = await get(http, f"{url(b)}/s/cam1/api/stats?seq={seq}")
         assert again[0] == 200 and json.loads(again[1])["seq"] == seq
         assert await _answered(http, a) == asked  # from the edge's cache
-        fresh = await _get(http, f"{url(b)}/s/cam1/api/pixel?seq={seq}&x=1&y=1")
+        fresh = await get(http, f"{url(b)}/s/cam1/api/pixel?seq={seq}&x=1&y=1")
         assert fresh[0] == 200
         assert await _answered(http, a) == asked + 1  # a new question crosses the broker
         outside = f"/s/cam1/api/pixel?seq={seq}&x=64&y=0"
-        refused, on_a = await _get(http, url(b) + outside), await _get(http, url(a) + outside)
+        refused, on_a = await get(http, url(b) + outside), await get(http, url(a) + outside)
         assert refused[0] == 400 and refused[1].decode().startswith("x=64 ")
         assert refused[:2] == on_a[:2]
-        latest = await _get(http, f"{url(b)}/s/cam1/api/pixel?x=2&y=3")
+        latest = await get(http, f"{url(b)}/s/cam1/api/pixel?x=2&y=3")
         assert latest[0] == 200 and latest[2]["Cache-Control"] == "no-cache"
         assert json.loads(latest[1])["value"] == int(_published()[3, 2])
 
@@ -137,19 +133,19 @@ async def test_a_stopped_publisher_gives_503_with_the_reason(
         async with running(a):
             a.publish(_published(), stream="cam1")
             seq = (await _shown(b, "cam1")).seq
-            kept = await _get(http, f"{url(b)}/s/cam1/api/stats?seq={seq}")
+            kept = await get(http, f"{url(b)}/s/cam1/api/stats?seq={seq}")
             assert kept[0] == 200
         caplog.set_level(logging.INFO, logger="framecast")
         began = time.monotonic()
-        gone = await _get(http, f"{url(b)}/s/cam1/raw/{seq}.npy")
+        gone = await get(http, f"{url(b)}/s/cam1/raw/{seq}.npy")
         assert time.monotonic() - began < 5.5
         assert gone[0] == 503 and gone[1].decode().startswith(NO_PUBLISHER)
         assert gone[1].count(b"\n") == 1
         for _ in range(3):
-            assert (await _get(http, f"{url(b)}/s/cam1/raw/{seq}.dzi"))[0] == 503
+            assert (await get(http, f"{url(b)}/s/cam1/raw/{seq}.dzi"))[0] == 503
         said = [r for r in caplog.records if "did not answer" in r.getMessage()]
         assert len(said) == 1 and said[0].exc_info is None
-        again = await _get(http, f"{url(b)}/s/cam1/api/stats?seq={seq}")
+        again = await get(http, f"{url(b)}/s/cam1/api/stats?seq={seq}")
         assert again[:2] == kept[:2]
 
 
@@ -184,14 +180,15 @@ async def test_a_publisher_that_never_answers_gives_503_after_5_s(
             )
             await _shown(b, "cam1")
             began = time.monotonic()
-            answer = await _get(http, f"{url(b)}/s/cam1/api/pixel?seq=7&x=1&y=1")
+            answer = await get(http, f"{url(b)}/s/cam1/api/pixel?seq=7&x=1&y=1")
             waited = time.monotonic() - began
             assert answer[0] == 503 and answer[1].decode().startswith(NO_PUBLISHER)
             assert 4.5 <= waited < 7.5
             assert b'"route": "pixel"' in await asyncio.wait_for(reader.read(65536), 5)
     finally:
         writer.close()
-        await writer.wait_closed()
+        with contextlib.suppress(OSError, TimeoutError):
+            await asyncio.wait_for(writer.wait_closed(), 5)
 
 
 async def test_a_garbage_raw_request_is_skipped_with_one_log_line(
@@ -224,7 +221,7 @@ async def test_a_garbage_raw_request_is_skipped_with_one_log_line(
         assert len(skipped) == 1 and "raw request" in skipped[0].getMessage()
         assert skipped[0].exc_info is None
         assert await _answered(http, a) == 0
-        good = await _get(http, f"{url(b)}/s/cam1/api/pixel?seq={seq}&x=0&y=0")
+        good = await get(http, f"{url(b)}/s/cam1/api/pixel?seq={seq}&x=0&y=0")
         assert good[0] == 200 and json.loads(good[1])["value"] == 7
 
 
@@ -238,9 +235,9 @@ async def test_without_raw_data_on_the_publisher_the_edge_says_so(
     async with running(a, b), aiohttp.ClientSession() as http:
         a.publish(_published(), stream="cam1")
         seq = (await _shown(b, "cam1")).seq
-        info = json.loads((await _get(http, url(b) + "/s/cam1/data.json"))[1])["framecast"]
+        info = json.loads((await get(http, url(b) + "/s/cam1/data.json"))[1])["framecast"]
         assert info["raw"] is None and info["dtype"] is None
-        refused = await _get(http, f"{url(b)}/s/cam1/raw/{seq}.npy")
+        refused = await get(http, f"{url(b)}/s/cam1/raw/{seq}.npy")
         assert refused[0] == 404 and b"keep_raw" in refused[1]
         assert await _answered(http, a) == 0
 
@@ -258,10 +255,11 @@ async def test_an_answer_larger_than_the_broker_carries_is_502_saying_so(
         big = await _get_plain(http, f"{url(b)}/s/cam1/raw/{seq}.npy")
         assert big[0] == 502 and b"ask the publishing node directly" in big[1]
         assert big[1].count(b"\n") == 1
-        small = await _get(http, f"{url(b)}/s/cam1/raw/{seq}.dzi")
+        small = await get(http, f"{url(b)}/s/cam1/raw/{seq}.dzi")
         assert small[0] == 200
 
 
 async def _get_plain(http: aiohttp.ClientSession, address: str) -> tuple[int, bytes]:
-    async with http.get(address, headers={"Accept-Encoding": "identity"}) as response:
+    headers = {"Accept-Encoding": "identity"}
+    async with http.get(address, headers=headers, timeout=REQUEST_TIMEOUT) as response:
         return response.status, await response.read()
