@@ -22,7 +22,6 @@ LAYERS = {
     "keys.js": (False, True),
     "npy.js": (False, False),
     "overlay.js": (False, True),
-    "rawread.js": (True, False),
     "rawtiles.js": (False, True),
     "scalebar.js": (False, False),
     "series.js": (False, False),

@@ -1,10 +1,7 @@
 // The tools' side of the network (no DOM): the raw value of a pixel (/api/pixel), each kept
 // frame's metadata (history/<seq>.json), and the "point" command. Values are handed on as
 // the text the server wrote, so a value is shown exactly as published (3.25e-05 stays
-// 3.25e-05, a count stays a count) — JSON.parse would re-spell floats. Raw data: tiles, and
-// whole frames read in a worker (rawread.js).
-
-import { parseNpy } from "./npy.js";
+// 3.25e-05, a count stays a count) — JSON.parse would re-spell floats.
 
 /** The text of member `name` of a JSON object (its value as written), or null. Only the top
  *  level of the object is searched. */
@@ -139,53 +136,6 @@ export async function fetchBuffer(url, { signal } = {}) {
   const response = await fetch(url, { cache: "force-cache", signal });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.arrayBuffer();
-}
-
-let reader = null;          // the rawread.js worker, started at the first whole read
-let readId = 0;
-const readsWaiting = new Map();  // id → {resolve, reject}
-
-/** A frame's raw data read whole (`url`: its <seq>.npy) off the page's thread, in the
- *  rawread.js worker: resolves to {npy, histogram, levels} (the parsed values, their
- *  histogram, and the means of every level under `maxLevel`), or rejects saying why;
- *  `signal` gives the read up. Without workers, read here (then `histogram` and `levels`
- *  are null). */
-export function readWhole(url, { signal = null, maxLevel }) {
-  if (!reader) {
-    try {
-      reader = new Worker(new URL("./rawread.js", import.meta.url), { type: "module" });
-    } catch {
-      return fetchBuffer(url, { signal }).then((buffer) => ({ npy: parseNpy(buffer), histogram: null, levels: null }));
-    }
-    reader.addEventListener("message", ({ data }) => {
-      const waiting = readsWaiting.get(data.id);
-      readsWaiting.delete(data.id);
-      if (!waiting) return;
-      if (data.error !== undefined) {
-        waiting.reject(new Error(data.error));
-        return;
-      }
-      const Kind = globalThis[data.kind];
-      const npy = { dtype: data.dtype, shape: data.shape, fortran: data.fortran, data: new Kind(data.buffer, data.byteOffset, data.length) };
-      waiting.resolve({ npy, histogram: data.histogram, levels: data.levels });
-    });
-  }
-  const id = (readId += 1);
-  return new Promise((resolve, reject) => {
-    if (signal && signal.aborted) {
-      reject(new Error("abandoned for a newer frame"));
-      return;
-    }
-    readsWaiting.set(id, { resolve, reject });
-    if (signal) {
-      signal.addEventListener("abort", () => {
-        if (!readsWaiting.delete(id)) return;
-        reader.postMessage({ id, abort: true });
-        reject(new Error("abandoned for a newer frame"));
-      }, { once: true });
-    }
-    reader.postMessage({ id, url: new URL(url, location.href).href, maxLevel });
-  });
 }
 
 /** The answer to an analysis question (`api/stats?…`, `api/profile?…`) as text, or null

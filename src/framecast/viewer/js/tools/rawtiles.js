@@ -36,10 +36,8 @@ export function tileOf(x, y) {
 export const RawTiles = OSD && class extends OSD.TileSource {
   /** `url`: the frame's raw .dzi (its query string is kept for the tiles); `width`,
    *  `height`: the full-resolution size; `levels(source)`: the viewer's levels now for this
-   *  source; `load(url, {signal})`: resolves to the tile's bytes (an ArrayBuffer); `read(url,
-   *  {signal, maxLevel})`, if given, reads a frame whole (off the page's thread): resolves
-   *  to {npy, histogram, levels} (see analysis.js `readWhole`). */
-  constructor({ url, width, height, levels, load, read = null }) {
+   *  source; `load(url, {signal})`: resolves to the tile's bytes (an ArrayBuffer). */
+  constructor({ url, width, height, levels, load }) {
     const { maxLevel } = dziLevels(width, height);
     super({ width, height, tileSize: TILE_SIZE, tileOverlap: OVERLAP, minLevel: 0, maxLevel, ready: true });
     const [path, query] = url.split("?");
@@ -48,7 +46,6 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     this.url = url;
     this.levelsNow = levels;
     this.load = load;
-    this.read = read;
     this.tiles = new Map();   // url → {npy, context, channels, image, key}
     this.requests = 0;
     // A frame of a few megapixels is read whole, once (<seq>.npy), and its tiles are cut
@@ -68,14 +65,9 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     if (!this.whole) {
       this.requests += 1;
       const reading = (this.reading = new AbortController());
-      const signal = reading.signal;
-      const got = this.read
-        ? this.read(this.wholeUrl, { signal, maxLevel: this.maxLevel })
-        : this.load(this.wholeUrl, { signal }).then((buffer) => ({ npy: parseNpy(buffer), histogram: null, levels: null }));
-      this.whole = got.then(({ npy, histogram: counted, levels }) => {
-        if (signal.aborted) throw new Error("abandoned for a newer frame");
-        this.resolved = pyramid(npy, this.maxLevel, levels);
-        if (counted) this.counted = counted;
+      this.whole = this.load(this.wholeUrl, { signal: reading.signal }).then((buffer) => {
+        if (reading.signal.aborted) throw new Error("abandoned for a newer frame");
+        this.resolved = pyramid(parseNpy(buffer), this.maxLevel);
         return this.resolved;
       });
       this.whole.catch(() => {});  // a read started ahead and abandoned: nobody waits for it
@@ -222,20 +214,16 @@ export const RawTiles = OSD && class extends OSD.TileSource {
  *  §11.2): level maxLevel is the raw data; the level 2^k times smaller holds, as float32, the
  *  mean of the raw pixels of each 2^k × 2^k block (cut at the edges). A level is made only
  *  when first asked for (`level(k)`), from the float64 block sums of the level above it, so
- *  that every mean is exact and the levels nobody looks at cost nothing; `given`: levels
- *  already made ([{level, width, height, data}], all those under the top). Pure. */
-export function pyramid(npy, maxLevel, given = null) {
+ *  that every mean is exact and the levels nobody looks at cost nothing. Pure. */
+export function pyramid(npy, maxLevel) {
   const [height, width] = npy.shape;
   const channels = npy.shape.length > 2 ? npy.shape[2] : 1;
   const top = { width, height, data: npy.data, sums: npy.data };
   const made = new Map([[maxLevel, top]]);
-  // Levels made elsewhere (the reading worker: every level under the top).
-  for (const { level: k, width: w, height: h, data } of given || []) made.set(k, { width: w, height: h, data });
   const level = (k) => {
     if (made.has(k)) return made.get(k);
     if (!(k >= 0 && k < maxLevel)) throw new RangeError(`no level ${k} in a pyramid of ${maxLevel + 1}`);
     const above = level(k + 1);
-    if (!above.sums) throw new RangeError(`level ${k} was not given with the levels above it`);
     const sums = halve(above.sums, above.width, above.height, channels);
     const made_ = { ...sums, data: means(sums, width, height, 2 ** (maxLevel - k), channels) };
     made.set(k, made_);

@@ -7,7 +7,7 @@
 import { ToolOverlay } from "./overlay.js";
 import { LineChart, prepareCanvas } from "./chart.js";
 import { MetaSeries, crosses } from "./series.js";
-import { PixelReader, fetchAnswer, fetchBuffer, fetchMetadata, readWhole } from "./analysis.js";
+import { PixelReader, fetchAnswer, fetchBuffer, fetchMetadata } from "./analysis.js";
 import { Figures, LINE_FIGURES, REGION_FIGURES } from "./figures.js";
 import { RawTiles, dziLevels, formatRaw, histogram } from "./rawtiles.js";
 import { parseNpy } from "./npy.js";
@@ -199,7 +199,7 @@ export class Tools extends EventTarget {
     const height = own.source_height || own.height;
     if (typeof own.raw !== "string" || !own.raw || !width || !height) return null;
     const url = typeof own.time === "number" ? `${own.raw}?t=${own.time}` : own.raw;
-    const source = new RawTiles({ url, width, height, levels: (source) => this._levelsNow(source), load: fetchBuffer, read: readWhole });
+    const source = new RawTiles({ url, width, height, levels: (source) => this._levelsNow(source), load: fetchBuffer });
     // Newest wins: a frame read whole starts reading now, while the one before it is still
     // being shown, and the read of a frame that was waiting its turn (not on screen, not
     // loading) is abandoned: at most one frame waits, none is queued.
