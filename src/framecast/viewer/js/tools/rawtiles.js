@@ -3,7 +3,9 @@
 // raw pixels in their dtype, lower levels float32 means). Each tile is read once, kept as
 // numbers, and painted into its own canvas with the viewer's levels; a change of levels
 // repaints the tiles in memory in place and redraws — no request, nothing for other viewers.
-// No network here: `load(url)` (the transport's) hands over each tile's bytes.
+// A frame of up to 4 MP is read whole (one request) and its tiles cut here, only those of the
+// levels OpenSeadragon asks for. No network here: `load(url, {signal})` (the transport's)
+// hands over the bytes.
 
 import { parseNpy } from "./npy.js";
 import { colourTable, paintWith } from "./colour.js";

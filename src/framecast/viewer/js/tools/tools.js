@@ -126,13 +126,15 @@ export class Tools extends EventTarget {
 
     // Raw tiles are cut in memory from a frame read whole: let OpenSeadragon take many per
     // frame, and only the level the view needs (no coarse-to-fine passes), so that a live
-    // frame is on screen as soon as it is read.
+    // frame is on screen as soon as it is read. That level is the one whose pixels are at
+    // least 0.9 screen pixels (OpenSeadragon's default, 0.5, takes the level twice finer
+    // as soon as the frame is shown at over half its size: four times the pixels to cut
+    // and paint for a picture the screen cannot show).
     view.osd.world.addHandler("add-item", (event) => {
       if (RawTiles && event.item.source instanceof RawTiles && event.item.source.wholeUrl) {
         event.item.maxTilesPerFrame = 64;
         event.item.immediateRender = true;
         event.item.minPixelRatio = 0.9;
-        event.item.reset();
       }
     });
     this._helpKeys();
@@ -193,6 +195,12 @@ export class Tools extends EventTarget {
    *  painted with this viewer's levels when levels are on and the frame has raw data, else
    *  null (the JPEG or the display pyramid, as without the tools). */
   tilesFor(info) {
+    // Newest wins: the read of a frame that was waiting its turn (not on screen, not
+    // loading) is abandoned when another frame is asked for: at most one frame waits, none
+    // is queued, and none is kept once levels are off.
+    const waiting = this.ahead;
+    this.ahead = null;
+    if (waiting && !this._busy(waiting)) waiting.abandon();
     if (!this.levelsOn || !info || info.waiting || !RawTiles) return null;
     const own = info.own || {};
     const width = own.source_width || own.width;
@@ -200,11 +208,7 @@ export class Tools extends EventTarget {
     if (typeof own.raw !== "string" || !own.raw || !width || !height) return null;
     const url = typeof own.time === "number" ? `${own.raw}?t=${own.time}` : own.raw;
     const source = new RawTiles({ url, width, height, levels: (source) => this._levelsNow(source), load: fetchBuffer });
-    // Newest wins: a frame read whole starts reading now, while the one before it is still
-    // being shown, and the read of a frame that was waiting its turn (not on screen, not
-    // loading) is abandoned: at most one frame waits, none is queued.
-    const waiting = this.ahead;
-    if (waiting && !this._busy(waiting)) waiting.abandon();
+    // A frame read whole starts reading now, while the one before it is still being shown.
     this.ahead = source;
     source.frame();
     return source;
