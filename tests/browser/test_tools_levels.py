@@ -229,3 +229,92 @@ def test_a_large_frame_takes_its_histogram_from_the_server(
     hist = viewer.page.evaluate("framecast.tools.histogramData.hist")
     assert (hist["min"], hist["max"]) == (500, 60000)
     assert sum(hist["counts"]) == 2100 * 2100
+
+
+def test_tiles_of_an_odd_sized_frame_equal_the_servers(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """A frame of odd width and height read whole is cut into the very tiles the server
+    serves at every level (the means of the blocks cut at its edges), and its histogram
+    counts every pixel."""
+    rng = np.random.default_rng(7)
+    raw = rng.integers(0, 65535, (401, 603), dtype=np.uint16)
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    same = viewer.page.evaluate(
+        """async () => {
+          const r = await import('./js/tools/rawtiles.js');
+          const n = await import('./js/tools/npy.js');
+          const get = async (u) => n.parseNpy(await (await fetch(u)).arrayBuffer());
+          const npy = await get('raw/1.npy');
+          const frame = r.pyramid(npy, 10);
+          const out = [];
+          const asked = [[10, 2, 1], [9, 1, 0], [9, 0, 0], [8, 0, 0], [1, 0, 0]];
+          for (const [level, col, row] of asked) {
+            const mine = r.cutTile(frame, level, col, row);
+            const theirs = await get(`raw/1_files/${level}/${col}_${row}.npy`);
+            out.push(mine.dtype === theirs.dtype && mine.shape.join() === theirs.shape.join()
+              && mine.data.every((v, i) => v === theirs.data[i]));
+          }
+          const hist = r.histogram(npy.data);
+          return [out, hist.min, hist.max, hist.counts.reduce((s, c) => s + c, 0)];
+        }"""
+    )
+    assert same == [[True] * 5, int(raw.min()), int(raw.max()), 401 * 603]
+
+
+def test_a_newer_frame_abandons_the_read_of_the_one_waiting(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """With levels on, a frame's raw data is read as soon as it is asked for; when a newer
+    frame is asked for before it is shown, the older read is given up (never finished) and
+    only the newest frame is read."""
+    finished: list[str] = []
+    viewer.page.on("requestfinished", lambda r: finished.append(r.url))
+    viewer.open()
+    for seq in (1, 2, 3):
+        image_server.publish(gradient() + seq)
+        viewer.wait_seq(seq)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    started = viewer.page.evaluate(
+        """() => {
+          const t = framecast.tools;
+          const info = (seq) => ({ own: { seq, raw: `raw/${seq}.dzi`, width: 600, height: 400 } });
+          window.older = t.tilesFor(info(1));
+          window.newer = t.tilesFor(info(2));
+          return [older.whole === null, newer.whole !== null];
+        }"""
+    )
+    assert started == [True, True]
+    value = viewer.page.evaluate("newer.frame().then(() => newer.valueAt(0, 0).value)")
+    assert value == 1000 + 2
+    assert any("/raw/2.npy" in url for url in finished)
+    assert not any("/raw/1.npy" in url for url in finished)
+
+
+def test_a_frame_at_fit_is_painted_from_the_level_on_screen(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """A frame larger than the screen, with levels on and the whole frame in view, is
+    painted from the means of the level the screen shows, not from every full-resolution
+    pixel; zoomed in, its full-resolution tiles come."""
+    viewer.open()
+    image_server.publish(gradient(1400, 1400))
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    levels = (
+        "[...framecast.view.current.item.source.tiles.keys()]"
+        ".map(u => u.split('_files/')[1].split('/')[0])"
+    )
+    at_fit = viewer.page.evaluate(levels)
+    assert "10" in at_fit and "11" not in at_fit
+    viewer.page.evaluate("framecast.view.setView({zoom: 4, x: 0.5, y: 0.5})")
+    viewer.page.wait_for_function(
+        "framecast.view.current.item.getFullyLoaded() && framecast.view.view().zoom > 3.9"
+    )
+    assert "11" in viewer.page.evaluate(levels)

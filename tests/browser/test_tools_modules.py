@@ -276,3 +276,67 @@ def test_histogram_counts_finite_values(page_open: Viewer) -> None:
     """The browser's histogram spans min..max, leaves NaN out, the maximum in the last bin."""
     got = run(page_open, "rawtiles.js", "m.histogram(new Float32Array([0, 1, 1, 4, NaN]), 4)")
     assert got == {"min": 0, "max": 4, "edges": [0, 1, 2, 3, 4], "counts": [1, 2, 0, 1]}
+
+
+TABLE_EQUALS_ARITHMETIC = """(() => {
+  const kinds = {Uint8Array: [0, 255], Int8Array: [-128, 127], Uint16Array: [0, 65535],
+                 Int16Array: [-32768, 32767]};
+  const levelsList = [
+    {black: 1000, white: 40000, stretch: 'linear', colormap: 'grey'},
+    {black: -20, white: 90, stretch: 'sqrt', colormap: 'viridis', saturation: 100},
+    {black: 300, white: 300, stretch: 'log', colormap: 'inferno'},
+    {black: 5000, white: 100, stretch: 'asinh', colormap: 'diverging', saturation: 65535},
+  ];
+  const bad = [];
+  for (const [kind, [low, high]] of Object.entries(kinds)) {
+    const values = new globalThis[kind](high - low + 1).map((_, i) => low + i);
+    for (const levels of levelsList) {
+      const rgba = () => new Uint8ClampedArray(values.length * 4);
+      const viaTable = m.paint(values, rgba(), levels);
+      const viaArithmetic = m.paint(Float64Array.from(values), rgba(), levels);
+      const first = viaTable.findIndex((v, i) => v !== viaArithmetic[i]);
+      if (first >= 0) bad.push([kind, levels, low + (first >> 2)]);
+    }
+  }
+  return bad;
+})()"""
+
+
+def test_integer_frames_paint_as_their_values_do(page_open: Viewer) -> None:
+    """8- and 16-bit frames (painted through a colour table of every value) get the very
+    colours their values get as floats, for every value, stretch, colormap and saturation."""
+    assert run(page_open, "colour.js", TABLE_EQUALS_ARITHMETIC) == []
+
+
+def test_16_bit_values_get_their_own_colours(page_open: Viewer) -> None:
+    """A uint16 frame is painted from its 16-bit values (not cut to 8 bits first), an int16
+    one with its negative values; saturated pixels are red."""
+    got = run(
+        page_open,
+        "colour.js",
+        "[Array.from(m.paint(new Uint16Array([1000, 40000, 20500, 65535]),"
+        " new Uint8ClampedArray(16), {black: 1000, white: 40000, saturation: 65535})),"
+        " Array.from(m.paint(new Int16Array([-300, -100, 100]), new Uint8ClampedArray(12),"
+        " {black: -300, white: 100}))]",
+    )
+    unsigned = [got[0][i : i + 4] for i in range(0, 16, 4)]
+    assert unsigned[0] == [0, 0, 0, 255] and unsigned[1] == [255, 255, 255, 255]
+    assert abs(unsigned[2][0] - 128) <= 1 and unsigned[3] == [255, 0, 0, 255]
+    signed = [got[1][i : i + 4] for i in range(0, 12, 4)]
+    assert signed[0] == [0, 0, 0, 255] and abs(signed[1][0] - 128) <= 1
+    assert signed[2] == [255, 255, 255, 255]
+
+
+def test_integer_histograms_equal_the_float_ones(page_open: Viewer) -> None:
+    """The histogram of 8- and 16-bit values (counted value by value) has the same extremes,
+    edges and counts as that of the same values as floats."""
+    got = run(
+        page_open,
+        "rawtiles.js",
+        """[['Uint16Array', [7, 65535, 300, 300, 40000, 0]], ['Int16Array', [-32768, -5, 0, 12]],
+            ['Uint8Array', [3, 3, 3]], ['Int8Array', [-128, 127, 0]], ['Uint16Array', []]]
+          .map(([kind, values]) => [m.histogram(new globalThis[kind](values), 7),
+                                    m.histogram(Float64Array.from(values), 7)])""",
+    )
+    for counted, floats in got:
+        assert counted == floats

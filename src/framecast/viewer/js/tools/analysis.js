@@ -132,8 +132,8 @@ export async function fetchMetadata(seqs, { parallel = 4, fetchImpl = (url) => f
 
 /** The bytes at `url` (a raw tile), or a rejection saying why. Raw tiles never change for
  *  a given frame: the browser's cache may answer. */
-export async function fetchBuffer(url) {
-  const response = await fetch(url, { cache: "force-cache" });
+export async function fetchBuffer(url, { signal } = {}) {
+  const response = await fetch(url, { cache: "force-cache", signal });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.arrayBuffer();
 }

@@ -74,6 +74,56 @@ function stretchTable(name) {
 }
 const stretchTables = new Map();
 
+/** One colour as the 32-bit word that puts r, g, b, 255 in an RGBA byte array's order. */
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+function packed(r, g, b) {
+  return (LITTLE ? (255 << 24) | (b << 16) | (g << 8) | r : (r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
+}
+const BLACK_WORD = packed(0, 0, 0);
+const SATURATED_WORD = packed(...SATURATED);
+// Integer dtypes small enough for a table of every value: values → table index offset.
+const INTEGER_TABLES = { Uint8Array: 0, Int8Array: 128, Uint16Array: 0, Int16Array: 32768 };
+const INTEGER_SIZES = { Uint8Array: 256, Int8Array: 256, Uint16Array: 65536, Int16Array: 65536 };
+
+/**
+ * The colours of `levels` = {black, white, stretch, colormap, saturation} for raw values of
+ * the typed-array kind `kind` ("Uint16Array", "Float32Array", …), ready to paint with
+ * `paintWith`: for 8- and 16-bit integers a table of the packed colour of every possible
+ * value (one lookup per pixel), else a 4096-step table of packed colours for the
+ * arithmetic path. Built once per change of levels, not per tile. Pure.
+ */
+export function colourTable({ black, white, stretch: name = "linear", colormap = "grey", saturation = null }, kind = "Float64Array") {
+  if (!stretchTables.has(name)) stretchTables.set(name, stretchTable(name));
+  const steps = stretchTables.get(name);
+  const table = lut(colormap);
+  const words = new Uint32Array(4096);
+  for (let s = 0; s < 4096; s += 1) {
+    const i = steps[s] * 3;
+    words[s] = packed(table[i], table[i + 1], table[i + 2]);
+  }
+  const span = white - black;
+  const scale = span !== 0 ? 4095 / span : 0;
+  const colours = { kind, black, white, span, scale, saturation, steps, words, values: null, offset: 0 };
+  if (kind in INTEGER_TABLES) {
+    const offset = INTEGER_TABLES[kind];
+    const values = new Uint32Array(INTEGER_SIZES[kind]);
+    for (let index = 0; index < values.length; index += 1) values[index] = wordOf(colours, index - offset);
+    colours.values = values;
+    colours.offset = offset;
+  }
+  return colours;
+}
+
+/** The packed colour of one raw value (one channel). */
+function wordOf({ black, white, span, scale, saturation, words }, v) {
+  if (saturation !== null && v >= saturation) return SATURATED_WORD;
+  if (v - v !== 0) return BLACK_WORD;  // NaN, inf, -inf
+  let s = (v - black) * scale;
+  s = s <= 0 ? 0 : s >= 4095 ? 4095 : s | 0;
+  if (span === 0) s = v >= white ? 4095 : 0;
+  return words[s];
+}
+
 /**
  * Paint `values` (a typed array of raw values, `channels` per pixel) into `rgba` (a
  * Uint8ClampedArray of 4 per pixel) with `levels` = {black, white, stretch, colormap}.
@@ -81,45 +131,64 @@ const stretchTables = new Map();
  * colormap only applies to one channel). With `saturation` (a number), pixels at or above
  * it are painted in the warning colour SATURATED.
  */
-export function paint(values, rgba, { black, white, stretch: name = "linear", colormap = "grey", saturation = null }, channels = 1) {
-  if (!stretchTables.has(name)) stretchTables.set(name, stretchTable(name));
-  const steps = stretchTables.get(name);
-  const table = lut(colormap);
-  const span = white - black;
-  const scale = span !== 0 ? 4095 / span : 0;
+export function paint(values, rgba, levels, channels = 1) {
+  return paintWith(colourTable(levels, values.constructor.name), values, rgba, channels);
+}
+
+/** `paint` with the colours of `colourTable` (made for `values`' kind). */
+export function paintWith(colours, values, rgba, channels = 1) {
   const pixels = Math.floor(values.length / channels);
+  if (channels !== 1 || rgba.byteOffset % 4 !== 0) return paintChannels(colours, values, rgba, channels);
+  const out = new Uint32Array(rgba.buffer, rgba.byteOffset, pixels);
+  const table = colours.values;
+  if (table && colours.kind === values.constructor.name) {
+    const offset = colours.offset;
+    if (offset === 0) for (let p = 0; p < pixels; p += 1) out[p] = table[values[p]];
+    else for (let p = 0; p < pixels; p += 1) out[p] = table[values[p] + offset];
+    return rgba;
+  }
+  const { black, scale, saturation, words } = colours;
+  if (colours.span === 0 || saturation !== null) {
+    for (let p = 0; p < pixels; p += 1) out[p] = wordOf(colours, values[p]);
+    return rgba;
+  }
+  for (let p = 0; p < pixels; p += 1) {
+    const v = values[p];
+    if (v - v !== 0) {
+      out[p] = BLACK_WORD;
+      continue;
+    }
+    const s = (v - black) * scale;
+    out[p] = words[s <= 0 ? 0 : s >= 4095 ? 4095 : s | 0];
+  }
+  return rgba;
+}
+
+/** Colour data (the stretch per channel, no colormap), or an unaligned `rgba`. */
+function paintChannels({ black, white, span, scale, saturation, steps, words }, values, rgba, channels) {
+  const pixels = Math.floor(values.length / channels);
+  const word = new Uint32Array(1);
+  const bytes = new Uint8Array(word.buffer);
   for (let p = 0; p < pixels; p += 1) {
     const o = p * 4;
     if (channels === 1) {
-      const v = values[p];
-      if (saturation !== null && v >= saturation) {
-        rgba[o] = SATURATED[0]; rgba[o + 1] = SATURATED[1]; rgba[o + 2] = SATURATED[2]; rgba[o + 3] = 255;
-        continue;
-      }
-      if (!Number.isFinite(v)) {
-        rgba[o] = 0; rgba[o + 1] = 0; rgba[o + 2] = 0; rgba[o + 3] = 255;
-        continue;
-      }
-      let s = (v - black) * scale;
-      s = s <= 0 ? 0 : s >= 4095 ? 4095 : s | 0;
-      if (span === 0) s = v >= white ? 4095 : 0;
-      const i = steps[s] * 3;
-      rgba[o] = table[i]; rgba[o + 1] = table[i + 1]; rgba[o + 2] = table[i + 2]; rgba[o + 3] = 255;
-    } else {
-      let saturated = false;
-      for (let c = 0; c < channels && saturation !== null; c += 1) saturated ||= values[p * channels + c] >= saturation;
-      if (saturated) {
-        rgba[o] = SATURATED[0]; rgba[o + 1] = SATURATED[1]; rgba[o + 2] = SATURATED[2]; rgba[o + 3] = 255;
-        continue;
-      }
-      for (let c = 0; c < 3; c += 1) {
-        const v = values[p * channels + Math.min(c, channels - 1)];
-        let s = Number.isFinite(v) ? (v - black) * scale : 0;
-        s = s <= 0 ? 0 : s >= 4095 ? 4095 : s | 0;
-        rgba[o + c] = steps[s];
-      }
-      rgba[o + 3] = 255;
+      word[0] = wordOf({ black, white, span, scale, saturation, words }, values[p]);
+      rgba[o] = bytes[0]; rgba[o + 1] = bytes[1]; rgba[o + 2] = bytes[2]; rgba[o + 3] = bytes[3];
+      continue;
     }
+    let saturated = false;
+    for (let c = 0; c < channels && saturation !== null; c += 1) saturated ||= values[p * channels + c] >= saturation;
+    if (saturated) {
+      rgba[o] = SATURATED[0]; rgba[o + 1] = SATURATED[1]; rgba[o + 2] = SATURATED[2]; rgba[o + 3] = 255;
+      continue;
+    }
+    for (let c = 0; c < 3; c += 1) {
+      const v = values[p * channels + Math.min(c, channels - 1)];
+      let s = Number.isFinite(v) ? (v - black) * scale : 0;
+      s = s <= 0 ? 0 : s >= 4095 ? 4095 : s | 0;
+      rgba[o + c] = steps[s];
+    }
+    rgba[o + 3] = 255;
   }
   return rgba;
 }

@@ -3,10 +3,12 @@
 // raw pixels in their dtype, lower levels float32 means). Each tile is read once, kept as
 // numbers, and painted into its own canvas with the viewer's levels; a change of levels
 // repaints the tiles in memory in place and redraws — no request, nothing for other viewers.
-// No network here: `load(url)` (the transport's) hands over each tile's bytes.
+// A frame of up to 4 MP is read whole (one request) and its tiles cut here, only those of the
+// levels OpenSeadragon asks for. No network here: `load(url, {signal})` (the transport's)
+// hands over the bytes.
 
 import { parseNpy } from "./npy.js";
-import { paint } from "./colour.js";
+import { colourTable, paintWith } from "./colour.js";
 
 const OSD = globalThis.OpenSeadragon;
 export const TILE_SIZE = 254;
@@ -35,8 +37,8 @@ export function tileOf(x, y) {
 
 export const RawTiles = OSD && class extends OSD.TileSource {
   /** `url`: the frame's raw .dzi (its query string is kept for the tiles); `width`,
-   *  `height`: the full-resolution size; `levels()`: the viewer's levels now;
-   *  `load(url)`: resolves to the tile's bytes (an ArrayBuffer). */
+   *  `height`: the full-resolution size; `levels(source)`: the viewer's levels now for this
+   *  source; `load(url, {signal})`: resolves to the tile's bytes (an ArrayBuffer). */
   constructor({ url, width, height, levels, load }) {
     const { maxLevel } = dziLevels(width, height);
     super({ width, height, tileSize: TILE_SIZE, tileOverlap: OVERLAP, minLevel: 0, maxLevel, ready: true });
@@ -46,12 +48,17 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     this.url = url;
     this.levelsNow = levels;
     this.load = load;
-    this.tiles = new Map();   // url → {npy, context, channels}
+    this.tiles = new Map();   // url → {npy, context, channels, image, key}
     this.requests = 0;
     // A frame of a few megapixels is read whole, once (<seq>.npy), and its tiles are cut
     // here: one request per frame instead of one per tile, which keeps a live stream live.
     this.wholeUrl = width * height <= MAX_WHOLE_PIXELS ? `${path.replace(/\.dzi$/, ".npy")}${this.query}` : null;
-    this.whole = null;        // Promise of {levels: [{width, height, data}], dtype, channels}
+    this.whole = null;        // Promise of the pyramid (see `pyramid`)
+    this.resolved = null;     // the pyramid once read
+    this.counted = null;      // the histogram of the frame read whole, once asked for
+    this.colours = null;      // {key, tables}: the levels last painted, their tables per kind
+    this.reading = null;      // the AbortController of the whole frame's read under way
+    this.released = new AbortController();  // the tiles' reads, cancelled on release
   }
 
   /** The whole frame and its pyramid of means (read once), or null for a large frame. */
@@ -59,12 +66,33 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     if (!this.wholeUrl) return null;
     if (!this.whole) {
       this.requests += 1;
-      this.whole = this.load(this.wholeUrl).then((buffer) => {
+      const reading = (this.reading = new AbortController());
+      this.whole = this.load(this.wholeUrl, { signal: reading.signal }).then((buffer) => {
+        if (reading.signal.aborted) throw new Error("abandoned for a newer frame");
         this.resolved = pyramid(parseNpy(buffer), this.maxLevel);
         return this.resolved;
       });
+      this.whole.catch(() => {});  // a read started ahead and abandoned: nobody waits for it
     }
     return this.whole;
+  }
+
+  /** The histogram of the frame read whole (every pixel; counted once), or null before it
+   *  is read or for a large frame. */
+  histogram() {
+    if (!this.resolved) return null;
+    if (!this.counted) this.counted = histogram(this.resolved.top.data);
+    return this.counted;
+  }
+
+  /** Stop reading this frame (a newer one is on its way): its read, if under way, is
+   *  cancelled; nothing more is computed for it unless its tiles are asked for again (then
+   *  it is read anew). A frame already read is kept. */
+  abandon() {
+    if (this.resolved || !this.reading) return;
+    this.reading.abort();
+    this.reading = null;
+    this.whole = null;
   }
 
   getTileUrl(level, x, y) {
@@ -80,41 +108,72 @@ export const RawTiles = OSD && class extends OSD.TileSource {
   }
 
   downloadTileStart(job) {
-    const whole = this.frame();
     const { level, x, y } = job.postData;
+    if (this.resolved) {
+      // The frame is in memory: the tile is cut and painted at once, so that OpenSeadragon
+      // (which starts only a couple of jobs at a time) takes every tile in the same update.
+      this._finish(job, () => cutTile(this.resolved, level, x, y));
+      return;
+    }
+    const whole = this.frame();
     const source = whole
-      ? whole.then((frame) => cutTile(frame, level, x, y))
-      : (this.requests += 1, this.load(job.src).then(parseNpy));
-    source.then((npy) => {
-      const [height, width] = npy.shape;
-      const channels = npy.shape.length > 2 ? npy.shape[2] : 1;
-      const canvas = document.createElement("canvas");
-      canvas.width = width;
-      canvas.height = height;
-      const context = canvas.getContext("2d", { willReadFrequently: false });
-      const tile = { npy, context, channels, image: context.createImageData(width, height) };
-      this._paint(tile, this.levelsNow());
-      this.tiles.delete(job.src);
-      this.tiles.set(job.src, tile);
-      if (this.tiles.size > MAX_TILES) this.tiles.delete(this.tiles.keys().next().value);
-      job.finish(context, null, "context2d");
-    }, (error) => job.fail(String((error && error.message) || error)));
+      ? whole.then((frame) => () => cutTile(frame, level, x, y))
+      : (this.requests += 1, this.load(job.src, { signal: this.released.signal }).then((buffer) => () => parseNpy(buffer)));
+    source.then((tile) => this._finish(job, tile), (error) => job.fail(String((error && error.message) || error)));
+  }
+
+  /** Paint the tile `tile()` gives (a parsed .npy) into its own canvas for `job`. */
+  _finish(job, tile) {
+    let npy;
+    try {
+      npy = tile();
+    } catch (error) {
+      job.fail(String((error && error.message) || error));
+      return;
+    }
+    const [height, width] = npy.shape;
+    const channels = npy.shape.length > 2 ? npy.shape[2] : 1;
+    const canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    const context = canvas.getContext("2d", { willReadFrequently: false });
+    const kept = { npy, context, channels, image: context.createImageData(width, height), key: null };
+    this._paint(kept, this.levelsNow(this));
+    this.tiles.delete(job.src);
+    this.tiles.set(job.src, kept);
+    if (this.tiles.size > MAX_TILES) this.tiles.delete(this.tiles.keys().next().value);
+    job.finish(context, null, "context2d");
   }
 
   downloadTileAbort() {}
 
+  /** The colour table of `levels` for `npy`'s values: made again only when the levels
+   *  change (and per kind of values: the top level's dtype, float32 below). */
+  _table(levels, values) {
+    const key = JSON.stringify(levels);
+    const kind = values.constructor.name;
+    if (!this.colours || this.colours.key !== key) this.colours = { key, tables: new Map() };
+    const tables = this.colours.tables;
+    if (!tables.has(kind)) tables.set(kind, colourTable(levels, kind));
+    return tables.get(kind);
+  }
+
   _paint(tile, levels) {
-    paint(tile.npy.data, tile.image.data, levels, tile.channels);
+    paintWith(this._table(levels, tile.npy.data), tile.npy.data, tile.image.data, tile.channels);
     tile.context.putImageData(tile.image, 0, 0);
+    tile.key = JSON.stringify(levels);
   }
 
   /** Paint the tiles in memory again with `levels` (no request): those in `first` (their
    *  URLs: the tiles on screen) at once, the others a few at a time afterwards, so that the
-   *  picture on screen changes within a frame or two whatever the number of tiles kept. */
+   *  picture on screen changes within a frame or two whatever the number of tiles kept.
+   *  Tiles already painted with these levels are left as they are. */
   repaint(levels, first = null) {
     const generation = (this.generation = (this.generation || 0) + 1);
+    const key = JSON.stringify(levels);
     const later = [];
     for (const [url, tile] of this.tiles) {
+      if (tile.key === key) continue;
       if (!first || first.has(url)) this._paint(tile, levels);
       else later.push(tile);
     }
@@ -130,7 +189,7 @@ export const RawTiles = OSD && class extends OSD.TileSource {
    *  {value: number | number[], dtype}, else null. */
   valueAt(x, y) {
     if (this.resolved) {
-      const { width, data } = this.resolved.levels[this.maxLevel];
+      const { width, data } = this.resolved.top;
       const channels = this.resolved.channels;
       const at = (y * width + x) * channels;
       const value = channels === 1 ? data[at] : Array.from(data.subarray(at, at + channels));
@@ -147,53 +206,82 @@ export const RawTiles = OSD && class extends OSD.TileSource {
   }
 
   release() {
+    this.abandon();
+    this.released.abort();
     this.tiles.clear();
   }
 };
 
 /** The DZI pyramid of a whole frame (a parsed .npy), as the server would cut it (SPEC
  *  §11.2): level maxLevel is the raw data; the level 2^k times smaller holds, as float32, the
- *  mean of the raw pixels of each 2^k × 2^k block (cut at the edges). Built from sums, level
- *  by level, so that every mean is exact. Pure. */
+ *  mean of the raw pixels of each 2^k × 2^k block (cut at the edges). A level is made only
+ *  when first asked for (`level(k)`), from the float64 block sums of the level above it, so
+ *  that every mean is exact and the levels nobody looks at cost nothing. Pure. */
 export function pyramid(npy, maxLevel) {
   const [height, width] = npy.shape;
   const channels = npy.shape.length > 2 ? npy.shape[2] : 1;
-  const levels = new Array(maxLevel + 1);
-  levels[maxLevel] = { width, height, data: npy.data };
-  let sums = Float64Array.from(npy.data);
-  let counts = new Float64Array(width * height).fill(1);
-  let w = width;
-  let h = height;
-  for (let level = maxLevel - 1; level >= 0; level -= 1) {
-    const nw = Math.ceil(w / 2);
-    const nh = Math.ceil(h / 2);
-    const nextSums = new Float64Array(nw * nh * channels);
-    const nextCounts = new Float64Array(nw * nh);
-    for (let j = 0; j < h; j += 1) {
-      const row = (j >> 1) * nw;
-      for (let i = 0; i < w; i += 1) {
-        const to = row + (i >> 1);
-        const from = j * w + i;
-        nextCounts[to] += counts[from];
-        for (let c = 0; c < channels; c += 1) nextSums[to * channels + c] += sums[from * channels + c];
+  const top = { width, height, data: npy.data, sums: npy.data };
+  const made = new Map([[maxLevel, top]]);
+  const level = (k) => {
+    if (made.has(k)) return made.get(k);
+    if (!(k >= 0 && k < maxLevel)) throw new RangeError(`no level ${k} in a pyramid of ${maxLevel + 1}`);
+    const above = level(k + 1);
+    const sums = halve(above.sums, above.width, above.height, channels);
+    const made_ = { ...sums, data: means(sums, width, height, 2 ** (maxLevel - k), channels) };
+    made.set(k, made_);
+    return made_;
+  };
+  return { dtype: npy.dtype, channels, maxLevel, top, level };
+}
+
+/** The sums of the 2 × 2 blocks of `values` (width × height, `channels` interleaved), as
+ *  float64 (exact for every integer frame): {width, height, sums}. */
+function halve(values, width, height, channels) {
+  const nw = Math.ceil(width / 2);
+  const nh = Math.ceil(height / 2);
+  const sums = new Float64Array(nw * nh * channels);
+  if (channels === 1) {
+    const even = width - (width % 2);
+    for (let j = 0; j < height; j += 1) {
+      const from = j * width;
+      let to = (j >> 1) * nw;
+      let i = 0;
+      for (; i < even; i += 2, to += 1) sums[to] += values[from + i] + values[from + i + 1];
+      if (i < width) sums[to] += values[from + i];
+    }
+  } else {
+    for (let j = 0; j < height; j += 1) {
+      for (let i = 0; i < width; i += 1) {
+        const to = ((j >> 1) * nw + (i >> 1)) * channels;
+        const from = (j * width + i) * channels;
+        for (let c = 0; c < channels; c += 1) sums[to + c] += values[from + c];
       }
     }
-    const means = new Float32Array(nw * nh * channels);
-    for (let p = 0; p < nw * nh; p += 1) {
-      for (let c = 0; c < channels; c += 1) means[p * channels + c] = nextSums[p * channels + c] / nextCounts[p];
-    }
-    levels[level] = { width: nw, height: nh, data: means };
-    sums = nextSums;
-    counts = nextCounts;
-    w = nw;
-    h = nh;
   }
-  return { levels, dtype: npy.dtype, channels };
+  return { width: nw, height: nh, sums };
+}
+
+/** Block sums to float32 means: the blocks are `scale` full-resolution pixels a side, cut
+ *  at the frame's edges (`width` × `height`). */
+function means({ width, height, sums }, fullWidth, fullHeight, scale, channels) {
+  const out = new Float32Array(sums.length);
+  const across = new Float64Array(width);
+  for (let i = 0; i < width; i += 1) across[i] = Math.min(scale, fullWidth - i * scale);
+  for (let j = 0; j < height; j += 1) {
+    const rows = Math.min(scale, fullHeight - j * scale);
+    const row = j * width;
+    for (let i = 0; i < width; i += 1) {
+      const count = rows * across[i];
+      const at = (row + i) * channels;
+      for (let c = 0; c < channels; c += 1) out[at + c] = sums[at + c] / count;
+    }
+  }
+  return out;
 }
 
 /** Tile (level, col, row) of a pyramid, with its overlap, shaped like a parsed .npy. Pure. */
 export function cutTile(frame, level, col, row) {
-  const { width, height, data } = frame.levels[level];
+  const { width, height, data } = frame.level(level);
   const channels = frame.channels;
   const x0 = col * TILE_SIZE - (col > 0 ? OVERLAP : 0);
   const y0 = row * TILE_SIZE - (row > 0 ? OVERLAP : 0);
@@ -204,14 +292,19 @@ export function cutTile(frame, level, col, row) {
   for (let y = y0; y < y1; y += 1) {
     out.set(data.subarray((y * width + x0) * channels, (y * width + x1) * channels), (y - y0) * w * channels);
   }
-  const dtype = level === frame.levels.length - 1 ? frame.dtype : "float32";
+  const dtype = level === frame.maxLevel ? frame.dtype : "float32";
   const shape = channels > 1 ? [y1 - y0, w, channels] : [y1 - y0, w];
   return { dtype, shape, data: out };
 }
 
+// Integer kinds counted value by value (a tally of every possible value, then binned).
+const TALLIES = { Uint8Array: [0, 256], Int8Array: [128, 256], Uint16Array: [0, 65536], Int16Array: [32768, 65536] };
+
 /** A histogram of `values` (finite ones; `channels` interleaved, summed over all): {min,
  *  max, edges, counts}, like /api/histogram. Pure. */
 export function histogram(values, bins = 256) {
+  const tally = TALLIES[values.constructor.name];
+  if (tally) return tallied(values, bins, ...tally);
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < values.length; i += 1) {
@@ -226,6 +319,28 @@ export function histogram(values, bins = 256) {
     const v = values[i];
     if (!Number.isFinite(v)) continue;
     counts[Math.min(bins - 1, Math.floor(((v - min) / span) * bins))] += 1;
+  }
+  const edges = Array.from({ length: bins + 1 }, (_, i) => min + (span * i) / bins);
+  return { min, max, edges, counts };
+}
+
+/** `histogram` of 8- or 16-bit integers: one pass that counts each value (index + `offset`
+ *  in a table of `size`), then the same bins from the counts. */
+function tallied(values, bins, offset, size) {
+  const seen = new Uint32Array(size);
+  if (offset === 0) for (let i = 0; i < values.length; i += 1) seen[values[i]] += 1;
+  else for (let i = 0; i < values.length; i += 1) seen[values[i] + offset] += 1;
+  let low = 0;
+  while (low < size && seen[low] === 0) low += 1;
+  if (low === size) return { min: null, max: null, edges: [0, 1], counts: [0] };
+  let high = size - 1;
+  while (seen[high] === 0) high -= 1;
+  const min = low - offset;
+  const max = high - offset;
+  const span = max - min || 1;
+  const counts = new Array(bins).fill(0);
+  for (let index = low; index <= high; index += 1) {
+    if (seen[index]) counts[Math.min(bins - 1, Math.floor(((index - offset - min) / span) * bins))] += seen[index];
   }
   const edges = Array.from({ length: bins + 1 }, (_, i) => min + (span * i) / bins);
   return { min, max, edges, counts };

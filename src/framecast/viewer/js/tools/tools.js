@@ -126,11 +126,15 @@ export class Tools extends EventTarget {
 
     // Raw tiles are cut in memory from a frame read whole: let OpenSeadragon take many per
     // frame, and only the level the view needs (no coarse-to-fine passes), so that a live
-    // frame is on screen as soon as it is read.
+    // frame is on screen as soon as it is read. That level is the one whose pixels are at
+    // least 0.9 screen pixels (OpenSeadragon's default, 0.5, takes the level twice finer
+    // as soon as the frame is shown at over half its size: four times the pixels to cut
+    // and paint for a picture the screen cannot show).
     view.osd.world.addHandler("add-item", (event) => {
       if (RawTiles && event.item.source instanceof RawTiles && event.item.source.wholeUrl) {
         event.item.maxTilesPerFrame = 64;
         event.item.immediateRender = true;
+        event.item.minPixelRatio = 0.9;
       }
     });
     this._helpKeys();
@@ -191,13 +195,23 @@ export class Tools extends EventTarget {
    *  painted with this viewer's levels when levels are on and the frame has raw data, else
    *  null (the JPEG or the display pyramid, as without the tools). */
   tilesFor(info) {
+    // Newest wins: the read of a frame that was waiting its turn (not on screen, not
+    // loading) is abandoned when another frame is asked for: at most one frame waits, none
+    // is queued, and none is kept once levels are off.
+    const waiting = this.ahead;
+    this.ahead = null;
+    if (waiting && !this._busy(waiting)) waiting.abandon();
     if (!this.levelsOn || !info || info.waiting || !RawTiles) return null;
     const own = info.own || {};
     const width = own.source_width || own.width;
     const height = own.source_height || own.height;
     if (typeof own.raw !== "string" || !own.raw || !width || !height) return null;
     const url = typeof own.time === "number" ? `${own.raw}?t=${own.time}` : own.raw;
-    return new RawTiles({ url, width, height, levels: () => this._levelsNow(), load: fetchBuffer });
+    const source = new RawTiles({ url, width, height, levels: (source) => this._levelsNow(source), load: fetchBuffer });
+    // A frame read whole starts reading now, while the one before it is still being shown.
+    this.ahead = source;
+    source.frame();
+    return source;
   }
 
   /** A `new_image` notification (every live frame, shown or skipped). */
@@ -218,11 +232,22 @@ export class Tools extends EventTarget {
     }
   }
 
-  _levelsNow() {
-    const levels = this.state.levels || (this.histogramData && autoLevels(this.histogramData.hist)) || { black: 0, white: 1 };
+  /** The levels to paint with: the viewer's own, else (auto) those of the histogram of the
+   *  frame on screen, or of `source`'s frame when it is read whole (a new live frame is then
+   *  painted once, with its own levels, before it is shown). */
+  _levelsNow(source = null) {
+    const own = source && !this.state.levels ? source.histogram() : null;
+    const hist = own || (this.histogramData && this.histogramData.hist);
+    const levels = this.state.levels || (hist && autoLevels(hist)) || { black: 0, white: 1 };
     const frame = this.frame;
     const saturation = this.state.saturation && frame ? saturationLevel(frame.metadata, frame.dtype) : null;
     return { black: levels.black, white: levels.white, stretch: this.state.stretch, colormap: this.state.colormap, saturation };
+  }
+
+  /** Whether the view loads or shows (or keeps as its spare) the raw tiles `source`. */
+  _busy(source) {
+    const { loading, current, spare } = this.view;
+    return [loading, current, spare].some((job) => job && job.tiles === source);
   }
 
   /** The raw tile sources in the view (the frame on screen and any kept to swap). */
@@ -272,7 +297,8 @@ export class Tools extends EventTarget {
       const source = this.view.current && this.view.current.item.source;
       const whole = RawTiles && source instanceof RawTiles && source.url.split("?")[0] === frame.raw ? source.frame() : null;
       if (whole) {
-        hist = histogram((await whole).levels[source.maxLevel].data);
+        await whole;
+        hist = source.histogram();
       } else {
         // A large frame: the server's histogram of every pixel, else its coarsest tile.
         const answer = await fetchAnswer(`api/histogram?seq=${frame.seq}&bins=256`);
