@@ -128,3 +128,18 @@ async def test_keep_raw_false_keeps_none(work: Path, http: aiohttp.ClientSession
 def _latest(server: ImageServer, name: str):  # type: ignore[no-untyped-def]
     stream = server._streams.get(name) if server._streams is not None else None
     return stream.latest if stream is not None else None
+
+
+def test_gzip_pays_for_smooth_sparse_and_small_arrays_not_for_noise() -> None:
+    """gzip is chosen where it shrinks the bytes: smooth, sparse (a detector) and tiny arrays
+    yes; noisy 16-bit pixels (a camera) and random floats no."""
+    from framecast.rawfiles import gzip_pays
+
+    rng = np.random.default_rng(1)
+    smooth = (np.arange(1024 * 1024, dtype=np.uint32).reshape(1024, 1024) % 4000).astype(np.uint16)
+    sparse = np.zeros((1024, 1024), np.uint16)
+    sparse[rng.integers(0, 1024, 500), rng.integers(0, 1024, 500)] = 7
+    assert gzip_pays(smooth) and gzip_pays(sparse)
+    assert gzip_pays(rng.integers(0, 65536, (20, 30), dtype=np.uint16))  # tiny: the header pays
+    assert not gzip_pays(rng.integers(0, 65536, (1024, 1024), dtype=np.uint16))
+    assert not gzip_pays(rng.random((512, 512), dtype=np.float32))

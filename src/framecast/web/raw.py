@@ -4,7 +4,9 @@
 Every frame still kept (live or in history) that has raw data answers, small frames too.
 The work (encoding a file, reducing a tile, compressing) runs in the tile workers
 (:data:`~framecast.web.tiles.TILE_POOL`), never on the event loop. ``.npy`` answers are
-gzip-compressed when the client accepts gzip; a compressed body and every tile are computed
+gzip-compressed when the client accepts gzip (a whole frame only when that pays: noisy
+16-bit pixels shrink by a tenth for tens of ms per megapixel, and a live viewer reading
+every frame waits for it); a compressed body and every tile are computed
 once per frame and kept in the server's :class:`~framecast.answers.Answers`, so they leave
 with the frame. Uncompressed whole-frame files are one copy of the frame, made again on each
 request rather than doubling the frame's memory in the cache. Answers for a seq never change
@@ -126,14 +128,20 @@ def _npy_answer(body: bytes, gzipped: bool, filename: str | None = None) -> RawA
 async def _npy(
     app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
 ) -> RawAnswer:
-    """The whole raw array in NumPy's format."""
-    job: Callable[[], bytes] = (
-        _remembered(app, raw, ("npy", "gzip"), lambda: rawfiles.npy_gzip(raw.array()))
-        if gzipped
-        else lambda: rawfiles.npy(raw.array())  # a copy of the frame: made anew, not kept
-    )
-    body = await _work(app, job)
-    return _npy_answer(body, gzipped, f"{frame.stream}-{frame.seq}.npy")
+    """The whole raw array in NumPy's format, gzip-compressed if the client accepts it and
+    it pays (:func:`~framecast.rawfiles.gzip_pays`, decided once per frame)."""
+    answers = app[CONTEXT].streams.answers
+
+    def whole() -> tuple[bytes, bool]:
+        pays = gzipped and answers.get(
+            raw, ("npy", "gzip pays"), lambda: b"1" if rawfiles.gzip_pays(raw.array()) else b""
+        )
+        if pays:
+            return answers.get(raw, ("npy", "gzip"), lambda: rawfiles.npy_gzip(raw.array())), True
+        return rawfiles.npy(raw.array()), False  # a copy of the frame: made anew, not kept
+
+    body, compressed = await _work(app, whole)
+    return _npy_answer(body, compressed, f"{frame.stream}-{frame.seq}.npy")
 
 
 async def _fits(
