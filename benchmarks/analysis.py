@@ -40,32 +40,15 @@ from benchmarks.wire import STAMP_KEY, now
 
 __all__ = ["run"]
 
-#: Per level: the stats frame (height, width), runs; the fan-out frame, seconds, questions.
+#: Per level: the stats frame (height, width), runs; the fan-out frame, seconds per phase,
+#: questions per burst, rounds.
 LEVELS: dict[str, dict[str, Any]] = {
-    "full": {
-        "stats": (6000, 10000),
-        "runs": 5,
-        "big": (6000, 10000),
-        "seconds": 10.0,
-        "n": 100,
-        "rounds": 3,
-    },
-    "quick": {
-        "stats": (6000, 10000),
-        "runs": 3,
-        "big": (4000, 6000),
-        "seconds": 6.0,
-        "n": 100,
-        "rounds": 2,
-    },
-    "smoke": {
-        "stats": (600, 1000),
-        "runs": 1,
-        "big": (300, 400),
-        "seconds": 1.0,
-        "n": 10,
-        "rounds": 1,
-    },
+    level: dict(zip(("stats", "runs", "big", "seconds", "n", "rounds"), values, strict=True))
+    for level, values in {
+        "full": ((6000, 10000), 5, (6000, 10000), 10.0, 100, 3),
+        "quick": ((6000, 10000), 3, (4000, 6000), 6.0, 100, 2),
+        "smoke": ((600, 1000), 1, (300, 400), 1.0, 10, 1),
+    }.items()
 }
 RATE = 10.0
 VIEWERS = 10
