@@ -10,7 +10,12 @@ Two measurements, one run, real ImageServer and Debian's headless Chromium (1920
   p95 < 100 ms and 0 requests during the changes.
 - **live**: ``2048×2048`` ``uint16`` frames published at 5 images/s with levels on; every
   100 ms the page is asked how many frames the one on screen is behind the newest notified.
-  Target: never more than 2.
+  Target: never more than 2. The frame "on screen" is the one the view last reported
+  shown (its pixels follow at the next animation frame); "newest" is the newest whose
+  notification reached the page. Also printed: each shown frame's stages in the page
+  (``framecast.tools.frameMarks``: notified, read started, bytes in, parsed, first and last
+  tile painted, shown, on screen), the whole-frame reads' Resource Timing (queued, server's
+  first byte, transfer) and the page's long tasks.
 
     python benchmarks/levels.py [--quick|--smoke]
 
