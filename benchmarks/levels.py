@@ -10,7 +10,12 @@ Two measurements, one run, real ImageServer and Debian's headless Chromium (1920
   p95 < 100 ms and 0 requests during the changes.
 - **live**: ``2048×2048`` ``uint16`` frames published at 5 images/s with levels on; every
   100 ms the page is asked how many frames the one on screen is behind the newest notified.
-  Target: never more than 2.
+  Target: never more than 2. The frame "on screen" is the one the view last reported
+  shown (its pixels follow at the next animation frame); "newest" is the newest whose
+  notification reached the page. Also printed: each shown frame's stages in the page
+  (``framecast.tools.frameMarks``: notified, read started, bytes in, parsed, first and last
+  tile painted, shown, on screen), the whole-frame reads' Resource Timing (queued, server's
+  first byte, transfer) and the page's long tasks.
 
     python benchmarks/levels.py [--quick|--smoke]
 
@@ -20,6 +25,7 @@ Prints a table and writes ``benchmarks/results/levels.json``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
@@ -69,6 +75,54 @@ STEP = """async (i) => {
   await twoFrames();
   return performance.now() - t0;
 }"""
+
+
+LONG_TASKS = """() => {
+  performance.clearResourceTimings();
+  performance.setResourceTimingBufferSize(2000);
+  window.__longTasks = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__longTasks.push(Math.round(e.duration));
+  }).observe({ type: "longtask" });
+}"""
+#: The whole frames' reads (Resource Timing): queued, waiting for the server, transfer, in ms.
+READS = """performance.getEntriesByType("resource")
+  .filter((e) => /\\/raw\\/\\d+\\.npy/.test(e.name) && e.responseEnd > 0)
+  .map((e) => [e.requestStart - e.startTime, e.responseStart - e.requestStart,
+               e.responseEnd - e.responseStart, e.transferSize])"""
+
+
+def reads(entries: list[list[float]]) -> dict[str, Any]:
+    """p50 and p95 of each part of the whole frames' reads."""
+    out: dict[str, Any] = {"count": len(entries)}
+    for i, part in enumerate(["queued", "server", "transfer"]):
+        values = [e[i] for e in entries]
+        if values:
+            out[part] = [statistics.median(values), p95(values)]
+    return out
+
+
+#: A live frame's stages in the page (framecast.tools.frameMarks), in order.
+STAGES = ["notified", "read", "bytes", "parsed", "firstTile", "lastTile", "shown", "onScreen"]
+
+
+def stages(marks: list[dict[str, float]]) -> dict[str, Any]:
+    """Per stage, the ms from the stage before it (p50, p95) over the frames shown; how many
+    frames were notified, read, and shown."""
+    shown = [m for m in marks if "onScreen" in m and "notified" in m]
+    out: dict[str, Any] = {
+        "notified": sum("notified" in m for m in marks),
+        "read": sum("bytes" in m for m in marks),
+        "shown": len(shown),
+    }
+    for before, stage in itertools.pairwise(STAGES):
+        spans = [m[stage] - m[before] for m in shown if stage in m and before in m]
+        if spans:
+            out[f"{before}->{stage}"] = [statistics.median(spans), p95(spans)]
+    total = [m["onScreen"] - m["notified"] for m in shown]
+    if total:
+        out["notified->onScreen"] = [statistics.median(total), p95(total)]
+    return out
 
 
 def camera(width: int, height: int, seed: int = 1) -> np.ndarray[Any, Any]:
@@ -129,6 +183,7 @@ def run(level: str = "full") -> dict[str, Any]:
 
             side = LIVE_SIZE[level]
             frames = [camera(side, side, seed) for seed in range(4)]
+            page.evaluate(LONG_TASKS)
             lags: list[int] = []
             start = time.monotonic()
             published = 0
@@ -152,6 +207,9 @@ def run(level: str = "full") -> dict[str, Any]:
                 "lag_max": max(lags, default=None),
                 "lag_p95": p95([float(v) for v in lags]) if lags else None,
                 "raw_view": page.evaluate("framecast.view.current.key.endsWith('|raw')"),
+                "stages": stages(page.evaluate("[...framecast.tools.frameMarks.values()]")),
+                "long_tasks_ms": page.evaluate("window.__longTasks"),
+                "reads": reads(page.evaluate(READS)),
             }
         finally:
             browser.close()
@@ -182,6 +240,15 @@ def table(result: dict[str, Any]) -> str:
         f" frames behind max {live['lag_max']}, p95 {live['lag_p95']}"
         f" ({live['samples']} samples, {live['published']} published, raw view {live['raw_view']})",
     ]
+    st = live["stages"]
+    lines.append(
+        f"live frames: {st['notified']} notified, {st['read']} read, {st['shown']} shown;"
+        f" long tasks (ms): {sorted(live['long_tasks_ms'], reverse=True)[:12]}"
+    )
+    lines += [row(f"  {k}", *v) for k, v in st.items() if isinstance(v, list)]
+    rd = live["reads"]
+    lines.append(f"whole-frame reads: {rd['count']} finished")
+    lines += [row(f"  read {k}", *v) for k, v in rd.items() if isinstance(v, list)]
     lines += [f"check {name}: {'ok' if ok else 'NOT MET'}" for name, ok in result["checks"].items()]
     return "\n".join(lines)
 

@@ -318,3 +318,45 @@ def test_a_frame_at_fit_is_painted_from_the_level_on_screen(
         "framecast.view.current.item.getFullyLoaded() && framecast.view.view().zoom > 3.9"
     )
     assert "11" in viewer.page.evaluate(levels)
+
+
+def test_whole_frames_are_read_one_at_a_time(image_server: ImageServer, viewer: Viewer) -> None:
+    """With levels on, a frame's whole read starts only once the read before it is in, and a
+    frame abandoned while it waits its turn is never asked for: the newest is read next."""
+    viewer.open()
+    for seq in (1, 2, 3):
+        image_server.publish(gradient() + seq)
+        viewer.wait_seq(seq)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    events = viewer.page.evaluate(
+        """async () => {
+          const t = framecast.tools;
+          const events = [];
+          const fetchBefore = window.fetch;
+          window.fetch = (url, options) => {
+            const name = String(url).split('/').pop().split('?')[0];
+            events.push(`start ${name}`);
+            return fetchBefore(url, options).then(async (response) => {
+              const body = await response.arrayBuffer();
+              events.push(`end ${name}`);
+              return new Response(body, { status: response.status });
+            });
+          };
+          try {
+            const info = (seq) =>
+              ({ own: { seq, raw: `raw/${seq}.dzi`, width: 600, height: 400 } });
+            const first = t.tilesFor(info(1));
+            t.view.loading = { tiles: first };  // as if the view were loading it
+            const second = t.tilesFor(info(2));
+            const third = t.tilesFor(info(3));  // the second, waiting, is abandoned
+            t.view.loading = null;
+            await Promise.all([first.frame(), third.frame()]);
+            return events;
+          } finally {
+            window.fetch = fetchBefore;
+          }
+        }"""
+    )
+    assert events == ["start 1.npy", "end 1.npy", "start 3.npy", "end 3.npy"]

@@ -131,9 +131,10 @@ export async function fetchMetadata(seqs, { parallel = 4, fetchImpl = (url) => f
 }
 
 /** The bytes at `url` (a raw tile), or a rejection saying why. Raw tiles never change for
- *  a given frame: the browser's cache may answer. */
-export async function fetchBuffer(url, { signal } = {}) {
-  const response = await fetch(url, { cache: "force-cache", signal });
+ *  a given frame: the browser's cache may answer (`cache`: "force-cache" by default;
+ *  "no-store" for a whole frame read once and kept in memory, not written to the cache). */
+export async function fetchBuffer(url, { signal, cache = "force-cache" } = {}) {
+  const response = await fetch(url, { cache, signal });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.arrayBuffer();
 }

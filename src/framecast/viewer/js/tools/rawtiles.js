@@ -39,7 +39,7 @@ export const RawTiles = OSD && class extends OSD.TileSource {
   /** `url`: the frame's raw .dzi (its query string is kept for the tiles); `width`,
    *  `height`: the full-resolution size; `levels(source)`: the viewer's levels now for this
    *  source; `load(url, {signal})`: resolves to the tile's bytes (an ArrayBuffer). */
-  constructor({ url, width, height, levels, load }) {
+  constructor({ url, width, height, levels, load, loadWhole = load, marks = null }) {
     const { maxLevel } = dziLevels(width, height);
     super({ width, height, tileSize: TILE_SIZE, tileOverlap: OVERLAP, minLevel: 0, maxLevel, ready: true });
     const [path, query] = url.split("?");
@@ -48,6 +48,7 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     this.url = url;
     this.levelsNow = levels;
     this.load = load;
+    this.loadWhole = loadWhole;
     this.tiles = new Map();   // url → {npy, context, channels, image, key}
     this.requests = 0;
     // A frame of a few megapixels is read whole, once (<seq>.npy), and its tiles are cut
@@ -59,6 +60,13 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     this.colours = null;      // {key, tables}: the levels last painted, their tables per kind
     this.reading = null;      // the AbortController of the whole frame's read under way
     this.released = new AbortController();  // the tiles' reads, cancelled on release
+    // When this frame's stages happened (performance.now()): read, bytes, parsed, first
+    // and last tile painted; `marks` is the caller's record of them, or null.
+    this.marks = marks;
+  }
+
+  _mark(stage) {
+    if (this.marks && !(stage in this.marks)) this.marks[stage] = performance.now();
   }
 
   /** The whole frame and its pyramid of means (read once), or null for a large frame. */
@@ -66,10 +74,13 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     if (!this.wholeUrl) return null;
     if (!this.whole) {
       this.requests += 1;
+      this._mark("read");
       const reading = (this.reading = new AbortController());
-      this.whole = this.load(this.wholeUrl, { signal: reading.signal }).then((buffer) => {
+      this.whole = this.loadWhole(this.wholeUrl, { signal: reading.signal, cache: "no-store" }).then((buffer) => {
         if (reading.signal.aborted) throw new Error("abandoned for a newer frame");
+        this._mark("bytes");
         this.resolved = pyramid(parseNpy(buffer), this.maxLevel);
+        this._mark("parsed");
         return this.resolved;
       });
       this.whole.catch(() => {});  // a read started ahead and abandoned: nobody waits for it
@@ -139,6 +150,8 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     const context = canvas.getContext("2d", { willReadFrequently: false });
     const kept = { npy, context, channels, image: context.createImageData(width, height), key: null };
     this._paint(kept, this.levelsNow(this));
+    this._mark("firstTile");
+    if (this.marks) this.marks.lastTile = performance.now();
     this.tiles.delete(job.src);
     this.tiles.set(job.src, kept);
     if (this.tiles.size > MAX_TILES) this.tiles.delete(this.tiles.keys().next().value);
@@ -235,19 +248,28 @@ export function pyramid(npy, maxLevel) {
 }
 
 /** The sums of the 2 × 2 blocks of `values` (width × height, `channels` interleaved), as
- *  float64 (exact for every integer frame): {width, height, sums}. */
+ *  float64 (exact for every integer frame): {width, height, sums}. One channel: each sum is
+ *  written once, (top pair) + (bottom pair), the order the row-by-row sums had. */
 function halve(values, width, height, channels) {
   const nw = Math.ceil(width / 2);
   const nh = Math.ceil(height / 2);
   const sums = new Float64Array(nw * nh * channels);
   if (channels === 1) {
     const even = width - (width % 2);
-    for (let j = 0; j < height; j += 1) {
-      const from = j * width;
-      let to = (j >> 1) * nw;
+    for (let j = 0; j < nh; j += 1) {
+      const top = 2 * j * width;
+      const bottom = top + width;
+      let to = j * nw;
       let i = 0;
-      for (; i < even; i += 2, to += 1) sums[to] += values[from + i] + values[from + i + 1];
-      if (i < width) sums[to] += values[from + i];
+      if (2 * j + 1 < height) {
+        for (; i < even; i += 2, to += 1) {
+          sums[to] = (values[top + i] + values[top + i + 1]) + (values[bottom + i] + values[bottom + i + 1]);
+        }
+        if (i < width) sums[to] = values[top + i] + values[bottom + i];
+      } else {
+        for (; i < even; i += 2, to += 1) sums[to] = values[top + i] + values[top + i + 1];
+        if (i < width) sums[to] = values[top + i];
+      }
     }
   } else {
     for (let j = 0; j < height; j += 1) {
@@ -270,6 +292,10 @@ function means({ width, height, sums }, fullWidth, fullHeight, scale, channels) 
   for (let j = 0; j < height; j += 1) {
     const rows = Math.min(scale, fullHeight - j * scale);
     const row = j * width;
+    if (channels === 1) {
+      for (let i = 0; i < width; i += 1) out[row + i] = sums[row + i] / (rows * across[i]);
+      continue;
+    }
     for (let i = 0; i < width; i += 1) {
       const count = rows * across[i];
       const at = (row + i) * channels;

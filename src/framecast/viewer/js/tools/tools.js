@@ -115,6 +115,10 @@ export class Tools extends EventTarget {
       },
     });
     this.liveSeq = null;        // the newest frame notified
+    // When each of the last live frames went through each stage (performance.now(), ms):
+    // notified, read, bytes, parsed, firstTile, lastTile, shown, onScreen (the animation
+    // frame after it was shown). For benchmarks/levels.py and the developer's console.
+    this.frameMarks = new Map();
     this.histogramData = null;  // {seq, hist} of the frame on screen
     this.buttons = Object.fromEntries([...box.querySelectorAll("[data-tool]")].map((b) => [b.dataset.tool, b]));
     this.alert = banner(banners, "warn", "tools-alert");
@@ -160,6 +164,11 @@ export class Tools extends EventTarget {
       latest: this.liveSeq === null || own.seq >= this.liveSeq,
     };
     if (this.frame.seq !== null) this.series.add(this.frame.seq, metadata);
+    const marks = this.frameMarks.get(this.frame.seq);
+    if (marks && !marks.shown) {
+      marks.shown = performance.now();
+      requestAnimationFrame(() => { marks.onScreen = performance.now(); });
+    }
     this.overlay.setSize(this.frame.width, this.frame.height);
     if (this.state.reticle === "centre") this.state.reticle = this._centre();
     this._clampMarks();
@@ -207,11 +216,26 @@ export class Tools extends EventTarget {
     const height = own.source_height || own.height;
     if (typeof own.raw !== "string" || !own.raw || !width || !height) return null;
     const url = typeof own.time === "number" ? `${own.raw}?t=${own.time}` : own.raw;
-    const source = new RawTiles({ url, width, height, levels: (source) => this._levelsNow(source), load: fetchBuffer });
+    const marks = Number.isInteger(own.seq) ? this._marksOf(own.seq) : null;
+    const source = new RawTiles({
+      url, width, height, levels: (source) => this._levelsNow(source), load: fetchBuffer, loadWhole: (u, o) => this._readWhole(u, o), marks,
+    });
     // A frame read whole starts reading now, while the one before it is still being shown.
     this.ahead = source;
     source.frame();
     return source;
+  }
+
+  /** Read a whole frame (`fetchBuffer`'s arguments) once the one being read is in: one
+   *  read at a time, so that the frame read is the newest when its turn comes (a frame
+   *  abandoned while it waits is never asked for) and no two frames share the wire. */
+  _readWhole(url, options) {
+    const turn = (this.reads || Promise.resolve()).then(() => {
+      if (options.signal && options.signal.aborted) throw new Error("abandoned for a newer frame");
+      return fetchBuffer(url, options);
+    });
+    this.reads = turn.then(() => {}, () => {});
+    return turn;
   }
 
   /** A `new_image` notification (every live frame, shown or skipped). */
@@ -219,6 +243,7 @@ export class Tools extends EventTarget {
     const seq = message.seq;
     if (!Number.isInteger(seq) || !message.metadata || typeof message.metadata !== "object") return;
     this.liveSeq = seq;
+    this._marksOf(seq).notified = performance.now();
     const last = [...this.series.frames.keys()].pop();
     if (last !== undefined && seq < last) this.series.clear();  // a restarted server
     this.series.add(seq, message.metadata);
@@ -230,6 +255,17 @@ export class Tools extends EventTarget {
       if (crossing && !this.alerted) this._notify(key, value, seq);
       this.alerted = crossing;
     }
+  }
+
+  /** The record of frame `seq`'s stages (the last 64 frames are kept). */
+  _marksOf(seq) {
+    let marks = this.frameMarks.get(seq);
+    if (!marks) {
+      marks = { seq };
+      this.frameMarks.set(seq, marks);
+      if (this.frameMarks.size > 64) this.frameMarks.delete(this.frameMarks.keys().next().value);
+    }
+    return marks;
   }
 
   /** The levels to paint with: the viewer's own, else (auto) those of the histogram of the
