@@ -56,6 +56,18 @@ def gradient(width: int = 600, height: int = 400) -> np.ndarray:
     return np.tile(row, (height, 1))
 
 
+def levels_on(image_server: ImageServer, viewer: Viewer, *frames: np.ndarray) -> None:
+    """Open the page, publish ``frames`` (seq 1, 2, …) and turn levels on: C, then wait
+    until the raw tiles are on screen."""
+    viewer.open()
+    for seq, frame in enumerate(frames, 1):
+        image_server.publish(frame)
+        viewer.wait_seq(seq)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+
+
 def test_levels_recolour_raw_tiles_without_a_request(
     image_server: ImageServer, viewer: Viewer
 ) -> None:
@@ -63,12 +75,7 @@ def test_levels_recolour_raw_tiles_without_a_request(
     a stretch and typed black/white points repaint it with no request at all."""
     raw = gradient()
     requests = record_raw(viewer)
-    viewer.open()
-    image_server.publish(raw)
-    viewer.wait_seq(1)
-    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
-    viewer.page.keyboard.press("c")
-    wait_raw_on_screen(viewer)
+    levels_on(image_server, viewer, raw)
     assert requests, "levels did not switch to the raw tiles"
     left, mid_y = screen(viewer, 20, 200)
     right, _ = screen(viewer, 580, 200)
@@ -137,12 +144,7 @@ def test_levels_belong_to_one_viewer(image_server: ImageServer, viewer: Viewer) 
     tile."""
     raw = gradient()
     record_raw(viewer)
-    viewer.open()
-    image_server.publish(raw)
-    viewer.wait_seq(1)
-    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
-    viewer.page.keyboard.press("c")
-    wait_raw_on_screen(viewer)
+    levels_on(image_server, viewer, raw)
     context, other = new_viewer(viewer.page.context.browser, viewer.base)
     try:
         other.open()
@@ -187,12 +189,7 @@ def test_a_large_frame_takes_its_histogram_from_the_server(
     requests = record_raw(viewer)
     asked: list[str] = []
     viewer.page.on("request", lambda r: asked.append(r.url) if "api/histogram" in r.url else None)
-    viewer.open()
-    image_server.publish(raw)
-    viewer.wait_seq(1)
-    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
-    viewer.page.keyboard.press("c")
-    wait_raw_on_screen(viewer)
+    levels_on(image_server, viewer, raw)
     assert asked and not any(url.endswith("/raw/1.npy") or "/1.npy?" in url for url in requests)
     hist = viewer.page.evaluate("framecast.tools.histogramData.hist")
     assert (hist["min"], hist["max"]) == (500, 60000)
@@ -247,13 +244,7 @@ def test_a_newer_frame_abandons_the_read_of_the_one_waiting(
     only the newest frame is read."""
     finished: list[str] = []
     viewer.page.on("requestfinished", lambda r: finished.append(r.url))
-    viewer.open()
-    for seq in (1, 2, 3):
-        image_server.publish(gradient() + seq)
-        viewer.wait_seq(seq)
-    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
-    viewer.page.keyboard.press("c")
-    wait_raw_on_screen(viewer)
+    levels_on(image_server, viewer, *(gradient() + seq for seq in (1, 2, 3)))
     started = viewer.page.evaluate(
         """() => {
           const t = framecast.tools;
@@ -298,13 +289,7 @@ def test_a_frame_at_fit_is_painted_from_the_level_on_screen(
 def test_whole_frames_are_read_one_at_a_time(image_server: ImageServer, viewer: Viewer) -> None:
     """With levels on, a frame's whole read starts only once the read before it is in, and a
     frame abandoned while it waits its turn is never asked for: the newest is read next."""
-    viewer.open()
-    for seq in (1, 2, 3):
-        image_server.publish(gradient() + seq)
-        viewer.wait_seq(seq)
-    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
-    viewer.page.keyboard.press("c")
-    wait_raw_on_screen(viewer)
+    levels_on(image_server, viewer, *(gradient() + seq for seq in (1, 2, 3)))
     events = viewer.page.evaluate(
         """async () => {
           const t = framecast.tools;
