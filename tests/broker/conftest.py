@@ -21,8 +21,9 @@ import aiohttp
 import pytest
 
 from framecast import ImageServer
+from framecast.frames import Frame
 
-from ..conftest import LOCAL
+from ..conftest import LOCAL, until
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 HAVE_REDIS = os.path.exists(REDIS_SERVER)
@@ -169,6 +170,20 @@ async def get(http: aiohttp.ClientSession, address: str) -> tuple[int, bytes, An
     """GET ``address``: status, body and headers, within :data:`REQUEST_TIMEOUT`."""
     async with http.get(address, timeout=REQUEST_TIMEOUT) as response:
         return response.status, await response.read(), response.headers
+
+
+async def shown(server: ImageServer, stream: str) -> Frame:
+    """The latest frame of ``stream`` on ``server``, once it has one (within 20 s)."""
+    found: Frame = await until(
+        lambda: (s := server._streams.get(stream)) and s.latest, 20, f"{stream} on the edge"
+    )
+    return found
+
+
+async def answered(http: aiohttp.ClientSession, server: ImageServer) -> int:
+    """How many raw questions ``server`` has answered for other nodes."""
+    value: int = (await status(http, url(server)))["broker_raw_answered"]
+    return value
 
 
 def url(server: ImageServer) -> str:

@@ -28,7 +28,7 @@ from framecast.imaging import DisplayOptions, encode
 from framecast.tiles import Pyramid, RemotePyramid
 
 from ..conftest import next_json, until
-from .conftest import Redis, get, node, running, status, url
+from .conftest import Redis, answered, get, node, running, shown, url
 
 NO_PUBLISHER = "no publisher answered: the node publishing stream 'cam1' is gone or unreachable"
 LIMITS = Limits(
@@ -41,18 +41,6 @@ def _large() -> np.ndarray[Any, Any]:
     x = np.arange(6000, dtype=np.uint32)
     y = np.arange(4000, dtype=np.uint32)[:, None]
     return ((x * 7 + y * 13 + (x * y) // 97) % 256).astype(np.uint8)
-
-
-async def _shown(server: ImageServer, stream: str) -> Frame:
-    found: Frame = await until(
-        lambda: (s := server._streams.get(stream)) and s.latest, 20, f"{stream} on the edge"
-    )
-    return found
-
-
-async def _answered(http: aiohttp.ClientSession, server: ImageServer) -> int:
-    value: int = (await status(http, url(server)))["broker_raw_answered"]
-    return value
 
 
 async def _data(http: aiohttp.ClientSession, server: ImageServer) -> dict[str, Any]:
@@ -69,7 +57,7 @@ async def test_the_edge_serves_the_publishers_deep_zoom_tiles(redis: Redis, tmp_
     a, b = node(tmp_path, "a", redis.url), node(tmp_path, "b", redis.url)
     async with running(a, b), aiohttp.ClientSession() as http:
         a.publish(np.zeros((48, 64), np.uint8), stream="cam1")  # the stream exists on B
-        first = (await _shown(b, "cam1")).seq
+        first = (await shown(b, "cam1")).seq
         async with http.ws_connect(url(b) + "/s/cam1/ws") as ws:
             await until(lambda: b.status()["clients"] == 1)
             a.publish(_large(), stream="cam1")
@@ -77,7 +65,7 @@ async def test_the_edge_serves_the_publishers_deep_zoom_tiles(redis: Redis, tmp_
             while heard.get("seq") == first:
                 heard = await next_json(ws, 30)
         seq = heard["seq"]
-        assert (await _shown(b, "cam1")).seq == seq
+        assert (await shown(b, "cam1")).seq == seq
         dzi = f"/s/cam1/tiles/{seq}.dzi"
         assert heard["type"] == "new_image" and heard["seq"] == seq
         assert heard["tiles"] == dzi
@@ -89,17 +77,17 @@ async def test_the_edge_serves_the_publishers_deep_zoom_tiles(redis: Redis, tmp_
         assert dzi_b[2]["Content-Type"].startswith("application/xml")
         for tile in ("13/3_2.jpg", "13/23_15.jpg", "8/0_0.jpg", "0/0_0.jpg"):
             path = f"/s/cam1/tiles/{seq}_files/{tile}"
-            asked = await _answered(http, a)
+            asked = await answered(http, a)
             on_b_tile = await get(http, url(b) + path)
             on_a_tile = await get(http, url(a) + path)
             assert on_b_tile[0] == on_a_tile[0] == 200, tile
             assert on_b_tile[1] == on_a_tile[1] and on_b_tile[1].startswith(b"\xff\xd8\xff")
             assert on_b_tile[2]["Content-Type"] == "image/jpeg"
             assert on_b_tile[2]["Cache-Control"] == on_a_tile[2]["Cache-Control"]
-            assert await _answered(http, a) == asked + 1, tile  # asked of A once
+            assert await answered(http, a) == asked + 1, tile  # asked of A once
             again = await get(http, url(b) + path)
             assert again[:2] == on_b_tile[:2]
-            assert await _answered(http, a) == asked + 1, tile  # then from B's cache
+            assert await answered(http, a) == asked + 1, tile  # then from B's cache
         outside = f"/s/cam1/tiles/{seq}_files/13/24_0.jpg"
         assert (await get(http, url(b) + outside))[0] == 404
         assert (await get(http, url(a) + outside))[0] == 404
@@ -112,7 +100,7 @@ async def test_tiles_cross_without_raw_data(redis: Redis, tmp_path: Path) -> Non
     b = node(tmp_path, "b", redis.url)
     async with running(a, b), aiohttp.ClientSession() as http:
         a.publish(_large(), stream="cam1")
-        seq = (await _shown(b, "cam1")).seq
+        seq = (await shown(b, "cam1")).seq
         on_b = await _data(http, b)
         assert on_b["raw"] is None and on_b["tiles"] == f"/s/cam1/tiles/{seq}.dzi"
         path = f"/s/cam1/tiles/{seq}_files/12/5_5.jpg"
@@ -129,7 +117,7 @@ async def test_a_gone_publisher_gives_503_for_tiles_not_yet_kept(
     async with running(b), aiohttp.ClientSession() as http:
         async with running(a):
             a.publish(_large(), stream="cam1")
-            seq = (await _shown(b, "cam1")).seq
+            seq = (await shown(b, "cam1")).seq
             base = url(b) + f"/s/cam1/tiles/{seq}"
             kept = await get(http, base + "_files/13/1_1.jpg")
             assert kept[0] == 200
@@ -143,13 +131,13 @@ async def test_a_gone_publisher_gives_503_for_tiles_not_yet_kept(
 
 
 def _frame(pyramid: Pyramid | None) -> Frame:
-    shown = encode(np.zeros((48, 64), np.uint8), DisplayOptions())
+    encoded = encode(np.zeros((48, 64), np.uint8), DisplayOptions())
     return Frame(
         seq=5,
         time=time.time(),
-        jpeg=shown.jpeg,
-        width=shown.width,
-        height=shown.height,
+        jpeg=encoded.jpeg,
+        width=encoded.width,
+        height=encoded.height,
         metadata={},
         stream="cam1",
         pyramid=pyramid,

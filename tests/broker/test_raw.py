@@ -17,14 +17,13 @@ import aiohttp
 import numpy as np
 import pytest
 
-from framecast import ImageServer
 from framecast.broker_codec import encode_announcement, encode_frame
 from framecast.frames import Frame
 from framecast.imaging import DisplayOptions, encode
 from framecast.raw import Raw
 
 from ..conftest import gradient, until
-from .conftest import REQUEST_TIMEOUT, Redis, get, node, running, status, url
+from .conftest import REQUEST_TIMEOUT, Redis, answered, get, node, running, shown, url
 
 NO_PUBLISHER = "no publisher answered: the node publishing stream 'cam1' is gone or unreachable"
 
@@ -38,18 +37,6 @@ def _npy(body: bytes) -> np.ndarray[Any, Any]:
     return np.load(io.BytesIO(body), allow_pickle=False)
 
 
-async def _shown(server: ImageServer, stream: str) -> Frame:
-    found: Frame = await until(
-        lambda: (s := server._streams.get(stream)) and s.latest, 10, f"{stream} on the edge"
-    )
-    return found
-
-
-async def _answered(http: aiohttp.ClientSession, server: ImageServer) -> int:
-    value: int = (await status(http, url(server)))["broker_raw_answered"]
-    return value
-
-
 async def test_the_edge_serves_the_publishers_raw_array_exactly(
     redis: Redis, tmp_path: Path
 ) -> None:
@@ -60,7 +47,7 @@ async def test_the_edge_serves_the_publishers_raw_array_exactly(
     pixels = _published()
     async with running(a, b), aiohttp.ClientSession() as http:
         a.publish(pixels, stream="cam1")
-        frame = await _shown(b, "cam1")
+        frame = await shown(b, "cam1")
         seq = frame.seq
         path = f"/s/cam1/raw/{seq}"
         status_, body, headers = await get(http, url(b) + path + ".npy")
@@ -94,7 +81,7 @@ async def test_analysis_on_the_edge_equals_the_publishers_and_is_asked_once(
     a, b = node(tmp_path, "a", redis.url), node(tmp_path, "b", redis.url)
     async with running(a, b), aiohttp.ClientSession() as http:
         a.publish(_published(), stream="cam1", metadata={"saturation": 9000})
-        seq = (await _shown(b, "cam1")).seq
+        seq = (await shown(b, "cam1")).seq
         for query in (
             f"stats?seq={seq}",
             f"stats?seq={seq}&x=3&y=4&w=10&h=7",
@@ -106,13 +93,13 @@ async def test_analysis_on_the_edge_equals_the_publishers_and_is_asked_once(
             on_b = await get(http, f"{url(b)}/s/cam1/api/{query}")
             assert on_a[0] == on_b[0] == 200, query
             assert json.loads(on_b[1]) == json.loads(on_a[1]), query
-        asked = await _answered(http, a)
+        asked = await answered(http, a)
         again = await get(http, f"{url(b)}/s/cam1/api/stats?seq={seq}")
         assert again[0] == 200 and json.loads(again[1])["seq"] == seq
-        assert await _answered(http, a) == asked  # from the edge's cache
+        assert await answered(http, a) == asked  # from the edge's cache
         fresh = await get(http, f"{url(b)}/s/cam1/api/pixel?seq={seq}&x=1&y=1")
         assert fresh[0] == 200
-        assert await _answered(http, a) == asked + 1  # a new question crosses the broker
+        assert await answered(http, a) == asked + 1  # a new question crosses the broker
         outside = f"/s/cam1/api/pixel?seq={seq}&x=64&y=0"
         refused, on_a = await get(http, url(b) + outside), await get(http, url(a) + outside)
         assert refused[0] == 400 and refused[1].decode().startswith("x=64 ")
@@ -132,7 +119,7 @@ async def test_a_stopped_publisher_gives_503_with_the_reason(
     async with running(b), aiohttp.ClientSession() as http:
         async with running(a):
             a.publish(_published(), stream="cam1")
-            seq = (await _shown(b, "cam1")).seq
+            seq = (await shown(b, "cam1")).seq
             kept = await get(http, f"{url(b)}/s/cam1/api/stats?seq={seq}")
             assert kept[0] == 200
         caplog.set_level(logging.INFO, logger="framecast")
@@ -162,13 +149,13 @@ async def test_a_publisher_that_never_answers_gives_503_after_5_s(
         await writer.drain()
         await asyncio.wait_for(reader.readuntil(b":1\r\n"), 5)  # subscribed
         pixels = _published()
-        shown = encode(pixels, DisplayOptions())
+        encoded = encode(pixels, DisplayOptions())
         frame = Frame(
             seq=7,
             time=time.time(),
-            jpeg=shown.jpeg,
-            width=shown.width,
-            height=shown.height,
+            jpeg=encoded.jpeg,
+            width=encoded.width,
+            height=encoded.height,
             metadata={},
             stream="cam1",
             raw=Raw(pixels),
@@ -178,7 +165,7 @@ async def test_a_publisher_that_never_answers_gives_503_after_5_s(
             await redis.command(
                 "PUBLISH", "framecast:frames", encode_announcement("cam1", 7, "mute-node")
             )
-            await _shown(b, "cam1")
+            await shown(b, "cam1")
             began = time.monotonic()
             answer = await get(http, f"{url(b)}/s/cam1/api/pixel?seq=7&x=1&y=1")
             waited = time.monotonic() - began
@@ -199,7 +186,7 @@ async def test_a_garbage_raw_request_is_skipped_with_one_log_line(
     a, b = node(tmp_path, "a", redis.url), node(tmp_path, "b", redis.url)
     async with running(a, b), aiohttp.ClientSession() as http:
         a.publish(_published(), stream="cam1")
-        seq = (await _shown(b, "cam1")).seq
+        seq = (await shown(b, "cam1")).seq
         caplog.set_level(logging.WARNING, logger="framecast.broker")
         bad = {
             "type": "raw",
@@ -220,7 +207,7 @@ async def test_a_garbage_raw_request_is_skipped_with_one_log_line(
         skipped = [r for r in caplog.records if r.name == "framecast.broker"]
         assert len(skipped) == 1 and "raw request" in skipped[0].getMessage()
         assert skipped[0].exc_info is None
-        assert await _answered(http, a) == 0
+        assert await answered(http, a) == 0
         good = await get(http, f"{url(b)}/s/cam1/api/pixel?seq={seq}&x=0&y=0")
         assert good[0] == 200 and json.loads(good[1])["value"] == 7
 
@@ -234,12 +221,12 @@ async def test_without_raw_data_on_the_publisher_the_edge_says_so(
     b = node(tmp_path, "b", redis.url)
     async with running(a, b), aiohttp.ClientSession() as http:
         a.publish(_published(), stream="cam1")
-        seq = (await _shown(b, "cam1")).seq
+        seq = (await shown(b, "cam1")).seq
         info = json.loads((await get(http, url(b) + "/s/cam1/data.json"))[1])["framecast"]
         assert info["raw"] is None and info["dtype"] is None
         refused = await get(http, f"{url(b)}/s/cam1/raw/{seq}.npy")
         assert refused[0] == 404 and b"keep_raw" in refused[1]
-        assert await _answered(http, a) == 0
+        assert await answered(http, a) == 0
 
 
 async def test_an_answer_larger_than_the_broker_carries_is_502_saying_so(
@@ -251,7 +238,7 @@ async def test_an_answer_larger_than_the_broker_carries_is_502_saying_so(
     b = node(tmp_path, "b", redis.url)
     async with running(a, b), aiohttp.ClientSession() as http:
         a.publish(_published(), stream="cam1")
-        seq = (await _shown(b, "cam1")).seq
+        seq = (await shown(b, "cam1")).seq
         big = await _get_plain(http, f"{url(b)}/s/cam1/raw/{seq}.npy")
         assert big[0] == 502 and b"ask the publishing node directly" in big[1]
         assert big[1].count(b"\n") == 1

@@ -133,10 +133,9 @@ async def _npy(
     answers = app[CONTEXT].streams.answers
 
     def whole() -> tuple[bytes, bool]:
-        pays = gzipped and answers.get(
-            raw, ("npy", "gzip pays"), lambda: b"1" if rawfiles.gzip_pays(raw.array()) else b""
-        )
-        if pays:
+        if gzipped and answers.get(
+            raw, ("npy", "gzip pays"), lambda: rawfiles.gzip_pays(raw.array())
+        ):
             return answers.get(raw, ("npy", "gzip"), lambda: rawfiles.npy_gzip(raw.array())), True
         return rawfiles.npy(raw.array()), False  # a copy of the frame: made anew, not kept
 
