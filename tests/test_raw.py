@@ -143,3 +143,19 @@ def test_gzip_pays_for_smooth_sparse_and_small_arrays_not_for_noise() -> None:
     assert gzip_pays(rng.integers(0, 65536, (20, 30), dtype=np.uint16))  # tiny: the header pays
     assert not gzip_pays(rng.integers(0, 65536, (1024, 1024), dtype=np.uint16))
     assert not gzip_pays(rng.random((512, 512), dtype=np.float32))
+
+
+def test_gzip_pays_judges_the_whole_frame_not_its_dark_edges() -> None:
+    """A camera frame with a dark, smooth border and a bright, noisy middle: its edges alone
+    would compress well, the whole frame by about a tenth; the decision follows the whole
+    frame, compressed as the answer would be. A dim frame of low counts does pay."""
+    from framecast.rawfiles import deflater, gzip_pays
+
+    rng = np.random.default_rng(2)
+    y, x = np.mgrid[0:1024, 0:1024].astype(np.float32)
+    spot = 30000 * np.exp(-((x - 512) ** 2 + (y - 512) ** 2) / (0.05 * 1024**2))
+    camera = rng.poisson(spot + 2000 + 3000 * x / 1024).astype(np.uint16)
+    module, level = deflater()
+    saving = 1 - len(module.compress(camera.tobytes(), level)) / camera.nbytes
+    assert saving < 0.15 and not gzip_pays(camera)
+    assert gzip_pays(rng.poisson(100, (1024, 1024)).astype(np.uint16))

@@ -118,3 +118,36 @@ def test_a_whole_frame_tile_needs_far_less_than_a_float64_copy() -> None:
         tracemalloc.stop()
     assert tile[0, 0] == np.float32(array.mean(dtype=np.float64))
     assert peak < array.nbytes // 2, f"peak {peak} bytes for a {array.nbytes}-byte frame"
+
+
+def test_a_region_of_a_level_holds_what_its_tiles_hold() -> None:
+    """rawtiles.region gives any rectangle of any level: the raw pixels at the top level,
+    the float32 block means below it, edges and partial blocks included."""
+    array = np.random.default_rng(12).integers(0, 65536, (301, 517), dtype=np.uint16)
+    top = max_level(517, 301)
+    for level, (x0, y0, x1, y1) in [
+        (top, (0, 0, 517, 301)),
+        (top, (250, 7, 517, 260)),
+        (top - 1, (3, 5, 259, 151)),
+        (top - 3, (0, 0, 65, 38)),
+        (0, (0, 0, 1, 1)),
+    ]:
+        got = rawtiles.region(array, level, x0, y0, x1, y1)
+        expected = reference_level(array, level)[y0:y1, x0:x1]
+        assert got.dtype == (np.uint16 if level == top else np.float32)
+        assert np.array_equal(got, expected), (level, x0, y0, x1, y1)
+
+
+def test_a_region_outside_the_pyramid_is_refused() -> None:
+    """A level above the top, an empty rectangle, or one past the level's edge."""
+    array = np.zeros((300, 700), np.uint16)
+    top = max_level(700, 300)
+    for level, rect in [
+        (top + 1, (0, 0, 1, 1)),
+        (top, (0, 0, 701, 300)),
+        (top, (5, 0, 5, 10)),
+        (top - 1, (0, 0, 351, 150)),
+        (top - 1, (0, 149, 10, 151)),
+    ]:
+        with pytest.raises(IndexError):
+            rawtiles.region(array, level, *rect)

@@ -146,9 +146,10 @@ _DECODED = _DecodedCache(DECODED_CACHE_BYTES)
 
 
 #: The routes of SPEC §11.2 by name, and the parameters each takes (as query text). The raw
-#: file routes name their frame in the path; ``tile`` also its level, column and row.
+#: file routes name their frame in the path; ``tile`` also its level, column and row; ``npy``
+#: may name a level of the raw pyramid and a rectangle of it.
 ROUTE_PARAMS: Mapping[str, tuple[str, ...]] = {
-    "npy": (),
+    "npy": ("level", "x", "y", "w", "h"),
     "fits": (),
     "dzi": (),
     "tile": ("level", "col", "row"),

@@ -10,8 +10,8 @@ pyramid (:mod:`framecast.tiles`: ``TileSize`` 254, ``Overlap`` 1), with ``Format
   ``numpy.mean`` (a block with a NaN is NaN).
 
 A lower-level tile may cover the whole frame (level 0 is one pixel); it is reduced in bands
-of rows of at most :data:`BAND_BYTES` of float64 sums, so cutting it never copies the frame
-as float64 (integer pixels sum exactly: float64 holds integers up to 2^53).
+of block rows of at most :data:`BAND_BYTES` of float64 sums, so cutting it never copies the
+frame as float64 (integer pixels sum exactly: float64 holds integers up to 2^53).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from .priority import pause
-from .tiles import max_level, tile_rect
+from .tiles import level_size, max_level, tile_rect
 
-__all__ = ["BAND_BYTES", "FORMAT", "cut"]
+__all__ = ["BAND_BYTES", "FORMAT", "cut", "region"]
 
 FORMAT = "npy"
 #: Most bytes of float64 partial sums held at once while a lower-level tile is reduced.
@@ -40,8 +40,29 @@ def cut(array: np.ndarray[Any, Any], level: int, col: int, row: int) -> np.ndarr
     rect = tile_rect(width, height, level, col, row)
     if rect is None:
         raise IndexError(f"no raw tile {level}/{col}_{row} in a {width}×{height} frame")
-    x0, y0, x1, y1 = rect
-    scale = 1 << (max_level(width, height) - level)
+    return region(array, level, *rect)
+
+
+def region(
+    array: np.ndarray[Any, Any], level: int, x0: int, y0: int, x1: int, y1: int
+) -> np.ndarray[Any, Any]:
+    """The pixels ``x0 ≤ x < x1``, ``y0 ≤ y < y1`` of pyramid ``level`` of the raw
+    ``array`` (the numbers its tiles hold there): a crop in the array's dtype at the top
+    level, block means as ``float32`` below it.
+
+    Raises :class:`IndexError` for a level or a rectangle outside the pyramid.
+    """
+    height, width = array.shape[:2]
+    top = max_level(width, height)
+    if not 0 <= level <= top:
+        raise IndexError(f"no level {level} in the raw pyramid of a {width}×{height} frame")
+    level_width, level_height = level_size(width, height, level)
+    if not (0 <= x0 < x1 <= level_width and 0 <= y0 < y1 <= level_height):
+        raise IndexError(
+            f"no rectangle [{x0}, {x1})×[{y0}, {y1}) in level {level} "
+            f"({level_width}×{level_height}) of a {width}×{height} frame"
+        )
+    scale = 1 << (top - level)
     if scale == 1:
         return np.ascontiguousarray(array[y0:y1, x0:x1])
     return _block_means(array, scale, x0, y0, x1, y1)
@@ -50,29 +71,38 @@ def cut(array: np.ndarray[Any, Any], level: int, col: int, row: int) -> np.ndarr
 def _block_means(
     array: np.ndarray[Any, Any], scale: int, x0: int, y0: int, x1: int, y1: int
 ) -> np.ndarray[Any, Any]:
-    """Means of the ``scale``×``scale`` blocks ``x0 ≤ i < x1``, ``y0 ≤ j < y1``."""
+    """Means of the ``scale``×``scale`` blocks ``x0 ≤ i < x1``, ``y0 ≤ j < y1``.
+
+    Block rows are summed in bands of at most :data:`BAND_BYTES` of float64: first each
+    block's rows (row ``k`` of every block at once, a strided slice, for ``k`` < ``scale``),
+    then each block's columns the same way; the last row or column of blocks, cut by the
+    frame's edge, simply gets fewer slices. Integer pixels sum exactly in float64, in any
+    order."""
     height, width = array.shape[:2]
     left, right = x0 * scale, min(x1 * scale, width)
-    top, bottom = y0 * scale, min(y1 * scale, height)
-    starts = np.arange(x1 - x0) * scale  # each block's first column, within [left, right)
-    widths = np.minimum(starts + scale, right - left) - starts
     rest = array.shape[2:]
     channels = int(np.prod(rest)) if rest else 1
-    sums = np.zeros((y1 - y0, x1 - x0, *rest), np.float64)
-    band = max(1, BAND_BYTES // max(1, (right - left) * channels * 8))
-    for first in range(top, bottom, band):
+    out = np.empty((y1 - y0, x1 - x0, *rest), np.float32)
+    band = max(1, BAND_BYTES // max(1, (right - left) * channels * 8))  # block rows at once
+    widths = np.minimum((np.arange(x0, x1) + 1) * scale, width) - np.arange(x0, x1) * scale
+    for first in range(y0, y1, band):
         pause()  # a live frame on its way goes first (framecast.priority)
-        last = min(first + band, bottom)
-        # sum each row over every block's columns (float64 partial sums, band rows only)
-        across = np.add.reduceat(array[first:last, left:right], starts, axis=1, dtype=np.float64)
-        # then add the rows of each block row that this band reaches
-        block_rows = np.arange(first, last) // scale
-        breaks = np.flatnonzero(np.diff(block_rows)) + 1
-        heads = np.concatenate(([0], breaks))
-        sums[block_rows[heads] - y0] += np.add.reduceat(across, heads, axis=0)
-    heights = np.minimum((np.arange(y0, y1) + 1) * scale, bottom) - np.arange(y0, y1) * scale
-    counts = heights[:, None] * widths[None, :]
-    if rest:
-        counts = counts.reshape(counts.shape + (1,) * len(rest))
-    sums /= counts
-    return sums.astype(np.float32)
+        last = min(first + band, y1)
+        top, bottom = first * scale, min(last * scale, height)
+        rows = np.zeros((last - first, right - left, *rest), np.float64)
+        for k in range(min(scale, bottom - top)):
+            part = array[top + k : bottom : scale, left:right]
+            rows[: len(part)] += part
+        sums = np.zeros((last - first, x1 - x0, *rest), np.float64)
+        for k in range(min(scale, right - left)):
+            part = rows[:, k::scale]
+            sums[:, : part.shape[1]] += part
+        heights = (
+            np.minimum((np.arange(first, last) + 1) * scale, height)
+            - np.arange(first, last) * scale
+        )
+        counts = heights[:, None] * widths[None, :]
+        if rest:
+            counts = counts.reshape(counts.shape + (1,) * len(rest))
+        out[first - y0 : last - y0] = sums / counts
+    return out

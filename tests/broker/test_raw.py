@@ -60,12 +60,15 @@ async def test_the_edge_serves_the_publishers_raw_array_exactly(
         ) as response:
             assert response.headers["Content-Encoding"] == "gzip"
             assert np.array_equal(_npy(gzip.decompress(await response.read())), pixels)
-        for route in (".dzi", "_files/6/0_0.npy", "_files/3/0_0.npy", ".fits"):
+        routes = (".dzi", "_files/6/0_0.npy", "_files/3/0_0.npy", ".fits", ".npy?level=5")
+        for route in (*routes, ".npy?level=6&x=3&y=4&w=20&h=10"):
             on_a = await get(http, url(a) + path + route)
             on_b = await get(http, url(b) + path + route)
             assert on_b[0] == on_a[0] == 200 and on_b[1] == on_a[1], route
         tile = _npy((await get(http, url(b) + path + "_files/6/0_0.npy"))[1])
         assert np.array_equal(tile, pixels[:48, :64])
+        part = _npy((await get(http, url(b) + path + ".npy?level=6&x=3&y=4&w=20&h=10"))[1])
+        assert np.array_equal(part, pixels[4:14, 3:23])
         json_a = json.loads((await get(http, url(a) + "/s/cam1/data.json"))[1])["framecast"]
         json_b = json.loads((await get(http, url(b) + "/s/cam1/data.json"))[1])["framecast"]
         assert json_b["dtype"] == json_a["dtype"] == "uint16"

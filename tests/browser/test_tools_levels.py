@@ -13,6 +13,7 @@ from PIL import Image
 from framecast import ImageServer
 
 from .conftest import Viewer, close_to, new_viewer
+from .test_history import require_history, wait_text
 
 pytestmark = pytest.mark.browser
 
@@ -320,3 +321,67 @@ def test_whole_frames_are_read_one_at_a_time(image_server: ImageServer, viewer: 
         }"""
     )
     assert events == ["start 1.npy", "end 1.npy", "start 3.npy", "end 3.npy"]
+
+
+ON_SCREEN = """([seq, x, y, value]) => {
+  const current = framecast.view.current;
+  const read = current && current.key.endsWith('|raw') && current.item.getFullyLoaded()
+    ? current.item.source.valueAt(x, y) : null;
+  return document.getElementById('meta-seq').textContent === '#' + seq
+    && read !== null && read.value === value;
+}"""
+
+
+def test_a_live_frame_is_read_only_where_the_view_looks(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """Zoomed in with levels on, the next live frame is read in one request for the
+    rectangle of the level on screen (not the whole frame, not tile by tile); its pixels
+    there are the new frame's raw values, and its histogram is still every pixel's."""
+    requests = record_raw(viewer)
+    levels_on(image_server, viewer, gradient(1400, 1400))
+    viewer.page.evaluate("framecast.view.setView({zoom: 4, x: 0.25, y: 0.25})")
+    viewer.page.wait_for_function(
+        "framecast.view.current.item.getFullyLoaded() && framecast.view.view().zoom > 3.9"
+    )
+    viewer.settle()
+    before = len(requests)
+    second = gradient(1400, 1400) + 7
+    image_server.publish(second)
+    viewer.page.wait_for_function(ON_SCREEN, arg=[2, 350, 350, int(second[350, 350])])
+    viewer.page.wait_for_function("framecast.tools.histogramData.seq === 2")
+    asked = [url for url in requests[before:] if "/raw/2" in url]
+    assert len(asked) == 1 and "/raw/2.npy?level=11&" in asked[0], asked
+    query = dict(part.split("=") for part in asked[0].split("?")[1].split("&"))
+    assert int(query["w"]) * int(query["h"]) < 1400 * 1400 / 2, query  # the tiles in view
+    hist = viewer.page.evaluate("framecast.tools.histogramData.hist")
+    assert (hist["min"], hist["max"]) == (int(second.min()), int(second.max()))
+    assert sum(hist["counts"]) == 1400 * 1400
+
+
+def test_levels_follow_the_frame_looked_back_at_and_the_blink(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """With levels on, ← shows the earlier frame's own raw values (its readout too), and a
+    blink between it and the live frame shows each with its own numbers."""
+    require_history(image_server)
+    frames = [gradient() + 1000 * seq for seq in (1, 2, 3)]
+    levels_on(image_server, viewer, *frames)
+    viewer.page.locator("#timeline").wait_for(state="visible")
+    viewer.page.wait_for_function(ON_SCREEN, arg=[3, 300, 200, int(frames[2][200, 300])])
+    viewer.page.keyboard.press("ArrowLeft")
+    viewer.page.wait_for_function(ON_SCREEN, arg=[2, 300, 200, int(frames[1][200, 300])])
+    viewer.page.keyboard.press("v")  # the readout, on the frame looked back at
+    box = viewer.page.locator("#osd").bounding_box()
+    assert box is not None
+    x_s, y_s = screen(viewer, 300.5, 200.5)
+    viewer.page.mouse.move(box["x"] + x_s, box["y"] + y_s)
+    viewer.page.wait_for_function(
+        "t => document.getElementById('tools-readout').textContent === t",
+        arg=f"x 300, y 200: {int(frames[1][200, 300])}",
+    )
+    viewer.page.keyboard.press("b")
+    wait_text(viewer, "#timeline-where", "blink #2")
+    for seq in (3, 2, 3):
+        value = int(frames[seq - 1][200, 300])
+        viewer.page.wait_for_function(ON_SCREEN, arg=[seq, 300, 200, value])

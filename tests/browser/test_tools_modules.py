@@ -272,6 +272,91 @@ def test_raw_tile_geometry(page_open: Viewer) -> None:
     ]
 
 
+WINDOW = """async (arg) => {
+  const r = await import('./js/tools/rawtiles.js');
+  const { parseNpy } = await import('./js/tools/npy.js');
+  const w = r.areaOf(parseNpy(new Uint8Array(arg.npy).buffer), arg.window, arg.maxLevel);
+  const { width, height } = r.dziLevels(arg.width, arg.height).size(arg.window.level);
+  const tiles = arg.tiles.map(([level, col, row]) => {
+    const tile = w.cut(level, col, row, width, height);
+    return tile && { dtype: tile.dtype, shape: tile.shape, values: Array.from(tile.data) };
+  });
+  return { tiles, values: arg.pixels.map(([x, y]) => w.valueAt(x, y)) };
+}"""
+
+
+def test_a_window_of_a_level_gives_the_tiles_inside_it(page_open: Viewer) -> None:
+    """The rectangle of a level read in one request (``.npy?level=&x=&y=&w=&h=``) gives
+    exactly the server's tiles that lie wholly inside it, and none of the others; at the top
+    level it gives the raw value of the pixels inside it."""
+    from framecast import rawtiles
+
+    array = np.random.default_rng(5).integers(0, 65536, (600, 700), dtype=np.uint16)
+    for window, tiles, pixels in [
+        (  # tiles (1, 0) and (1, 1) of the top level, overlaps included
+            {"level": 10, "x0": 253, "y0": 0, "x1": 509, "y1": 509},
+            [(10, 1, 0), (10, 1, 1), (10, 0, 0), (10, 2, 1), (10, 1, 2), (9, 0, 0)],
+            [(300, 400), (253, 0), (508, 508), (100, 100), (509, 10)],
+        ),
+        (  # the whole of level 9 (350×300 float32 means)
+            {"level": 9, "x0": 0, "y0": 0, "x1": 350, "y1": 300},
+            [(9, 0, 0), (9, 1, 1), (10, 0, 0)],
+            [(0, 0)],
+        ),
+    ]:
+        part = rawtiles.region(
+            array, window["level"], *(window[k] for k in ("x0", "y0", "x1", "y1"))
+        )
+        got = page_open.page.evaluate(
+            WINDOW,
+            {
+                "npy": npy_bytes(part),
+                "window": window,
+                "maxLevel": 10,
+                "width": 700,
+                "height": 600,
+                "tiles": tiles,
+                "pixels": pixels,
+            },
+        )
+        for (level, col, row), tile in zip(tiles, got["tiles"], strict=True):
+            x0, y0, x1, y1 = window["x0"], window["y0"], window["x1"], window["y1"]
+            level_w, level_h = (700, 600) if level == 10 else (350, 300)
+            rect = (
+                max(0, col * 254 - 1),
+                max(0, row * 254 - 1),
+                min(level_w, col * 254 + 255),
+                min(level_h, row * 254 + 255),
+            )
+            inside = (
+                level == window["level"]
+                and rect[0] >= x0
+                and rect[1] >= y0
+                and rect[2] <= x1
+                and rect[3] <= y1
+            )
+            if not inside:
+                assert tile is None, (window, level, col, row)
+                continue
+            expected = rawtiles.cut(array, level, col, row)
+            assert tile is not None, (window, level, col, row)
+            assert tile["dtype"] == ("uint16" if level == 10 else "float32")
+            assert tile["shape"] == list(expected.shape)
+            assert np.array_equal(
+                np.array(tile["values"], expected.dtype).reshape(expected.shape), expected
+            )
+        for (x, y), value in zip(pixels, got["values"], strict=True):
+            inside = (
+                window["level"] == 10
+                and window["x0"] <= x < window["x1"]
+                and window["y0"] <= y < window["y1"]
+            )
+            assert value == ({"value": int(array[y, x]), "dtype": "uint16"} if inside else None), (
+                x,
+                y,
+            )
+
+
 def test_histogram_counts_finite_values(page_open: Viewer) -> None:
     """The browser's histogram spans min..max, leaves NaN out, the maximum in the last bin."""
     got = run(page_open, "rawtiles.js", "m.histogram(new Float32Array([0, 1, 1, 4, NaN]), 4)")

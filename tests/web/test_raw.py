@@ -21,7 +21,7 @@ from framecast import ImageServer
 from framecast.tiles import grid, max_level
 
 from ..conftest import LOCAL, base
-from ..test_rawtiles import reference_tile
+from ..test_rawtiles import reference_level, reference_tile
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 NS = "{http://schemas.microsoft.com/deepzoom/2008}"
@@ -226,13 +226,73 @@ async def test_tiles_are_computed_once_and_kept_with_the_frame(
     """Asking a tile twice gives the same bytes, and the server's answer cache holds it."""
     array = np.random.default_rng(10).integers(0, 65536, (300, 700), dtype=np.uint16)
     seq = await publish(server, http, array)
+    await check_kept_once(server, raw_http, f"{base(server)}/raw/{seq}_files/9/1_0.npy", GZIP)
+
+
+async def check_kept_once(
+    server: ImageServer, http: aiohttp.ClientSession, url: str, headers: dict[str, str]
+) -> None:
+    """``url`` asked twice gives the same bytes, and the server's answer cache holds one
+    answer more."""
     answers = server._streams.answers if server._streams is not None else None
     assert answers is not None
     before = len(answers)
-    url = f"{base(server)}/raw/{seq}_files/9/1_0.npy"
-    first = await get(raw_http, url, headers=GZIP)
-    second = await get(raw_http, url, headers=GZIP)
+    first = await get(http, url, headers=headers)
+    second = await get(http, url, headers=headers)
     assert first[1] == second[1] and len(answers) == before + 1
+
+
+async def test_npy_answers_a_rectangle_of_one_level(
+    server: ImageServer, http: aiohttp.ClientSession, raw_http: aiohttp.ClientSession
+) -> None:
+    """``.npy?level=L&x=&y=&w=&h=`` is that rectangle of the raw pyramid, exactly what its
+    tiles hold (the raw pixels at the top level, float32 means below); ``level`` alone is
+    the whole level; a reduced answer is computed once and kept with the frame."""
+    array = np.random.default_rng(13).integers(0, 65536, (300, 700), dtype=np.uint16)
+    seq = await publish(server, http, array)
+    url = f"{base(server)}/raw/{seq}.npy"
+    top = max_level(700, 300)
+    for query, level, (x0, y0, x1, y1) in [
+        (f"level={top}&x=250&y=7&w=300&h=200", top, (250, 7, 550, 207)),
+        ("x=0&y=0&w=700&h=300", top, (0, 0, 700, 300)),
+        (f"level={top - 1}", top - 1, (0, 0, 350, 150)),
+        (f"level={top - 2}&x=100&y=50&w=75&h=25", top - 2, (100, 50, 175, 75)),
+    ]:
+        for encoding in (PLAIN, GZIP):
+            status, body, headers = await get(raw_http, f"{url}?{query}", headers=encoding)
+            assert status == 200, (query, body)
+            assert headers["Cache-Control"] == IMMUTABLE
+            assert f"-{seq}-level{level}.npy" in headers["Content-Disposition"]
+            got = load(body, headers)
+            expected = reference_level(array, level)[y0:y1, x0:x1]
+            assert got.dtype == (np.uint16 if level == top else np.float32), query
+            assert np.array_equal(got, expected), query
+    await check_kept_once(server, raw_http, f"{url}?level={top - 1}&x=1&y=2&w=30&h=40", PLAIN)
+
+
+async def test_npy_refuses_a_rectangle_outside_the_pyramid(
+    server: ImageServer, http: aiohttp.ClientSession, raw_http: aiohttp.ClientSession
+) -> None:
+    """A level above the top, a malformed number, an empty or overhanging rectangle: 400
+    with one line naming the parameter; the frame is still served whole."""
+    array = np.zeros((300, 700), np.uint16)
+    seq = await publish(server, http, array)
+    url = f"{base(server)}/raw/{seq}.npy"
+    top = max_level(700, 300)
+    for query, name in [
+        (f"level={top + 1}", "level="),
+        ("level=-1", "level="),
+        ("level=x", "level="),
+        ("x=0&y=0&w=701&h=300", "w="),
+        ("x=700&y=0&w=1&h=1", "x="),
+        ("x=0&y=0&w=0&h=1", "w="),
+        (f"level={top - 1}&x=0&y=100&w=10&h=51", "h="),
+        ("x=0&y=0&w=10", "h="),
+    ]:
+        status, body, _ = await get(raw_http, f"{url}?{query}")
+        assert status == 400 and name in one_line(body), (query, body)
+    status, body, headers = await get(raw_http, url, headers=PLAIN)
+    assert status == 200 and same(load(body, headers), array)
 
 
 def one_line(body: bytes) -> str:

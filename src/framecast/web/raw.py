@@ -1,5 +1,7 @@
-"""Raw data over HTTP (SPEC §11.2): ``GET <stream>/raw/<seq>.npy``, ``<stream>/raw/<seq>.fits``,
-``<stream>/raw/<seq>.dzi`` and ``<stream>/raw/<seq>_files/<level>/<col>_<row>.npy``.
+"""Raw data over HTTP (SPEC §11.2): ``GET <stream>/raw/<seq>.npy`` (with
+``?level=L&x=X&y=Y&w=W&h=H``, a rectangle of one level of the raw pyramid),
+``<stream>/raw/<seq>.fits``, ``<stream>/raw/<seq>.dzi`` and
+``<stream>/raw/<seq>_files/<level>/<col>_<row>.npy``.
 
 Every frame still kept (live or in history) that has raw data answers, small frames too.
 The work (encoding a file, reducing a tile, compressing) runs in the tile workers
@@ -25,14 +27,15 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import numpy as np
 from aiohttp import web
 
 from .. import rawfiles, rawtiles
 from ..frames import Frame
-from ..raw import Raw, RawAnswer
-from ..tiles import dzi_xml, tile_rect
+from ..raw import ROUTE_PARAMS, Raw, RawAnswer
+from ..tiles import dzi_xml, level_size, max_level, tile_rect
 from .context import CONTEXT
 from .guards import check_viewer
 from .rawremote import answer, response_of
@@ -125,22 +128,62 @@ def _npy_answer(body: bytes, gzipped: bool, filename: str | None = None) -> RawA
     return RawAnswer(200, _NPY, body, headers)
 
 
+def _npy_region(raw: Raw, params: Mapping[str, str]) -> tuple[int, int, int, int, int] | None:
+    """The level and rectangle ``(level, x0, y0, x1, y1)`` the ``.npy`` route's query asks
+    for, ``None`` for the raw array as published; a 400 that names the parameter when one
+    is malformed or outside the pyramid."""
+    if not any(name in params for name in ROUTE_PARAMS["npy"]):
+        return None
+    top = max_level(raw.width, raw.height)
+    level = _place(params, "level", "pyramid level") if "level" in params else top
+    if level > top:
+        raise _refuse(f"level={level} is not in the raw pyramid: use 0 to {top}", status=400)
+    width, height = level_size(raw.width, raw.height, level)
+    rect = ("x", "y", "w", "h")
+    if not any(name in params for name in rect):
+        return level, 0, 0, width, height
+    x, y, w, h = (_place(params, name, "pixel count") for name in rect)
+    for name, start, length, size in (("x", x, w, width), ("y", y, h, height)):
+        if start >= size:
+            raise _refuse(f"{name}={start} is outside level {level} ({width}×{height})", status=400)
+        if not 0 < length <= size - start:
+            span = "w" if name == "x" else "h"
+            raise _refuse(
+                f"{span}={length} does not fit level {level} ({width}×{height}): use 1 to "
+                f"{size - start}",
+                status=400,
+            )
+    return level, x, y, x + w, y + h
+
+
 async def _npy(
     app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
 ) -> RawAnswer:
-    """The whole raw array in NumPy's format, gzip-compressed if the client accepts it and
-    it pays (:func:`~framecast.rawfiles.gzip_pays`, decided once per frame)."""
+    """The raw array in NumPy's format, or (``level``, ``x``, ``y``, ``w``, ``h``) a
+    rectangle of one level of its pyramid; gzip-compressed if the client accepts it and it
+    pays (:func:`~framecast.rawfiles.gzip_pays`, decided once per frame)."""
     answers = app[CONTEXT].streams.answers
+    region = _npy_region(raw, params)
+    reduced = region is not None and region[0] < max_level(raw.width, raw.height)
 
-    def whole() -> tuple[bytes, bool]:
-        if gzipped and answers.get(
+    def numbers() -> np.ndarray[Any, Any]:
+        return raw.array() if region is None else rawtiles.region(raw.array(), *region)
+
+    def answer() -> tuple[bytes, bool]:
+        compress = gzipped and answers.get(
             raw, ("npy", "gzip pays"), lambda: rawfiles.gzip_pays(raw.array())
-        ):
-            return answers.get(raw, ("npy", "gzip"), lambda: rawfiles.npy_gzip(raw.array())), True
-        return rawfiles.npy(raw.array()), False  # a copy of the frame: made anew, not kept
+        )
+        if compress:
+            return answers.get(
+                raw, ("npy", region, "gzip"), lambda: rawfiles.npy_gzip(numbers())
+            ), True
+        if reduced:  # means: smaller than the frame, worth keeping for the next viewer
+            return answers.get(raw, ("npy", region), lambda: rawfiles.npy(numbers())), False
+        return rawfiles.npy(numbers()), False  # a copy of the frame's pixels: made anew
 
-    body, compressed = await _work(app, whole)
-    return _npy_answer(body, compressed, f"{frame.stream}-{frame.seq}.npy")
+    body, compressed = await _work(app, answer)
+    name = f"{frame.stream}-{frame.seq}" + ("" if region is None else f"-level{region[0]}")
+    return _npy_answer(body, compressed, f"{name}.npy")
 
 
 async def _fits(
@@ -167,10 +210,10 @@ async def _dzi(
     return RawAnswer(200, "application/xml", body, IMMUTABLE)
 
 
-def _place(params: Mapping[str, str], name: str) -> int:
+def _place(params: Mapping[str, str], name: str, what: str | None = None) -> int:
     value = params.get(name, "")
     if not _DIGITS.fullmatch(value):
-        raise _refuse(f"{name}={value[:40]!r} is not a tile {name}", status=400)
+        raise _refuse(f"{name}={value[:40]!r} is not a {what or 'tile ' + name}", status=400)
     return int(value)
 
 
@@ -229,8 +272,10 @@ async def _handle(request: web.Request, route: str, params: Mapping[str, str]) -
 
 
 async def npy_handler(request: web.Request) -> web.Response:
-    """``GET <stream>/raw/<seq>.npy``: the whole raw array in NumPy's format."""
-    return await _handle(request, "npy", {})
+    """``GET <stream>/raw/<seq>.npy[?level=L[&x=X&y=Y&w=W&h=H]]``: the whole raw array in
+    NumPy's format, or a rectangle of one level of its pyramid."""
+    params = {k: request.query[k] for k in ROUTE_PARAMS["npy"] if k in request.query}
+    return await _handle(request, "npy", params)
 
 
 async def fits_handler(request: web.Request) -> web.Response:

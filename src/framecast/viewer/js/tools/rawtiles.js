@@ -3,9 +3,11 @@
 // raw pixels in their dtype, lower levels float32 means). Each tile is read once, kept as
 // numbers, and painted into its own canvas with the viewer's levels; a change of levels
 // repaints the tiles in memory in place and redraws — no request, nothing for other viewers.
-// A frame of up to 4 MP is read whole (one request) and its tiles cut here, only those of the
-// levels OpenSeadragon asks for. No network here: `load(url, {signal})` (the transport's)
-// hands over the bytes.
+// A live frame is read in one request and its tiles cut here: the rectangle of the level on
+// screen that the view showed last (SPEC §11.2's .npy?level=&x=&y=&w=&h=), else a frame of up
+// to 4 MP whole, with its pyramid made here for the levels OpenSeadragon asks for; any other
+// tile is read on its own. No network here: `load(url, {signal})` (the transport's) hands
+// over the bytes.
 
 import { parseNpy } from "./npy.js";
 import { colourTable, paintWith } from "./colour.js";
@@ -15,6 +17,7 @@ export const TILE_SIZE = 254;
 export const OVERLAP = 1;
 const MAX_TILES = 600;   // tiles kept as numbers (about 150 MB of float32 at most)
 const MAX_WHOLE_PIXELS = 2048 * 2048 + 1;  // read whole up to this size (one request a frame)
+const MAX_AREA_PIXELS = 4096 * 2048;     // a rectangle of a level read in one request
 
 /** The DZI geometry of a width × height image (as the server cuts it). Pure. */
 export function dziLevels(width, height) {
@@ -23,6 +26,17 @@ export function dziLevels(width, height) {
     const scale = 2 ** (maxLevel - level);
     return { width: Math.ceil(width / scale), height: Math.ceil(height / scale) };
   } };
+}
+
+/** Tile (col, row)'s pixels in a level of levelWidth × levelHeight, overlap included:
+ *  {x0, y0, x1, y1}. Pure. */
+export function tileRect(col, row, levelWidth, levelHeight) {
+  return {
+    x0: col * TILE_SIZE - (col > 0 ? OVERLAP : 0),
+    y0: row * TILE_SIZE - (row > 0 ? OVERLAP : 0),
+    x1: Math.min((col + 1) * TILE_SIZE + OVERLAP, levelWidth),
+    y1: Math.min((row + 1) * TILE_SIZE + OVERLAP, levelHeight),
+  };
 }
 
 /** The tile (level, col, row) holding full-resolution pixel (x, y), and the pixel's place
@@ -38,8 +52,13 @@ export function tileOf(x, y) {
 export const RawTiles = OSD && class extends OSD.TileSource {
   /** `url`: the frame's raw .dzi (its query string is kept for the tiles); `width`,
    *  `height`: the full-resolution size; `levels(source)`: the viewer's levels now for this
-   *  source; `load(url, {signal})`: resolves to the tile's bytes (an ArrayBuffer). */
-  constructor({ url, width, height, levels, load, loadWhole = load, marks = null }) {
+   *  source; `load(url, {signal})`: resolves to the tile's bytes (an ArrayBuffer);
+   *  `loadWhole(url, {signal, cache, started})`: the same for the one read of the frame (it
+   *  calls `started()` when the read begins); `area`: {level, x0, y0, x1, y1}, the
+   *  rectangle of a level to read instead of the whole frame (the one the view shows), or
+   *  null; `loadHistogram()`: resolves to the whole frame's histogram (as `histogram`
+   *  gives), asked while an area is read, or null. */
+  constructor({ url, width, height, levels, load, loadWhole = load, area = null, loadHistogram = null, marks = null }) {
     const { maxLevel } = dziLevels(width, height);
     super({ width, height, tileSize: TILE_SIZE, tileOverlap: OVERLAP, minLevel: 0, maxLevel, ready: true });
     const [path, query] = url.split("?");
@@ -51,12 +70,27 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     this.loadWhole = loadWhole;
     this.tiles = new Map();   // url → {npy, context, channels, image, key}
     this.requests = 0;
-    // A frame of a few megapixels is read whole, once (<seq>.npy), and its tiles are cut
-    // here: one request per frame instead of one per tile, which keeps a live stream live.
-    this.wholeUrl = width * height <= MAX_WHOLE_PIXELS ? `${path.replace(/\.dzi$/, ".npy")}${this.query}` : null;
-    this.whole = null;        // Promise of the pyramid (see `pyramid`)
-    this.resolved = null;     // the pyramid once read
-    this.counted = null;      // the histogram of the frame read whole, once asked for
+    // The frame is read once and its tiles are cut here: one request per frame instead of
+    // one per tile, which keeps a live stream live. Read: the rectangle of the level on
+    // screen (`area`) unless that is the whole frame, else a frame of a few megapixels
+    // whole (<seq>.npy), else nothing (each tile is read on its own).
+    const npy = path.replace(/\.dzi$/, ".npy");
+    this.area = area && !wholeFrame(area, width, height, maxLevel)
+      && (area.x1 - area.x0) * (area.y1 - area.y0) <= MAX_AREA_PIXELS ? area : null;
+    this.loadHistogram = this.area ? loadHistogram : null;
+    if (this.area) {
+      const { level, x0, y0, x1, y1 } = this.area;
+      // While the area is read, OpenSeadragon asks for no coarser tile to show meanwhile
+      // (each would be a request of its own, for a frame shown only once it is in).
+      this.minLevel = level;
+      const rect = `level=${level}&x=${x0}&y=${y0}&w=${x1 - x0}&h=${y1 - y0}`;
+      this.readUrl = `${npy}?${rect}${query ? `&${query}` : ""}`;
+    } else {
+      this.readUrl = width * height <= MAX_WHOLE_PIXELS ? `${npy}${this.query}` : null;
+    }
+    this.whole = null;        // Promise of what is read (see `pyramid` and `areaOf`)
+    this.resolved = null;     // that, once read
+    this.counted = null;      // the whole frame's histogram, once known
     this.colours = null;      // {key, tables}: the levels last painted, their tables per kind
     this.reading = null;      // the AbortController of the whole frame's read under way
     this.released = new AbortController();  // the tiles' reads, cancelled on release
@@ -69,17 +103,31 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     if (this.marks && !(stage in this.marks)) this.marks[stage] = performance.now();
   }
 
-  /** The whole frame and its pyramid of means (read once), or null for a large frame. */
+  /** The frame's numbers, read once: the pyramid of a frame read whole or the area of
+   *  a level; null for a large frame read tile by tile. */
   frame() {
-    if (!this.wholeUrl) return null;
+    if (!this.readUrl) return null;
     if (!this.whole) {
       this.requests += 1;
       this._mark("read");
       const reading = (this.reading = new AbortController());
-      this.whole = this.loadWhole(this.wholeUrl, { signal: reading.signal, cache: "no-store" }).then((buffer) => {
+      let counting = null;  // the histogram, asked when the read begins
+      const started = () => {
+        if (this.loadHistogram && !counting) counting = this.loadHistogram().catch(() => null);
+      };
+      const read = this.loadWhole(this.readUrl, { signal: reading.signal, cache: "no-store", started }).then((buffer) => {
         if (reading.signal.aborted) throw new Error("abandoned for a newer frame");
         this._mark("bytes");
-        this.resolved = pyramid(parseNpy(buffer), this.maxLevel);
+        return buffer;
+      });
+      this.whole = read.then(async (buffer) => {
+        started();
+        const npy = parseNpy(buffer);
+        const hist = counting ? await counting : null;
+        if (reading.signal.aborted) throw new Error("abandoned for a newer frame");
+        this.resolved = this.area ? areaOf(npy, this.area, this.maxLevel) : pyramid(npy, this.maxLevel);
+        this.minLevel = 0;  // the area's tiles are in: coarser ones may be asked for again
+        if (hist) this.counted = hist;
         this._mark("parsed");
         return this.resolved;
       });
@@ -88,11 +136,11 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     return this.whole;
   }
 
-  /** The histogram of the frame read whole (every pixel; counted once), or null before it
-   *  is read or for a large frame. */
+  /** The whole frame's histogram: counted here (every pixel, once) for a frame read whole,
+   *  the one `loadHistogram` gave for an area; null before the read or without one. */
   histogram() {
     if (!this.resolved) return null;
-    if (!this.counted) this.counted = histogram(this.resolved.top.data);
+    if (!this.counted && this.resolved.top) this.counted = histogram(this.resolved.top.data);
     return this.counted;
   }
 
@@ -120,17 +168,31 @@ export const RawTiles = OSD && class extends OSD.TileSource {
 
   downloadTileStart(job) {
     const { level, x, y } = job.postData;
-    if (this.resolved) {
-      // The frame is in memory: the tile is cut and painted at once, so that OpenSeadragon
-      // (which starts only a couple of jobs at a time) takes every tile in the same update.
-      this._finish(job, () => cutTile(this.resolved, level, x, y));
-      return;
-    }
-    const whole = this.frame();
-    const source = whole
-      ? whole.then((frame) => () => cutTile(frame, level, x, y))
-      : (this.requests += 1, this.load(job.src, { signal: this.released.signal }).then((buffer) => () => parseNpy(buffer)));
-    source.then((tile) => this._finish(job, tile), (error) => job.fail(String((error && error.message) || error)));
+    const fail = (error) => job.fail(String((error && error.message) || error));
+    // The frame in memory: a tile in it is cut and painted at once, so that OpenSeadragon
+    // (which starts only a couple of jobs at a time) takes every tile in the same update.
+    const cut = () => {
+      const { width, height } = this.levelSize(level);
+      const tile = this.resolved.cut(level, x, y, width, height);
+      if (tile) this._finish(job, () => tile);
+      else this._readTile(job).catch(fail);
+    };
+    if (this.resolved) return cut();
+    const frame = this.frame();
+    if (!frame) return this._readTile(job).catch(fail);
+    frame.then(cut, fail);
+  }
+
+  /** The width and height of pyramid level `level`. */
+  levelSize(level) {
+    return dziLevels(this.dimensions.x, this.dimensions.y).size(level);
+  }
+
+  /** Read one tile on its own (not in the part of the frame read) and paint it. */
+  async _readTile(job) {
+    this.requests += 1;
+    const buffer = await this.load(job.src, { signal: this.released.signal });
+    this._finish(job, () => parseNpy(buffer));
   }
 
   /** Paint the tile `tile()` gives (a parsed .npy) into its own canvas for `job`. */
@@ -201,21 +263,12 @@ export const RawTiles = OSD && class extends OSD.TileSource {
   /** The raw value(s) of full-resolution pixel (x, y) if its top-level tile is in memory:
    *  {value: number | number[], dtype}, else null. */
   valueAt(x, y) {
-    if (this.resolved) {
-      const { width, data } = this.resolved.top;
-      const channels = this.resolved.channels;
-      const at = (y * width + x) * channels;
-      const value = channels === 1 ? data[at] : Array.from(data.subarray(at, at + channels));
-      return { value, dtype: this.resolved.dtype };
-    }
+    const read = this.resolved && this.resolved.valueAt(x, y);
+    if (read) return read;
     const { col, row, ix, iy } = tileOf(x, y);
     const tile = this.tiles.get(this.getTileUrl(this.maxLevel, col, row));
     if (!tile) return null;
-    const width = tile.npy.shape[1];
-    const at = (iy * width + ix) * tile.channels;
-    const data = tile.npy.data;
-    const value = tile.channels === 1 ? data[at] : Array.from(data.subarray(at, at + tile.channels));
-    return { value, dtype: tile.npy.dtype };
+    return pixelOf(tile.npy.data, tile.npy.shape[1], tile.channels, ix, iy, tile.npy.dtype);
   }
 
   release() {
@@ -224,6 +277,60 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     this.tiles.clear();
   }
 };
+
+/** Whether `area` ({level, x0, y0, x1, y1}) is the whole top level of a width × height
+ *  frame. Pure. */
+function wholeFrame({ level, x0, y0, x1, y1 }, width, height, maxLevel) {
+  return level === maxLevel && x0 === 0 && y0 === 0 && x1 === width && y1 === height;
+}
+
+/** The value(s) of pixel (x, y) of `data` (rows of `width` pixels, `channels`
+ *  interleaved): {value: number | number[], dtype}. Pure. */
+function pixelOf(data, width, channels, x, y, dtype) {
+  const at = (y * width + x) * channels;
+  const value = channels === 1 ? data[at] : Array.from(data.subarray(at, at + channels));
+  return { value, dtype };
+}
+
+/** The pixels x0 ≤ x < x1, y0 ≤ y < y1 of `data` (rows of `width` pixels, `channels`
+ *  interleaved), shaped like a parsed .npy of `dtype`. Pure. */
+function crop(data, width, channels, { x0, y0, x1, y1 }, dtype) {
+  const w = x1 - x0;
+  const out = new data.constructor(w * (y1 - y0) * channels);
+  for (let y = y0; y < y1; y += 1) {
+    out.set(data.subarray((y * width + x0) * channels, (y * width + x1) * channels), (y - y0) * w * channels);
+  }
+  const shape = channels > 1 ? [y1 - y0, w, channels] : [y1 - y0, w];
+  return { dtype, shape, data: out };
+}
+
+/** A rectangle of one level read from the server: `npy` (parsed) holds `area` = {level,
+ *  x0, y0, x1, y1} of a pyramid of maxLevel + 1 levels. `cut(level, col, row, levelWidth,
+ *  levelHeight)` gives a tile that lies wholly inside it, else null; `valueAt(x, y)` the raw
+ *  value of a full-resolution pixel inside it (top level only), else null. Pure. */
+export function areaOf(npy, area, maxLevel) {
+  const { level, x0, y0, x1, y1 } = area;
+  const [height, width] = npy.shape;
+  if (width !== x1 - x0 || height !== y1 - y0) throw new RangeError(`a ${width}×${height} area is not ${x1 - x0}×${y1 - y0}`);
+  const channels = npy.shape.length > 2 ? npy.shape[2] : 1;
+  return {
+    dtype: npy.dtype,
+    channels,
+    maxLevel,
+    area,
+    top: null,
+    cut(at, col, row, levelWidth, levelHeight) {
+      const rect = tileRect(col, row, levelWidth, levelHeight);
+      if (at !== level || rect.x0 < x0 || rect.y0 < y0 || rect.x1 > x1 || rect.y1 > y1) return null;
+      const local = { x0: rect.x0 - x0, y0: rect.y0 - y0, x1: rect.x1 - x0, y1: rect.y1 - y0 };
+      return crop(npy.data, width, channels, local, npy.dtype);
+    },
+    valueAt(x, y) {
+      if (level !== maxLevel || x < x0 || y < y0 || x >= x1 || y >= y1) return null;
+      return pixelOf(npy.data, width, channels, x - x0, y - y0, npy.dtype);
+    },
+  };
+}
 
 /** The DZI pyramid of a whole frame (a parsed .npy), as the server would cut it (SPEC
  *  §11.2): level maxLevel is the raw data; the level 2^k times smaller holds, as float32, the
@@ -244,7 +351,12 @@ export function pyramid(npy, maxLevel) {
     made.set(k, made_);
     return made_;
   };
-  return { dtype: npy.dtype, channels, maxLevel, top, level };
+  const frame = {
+    dtype: npy.dtype, channels, maxLevel, top, level,
+    cut: (at, col, row) => cutTile(frame, at, col, row),
+    valueAt: (x, y) => pixelOf(top.data, width, channels, x, y, npy.dtype),
+  };
+  return frame;
 }
 
 /** The sums of the 2 × 2 blocks of `values` (width × height, `channels` interleaved), as
@@ -308,19 +420,8 @@ function means({ width, height, sums }, fullWidth, fullHeight, scale, channels) 
 /** Tile (level, col, row) of a pyramid, with its overlap, shaped like a parsed .npy. Pure. */
 export function cutTile(frame, level, col, row) {
   const { width, height, data } = frame.level(level);
-  const channels = frame.channels;
-  const x0 = col * TILE_SIZE - (col > 0 ? OVERLAP : 0);
-  const y0 = row * TILE_SIZE - (row > 0 ? OVERLAP : 0);
-  const x1 = Math.min((col + 1) * TILE_SIZE + OVERLAP, width);
-  const y1 = Math.min((row + 1) * TILE_SIZE + OVERLAP, height);
-  const w = x1 - x0;
-  const out = new data.constructor(w * (y1 - y0) * channels);
-  for (let y = y0; y < y1; y += 1) {
-    out.set(data.subarray((y * width + x0) * channels, (y * width + x1) * channels), (y - y0) * w * channels);
-  }
   const dtype = level === frame.maxLevel ? frame.dtype : "float32";
-  const shape = channels > 1 ? [y1 - y0, w, channels] : [y1 - y0, w];
-  return { dtype, shape, data: out };
+  return crop(data, width, frame.channels, tileRect(col, row, width, height), dtype);
 }
 
 // Integer kinds counted value by value (a tally of every possible value, then binned).

@@ -9,7 +9,7 @@ import { LineChart, prepareCanvas } from "./chart.js";
 import { MetaSeries, crosses } from "./series.js";
 import { PixelReader, fetchAnswer, fetchBuffer, fetchMetadata } from "./analysis.js";
 import { Figures, LINE_FIGURES, REGION_FIGURES } from "./figures.js";
-import { RawTiles, dziLevels, formatRaw, histogram } from "./rawtiles.js";
+import { RawTiles, dziLevels, formatRaw, histogram, tileRect } from "./rawtiles.js";
 import { parseNpy } from "./npy.js";
 import { COLORMAPS, STRETCHES, autoLevels, saturationLevel } from "./colour.js";
 import { parseTools, rememberTools } from "./toolstate.js";
@@ -135,7 +135,7 @@ export class Tools extends EventTarget {
     // as soon as the frame is shown at over half its size: four times the pixels to cut
     // and paint for a picture the screen cannot show).
     view.osd.world.addHandler("add-item", (event) => {
-      if (RawTiles && event.item.source instanceof RawTiles && event.item.source.wholeUrl) {
+      if (RawTiles && event.item.source instanceof RawTiles && event.item.source.readUrl) {
         event.item.maxTilesPerFrame = 64;
         event.item.immediateRender = true;
         event.item.minPixelRatio = 0.9;
@@ -217,8 +217,11 @@ export class Tools extends EventTarget {
     if (typeof own.raw !== "string" || !own.raw || !width || !height) return null;
     const url = typeof own.time === "number" ? `${own.raw}?t=${own.time}` : own.raw;
     const marks = Number.isInteger(own.seq) ? this._marksOf(own.seq) : null;
+    const seq = own.seq;
     const source = new RawTiles({
       url, width, height, levels: (source) => this._levelsNow(source), load: fetchBuffer, loadWhole: (u, o) => this._readWhole(u, o), marks,
+      area: this._area(width, height),
+      loadHistogram: Number.isInteger(seq) ? () => this._serverHistogram(seq) : null,
     });
     // A frame read whole starts reading now, while the one before it is still being shown.
     this.ahead = source;
@@ -232,10 +235,50 @@ export class Tools extends EventTarget {
   _readWhole(url, options) {
     const turn = (this.reads || Promise.resolve()).then(() => {
       if (options.signal && options.signal.aborted) throw new Error("abandoned for a newer frame");
+      if (options.started) options.started();
       return fetchBuffer(url, options);
     });
     this.reads = turn.then(() => {}, () => {});
     return turn;
+  }
+
+  /** The part of a width × height frame's raw pyramid the view shows now: the rectangle
+   *  {level, x0, y0, x1, y1} of the finest level drawn, covering its tiles on screen — when
+   *  the frame on screen is raw tiles of the same size (a new live frame is then read only
+   *  where it will be seen); else null. */
+  _area(width, height) {
+    const item = this.view.current && this.view.current.item;
+    const source = item && item.source;
+    if (!RawTiles || !(source instanceof RawTiles) || source.dimensions.x !== width || source.dimensions.y !== height) return null;
+    let drawn;
+    try {
+      drawn = item.getTilesToDraw().map((t) => t.tile);
+    } catch {
+      return null;  // an OpenSeadragon without this API: the whole frame
+    }
+    if (!drawn.length) return null;
+    const level = Math.max(...drawn.map((tile) => tile.level));
+    const size = source.levelSize(level);
+    const area = { level, x0: Infinity, y0: Infinity, x1: 0, y1: 0 };
+    for (const tile of drawn) {
+      if (tile.level !== level) continue;
+      const rect = tileRect(tile.x, tile.y, size.width, size.height);
+      area.x0 = Math.min(area.x0, rect.x0);
+      area.y0 = Math.min(area.y0, rect.y0);
+      area.x1 = Math.max(area.x1, rect.x1);
+      area.y1 = Math.max(area.y1, rect.y1);
+    }
+    return area;
+  }
+
+  /** The server's histogram of every pixel of frame `seq` (as `histogram` gives it, the
+   *  channels summed), or null. */
+  async _serverHistogram(seq) {
+    const answer = await fetchAnswer(`api/histogram?seq=${seq}&bins=256`);
+    const server = answer.text ? JSON.parse(answer.text) : null;
+    return server && Array.isArray(server.edges) && server.edges.length > 1
+      ? { min: server.min, max: server.max, edges: server.edges, counts: summed(server.counts) }
+      : null;
   }
 
   /** A `new_image` notification (every live frame, shown or skipped). */
@@ -329,20 +372,16 @@ export class Tools extends EventTarget {
     const url = `${path.replace(/\.dzi$/, "_files/")}${level}/0_0.npy${query ? `?${query}` : ""}`;
     let hist;
     try {
-      // The whole frame when this viewer reads it whole anyway; else its coarsest tile.
+      // The one the frame's raw tiles have (counted here when it was read whole, or asked
+      // while it was read); else the server's histogram of every pixel, else the one of its
+      // coarsest tile.
       const source = this.view.current && this.view.current.item.source;
-      const whole = RawTiles && source instanceof RawTiles && source.url.split("?")[0] === frame.raw ? source.frame() : null;
-      if (whole) {
-        await whole;
+      const read = RawTiles && source instanceof RawTiles && source.url.split("?")[0] === frame.raw ? source.frame() : null;
+      if (read) {
+        await read;
         hist = source.histogram();
-      } else {
-        // A large frame: the server's histogram of every pixel, else its coarsest tile.
-        const answer = await fetchAnswer(`api/histogram?seq=${frame.seq}&bins=256`);
-        const server = answer.text ? JSON.parse(answer.text) : null;
-        hist = server && Array.isArray(server.edges) && server.edges.length > 1
-          ? { min: server.min, max: server.max, edges: server.edges, counts: summed(server.counts) }
-          : histogram(parseNpy(await fetchBuffer(url)).data);
       }
+      if (!hist) hist = await this._serverHistogram(frame.seq) || histogram(parseNpy(await fetchBuffer(url)).data);
     } catch {
       this.el.levelsNote.textContent = "no raw data for this frame";
       return;
