@@ -140,6 +140,29 @@ def test_readout_gives_raw_values_from_tiles_in_memory(
         )
 
 
+def test_readout_of_a_64_bit_frame_is_exact(image_server: ImageServer, viewer: Viewer) -> None:
+    """An int64 frame (numpy's default integers) is shown with levels on, and the readout
+    gives a value beyond 2^53 exactly as published, from the tiles in memory."""
+    raw = np.tile(np.arange(400, dtype=np.int64) * 1000, (300, 1))
+    raw[150, 200] = 2**60 + 3
+    viewer.open("#ro=1")
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
+    viewer.page.keyboard.press("c")
+    wait_raw_on_screen(viewer)
+    in_memory = "String(framecast.view.current.item.source.valueAt(200, 150).value)"
+    assert viewer.page.evaluate(in_memory) == str(2**60 + 3)
+    box = viewer.page.locator("#osd").bounding_box()
+    assert box is not None
+    x_s, y_s = screen(viewer, 200.5, 150.5)
+    viewer.page.mouse.move(box["x"] + x_s, box["y"] + y_s)
+    viewer.page.wait_for_function(
+        "t => document.getElementById('tools-readout').textContent === t",
+        arg=f"x 200, y 150: {2**60 + 3}",
+    )
+
+
 def test_levels_belong_to_one_viewer(image_server: ImageServer, viewer: Viewer) -> None:
     """Levels in one page change nothing for another: it stays on the JPEG, asking no raw
     tile."""

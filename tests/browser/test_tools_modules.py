@@ -64,6 +64,33 @@ def test_npy_tiles_are_read_exactly(page_open: Viewer, dtype: str, values: list[
     assert got["values"] == [v if v == "NaN" else pytest.approx(v, rel=1e-7) for v in expected]
 
 
+@pytest.mark.parametrize("dtype", ["<i8", ">i8", "<u8"])
+def test_64_bit_integers_are_read_exactly(page_open: Viewer, dtype: str) -> None:
+    """int64 and uint64 tiles (numpy's default integers) keep every value exactly, beyond
+    2^53 too, for the readout, and give float64 numbers to paint with; the readout prints
+    them as NumPy does."""
+    big = 2**60 + 3 if dtype.endswith("u8") else -(2**60) - 3
+    array = np.array([[0, 1, big], [2**53 + 1, 7, 40000]], dtype=dtype)
+    got = run(
+        page_open,
+        "npy.js",
+        "(() => { const r = m.parseNpy(new Uint8Array(arg).buffer);"
+        " return {dtype: r.dtype, shape: r.shape, exact: Array.from(r.exact, String),"
+        " numbers: Array.from(r.data), kind: r.data.constructor.name}; })()",
+        npy_bytes(array),
+    )
+    assert got["dtype"] == array.dtype.name and got["shape"] == [2, 3]
+    assert got["exact"] == [str(int(v)) for v in array.ravel()]
+    assert got["kind"] == "Float64Array" and got["numbers"][4:] == [7, 40000]
+    printed = run(
+        page_open,
+        "rawtiles.js",
+        "[m.formatRaw(BigInt(arg), 'int64'), m.formatRaw([1n, -2n], 'int64')]",
+        str(big),
+    )
+    assert printed == [str(big), "1, -2"]
+
+
 def test_npy_unaligned_and_colour(page_open: Viewer) -> None:
     """A colour tile (H×W×3) keeps its channels; a header of odd length is no problem."""
     array = np.arange(2 * 2 * 3, dtype="<f4").reshape(2, 2, 3) / 4

@@ -268,7 +268,7 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     const { col, row, ix, iy } = tileOf(x, y);
     const tile = this.tiles.get(this.getTileUrl(this.maxLevel, col, row));
     if (!tile) return null;
-    return pixelOf(tile.npy.data, tile.npy.shape[1], tile.channels, ix, iy, tile.npy.dtype);
+    return pixelOf(tile.npy, tile.npy.shape[1], tile.channels, ix, iy);
   }
 
   release() {
@@ -284,24 +284,36 @@ function wholeFrame({ level, x0, y0, x1, y1 }, width, height, maxLevel) {
   return level === maxLevel && x0 === 0 && y0 === 0 && x1 === width && y1 === height;
 }
 
-/** The value(s) of pixel (x, y) of `data` (rows of `width` pixels, `channels`
- *  interleaved): {value: number | number[], dtype}. Pure. */
-function pixelOf(data, width, channels, x, y, dtype) {
+/** The value(s) of pixel (x, y) of `values` ({data, exact?, dtype}: rows of `width`
+ *  pixels, `channels` interleaved; `exact`, when given, the values as published):
+ *  {value: number | bigint | array of them, dtype}. Pure. */
+function pixelOf({ data, exact, dtype }, width, channels, x, y) {
+  const from = exact || data;
   const at = (y * width + x) * channels;
-  const value = channels === 1 ? data[at] : Array.from(data.subarray(at, at + channels));
+  const value = channels === 1 ? from[at] : Array.from(from.subarray(at, at + channels));
   return { value, dtype };
 }
 
 /** The pixels x0 ≤ x < x1, y0 ≤ y < y1 of `data` (rows of `width` pixels, `channels`
- *  interleaved), shaped like a parsed .npy of `dtype`. Pure. */
-function crop(data, width, channels, { x0, y0, x1, y1 }, dtype) {
+ *  interleaved). Pure. */
+function cropped(data, width, channels, { x0, y0, x1, y1 }) {
   const w = x1 - x0;
   const out = new data.constructor(w * (y1 - y0) * channels);
   for (let y = y0; y < y1; y += 1) {
     out.set(data.subarray((y * width + x0) * channels, (y * width + x1) * channels), (y - y0) * w * channels);
   }
-  const shape = channels > 1 ? [y1 - y0, w, channels] : [y1 - y0, w];
-  return { dtype, shape, data: out };
+  return out;
+}
+
+/** `rect` of `values` ({data, exact?}, rows of `width` pixels, `channels` interleaved),
+ *  shaped like a parsed .npy of `dtype` (`exact` cut too when given). Pure. */
+function crop({ data, exact }, width, channels, rect, dtype) {
+  const w = rect.x1 - rect.x0;
+  const h = rect.y1 - rect.y0;
+  const shape = channels > 1 ? [h, w, channels] : [h, w];
+  const tile = { dtype, shape, data: cropped(data, width, channels, rect) };
+  if (exact) tile.exact = cropped(exact, width, channels, rect);
+  return tile;
 }
 
 /** A rectangle of one level read from the server: `npy` (parsed) holds `area` = {level,
@@ -323,11 +335,11 @@ export function areaOf(npy, area, maxLevel) {
       const rect = tileRect(col, row, levelWidth, levelHeight);
       if (at !== level || rect.x0 < x0 || rect.y0 < y0 || rect.x1 > x1 || rect.y1 > y1) return null;
       const local = { x0: rect.x0 - x0, y0: rect.y0 - y0, x1: rect.x1 - x0, y1: rect.y1 - y0 };
-      return crop(npy.data, width, channels, local, npy.dtype);
+      return crop(npy, width, channels, local, npy.dtype);
     },
     valueAt(x, y) {
       if (level !== maxLevel || x < x0 || y < y0 || x >= x1 || y >= y1) return null;
-      return pixelOf(npy.data, width, channels, x - x0, y - y0, npy.dtype);
+      return pixelOf(npy, width, channels, x - x0, y - y0);
     },
   };
 }
@@ -340,7 +352,7 @@ export function areaOf(npy, area, maxLevel) {
 export function pyramid(npy, maxLevel) {
   const [height, width] = npy.shape;
   const channels = npy.shape.length > 2 ? npy.shape[2] : 1;
-  const top = { width, height, data: npy.data, sums: npy.data };
+  const top = { width, height, data: npy.data, exact: npy.exact, sums: npy.data };
   const made = new Map([[maxLevel, top]]);
   const level = (k) => {
     if (made.has(k)) return made.get(k);
@@ -354,7 +366,7 @@ export function pyramid(npy, maxLevel) {
   const frame = {
     dtype: npy.dtype, channels, maxLevel, top, level,
     cut: (at, col, row) => cutTile(frame, at, col, row),
-    valueAt: (x, y) => pixelOf(top.data, width, channels, x, y, npy.dtype),
+    valueAt: (x, y) => pixelOf(npy, width, channels, x, y),
   };
   return frame;
 }
@@ -419,9 +431,10 @@ function means({ width, height, sums }, fullWidth, fullHeight, scale, channels) 
 
 /** Tile (level, col, row) of a pyramid, with its overlap, shaped like a parsed .npy. Pure. */
 export function cutTile(frame, level, col, row) {
-  const { width, height, data } = frame.level(level);
+  const values = frame.level(level);
+  const { width, height } = values;
   const dtype = level === frame.maxLevel ? frame.dtype : "float32";
-  return crop(data, width, frame.channels, tileRect(col, row, width, height), dtype);
+  return crop(values, width, frame.channels, tileRect(col, row, width, height), dtype);
 }
 
 // Integer kinds counted value by value (a tally of every possible value, then binned).
@@ -477,6 +490,7 @@ function tallied(values, bins, offset, size) {
  *  that give it back (3.25e-05, not 3.2499999273661524e-05), NaN, inf, -inf. Pure. */
 export function formatRaw(value, dtype) {
   if (Array.isArray(value)) return value.map((v) => formatRaw(v, dtype)).join(", ");
+  if (typeof value === "bigint") return String(value);
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "inf";
   if (value === -Infinity) return "-inf";
