@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Unpack
 
+from .clientaddress import parse_networks
 from .errors import ConfigError
 from .keywords import ServerOptions, StreamOptions
 from .options import Setting, load, option, parse_bool, read_env, split_origins, table
@@ -131,6 +132,14 @@ class Settings:
             help="Comma-separated extra origins (e.g. https://cam.example.org behind a proxy) "
             "whose pages may open the live sockets, /events and ingest; the server's own "
             "addresses are always allowed."
+        ),
+    )
+    trusted_proxies: tuple[str, ...] = field(
+        default=(),
+        metadata=option(
+            help="Comma-separated addresses or networks (e.g. 127.0.0.1 or 10.0.0.0/8) of "
+            "reverse proxies whose X-Forwarded-For names the client; the per-address "
+            "connection cap then counts each client, not the proxy.",
         ),
     )
     # access
@@ -407,15 +416,19 @@ class Settings:
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value).expanduser())
-        if isinstance(self.allowed_origins, str):
-            object.__setattr__(self, "allowed_origins", split_origins(self.allowed_origins))
-        else:
-            object.__setattr__(self, "allowed_origins", tuple(self.allowed_origins))
+        for name in ("allowed_origins", "trusted_proxies"):
+            value = getattr(self, name)
+            listed = split_origins(value) if isinstance(value, str) else tuple(value)
+            object.__setattr__(self, name, listed)
         self.validate()
 
     # -- validation -------------------------------------------------------------------------
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the option and the fix for any unusable value."""
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"trusted proxy {exc}; fix --trusted-proxies") from None
         if isinstance(self.port, bool) or not isinstance(self.port, int):
             raise ConfigError(
                 f"port must be a whole number from 1024 to 65535 (or 0), got {self.port!r}"

@@ -14,8 +14,9 @@ __all__ = ["ServerOptions", "StreamOptions"]
 class ServerOptions(TypedDict, total=False):
     """The keyword arguments of ``ImageServer(...)``: :class:`Settings`' fields, by name.
 
-    Paths may be given as ``str`` and ``allowed_origins`` as a comma-separated ``str`` or any
-    iterable of origins; everything else has the field's type (a test checks it exactly).
+    Paths may be given as ``str``, and ``allowed_origins`` and ``trusted_proxies`` as a
+    comma-separated ``str`` or any iterable of strings; everything else has the field's type
+    (a test checks it exactly).
     """
 
     work_folder: str | os.PathLike[str]
@@ -26,6 +27,7 @@ class ServerOptions(TypedDict, total=False):
     certfile: str | os.PathLike[str] | None
     keyfile: str | os.PathLike[str] | None
     allowed_origins: str | Iterable[str]
+    trusted_proxies: str | Iterable[str]
     token: str | None
     viewer_token: str | None
     jpeg_quality: int

@@ -25,6 +25,7 @@ from aiohttp import web
 
 from . import address, imaging, webfolder
 from .broker import Broker
+from .clientaddress import parse_networks
 from .config import ServerOptions, Settings, StreamOptions
 from .control import Commands, Handler
 from .errors import ConfigError, PortInUseError, ServerStateError, SourceError
@@ -291,6 +292,7 @@ class ImageServer:
             live=Connections(),
             status=self.status,
             placeholder=placeholder,
+            trusted_proxies=parse_networks(settings.trusted_proxies),
         )
         app = build_app(context)
         runner = web.AppRunner(

@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from framecast import ImageServer
+from framecast.errors import ConfigError
 
 from ..conftest import LOCAL, base, gradient, next_json, until
 
@@ -186,6 +187,46 @@ async def test_one_address_cannot_take_every_slot(work: Path) -> None:
         async with http.ws_connect(base(srv) + "/ws"):
             pass
         await second.close()
+
+
+@pytest.mark.parametrize("trusted", ["127.0.0.1", ""])
+async def test_behind_a_trusted_proxy_each_client_has_its_own_cap(work: Path, trusted: str) -> None:
+    """With the proxy's address in trusted_proxies, the per-address cap counts the client
+    its X-Forwarded-For names (the entry the proxy appended, whatever the client put in
+    front); from an untrusted peer the header is ignored, so it cannot dodge the cap."""
+    srv = ImageServer(
+        work_folder=work,
+        port=0,
+        displayed_address=LOCAL,
+        max_clients_per_address=1,
+        trusted_proxies=trusted,
+    )
+
+    def via(client: str) -> dict[str, str]:
+        return {"X-Forwarded-For": client}
+
+    async with srv, aiohttp.ClientSession() as http:
+        url = base(srv) + "/ws"
+        first = await http.ws_connect(url, headers=via("192.0.2.1"))
+        if trusted:
+            second = await http.ws_connect(url, headers=via("192.0.2.7, 192.0.2.2"))
+            spoofed = via("192.0.2.2, 192.0.2.1")  # claims .2, but the proxy saw .1
+            with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+                await http.ws_connect(url, headers=spoofed)
+            await second.close()
+        else:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+                await http.ws_connect(url, headers=via("192.0.2.2"))
+        assert info.value.status == 503
+        assert srv.status()["clients_refused"] == 1
+        await first.close()
+
+
+def test_a_trusted_proxy_must_be_an_address_or_network(work: Path) -> None:
+    """A trusted_proxies entry that is not an IP address or network is refused at start with
+    the option to fix."""
+    with pytest.raises(ConfigError, match=r"'proxy\.lan' is not an IP address.*--trusted-proxies"):
+        ImageServer(work_folder=work, port=0, trusted_proxies="127.0.0.1, proxy.lan")
 
 
 def server_sockets(port: int) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..clientaddress import Network
 from ..config import Settings
 from ..control import Commands
 from ..raw import RawAnswer
@@ -106,6 +107,8 @@ class WebContext:
     uploads: int = 0
     #: With a broker: how the raw routes reach a frame published by another node.
     ask_raw: AskRaw | None = None
+    #: Reverse proxies whose ``X-Forwarded-For`` names the client (``trusted_proxies``).
+    trusted_proxies: tuple[Network, ...] = ()
 
     @property
     def closing(self) -> asyncio.Event:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ..clientaddress import client_address
 from .context import WebContext
 from .origins import origin_key
 
@@ -17,6 +18,7 @@ __all__ = [
     "check_operator",
     "check_origin",
     "check_viewer",
+    "client_of",
     "request_token",
     "token_matches",
 ]
@@ -104,11 +106,18 @@ def admit_live(
     connection caps, and not arriving while the server stops. Returns the client's address
     (what ``max_clients_per_address`` counts)."""
     check_access(request, context)
-    address = request.remote or ""
+    address = client_of(request, context)
     check_capacity(context, address)
     if context.closing.is_set():
         raise web.HTTPServiceUnavailable(text="server is stopping\n")
     return address
+
+
+def client_of(request: web.Request, context: WebContext) -> str:
+    """The client's address: the connection's, or behind a trusted proxy (``trusted_proxies``)
+    the one its ``X-Forwarded-For`` names (:mod:`framecast.clientaddress`)."""
+    forwarded = request.headers.get("X-Forwarded-For")
+    return client_address(request.remote or "", forwarded, context.trusted_proxies)
 
 
 def check_capacity(context: WebContext, address: str) -> None:

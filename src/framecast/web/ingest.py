@@ -51,7 +51,7 @@ from .. import imaging, metadata
 from ..errors import ImageTooLargeError, MetadataError, ServerStateError, StreamLimitError
 from ..frames import Incoming
 from .context import CONTEXT, WebContext
-from .guards import check_operator, check_origin
+from .guards import check_operator, check_origin, client_of
 from .streams import stream_name_of
 
 __all__ = ["ACCEPTED_FORMATS", "INGEST_WAIT", "ingest_handler", "parse_metadata"]
@@ -298,7 +298,8 @@ async def ingest_handler(request: web.Request) -> web.Response:
         reply = await _ingest(request, context)
     except IngestError as exc:
         context.ingest_rejected += 1
-        log.info("refused POST %s from %s: %d %s", request.path, request.remote, exc.status, exc)
+        client = client_of(request, context)
+        log.info("refused POST %s from %s: %d %s", request.path, client, exc.status, exc)
         response = web.json_response(
             {"ok": False, "error": str(exc)}, status=exc.status, headers=exc.headers
         )
