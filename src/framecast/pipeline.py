@@ -325,11 +325,15 @@ class Pipeline:
             delay = self._next_file_time - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)  # throttle: max_file_rate writes per second
-            frame, self._file_frame = self._file_frame, None
+            frame = self._file_frame
             if frame is None:
                 continue
             self._next_file_time = time.monotonic() + self._file_period
+            # The frame stays due until it is written: stopped while its write waits for a
+            # thread (the write is then cancelled), stop() writes it.
             await self._write_files(frame)
+            if self._file_frame is frame:
+                self._file_frame = None
             del frame  # do not keep it alive while waiting for the next one
 
     async def _write_files(self, frame: Frame) -> None:

@@ -42,10 +42,12 @@ class Pusher:
         self.endpoint: str = self.socket.getsockopt(zmq.LAST_ENDPOINT).decode()
 
     def send(self, parts: list[bytes]) -> None:
-        """Queue one message without blocking (the receiver must be connected)."""
+        """Queue one message for the connected receiver: waits (at most 10 s) until this side
+        of the connection is ready too — the receiver may see it first."""
         import zmq
 
-        self.socket.send_multipart(parts, zmq.NOBLOCK)
+        self.socket.setsockopt(zmq.SNDTIMEO, 10_000)
+        self.socket.send_multipart(parts)
 
     def close(self) -> None:
         self.socket.close(linger=0)
