@@ -56,6 +56,20 @@ FORBIDDEN = {
     "framecast.control": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.certificate": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.broker": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
+    "framecast.broker_control": (
+        "framecast.broker",
+        "framecast.web",
+        "framecast.server",
+        "framecast.sources",
+        "aiohttp",
+    ),
+    "framecast.broker_raw": (
+        "framecast.broker",
+        "framecast.web",
+        "framecast.server",
+        "framecast.sources",
+        "aiohttp",
+    ),
     "framecast.broker_codec": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
 }
 

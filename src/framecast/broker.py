@@ -16,15 +16,15 @@ A :class:`Broker` is one node's link to a Redis (or Valkey) server. It
   local stream as it is (:meth:`~framecast.pipeline.Pipeline.show`). On every (re)connection
   it reads every stored frame at once, so a node that joins shows every stream's current
   image;
-- **forwards** ``/control`` commands for a stream another node publishes to that node's
-  channel ``{ns}:node:{id}`` and waits :data:`CONTROL_TIMEOUT` s for the reply, and answers
-  the requests other nodes send to its own channel;
+- **forwards** ``/control`` commands for a stream another node publishes to that node and
+  answers the commands other nodes send it (:mod:`framecast.broker_control`);
 - **asks** the publishing node for the raw routes of SPEC §11.2 and the deep-zoom tiles of
-  §9 (:meth:`Broker.ask_raw`: raw arrays and full-resolution pixels never travel with
-  frames) and waits :data:`RAW_TIMEOUT` s, and answers other
-  nodes' questions about its own frames with its :attr:`Broker.answerer` (the same function
-  its HTTP handlers call). An answer's body is stored under ``{ns}:answer:{id}`` for
-  :data:`ANSWER_TTL` s and its head sent on the asker's channel.
+  §9 (raw arrays and full-resolution pixels never travel with frames) and answers other
+  nodes' questions about its own frames (:mod:`framecast.broker_raw`).
+
+Both talk over one channel per node, ``{ns}:node:{id}``: the link reads its own, hands each
+reply and request to its part, and answers at most :data:`MAX_REQUESTS` requests from
+other nodes at once (more get "busy").
 
 The link runs under the server's :class:`~framecast.supervisor.Supervisor`. When Redis is
 unreachable, refuses the password or stops answering, the state is ``degraded`` with a
@@ -43,34 +43,28 @@ import random
 import re
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from concurrent.futures import Executor
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import broker_codec as codec
+from .broker_control import CONTROL_TIMEOUT, NO_PUBLISHER, ControlForwarding
+from .broker_raw import RAW_TIMEOUT, Answerer, RawQuestions, no_publisher
 from .config import Settings
 from .control import Commands
 from .errors import ConfigError, FramecastError
 from .frames import Frame
 from .protocol import Command
-from .raw import RawAnswer, RemoteRaw
+from .raw import RawAnswer
 from .streams import Streams
 from .supervisor import Supervisor
 from .throttle import LogThrottle
-from .tiles import RemotePyramid
 
 __all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "RAW_TIMEOUT", "Answerer", "Broker", "no_publisher"]
 
 log = logging.getLogger("framecast.broker")
 
-#: Seconds a forwarded command waits for the publishing node's reply.
-CONTROL_TIMEOUT = 5.0
-NO_PUBLISHER: dict[str, Any] = {"ok": False, "error": "no publisher answered"}
-#: Seconds a raw question (SPEC §11.1) waits for the publishing node's answer, body included.
-RAW_TIMEOUT = 5.0
-#: Seconds an answer's body waits in Redis for the node that asked.
-ANSWER_TTL = 30.0
 #: Seconds any one call to Redis may take before the link counts as lost.
 IO_TIMEOUT = 2.0
 #: Seconds between the link's health checks (PING) while nothing else is said.
@@ -82,7 +76,7 @@ MAX_RETRY_DELAY = 5.0
 NUMBERING_TIMEOUT = 0.5
 #: Stored frames read per (re)connection at most, per stream allowed on this node.
 SCAN_COUNT = 100
-#: Control requests from other nodes being answered at once; more get "busy".
+#: Requests from other nodes (commands, raw questions) answered at once; more get "busy".
 MAX_REQUESTS = 16
 #: A bad message from the broker is logged at most once per this many seconds.
 BAD_MESSAGE_INTERVAL = 30.0
@@ -102,20 +96,6 @@ if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '0') then
 end
 return 1
 """
-
-
-#: Computes a route's answer about one of this node's frames: frame, route, params (query
-#: text), gzip accepted → the answer. The web layer's; the server hands it to the broker.
-Answerer = Callable[[Frame, str, Mapping[str, str], bool], Awaitable[RawAnswer]]
-
-
-def no_publisher(stream: str) -> RawAnswer:
-    """The 503 of a raw question nobody answered."""
-    return RawAnswer.refusal(
-        503,
-        f"no publisher answered: the node publishing stream {stream!r} is gone or "
-        "unreachable; try again once it is back",
-    )
 
 
 class _LinkLost(Exception):
@@ -168,16 +148,15 @@ class Broker:
         self._exceptions = importlib.import_module("redis.exceptions")
         self._url = settings.broker
         self._secrets = _secrets_of(settings.broker)
-        self._commands = commands
         #: The pool where frames from the broker are checked and rendered (the server's).
         self.executor = executor
         ns = settings.broker_namespace
         self.node = node_id()
         self._ns = ns
         self._frames_channel = f"{ns}:frames"
-        self._own_channel = f"{ns}:node:{self.node}"
+        self._own_channel = self.channel(self.node)
         self._max_streams = settings.max_streams
-        self._limits = codec.Limits(
+        self.limits = codec.Limits(
             max_frame_bytes=settings.max_ingest_bytes + settings.max_metadata_bytes,
             max_metadata_bytes=settings.max_metadata_bytes,
             max_metadata_depth=settings.max_metadata_depth,
@@ -196,15 +175,10 @@ class Broker:
         self._outbox_wake = asyncio.Event()
         self._wanted: dict[str, int] = {}  # stream → newest announced seq not fetched yet
         self._wanted_wake = asyncio.Event()
-        self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._raw_replies: dict[str, asyncio.Future[codec.RawReply]] = {}
-        #: How raw questions from other nodes are answered (set by the server).
-        self.answerer: Answerer | None = None
-        self.raw_asked = 0  # raw questions sent to other nodes
-        self.raw_answered = 0  # other nodes' raw questions answered here
+        self._control = ControlForwarding(self, commands)
+        self._raw = RawQuestions(self, log_interval=BAD_MESSAGE_INTERVAL)
         self._requests: set[asyncio.Task[None]] = set()
         self._bad = LogThrottle(BAD_MESSAGE_INTERVAL)
-        self._unanswered = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._task: asyncio.Task[None] | None = None
         self._scan_due = False
@@ -221,9 +195,28 @@ class Broker:
             "broker_frames_sent": self.sent,
             "broker_frames_received": self.received,
             "broker_rejected": self.rejected,
-            "broker_raw_asked": self.raw_asked,
-            "broker_raw_answered": self.raw_answered,
+            "broker_raw_asked": self._raw.asked,
+            "broker_raw_answered": self._raw.answered,
         }
+
+    @property
+    def answerer(self) -> Answerer | None:
+        """How raw questions from other nodes are answered (set by the server)."""
+        return self._raw.answerer
+
+    @answerer.setter
+    def answerer(self, answerer: Answerer | None) -> None:
+        self._raw.answerer = answerer
+
+    @property
+    def raw_asked(self) -> int:
+        """Raw questions sent to other nodes."""
+        return self._raw.asked
+
+    @property
+    def raw_answered(self) -> int:
+        """Other nodes' raw questions answered here."""
+        return self._raw.answered
 
     def start(self, supervisor: Supervisor, streams: Streams) -> None:
         """Connect (and reconnect) under ``supervisor`` for ``streams``. Event loop."""
@@ -240,11 +233,8 @@ class Broker:
         await asyncio.gather(
             *(t for t in [task, *requests] if t is not None), return_exceptions=True
         )
-        for future in self._replies.values():
-            if not future.done():
-                future.set_result(dict(NO_PUBLISHER))
-        for raw_future in self._raw_replies.values():
-            raw_future.cancel()
+        self._control.close()
+        self._raw.close()
         self.state, self.reason = "degraded", "stopped"
 
     # -- local frames (pipeline hooks, event loop) ---------------------------------------------
@@ -277,33 +267,14 @@ class Broker:
         self._outbox[frame.stream] = frame
         self._outbox_wake.set()
 
-    # -- control (web layer, event loop) -------------------------------------------------------
+    # -- other nodes (web layer, event loop) ---------------------------------------------------
     async def control(
         self, stream: str, publisher: str, named: str | None, command: Command
     ) -> dict[str, Any]:
         """Send ``command`` for ``stream`` to node ``publisher`` and return its reply, or
         :data:`NO_PUBLISHER` when it does not answer within :data:`CONTROL_TIMEOUT` s."""
-        client = self._client
-        if client is None:
-            return dict(NO_PUBLISHER)
-        ident = secrets.token_hex(8)
-        request = codec.ControlRequest(ident, self.node, stream, named, command)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._replies[ident] = future
-        try:
-            async with asyncio.timeout(CONTROL_TIMEOUT):
-                heard = await client.publish(
-                    f"{self._ns}:node:{publisher}", codec.encode_request(request)
-                )
-                if not heard:  # nobody listens on that node's channel: it is gone
-                    return dict(NO_PUBLISHER)
-                return await future
-        except (TimeoutError, OSError, self._exceptions.RedisError):
-            return dict(NO_PUBLISHER)
-        finally:
-            self._replies.pop(ident, None)
+        return await self._control.forward(stream, publisher, named, command)
 
-    # -- raw data (web layer, event loop) ------------------------------------------------------
     async def ask_raw(
         self,
         stream: str,
@@ -316,106 +287,35 @@ class Broker:
         """Ask node ``publisher`` for ``route`` about frame ``seq`` of ``stream`` and return
         its answer as it gave it (a 400 or 404 too), or the 503 of :func:`no_publisher`
         when it does not answer within :data:`RAW_TIMEOUT` s."""
-        client = self._client
-        if client is None:
-            return self._unanswered_raw(stream, publisher, "the broker is not connected")
-        ident = secrets.token_hex(8)
-        request = codec.RawRequest(ident, self.node, stream, seq, route, dict(params), gzip)
-        future: asyncio.Future[codec.RawReply] = asyncio.get_running_loop().create_future()
-        self._raw_replies[ident] = future
-        self.raw_asked += 1
-        try:
-            async with asyncio.timeout(RAW_TIMEOUT):
-                heard = await client.publish(
-                    f"{self._ns}:node:{publisher}", codec.encode_raw_request(request)
-                )
-                if not heard:  # nobody listens on that node's channel: it is gone
-                    return self._unanswered_raw(stream, publisher, "it is gone")
-                head = await future
-                body = await client.getdel(self._answer_key(ident)) if head.size else b""
-        except TimeoutError:
-            return self._unanswered_raw(stream, publisher, f"no answer within {RAW_TIMEOUT:g} s")
-        except (OSError, self._exceptions.RedisError) as exc:
-            return self._unanswered_raw(stream, publisher, self._describe(exc))
-        finally:
-            self._raw_replies.pop(ident, None)
-        if not isinstance(body, bytes) or len(body) != head.size:
-            self._reject(
-                f"the answer about frame {seq} of stream {stream!r}",
-                codec.WireError("its body is missing or not the size its head says"),
-            )
-            return no_publisher(stream)
-        return head.answer(body)
+        return await self._raw.ask(stream, publisher, seq, route, params, gzip)
 
-    def _unanswered_raw(self, stream: str, publisher: str, why: str) -> RawAnswer:
-        """The 503 of a raw question nobody answered, logged at most once per interval."""
-        count = self._unanswered.due()
-        if count is not None:
-            log.warning(
-                "raw data of stream %r: node %s did not answer (%s; %d question(s) since the "
-                "last report); answering 503",
-                stream,
-                publisher,
-                self._redact(why),
-                count,
-            )
-        return no_publisher(stream)
+    # -- what the parts ask (broker_control.Link, broker_raw.Link) -----------------------------
+    @property
+    def namespace(self) -> str:
+        """The prefix of every key and channel."""
+        return self._ns
 
-    def _answer_key(self, ident: str) -> str:
-        return f"{self._ns}:answer:{ident}"
+    @property
+    def client(self) -> Any:
+        """The connected Redis client; ``None`` while the link is down."""
+        return self._client
 
-    async def _answer_raw(self, request: codec.RawRequest) -> None:
-        """Answer another node's raw question about one of this node's frames."""
-        streams, answerer = self._streams, self.answerer
-        stream = streams.get(request.stream) if streams is not None else None
-        if stream is None or stream.publisher is not None or answerer is None:
-            answer = no_publisher(request.stream)  # not (or no longer) published here
-        else:
-            latest = stream.latest
-            frame = (
-                latest
-                if latest is not None and latest.seq == request.seq
-                else stream.history.get(request.seq)
-            )
-            if frame is None:
-                answer = RawAnswer.refusal(
-                    404,
-                    f"frame {request.seq} of stream {request.stream!r} is not kept any more "
-                    "by the node that publishes it; see api/history for the frames kept",
-                )
-            elif request.route == codec.JPEG_TILE:  # a deep-zoom tile: the pyramid, not raw
-                if frame.pyramid is None:
-                    answer = RawAnswer.refusal(404, f"frame {request.seq} has no deep-zoom pyramid")
-                elif isinstance(frame.pyramid, RemotePyramid):  # published by yet another node
-                    answer = no_publisher(request.stream)
-                else:
-                    answer = await answerer(frame, request.route, request.params, request.gzip)
-            elif frame.raw is None:
-                answer = RawAnswer.refusal(404, "raw data is not kept: keep_raw is false")
-            elif isinstance(frame.raw, RemoteRaw):  # shown here, published by yet another node
-                answer = no_publisher(request.stream)
-            else:
-                answer = await answerer(frame, request.route, request.params, request.gzip)
-        if len(answer.body) > self._limits.max_frame_bytes:
-            answer = RawAnswer.refusal(
-                502,
-                f"the answer of {len(answer.body)} bytes is larger than the broker carries "
-                f"(max_ingest_bytes + max_metadata_bytes = {self._limits.max_frame_bytes}); "
-                "ask the publishing node directly or raise max_ingest_bytes",
-            )
-        self.raw_answered += 1
-        await self._send_raw_reply(request.sender, request.id, answer)
+    @property
+    def streams(self) -> Streams | None:
+        """This node's streams, once the link is started."""
+        return self._streams
 
-    async def _send_raw_reply(self, sender: str, ident: str, answer: RawAnswer) -> None:
-        client = self._client
-        if client is None:
-            return
-        batch = client.pipeline(transaction=False)
-        if answer.body:
-            batch.set(self._answer_key(ident), answer.body, px=int(ANSWER_TTL * 1000))
-        batch.publish(f"{self._ns}:node:{sender}", codec.encode_raw_reply(ident, answer))
-        with contextlib.suppress(TimeoutError, OSError, self._exceptions.RedisError):
-            await asyncio.wait_for(batch.execute(), 4 * IO_TIMEOUT)
+    @property
+    def redis_error(self) -> type[Exception]:
+        """The root of redis-py's exceptions."""
+        error: type[Exception] = self._exceptions.RedisError
+        return error
+
+    io_timeout = IO_TIMEOUT
+
+    def channel(self, node: str) -> str:
+        """The channel node ``node`` listens on."""
+        return f"{self._ns}:node:{node}"
 
     # -- the link ------------------------------------------------------------------------------
     async def _link(self) -> None:
@@ -426,7 +326,7 @@ class Broker:
             except _LinkLost as exc:
                 self._degrade(str(exc))
             except (OSError, TimeoutError, ValueError, self._exceptions.RedisError) as exc:
-                self._degrade(self._describe(exc))
+                self._degrade(self.describe(exc))
             except Exception:
                 self._degrade("internal error (see the log)")
                 raise  # the supervisor logs the traceback, counts it and restarts the link
@@ -491,7 +391,7 @@ class Broker:
                 self._outbox_wake.set()
 
     def _degrade(self, reason: str) -> None:
-        reason = self._redact(reason)
+        reason = self.redact(reason)
         changed = self.state != "degraded" or self.reason != reason
         self._up.clear()
         self.state, self.reason = "degraded", reason
@@ -503,7 +403,8 @@ class Broker:
                 reason,
             )
 
-    def _describe(self, exc: BaseException) -> str:
+    def describe(self, exc: BaseException) -> str:
+        """A one-line reason for a failed call to Redis (never the URL's password)."""
         errors = self._exceptions
         text = " ".join(str(exc).split())[:200]
         if isinstance(exc, errors.AuthenticationError | errors.AuthorizationError) or (
@@ -518,7 +419,8 @@ class Broker:
             return f"the broker URL is not usable: {text}"
         return f"{type(exc).__name__}: {text}"
 
-    def _redact(self, text: str) -> str:
+    def redact(self, text: str) -> str:
+        """``text`` without the URL's password (and user name)."""
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
@@ -541,13 +443,13 @@ class Broker:
             if message.get("channel") == frames:
                 self._announced(data)
             else:
-                self._control_message(data)
+                self._node_message(data)
 
     def _announced(self, data: bytes) -> None:
         try:
             note = codec.decode_announcement(data)
         except codec.WireError as exc:
-            self._reject("an announcement", exc)
+            self.reject("an announcement", exc)
             return
         if note.node == self.node:
             return
@@ -600,10 +502,10 @@ class Broker:
                 return
             loop = asyncio.get_running_loop()
             node, frame = await loop.run_in_executor(
-                self.executor, codec.decode_frame, blob, name, self._limits
+                self.executor, codec.decode_frame, blob, name, self.limits
             )
         except codec.WireError as exc:
-            self._reject(f"the frame of stream {name!r}", exc)
+            self.reject(f"the frame of stream {name!r}", exc)
             return
         del blob
         self._show(node, frame)
@@ -615,7 +517,7 @@ class Broker:
         try:
             stream = streams.create(frame.stream)
         except FramecastError as exc:  # max_streams reached, or the server is stopping
-            self._reject(f"the frame of stream {frame.stream!r}", exc)
+            self.reject(f"the frame of stream {frame.stream!r}", exc)
             return
         latest = stream.latest
         if latest is not None and (
@@ -627,7 +529,8 @@ class Broker:
         stream.pipeline.show(frame)
         self.received += 1
 
-    def _reject(self, what: str, exc: Exception) -> None:
+    def reject(self, what: str, exc: Exception) -> None:
+        """Count a bad message from the broker; log it at most once per interval."""
         self.rejected += 1
         count = self._bad.due()
         if count is not None:
@@ -661,53 +564,27 @@ class Broker:
                     raise
                 self.sent += 1
 
-    # -- control requests from other nodes -----------------------------------------------------
-    def _control_message(self, data: bytes) -> None:
+    # -- this node's channel: replies to its requests, requests from other nodes -------------
+    def _node_message(self, data: bytes) -> None:
         try:
-            message = codec.decode_control(data, self._limits)
+            message = codec.decode_control(data, self.limits)
         except codec.WireError as exc:
-            self._reject("a control message", exc)
+            self.reject("a control message", exc)
             return
         if isinstance(message, codec.ControlReply):
-            future = self._replies.get(message.id)
-            if future is not None and not future.done():
-                future.set_result(message.reply)
+            self._control.replied(message)
             return
         if isinstance(message, codec.RawReply):
-            raw_future = self._raw_replies.get(message.id)
-            if raw_future is not None and not raw_future.done():
-                raw_future.set_result(message)
+            self._raw.replied(message)
             return
-        if len(self._requests) >= MAX_REQUESTS:
-            if isinstance(message, codec.RawRequest):
-                busy = RawAnswer.refusal(503, "the publishing node is busy; try again")
-                coro: Awaitable[None] = self._send_raw_reply(message.sender, message.id, busy)
-            else:
-                reply: dict[str, Any] = {"ok": False, "error": "the publisher is busy; try again"}
-                coro = self._send_reply(message.sender, message.id, reply)
-            self._spawn(coro)
-            return
-        work = (
-            self._answer_raw(message)
-            if isinstance(message, codec.RawRequest)
-            else self._answer(message)
-        )
-        task = asyncio.create_task(self._guarded(work), name="framecast-broker-request")
-        self._requests.add(task)
-        task.add_done_callback(self._requests.discard)
-
-    async def _answer(self, request: codec.ControlRequest) -> None:
-        streams = self._streams
-        stream = streams.get(request.stream) if streams is not None else None
-        if stream is None or stream.publisher is not None:
-            reply = dict(NO_PUBLISHER)  # not (or no longer) published here
+        busy = len(self._requests) >= MAX_REQUESTS
+        work: Coroutine[Any, Any, None]
+        if isinstance(message, codec.RawRequest):
+            work = self._raw.busy(message) if busy else self._raw.answer(message)
         else:
-            reply = await self._commands.dispatch(request.command, stream, stream=request.named)
-            stream.commands_run += 1
-        await self._send_reply(request.sender, request.id, reply)
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.create_task(self._guarded(coro))
+            work = self._control.busy(message) if busy else self._control.answer(message)
+        name = None if busy else "framecast-broker-request"
+        task = asyncio.create_task(self._guarded(work), name=name)
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)
 
@@ -721,16 +598,6 @@ class Broker:
         except Exception:
             self.rejected += 1
             log.exception("a request from another node failed; the node goes on")
-
-    async def _send_reply(self, sender: str, ident: str, reply: dict[str, Any]) -> None:
-        client = self._client
-        if client is None:
-            return
-        with contextlib.suppress(TimeoutError, OSError, self._exceptions.RedisError):
-            await asyncio.wait_for(
-                client.publish(f"{self._ns}:node:{sender}", codec.encode_reply(ident, reply)),
-                IO_TIMEOUT,
-            )
 
 
 def _secrets_of(url: str) -> list[str]:
