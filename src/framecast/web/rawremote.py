@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from ..answers import Answers
-from ..broker import Answerer, no_publisher
 from ..broker_codec import MAX_PARAM_CHARS
+from ..broker_raw import Answerer, no_publisher
 from ..frames import Frame
 from ..raw import RawAnswer, RemoteRaw
 from .context import CONTEXT
