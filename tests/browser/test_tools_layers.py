@@ -20,6 +20,7 @@ LAYERS = {
     "colour.js": (False, False),
     "figures.js": (False, True),
     "keys.js": (False, True),
+    "levels.js": (False, True),
     "npy.js": (False, False),
     "overlay.js": (False, True),
     "rawtiles.js": (False, True),

@@ -1,17 +1,17 @@
 // The viewer's scientific tools (SPEC §11.3), wired together: the panel and its buttons,
 // the overlay's marks, the pixel readout, metadata over time with a threshold, the point
-// tool and the shortcuts. main.js hands it what it knows (the frame on screen, each
-// notification, the kept frames, the control channel); the tools keep their own state in
-// the URL fragment.
+// tool and the shortcuts; levels on the raw data are levels.js's. main.js hands it what it
+// knows (the frame on screen, each notification, the kept frames, the control channel); the
+// tools keep their own state in the URL fragment.
 
 import { ToolOverlay } from "./overlay.js";
-import { LineChart, prepareCanvas } from "./chart.js";
+import { LineChart } from "./chart.js";
 import { MetaSeries, crosses } from "./series.js";
-import { PixelReader, fetchAnswer, fetchBuffer, fetchMetadata } from "./analysis.js";
+import { PixelReader, fetchMetadata } from "./analysis.js";
 import { Figures, LINE_FIGURES, REGION_FIGURES } from "./figures.js";
-import { RawTiles, dziLevels, formatRaw, histogram, tileRect } from "./rawtiles.js";
-import { parseNpy } from "./npy.js";
-import { COLORMAPS, STRETCHES, autoLevels, saturationLevel } from "./colour.js";
+import { Levels } from "./levels.js";
+import { formatRaw } from "./rawtiles.js";
+import { COLORMAPS, STRETCHES } from "./colour.js";
 import { parseTools, rememberTools } from "./toolstate.js";
 import { scaleBar } from "./scalebar.js";
 import { actionFor, helpRows } from "./keys.js";
@@ -98,14 +98,6 @@ export class Tools extends EventTarget {
       notify: $("tools-notify"),
       last: $("tools-plot-last"),
       keys: box.querySelector("#tools-keys tbody"),
-      levels: $("tools-levels"),
-      hist: $("tools-hist"),
-      black: $("tools-black"),
-      white: $("tools-white"),
-      stretch: $("tools-stretch"),
-      cmap: $("tools-cmap"),
-      auto: $("tools-auto"),
-      levelsNote: $("tools-levels-note"),
     };
     this.figures = new Figures(box, {
       onCentroid: (pixel) => {
@@ -115,11 +107,6 @@ export class Tools extends EventTarget {
       },
     });
     this.liveSeq = null;        // the newest frame notified
-    // When each of the last live frames went through each stage (performance.now(), ms):
-    // notified, read, bytes, parsed, firstTile, lastTile, shown, onScreen (the animation
-    // frame after it was shown). For benchmarks/levels.py and the developer's console.
-    this.frameMarks = new Map();
-    this.histogramData = null;  // {seq, hist} of the frame on screen
     this.buttons = Object.fromEntries([...box.querySelectorAll("[data-tool]")].map((b) => [b.dataset.tool, b]));
     this.alert = banner(banners, "warn", "tools-alert");
     this.reply = banner(banners, "info", "tools-reply");
@@ -127,23 +114,10 @@ export class Tools extends EventTarget {
     this.overlay = new ToolOverlay(view, view.osd.element.parentElement, {
       scaleBarFor: (scale) => this._scaleBar(scale),
     });
-
-    // Raw tiles are cut in memory from a frame read whole: let OpenSeadragon take many per
-    // frame, and only the level the view needs (no coarse-to-fine passes), so that a live
-    // frame is on screen as soon as it is read. That level is the one whose pixels are at
-    // least 0.9 screen pixels (OpenSeadragon's default, 0.5, takes the level twice finer
-    // as soon as the frame is shown at over half its size: four times the pixels to cut
-    // and paint for a picture the screen cannot show).
-    view.osd.world.addHandler("add-item", (event) => {
-      if (RawTiles && event.item.source instanceof RawTiles && event.item.source.readUrl) {
-        event.item.maxTilesPerFrame = 64;
-        event.item.immediateRender = true;
-        event.item.minPixelRatio = 0.9;
-      }
-    });
+    this.levels = new Levels({ view, box, state: this.state, frame: () => this.frame, save: () => this._save() });
     this._helpKeys();
     this._wire();
-    this._wireLevels();
+    this.levels.wire();
     this._apply();
   }
 
@@ -164,18 +138,14 @@ export class Tools extends EventTarget {
       latest: this.liveSeq === null || own.seq >= this.liveSeq,
     };
     if (this.frame.seq !== null) this.series.add(this.frame.seq, metadata);
-    const marks = this.frameMarks.get(this.frame.seq);
-    if (marks && !marks.shown) {
-      marks.shown = performance.now();
-      requestAnimationFrame(() => { marks.onScreen = performance.now(); });
-    }
+    this.levels.markShown(this.frame.seq);
     this.overlay.setSize(this.frame.width, this.frame.height);
     if (this.state.reticle === "centre") this.state.reticle = this._centre();
     this._clampMarks();
     this._marks();
     this._thresholdBanner();
     this._refreshPlot();
-    if (this.levelsOn) this._histogram(this.frame);
+    if (this.levelsOn) this.levels.histogram(this.frame);
     if (this.hovered) this._read(this.hovered);
     this._measure();
   }
@@ -188,105 +158,24 @@ export class Tools extends EventTarget {
     this.figures.measure(frame, { region, line }, () => ({ frame: this.frame, region: this.state.region, line: this.state.line }));
   }
 
-  // ---- levels on raw tiles (what main.js asks) ----------------------------------------------
+  // ---- levels on raw tiles: levels.js owns them; main.js, tests and benchmarks ask here ------
+  // levelsOn: raw tiles through this viewer's levels; keySuffix(), tilesFor(info): how to
+  // show a frame; histogramData: {seq, hist} of the frame on screen; frameMarks: each live
+  // frame's stages; _sources(): the raw tile sources in the view.
 
-  /** True when this viewer shows raw tiles through its own levels. */
-  get levelsOn() {
-    return Boolean(this.state.levels) || this.state.auto;
-  }
-
-  /** Added to an image's key, so that switching levels shows the frame again. */
-  keySuffix() {
-    return this.levelsOn ? "|raw" : "";
-  }
-
-  /** The tile source to show a frame with (`info` as in the view's "shown"): its raw tiles
-   *  painted with this viewer's levels when levels are on and the frame has raw data, else
-   *  null (the JPEG or the display pyramid, as without the tools). */
-  tilesFor(info) {
-    // Newest wins: the read of a frame that was waiting its turn (not on screen, not
-    // loading) is abandoned when another frame is asked for: at most one frame waits, none
-    // is queued, and none is kept once levels are off.
-    const waiting = this.ahead;
-    this.ahead = null;
-    if (waiting && !this._busy(waiting)) waiting.abandon();
-    if (!this.levelsOn || !info || info.waiting || !RawTiles) return null;
-    const own = info.own || {};
-    const width = own.source_width || own.width;
-    const height = own.source_height || own.height;
-    if (typeof own.raw !== "string" || !own.raw || !width || !height) return null;
-    const url = typeof own.time === "number" ? `${own.raw}?t=${own.time}` : own.raw;
-    const marks = Number.isInteger(own.seq) ? this._marksOf(own.seq) : null;
-    const seq = own.seq;
-    const source = new RawTiles({
-      url, width, height, levels: (source) => this._levelsNow(source), load: fetchBuffer, loadWhole: (u, o) => this._readWhole(u, o), marks,
-      area: this._area(width, height),
-      loadHistogram: Number.isInteger(seq) ? () => this._serverHistogram(seq) : null,
-    });
-    // A frame read whole starts reading now, while the one before it is still being shown.
-    this.ahead = source;
-    source.frame();
-    return source;
-  }
-
-  /** Read a whole frame (`fetchBuffer`'s arguments) once the one being read is in: one
-   *  read at a time, so that the frame read is the newest when its turn comes (a frame
-   *  abandoned while it waits is never asked for) and no two frames share the wire. */
-  _readWhole(url, options) {
-    const turn = (this.reads || Promise.resolve()).then(() => {
-      if (options.signal && options.signal.aborted) throw new Error("abandoned for a newer frame");
-      if (options.started) options.started();
-      return fetchBuffer(url, options);
-    });
-    this.reads = turn.then(() => {}, () => {});
-    return turn;
-  }
-
-  /** The part of a width × height frame's raw pyramid the view shows now: the rectangle
-   *  {level, x0, y0, x1, y1} of the finest level drawn, covering its tiles on screen — when
-   *  the frame on screen is raw tiles of the same size (a new live frame is then read only
-   *  where it will be seen); else null. */
-  _area(width, height) {
-    const item = this.view.current && this.view.current.item;
-    const source = item && item.source;
-    if (!RawTiles || !(source instanceof RawTiles) || source.dimensions.x !== width || source.dimensions.y !== height) return null;
-    let drawn;
-    try {
-      drawn = item.getTilesToDraw().map((t) => t.tile);
-    } catch {
-      return null;  // an OpenSeadragon without this API: the whole frame
-    }
-    if (!drawn.length) return null;
-    const level = Math.max(...drawn.map((tile) => tile.level));
-    const size = source.levelSize(level);
-    const area = { level, x0: Infinity, y0: Infinity, x1: 0, y1: 0 };
-    for (const tile of drawn) {
-      if (tile.level !== level) continue;
-      const rect = tileRect(tile.x, tile.y, size.width, size.height);
-      area.x0 = Math.min(area.x0, rect.x0);
-      area.y0 = Math.min(area.y0, rect.y0);
-      area.x1 = Math.max(area.x1, rect.x1);
-      area.y1 = Math.max(area.y1, rect.y1);
-    }
-    return area;
-  }
-
-  /** The server's histogram of every pixel of frame `seq` (as `histogram` gives it, the
-   *  channels summed), or null. */
-  async _serverHistogram(seq) {
-    const answer = await fetchAnswer(`api/histogram?seq=${seq}&bins=256`);
-    const server = answer.text ? JSON.parse(answer.text) : null;
-    return server && Array.isArray(server.edges) && server.edges.length > 1
-      ? { min: server.min, max: server.max, edges: server.edges, counts: summed(server.counts) }
-      : null;
-  }
+  get levelsOn() { return this.levels.on; }
+  keySuffix() { return this.levels.keySuffix(); }
+  tilesFor(info) { return this.levels.tilesFor(info); }
+  get histogramData() { return this.levels.histogramData; }
+  get frameMarks() { return this.levels.frameMarks; }
+  _sources() { return this.levels.sources(); }
 
   /** A `new_image` notification (every live frame, shown or skipped). */
   notified(message) {
     const seq = message.seq;
     if (!Number.isInteger(seq) || !message.metadata || typeof message.metadata !== "object") return;
     this.liveSeq = seq;
-    this._marksOf(seq).notified = performance.now();
+    this.levels.markNotified(seq);
     const last = [...this.series.frames.keys()].pop();
     if (last !== undefined && seq < last) this.series.clear();  // a restarted server
     this.series.add(seq, message.metadata);
@@ -298,198 +187,6 @@ export class Tools extends EventTarget {
       if (crossing && !this.alerted) this._notify(key, value, seq);
       this.alerted = crossing;
     }
-  }
-
-  /** The record of frame `seq`'s stages (the last 64 frames are kept). */
-  _marksOf(seq) {
-    let marks = this.frameMarks.get(seq);
-    if (!marks) {
-      marks = { seq };
-      this.frameMarks.set(seq, marks);
-      if (this.frameMarks.size > 64) this.frameMarks.delete(this.frameMarks.keys().next().value);
-    }
-    return marks;
-  }
-
-  /** The levels to paint with: the viewer's own, else (auto) those of the histogram of the
-   *  frame on screen, or of `source`'s frame when it is read whole (a new live frame is then
-   *  painted once, with its own levels, before it is shown). */
-  _levelsNow(source = null) {
-    const own = source && !this.state.levels ? source.histogram() : null;
-    const hist = own || (this.histogramData && this.histogramData.hist);
-    const levels = this.state.levels || (hist && autoLevels(hist)) || { black: 0, white: 1 };
-    const frame = this.frame;
-    const saturation = this.state.saturation && frame ? saturationLevel(frame.metadata, frame.dtype) : null;
-    return { black: levels.black, white: levels.white, stretch: this.state.stretch, colormap: this.state.colormap, saturation };
-  }
-
-  /** Whether the view loads or shows (or keeps as its spare) the raw tiles `source`. */
-  _busy(source) {
-    const { loading, current, spare } = this.view;
-    return [loading, current, spare].some((job) => job && job.tiles === source);
-  }
-
-  /** The raw tile sources in the view (the frame on screen and any kept to swap). */
-  _sources() {
-    return this._items().map((item) => item.source);
-  }
-
-  _items() {
-    const world = this.view.osd.world;
-    const items = [];
-    for (let i = 0; i < world.getItemCount(); i += 1) {
-      const item = world.getItemAt(i);
-      if (RawTiles && item.source instanceof RawTiles) items.push(item);
-    }
-    return items;
-  }
-
-  /** Paint the raw tiles in memory with the levels now: no request; the tiles on screen
-   *  first. */
-  _repaint() {
-    const levels = this._levelsNow();
-    for (const item of this._items()) {
-      let onScreen = null;
-      try {
-        onScreen = new Set(item.getTilesToDraw().map((t) => t.tile.getUrl()));
-      } catch {
-        onScreen = null;  // an OpenSeadragon without this API: every tile at once
-      }
-      item.source.repaint(levels, onScreen);
-    }
-    this.view.osd.forceRedraw();
-    this._drawHistogram();
-    this._levelsFields();
-  }
-
-  /** The histogram of the frame on screen, from its coarsest raw tile (the whole frame in one
-   *  tile of at most 254 × 254 means); with "auto", new levels from it. */
-  async _histogram(frame) {
-    if (!frame.raw || (this.histogramData && this.histogramData.seq === frame.seq)) return;
-    const { maxLevel } = dziLevels(frame.width, frame.height);
-    const level = Math.max(0, maxLevel - Math.ceil(Math.log2(Math.max(frame.width, frame.height) / 254)));
-    const [path, query] = frame.raw.split("?");
-    const url = `${path.replace(/\.dzi$/, "_files/")}${level}/0_0.npy${query ? `?${query}` : ""}`;
-    let hist;
-    try {
-      // The one the frame's raw tiles have (counted here when it was read whole, or asked
-      // while it was read); else the server's histogram of every pixel, else the one of its
-      // coarsest tile.
-      const source = this.view.current && this.view.current.item.source;
-      const read = RawTiles && source instanceof RawTiles && source.url.split("?")[0] === frame.raw ? source.frame() : null;
-      if (read) {
-        await read;
-        hist = source.histogram();
-      }
-      if (!hist) hist = await this._serverHistogram(frame.seq) || histogram(parseNpy(await fetchBuffer(url)).data);
-    } catch {
-      this.el.levelsNote.textContent = "no raw data for this frame";
-      return;
-    }
-    if (this.frame !== frame) return;
-    this.histogramData = { seq: frame.seq, hist };
-    if (this.state.auto || !this.state.levels) {
-      const auto = autoLevels(hist);
-      this.state.levels = this.state.auto ? null : auto;
-      if (!this.state.auto) this._save();
-    }
-    this.el.levelsNote.textContent = `frame #${frame.seq}: ${formatRaw(hist.min, "float64")} … ${formatRaw(hist.max, "float64")}`;
-    this._repaint();
-  }
-
-  _levelsFields() {
-    const levels = this._levelsNow();
-    if (document.activeElement !== this.el.black) this.el.black.value = formatRaw(levels.black, "float64");
-    if (document.activeElement !== this.el.white) this.el.white.value = formatRaw(levels.white, "float64");
-    this.el.stretch.value = this.state.stretch;
-    this.el.cmap.value = this.state.colormap;
-    this.el.auto.setAttribute("aria-pressed", String(this.state.auto));
-  }
-
-  _drawHistogram() {
-    const canvas = this.el.hist;
-    const data = this.histogramData;
-    const prepared = prepareCanvas(canvas);
-    if (!prepared || !data) return;
-    const { g, width, height } = prepared;
-    const style = getComputedStyle(canvas);
-    const { edges, counts } = data.hist;
-    const top = Math.log1p(Math.max(...counts));
-    g.fillStyle = style.getPropertyValue("--fg-dim").trim() || "#aab4bf";
-    counts.forEach((count, i) => {
-      const h = top ? (Math.log1p(count) / top) * (height - 2) : 0;
-      g.fillRect((i / counts.length) * width, height - h, Math.max(1, width / counts.length), h);
-    });
-    const levels = this._levelsNow();
-    const span = edges[edges.length - 1] - edges[0] || 1;
-    const at = (v) => Math.min(width - 1, Math.max(0, ((v - edges[0]) / span) * width));
-    g.fillStyle = style.getPropertyValue("--plot").trim() || "#8ab4f8";
-    g.fillRect(at(levels.black) - 1, 0, 2, height);
-    g.fillRect(at(levels.white) - 1, 0, 2, height);
-  }
-
-  _wireLevels() {
-    const typed = () => {
-      const black = Number(this.el.black.value);
-      const white = Number(this.el.white.value);
-      if (!Number.isFinite(black) || !Number.isFinite(white) || !(black < white)) {
-        this.el.levelsNote.textContent = "black must be a number below white";
-        return;
-      }
-      this.state.levels = { black, white };
-      this.state.auto = false;
-      this._save();
-      this._repaint();
-    };
-    this.el.black.addEventListener("change", typed);
-    this.el.white.addEventListener("change", typed);
-    this.el.stretch.addEventListener("change", () => {
-      this.state.stretch = this.el.stretch.value;
-      this._save();
-      this._repaint();
-    });
-    this.el.cmap.addEventListener("change", () => {
-      this.state.colormap = this.el.cmap.value;
-      this._save();
-      this._repaint();
-    });
-    this.el.auto.addEventListener("click", () => {
-      this.state.auto = !this.state.auto;
-      this.state.levels = this.state.auto ? null : this._levelsNow();
-      this._save();
-      this._repaint();
-    });
-    // Drag the black or white point on the histogram (whichever is nearer).
-    const canvas = this.el.hist;
-    let dragging = null;
-    const valueAt = (event) => {
-      const { edges } = this.histogramData.hist;
-      const box = canvas.getBoundingClientRect();
-      const t = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
-      return edges[0] + t * (edges[edges.length - 1] - edges[0]);
-    };
-    canvas.addEventListener("pointerdown", (event) => {
-      if (!this.histogramData) return;
-      const value = valueAt(event);
-      const levels = this._levelsNow();
-      dragging = Math.abs(value - levels.black) <= Math.abs(value - levels.white) ? "black" : "white";
-      canvas.setPointerCapture(event.pointerId);
-      move(event);
-    });
-    const move = (event) => {
-      if (!dragging) return;
-      const levels = { ...this._levelsNow() };
-      levels[dragging] = valueAt(event);
-      if (!(levels.black < levels.white)) return;
-      this.state.levels = { black: levels.black, white: levels.white };
-      this.state.auto = false;
-      this._repaint();
-    };
-    canvas.addEventListener("pointermove", move);
-    canvas.addEventListener("pointerup", () => {
-      if (dragging) this._save();
-      dragging = null;
-    });
   }
 
   /** The list of kept frames is known (again): a plotted key gets their values. */
@@ -584,11 +281,11 @@ export class Tools extends EventTarget {
           this.state.auto = true;
           this.state.open = true;
         }
-        this.histogramData = null;
+        this.levels.forget();
         this._save();
         this._apply();
         this.dispatchEvent(new Event("sourcechange"));
-        if (this.levelsOn && this.frame) this._histogram(this.frame);
+        if (this.levelsOn && this.frame) this.levels.histogram(this.frame);
         return;
       case "saturation": {
         state.saturation = !state.saturation;
@@ -600,11 +297,11 @@ export class Tools extends EventTarget {
         this._save();
         this._apply();
         if (switching) {
-          this.histogramData = null;
+          this.levels.forget();
           this.dispatchEvent(new Event("sourcechange"));
-          if (this.frame) this._histogram(this.frame);
+          if (this.frame) this.levels.histogram(this.frame);
         } else {
-          this._repaint();
+          this.levels.repaint();
         }
         return;
       }
@@ -659,11 +356,7 @@ export class Tools extends EventTarget {
     this.buttons.scaleBar.setAttribute("aria-pressed", String(state.scaleBar));
     this.buttons.levels.setAttribute("aria-pressed", String(this.levelsOn));
     this.buttons.saturation.setAttribute("aria-pressed", String(state.saturation));
-    this.el.levels.hidden = !this.levelsOn;
-    if (this.levelsOn) {
-      this._levelsFields();
-      this._drawHistogram();
-    }
+    this.levels.show();
     if (state.threshold) {
       this.el.thDir.value = state.threshold.direction;
       this.el.thValue.value = String(state.threshold.value);
@@ -729,8 +422,7 @@ export class Tools extends EventTarget {
     const frame = this.frame;
     out.hidden = false;
     const where = `x ${pixel.x}, y ${pixel.y}`;
-    const source = this.levelsOn && this.view.current ? this.view.current.item.source : null;
-    const inMemory = RawTiles && source instanceof RawTiles ? source.valueAt(pixel.x, pixel.y) : null;
+    const inMemory = this.levels.valueAt(pixel.x, pixel.y);
     if (inMemory) {
       out.textContent = `${where}: ${formatRaw(inMemory.value, inMemory.dtype)}`;
       return;
@@ -825,12 +517,6 @@ export class Tools extends EventTarget {
       say(`point (${pixel.x}, ${pixel.y}) not sent: ${error.message || error}`, true);
     }
   }
-}
-
-/** Histogram counts summed over the channels (a colour frame has a list per channel). */
-function summed(counts) {
-  if (!Array.isArray(counts[0])) return counts;
-  return counts[0].map((_, i) => counts.reduce((sum, channel) => sum + channel[i], 0));
 }
 
 /** A float32 value as the server wrote it (a float64 text, 3.2500000088475645e-05) with
