@@ -58,10 +58,26 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def png_claiming(width: int, height: int, *, rows: int = 3) -> bytes:
-    """An 8-bit grey PNG whose IHDR claims ``width`` x ``height``; its IDAT holds a few rows."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(bytes(rows * (width + 1)), 9)
+def png16_colour_bytes(frame: np.ndarray[Any, Any]) -> bytes:
+    """A PNG of 16-bit RGB (H×W×3) or RGBA (H×W×4) ``uint16``, written here chunk by chunk
+    (Pillow cannot write one)."""
+    height, width, channels = frame.shape
+    rows = b"".join(b"\x00" + frame[y].astype(">u2").tobytes() for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 16, 2 if channels == 3 else 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(rows, 6))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def png_claiming(width: int, height: int, *, rows: int = 3, deep: bool = False) -> bytes:
+    """An 8-bit grey PNG (``deep``: 16-bit RGB) whose IHDR claims ``width`` x ``height``; its
+    IDAT holds a few rows."""
+    depth, colour, bytes_per_pixel = (16, 2, 6) if deep else (8, 0, 1)
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    pixels = zlib.compress(bytes(rows * (width * bytes_per_pixel + 1)), 9)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", header)

@@ -12,7 +12,7 @@ from PIL import Image
 from framecast.errors import ImageError
 from framecast.imaging import check, encode, load
 
-from .samples import assert_visible_contrast, beam, gray, png16_bytes
+from .samples import assert_visible_contrast, beam, gray, png16_bytes, png16_colour_bytes
 
 # -- check -----------------------------------------------------------------------------------
 
@@ -80,6 +80,46 @@ def test_16bit_png_is_decoded_at_full_depth_and_shown_with_contrast(tmp_path: Pa
     path.write_bytes(data)
     assert_visible_contrast(encode(path).jpeg)
     assert_visible_contrast(encode(str(path)).jpeg)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16bit_colour_png_keeps_its_16_bits(channels: int) -> None:
+    """A 16-bit RGB or RGBA PNG (Pillow would read 8 bits) gives back every 16-bit value and
+    displays with visible contrast."""
+    colour = [beam(peak=40000.0)] * 3 + [np.full(beam().shape, 65535)]
+    frame = np.dstack(colour[:channels]).astype(np.uint16)
+    frame[0, 0, 0] = 40001  # a value 8 bits cannot hold, in one channel only
+    data = png16_colour_bytes(frame)
+    got = load(data)
+    assert got.dtype == np.uint16 and np.array_equal(got, frame)
+    assert_visible_contrast(encode(data).jpeg)
+
+
+def test_16bit_colour_png_without_imagecodecs_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without imagecodecs a 16-bit colour PNG is still shown (Pillow's 8 bits), and the log
+    says once which extra keeps its 16 bits."""
+    import sys
+
+    from framecast.imaging import decode
+
+    monkeypatch.setitem(sys.modules, "imagecodecs", None)
+    decode._deep_png_without_codecs.cache_clear()
+    data = png16_colour_bytes(np.full((4, 5, 3), 40000, np.uint16))
+    with caplog.at_level("WARNING", logger="framecast.imaging"):
+        assert load(data).dtype == np.uint8
+        assert load(data).shape == (4, 5, 3)
+    said = [r.getMessage() for r in caplog.records if "framecast[codecs]" in r.getMessage()]
+    assert len(said) == 1
+    decode._deep_png_without_codecs.cache_clear()
+
+
+def test_truncated_16bit_colour_png_is_an_image_error() -> None:
+    """Half a 16-bit colour PNG is reported as corrupt or truncated."""
+    data = png16_colour_bytes(np.dstack([beam()] * 3).astype(np.uint16))
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        load(data[: len(data) // 2])
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32", "float32", "int16"])

@@ -1,8 +1,9 @@
 """Any image input → a numpy array of its own dtype, refusing oversized images before decoding.
 
 What goes in (:data:`ImageInput`): a numpy array (2-D mono, or HxWx1/3/4 of any integer
-or float dtype), a PIL image, encoded bytes (JPEG, PNG incl. 16-bit, TIFF 8/16/32-bit
-and float, FITS, anything Pillow opens) or the path of such a file.
+or float dtype), a PIL image, encoded bytes (JPEG, PNG incl. 16-bit — 16-bit colour with
+the ``codecs`` extra, imagecodecs — TIFF 8/16/32-bit and float, FITS, anything Pillow opens)
+or the path of such a file.
 
 Every decoder reads width and height from the header first (:mod:`.formats`) and raises
 :class:`~framecast.errors.ImageTooLargeError` above ``max_pixels`` before any pixel is
@@ -12,7 +13,9 @@ one-line message saying what to do.
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
 import os
 from pathlib import Path
 from typing import IO, Any, TypeAlias
@@ -24,6 +27,8 @@ from PIL import Image
 from ..errors import ImageError
 from . import fits, formats
 from .formats import DEFAULT_MAX_PIXELS, check_pixels, sniff
+
+log = logging.getLogger("framecast.imaging")
 
 __all__ = ["ImageInput", "check", "check_array", "load", "read_file"]
 
@@ -158,6 +163,9 @@ def decode_bytes(data: bytes, what: str, max_pixels: int | None) -> np.ndarray[A
             return _decode_tiff(data, max_pixels)
         if kind == "jpeg":
             return _decode_jpeg(data, max_pixels)
+        deep = formats.png_deep_colour(data) if kind == "png" else None
+        if deep is not None and (array := _decode_deep_png(data, deep, max_pixels)) is not None:
+            return array
         with formats.open_pillow(io.BytesIO(data), kind) as pil:
             check_pixels(pil.width, pil.height, max_pixels)
             pil.load()
@@ -182,6 +190,30 @@ def _decode_jpeg(data: bytes, max_pixels: int | None) -> np.ndarray[Any, Any]:
         return gray[:, :, 0]
     rgb: np.ndarray[Any, Any] = simplejpeg.decode_jpeg(data, colorspace="RGB")
     return rgb
+
+
+def _decode_deep_png(
+    data: bytes, size: tuple[int, int], max_pixels: int | None
+) -> np.ndarray[Any, Any] | None:
+    """A 16-bit colour PNG with its 16 bits (imagecodecs' libpng), or None without imagecodecs:
+    Pillow, which holds colour in 8 bits only, then reads it (said once in the log)."""
+    try:
+        import imagecodecs
+    except ImportError:
+        _deep_png_without_codecs()
+        return None
+    check_pixels(*size, max_pixels)
+    array: np.ndarray[Any, Any] = imagecodecs.png_decode(data)
+    check_array(array)
+    return array
+
+
+@functools.cache
+def _deep_png_without_codecs() -> None:
+    log.warning(
+        "a 16-bit colour PNG is read with 8 bits per channel: install imagecodecs "
+        "(pip install 'framecast[codecs]') to keep its 16 bits"
+    )
 
 
 def _decode_tiff(data: bytes, max_pixels: int | None) -> np.ndarray[Any, Any]:

@@ -29,6 +29,7 @@ __all__ = [
     "header_size",
     "jpeg_size",
     "open_pillow",
+    "png_deep_colour",
     "sniff",
     "tiff_size",
 ]
@@ -109,6 +110,15 @@ def header_size(handle: IO[bytes], kind: str) -> tuple[int, int] | None:
         raise
     except Exception:  # any parser's complaint means "cannot tell yet": the decoder reports it
         return None
+
+
+def png_deep_colour(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG of 16-bit colour (RGB or RGBA, 16 bits per sample), from its
+    IHDR chunk; None for any other PNG (or not a PNG)."""
+    if len(data) < 26 or data[12:16] != b"IHDR" or data[24] != 16 or data[25] not in (2, 6):
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
 
 
 def jpeg_size(handle: IO[bytes]) -> tuple[int, int] | None:
