@@ -197,10 +197,11 @@ class ImageServer:
         }
 
     def _broker_status(self) -> dict[str, Any]:
-        broker = self._broker
+        broker, context = self._broker, self._context
         if broker is None:
             return {"broker": "off", "broker_reason": None}
-        return broker.status()
+        joined = context.raw_joined if context is not None else 0
+        return {**broker.status(), "broker_raw_joined": joined}
 
     # -- publishing -----------------------------------------------------------------------------
     def publish(

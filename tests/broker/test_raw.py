@@ -112,6 +112,36 @@ async def test_analysis_on_the_edge_equals_the_publishers_and_is_asked_once(
         assert json.loads(latest[1])["value"] == int(_published()[3, 2])
 
 
+async def test_the_same_question_asked_at_once_crosses_the_broker_once(
+    redis: Redis, tmp_path: Path
+) -> None:
+    """Three viewers asking the edge the same new question while the publisher is still
+    answering it: the publisher is asked once, all three get its answer, and the edge counts
+    two questions joined."""
+    a, b = node(tmp_path, "a", redis.url), node(tmp_path, "b", redis.url)
+    async with running(a, b), aiohttp.ClientSession() as http:
+        a.publish(_published(), stream="cam1")
+        seq = (await shown(b, "cam1")).seq
+        broker = a._broker
+        assert broker is not None and broker.answerer is not None
+        original, gate, calls = broker.answerer, asyncio.Event(), []
+
+        async def held(frame: Frame, route: str, params: Any, gzip: bool) -> Any:
+            calls.append(route)
+            await gate.wait()  # the publisher takes its time: the question stays on its way
+            return await original(frame, route, params, gzip)
+
+        broker.answerer = held
+        question = f"{url(b)}/s/cam1/api/stats?seq={seq}&x=1&y=2&w=30&h=20"
+        asking = [asyncio.ensure_future(get(http, question)) for _ in range(3)]
+        await until(lambda: b.status()["broker_raw_joined"] == 2, 20, "two questions joined")
+        gate.set()
+        answers = await asyncio.gather(*asking)
+        assert [status_ for status_, _, _ in answers] == [200, 200, 200]
+        assert len({body for _, body, _ in answers}) == 1
+        assert calls == ["stats"] and b.status()["broker_raw_asked"] == 1
+
+
 async def test_a_stopped_publisher_gives_503_with_the_reason(
     redis: Redis, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +107,11 @@ class WebContext:
     uploads: int = 0
     #: With a broker: how the raw routes reach a frame published by another node.
     ask_raw: AskRaw | None = None
+    #: Questions about other nodes' frames on their way through the broker, by frame and
+    #: question: an identical question joins the one on its way (:mod:`.rawremote`).
+    raw_asking: dict[tuple[int, Hashable], asyncio.Task[RawAnswer]] = field(default_factory=dict)
+    #: Questions answered by joining an identical one already on its way.
+    raw_joined: int = 0
     #: Reverse proxies whose ``X-Forwarded-For`` names the client (``trusted_proxies``).
     trusted_proxies: tuple[Network, ...] = ()
 

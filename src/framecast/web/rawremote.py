@@ -5,7 +5,9 @@ with the publisher (the frame holds a :class:`~framecast.raw.RemoteRaw`: dtype a
 no array). :func:`answer` is where every raw and analysis handler gets its answer: computed
 here for a frame of this node, or asked of the publishing node through the broker for a
 frame published elsewhere and kept in the server's :class:`~framecast.answers.Answers` with
-the frame, so the same question about the same frame crosses the broker once. :func:`ask` is
+the frame, so the same question about the same frame crosses the broker once — also when
+viewers ask it at the same moment: a question identical to one on its way waits for that
+one's answer (counted in ``raw_joined``), whoever asked first. :func:`ask` is
 that path on its own: the deep-zoom tiles of such a frame (SPEC §9) take it too. A publisher
 that does not answer within :data:`~framecast.broker.RAW_TIMEOUT` s gives a 503 that says
 so; its own refusals (400, 404) come back as they are, and are not kept.
@@ -16,6 +18,7 @@ question about a frame published here, with the very functions the handlers call
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
@@ -95,10 +98,24 @@ async def ask(
     found = _kept(answers, owner, question)
     if found is not None:
         return found
-    got = await asking(frame.stream, node, frame.seq, route, sent, gzip)
-    if got.status == 200:
-        answers.get(owner, question, lambda: got, _size)
-    return got
+    key = (id(owner), question)
+    on_its_way = context.raw_asking.get(key)
+    if on_its_way is not None:
+        context.raw_joined += 1
+        return await asyncio.shield(on_its_way)
+
+    async def ask_once() -> RawAnswer:
+        try:
+            got = await asking(frame.stream, node, frame.seq, route, sent, gzip)
+            if got.status == 200:
+                answers.get(owner, question, lambda: got, _size)
+            return got
+        finally:
+            del context.raw_asking[key]
+
+    # A task of its own: a viewer that gives up does not cancel the answer others wait for.
+    task = context.raw_asking[key] = asyncio.ensure_future(ask_once())
+    return await asyncio.shield(task)
 
 
 def responder(app: web.Application, routes: Mapping[str, LocalAnswer]) -> Answerer:
