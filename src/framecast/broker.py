@@ -284,9 +284,8 @@ class Broker:
         params: Mapping[str, str],
         gzip: bool,
     ) -> RawAnswer:
-        """Ask node ``publisher`` for ``route`` about frame ``seq`` of ``stream`` and return
-        its answer as it gave it (a 400 or 404 too), or the 503 of :func:`no_publisher`
-        when it does not answer within :data:`RAW_TIMEOUT` s."""
+        """The publisher's answer to a raw question (see
+        :meth:`~framecast.broker_raw.RawQuestions.ask`)."""
         return await self._raw.ask(stream, publisher, seq, route, params, gzip)
 
     # -- what the parts ask (broker_control.Link, broker_raw.Link) -----------------------------

@@ -42,6 +42,18 @@ def screen(viewer: Viewer, x: float, y: float) -> tuple[int, int]:
     return round(p["x"]), round(p["y"])
 
 
+def expect_readout(viewer: Viewer, x: int, y: int, value: str) -> None:
+    """Point at pixel (x, y) and wait until the readout says ``x X, y Y: value``."""
+    box = viewer.page.locator("#osd").bounding_box()
+    assert box is not None
+    x_s, y_s = screen(viewer, x + 0.5, y + 0.5)
+    viewer.page.mouse.move(box["x"] + x_s, box["y"] + y_s)
+    viewer.page.wait_for_function(
+        "t => document.getElementById('tools-readout').textContent === t",
+        arg=f"x {x}, y {y}: {value}",
+    )
+
+
 def wait_raw_on_screen(viewer: Viewer) -> None:
     viewer.page.wait_for_function(
         "framecast.view.current && framecast.view.current.key.endsWith('|raw')"
@@ -57,10 +69,12 @@ def gradient(width: int = 600, height: int = 400) -> np.ndarray:
     return np.tile(row, (height, 1))
 
 
-def levels_on(image_server: ImageServer, viewer: Viewer, *frames: np.ndarray) -> None:
-    """Open the page, publish ``frames`` (seq 1, 2, …) and turn levels on: C, then wait
-    until the raw tiles are on screen."""
-    viewer.open()
+def levels_on(
+    image_server: ImageServer, viewer: Viewer, *frames: np.ndarray, path: str = ""
+) -> None:
+    """Open the page (at ``path``, e.g. ``#ro=1``), publish ``frames`` (seq 1, 2, …) and
+    turn levels on: C, then wait until the raw tiles are on screen."""
+    viewer.open(path)
     for seq, frame in enumerate(frames, 1):
         image_server.publish(frame)
         viewer.wait_seq(seq)
@@ -115,29 +129,13 @@ def test_readout_gives_raw_values_from_tiles_in_memory(
     raw[11, 20] = -12
     raw[12, 20] = 40000
     raw[13, 20] = np.nan
-    record_raw(viewer)
-    viewer.open("#ro=1")
-    image_server.publish(raw)
-    viewer.wait_seq(1)
-    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
-    viewer.page.keyboard.press("c")
-    wait_raw_on_screen(viewer)
+    levels_on(image_server, viewer, raw, path="#ro=1")
     viewer.page.evaluate("framecast.view.setView({zoom: 4, x: 20.5 / 400, y: 11.5 / 400})")
     viewer.page.wait_for_function(
         "framecast.view.current.item.getFullyLoaded() && framecast.view.view().zoom > 3.9"
     )
-    box = viewer.page.locator("#osd").bounding_box()
-    assert box is not None
     for y, text in ((10, "3.25e-05"), (11, "-12.0"), (12, "40000.0"), (13, "NaN")):
-        x_s, y_s = viewer.page.evaluate(
-            "([x, y]) => { const p = framecast.tools.overlay.toScreen(x, y); return [p.x, p.y]; }",
-            [20.5, y + 0.5],
-        )
-        viewer.page.mouse.move(box["x"] + x_s, box["y"] + y_s)
-        viewer.page.wait_for_function(
-            "t => document.getElementById('tools-readout').textContent === t",
-            arg=f"x 20, y {y}: {text}",
-        )
+        expect_readout(viewer, 20, y, text)
 
 
 def test_readout_of_a_64_bit_frame_is_exact(image_server: ImageServer, viewer: Viewer) -> None:
@@ -145,22 +143,10 @@ def test_readout_of_a_64_bit_frame_is_exact(image_server: ImageServer, viewer: V
     gives a value beyond 2^53 exactly as published, from the tiles in memory."""
     raw = np.tile(np.arange(400, dtype=np.int64) * 1000, (300, 1))
     raw[150, 200] = 2**60 + 3
-    viewer.open("#ro=1")
-    image_server.publish(raw)
-    viewer.wait_seq(1)
-    viewer.page.evaluate("document.activeElement && document.activeElement.blur()")
-    viewer.page.keyboard.press("c")
-    wait_raw_on_screen(viewer)
+    levels_on(image_server, viewer, raw, path="#ro=1")
     in_memory = "String(framecast.view.current.item.source.valueAt(200, 150).value)"
     assert viewer.page.evaluate(in_memory) == str(2**60 + 3)
-    box = viewer.page.locator("#osd").bounding_box()
-    assert box is not None
-    x_s, y_s = screen(viewer, 200.5, 150.5)
-    viewer.page.mouse.move(box["x"] + x_s, box["y"] + y_s)
-    viewer.page.wait_for_function(
-        "t => document.getElementById('tools-readout').textContent === t",
-        arg=f"x 200, y 150: {2**60 + 3}",
-    )
+    expect_readout(viewer, 200, 150, str(2**60 + 3))
 
 
 def test_levels_belong_to_one_viewer(image_server: ImageServer, viewer: Viewer) -> None:
@@ -395,14 +381,7 @@ def test_levels_follow_the_frame_looked_back_at_and_the_blink(
     viewer.page.keyboard.press("ArrowLeft")
     viewer.page.wait_for_function(ON_SCREEN, arg=[2, 300, 200, int(frames[1][200, 300])])
     viewer.page.keyboard.press("v")  # the readout, on the frame looked back at
-    box = viewer.page.locator("#osd").bounding_box()
-    assert box is not None
-    x_s, y_s = screen(viewer, 300.5, 200.5)
-    viewer.page.mouse.move(box["x"] + x_s, box["y"] + y_s)
-    viewer.page.wait_for_function(
-        "t => document.getElementById('tools-readout').textContent === t",
-        arg=f"x 300, y 200: {int(frames[1][200, 300])}",
-    )
+    expect_readout(viewer, 300, 200, str(int(frames[1][200, 300])))
     viewer.page.keyboard.press("b")
     wait_text(viewer, "#timeline-where", "blink #2")
     for seq in (3, 2, 3):
