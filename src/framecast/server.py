@@ -164,9 +164,11 @@ class ImageServer:
             "connections": len(live),
             "frames_submitted": total(lambda s: s.pipeline.counters.submitted),
             "frames_published": total(lambda s: s.hub.published),
-            "frames_dropped": total(lambda s: s.pipeline.counters.dropped),
+            "frames_superseded": total(lambda s: s.pipeline.counters.dropped),
+            "frames_dropped": total(lambda s: s.pipeline.counters.dropped),  # the old name
             "frames_failed": total(lambda s: s.pipeline.counters.failed),
-            "client_skips": total(lambda s: s.hub.skipped),
+            "client_frames_skipped": total(lambda s: s.hub.skipped),
+            "client_skips": total(lambda s: s.hub.skipped),  # the old name
             "clients_evicted": live.evicted,
             "clients_refused": live.refused,
             "latest_seq": latest.seq if latest else 0,

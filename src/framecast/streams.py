@@ -114,7 +114,8 @@ class Stream:
         """The stream's entry in ``/api/status``'s ``streams``."""
         return {
             "frames_published": self.hub.published,
-            "frames_dropped": self.pipeline.counters.dropped,
+            "frames_superseded": self.pipeline.counters.dropped,
+            "frames_dropped": self.pipeline.counters.dropped,  # its old name, for scripts
             "clients": self.hub.clients,
             "history_frames": len(self.history),
         }

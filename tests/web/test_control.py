@@ -87,7 +87,8 @@ async def test_reset_sets_session_counters_to_zero(
         assert await ask(ws, '{"cmd": "reset"}') == {"ok": True, "counters": "reset"}
     async with http.get(base(server) + "/api/status") as response:
         status = await response.json()
-    for key in ("frames_published", "frames_dropped", "frames_submitted", "clients_evicted"):
+    names = ("frames_published", "frames_superseded", "frames_dropped", "client_frames_skipped")
+    for key in (*names, "client_skips", "frames_submitted", "clients_evicted"):
         assert status[key] == 0, key
     server.publish(gradient())
     await until(lambda: server.status()["latest_seq"] == last_seq + 1, what="numbering goes on")

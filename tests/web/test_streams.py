@@ -314,9 +314,15 @@ async def test_status_names_every_stream_and_keeps_totals(
             cam1_status = await response.json()
         async with http.get(base(srv) + "/s/cam1/qr.svg") as response:
             qr_url = response.headers["X-Framecast-Url"]
+    published_once = {
+        "frames_published": 1,
+        "frames_superseded": 0,
+        "frames_dropped": 0,  # the old name of frames_superseded, kept for scripts
+        "history_frames": 1,
+    }
     assert status["streams"] == {
-        "cam1": {"frames_published": 1, "frames_dropped": 0, "clients": 1, "history_frames": 1},
-        "default": {"frames_published": 1, "frames_dropped": 0, "clients": 0, "history_frames": 1},
+        "cam1": {**published_once, "clients": 1},
+        "default": {**published_once, "clients": 0},
     }
     assert status["clients"] == 1 and status["frames_published"] == 2
     assert cam1_status["stream"] == "cam1" and cam1_status["url"] == srv.url + "s/cam1/"
@@ -493,3 +499,20 @@ async def test_a_private_session_tells_stream_names_only_to_viewers(work: Path) 
                     assert response.status == 404, route
     finally:
         await srv.astop()
+
+
+async def test_superseded_frames_are_counted_under_both_names(
+    streams_server: ImageServer,
+) -> None:
+    """Images superseded before being encoded are counted as frames_superseded, and under
+    its old name frames_dropped with the same number, in the totals and per stream."""
+    srv = streams_server
+    for i in range(40):  # nobody watches: only the images due for the web folder are made
+        srv.publish(gradient(), stream="cam1", metadata={"i": i})
+    await until(lambda: srv.status()["frames_submitted"] >= 40, what="every image received")
+    await until(lambda: srv.status()["frames_superseded"] > 0, what="some superseded")
+    status = srv.status()
+    assert status["frames_superseded"] == status["frames_dropped"]
+    assert status["client_frames_skipped"] == status["client_skips"]
+    cam1 = status["streams"]["cam1"]
+    assert cam1["frames_superseded"] == cam1["frames_dropped"] > 0

@@ -181,7 +181,8 @@ async function loadStatus() {
   if (info.version) parts.push(`framecast ${info.version}`);
   if (typeof counters.clients === "number") parts.push(`${counters.clients} viewer${counters.clients === 1 ? "" : "s"}`);
   if (counters.frames_published) parts.push(`${counters.frames_published} published`);
-  if (counters.frames_dropped) parts.push(`${counters.frames_dropped} dropped`);
+  const superseded = counters.frames_superseded ?? counters.frames_dropped;  // older servers
+  if (superseded) parts.push(`${superseded} superseded`);
   $("server-info").textContent = parts.join(" · ");
   operator.offer(info, { token, makeChannel: () => new ControlChannel({ pageUrl: location.href, token }) })
     .then(() => tools.setControl(operator.buttons.some((b) => !b.hidden) ? operator.channel : null));
