@@ -462,3 +462,24 @@ def test_age_is_right_on_a_device_with_a_wrong_clock(
     image_server.publish(two_tone(RED, BLUE))
     viewer.wait_seq(1)
     assert re.fullmatch(r"updated [0-2] s ago", viewer.page.inner_text("#age"))
+
+
+def test_images_superseded_before_anyone_watched_are_called_superseded(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """Images replaced by newer ones while nobody watched are reported in the page's status
+    line as superseded, not as dropped (nothing was lost)."""
+    for i in range(40):
+        image_server.publish(two_tone((200, 0, 0), (0, 0, 200)), metadata={"i": i})
+    deadline = time.monotonic() + 20
+    while image_server.status()["frames_superseded"] == 0:  # poll with a deadline
+        assert time.monotonic() < deadline, "no image superseded within 20 s"
+        time.sleep(0.02)
+    superseded = image_server.status()["frames_superseded"]
+    viewer.open()
+    viewer.page.wait_for_function(
+        "document.getElementById('server-info').textContent.includes(' superseded')"
+    )
+    text = viewer.page.inner_text("#server-info")
+    assert re.search(r"\b(\d+) superseded\b", text) and "dropped" not in text
+    assert int(re.search(r"\b(\d+) superseded\b", text)[1]) >= superseded
