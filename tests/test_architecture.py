@@ -49,6 +49,7 @@ FORBIDDEN = {
     ),
     "framecast.web": ("framecast.server", "framecast.cli", "framecast.sources"),
     "framecast.supervisor": ("framecast.",),
+    "framecast.clientaddress": ("framecast.",),
     "framecast.priority": ("framecast.",),
     "framecast.pipeline": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
     "framecast.server": ("framecast.cli",),

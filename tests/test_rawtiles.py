@@ -151,3 +151,19 @@ def test_a_region_outside_the_pyramid_is_refused() -> None:
     ]:
         with pytest.raises(IndexError):
             rawtiles.region(array, level, *rect)
+
+
+def test_reducing_a_level_lets_a_live_frame_go_first_every_band_of_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reducing a whole frame to any lower level pauses for live frames at least once per
+    BAND_BYTES of float64 row sums, however few block rows the level has."""
+    calls: list[int] = []
+    monkeypatch.setattr(rawtiles, "pause", lambda: calls.append(1))
+    array = np.zeros((2048, 2048), np.uint16)
+    runs = 2048 * 2048 * 8 // rawtiles.BAND_BYTES  # 4 runs of 512 rows
+    for level in (10, 8, 3, 0):
+        calls.clear()
+        size = 1 << level
+        rawtiles.region(array, level, 0, 0, size, size)
+        assert len(calls) >= runs, (level, len(calls))

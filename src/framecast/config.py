@@ -23,7 +23,7 @@ from typing import Any, Unpack
 from .clientaddress import parse_networks
 from .errors import ConfigError
 from .keywords import ServerOptions, StreamOptions
-from .options import Setting, load, option, parse_bool, read_env, split_origins, table
+from .options import Setting, load, option, parse_bool, read_env, split_list, table
 
 __all__ = [
     "SETTINGS",
@@ -418,7 +418,7 @@ class Settings:
                 object.__setattr__(self, name, Path(value).expanduser())
         for name in ("allowed_origins", "trusted_proxies"):
             value = getattr(self, name)
-            listed = split_origins(value) if isinstance(value, str) else tuple(value)
+            listed = split_list(value) if isinstance(value, str) else tuple(value)
             object.__setattr__(self, name, listed)
         self.validate()
 

@@ -26,7 +26,7 @@ __all__ = [
     "option",
     "parse_bool",
     "read_env",
-    "split_origins",
+    "split_list",
     "table",
 ]
 
@@ -47,7 +47,7 @@ def parse_bool(text: str) -> bool:
     raise ValueError(f"expected 1/0, true/false or yes/no, got {text!r}")
 
 
-def split_origins(text: str) -> tuple[str, ...]:
+def split_list(text: str) -> tuple[str, ...]:
     """``"a, b,"`` → ``("a", "b")``: a comma-separated list, blanks dropped."""
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -63,7 +63,7 @@ _PARSERS: dict[Any, tuple[Callable[[str], Any], str]] = {
     str: (str, "text"),
     bool: (parse_bool, "1/0, true/false, yes/no or on/off"),
     Path: (_path, "a path"),
-    tuple[str, ...]: (split_origins, "comma-separated values"),
+    tuple[str, ...]: (split_list, "comma-separated values"),
 }
 
 

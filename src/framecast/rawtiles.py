@@ -83,16 +83,23 @@ def _block_means(
     rest = array.shape[2:]
     channels = int(np.prod(rest)) if rest else 1
     out = np.empty((y1 - y0, x1 - x0, *rest), np.float32)
-    band = max(1, BAND_BYTES // max(1, (right - left) * channels * 8))  # block rows at once
+    # Pixel rows whose float64 sums fit BAND_BYTES: a live frame on its way goes first
+    # (framecast.priority) between each such run of rows, at every level.
+    pixel_rows = max(1, BAND_BYTES // max(1, (right - left) * channels * 8))
+    band = max(1, pixel_rows // scale)  # block rows at once
     widths = np.minimum((np.arange(x0, x1) + 1) * scale, width) - np.arange(x0, x1) * scale
     for first in range(y0, y1, band):
-        pause()  # a live frame on its way goes first (framecast.priority)
         last = min(first + band, y1)
         top, bottom = first * scale, min(last * scale, height)
         rows = np.zeros((last - first, right - left, *rest), np.float64)
+        added = pixel_rows
         for k in range(min(scale, bottom - top)):
+            if added >= pixel_rows:
+                pause()
+                added = 0
             part = array[top + k : bottom : scale, left:right]
             rows[: len(part)] += part
+            added += len(part)
         sums = np.zeros((last - first, x1 - x0, *rest), np.float64)
         for k in range(min(scale, right - left)):
             part = rows[:, k::scale]

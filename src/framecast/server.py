@@ -406,6 +406,10 @@ class ImageServer:
             self._commands.remote = None
             await self._broker.stop()
             self._broker = None
+        asking = list(context.raw_asking.values())  # questions still on their way: cancelled
+        for question in asking:
+            question.cancel()
+        await asyncio.gather(*asking, return_exceptions=True)
         context.closing.set()
         streams.close_hubs()  # every push socket of every stream sends "disconnect" and closes
         await context.live.wait_idle(STOP_GRACE)

@@ -387,3 +387,21 @@ def test_levels_follow_the_frame_looked_back_at_and_the_blink(
     for seq in (3, 2, 3):
         value = int(frames[seq - 1][200, 300])
         viewer.page.wait_for_function(ON_SCREEN, arg=[seq, 300, 200, value])
+
+
+def test_a_failed_area_read_falls_back_to_tiles(image_server: ImageServer, viewer: Viewer) -> None:
+    """When the one read of a live frame's area fails (a network error), the frame still
+    comes, read tile by tile, with its own raw values."""
+    requests = record_raw(viewer)
+    levels_on(image_server, viewer, gradient(1400, 1400))
+    viewer.page.evaluate("framecast.view.setView({zoom: 4, x: 0.25, y: 0.25})")
+    viewer.page.wait_for_function(
+        "framecast.view.current.item.getFullyLoaded() && framecast.view.view().zoom > 3.9"
+    )
+    viewer.expect_network_errors = True  # the aborted read is logged by the browser
+    viewer.page.route("**/raw/2.npy?level=*", lambda route: route.abort())
+    second = gradient(1400, 1400) + 7
+    image_server.publish(second)
+    viewer.page.wait_for_function(ON_SCREEN, arg=[2, 350, 350, int(second[350, 350])])
+    assert any("/raw/2.npy?level=" in url for url in requests)
+    assert any("/raw/2_files/11/" in url for url in requests)

@@ -247,7 +247,7 @@ async def test_npy_answers_a_rectangle_of_one_level(
 ) -> None:
     """``.npy?level=L&x=&y=&w=&h=`` is that rectangle of the raw pyramid, exactly what its
     tiles hold (the raw pixels at the top level, float32 means below); ``level`` alone is
-    the whole level; a reduced answer is computed once and kept with the frame."""
+    the whole level, computed once and kept with the frame; other rectangles are not kept."""
     array = np.random.default_rng(13).integers(0, 65536, (300, 700), dtype=np.uint16)
     seq = await publish(server, http, array)
     url = f"{base(server)}/raw/{seq}.npy"
@@ -267,7 +267,15 @@ async def test_npy_answers_a_rectangle_of_one_level(
             expected = reference_level(array, level)[y0:y1, x0:x1]
             assert got.dtype == (np.uint16 if level == top else np.float32), query
             assert np.array_equal(got, expected), query
-    await check_kept_once(server, raw_http, f"{url}?level={top - 1}&x=1&y=2&w=30&h=40", PLAIN)
+    await check_kept_once(server, raw_http, f"{url}?level={top - 2}", PLAIN)
+    answers = server._streams.answers if server._streams is not None else None
+    assert answers is not None
+    before = len(answers)  # any other rectangle is made for each request, never kept
+    for x in range(5):
+        part = f"{url}?level={top - 1}&x={x}&y=2&w=30&h=40"
+        status, body, headers = await get(raw_http, part, headers=GZIP)
+        assert status == 200 and load(body, headers).shape == (40, 30)
+    assert len(answers) == before
 
 
 async def test_npy_refuses_a_rectangle_outside_the_pyramid(

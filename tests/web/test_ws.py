@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 import pytest
+from multidict import CIMultiDict
 
 from framecast import ImageServer
 from framecast.errors import ConfigError
@@ -213,12 +214,16 @@ async def test_behind_a_trusted_proxy_each_client_has_its_own_cap(work: Path, tr
             spoofed = via("192.0.2.2, 192.0.2.1")  # claims .2, but the proxy saw .1
             with pytest.raises(aiohttp.WSServerHandshakeError) as info:
                 await http.ws_connect(url, headers=spoofed)
+            # the client's own line first, the proxy's line after it (HAProxy does this)
+            two_lines = [("X-Forwarded-For", "192.0.2.99"), ("X-Forwarded-For", "192.0.2.1")]
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await http.ws_connect(url, headers=CIMultiDict(two_lines))
             await second.close()
         else:
             with pytest.raises(aiohttp.WSServerHandshakeError) as info:
                 await http.ws_connect(url, headers=via("192.0.2.2"))
         assert info.value.status == 503
-        assert srv.status()["clients_refused"] == 1
+        assert srv.status()["clients_refused"] == (2 if trusted else 1)
         await first.close()
 
 

@@ -116,8 +116,9 @@ def admit_live(
 def client_of(request: web.Request, context: WebContext) -> str:
     """The client's address: the connection's, or behind a trusted proxy (``trusted_proxies``)
     the one its ``X-Forwarded-For`` names (:mod:`framecast.clientaddress`)."""
-    forwarded = request.headers.get("X-Forwarded-For")
-    return client_address(request.remote or "", forwarded, context.trusted_proxies)
+    # Every line of the header, in order: a proxy may add its own line after the client's.
+    forwarded = ", ".join(request.headers.getall("X-Forwarded-For", ()))
+    return client_address(request.remote or "", forwarded or None, context.trusted_proxies)
 
 
 def check_capacity(context: WebContext, address: str) -> None:

@@ -164,6 +164,14 @@ async def _npy(
     pays (:func:`~framecast.rawfiles.gzip_pays`, decided once per frame)."""
     answers = app[CONTEXT].streams.answers
     region = _npy_region(raw, params)
+    # Kept with the frame: the whole array compressed, and a whole lower level (means), which
+    # every viewer at that zoom asks for. Any other rectangle is made for each request, so
+    # that a client cannot fill the cache with rectangles nobody else asks for.
+    whole_level = region is None or region[1:] == (
+        0,
+        0,
+        *level_size(raw.width, raw.height, region[0]),
+    )
     reduced = region is not None and region[0] < max_level(raw.width, raw.height)
 
     def numbers() -> np.ndarray[Any, Any]:
@@ -173,13 +181,15 @@ async def _npy(
         compress = gzipped and answers.get(
             raw, ("npy", "gzip pays"), lambda: rawfiles.gzip_pays(raw.array())
         )
-        if compress:
+        if compress and whole_level:
             return answers.get(
                 raw, ("npy", region, "gzip"), lambda: rawfiles.npy_gzip(numbers())
             ), True
-        if reduced:  # means: smaller than the frame, worth keeping for the next viewer
+        if compress:
+            return rawfiles.npy_gzip(numbers()), True
+        if reduced and whole_level:
             return answers.get(raw, ("npy", region), lambda: rawfiles.npy(numbers())), False
-        return rawfiles.npy(numbers()), False  # a copy of the frame's pixels: made anew
+        return rawfiles.npy(numbers()), False  # made anew (a copy of pixels, or a rectangle)
 
     body, compressed = await _work(app, answer)
     name = f"{frame.stream}-{frame.seq}" + ("" if region is None else f"-level{region[0]}")

@@ -114,8 +114,17 @@ async def ask(
             del context.raw_asking[key]
 
     # A task of its own: a viewer that gives up does not cancel the answer others wait for.
+    # The server cancels those still on their way when it stops.
     task = context.raw_asking[key] = asyncio.ensure_future(ask_once())
+    task.add_done_callback(_retrieved)
     return await asyncio.shield(task)
+
+
+def _retrieved(task: asyncio.Task[RawAnswer]) -> None:
+    """Take a finished question's outcome, so that one nobody waits for any more is not
+    reported as "never retrieved" (the viewers who asked it got their answer or left)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def responder(app: web.Application, routes: Mapping[str, LocalAnswer]) -> Answerer:

@@ -86,7 +86,9 @@ export const RawTiles = OSD && class extends OSD.TileSource {
       const rect = `level=${level}&x=${x0}&y=${y0}&w=${x1 - x0}&h=${y1 - y0}`;
       this.readUrl = `${npy}?${rect}${query ? `&${query}` : ""}`;
     } else {
-      this.readUrl = width * height <= MAX_WHOLE_PIXELS ? `${npy}${this.query}` : null;
+      // whole: a frame of a few megapixels, or up to an area's size when the view shows it all
+      const most = area && wholeFrame(area, width, height, maxLevel) ? MAX_AREA_PIXELS : MAX_WHOLE_PIXELS;
+      this.readUrl = width * height <= most ? `${npy}${this.query}` : null;
     }
     this.whole = null;        // Promise of what is read (see `pyramid` and `areaOf`)
     this.resolved = null;     // that, once read
@@ -126,10 +128,11 @@ export const RawTiles = OSD && class extends OSD.TileSource {
         const hist = counting ? await counting : null;
         if (reading.signal.aborted) throw new Error("abandoned for a newer frame");
         this.resolved = this.area ? areaOf(npy, this.area, this.maxLevel) : pyramid(npy, this.maxLevel);
-        this.minLevel = 0;  // the area's tiles are in: coarser ones may be asked for again
         if (hist) this.counted = hist;
         this._mark("parsed");
         return this.resolved;
+      }).finally(() => {
+        this.minLevel = 0;  // the read is over: coarser tiles may be asked for again
       });
       this.whole.catch(() => {});  // a read started ahead and abandoned: nobody waits for it
     }
@@ -180,7 +183,9 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     if (this.resolved) return cut();
     const frame = this.frame();
     if (!frame) return this._readTile(job).catch(fail);
-    frame.then(cut, fail);
+    // A read that failed (not one abandoned for a newer frame): each tile on its own instead.
+    const alone = (error) => (this.released.signal.aborted ? fail(error) : this._readTile(job).catch(fail));
+    frame.then(cut, alone);
   }
 
   /** The width and height of pyramid level `level`. */
