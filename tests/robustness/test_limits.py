@@ -150,8 +150,11 @@ def test_the_bombs_are_what_they_claim() -> None:
     with Image.open(io.BytesIO(png_of_zeros(300, 200))) as png:
         png.load()
         assert png.size == (300, 200)
-    with tifffile.TiffFile(io.BytesIO(tiff_of_zeros(300, 2500, 1000))) as tif:
-        assert tif.pages.first.asarray().shape == (2500, 300)
+    # whole strips only: each strip points at one block of rows_per_strip rows, and a strict
+    # inflater (libdeflate, which tifffile uses when imagecodecs is installed) refuses a
+    # last strip whose block holds more rows than the strip
+    with tifffile.TiffFile(io.BytesIO(tiff_of_zeros(300, 3000, 1000))) as tif:
+        assert tif.pages.first.asarray().shape == (3000, 300)
     assert len(tiff_of_zeros(40000, 40000)) < 200_000
     assert len(jpeg_claiming(40000, 40000)) < 1000
 
