@@ -405,3 +405,16 @@ def test_a_failed_area_read_falls_back_to_tiles(image_server: ImageServer, viewe
     viewer.page.wait_for_function(ON_SCREEN, arg=[2, 350, 350, int(second[350, 350])])
     assert any("/raw/2.npy?level=" in url for url in requests)
     assert any("/raw/2_files/11/" in url for url in requests)
+
+
+def test_readout_of_a_float16_frame_is_as_numpy_prints_it(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """A float16 frame is shown with levels on, and the readout prints its value as NumPy
+    prints a float16 (35.125 as 35.12: the shortest digits, ties to even)."""
+    raw = np.tile(np.linspace(0, 100, 400, dtype=np.float16), (300, 1))
+    raw[150, 200] = np.float16(35.125)
+    levels_on(image_server, viewer, raw, path="#ro=1")
+    in_memory = "framecast.view.current.item.source.valueAt(200, 150)"
+    assert viewer.page.evaluate(in_memory) == {"value": 35.125, "dtype": "float16"}
+    expect_readout(viewer, 200, 150, str(np.float16(35.125)))

@@ -452,3 +452,39 @@ def test_integer_histograms_equal_the_float_ones(page_open: Viewer) -> None:
     )
     for counted, floats in got:
         assert counted == floats
+
+
+def test_float16_is_read_and_printed_as_numpy_does(page_open: Viewer) -> None:
+    """float16 tiles give back every value (subnormals, the largest, NaN and inf), and the
+    readout prints each as NumPy prints a float16 (its own shortest digits, 1e+03 and up
+    with an exponent; NaN as the readout always writes it)."""
+    rng = np.random.default_rng(16)
+    bits = rng.integers(0, 0x7C00, 300, dtype=np.uint16)  # every finite kind, both signs
+    bits[::2] |= 0x8000
+    special = np.array([0.1, 65504, 6e-08, 1000, -0.0, np.nan, np.inf], np.float16)
+    values = np.concatenate([bits.view(np.float16), special]).reshape(1, -1)
+
+    def text(v: np.float16) -> str:
+        return "NaN" if np.isnan(v) else str(float(v)) if np.isinf(v) else repr(float(v))
+
+    got = run(
+        page_open,
+        "npy.js",
+        "(() => { const r = m.parseNpy(new Uint8Array(arg).buffer);"
+        " return {dtype: r.dtype, values: Array.from(r.data, (v) => Number.isNaN(v) ? 'NaN'"
+        " : v === Infinity ? 'inf' : Object.is(v, -0) ? '-0.0' : String(v))}; })()",
+        npy_bytes(values),
+    )
+    assert got["dtype"] == "float16"
+    numbers = [float(v) for v in values.ravel()]
+    assert [n if n in ("NaN", "inf", "-0.0") else float(n) for n in got["values"]] == [
+        ("NaN" if np.isnan(f) else "inf" if np.isinf(f) else "-0.0" if str(f) == "-0.0" else f)
+        for f in numbers
+    ]
+    printed = run(
+        page_open,
+        "rawtiles.js",
+        "arg.map((v) => m.formatRaw(v === 'NaN' ? NaN : v === 'inf' ? Infinity : v, 'float16'))",
+        ["NaN" if np.isnan(f) else "inf" if np.isinf(f) else f for f in numbers],
+    )
+    assert printed == ["NaN" if np.isnan(v) else str(v) for v in values.ravel()]
