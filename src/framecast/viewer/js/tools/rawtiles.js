@@ -44,8 +44,7 @@ export function tileRect(col, row, levelWidth, levelHeight) {
 export function tileOf(x, y) {
   const col = Math.floor(x / TILE_SIZE);
   const row = Math.floor(y / TILE_SIZE);
-  const x0 = col * TILE_SIZE - (col > 0 ? OVERLAP : 0);
-  const y0 = row * TILE_SIZE - (row > 0 ? OVERLAP : 0);
+  const { x0, y0 } = tileRect(col, row, Infinity, Infinity);
   return { col, row, ix: x - x0, iy: y - y0 };
 }
 
@@ -75,7 +74,8 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     // screen (`area`) unless that is the whole frame, else a frame of a few megapixels
     // whole (<seq>.npy), else nothing (each tile is read on its own).
     const npy = path.replace(/\.dzi$/, ".npy");
-    this.area = area && !wholeFrame(area, width, height, maxLevel)
+    const seesAll = Boolean(area) && wholeFrame(area, width, height, maxLevel);
+    this.area = area && !seesAll
       && (area.x1 - area.x0) * (area.y1 - area.y0) <= MAX_AREA_PIXELS ? area : null;
     this.loadHistogram = this.area ? loadHistogram : null;
     if (this.area) {
@@ -87,7 +87,7 @@ export const RawTiles = OSD && class extends OSD.TileSource {
       this.readUrl = `${npy}?${rect}${query ? `&${query}` : ""}`;
     } else {
       // whole: a frame of a few megapixels, or up to an area's size when the view shows it all
-      const most = area && wholeFrame(area, width, height, maxLevel) ? MAX_AREA_PIXELS : MAX_WHOLE_PIXELS;
+      const most = seesAll ? MAX_AREA_PIXELS : MAX_WHOLE_PIXELS;
       this.readUrl = width * height <= most ? `${npy}${this.query}` : null;
     }
     this.whole = null;        // Promise of what is read (see `pyramid` and `areaOf`)
