@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from framecast import imaging
+from framecast import pipeline as pipeline_module
 from framecast.frames import Frame, Incoming
 from framecast.hub import Hub
 from framecast.pipeline import Pipeline
@@ -239,6 +241,45 @@ async def test_the_newest_frame_is_on_disk_after_stop(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "data.json").read_text())
     assert data["n"] == 2 and data["framecast"]["seq"] == 3
     assert (tmp_path / "web_image.jpg").read_bytes()[:2] == b"\xff\xd8"
+
+
+async def test_a_write_still_running_at_stop_does_not_overwrite_the_newest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stop() cancels the web-file task while its write runs in a thread, which goes on: the
+    newest frame's write waits for it, so the older frame cannot land on top of it."""
+    entered, release = threading.Event(), threading.Event()
+    real_write = pipeline_module._write_frame_bytes
+
+    def write(folder: Path, jpeg: bytes, data_json: bytes) -> None:
+        if not entered.is_set():  # the first frame's write stays in its thread until released
+            entered.set()
+            release.wait(10)
+        real_write(folder, jpeg, data_json)
+
+    monkeypatch.setattr(pipeline_module, "_write_frame_bytes", write)
+    hub = Hub()
+    sub = hub.subscribe()
+    pipeline = Pipeline(hub, tmp_path, imaging.DisplayOptions(), max_file_rate=0.2)
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    try:
+        for n in range(3):
+            pipeline.submit(
+                Incoming(load=lambda: np.full((8, 8), 200, np.uint8), metadata={"n": n})
+            )
+            frame = await asyncio.wait_for(sub.next(), 5)
+            assert frame is not None and frame.seq == n + 1
+        assert await asyncio.to_thread(entered.wait, 5)
+        stopping = asyncio.create_task(pipeline.stop())
+        done, _ = await asyncio.wait([stopping], timeout=0.5)
+        assert not done, "stop() returned while the first frame's write was still running"
+    finally:
+        release.set()
+    await stopping
+    await supervisor.stop()
+    data = json.loads((tmp_path / "data.json").read_text())
+    assert data["n"] == 2 and data["framecast"]["seq"] == 3
 
 
 async def test_background_jobs_wait_until_the_frame_is_fanned_out(tmp_path: Path) -> None:

@@ -117,6 +117,9 @@ class Pipeline:
         self._file_wake: asyncio.Event | None = None
         self._file_frame: Frame | None = None
         self._next_file_time = 0.0
+        #: The web-file write last handed to a thread. A cancelled await does not stop the
+        #: thread, so the next write waits for it: files are written one at a time, in order.
+        self._writing: asyncio.Future[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: Executor | None = None
         self._write_errors = LogThrottle(WRITE_ERROR_INTERVAL)
@@ -338,14 +341,17 @@ class Pipeline:
 
     async def _write_files(self, frame: Frame) -> None:
         assert self._loop is not None
+        if self._writing is not None:
+            await asyncio.wait([self._writing])
+        self._writing = self._loop.run_in_executor(
+            self._executor,
+            _write_frame_bytes,
+            self._web_root,
+            frame.jpeg,
+            frame.renderings.data_json,
+        )
         try:
-            await self._loop.run_in_executor(
-                self._executor,
-                _write_frame_bytes,
-                self._web_root,
-                frame.jpeg,
-                frame.renderings.data_json,
-            )
+            await asyncio.shield(self._writing)
         except OSError as exc:
             count = self._write_errors.due()
             if count is not None:
