@@ -14,7 +14,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -35,8 +35,7 @@ from .pipeline import Pipeline
 from .sources import Source, create_sources
 from .streams import DEFAULT_STREAM, Stream, Streams, check_name
 from .supervisor import Supervisor
-from .version import __version__
-from .web import listener, origins
+from .web import listener, origins, status
 from .web.analysis import ANALYSIS_ROUTES, analysis_answer
 from .web.app import build_app
 from .web.context import Connections, WebContext
@@ -141,62 +140,7 @@ class ImageServer:
         context, supervisor = self._context, self._supervisor
         if context is None or supervisor is None:
             raise ServerStateError("the server is not running; call start() first")
-        settings, live = self.settings, context.live
-        streams = list(context.streams)
-        default = context.streams.default
-        latest = default.latest
-        by_kind: dict[str, int] = {}
-        for stream in streams:
-            for kind, count in stream.hub.clients_by_kind().items():
-                by_kind[kind] = by_kind.get(kind, 0) + count
-
-        def total(value: Callable[[Stream], int]) -> int:
-            return sum(value(stream) for stream in streams)
-
-        return {
-            "version": __version__,
-            "uptime": round(time.time() - context.started, 3),
-            "url": context.url,
-            "access_limited": context.access_limited,
-            "tls": settings.tls,
-            "clients": total(lambda s: s.hub.clients),
-            "clients_by_kind": by_kind,
-            "connections": len(live),
-            "frames_submitted": total(lambda s: s.pipeline.counters.submitted),
-            "frames_published": total(lambda s: s.hub.published),
-            "frames_superseded": total(lambda s: s.pipeline.counters.dropped),
-            "frames_dropped": total(lambda s: s.pipeline.counters.dropped),  # the old name
-            "frames_failed": total(lambda s: s.pipeline.counters.failed),
-            "client_frames_skipped": total(lambda s: s.hub.skipped),
-            "client_skips": total(lambda s: s.hub.skipped),  # the old name
-            "clients_evicted": live.evicted,
-            "clients_refused": live.refused,
-            "latest_seq": latest.seq if latest else 0,
-            "latest_time": latest.time if latest else None,
-            "control": True,
-            "commands": context.commands.names,
-            "commands_run": total(lambda s: s.commands_run),
-            "frames_ingested": total(lambda s: s.ingested),
-            "ingest_rejected": context.ingest_rejected,
-            "uploads_in_progress": context.uploads,
-            "task_errors": supervisor.total_errors,
-            "task_errors_by_task": dict(supervisor.errors),
-            "token_required": settings.token is not None,
-            "viewer_token_required": settings.viewer_token is not None,
-            "limits": {
-                "max_clients": settings.max_clients,
-                "max_clients_per_address": settings.max_clients_per_address,
-                "max_message_bytes": settings.max_message_bytes,
-                "max_ingest_bytes": settings.max_ingest_bytes,
-                "send_timeout": settings.send_timeout,
-                "max_file_rate": settings.max_file_rate,
-                "max_streams": settings.max_streams,
-            },
-            "history_bytes": context.streams.history_bytes,
-            "answer_cache_bytes": context.streams.answers.bytes,
-            "streams": {stream.name: stream.counters() for stream in streams},
-            **self._broker_status(),
-        }
+        return status.report(context, supervisor, self._broker_status())
 
     def _broker_status(self) -> dict[str, Any]:
         broker, context = self._broker, self._context
@@ -266,11 +210,10 @@ class ImageServer:
             raise ServerStateError("the server is already running; call stop() first")
         settings = self.settings
         listener.raise_open_file_limit()
-        work = webfolder.prepare_folder(settings.work_folder, "work folder")
+        webfolder.prepare_folder(settings.work_folder, "work folder")
         web_root = webfolder.prepare_folder(settings.web_root, "web folder")
         ssl_context = self._ssl_context()
         placeholder = await asyncio.to_thread(self._prepare_web_folder, web_root)
-        del work
 
         # Before any thread exists: without the redis package this is a one-line ConfigError.
         broker = Broker(settings, self._commands) if settings.broker is not None else None
@@ -298,50 +241,14 @@ class ImageServer:
             trusted_proxies=parse_networks(settings.trusted_proxies),
         )
         app = build_app(context)
-        runner = web.AppRunner(
-            app,
-            handle_signals=False,
-            keepalive_timeout=settings.keepalive_timeout,
-            shutdown_timeout=0.5,
-            access_log=None,
-            logger=listener.request_error_log(),
-            lingering_time=LINGER,
-        )
-        await runner.setup()
-        site = listener.Site(
-            runner,
-            settings.host,
-            settings.port,
-            ssl_context=ssl_context,
-            handshake_timeout=settings.handshake_timeout,
-        )
         try:
-            await site.start()
-        except OSError as exc:
-            await runner.cleanup()
-            encoder.shutdown(wait=False)
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES) or "in use" in str(exc):
-                raise PortInUseError(settings.port, exc.strerror or "") from None
-            raise ConfigError(
-                f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}; "
-                "check --host and --port"
-            ) from None
-        self._site_port = _bound_port(runner, settings.port)
-        displayed = address.displayed_ip(settings.displayed_address, settings.host)
-        scheme = "https" if settings.tls else "http"
-        self._url = address.make_url(scheme, displayed, self._site_port)
-        self._access_limited = address.is_loopback(displayed)
-        context.url = self._url
-        context.access_limited = self._access_limited
-        try:
-            context.origins = origins.server_origins(
-                scheme=scheme,
-                port=self._site_port,
-                hosts=origins.own_hosts(settings.host, displayed),
-                allowed=settings.allowed_origins,
-            )
+            runner = await _listen(app, settings, ssl_context)
+            try:
+                self._locate(runner, context)
+            except ConfigError:
+                await runner.cleanup()
+                raise
         except ConfigError:
-            await runner.cleanup()
             encoder.shutdown(wait=False)
             raise
         self._decoder = ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="framecast-decode")
@@ -349,14 +256,7 @@ class ImageServer:
         supervisor = Supervisor()
         streams.start(supervisor)
         if broker is not None:
-            # Raw routes: asked of the publishing node, answered here for other nodes.
-            local = dict.fromkeys(RAW_ROUTES, raw_answer)
-            local.update(dict.fromkeys(ANALYSIS_ROUTES, analysis_answer))
-            local[JPEG_TILE] = tile_answer  # deep-zoom tiles of frames larger than max_web_size
-            broker.answerer = responder(app, local)
-            context.ask_raw = broker.ask_raw
-            broker.start(supervisor, streams)
-            self._commands.remote = broker.control
+            self._join(broker, app, context, supervisor)
         self._broker = broker
         self._streams, self._context, self._runner = streams, context, runner
         self._encoder, self._supervisor = encoder, supervisor
@@ -368,21 +268,52 @@ class ImageServer:
             raise
         for stream, sources in made:
             for source in sources:
-                self._sources.append(source)
-                label = (
-                    source.name if stream.name == DEFAULT_STREAM else f"{source.name} {stream.name}"
-                )
-                self._source_tasks.append(
-                    supervisor.spawn(
-                        f"source {label}",
-                        functools.partial(self._pump, source, stream.pipeline, label),
-                    )
-                )
+                self._start_source(supervisor, stream, source)
         # The URL itself is start()'s answer (and the CLI prints it): log the folder only.
         log.info("framecast serving the web folder %s", web_root)
         if self._access_limited:
+            displayed = address.displayed_ip(settings.displayed_address, settings.host)
             log.warning("%s", address.unreachable_warning(settings.host, displayed, self._url))
         return self._url
+
+    def _locate(self, runner: web.AppRunner, context: WebContext) -> None:
+        """Learn the bound port, then the URL viewers are shown and the origins allowed."""
+        settings = self.settings
+        self._site_port = _bound_port(runner, settings.port)
+        displayed = address.displayed_ip(settings.displayed_address, settings.host)
+        scheme = "https" if settings.tls else "http"
+        self._url = address.make_url(scheme, displayed, self._site_port)
+        self._access_limited = address.is_loopback(displayed)
+        context.url = self._url
+        context.access_limited = self._access_limited
+        context.origins = origins.server_origins(
+            scheme=scheme,
+            port=self._site_port,
+            hosts=origins.own_hosts(settings.host, displayed),
+            allowed=settings.allowed_origins,
+        )
+
+    def _join(
+        self, broker: Broker, app: web.Application, context: WebContext, supervisor: Supervisor
+    ) -> None:
+        """Start the broker: frames relayed, commands forwarded, raw routes asked of the
+        publishing node and answered here for other nodes."""
+        local = dict.fromkeys(RAW_ROUTES, raw_answer)
+        local.update(dict.fromkeys(ANALYSIS_ROUTES, analysis_answer))
+        local[JPEG_TILE] = tile_answer  # deep-zoom tiles of frames larger than max_web_size
+        broker.answerer = responder(app, local)
+        context.ask_raw = broker.ask_raw
+        broker.start(supervisor, context.streams)
+        self._commands.remote = broker.control
+
+    def _start_source(self, supervisor: Supervisor, stream: Stream, source: Source) -> None:
+        self._sources.append(source)
+        label = source.name if stream.name == DEFAULT_STREAM else f"{source.name} {stream.name}"
+        self._source_tasks.append(
+            supervisor.spawn(
+                f"source {label}", functools.partial(self._pump, source, stream.pipeline, label)
+            )
+        )
 
     async def astop(self) -> None:
         """Tell clients ``disconnect``, give them a short grace to close, shut down.
@@ -586,6 +517,41 @@ def _stream_settings(
             f"({settings.max_streams}); raise --max-streams"
         )
     return found
+
+
+async def _listen(
+    app: web.Application, settings: Settings, ssl_context: ssl.SSLContext | None
+) -> web.AppRunner:
+    """Serve ``app`` on the configured host and port; a port that cannot be bound is a
+    one-line :class:`ConfigError` (:class:`PortInUseError` when another process holds it)."""
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        keepalive_timeout=settings.keepalive_timeout,
+        shutdown_timeout=0.5,
+        access_log=None,
+        logger=listener.request_error_log(),
+        lingering_time=LINGER,
+    )
+    await runner.setup()
+    site = listener.Site(
+        runner,
+        settings.host,
+        settings.port,
+        ssl_context=ssl_context,
+        handshake_timeout=settings.handshake_timeout,
+    )
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES) or "in use" in str(exc):
+            raise PortInUseError(settings.port, exc.strerror or "") from None
+        raise ConfigError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}; "
+            "check --host and --port"
+        ) from None
+    return runner
 
 
 def _bound_port(runner: web.AppRunner, asked: int) -> int:
