@@ -71,6 +71,13 @@ FORBIDDEN = {
         "framecast.sources",
         "aiohttp",
     ),
+    "framecast.broker_frames": (
+        "framecast.broker",
+        "framecast.web",
+        "framecast.server",
+        "framecast.sources",
+        "aiohttp",
+    ),
     "framecast.broker_codec": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
 }
 

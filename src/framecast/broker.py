@@ -1,30 +1,20 @@
 """Scale-out: several framecast nodes share their streams through Redis (SPEC §10).
 
-A :class:`Broker` is one node's link to a Redis (or Valkey) server. It
+A :class:`Broker` is one node's link to a Redis (or Valkey) server. Through its parts it
 
-- **publishes** every frame made on this node (sources, ``publish()``, ingest): the frame is
-  stored under ``{ns}:frame:{stream}`` (:mod:`framecast.broker_codec`) and announced on
-  ``{ns}:frames``, in one round trip. The latest frame of each stream waits in an outbox
-  (latest wins), so a slow broker never holds up the node and, after an outage, the newest
-  local frame of each stream goes out first thing;
-- **numbers** frames from a shared per-stream counter ``{ns}:seq:{stream}`` that never goes
-  backwards (``max(counter + 1, last number seen here + 1)``); while the broker is away the
-  node numbers on by itself;
-- **shows** other nodes' frames: each announcement it has not yet seen is remembered per
-  stream (newer ones replace older ones: a node that falls behind skips, never queues) and
-  the stored frame is fetched once, checked like any input from outside, and handed to the
-  local stream as it is (:meth:`~framecast.pipeline.Pipeline.show`). On every (re)connection
-  it reads every stored frame at once, so a node that joins shows every stream's current
-  image;
+- **relays frames**: it publishes every frame made on this node (sources, ``publish()``,
+  ingest), numbers frames from a shared per-stream counter, and shows other nodes' frames,
+  every stream's current one on each (re)connection (:mod:`framecast.broker_frames`);
 - **forwards** ``/control`` commands for a stream another node publishes to that node and
   answers the commands other nodes send it (:mod:`framecast.broker_control`);
 - **asks** the publishing node for the raw routes of SPEC §11.2 and the deep-zoom tiles of
   §9 (raw arrays and full-resolution pixels never travel with frames) and answers other
   nodes' questions about its own frames (:mod:`framecast.broker_raw`).
 
-Both talk over one channel per node, ``{ns}:node:{id}``: the link reads its own, hands each
-reply and request to its part, and answers at most :data:`MAX_REQUESTS` requests from
-other nodes at once (more get "busy").
+The link reads the frame announcements on ``{ns}:frames`` and hands them to the relay.
+Forwarding and raw questions talk over one channel per node, ``{ns}:node:{id}``: the link
+reads its own, hands each reply and request to its part, and answers at most
+:data:`MAX_REQUESTS` requests from other nodes at once (more get "busy").
 
 The link runs under the server's :class:`~framecast.supervisor.Supervisor`. When Redis is
 unreachable, refuses the password or stops answering, the state is ``degraded`` with a
@@ -50,10 +40,11 @@ from urllib.parse import urlsplit
 
 from . import broker_codec as codec
 from .broker_control import CONTROL_TIMEOUT, NO_PUBLISHER, ControlForwarding
+from .broker_frames import FrameRelay
 from .broker_raw import RAW_TIMEOUT, Answerer, RawQuestions, no_publisher
 from .config import Settings
 from .control import Commands
-from .errors import ConfigError, FramecastError
+from .errors import ConfigError
 from .frames import Frame
 from .protocol import Command
 from .raw import RawAnswer
@@ -72,30 +63,10 @@ HEALTH_INTERVAL = 1.0
 #: Reconnection delay: the first, and the cap of the doubling (jitter: 50-100 % of it).
 RETRY_DELAY = 0.1
 MAX_RETRY_DELAY = 5.0
-#: Seconds a frame's number may take from the shared counter before the node numbers it.
-NUMBERING_TIMEOUT = 0.5
-#: Stored frames read per (re)connection at most, per stream allowed on this node.
-SCAN_COUNT = 100
 #: Requests from other nodes (commands, raw questions) answered at once; more get "busy".
 MAX_REQUESTS = 16
 #: A bad message from the broker is logged at most once per this many seconds.
 BAD_MESSAGE_INTERVAL = 30.0
-
-# Counter: the next number is the counter + 1, but never below what this node has seen.
-_NUMBER = """
-local n = redis.call('INCR', KEYS[1])
-local floor = tonumber(ARGV[1]) + 1
-if n < floor then redis.call('SET', KEYS[1], floor); n = floor end
-return n
-"""
-# Keep the counter at or above a frame's number (sent with the frame, which is stored by a
-# plain SET: a Lua script would copy the frame's bytes twice more inside Redis).
-_RAISE = """
-if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '0') then
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-return 1
-"""
 
 
 class _LinkLost(Exception):
@@ -153,9 +124,7 @@ class Broker:
         ns = settings.broker_namespace
         self.node = node_id()
         self._ns = ns
-        self._frames_channel = f"{ns}:frames"
         self._own_channel = self.channel(self.node)
-        self._max_streams = settings.max_streams
         self.limits = codec.Limits(
             max_frame_bytes=settings.max_ingest_bytes + settings.max_metadata_bytes,
             max_metadata_bytes=settings.max_metadata_bytes,
@@ -164,24 +133,16 @@ class Broker:
         )
         self.state = "degraded"
         self.reason: str | None = "connecting"
-        self.sent = 0  # frames stored and announced
-        self.received = 0  # other nodes' frames shown here
         self.rejected = 0  # bad messages skipped
         self._streams: Streams | None = None
         self._client: Any = None
-        self._number: Any = None
-        self._outbox: dict[str, Frame] = {}
-        self._made: dict[str, int] = {}  # stream → seq of the newest frame made here
-        self._outbox_wake = asyncio.Event()
-        self._wanted: dict[str, int] = {}  # stream → newest announced seq not fetched yet
-        self._wanted_wake = asyncio.Event()
+        self._frames = FrameRelay(self, max_streams=settings.max_streams)
         self._control = ControlForwarding(self, commands)
         self._raw = RawQuestions(self, log_interval=BAD_MESSAGE_INTERVAL)
         self._requests: set[asyncio.Task[None]] = set()
         self._bad = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._task: asyncio.Task[None] | None = None
-        self._scan_due = False
         self._up = asyncio.Event()  # set while the link is up
         self._connected = False  # this session got through (the backoff starts over)
 
@@ -192,12 +153,22 @@ class Broker:
             "broker": self.state,
             "broker_reason": self.reason,
             "broker_node": self.node,
-            "broker_frames_sent": self.sent,
-            "broker_frames_received": self.received,
+            "broker_frames_sent": self._frames.sent,
+            "broker_frames_received": self._frames.received,
             "broker_rejected": self.rejected,
             "broker_raw_asked": self._raw.asked,
             "broker_raw_answered": self._raw.answered,
         }
+
+    @property
+    def sent(self) -> int:
+        """Frames made here, stored and announced."""
+        return self._frames.sent
+
+    @property
+    def received(self) -> int:
+        """Other nodes' frames shown here."""
+        return self._frames.received
 
     @property
     def answerer(self) -> Answerer | None:
@@ -239,33 +210,13 @@ class Broker:
 
     # -- local frames (pipeline hooks, event loop) ---------------------------------------------
     async def numbering(self, stream: str, last: int) -> int:
-        """The next number of ``stream``'s frames, shared by every node (the pipeline's
-        :data:`~framecast.pipeline.Numbering`); ``last + 1`` while the broker is away."""
-        if self._number is None and self.reason == "connecting":
-            # Just started: the first connection is a moment away; a number made up now
-            # could be one the other nodes have already shown.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._up.wait(), NUMBERING_TIMEOUT)
-        script = self._number
-        if script is None or self.state != "ok":
-            return last + 1
-        try:
-            value = await asyncio.wait_for(
-                script(keys=[f"{self._ns}:seq:{stream}"], args=[last]), NUMBERING_TIMEOUT
-            )
-            return max(int(value), last + 1)
-        except (TimeoutError, OSError, ValueError, TypeError, self._exceptions.RedisError):
-            return last + 1  # the link's health check reports the outage
+        """The next number of ``stream``'s frames, shared by every node (see
+        :meth:`~framecast.broker_frames.FrameRelay.numbering`)."""
+        return await self._frames.numbering(stream, last)
 
     def on_frame(self, frame: Frame) -> None:
         """A frame made here: it goes to the broker (the newest of each stream wins)."""
-        streams = self._streams
-        stream = streams.get(frame.stream) if streams is not None else None
-        if stream is not None:
-            stream.publisher = None
-        self._made[frame.stream] = frame.seq
-        self._outbox[frame.stream] = frame
-        self._outbox_wake.set()
+        self._frames.on_frame(frame)
 
     # -- other nodes (web layer, event loop) ---------------------------------------------------
     async def control(
@@ -288,7 +239,7 @@ class Broker:
         :meth:`~framecast.broker_raw.RawQuestions.ask`)."""
         return await self._raw.ask(stream, publisher, seq, route, params, gzip)
 
-    # -- what the parts ask (broker_control.Link, broker_raw.Link) -----------------------------
+    # -- what the parts ask (broker_control.Link, broker_raw.Link, broker_frames.Link) --------
     @property
     def namespace(self) -> str:
         """The prefix of every key and channel."""
@@ -311,6 +262,10 @@ class Broker:
         return error
 
     io_timeout = IO_TIMEOUT
+
+    async def until_up(self) -> None:
+        """Return once the link is up."""
+        await self._up.wait()
 
     def channel(self, node: str) -> str:
         """The channel node ``node`` listens on."""
@@ -349,21 +304,21 @@ class Broker:
         try:
             await asyncio.wait_for(client.ping(), IO_TIMEOUT)
             await asyncio.wait_for(
-                pubsub.subscribe(self._frames_channel, self._own_channel), IO_TIMEOUT
+                pubsub.subscribe(self._frames.channel, self._own_channel), IO_TIMEOUT
             )
-            self._number = client.register_script(_NUMBER)
-            raise_counter = client.register_script(_RAISE)
             self._client = client
             self._connected = True
             self._ok()
+            self._frames.connected(client)
             await _first_failure(
                 self._listen(pubsub),
-                self._fetch(client),
-                self._publish(client, raise_counter),
+                self._frames.fetch(client),
+                self._frames.publish(client),
                 self._health(client),
             )
         finally:
-            self._client = self._number = None
+            self._client = None
+            self._frames.disconnected()
             for close in (pubsub.aclose, client.aclose):
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(close(), 1.0)
@@ -376,18 +331,6 @@ class Broker:
         self.state, self.reason = "ok", None
         self._up.set()
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
-        # Whatever was stored meanwhile (every stream, after a join or an outage) is shown
-        # now, and this node's newest frames go out again.
-        self._wanted_wake.set()
-        self._scan_due = True
-        streams = self._streams
-        if streams is not None:
-            for stream in streams:
-                latest = stream.latest
-                if latest is not None and latest.seq == self._made.get(stream.name):
-                    self._outbox.setdefault(stream.name, latest)  # a restarted Redis lost it
-            if self._outbox:
-                self._outbox_wake.set()
 
     def _degrade(self, reason: str) -> None:
         reason = self.redact(reason)
@@ -429,9 +372,9 @@ class Broker:
             await asyncio.sleep(HEALTH_INTERVAL)
             await asyncio.wait_for(client.ping(), IO_TIMEOUT)
 
-    # -- receiving -----------------------------------------------------------------------------
+    # -- the channels: announcements, then this node's own ----------------------------------
     async def _listen(self, pubsub: Any) -> None:
-        frames = self._frames_channel.encode()
+        frames = self._frames.channel.encode()
         while True:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if message is None or message.get("type") != "message":
@@ -440,93 +383,9 @@ class Broker:
             if not isinstance(data, bytes):
                 continue
             if message.get("channel") == frames:
-                self._announced(data)
+                self._frames.announced(data)
             else:
                 self._node_message(data)
-
-    def _announced(self, data: bytes) -> None:
-        try:
-            note = codec.decode_announcement(data)
-        except codec.WireError as exc:
-            self.reject("an announcement", exc)
-            return
-        if note.node == self.node:
-            return
-        streams = self._streams
-        stream = streams.get(note.stream) if streams is not None else None
-        if stream is not None and stream.latest is not None and stream.latest.seq == note.seq:
-            return
-        self._wanted[note.stream] = note.seq
-        self._wanted_wake.set()
-
-    async def _fetch(self, client: Any) -> None:
-        """Fetch the newest stored frame of every stream announced (or, after connecting,
-        of every stream stored), once each."""
-        while True:
-            await self._wanted_wake.wait()
-            self._wanted_wake.clear()
-            if self._scan_due:
-                self._scan_due = False
-                await self._scan(client)
-            wanted, self._wanted = self._wanted, {}
-            if not wanted:
-                continue
-            names = list(wanted)
-            keys = [f"{self._ns}:frame:{name}" for name in names]
-            blobs = await asyncio.wait_for(client.mget(keys), IO_TIMEOUT * 4)
-            for name, blob in zip(names, blobs, strict=True):
-                if blob is not None:
-                    await self._receive(name, blob)
-
-    async def _scan(self, client: Any) -> None:
-        prefix = f"{self._ns}:frame:"
-        found: list[str] = []
-        cursor = 0
-        limit = self._max_streams * 2
-        while True:
-            cursor, keys = await asyncio.wait_for(
-                client.scan(cursor, match=f"{prefix}*", count=SCAN_COUNT), IO_TIMEOUT
-            )
-            for key in keys:
-                name = key.decode("utf-8", "replace")[len(prefix) :]
-                found.append(name)
-            if not cursor or len(found) >= limit:
-                break
-        for name in found[:limit]:
-            self._wanted.setdefault(name, 0)
-
-    async def _receive(self, name: str, blob: bytes) -> None:
-        try:
-            if codec.frame_node(blob) == self.node:
-                return
-            loop = asyncio.get_running_loop()
-            node, frame = await loop.run_in_executor(
-                self.executor, codec.decode_frame, blob, name, self.limits
-            )
-        except codec.WireError as exc:
-            self.reject(f"the frame of stream {name!r}", exc)
-            return
-        del blob
-        self._show(node, frame)
-
-    def _show(self, node: str, frame: Frame) -> None:
-        streams = self._streams
-        if streams is None:
-            return
-        try:
-            stream = streams.create(frame.stream)
-        except FramecastError as exc:  # max_streams reached, or the server is stopping
-            self.reject(f"the frame of stream {frame.stream!r}", exc)
-            return
-        latest = stream.latest
-        if latest is not None and (
-            latest.seq == frame.seq or (frame.seq < latest.seq and frame.time <= latest.time)
-        ):
-            return  # already shown, or older than what is shown
-        if not stream.has_source:  # a stream fed here stays this node's to command
-            stream.publisher = node
-        stream.pipeline.show(frame)
-        self.received += 1
 
     def reject(self, what: str, exc: Exception) -> None:
         """Count a bad message from the broker; log it at most once per interval."""
@@ -539,29 +398,6 @@ class Broker:
                 count,
                 exc,
             )
-
-    # -- publishing ----------------------------------------------------------------------------
-    async def _publish(self, client: Any, raise_counter: Any) -> None:
-        """Store and announce each new local frame: SET, counter, PUBLISH in one round trip
-        (a pipeline, not a transaction: the announcement follows the stored frame)."""
-        while True:
-            await self._outbox_wake.wait()
-            self._outbox_wake.clear()
-            while self._outbox:
-                name = next(iter(self._outbox))
-                frame = self._outbox.pop(name)
-                batch = client.pipeline(transaction=False)
-                batch.set(f"{self._ns}:frame:{name}", codec.encode_frame(frame, self.node))
-                await raise_counter(keys=[f"{self._ns}:seq:{name}"], args=[frame.seq], client=batch)
-                batch.publish(
-                    self._frames_channel, codec.encode_announcement(name, frame.seq, self.node)
-                )
-                try:
-                    await asyncio.wait_for(batch.execute(), 4 * IO_TIMEOUT)
-                except BaseException:
-                    self._outbox.setdefault(name, frame)  # sent again once the link is back
-                    raise
-                self.sent += 1
 
     # -- this node's channel: replies to its requests, requests from other nodes -------------
     def _node_message(self, data: bytes) -> None:

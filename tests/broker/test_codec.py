@@ -148,10 +148,10 @@ def test_a_node_behind_keeps_only_the_newest_announcement_of_each_stream() -> No
 
     link = broker.Broker(Settings(broker="redis://127.0.0.1:1/0"), Commands())
     for seq in range(1, 50):
-        link._announced(encode_announcement("cam1", seq, "other-node"))
-    link._announced(encode_announcement("cam2", 7, "other-node"))
-    link._announced(encode_announcement("cam3", 9, link.node))
-    assert link._wanted == {"cam1": 49, "cam2": 7}
+        link._frames.announced(encode_announcement("cam1", seq, "other-node"))
+    link._frames.announced(encode_announcement("cam2", 7, "other-node"))
+    link._frames.announced(encode_announcement("cam3", 9, link.node))
+    assert link._frames._wanted == {"cam1": 49, "cam2": 7}
 
 
 async def test_without_the_redis_package_the_node_says_what_to_install(
