@@ -264,12 +264,13 @@ async def _serve(settings: Settings, streams: dict[str, StreamOptions], *, show_
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     url = await server.astart()
+    # Everything said at start is said before the URL: whoever waits for it has it all.
+    if not settings.has_source and not streams and settings.broker is None:
+        log.info(_NO_SOURCE, url)  # an edge node (--broker) shows the other nodes' streams
     print(f"framecast {__version__} serving at {url}", flush=True)
     if show_qr:
         qr_text(url, sys.stdout)
         sys.stdout.flush()
-    if not settings.has_source and not streams and settings.broker is None:
-        log.info(_NO_SOURCE, url)  # an edge node (--broker) shows the other nodes' streams
     try:
         await stop.wait()
     finally:
