@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import pytest
@@ -387,6 +388,34 @@ def test_levels_follow_the_frame_looked_back_at_and_the_blink(
     for seq in (3, 2, 3):
         value = int(frames[seq - 1][200, 300])
         viewer.page.wait_for_function(ON_SCREEN, arg=[seq, 300, 200, value])
+
+
+def test_with_levels_held_a_live_frame_does_not_wait_for_its_histogram(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """With black and white points typed (held), a live frame read as an area is shown as
+    soon as it is read, while /api/histogram is still unanswered; the panel then draws the
+    histogram that comes, every pixel's."""
+    levels_on(image_server, viewer, gradient(1400, 1400))
+    viewer.page.evaluate("framecast.view.setView({zoom: 4, x: 0.25, y: 0.25})")
+    viewer.page.wait_for_function(
+        "framecast.view.current.item.getFullyLoaded() && framecast.view.view().zoom > 3.9"
+    )
+    viewer.page.fill("#tools-black", "1000")
+    viewer.page.fill("#tools-white", "40000")
+    viewer.page.press("#tools-white", "Enter")
+    viewer.page.wait_for_function("location.hash.includes('lv=1000,40000')")
+    held: list[Any] = []
+    viewer.page.route("**/api/histogram?seq=2*", lambda route: held.append(route))
+    second = gradient(1400, 1400) + 7
+    image_server.publish(second)
+    viewer.page.wait_for_function(ON_SCREEN, arg=[2, 350, 350, int(second[350, 350])])
+    assert len(held) == 1, "the histogram was not asked, or was answered"
+    held[0].continue_()
+    viewer.page.wait_for_function("framecast.tools.histogramData.seq === 2")
+    hist = viewer.page.evaluate("framecast.tools.histogramData.hist")
+    assert (hist["min"], hist["max"]) == (int(second.min()), int(second.max()))
+    assert sum(hist["counts"]) == 1400 * 1400
 
 
 def test_a_failed_area_read_falls_back_to_tiles(image_server: ImageServer, viewer: Viewer) -> None:

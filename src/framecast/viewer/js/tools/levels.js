@@ -91,6 +91,7 @@ export class Levels {
       url, width, height, levels: (source) => this._levelsNow(source), load: fetchBuffer, loadWhole: (u, o) => this._readWhole(u, o), marks,
       area: this._area(width, height),
       loadHistogram: Number.isInteger(seq) ? () => this._serverHistogram(seq) : null,
+      paintsWithHistogram: () => !this.state.levels,
     });
     // A frame read whole starts reading now, while the one before it is still being shown.
     this.ahead = source;
@@ -260,7 +261,7 @@ export class Levels {
       const read = RawTiles && source instanceof RawTiles && source.url.split("?")[0] === frame.raw ? source.frame() : null;
       if (read) {
         await read;
-        hist = source.histogram();
+        hist = source.histogram() || (source.counting && await source.counting);
       }
       if (!hist) hist = await this._serverHistogram(frame.seq) || histogram(parseNpy(await fetchBuffer(url)).data);
     } catch {

@@ -56,8 +56,10 @@ export const RawTiles = OSD && class extends OSD.TileSource {
    *  calls `started()` when the read begins); `area`: {level, x0, y0, x1, y1}, the
    *  rectangle of a level to read instead of the whole frame (the one the view shows), or
    *  null; `loadHistogram()`: resolves to the whole frame's histogram (as `histogram`
-   *  gives), asked while an area is read, or null. */
-  constructor({ url, width, height, levels, load, loadWhole = load, area = null, loadHistogram = null, marks = null }) {
+   *  gives), asked while an area is read, or null; `paintsWithHistogram()`: whether the
+   *  levels are taken from that histogram (auto), so the area waits for it before it is
+   *  shown; else (levels held) it is shown as soon as it is read. */
+  constructor({ url, width, height, levels, load, loadWhole = load, area = null, loadHistogram = null, paintsWithHistogram = () => true, marks = null }) {
     const { maxLevel } = dziLevels(width, height);
     super({ width, height, tileSize: TILE_SIZE, tileOverlap: OVERLAP, minLevel: 0, maxLevel, ready: true });
     const [path, query] = url.split("?");
@@ -78,6 +80,8 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     this.area = area && !seesAll
       && (area.x1 - area.x0) * (area.y1 - area.y0) <= MAX_AREA_PIXELS ? area : null;
     this.loadHistogram = this.area ? loadHistogram : null;
+    this.paintsWithHistogram = paintsWithHistogram;
+    this.counting = null;     // Promise of the histogram `loadHistogram` gives (null if none)
     if (this.area) {
       const { level, x0, y0, x1, y1 } = this.area;
       // While the area is read, OpenSeadragon asks for no coarser tile to show meanwhile
@@ -113,9 +117,10 @@ export const RawTiles = OSD && class extends OSD.TileSource {
       this.requests += 1;
       this._mark("read");
       const reading = (this.reading = new AbortController());
-      let counting = null;  // the histogram, asked when the read begins
-      const started = () => {
-        if (this.loadHistogram && !counting) counting = this.loadHistogram().catch(() => null);
+      const started = () => {  // the histogram is asked when the read begins
+        if (!this.loadHistogram || this.counting) return;
+        this.counting = this.loadHistogram().catch(() => null);
+        this.counting.then((hist) => { if (hist && !reading.signal.aborted) this.counted = hist; });
       };
       const read = this.loadWhole(this.readUrl, { signal: reading.signal, cache: "no-store", started }).then((buffer) => {
         if (reading.signal.aborted) throw new Error("abandoned for a newer frame");
@@ -125,10 +130,9 @@ export const RawTiles = OSD && class extends OSD.TileSource {
       this.whole = read.then(async (buffer) => {
         started();
         const npy = parseNpy(buffer);
-        const hist = counting ? await counting : null;
+        if (this.counting && this.paintsWithHistogram()) await this.counting;
         if (reading.signal.aborted) throw new Error("abandoned for a newer frame");
         this.resolved = this.area ? areaOf(npy, this.area, this.maxLevel) : pyramid(npy, this.maxLevel);
-        if (hist) this.counted = hist;
         this._mark("parsed");
         return this.resolved;
       }).finally(() => {
@@ -140,7 +144,8 @@ export const RawTiles = OSD && class extends OSD.TileSource {
   }
 
   /** The whole frame's histogram: counted here (every pixel, once) for a frame read whole,
-   *  the one `loadHistogram` gave for an area; null before the read or without one. */
+   *  the one `loadHistogram` gave for an area (once it came: see `counting`); null before
+   *  the read or without one. */
   histogram() {
     if (!this.resolved) return null;
     if (!this.counted && this.resolved.top) this.counted = histogram(this.resolved.top.data);
