@@ -57,6 +57,13 @@ FORBIDDEN = {
     "framecast.control": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.certificate": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
     "framecast.broker": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
+    "framecast.broker_link": (
+        "framecast.broker",
+        "framecast.web",
+        "framecast.server",
+        "framecast.sources",
+        "aiohttp",
+    ),
     "framecast.broker_control": (
         "framecast.broker",
         "framecast.web",

@@ -16,7 +16,7 @@ import pytest
 from framecast import imaging
 from framecast import pipeline as pipeline_module
 from framecast.frames import Frame, Incoming
-from framecast.hub import Hub
+from framecast.hub import Hub, Subscription
 from framecast.pipeline import Pipeline
 from framecast.supervisor import Supervisor
 
@@ -220,6 +220,14 @@ async def test_web_files_are_rewritten_at_most_max_file_rate_per_second(tmp_path
     assert json.loads((tmp_path / "data.json").read_text())["n"] >= submitted - 30
 
 
+async def publish_three(pipeline: Pipeline, sub: Subscription) -> None:
+    """Submit frames with metadata n = 0, 1, 2; each is published (seq 1, 2, 3) in turn."""
+    for n in range(3):
+        pipeline.submit(Incoming(load=lambda: np.full((8, 8), 200, np.uint8), metadata={"n": n}))
+        frame = await asyncio.wait_for(sub.next(), 5)
+        assert frame is not None and frame.seq == n + 1
+
+
 async def test_the_newest_frame_is_on_disk_after_stop(tmp_path: Path) -> None:
     """Images published just before stop (within the file throttle's period) are not lost:
     when stop() returns, web_image.jpg and data.json hold the newest published one."""
@@ -229,12 +237,7 @@ async def test_the_newest_frame_is_on_disk_after_stop(tmp_path: Path) -> None:
     supervisor = Supervisor()
     pipeline.start(supervisor)
     try:
-        for n in range(3):
-            pipeline.submit(
-                Incoming(load=lambda: np.full((8, 8), 200, np.uint8), metadata={"n": n})
-            )
-            frame = await asyncio.wait_for(sub.next(), 5)
-            assert frame is not None and frame.seq == n + 1
+        await publish_three(pipeline, sub)
     finally:
         await pipeline.stop()
         await supervisor.stop()
@@ -264,12 +267,7 @@ async def test_a_write_still_running_at_stop_does_not_overwrite_the_newest(
     supervisor = Supervisor()
     pipeline.start(supervisor)
     try:
-        for n in range(3):
-            pipeline.submit(
-                Incoming(load=lambda: np.full((8, 8), 200, np.uint8), metadata={"n": n})
-            )
-            frame = await asyncio.wait_for(sub.next(), 5)
-            assert frame is not None and frame.seq == n + 1
+        await publish_three(pipeline, sub)
         assert await asyncio.to_thread(entered.wait, 5)
         stopping = asyncio.create_task(pipeline.stop())
         done, _ = await asyncio.wait([stopping], timeout=0.5)

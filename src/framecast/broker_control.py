@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from typing import Any, Protocol
+from typing import Any
 
 from . import broker_codec as codec
+from .broker_link import Link
 from .control import Commands
 from .protocol import Command
-from .streams import Streams
 
 __all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "ControlForwarding", "Link"]
 
@@ -28,34 +28,6 @@ __all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "ControlForwarding", "Link"]
 CONTROL_TIMEOUT = 5.0
 NO_PUBLISHER: dict[str, Any] = {"ok": False, "error": "no publisher answered"}
 _BUSY: dict[str, Any] = {"ok": False, "error": "the publisher is busy; try again"}
-
-
-class Link(Protocol):
-    """What forwarding needs of the node's link to the broker
-    (:class:`~framecast.broker.Broker`)."""
-
-    @property
-    def node(self) -> str:
-        """This node's name."""
-
-    @property
-    def client(self) -> Any:
-        """The connected Redis client; ``None`` while the link is down."""
-
-    @property
-    def streams(self) -> Streams | None:
-        """This node's streams, once the link is started."""
-
-    @property
-    def redis_error(self) -> type[Exception]:
-        """The root of redis-py's exceptions."""
-
-    @property
-    def io_timeout(self) -> float:
-        """Seconds any one call to Redis may take."""
-
-    def channel(self, node: str) -> str:
-        """The channel node ``node`` listens on."""
 
 
 class ControlForwarding:

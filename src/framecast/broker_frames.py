@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from concurrent.futures import Executor
-from typing import Any, Protocol
+from typing import Any
 
 from . import broker_codec as codec
+from .broker_link import Link
 from .errors import FramecastError
 from .frames import Frame
-from .streams import Streams
 
 __all__ = ["NUMBERING_TIMEOUT", "SCAN_COUNT", "FrameRelay", "Link"]
 
@@ -55,53 +54,6 @@ if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '0') then
 end
 return 1
 """
-
-
-class Link(Protocol):
-    """What the frame relay needs of the node's link to the broker
-    (:class:`~framecast.broker.Broker`)."""
-
-    @property
-    def node(self) -> str:
-        """This node's name."""
-
-    @property
-    def namespace(self) -> str:
-        """The prefix of every key and channel."""
-
-    @property
-    def streams(self) -> Streams | None:
-        """This node's streams, once the link is started."""
-
-    @property
-    def state(self) -> str:
-        """``ok`` while the link is up, else ``degraded``."""
-
-    @property
-    def reason(self) -> str | None:
-        """Why the link is degraded (``connecting`` until the first attempt ends)."""
-
-    @property
-    def executor(self) -> Executor | None:
-        """The pool where frames from the broker are checked and rendered."""
-
-    @property
-    def limits(self) -> codec.Limits:
-        """What a frame from the broker may hold at most."""
-
-    @property
-    def redis_error(self) -> type[Exception]:
-        """The root of redis-py's exceptions."""
-
-    @property
-    def io_timeout(self) -> float:
-        """Seconds any one call to Redis may take."""
-
-    async def until_up(self) -> None:
-        """Return once the link is up."""
-
-    def reject(self, what: str, exc: Exception) -> None:
-        """Count a bad message from the broker and log it (throttled)."""
 
 
 class FrameRelay:

@@ -19,12 +19,11 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
 
 from . import broker_codec as codec
+from .broker_link import Link
 from .frames import Frame
 from .raw import RawAnswer, RemoteRaw
-from .streams import Streams
 from .throttle import LogThrottle
 from .tiles import RemotePyramid
 
@@ -49,51 +48,6 @@ def no_publisher(stream: str) -> RawAnswer:
         f"no publisher answered: the node publishing stream {stream!r} is gone or "
         "unreachable; try again once it is back",
     )
-
-
-class Link(Protocol):
-    """What raw questions need of the node's link to the broker
-    (:class:`~framecast.broker.Broker`)."""
-
-    @property
-    def node(self) -> str:
-        """This node's name."""
-
-    @property
-    def namespace(self) -> str:
-        """The prefix of every key and channel."""
-
-    @property
-    def client(self) -> Any:
-        """The connected Redis client; ``None`` while the link is down."""
-
-    @property
-    def streams(self) -> Streams | None:
-        """This node's streams, once the link is started."""
-
-    @property
-    def limits(self) -> codec.Limits:
-        """What the broker carries at most (an answer's body: ``max_frame_bytes``)."""
-
-    @property
-    def redis_error(self) -> type[Exception]:
-        """The root of redis-py's exceptions."""
-
-    @property
-    def io_timeout(self) -> float:
-        """Seconds any one call to Redis may take."""
-
-    def channel(self, node: str) -> str:
-        """The channel node ``node`` listens on."""
-
-    def describe(self, exc: BaseException) -> str:
-        """A one-line reason for a failed call to Redis (never the URL's password)."""
-
-    def redact(self, text: str) -> str:
-        """``text`` without the URL's password."""
-
-    def reject(self, what: str, exc: Exception) -> None:
-        """Count a bad message from the broker and log it (throttled)."""
 
 
 class RawQuestions:
