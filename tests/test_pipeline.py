@@ -20,6 +20,8 @@ from framecast.hub import Hub, Subscription
 from framecast.pipeline import Pipeline
 from framecast.supervisor import Supervisor
 
+from .conftest import until
+
 
 async def test_replaced_and_published_images_are_reported(tmp_path: Path) -> None:
     """A replaced image is reported as None at once, the newest with its sequence number,
@@ -278,6 +280,65 @@ async def test_a_write_still_running_at_stop_does_not_overwrite_the_newest(
     await supervisor.stop()
     data = json.loads((tmp_path / "data.json").read_text())
     assert data["n"] == 2 and data["framecast"]["seq"] == 3
+
+
+async def test_an_image_being_made_at_stop_is_reported_not_shown(tmp_path: Path) -> None:
+    """stop() while an image is being encoded: its submitter hears ``None`` (an upload
+    waiting for its frame is answered at once), and nothing is published."""
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_encode(image: Any, options: imaging.DisplayOptions) -> imaging.Encoded:
+        entered.set()
+        release.wait(10)
+        return imaging.encode(image, options)
+
+    hub = Hub()
+    hub.subscribe()
+    pipeline = Pipeline(
+        hub, tmp_path, imaging.DisplayOptions(), max_file_rate=50, encode=slow_encode
+    )
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    told: list[int | None] = []
+    try:
+        pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8), on_published=told.append))
+        assert await asyncio.to_thread(entered.wait, 5)
+        await pipeline.stop()
+    finally:
+        release.set()
+        await supervisor.stop()
+    assert told == [None] and hub.latest is None
+
+
+async def test_a_frame_sent_to_other_nodes_is_shown_here_even_if_stopped_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """A stop that lands just after a frame went to the broker (on_frame) still shows the
+    frame here: this node's viewers never lag behind the other nodes'."""
+    hub = Hub()
+    hub.subscribe()
+    sent: list[int] = []
+
+    def on_frame(frame: Frame) -> None:  # the broker's hook; a stop arrives right after it
+        sent.append(frame.seq)
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+
+    pipeline = Pipeline(
+        hub, tmp_path, imaging.DisplayOptions(), max_file_rate=50, on_frame=on_frame
+    )
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    told: list[int | None] = []
+    try:
+        pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8), on_published=told.append))
+        await until(lambda: told)
+    finally:
+        await pipeline.stop()
+        await supervisor.stop()
+    assert sent == [1] and told == [1]
+    assert hub.latest is not None and hub.latest.seq == 1
 
 
 async def test_background_jobs_wait_until_the_frame_is_fanned_out(tmp_path: Path) -> None:

@@ -248,12 +248,15 @@ class Pipeline:
         outlives it on the encoder's stack."""
         assert self._loop is not None and self._file_wake is not None
         seq = self._seq + 1
-        if self._numbering is not None:
-            seq = max(await self._numbering(self.stream, self._seq), seq)
         try:
+            if self._numbering is not None:
+                seq = max(await self._numbering(self.stream, self._seq), seq)
             frame = await self._loop.run_in_executor(
                 self._executor, self._make_frame, incoming, seq, stamp
             )
+        except asyncio.CancelledError:  # stopped: this image is not shown, and is told so
+            _report(incoming, None)
+            raise
         except FramecastError as exc:
             self.counters.failed += 1
             log.warning("skipped %s: %s", incoming.name or "image", exc)
@@ -268,12 +271,16 @@ class Pipeline:
         self._superseded += self._latest_weight
         self._latest_weight = weight(frame)
         try:
-            if self._on_frame is not None:
-                # The broker's send starts before this node's own fan-out (tens of ms with
-                # many viewers), so the other nodes' viewers do not wait behind it.
-                self._on_frame(frame)
-                await asyncio.sleep(0)
-            self._hub.publish(frame)  # latest from here on, even if a client's writer fails
+            try:
+                if self._on_frame is not None:
+                    # The broker's send starts before this node's own fan-out (tens of ms
+                    # with many viewers), so the other nodes' viewers do not wait behind it.
+                    self._on_frame(frame)
+                    await asyncio.sleep(0)
+            finally:
+                # Latest from here on, even if a client's writer fails, and even if stopped
+                # while the broker's send began: the other nodes show this frame too.
+                self._hub.publish(frame)
         finally:
             _report(incoming, seq)
         log.debug("published frame %d (%d bytes)", seq, len(frame.jpeg))
