@@ -18,7 +18,7 @@ from framecast.errors import ConfigError
 from framecast.frames import Frame
 from framecast.protocol import Command
 
-from .conftest import gradient
+from .conftest import gradient, until
 
 
 @dataclass
@@ -175,6 +175,36 @@ async def test_slow_handler_times_out() -> None:
     commands.register("slow", slow)
     reply = await commands.dispatch(Command("slow"), FakeSession(Path("unused")))
     assert reply["ok"] is False and "timed out" in reply["error"]
+
+
+async def test_a_timed_out_command_is_refused_until_its_thread_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A plain handler that times out goes on in its thread: the same command is refused
+    (not run alongside it) until that call ends, then runs again; other commands run."""
+    commands = Commands(timeout=0.05)
+    release = threading.Event()
+    calls: list[int] = []
+
+    def move(fields: dict[str, Any]) -> dict[str, Any]:
+        calls.append(fields["to"])
+        if fields["to"] == 1:
+            release.wait(10)
+        return {"at": fields["to"]}
+
+    commands.register("move", move)
+    commands.register("other", lambda fields: None)
+    session = FakeSession(Path("unused"))
+    reply = await commands.dispatch(Command("move", {"to": 1}), session)
+    assert reply["ok"] is False and "timed out" in reply["error"]
+    again = await commands.dispatch(Command("move", {"to": 2}), session)
+    assert again["ok"] is False and "still running" in again["error"]
+    assert await commands.dispatch(Command("other"), session) == {"ok": True}
+    release.set()
+    late = "finished after it timed out"
+    await until(lambda: any(late in record.getMessage() for record in caplog.records))
+    assert await commands.dispatch(Command("move", {"to": 3}), session) == {"at": 3}
+    assert calls == [1, 3]
 
 
 @pytest.mark.parametrize("name", BUILTIN_COMMANDS)

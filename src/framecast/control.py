@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import itertools
 import logging
@@ -33,6 +34,7 @@ import secrets
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -125,6 +127,9 @@ class Commands:
     def __init__(self, *, timeout: float = COMMAND_TIMEOUT) -> None:
         self._handlers: dict[str, Handler] = {}
         self.timeout = timeout
+        #: Calls of a plain (sync) handler that timed out and still run in their thread, by
+        #: command: a thread cannot be interrupted, so the command is refused until it ends.
+        self._overrunning: Counter[str] = Counter()
         #: With a broker: how a command reaches a stream another node publishes.
         self.remote: Remote | None = None
 
@@ -169,15 +174,21 @@ class Commands:
         return await self._run(command.name, fields, handler)
 
     async def _run(self, name: str, fields: dict[str, Any], handler: Handler) -> dict[str, Any]:
+        if self._overrunning[name]:
+            return {
+                "ok": False,
+                "error": f"command {name!r} is still running from a call that timed out; "
+                "try again once it has finished",
+            }
         try:
             if inspect.iscoroutinefunction(handler):
                 result: Any = await asyncio.wait_for(handler(fields), self.timeout)
             else:
-                result = await asyncio.wait_for(asyncio.to_thread(handler, fields), self.timeout)
+                result = await self._in_thread(name, fields, handler)
                 if inspect.isawaitable(result):  # e.g. a functools.partial of a coroutine
                     result = await asyncio.wait_for(result, self.timeout)
         except TimeoutError:
-            log.error("command %r did not finish within %.0f s", name, self.timeout)
+            log.error("command %r did not finish within %g s", name, self.timeout)
             return {"ok": False, "error": f"command {name!r} timed out after {self.timeout:g} s"}
         except Exception as exc:
             log.error("command %r failed: %s: %s", name, type(exc).__name__, exc, exc_info=True)
@@ -191,6 +202,28 @@ class Commands:
             "ok": False,
             "error": f"command {name!r} returned {type(result).__name__}, not a dict or None",
         }
+
+    async def _in_thread(self, name: str, fields: dict[str, Any], handler: Handler) -> Any:
+        """Run a plain handler in a thread, for at most ``timeout`` s. A call that times out
+        goes on in its thread (nothing can stop it there): until it ends, its command is
+        refused rather than run again alongside it, and its end is logged."""
+        call = asyncio.ensure_future(asyncio.to_thread(handler, fields))
+        try:
+            return await asyncio.wait_for(asyncio.shield(call), self.timeout)
+        except TimeoutError:
+            self._overrunning[name] += 1
+            call.add_done_callback(functools.partial(self._ended_late, name))
+            raise
+
+    def _ended_late(self, name: str, call: asyncio.Future[Any]) -> None:
+        self._overrunning[name] -= 1
+        if call.cancelled():
+            return
+        failure = call.exception()
+        if failure is not None:
+            log.error("command %r failed after it timed out: %s", name, failure)
+        else:
+            log.warning("command %r finished after it timed out; it may be sent again", name)
 
 
 async def _snapshot(session: Session) -> dict[str, Any]:

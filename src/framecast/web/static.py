@@ -19,6 +19,7 @@ import mimetypes
 import os
 import re
 import stat
+import threading
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path, PurePosixPath
@@ -94,6 +95,7 @@ class StaticFiles:
         self.root = root.resolve()
         self._cache: dict[Path, _Entry] = {}
         self._cached_bytes = 0
+        self._cache_lock = threading.Lock()  # files are read in worker threads
 
     def _resolve(self, relative: str) -> Path | None:
         """The file ``relative`` names inside the web folder, or ``None`` (a 404) for anything
@@ -133,12 +135,13 @@ class StaticFiles:
             etag=f'"{info.st_ino:x}-{info.st_mtime_ns:x}-{len(body):x}"',
             last_modified=formatdate(info.st_mtime, usegmt=True),
         )
-        if self._cached_bytes + len(body) > _MAX_CACHED_BYTES:
-            self._cache.clear()
-            self._cached_bytes = 0
-        old = self._cache.get(path)
-        self._cached_bytes += len(body) - (len(old.body) if old else 0)
-        self._cache[path] = entry
+        with self._cache_lock:
+            if self._cached_bytes + len(body) > _MAX_CACHED_BYTES:
+                self._cache.clear()
+                self._cached_bytes = 0
+            old = self._cache.get(path)
+            self._cached_bytes += len(body) - (len(old.body) if old else 0)
+            self._cache[path] = entry
         return entry
 
     async def overview(self, request: web.Request) -> web.StreamResponse:
