@@ -127,6 +127,33 @@ class Redis:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
+    async def subscribers(self, channel: str) -> int:
+        """``PUBSUB NUMSUB channel``: how many connections listen on ``channel`` now."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            name = channel.encode()
+            writer.write(b"*3\r\n$6\r\nPUBSUB\r\n$6\r\nNUMSUB\r\n$%d\r\n%s\r\n" % (len(name), name))
+            await writer.drain()
+            while not (line := await asyncio.wait_for(reader.readline(), 5)).startswith(b":"):
+                assert line, "redis-server closed the connection"
+            return int(line[1:])
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def gone(self, node_id: str) -> None:
+        """Wait until Redis no longer has node ``node_id`` listening (its connection closed):
+        from then on a question sent to it finds nobody there."""
+
+        async def listening() -> int:
+            return await self.subscribers(f"framecast:node:{node_id}")
+
+        deadline = time.monotonic() + 10
+        while await listening():
+            assert time.monotonic() < deadline, f"node {node_id} still listens after 10 s"
+            await asyncio.sleep(0.01)
+
 
 @pytest.fixture
 async def redis(tmp_path: Path) -> AsyncIterator[Redis]:
