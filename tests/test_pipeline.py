@@ -174,7 +174,7 @@ async def test_nobody_watching_means_only_the_web_file_refresh_is_encoded(tmp_pa
     pipeline.start(supervisor)
     try:
         submitted = await _submit_for(pipeline, 1.5, 100)
-        assert submitted > 50
+        assert submitted > 30  # many more than the encodes allowed, even on a loaded machine
         assert 1 <= len(calls) <= 5, len(calls)
         assert pipeline.counters.dropped >= submitted - 6
         sub = hub.subscribe()
@@ -217,7 +217,7 @@ async def test_web_files_are_rewritten_at_most_max_file_rate_per_second(tmp_path
         await watcher
         await pipeline.stop()
         await supervisor.stop()
-    assert submitted > 60
+    assert submitted > 30  # far more than the writes allowed, even on a loaded machine
     assert 4 <= replaced <= 2.0 * 4 + 3, replaced  # once per period (+ the write at stop)
     assert json.loads((tmp_path / "data.json").read_text())["n"] >= submitted - 30
 
