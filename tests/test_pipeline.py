@@ -282,6 +282,16 @@ async def test_a_write_still_running_at_stop_does_not_overwrite_the_newest(
     assert data["n"] == 2 and data["framecast"]["seq"] == 3
 
 
+def watched(tmp_path: Path, **options: Any) -> tuple[Hub, Pipeline, Supervisor]:
+    """A started pipeline (web files at up to 50/s) whose hub has one viewer."""
+    hub = Hub()
+    hub.subscribe()
+    pipeline = Pipeline(hub, tmp_path, imaging.DisplayOptions(), max_file_rate=50, **options)
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    return hub, pipeline, supervisor
+
+
 async def test_an_image_being_made_at_stop_is_reported_not_shown(tmp_path: Path) -> None:
     """stop() while an image is being encoded: its submitter hears ``None`` (an upload
     waiting for its frame is answered at once), and nothing is published."""
@@ -292,13 +302,7 @@ async def test_an_image_being_made_at_stop_is_reported_not_shown(tmp_path: Path)
         release.wait(10)
         return imaging.encode(image, options)
 
-    hub = Hub()
-    hub.subscribe()
-    pipeline = Pipeline(
-        hub, tmp_path, imaging.DisplayOptions(), max_file_rate=50, encode=slow_encode
-    )
-    supervisor = Supervisor()
-    pipeline.start(supervisor)
+    hub, pipeline, supervisor = watched(tmp_path, encode=slow_encode)
     told: list[int | None] = []
     try:
         pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8), on_published=told.append))
@@ -315,8 +319,6 @@ async def test_a_frame_sent_to_other_nodes_is_shown_here_even_if_stopped_meanwhi
 ) -> None:
     """A stop that lands just after a frame went to the broker (on_frame) still shows the
     frame here: this node's viewers never lag behind the other nodes'."""
-    hub = Hub()
-    hub.subscribe()
     sent: list[int] = []
 
     def on_frame(frame: Frame) -> None:  # the broker's hook; a stop arrives right after it
@@ -325,11 +327,7 @@ async def test_a_frame_sent_to_other_nodes_is_shown_here_even_if_stopped_meanwhi
         assert task is not None
         task.cancel()
 
-    pipeline = Pipeline(
-        hub, tmp_path, imaging.DisplayOptions(), max_file_rate=50, on_frame=on_frame
-    )
-    supervisor = Supervisor()
-    pipeline.start(supervisor)
+    hub, pipeline, supervisor = watched(tmp_path, on_frame=on_frame)
     told: list[int | None] = []
     try:
         pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8), on_published=told.append))
