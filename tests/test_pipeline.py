@@ -222,6 +222,20 @@ async def test_web_files_are_rewritten_at_most_max_file_rate_per_second(tmp_path
     assert json.loads((tmp_path / "data.json").read_text())["n"] >= submitted - 30
 
 
+def watched(
+    tmp_path: Path, *, max_file_rate: float = 50, **options: Any
+) -> tuple[Hub, Subscription, Pipeline, Supervisor]:
+    """A started pipeline whose hub has one viewer (``sub``)."""
+    hub = Hub()
+    sub = hub.subscribe()
+    pipeline = Pipeline(
+        hub, tmp_path, imaging.DisplayOptions(), max_file_rate=max_file_rate, **options
+    )
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    return hub, sub, pipeline, supervisor
+
+
 async def publish_three(pipeline: Pipeline, sub: Subscription) -> None:
     """Submit frames with metadata n = 0, 1, 2; each is published (seq 1, 2, 3) in turn."""
     for n in range(3):
@@ -233,11 +247,7 @@ async def publish_three(pipeline: Pipeline, sub: Subscription) -> None:
 async def test_the_newest_frame_is_on_disk_after_stop(tmp_path: Path) -> None:
     """Images published just before stop (within the file throttle's period) are not lost:
     when stop() returns, web_image.jpg and data.json hold the newest published one."""
-    hub = Hub()
-    sub = hub.subscribe()
-    pipeline = Pipeline(hub, tmp_path, imaging.DisplayOptions(), max_file_rate=0.2)
-    supervisor = Supervisor()
-    pipeline.start(supervisor)
+    _, sub, pipeline, supervisor = watched(tmp_path, max_file_rate=0.2)
     try:
         await publish_three(pipeline, sub)
     finally:
@@ -263,11 +273,7 @@ async def test_a_write_still_running_at_stop_does_not_overwrite_the_newest(
         real_write(folder, jpeg, data_json)
 
     monkeypatch.setattr(pipeline_module, "_write_frame_bytes", write)
-    hub = Hub()
-    sub = hub.subscribe()
-    pipeline = Pipeline(hub, tmp_path, imaging.DisplayOptions(), max_file_rate=0.2)
-    supervisor = Supervisor()
-    pipeline.start(supervisor)
+    _, sub, pipeline, supervisor = watched(tmp_path, max_file_rate=0.2)
     try:
         await publish_three(pipeline, sub)
         assert await asyncio.to_thread(entered.wait, 5)
@@ -282,16 +288,6 @@ async def test_a_write_still_running_at_stop_does_not_overwrite_the_newest(
     assert data["n"] == 2 and data["framecast"]["seq"] == 3
 
 
-def watched(tmp_path: Path, **options: Any) -> tuple[Hub, Pipeline, Supervisor]:
-    """A started pipeline (web files at up to 50/s) whose hub has one viewer."""
-    hub = Hub()
-    hub.subscribe()
-    pipeline = Pipeline(hub, tmp_path, imaging.DisplayOptions(), max_file_rate=50, **options)
-    supervisor = Supervisor()
-    pipeline.start(supervisor)
-    return hub, pipeline, supervisor
-
-
 async def test_an_image_being_made_at_stop_is_reported_not_shown(tmp_path: Path) -> None:
     """stop() while an image is being encoded: its submitter hears ``None`` (an upload
     waiting for its frame is answered at once), and nothing is published."""
@@ -302,7 +298,7 @@ async def test_an_image_being_made_at_stop_is_reported_not_shown(tmp_path: Path)
         release.wait(10)
         return imaging.encode(image, options)
 
-    hub, pipeline, supervisor = watched(tmp_path, encode=slow_encode)
+    hub, _, pipeline, supervisor = watched(tmp_path, encode=slow_encode)
     told: list[int | None] = []
     try:
         pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8), on_published=told.append))
@@ -327,7 +323,7 @@ async def test_a_frame_sent_to_other_nodes_is_shown_here_even_if_stopped_meanwhi
         assert task is not None
         task.cancel()
 
-    hub, pipeline, supervisor = watched(tmp_path, on_frame=on_frame)
+    hub, _, pipeline, supervisor = watched(tmp_path, on_frame=on_frame)
     told: list[int | None] = []
     try:
         pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8), on_published=told.append))
