@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,19 @@ import pytest
 from framecast import ImageServer
 
 LOCAL = "ip:127.0.0.1"
+
+
+@pytest.fixture(autouse=True)
+def _framecast_logging() -> Iterator[None]:
+    """Each test starts with the framecast loggers as it found them: a test that runs the
+    CLI in-process (which sets levels and a handler) leaves nothing to the next."""
+    loggers = [logging.getLogger(name) for name in ("framecast", "framecast.pipeline")]
+    saved = [(log.level, list(log.handlers), log.propagate) for log in loggers]
+    yield
+    for log, (level, handlers, propagate) in zip(loggers, saved, strict=True):
+        log.setLevel(level)
+        log.handlers[:] = handlers
+        log.propagate = propagate
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:

@@ -224,6 +224,37 @@ async def test_serve_without_a_source_says_how_to_feed_it(tmp_path: Path) -> Non
     assert "no source" not in err
 
 
+async def test_everything_said_at_start_comes_before_the_url(tmp_path: Path) -> None:
+    """Whoever waits for the printed URL (a script, a test counting log lines) has the whole
+    start-up log by then: in the merged output the hint on feeding images comes first."""
+    proc = await asyncio.create_subprocess_exec(
+        PYTHON,
+        "-m",
+        "framecast",
+        "serve",
+        "--port",
+        "0",
+        "--no-qr",
+        "--work-folder",
+        str(tmp_path / "w"),
+        "--displayed-address",
+        "ip:127.0.0.1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        while not lines or "serving at" not in lines[-1]:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+            assert line, f"framecast exited early: {lines}"
+            lines.append(line)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 10)
+    assert any("no source of images chosen" in line for line in lines[:-1]), lines
+
+
 async def test_the_url_is_printed_once(tmp_path: Path) -> None:
     """At start the URL appears once in the command's whole output."""
     url, out, err = await serve_and_stop(tmp_path, "--no-qr", "--displayed-address", "ip:127.0.0.1")

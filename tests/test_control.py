@@ -207,6 +207,39 @@ async def test_a_timed_out_command_is_refused_until_its_thread_ends(
     assert calls == [1, 3]
 
 
+async def test_a_command_whose_client_left_is_refused_until_its_thread_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The asker of a plain handler's command leaves (its socket closed: the dispatch is
+    cancelled) while the handler runs on in its thread: a client that reconnects and sends
+    the command again is refused until that call ends; then it runs."""
+    commands = Commands(timeout=30)
+    entered, release = threading.Event(), threading.Event()
+    running: list[int] = []
+
+    def move(fields: dict[str, Any]) -> None:
+        running.append(fields["to"])
+        entered.set()
+        if fields["to"] == 1:
+            release.wait(10)
+
+    commands.register("move", move)
+    session = FakeSession(Path("unused"))
+    first = asyncio.create_task(commands.dispatch(Command("move", {"to": 1}), session))
+    assert await asyncio.to_thread(entered.wait, 5)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    again = await commands.dispatch(Command("move", {"to": 2}), session)
+    assert again["ok"] is False and "still running" in again["error"]
+    assert commands.still_running == ["move"]
+    release.set()
+    late = "finished after its client left"
+    await until(lambda: any(late in record.getMessage() for record in caplog.records))
+    assert await commands.dispatch(Command("move", {"to": 3}), session) == {"ok": True}
+    assert running == [1, 3] and commands.still_running == []
+
+
 @pytest.mark.parametrize("name", BUILTIN_COMMANDS)
 def test_builtin_names_cannot_be_taken(name: str) -> None:
     """Registering snapshot_now or reset raises ConfigError; the built-in stays."""

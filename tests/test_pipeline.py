@@ -333,6 +333,47 @@ async def test_a_frame_sent_to_other_nodes_is_shown_here_even_if_stopped_meanwhi
         await supervisor.stop()
     assert sent == [1] and told == [1]
     assert hub.latest is not None and hub.latest.seq == 1
+    assert json.loads((tmp_path / "data.json").read_text())["framecast"]["seq"] == 1
+
+
+async def test_an_image_whose_numbering_fails_is_reported(tmp_path: Path) -> None:
+    """When the shared numbering fails unexpectedly, the image's submitter hears ``None``
+    (an upload is answered) and the error goes to the supervisor, which counts it."""
+
+    async def numbering(stream: str, last: int) -> int:
+        raise RuntimeError("numbering is broken")
+
+    _, _, pipeline, supervisor = watched(tmp_path, numbering=numbering)
+    told: list[int | None] = []
+    try:
+        pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8), on_published=told.append))
+        await until(lambda: told)
+    finally:
+        await pipeline.stop()
+        await supervisor.stop()
+    assert told == [None] and supervisor.total_errors == 1
+
+
+async def test_a_hung_web_folder_does_not_hang_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A write that never returns (a stale network mount) holds stop() for at most
+    STOP_WRITE_WAIT, and says the web files may not hold the newest frame."""
+    release = threading.Event()
+
+    def hung(folder: Path, jpeg: bytes, data_json: bytes) -> None:
+        release.wait(10)
+
+    monkeypatch.setattr(pipeline_module, "_write_frame_bytes", hung)
+    monkeypatch.setattr(pipeline_module, "STOP_WRITE_WAIT", 0.2)
+    _, sub, pipeline, supervisor = watched(tmp_path, max_file_rate=0.2)
+    try:
+        await publish_three(pipeline, sub)
+        await asyncio.wait_for(pipeline.stop(), 5)
+    finally:
+        release.set()
+        await supervisor.stop()
+    assert any("not written within 0.2 s" in r.getMessage() for r in caplog.records)
 
 
 async def test_background_jobs_wait_until_the_frame_is_fanned_out(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from .broker_link import Link
 from .control import Commands
 from .protocol import Command
 
-__all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "ControlForwarding", "Link"]
+__all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "ControlForwarding"]
 
 #: Seconds a forwarded command waits for the publishing node's reply.
 CONTROL_TIMEOUT = 5.0

@@ -32,7 +32,7 @@ from .broker_link import Link
 from .errors import FramecastError
 from .frames import Frame
 
-__all__ = ["NUMBERING_TIMEOUT", "SCAN_COUNT", "FrameRelay", "Link"]
+__all__ = ["NUMBERING_TIMEOUT", "SCAN_COUNT", "FrameRelay"]
 
 #: Seconds a frame's number may take from the shared counter before the node numbers it.
 NUMBERING_TIMEOUT = 0.5

@@ -27,7 +27,7 @@ from .raw import RawAnswer, RemoteRaw
 from .throttle import LogThrottle
 from .tiles import RemotePyramid
 
-__all__ = ["ANSWER_TTL", "RAW_TIMEOUT", "Answerer", "Link", "RawQuestions", "no_publisher"]
+__all__ = ["ANSWER_TTL", "RAW_TIMEOUT", "Answerer", "RawQuestions", "no_publisher"]
 
 log = logging.getLogger("framecast.broker")
 

@@ -127,9 +127,11 @@ class Commands:
     def __init__(self, *, timeout: float = COMMAND_TIMEOUT) -> None:
         self._handlers: dict[str, Handler] = {}
         self.timeout = timeout
-        #: Calls of a plain (sync) handler that timed out and still run in their thread, by
-        #: command: a thread cannot be interrupted, so the command is refused until it ends.
+        #: Calls of a plain (sync) handler still running in their thread after their reply
+        #: was given up (timed out, or the asker left), by command: a thread cannot be
+        #: interrupted, so the command is refused until they end.
         self._overrunning: Counter[str] = Counter()
+        self._left: set[asyncio.Future[Any]] = set()  # those calls (owned here until they end)
         #: With a broker: how a command reaches a stream another node publishes.
         self.remote: Remote | None = None
 
@@ -177,8 +179,8 @@ class Commands:
         if self._overrunning[name]:
             return {
                 "ok": False,
-                "error": f"command {name!r} is still running from a call that timed out; "
-                "try again once it has finished",
+                "error": f"command {name!r} is still running from an earlier call (it timed "
+                "out or its client left); try again once it has finished",
             }
         try:
             if inspect.iscoroutinefunction(handler):
@@ -204,26 +206,42 @@ class Commands:
         }
 
     async def _in_thread(self, name: str, fields: dict[str, Any], handler: Handler) -> Any:
-        """Run a plain handler in a thread, for at most ``timeout`` s. A call that times out
-        goes on in its thread (nothing can stop it there): until it ends, its command is
-        refused rather than run again alongside it, and its end is logged."""
+        """Run a plain handler in a thread, for at most ``timeout`` s. A call whose reply is
+        given up (it timed out, or the asker left) goes on in its thread, as nothing can stop
+        it there: until it ends, its command is refused rather than run again alongside it,
+        and its end is logged."""
         call = asyncio.ensure_future(asyncio.to_thread(handler, fields))
         try:
             return await asyncio.wait_for(asyncio.shield(call), self.timeout)
         except TimeoutError:
-            self._overrunning[name] += 1
-            call.add_done_callback(functools.partial(self._ended_late, name))
+            self._leave(name, call, "it timed out")
+            raise
+        except asyncio.CancelledError:
+            self._leave(name, call, "its client left")
             raise
 
-    def _ended_late(self, name: str, call: asyncio.Future[Any]) -> None:
+    def _leave(self, name: str, call: asyncio.Future[Any], why: str) -> None:
+        if call.done():
+            return
+        self._overrunning[name] += 1
+        self._left.add(call)
+        call.add_done_callback(functools.partial(self._ended_late, name, why))
+
+    def _ended_late(self, name: str, why: str, call: asyncio.Future[Any]) -> None:
         self._overrunning[name] -= 1
+        self._left.discard(call)
         if call.cancelled():
             return
         failure = call.exception()
         if failure is not None:
-            log.error("command %r failed after it timed out: %s", name, failure)
+            log.error("command %r failed after %s: %s", name, why, failure)
         else:
-            log.warning("command %r finished after it timed out; it may be sent again", name)
+            log.warning("command %r finished after %s; it may be sent again", name, why)
+
+    @property
+    def still_running(self) -> list[str]:
+        """The commands whose handler still runs in a thread after its reply was given up."""
+        return sorted(name for name, count in self._overrunning.items() if count)
 
 
 async def _snapshot(session: Session) -> dict[str, Any]:

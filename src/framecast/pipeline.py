@@ -48,6 +48,8 @@ Numbering = Callable[[str, int], Awaitable[int]]
 
 log = logging.getLogger("framecast.pipeline")
 
+#: Seconds stop() waits for the web files of the newest frame (and a write still under way).
+STOP_WRITE_WAIT = 2.0
 #: A web folder that cannot be written (disk full) is reported at most once per this many s.
 WRITE_ERROR_INTERVAL = 60.0
 
@@ -163,7 +165,15 @@ class Pipeline:
         frame = self._file_frame
         if frame is not None and self._executor is not None:
             self._file_frame = None
-            await self._write_files(frame)
+            try:
+                await asyncio.wait_for(self._write_files(frame), STOP_WRITE_WAIT)
+            except TimeoutError:  # a hung disk (a stale network mount) does not hang stop()
+                log.warning(
+                    "the web files in %s were not written within %g s of stop; they may not "
+                    "hold the newest frame",
+                    self._web_root,
+                    STOP_WRITE_WAIT,
+                )
         if self._executor is not None and self._executor is not self._shared_executor:
             self._executor.shutdown(wait=False, cancel_futures=True)
         self._executor = None
@@ -246,55 +256,60 @@ class Pipeline:
     async def _make_and_publish(self, incoming: Incoming, stamp: float) -> None:
         """A failure is this frame's alone. A method of its own so that nothing of the image
         outlives it on the encoder's stack."""
-        assert self._loop is not None and self._file_wake is not None
-        seq = self._seq + 1
+        assert self._loop is not None
         try:
+            seq = self._seq + 1
             if self._numbering is not None:
                 seq = max(await self._numbering(self.stream, self._seq), seq)
-            frame = await self._loop.run_in_executor(
-                self._executor, self._make_frame, incoming, seq, stamp
-            )
-        except asyncio.CancelledError:  # stopped: this image is not shown, and is told so
+            frame = await self._made(incoming, seq, stamp)
+        except BaseException:  # stopped (or numbering failed): not shown, and its sender told
             _report(incoming, None)
             raise
-        except FramecastError as exc:
-            self.counters.failed += 1
-            log.warning("skipped %s: %s", incoming.name or "image", exc)
-            _report(incoming, None)
-            return
-        except Exception:
-            self.counters.failed += 1
-            log.exception("could not make a frame of %s", incoming.name or "image")
-            _report(incoming, None)
+        if frame is None:
             return
         self._seq = max(self._seq, seq)
         self._superseded += self._latest_weight
         self._latest_weight = weight(frame)
         try:
-            try:
-                if self._on_frame is not None:
-                    # The broker's send starts before this node's own fan-out (tens of ms
-                    # with many viewers), so the other nodes' viewers do not wait behind it.
-                    self._on_frame(frame)
-                    await asyncio.sleep(0)
-            finally:
-                # Latest from here on, even if a client's writer fails, and even if stopped
-                # while the broker's send began: the other nodes show this frame too.
-                self._hub.publish(frame)
+            if self._on_frame is not None:
+                # The broker's send starts before this node's own fan-out (tens of ms with
+                # many viewers), so the other nodes' viewers do not wait behind it.
+                self._on_frame(frame)
+                await asyncio.sleep(0)
         finally:
-            _report(incoming, seq)
+            # Shown here even if a client's writer fails, and even if stopped while the
+            # broker's send began (the other nodes show it): latest, fanned out, due on disk.
+            try:
+                self.show(frame)
+            finally:
+                _report(incoming, seq)
         log.debug("published frame %d (%d bytes)", seq, len(frame.jpeg))
-        self._file_frame = frame
-        self._file_wake.set()
         del frame
         # Superseded frames are unreferenced by now (or soon, as slow clients are evicted).
         if self._superseded >= TRIM_AFTER_BYTES:
             self._superseded = 0
             await self._loop.run_in_executor(self._executor, _give_back_memory)
 
+    async def _made(self, incoming: Incoming, seq: int, stamp: float) -> Frame | None:
+        """Frame ``seq`` made of ``incoming`` off the loop; ``None`` (counted, logged and
+        reported) when the image cannot be made into one."""
+        assert self._loop is not None
+        try:
+            return await self._loop.run_in_executor(
+                self._executor, self._make_frame, incoming, seq, stamp
+            )
+        except FramecastError as exc:
+            log.warning("skipped %s: %s", incoming.name or "image", exc)
+        except Exception:
+            log.exception("could not make a frame of %s", incoming.name or "image")
+        self.counters.failed += 1
+        _report(incoming, None)
+        return None
+
     def show(self, frame: Frame) -> None:
-        """Publish a frame made elsewhere (another node's, through the broker) as it is:
-        its number is kept, and this pipeline's own numbering goes on after it. Event loop."""
+        """Publish a frame as it is (one made here, or another node's, through the broker):
+        its number is kept, and this pipeline's own numbering goes on after it; its web files
+        are due. Event loop."""
         self._seq = max(self._seq, frame.seq)
         self._hub.publish(frame)
         if self._file_wake is not None:

@@ -322,6 +322,13 @@ class ImageServer:
         runner, streams, context = self._runner, self._streams, self._context
         if runner is None or streams is None or context is None:
             return
+        running = self._commands.still_running
+        if running:
+            log.warning(
+                "stopping while command(s) %s still run in their threads; they end there, "
+                "and their outcome is not logged",
+                ", ".join(map(repr, running)),
+            )
         # Sources first (nothing new comes in); the pipeline's tasks end with pipeline.stop().
         for task in self._source_tasks:
             task.cancel()

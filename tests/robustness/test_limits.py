@@ -187,13 +187,6 @@ async def refused(
     assert "Traceback" not in served.log()
 
 
-def test_the_start_up_log_is_complete_when_the_url_is_printed(tmp_path: Path) -> None:
-    """Whoever waits for the printed URL (a script, these tests counting log lines) has the
-    whole start-up log by then: the hint on how to feed images is already there."""
-    with serving(tmp_path) as served:
-        assert "no source of images chosen" in served.log()
-
-
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """One server with its default limits for the module's bombs (each refusal is measured
