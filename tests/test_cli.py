@@ -18,9 +18,14 @@ PYTHON = sys.executable
 
 
 async def start_serve(
-    *args: str, env: dict[str, str] | None = None
+    *args: str,
+    env: dict[str, str] | None = None,
+    merged: bool = False,
+    before: list[str] | None = None,
 ) -> tuple[asyncio.subprocess.Process, str]:
-    """Run `python -m framecast serve ...` and return it with the URL it printed."""
+    """Run `python -m framecast serve ...` and return it with the URL it printed. With
+    ``merged``, standard error goes into the same pipe, and ``before`` gets the lines that
+    came before the URL's."""
     proc = await asyncio.create_subprocess_exec(
         PYTHON,
         "-m",
@@ -28,7 +33,7 @@ async def start_serve(
         "serve",
         *args,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT if merged else asyncio.subprocess.PIPE,
         env={**os.environ, **(env or {})},
     )
     assert proc.stdout is not None
@@ -36,10 +41,12 @@ async def start_serve(
         line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
         if not line:
             err = await proc.stderr.read() if proc.stderr else b""
-            raise AssertionError(f"framecast exited early: {err.decode()}")
+            raise AssertionError(f"framecast exited early: {err.decode()}{before or ''}")
         match = re.search(r"serving at (\S+)", line)
         if match:
             return proc, match.group(1)
+        if before is not None:
+            before.append(line)
 
 
 async def test_serve_prints_url_and_qr_and_stops_on_ctrl_c(tmp_path: Path) -> None:
@@ -227,11 +234,8 @@ async def test_serve_without_a_source_says_how_to_feed_it(tmp_path: Path) -> Non
 async def test_everything_said_at_start_comes_before_the_url(tmp_path: Path) -> None:
     """Whoever waits for the printed URL (a script, a test counting log lines) has the whole
     start-up log by then: in the merged output the hint on feeding images comes first."""
-    proc = await asyncio.create_subprocess_exec(
-        PYTHON,
-        "-m",
-        "framecast",
-        "serve",
+    before: list[str] = []
+    proc, _ = await start_serve(
         "--port",
         "0",
         "--no-qr",
@@ -239,20 +243,12 @@ async def test_everything_said_at_start_comes_before_the_url(tmp_path: Path) -> 
         str(tmp_path / "w"),
         "--displayed-address",
         "ip:127.0.0.1",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        merged=True,
+        before=before,
     )
-    assert proc.stdout is not None
-    lines: list[str] = []
-    try:
-        while not lines or "serving at" not in lines[-1]:
-            line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-            assert line, f"framecast exited early: {lines}"
-            lines.append(line)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        await asyncio.wait_for(proc.communicate(), 10)
-    assert any("no source of images chosen" in line for line in lines[:-1]), lines
+    proc.send_signal(signal.SIGINT)
+    await asyncio.wait_for(proc.communicate(), 10)
+    assert any("no source of images chosen" in line for line in before), before
 
 
 async def test_the_url_is_printed_once(tmp_path: Path) -> None:

@@ -288,6 +288,18 @@ async def test_a_write_still_running_at_stop_does_not_overwrite_the_newest(
     assert data["n"] == 2 and data["framecast"]["seq"] == 3
 
 
+async def one_image_then_stop(pipeline: Pipeline, supervisor: Supervisor) -> list[int | None]:
+    """Submit one image, wait until its submitter hears of it, stop; what it heard."""
+    told: list[int | None] = []
+    try:
+        pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8), on_published=told.append))
+        await until(lambda: told)
+    finally:
+        await pipeline.stop()
+        await supervisor.stop()
+    return told
+
+
 async def test_an_image_being_made_at_stop_is_reported_not_shown(tmp_path: Path) -> None:
     """stop() while an image is being encoded: its submitter hears ``None`` (an upload
     waiting for its frame is answered at once), and nothing is published."""
@@ -324,13 +336,7 @@ async def test_a_frame_sent_to_other_nodes_is_shown_here_even_if_stopped_meanwhi
         task.cancel()
 
     hub, _, pipeline, supervisor = watched(tmp_path, on_frame=on_frame)
-    told: list[int | None] = []
-    try:
-        pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8), on_published=told.append))
-        await until(lambda: told)
-    finally:
-        await pipeline.stop()
-        await supervisor.stop()
+    told = await one_image_then_stop(pipeline, supervisor)
     assert sent == [1] and told == [1]
     assert hub.latest is not None and hub.latest.seq == 1
     assert json.loads((tmp_path / "data.json").read_text())["framecast"]["seq"] == 1
@@ -344,13 +350,7 @@ async def test_an_image_whose_numbering_fails_is_reported(tmp_path: Path) -> Non
         raise RuntimeError("numbering is broken")
 
     _, _, pipeline, supervisor = watched(tmp_path, numbering=numbering)
-    told: list[int | None] = []
-    try:
-        pipeline.submit(Incoming(load=lambda: np.zeros((8, 8), np.uint8), on_published=told.append))
-        await until(lambda: told)
-    finally:
-        await pipeline.stop()
-        await supervisor.stop()
+    told = await one_image_then_stop(pipeline, supervisor)
     assert told == [None] and supervisor.total_errors == 1
 
 

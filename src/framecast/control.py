@@ -34,7 +34,6 @@ import secrets
 import tempfile
 import threading
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -128,10 +127,9 @@ class Commands:
         self._handlers: dict[str, Handler] = {}
         self.timeout = timeout
         #: Calls of a plain (sync) handler still running in their thread after their reply
-        #: was given up (timed out, or the asker left), by command: a thread cannot be
-        #: interrupted, so the command is refused until they end.
-        self._overrunning: Counter[str] = Counter()
-        self._left: set[asyncio.Future[Any]] = set()  # those calls (owned here until they end)
+        #: was given up (timed out, or the asker left), with their command's name: a thread
+        #: cannot be interrupted, so the command is refused until they end.
+        self._left: dict[asyncio.Future[Any], str] = {}
         #: With a broker: how a command reaches a stream another node publishes.
         self.remote: Remote | None = None
 
@@ -176,7 +174,7 @@ class Commands:
         return await self._run(command.name, fields, handler)
 
     async def _run(self, name: str, fields: dict[str, Any], handler: Handler) -> dict[str, Any]:
-        if self._overrunning[name]:
+        if name in self._left.values():
             return {
                 "ok": False,
                 "error": f"command {name!r} is still running from an earlier call (it timed "
@@ -223,13 +221,11 @@ class Commands:
     def _leave(self, name: str, call: asyncio.Future[Any], why: str) -> None:
         if call.done():
             return
-        self._overrunning[name] += 1
-        self._left.add(call)
+        self._left[call] = name
         call.add_done_callback(functools.partial(self._ended_late, name, why))
 
     def _ended_late(self, name: str, why: str, call: asyncio.Future[Any]) -> None:
-        self._overrunning[name] -= 1
-        self._left.discard(call)
+        del self._left[call]
         if call.cancelled():
             return
         failure = call.exception()
@@ -241,7 +237,7 @@ class Commands:
     @property
     def still_running(self) -> list[str]:
         """The commands whose handler still runs in a thread after its reply was given up."""
-        return sorted(name for name, count in self._overrunning.items() if count)
+        return sorted(set(self._left.values()))
 
 
 async def _snapshot(session: Session) -> dict[str, Any]:

@@ -267,7 +267,6 @@ class Pipeline:
             raise
         if frame is None:
             return
-        self._seq = max(self._seq, seq)
         self._superseded += self._latest_weight
         self._latest_weight = weight(frame)
         try:

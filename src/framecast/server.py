@@ -244,7 +244,7 @@ class ImageServer:
         try:
             runner = await _listen(app, settings, ssl_context)
             try:
-                self._locate(runner, context)
+                displayed = self._locate(runner, context)
             except ConfigError:
                 await runner.cleanup()
                 raise
@@ -272,12 +272,12 @@ class ImageServer:
         # The URL itself is start()'s answer (and the CLI prints it): log the folder only.
         log.info("framecast serving the web folder %s", web_root)
         if self._access_limited:
-            displayed = address.displayed_ip(settings.displayed_address, settings.host)
             log.warning("%s", address.unreachable_warning(settings.host, displayed, self._url))
         return self._url
 
-    def _locate(self, runner: web.AppRunner, context: WebContext) -> None:
-        """Learn the bound port, then the URL viewers are shown and the origins allowed."""
+    def _locate(self, runner: web.AppRunner, context: WebContext) -> str:
+        """Learn the bound port, then the URL viewers are shown and the origins allowed;
+        returns the address shown."""
         settings = self.settings
         self._site_port = _bound_port(runner, settings.port)
         displayed = address.displayed_ip(settings.displayed_address, settings.host)
@@ -292,6 +292,7 @@ class ImageServer:
             hosts=origins.own_hosts(settings.host, displayed),
             allowed=settings.allowed_origins,
         )
+        return displayed
 
     def _join(
         self, broker: Broker, app: web.Application, context: WebContext, supervisor: Supervisor
@@ -326,7 +327,7 @@ class ImageServer:
         if running:
             log.warning(
                 "stopping while command(s) %s still run in their threads; they end there, "
-                "and their outcome is not logged",
+                "and their outcome may not be logged",
                 ", ".join(map(repr, running)),
             )
         # Sources first (nothing new comes in); the pipeline's tasks end with pipeline.stop().
