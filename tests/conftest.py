@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -17,6 +19,54 @@ import pytest
 from framecast import ImageServer
 
 LOCAL = "ip:127.0.0.1"
+
+#: Seconds before a test's pytest-timeout at which its pending asyncio tasks are printed.
+TASK_DUMP_MARGIN = 5.0
+
+
+def _pending_tasks() -> list[asyncio.Task[Any]]:
+    for _attempt in range(5):  # the loop's thread may add a task while this one copies
+        try:
+            # Private, for diagnosis only: every loop's tasks, read from this thread.
+            return [t for t in list(asyncio.tasks._all_tasks) if not t.done()]  # type: ignore[attr-defined]
+        except RuntimeError:
+            continue
+    return []
+
+
+def _print_pending_tasks(test: str) -> None:
+    """Print the stack of every pending asyncio task: pytest-timeout prints threads, and a
+    hung async test is a task waiting for something that never comes."""
+    tasks = _pending_tasks()
+    print(
+        f"\n+++ {test}: {len(tasks)} pending asyncio task(s) before the timeout +++",
+        file=sys.stderr,
+    )
+    for task in tasks:
+        print(f"--- {task!r}", file=sys.stderr)
+        task.print_stack(limit=12, file=sys.stderr)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_printed_before_timeout(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test about to hit its timeout prints its pending tasks first (the stacks that say
+    what it waits for; CI's log is often all there is to go on)."""
+    marker = request.node.get_closest_marker("timeout")
+    timeout = (
+        float(marker.args[0])
+        if marker and marker.args
+        else float(request.config.getini("timeout") or 0)
+    )
+    if timeout <= TASK_DUMP_MARGIN:
+        yield
+        return
+    timer = threading.Timer(timeout - TASK_DUMP_MARGIN, _print_pending_tasks, [request.node.nodeid])
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 @pytest.fixture(autouse=True)

@@ -104,8 +104,14 @@ async def test_stop_sends_disconnect_and_frees_the_port(work: Path) -> None:
         started = time.monotonic()
         await asyncio.wait_for(stopping, 5)
     assert time.monotonic() - started < 2.0
-    with socket.socket() as probe:
-        probe.bind(("0.0.0.0", port))
+    # A server started again on the same port (what a user does) gets it. A bare bind()
+    # would also fail on the closed connection's TIME_WAIT, whoever closed first.
+    again = ImageServer(work_folder=work, port=port, displayed_address=LOCAL)
+    await again.astart()
+    try:
+        assert again.port == port
+    finally:
+        await again.astop()
     assert (work / "index.html").is_file(), "web files must stay after stop"
 
 

@@ -44,6 +44,7 @@ from .broker_frames import FrameRelay
 from .broker_raw import RAW_TIMEOUT, Answerer, RawQuestions, no_publisher
 from .config import Settings
 from .control import Commands
+from .deadline import cancel_all, within
 from .errors import ConfigError
 from .frames import Frame
 from .protocol import Command
@@ -197,13 +198,8 @@ class Broker:
     async def stop(self) -> None:
         """Close the link; requests still waiting get the no-publisher reply."""
         task, self._task = self._task, None
-        requests = list(self._requests)
-        for pending in [task, *requests]:
-            if pending is not None:
-                pending.cancel()
-        await asyncio.gather(
-            *(t for t in [task, *requests] if t is not None), return_exceptions=True
-        )
+        tasks = [t for t in [task, *self._requests] if t is not None]
+        await cancel_all(tasks, "stopping the broker link")
         self._control.close()
         self._raw.close()
         self.state, self.reason = "degraded", "stopped"
@@ -302,10 +298,8 @@ class Broker:
         )
         pubsub = client.pubsub()
         try:
-            await asyncio.wait_for(client.ping(), IO_TIMEOUT)
-            await asyncio.wait_for(
-                pubsub.subscribe(self._frames.channel, self._own_channel), IO_TIMEOUT
-            )
+            await within(client.ping(), IO_TIMEOUT)
+            await within(pubsub.subscribe(self._frames.channel, self._own_channel), IO_TIMEOUT)
             self._client = client
             self._connected = True
             self._ok()
@@ -321,7 +315,7 @@ class Broker:
             self._frames.disconnected()
             for close in (pubsub.aclose, client.aclose):
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(close(), 1.0)
+                    await within(close(), 1.0)
 
     def _ok(self) -> None:
         if self._lost.seen:
@@ -370,7 +364,7 @@ class Broker:
     async def _health(self, client: Any) -> None:
         while True:
             await asyncio.sleep(HEALTH_INTERVAL)
-            await asyncio.wait_for(client.ping(), IO_TIMEOUT)
+            await within(client.ping(), IO_TIMEOUT)
 
     # -- the channels: announcements, then this node's own ----------------------------------
     async def _listen(self, pubsub: Any) -> None:
@@ -457,6 +451,4 @@ async def _first_failure(*coroutines: Awaitable[None]) -> None:
                 raise error
         raise _LinkLost("the link ended")
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_all(tasks, "ending a broker session")

@@ -20,6 +20,7 @@ from typing import Any
 from . import broker_codec as codec
 from .broker_link import Link
 from .control import Commands
+from .deadline import within
 from .protocol import Command
 
 __all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "ControlForwarding"]
@@ -97,7 +98,7 @@ class ControlForwarding:
         if client is None:
             return
         with contextlib.suppress(TimeoutError, OSError, link.redis_error):
-            await asyncio.wait_for(
+            await within(
                 client.publish(link.channel(sender), codec.encode_reply(ident, reply)),
                 link.io_timeout,
             )

@@ -29,6 +29,7 @@ from typing import Any
 
 from . import broker_codec as codec
 from .broker_link import Link
+from .deadline import within
 from .errors import FramecastError
 from .frames import Frame
 
@@ -106,12 +107,12 @@ class FrameRelay:
             # Just started: the first connection is a moment away; a number made up now
             # could be one the other nodes have already shown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(link.until_up(), NUMBERING_TIMEOUT)
+                await within(link.until_up(), NUMBERING_TIMEOUT)
         script = self._number
         if script is None or link.state != "ok":
             return last + 1
         try:
-            value = await asyncio.wait_for(
+            value = await within(
                 script(keys=[f"{link.namespace}:seq:{stream}"], args=[last]), NUMBERING_TIMEOUT
             )
             return max(int(value), last + 1)
@@ -145,7 +146,7 @@ class FrameRelay:
                 await raise_counter(keys=[f"{ns}:seq:{name}"], args=[frame.seq], client=batch)
                 batch.publish(self.channel, codec.encode_announcement(name, frame.seq, link.node))
                 try:
-                    await asyncio.wait_for(batch.execute(), 4 * link.io_timeout)
+                    await within(batch.execute(), 4 * link.io_timeout)
                 except BaseException:
                     self._outbox.setdefault(name, frame)  # sent again once the link is back
                     raise
@@ -183,7 +184,7 @@ class FrameRelay:
                 continue
             names = list(wanted)
             keys = [f"{self._link.namespace}:frame:{name}" for name in names]
-            blobs = await asyncio.wait_for(client.mget(keys), self._link.io_timeout * 4)
+            blobs = await within(client.mget(keys), self._link.io_timeout * 4)
             for name, blob in zip(names, blobs, strict=True):
                 if blob is not None:
                     await self._receive(name, blob)
@@ -194,7 +195,7 @@ class FrameRelay:
         cursor = 0
         limit = self._max_streams * 2
         while True:
-            cursor, keys = await asyncio.wait_for(
+            cursor, keys = await within(
                 client.scan(cursor, match=f"{prefix}*", count=SCAN_COUNT), self._link.io_timeout
             )
             for key in keys:

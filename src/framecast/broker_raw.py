@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from . import broker_codec as codec
 from .broker_link import Link
+from .deadline import within
 from .frames import Frame
 from .raw import RawAnswer, RemoteRaw
 from .throttle import LogThrottle
@@ -197,4 +198,4 @@ class RawQuestions:
             batch.set(self._answer_key(ident), answer.body, px=int(ANSWER_TTL * 1000))
         batch.publish(link.channel(sender), codec.encode_raw_reply(ident, answer))
         with contextlib.suppress(TimeoutError, OSError, link.redis_error):
-            await asyncio.wait_for(batch.execute(), 4 * link.io_timeout)
+            await within(batch.execute(), 4 * link.io_timeout)

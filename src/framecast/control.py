@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import imaging
+from .deadline import within
 from .errors import ConfigError
 from .frames import Frame
 from .protocol import UNKNOWN_COMMAND, Command
@@ -182,11 +183,11 @@ class Commands:
             }
         try:
             if inspect.iscoroutinefunction(handler):
-                result: Any = await asyncio.wait_for(handler(fields), self.timeout)
+                result: Any = await within(handler(fields), self.timeout)
             else:
                 result = await self._in_thread(name, fields, handler)
                 if inspect.isawaitable(result):  # e.g. a functools.partial of a coroutine
-                    result = await asyncio.wait_for(result, self.timeout)
+                    result = await within(result, self.timeout)
         except TimeoutError:
             log.error("command %r did not finish within %g s", name, self.timeout)
             return {"ok": False, "error": f"command {name!r} timed out after {self.timeout:g} s"}
@@ -210,7 +211,7 @@ class Commands:
         and its end is logged."""
         call = asyncio.ensure_future(asyncio.to_thread(handler, fields))
         try:
-            return await asyncio.wait_for(asyncio.shield(call), self.timeout)
+            return await within(asyncio.shield(call), self.timeout)
         except TimeoutError:
             self._leave(name, call, "it timed out")
             raise

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import imaging, webfolder
+from .deadline import cancel_all, within
 from .errors import FramecastError
 from .frames import Frame, Incoming
 from .history import weight
@@ -154,9 +155,7 @@ class Pipeline:
 
     async def stop(self) -> None:
         """Stop the tasks; the newest published frame is on disk when this returns."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all(self._tasks, f"stopping stream {self.stream!r}")
         self._tasks = []
         left = self._take()
         self._release()
@@ -166,7 +165,7 @@ class Pipeline:
         if frame is not None and self._executor is not None:
             self._file_frame = None
             try:
-                await asyncio.wait_for(self._write_files(frame), STOP_WRITE_WAIT)
+                await within(self._write_files(frame), STOP_WRITE_WAIT)
             except TimeoutError:  # a hung disk (a stale network mount) does not hang stop()
                 log.warning(
                     "the web files in %s were not written within %g s of stop; they may not "
@@ -238,7 +237,7 @@ class Pipeline:
                 if delay > 0:
                     self._hub.client_arrived.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._hub.client_arrived.wait(), delay)
+                        await within(self._hub.client_arrived.wait(), delay)
             item = self._take()
             if item is not None:
                 await self._publish(*item)

@@ -28,6 +28,7 @@ from .broker import Broker
 from .clientaddress import parse_networks
 from .config import ServerOptions, Settings, StreamOptions
 from .control import Commands, Handler
+from .deadline import STOP_WAIT, cancel_all, within
 from .errors import ConfigError, PortInUseError, ServerStateError, SourceError
 from .frames import Incoming
 from .metadata import check_value as check_metadata
@@ -331,13 +332,15 @@ class ImageServer:
                 ", ".join(map(repr, running)),
             )
         # Sources first (nothing new comes in); the pipeline's tasks end with pipeline.stop().
-        for task in self._source_tasks:
-            task.cancel()
-        await asyncio.gather(*self._source_tasks, return_exceptions=True)
+        await cancel_all(self._source_tasks, "stopping the sources")
         self._source_tasks = []
         for source in self._sources:
             try:
-                await source.aclose()
+                await within(source.aclose(), STOP_WAIT)
+            except TimeoutError:
+                log.warning(
+                    "source %s did not close within %g s; left behind", source.name, STOP_WAIT
+                )
             except Exception:  # pragma: no cover - best effort
                 log.exception("error while closing source %s", source.name)
         self._sources = []
@@ -346,9 +349,7 @@ class ImageServer:
             await self._broker.stop()
             self._broker = None
         asking = list(context.raw_asking.values())  # questions still on their way: cancelled
-        for question in asking:
-            question.cancel()
-        await asyncio.gather(*asking, return_exceptions=True)
+        await cancel_all(asking, "cancelling raw questions")
         context.closing.set()
         streams.close_hubs()  # every push socket of every stream sends "disconnect" and closes
         await context.live.wait_idle(STOP_GRACE)

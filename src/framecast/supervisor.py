@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from .deadline import cancel_all
+
 __all__ = ["Supervisor"]
 
 log = logging.getLogger("framecast.supervisor")
@@ -75,8 +77,7 @@ class Supervisor:
         return len(self._tasks)
 
     async def stop(self) -> None:
-        """Cancel every task and wait for them to end."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        """Cancel every task and wait for them to end (at most
+        :data:`~framecast.deadline.STOP_WAIT` s: one that ignores its cancellation is named
+        in a warning and left behind)."""
+        await cancel_all(list(self._tasks), "stopping the supervised tasks")

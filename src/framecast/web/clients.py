@@ -31,6 +31,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .. import protocol
+from ..deadline import cancel_all, within
 from ..frames import Frame
 from ..hub import Subscription
 from .context import CONTEXT, WebContext
@@ -131,7 +132,7 @@ class LiveClient:
         it is aborted, never waited for."""
         for write in writes:
             try:
-                await asyncio.wait_for(write(), GOODBYE_GRACE)
+                await within(write(), GOODBYE_GRACE)
             except (TimeoutError, ConnectionError, RuntimeError):
                 self.abort()
                 return
@@ -272,10 +273,10 @@ async def finish_task(task: asyncio.Task[None], grace: float) -> None:
     """Let ``task`` finish on its own for up to ``grace`` seconds, then cancel it."""
     if not task.done():
         try:
-            await asyncio.wait_for(asyncio.shield(task), grace)
+            await within(asyncio.shield(task), grace)
         except TimeoutError:
-            task.cancel()
+            pass
         except asyncio.CancelledError:
             task.cancel()
             raise
-    await asyncio.gather(task, return_exceptions=True)
+    await cancel_all([task], "closing a connection")

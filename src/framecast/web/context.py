@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import deadline
 from ..clientaddress import Network
 from ..config import Settings
 from ..control import Commands
@@ -70,7 +71,7 @@ class Connections:
             return True
         self._idle.clear()
         try:
-            await asyncio.wait_for(self._idle.wait(), within)
+            await deadline.within(self._idle.wait(), within)
         except TimeoutError:
             return False
         return True

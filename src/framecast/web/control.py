@@ -22,6 +22,7 @@ import logging
 from aiohttp import WSMsgType, web
 
 from .. import protocol
+from ..deadline import cancel_all
 from ..streams import DEFAULT_STREAM, Stream
 from .clients import GOODBYE_GRACE, LiveClient, finish_task
 from .context import WebContext
@@ -83,8 +84,7 @@ async def _enqueue(
     await asyncio.wait({putter, replier}, return_when=asyncio.FIRST_COMPLETED)
     if putter.done():
         return True
-    putter.cancel()
-    await asyncio.gather(putter, return_exceptions=True)
+    await cancel_all([putter], "closing a control socket")
     return False
 
 
@@ -119,7 +119,7 @@ async def control_handler(request: web.Request) -> web.StreamResponse:
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(None)
             await finish_task(replier, GOODBYE_GRACE * 2)
-            await asyncio.gather(stopper, return_exceptions=True)
+            await cancel_all([stopper], "closing a control socket")
     finally:
         client.release()
     return ws

@@ -48,6 +48,7 @@ import aiohttp
 from aiohttp import web
 
 from .. import imaging, metadata
+from ..deadline import within
 from ..errors import ImageTooLargeError, MetadataError, ServerStateError, StreamLimitError
 from ..frames import Incoming
 from .context import CONTEXT, WebContext
@@ -284,7 +285,7 @@ async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
     )
     stream.ingested += 1
     try:
-        seq = await asyncio.wait_for(asyncio.shield(published), INGEST_WAIT)
+        seq = await within(asyncio.shield(published), INGEST_WAIT)
     except TimeoutError:
         seq = None  # not published in time (e.g. the server is stopping)
     log.debug("ingested an image as frame %s", seq)

@@ -1,0 +1,102 @@
+"""Deadlines on awaits keep every cancellation; cancelling tasks never waits for ever."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from framecast.deadline import cancel_all, within
+from framecast.supervisor import Supervisor
+
+
+async def _waits_then_idles(answer: asyncio.Future[int], got: list[int]) -> None:
+    """Wait for ``answer`` within a deadline, then idle until cancelled (a fetch loop waiting
+    for its next piece of work)."""
+    got.append(await within(answer, 5))
+    await asyncio.Event().wait()
+
+
+async def test_a_cancel_arriving_with_the_answer_is_kept() -> None:
+    """The answer and the cancel land in the same turn of the loop: the task still ends.
+    (Python 3.11's asyncio.wait_for returns the answer and loses the cancel here, and the
+    task then idles for ever: a server's stop() hung on exactly that.)"""
+    answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    got: list[int] = []
+    task = asyncio.create_task(_waits_then_idles(answer, got))
+    await asyncio.sleep(0)  # the task now waits for the answer
+    answer.set_result(7)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert task in done, "the cancellation was lost: the task idles on"
+    assert task.cancelled()
+    assert got == []
+
+
+async def test_the_deadline_raises_timeout_and_cancels_what_it_awaited() -> None:
+    started = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    async def slow() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    began = time.monotonic()
+    with pytest.raises(TimeoutError):
+        await within(slow(), 0.05)
+    assert started.is_set() and cancelled.is_set()
+    assert time.monotonic() - began < 2
+    assert await within(asyncio.sleep(0, "on time"), 5) == "on time"
+    assert await within(asyncio.sleep(0, "no deadline"), None) == "no deadline"
+
+
+async def _stubborn(release: asyncio.Event) -> None:
+    """A task that ignores its first cancellation (a bug, ours or a library's)."""
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        await release.wait()
+
+
+async def test_cancel_all_leaves_a_stubborn_task_behind_and_names_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release = asyncio.Event()
+    stubborn = asyncio.create_task(_stubborn(release), name="the-stubborn-one")
+    polite = asyncio.create_task(asyncio.Event().wait(), name="the-polite-one")
+    failed = asyncio.create_task(asyncio.sleep(0), name="already-ended")
+    await asyncio.sleep(0)
+    began = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="framecast.deadline"):
+        ended = await cancel_all([stubborn, polite, failed], "stopping the test", 0.2)
+    assert time.monotonic() - began < 2
+    assert ended is False
+    assert polite.cancelled()
+    assert not stubborn.done()
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "framecast.deadline"]
+    assert "stopping the test" in warning and "the-stubborn-one" in warning
+    assert "the-polite-one" not in warning
+    release.set()
+    await stubborn
+    assert await cancel_all([polite, stubborn], "again", 0.2) is True
+
+
+async def test_a_supervisor_stops_even_when_a_task_ignores_its_cancellation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    supervisor = Supervisor()
+    release = asyncio.Event()
+    supervisor.spawn("stubborn", lambda: _stubborn(release))
+    await asyncio.sleep(0)
+    began = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="framecast.deadline"):
+        await supervisor.stop()
+    assert time.monotonic() - began < 3
+    assert "stubborn" in caplog.text
+    release.set()
