@@ -35,6 +35,49 @@ async def test_a_cancel_arriving_with_the_answer_is_kept() -> None:
     assert got == []
 
 
+async def test_a_cancel_swallowed_by_the_awaited_code_is_raised_all_the_same() -> None:
+    """Awaited code that swallows the caller's cancel and answers anyway (redis-py awaits
+    Python 3.11's wait_for inside): the caller still ends cancelled."""
+    swallowed: list[str] = []
+
+    async def swallows() -> str:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            swallowed.append("yes")
+        return "answer anyway"
+
+    async def caller() -> None:
+        await within(swallows(), 5)
+        await asyncio.Event().wait()  # a loop waiting for its next piece of work
+
+    task = asyncio.create_task(caller())
+    await asyncio.sleep(0)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert swallowed == ["yes"]
+    assert task in done and task.cancelled()
+
+
+async def test_cleanup_after_a_cancel_may_still_use_deadlines() -> None:
+    """A task already cancelled, cleaning up with a deadline, gets its answer: only a
+    cancel that arrives during the call counts."""
+    closed: list[str] = []
+
+    async def session() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            closed.append(await within(asyncio.sleep(0, "closed"), 1))
+
+    task = asyncio.create_task(session())
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert closed == ["closed"]
+
+
 async def test_the_deadline_raises_timeout_and_cancels_what_it_awaited() -> None:
     started = asyncio.Event()
     cancelled = asyncio.Event()

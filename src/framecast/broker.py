@@ -44,7 +44,7 @@ from .broker_frames import FrameRelay
 from .broker_raw import RAW_TIMEOUT, Answerer, RawQuestions, no_publisher
 from .config import Settings
 from .control import Commands
-from .deadline import cancel_all, within
+from .deadline import STOP_WAIT, cancel_all, within
 from .errors import ConfigError
 from .frames import Frame
 from .protocol import Command
@@ -61,6 +61,8 @@ log = logging.getLogger("framecast.broker")
 IO_TIMEOUT = 2.0
 #: Seconds between the link's health checks (PING) while nothing else is said.
 HEALTH_INTERVAL = 1.0
+#: Seconds each of a session's closes (its pub/sub, its client) may take when it ends.
+SESSION_CLOSE_WAIT = 0.5
 #: Reconnection delay: the first, and the cap of the doubling (jitter: 50-100 % of it).
 RETRY_DELAY = 0.1
 MAX_RETRY_DELAY = 5.0
@@ -199,7 +201,9 @@ class Broker:
         """Close the link; requests still waiting get the no-publisher reply."""
         task, self._task = self._task, None
         tasks = [t for t in [task, *self._requests] if t is not None]
-        await cancel_all(tasks, "stopping the broker link")
+        # Longer than the session's own steps: its tasks' (STOP_WAIT), then its closes.
+        budget = STOP_WAIT + 2 * SESSION_CLOSE_WAIT + 0.5
+        await cancel_all(tasks, "stopping the broker link", budget)
         self._control.close()
         self._raw.close()
         self.state, self.reason = "degraded", "stopped"
@@ -291,7 +295,9 @@ class Broker:
         )
         client = self._redis.from_url(
             self._url,
-            socket_timeout=IO_TIMEOUT,
+            # No socket_timeout: with one, redis-py awaits Python 3.11's wait_for inside,
+            # which can swallow a cancellation (a stop). Every call here has its deadline.
+            socket_timeout=None,
             socket_connect_timeout=IO_TIMEOUT,
             retry=retry,
             health_check_interval=0,
@@ -315,7 +321,7 @@ class Broker:
             self._frames.disconnected()
             for close in (pubsub.aclose, client.aclose):
                 with contextlib.suppress(Exception):
-                    await within(close(), 1.0)
+                    await within(close(), SESSION_CLOSE_WAIT)
 
     def _ok(self) -> None:
         if self._lost.seen:

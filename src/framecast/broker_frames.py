@@ -141,12 +141,16 @@ class FrameRelay:
             while self._outbox:
                 name = next(iter(self._outbox))
                 frame = self._outbox.pop(name)
-                batch = client.pipeline(transaction=False)
-                batch.set(f"{ns}:frame:{name}", codec.encode_frame(frame, link.node))
-                await raise_counter(keys=[f"{ns}:seq:{name}"], args=[frame.seq], client=batch)
-                batch.publish(self.channel, codec.encode_announcement(name, frame.seq, link.node))
                 try:
-                    await within(batch.execute(), 4 * link.io_timeout)
+                    # Closed on the way out, even when cancelled mid-way.
+                    async with client.pipeline(transaction=False) as batch:
+                        batch.set(f"{ns}:frame:{name}", codec.encode_frame(frame, link.node))
+                        await raise_counter(
+                            keys=[f"{ns}:seq:{name}"], args=[frame.seq], client=batch
+                        )
+                        announcement = codec.encode_announcement(name, frame.seq, link.node)
+                        batch.publish(self.channel, announcement)
+                        await within(batch.execute(), 4 * link.io_timeout)
                 except BaseException:
                     self._outbox.setdefault(name, frame)  # sent again once the link is back
                     raise

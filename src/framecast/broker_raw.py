@@ -193,9 +193,10 @@ class RawQuestions:
         client = link.client
         if client is None:
             return
-        batch = client.pipeline(transaction=False)
-        if answer.body:
-            batch.set(self._answer_key(ident), answer.body, px=int(ANSWER_TTL * 1000))
-        batch.publish(link.channel(sender), codec.encode_raw_reply(ident, answer))
-        with contextlib.suppress(TimeoutError, OSError, link.redis_error):
-            await within(batch.execute(), 4 * link.io_timeout)
+        # Closed on the way out, even when cancelled mid-way (its connection goes back).
+        async with client.pipeline(transaction=False) as batch:
+            if answer.body:
+                batch.set(self._answer_key(ident), answer.body, px=int(ANSWER_TTL * 1000))
+            batch.publish(link.channel(sender), codec.encode_raw_reply(ident, answer))
+            with contextlib.suppress(TimeoutError, OSError, link.redis_error):
+                await within(batch.execute(), 4 * link.io_timeout)

@@ -5,7 +5,8 @@ finishes in the same turn of the loop as the cancel arrives: it returns the resu
 task runs on. A loop that then waits for its next piece of work never ends, and whoever
 stops it waits for ever (the broker's fetch loop did that, and a server's ``stop()`` hung
 with it). :func:`within` puts the deadline on the task itself with :func:`asyncio.timeout`,
-which keeps every cancellation; framecast never calls ``wait_for`` (ruff refuses it).
+which keeps every cancellation, and raises one that the awaited code swallowed (redis-py
+awaits ``wait_for`` inside); framecast never calls ``wait_for`` itself (ruff refuses it).
 
 :func:`cancel_all` cancels tasks and waits for them a bounded time: a task that ignores its
 cancellation (a bug, ours or a library's) is named in a warning and left behind, and the
@@ -32,9 +33,15 @@ T = TypeVar("T")
 async def within(awaitable: Awaitable[T], seconds: float | None) -> T:
     """``await awaitable``, raising :class:`TimeoutError` after ``seconds`` (``None``: no
     deadline). A cancellation of the caller is never lost, even when ``awaitable`` ends in
-    the same turn of the loop."""
+    the same turn of the loop, or swallows it (a library awaiting Python 3.11's ``wait_for``
+    inside, as redis-py does): it is raised here."""
+    task = asyncio.current_task()
+    asked = task.cancelling() if task is not None else 0
     async with asyncio.timeout(seconds):
-        return await awaitable
+        result = await awaitable
+    if task is not None and task.cancelling() > asked:
+        raise asyncio.CancelledError  # asked to stop while waiting; the answer came anyway
+    return result
 
 
 async def cancel_all(

@@ -139,6 +139,31 @@ async def raw_upgrade(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWr
     return reader, writer
 
 
+async def test_a_stalled_client_is_evicted_even_when_no_frame_follows(work: Path) -> None:
+    """A frame written by the fast path that the peer never takes: the client is evicted
+    after send_timeout, though no further frame comes to find it stalled."""
+    srv = ImageServer(
+        work_folder=work,
+        port=0,
+        displayed_address=LOCAL,
+        send_timeout=0.5,
+        heartbeat=None,
+        max_metadata_bytes=16_000_000,
+    )
+    async with srv:
+        _reader, writer = await raw_upgrade(srv.port)
+        try:
+            writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            await until(lambda: srv.status()["clients"] == 1, what="client registered")
+            # More than loopback's socket buffers hold (at most 4 MB sent + a 4 kB window).
+            srv.publish(gradient(8, 8), metadata={"blob": "x" * 12_000_000})
+            await until(lambda: srv.status()["clients_evicted"] == 1, timeout=10, what="eviction")
+            await until(lambda: srv.status()["connections"] == 0, what="connection released")
+            assert srv.status()["latest_seq"] == 1
+        finally:
+            writer.transport.abort()
+
+
 async def test_a_client_that_stops_reading_is_evicted(work: Path) -> None:
     """When a client has not accepted a message within send_timeout it is disconnected."""
     srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, send_timeout=0.3)
@@ -259,21 +284,25 @@ async def test_clients_that_never_read_release_their_sockets(work: Path, dropped
     async with srv:
         baseline_fds = psutil.Process().num_fds()
         writers = []
-        for _ in range(count):
-            _reader, writer = await raw_upgrade(srv.port)
-            sock = writer.get_extra_info("socket")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            writers.append(writer)
-        await until(lambda: srv.status()["clients"] == count, what="all clients registered")
-        blob = {"blob": "x" * 1_000_000}
-        for i in range(5):
-            srv.publish(gradient(8, 8), metadata={**blob, "i": i})
-            await until(lambda i=i: srv.status()["latest_seq"] == i + 1, what=f"frame {i + 1}")
-        await until(lambda: srv.status()["connections"] == 0, timeout=20, what="all dropped")
-        await until(lambda: server_sockets(srv.port) == 0, timeout=5, what="server sockets closed")
-        if dropped_by == "send_timeout":
-            assert srv.status()["clients_evicted"] == count
-        # Our own client ends are still open: only they remain above the baseline.
-        assert psutil.Process().num_fds() <= baseline_fds + count + 10
-        for writer in writers:
-            writer.transport.abort()
+        try:
+            for _ in range(count):
+                _reader, writer = await raw_upgrade(srv.port)
+                sock = writer.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                writers.append(writer)
+            await until(lambda: srv.status()["clients"] == count, what="all clients registered")
+            blob = {"blob": "x" * 1_000_000}
+            for i in range(5):
+                srv.publish(gradient(8, 8), metadata={**blob, "i": i})
+                await until(lambda i=i: srv.status()["latest_seq"] == i + 1, what=f"frame {i + 1}")
+            await until(lambda: srv.status()["connections"] == 0, timeout=20, what="all dropped")
+            await until(
+                lambda: server_sockets(srv.port) == 0, timeout=5, what="server sockets closed"
+            )
+            if dropped_by == "send_timeout":
+                assert srv.status()["clients_evicted"] == count
+            # Our own client ends are still open: only they remain above the baseline.
+            assert psutil.Process().num_fds() <= baseline_fds + count + 10
+        finally:
+            for writer in writers:
+                writer.transport.abort()

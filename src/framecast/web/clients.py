@@ -13,7 +13,9 @@ that writes to its peer:
   sends each one as its protocol renders it; when the hub closes it says goodbye.
 * :meth:`LiveClient.direct_writer` is the fast path: when the client is idle (its sender
   waits, its slot is empty, its transport holds no unsent bytes) the hub writes the frame's
-  prebuilt WebSocket message straight to the transport, without waking the sender.
+  prebuilt WebSocket message straight to the transport, without waking the sender. Bytes
+  it leaves unsent have the same deadline: a peer that has not taken them within
+  ``send_timeout`` is evicted, even when no further frame comes to find it stalled.
 * :meth:`LiveClient.release` unregisters it and aborts a transport that still holds unsent
   bytes (a peer dropped by the heartbeat, for instance).
 
@@ -51,7 +53,17 @@ Access = Callable[[web.Request, WebContext], None]
 class LiveClient:
     """One admitted live connection; see the module docstring."""
 
-    __slots__ = ("_released", "address", "context", "kind", "request", "transport")
+    __slots__ = (
+        "_released",
+        "_sending",
+        "_unsent_since",
+        "_watch",
+        "address",
+        "context",
+        "kind",
+        "request",
+        "transport",
+    )
 
     def __init__(self, request: web.Request, context: WebContext, kind: str, address: str):
         self.request = request
@@ -60,6 +72,9 @@ class LiveClient:
         self.address = address
         self.transport = request.transport
         self._released = False
+        self._sending = False  # a write with its own deadline is under way
+        self._unsent_since: float | None = None  # when a direct write left bytes unsent
+        self._watch: asyncio.TimerHandle | None = None
 
     @classmethod
     def admit(
@@ -97,6 +112,7 @@ class LiveClient:
     async def send(self, write: Awaitable[object]) -> bool:
         """Await one write within ``send_timeout``; False when the client is gone (evicted,
         or its connection already lost)."""
+        self._sending = True
         try:
             async with asyncio.timeout(self.context.settings.send_timeout):
                 await write
@@ -105,6 +121,9 @@ class LiveClient:
             return False
         except (ConnectionError, RuntimeError):
             return False
+        finally:
+            self._sending = False
+        self._unsent_since = None  # what a direct write left went before this write
         return True
 
     def evict(self) -> None:
@@ -143,6 +162,9 @@ class LiveClient:
         if self._released:
             return
         self._released = True
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         self.context.live.discard(self, self.address)
         transport = self.transport
         if transport is not None and transport.get_write_buffer_size():
@@ -172,9 +194,39 @@ class LiveClient:
             if ws.closed or transport.is_closing() or transport.get_write_buffer_size():
                 return False
             transport.write(wire(frame))
+            if transport.get_write_buffer_size():
+                self._unsent(transport)
+            else:
+                self._unsent_since = None
             return True
 
         return direct
+
+    def _unsent(self, transport: asyncio.Transport) -> None:
+        """A direct write left bytes unsent: watch that they go within ``send_timeout``."""
+        loop = asyncio.get_running_loop()
+        self._unsent_since = loop.time()
+        if self._watch is None:
+            self._watch = loop.call_later(
+                self.context.settings.send_timeout, self._check_unsent, transport
+            )
+
+    def _check_unsent(self, transport: asyncio.Transport) -> None:
+        """Evict the peer if the bytes a direct write left are still unsent after
+        ``send_timeout``: nothing was written since (a direct write needs an empty buffer, a
+        sender's write clears the watch), so the bytes still waiting are those."""
+        self._watch = None
+        since = self._unsent_since
+        if since is None or self._released or self._sending or transport.is_closing():
+            return  # gone, or a write under way has its own deadline
+        loop = asyncio.get_running_loop()
+        left = since + self.context.settings.send_timeout - loop.time()
+        if left > 0:  # a newer direct write left bytes later: its own full deadline
+            self._watch = loop.call_later(left, self._check_unsent, transport)
+        elif transport.get_write_buffer_size():
+            self.evict()
+        else:
+            self._unsent_since = None
 
     async def feed(
         self,

@@ -81,7 +81,11 @@ async def _enqueue(
         queue.put_nowait(message)
         return True
     putter = asyncio.ensure_future(queue.put(message))
-    await asyncio.wait({putter, replier}, return_when=asyncio.FIRST_COMPLETED)
+    try:
+        await asyncio.wait({putter, replier}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # the handler is cancelled (the server stops): no orphan put
+        putter.cancel()
+        raise
     if putter.done():
         return True
     await cancel_all([putter], "closing a control socket")
