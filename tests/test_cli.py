@@ -22,14 +22,14 @@ async def start_serve(
     env: dict[str, str] | None = None,
     merged: bool = False,
     before: list[str] | None = None,
+    program: tuple[str, ...] = ("-m", "framecast"),
 ) -> tuple[asyncio.subprocess.Process, str]:
-    """Run `python -m framecast serve ...` and return it with the URL it printed. With
-    ``merged``, standard error goes into the same pipe, and ``before`` gets the lines that
-    came before the URL's."""
+    """Run `python -m framecast serve ...` (or ``program`` instead of ``-m framecast``) and
+    return it with the URL it printed. With ``merged``, standard error goes into the same
+    pipe, and ``before`` gets the lines that came before the URL's."""
     proc = await asyncio.create_subprocess_exec(
         PYTHON,
-        "-m",
-        "framecast",
+        *program,
         "serve",
         *args,
         stdout=asyncio.subprocess.PIPE,
@@ -65,6 +65,45 @@ async def test_serve_prints_url_and_qr_and_stops_on_ctrl_c(tmp_path: Path) -> No
             proc.send_signal(signal.SIGINT)
             assert await next_json(ws, timeout=10) == {"type": "disconnect"}
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+        assert "left behind" not in (await proc.stderr.read()).decode()  # type: ignore[union-attr]
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+#: framecast with a thread pool job that never returns (as a hung disk read would).
+STUCK_THREAD = (
+    "-c",
+    "import sys, threading\n"
+    "from concurrent.futures import ThreadPoolExecutor\n"
+    "from framecast.cli import run\n"
+    "ThreadPoolExecutor(1, thread_name_prefix='stuck-read').submit(threading.Event().wait)\n"
+    "sys.argv[0] = 'framecast'\n"
+    "run()\n",
+)
+
+
+async def test_ctrl_c_ends_the_process_even_with_a_thread_that_never_returns(
+    tmp_path: Path,
+) -> None:
+    """A thread stuck for ever (a hung network disk) cannot hold the process after Ctrl-C:
+    it exits 0 within a few seconds and names the thread left behind."""
+    proc, _url = await start_serve(
+        "--no-qr",
+        "--port",
+        "0",
+        "--work-folder",
+        str(tmp_path / "w"),
+        "--displayed-address",
+        "ip:127.0.0.1",
+        program=STUCK_THREAD,
+    )
+    try:
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+        err = (await proc.stderr.read()).decode()  # type: ignore[union-attr]
+        assert "stuck-read" in err and "left behind" in err
     finally:
         if proc.returncode is None:
             proc.kill()

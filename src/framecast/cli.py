@@ -10,9 +10,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from .config import (
     table,
 )
 from .console import ConsoleSettings, SimulateSettings
+from .deadline import cancel_all
 from .errors import ConfigError, FramecastError, PortInUseError
 from .streamname import DEFAULT_STREAM, check_name
 from .version import __version__
@@ -285,6 +288,62 @@ def _simulate(settings: SimulateSettings) -> None:
         run_sender(port=settings.port, rate=settings.rate, count=settings.count, mode=settings.mode)
 
 
+#: Seconds the process may take to end once the server has stopped. Work still running in
+#: a thread by then (a command handler that never returns, a read from a hung network disk)
+#: is left behind: the process ends all the same, and says so.
+EXIT_WAIT = 3.0
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Like :func:`asyncio.run`, without waiting for the work left in threads (which
+    ``asyncio.run`` does for ever): :func:`run` bounds that wait when the process ends."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(main)
+    finally:
+        try:
+            leftover = asyncio.all_tasks(loop)
+            if leftover:
+                loop.run_until_complete(cancel_all(leftover, "ending the program"))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()  # its thread pool is shut down without waiting
+
+
+def _end_within(seconds: float, code: int) -> None:
+    """Arm a daemon timer: if the process has not ended ``seconds`` from now (it waits for
+    a thread that never returns), it ends then, with ``code``, naming those threads."""
+
+    def end() -> None:
+        main_thread = threading.main_thread()
+        busy = sorted(
+            t.name
+            for t in threading.enumerate()
+            if t.is_alive() and not t.daemon and t is not main_thread
+        )
+        print(
+            f"framecast: {len(busy)} thread(s) still running after {seconds:g} s "
+            f"({', '.join(busy) or 'unnamed'}): work that never returned (a command "
+            "handler, a hung disk) is left behind",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(code)
+
+    timer = threading.Timer(seconds, end)
+    timer.daemon = True
+    timer.start()
+
+
+def run() -> None:
+    """The ``framecast`` program: :func:`main`, then an exit that never waits for ever."""
+    code = main()
+    _end_within(EXIT_WAIT, code)
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -296,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging(console.verbose)
         if args.command == "serve":
             settings, streams = _serve_settings(given, console.config)
-            asyncio.run(_serve(settings, streams, show_qr=not console.no_qr))
+            _run(_serve(settings, streams, show_qr=not console.no_qr))
         elif args.command == "cert":
             _cert(args)
         elif args.command == "simulate":
