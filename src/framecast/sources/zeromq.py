@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import zmq
 import zmq.asyncio
 
+from ..deadline import cancel_all
 from ..errors import ConfigError, ImageError, ImageTooLargeError, SourceError
 from ..frames import Incoming
 from ..imaging.formats import DEFAULT_MAX_PIXELS, check_pixels
@@ -133,16 +134,15 @@ class BsreadSource:
                     self.yielded += 1
                     yield incoming
         finally:
-            for task in (waiter, receiver):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-            with contextlib.suppress(zmq.ZMQError):
-                socket.disable_monitor()
-            monitor.close(linger=0)
-            socket.close(linger=0)
-            context.term()
+            try:  # a cancel of this task while it waits goes on up (never swallowed here)
+                tasks = [task for task in (waiter, receiver) if task is not None]
+                await cancel_all(tasks, f"closing the bsread receiver for {self.address}")
+            finally:
+                with contextlib.suppress(zmq.ZMQError):
+                    socket.disable_monitor()
+                monitor.close(linger=0)
+                socket.close(linger=0)
+                context.term()
 
     async def aclose(self) -> None:
         """Nothing to release beyond what ``frames()`` closes when it ends."""
