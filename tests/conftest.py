@@ -52,11 +52,10 @@ def _tasks_printed_before_timeout(request: pytest.FixtureRequest) -> Iterator[No
     """A test about to hit its timeout prints its pending tasks first (the stacks that say
     what it waits for; CI's log is often all there is to go on)."""
     marker = request.node.get_closest_marker("timeout")
-    timeout = (
-        float(marker.args[0])
-        if marker and marker.args
-        else float(request.config.getini("timeout") or 0)
-    )
+    given = request.config.getoption("timeout", None)  # --timeout wins over the ini
+    if marker and (marker.args or "timeout" in marker.kwargs):
+        given = marker.args[0] if marker.args else marker.kwargs["timeout"]
+    timeout = float(given if given is not None else request.config.getini("timeout") or 0)
     if timeout <= TASK_DUMP_MARGIN:
         yield
         return

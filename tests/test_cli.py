@@ -72,15 +72,21 @@ async def test_serve_prints_url_and_qr_and_stops_on_ctrl_c(tmp_path: Path) -> No
             await proc.wait()
 
 
-#: framecast with a thread pool job that never returns (as a hung disk read would).
+#: framecast with a job in the loop's own thread pool (where command handlers and disk reads
+#: run) that never returns, and one in a pool of its own (as a library's would be).
 STUCK_THREAD = (
     "-c",
-    "import sys, threading\n"
+    "import asyncio, sys, threading\n"
     "from concurrent.futures import ThreadPoolExecutor\n"
-    "from framecast.cli import run\n"
+    "from framecast import cli\n"
+    "serve = cli._serve\n"
+    "async def serve_with_a_stuck_job(*args, **options):\n"
+    "    asyncio.get_running_loop().run_in_executor(None, threading.Event().wait)\n"
+    "    await serve(*args, **options)\n"
+    "cli._serve = serve_with_a_stuck_job\n"
     "ThreadPoolExecutor(1, thread_name_prefix='stuck-read').submit(threading.Event().wait)\n"
     "sys.argv[0] = 'framecast'\n"
-    "run()\n",
+    "cli.run()\n",
 )
 
 
@@ -103,7 +109,7 @@ async def test_ctrl_c_ends_the_process_even_with_a_thread_that_never_returns(
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 20) == 0
         err = (await proc.stderr.read()).decode()  # type: ignore[union-attr]
-        assert "stuck-read" in err and "left behind" in err
+        assert "stuck-read" in err and "asyncio_0" in err and "left behind" in err
     finally:
         if proc.returncode is None:
             proc.kill()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
 import time
 
@@ -78,6 +80,115 @@ async def test_cleanup_after_a_cancel_may_still_use_deadlines() -> None:
     assert closed == ["closed"]
 
 
+async def test_a_cancel_turned_into_another_error_is_raised_as_a_cancel() -> None:
+    """Awaited code that turns the caller's cancel into another error (a library that
+    catches it and raises a connection error): the caller still ends cancelled, even when
+    it ignores that error and goes round its loop."""
+    rounds: list[int] = []
+
+    async def fails_when_cancelled() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise OSError("connection reset") from None
+
+    async def loop_that_ignores_os_errors() -> None:
+        for make in (fails_when_cancelled, lambda: asyncio.sleep(0)):
+            rounds.append(1)
+            with contextlib.suppress(OSError):
+                await within(make(), 5)
+
+    task = asyncio.create_task(loop_that_ignores_os_errors())
+    await asyncio.sleep(0)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert task in done and task.cancelled(), "the cancel was lost: the loop went on"
+    assert rounds == [1]
+
+
+async def test_no_false_cancel_and_a_cleanup_deadline_still_times_out() -> None:
+    """A cancel that the awaited code handled for good (uncancel) raises nothing here; a
+    deadline that expires while a cancelled task cleans up is a TimeoutError."""
+
+    async def handles_its_cancel() -> str:
+        task = asyncio.current_task()
+        assert task is not None
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            task.uncancel()
+        return "handled"
+
+    async def caller() -> str:
+        return await within(handles_its_cancel(), 5)
+
+    task = asyncio.create_task(caller())
+    await asyncio.sleep(0)
+    task.cancel()
+    assert await task == "handled"
+
+    outcome: list[str] = []
+
+    async def cleans_up() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            try:
+                await within(asyncio.Event().wait(), 0.05)
+            except TimeoutError:
+                outcome.append("timed out")
+
+    task = asyncio.create_task(cleans_up())
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert outcome == ["timed out"]
+
+
+async def test_cancel_all_leaves_no_error_unretrieved() -> None:
+    """Errors of cancelled tasks are dropped on purpose, never reported as "never
+    retrieved": a task that fails as it is cancelled, one left behind that fails later,
+    and those of a caller that is itself cancelled while it waits."""
+    reported: list[str] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context["message"]))
+    release = asyncio.Event()
+
+    async def fails_when_cancelled() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise RuntimeError("failed while stopping") from None
+
+    async def fails_later() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await release.wait()
+            raise RuntimeError("failed much later") from None
+
+    try:
+        tasks = [asyncio.create_task(fails_when_cancelled()), asyncio.create_task(fails_later())]
+        await asyncio.sleep(0)
+        assert await cancel_all(tasks, "test", 0.1) is False
+        release.set()
+        await asyncio.wait(tasks)
+        stopper = asyncio.create_task(
+            cancel_all([asyncio.create_task(fails_when_cancelled())], "test", 5)
+        )
+        await asyncio.sleep(0)
+        stopper.cancel()
+        await asyncio.wait([stopper])
+        for _ in range(3):
+            await asyncio.sleep(0)
+        del tasks, stopper
+        gc.collect()
+        assert not [m for m in reported if "never retrieved" in m]
+    finally:
+        loop.set_exception_handler(None)
+
+
 async def test_the_deadline_raises_timeout_and_cancels_what_it_awaited() -> None:
     started = asyncio.Event()
     cancelled = asyncio.Event()
@@ -113,18 +224,23 @@ async def test_cancel_all_leaves_a_stubborn_task_behind_and_names_it(
     release = asyncio.Event()
     stubborn = asyncio.create_task(_stubborn(release), name="the-stubborn-one")
     polite = asyncio.create_task(asyncio.Event().wait(), name="the-polite-one")
-    failed = asyncio.create_task(asyncio.sleep(0), name="already-ended")
+    ended_already = asyncio.create_task(asyncio.sleep(0, "done"), name="ended-already")
     await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert ended_already.done()
     began = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="framecast.deadline"):
-        ended = await cancel_all([stubborn, polite, failed], "stopping the test", 0.2)
+        ended = await cancel_all(
+            [stubborn, polite, ended_already, polite], "stopping the test", 0.2
+        )
     assert time.monotonic() - began < 2
     assert ended is False
     assert polite.cancelled()
     assert not stubborn.done()
     [warning] = [r.getMessage() for r in caplog.records if r.name == "framecast.deadline"]
     assert "stopping the test" in warning and "the-stubborn-one" in warning
-    assert "the-polite-one" not in warning
+    assert "the-polite-one" not in warning and "ended-already" not in warning
+    assert ended_already.result() == "done"
     release.set()
     await stubborn
     assert await cancel_all([polite, stubborn], "again", 0.2) is True

@@ -28,7 +28,7 @@ from .config import (
     table,
 )
 from .console import ConsoleSettings, SimulateSettings
-from .deadline import cancel_all
+from .deadline import cancel_all, within
 from .errors import ConfigError, FramecastError, PortInUseError
 from .streamname import DEFAULT_STREAM, check_name
 from .version import __version__
@@ -306,7 +306,8 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
             leftover = asyncio.all_tasks(loop)
             if leftover:
                 loop.run_until_complete(cancel_all(leftover, "ending the program"))
-            loop.run_until_complete(loop.shutdown_asyncgens())
+            with contextlib.suppress(TimeoutError):
+                loop.run_until_complete(within(loop.shutdown_asyncgens(), EXIT_WAIT))
         finally:
             asyncio.set_event_loop(None)
             loop.close()  # its thread pool is shut down without waiting
@@ -339,8 +340,11 @@ def _end_within(seconds: float, code: int) -> None:
 
 def run() -> None:
     """The ``framecast`` program: :func:`main`, then an exit that never waits for ever."""
-    code = main()
-    _end_within(EXIT_WAIT, code)
+    code = 1  # an unexpected error: its traceback, then this status
+    try:
+        code = main()
+    finally:
+        _end_within(EXIT_WAIT, code)
     sys.exit(code)
 
 

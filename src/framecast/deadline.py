@@ -32,13 +32,26 @@ T = TypeVar("T")
 
 async def within(awaitable: Awaitable[T], seconds: float | None) -> T:
     """``await awaitable``, raising :class:`TimeoutError` after ``seconds`` (``None``: no
-    deadline). A cancellation of the caller is never lost, even when ``awaitable`` ends in
-    the same turn of the loop, or swallows it (a library awaiting Python 3.11's ``wait_for``
-    inside, as redis-py does): it is raised here."""
+    deadline). A cancellation of the caller is never lost: not when ``awaitable`` ends in
+    the same turn of the loop, nor when it swallows the cancellation (a library awaiting
+    Python 3.11's ``wait_for`` inside, as redis-py does) and answers or fails all the same:
+    :class:`asyncio.CancelledError` is raised here."""
     task = asyncio.current_task()
     asked = task.cancelling() if task is not None else 0
-    async with asyncio.timeout(seconds):
-        result = await awaitable
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            result = await awaitable
+    except asyncio.CancelledError:
+        if deadline.expired() and task is not None and task.cancelling() <= asked:
+            # Only our deadline cancelled: Python before 3.11.3 leaves this to the caller
+            # when the task was already being cancelled (cleanup with a deadline).
+            raise TimeoutError from None
+        raise
+    except BaseException as exc:
+        if task is not None and task.cancelling() > asked:
+            raise asyncio.CancelledError from exc  # the cancel became another error
+        raise
     if task is not None and task.cancelling() > asked:
         raise asyncio.CancelledError  # asked to stop while waiting; the answer came anyway
     return result
@@ -48,17 +61,16 @@ async def cancel_all(
     tasks: Iterable[asyncio.Future[Any]], what: str, seconds: float = STOP_WAIT
 ) -> bool:
     """Cancel ``tasks`` and wait at most ``seconds`` for them to end; their results and
-    errors are dropped. Returns False, after a warning naming them, when some did not end."""
+    errors are dropped (those of tasks left behind too, whenever they end). Returns False,
+    after a warning naming them, when some did not end."""
     tasks = list(tasks)
     for task in tasks:
+        task.add_done_callback(_drop_outcome)
         task.cancel()
-    late: set[asyncio.Future[Any]] = set()
     pending = [task for task in tasks if not task.done()]
-    if pending:
-        _done, late = await asyncio.wait(pending, timeout=seconds)
-    for task in tasks:
-        if task.done() and not task.cancelled():
-            task.exception()  # retrieved: an error while cancelling is not "never retrieved"
+    if not pending:
+        return True
+    _done, late = await asyncio.wait(pending, timeout=seconds)
     if late:
         names = ", ".join(sorted(_name(task) for task in late))
         log.warning(
@@ -70,6 +82,12 @@ async def cancel_all(
         )
         return False
     return True
+
+
+def _drop_outcome(task: asyncio.Future[Any]) -> None:
+    """Retrieve an ended task's error: dropped on purpose, never "never retrieved"."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _name(task: asyncio.Future[Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import socket
 from pathlib import Path
@@ -160,6 +161,40 @@ async def test_a_stalled_client_is_evicted_even_when_no_frame_follows(work: Path
             await until(lambda: srv.status()["clients_evicted"] == 1, timeout=10, what="eviction")
             await until(lambda: srv.status()["connections"] == 0, what="connection released")
             assert srv.status()["latest_seq"] == 1
+        finally:
+            writer.transport.abort()
+
+
+async def test_a_client_stalled_by_small_frames_is_evicted_once_the_stream_goes_quiet(
+    work: Path,
+) -> None:
+    """Small frames to a peer that stopped reading: the one that leaves bytes unsent, and one
+    more after it (a small write returns before the peer takes it), are not the end of the
+    deadline: with no further frame the client is evicted after send_timeout."""
+    from framecast.web.clients import LiveClient
+
+    srv = ImageServer(
+        work_folder=work, port=0, displayed_address=LOCAL, send_timeout=0.5, heartbeat=None
+    )
+    async with srv:
+        _reader, writer = await raw_upgrade(srv.port)
+        try:
+            writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            await until(lambda: srv.status()["clients"] == 1, what="client registered")
+            # The server's side of this one connection, to see when its bytes stop going.
+            [client] = [o for o in gc.get_objects() if isinstance(o, LiveClient)]
+            assert client.transport is not None
+            blob = "x" * 20_000
+            seq = 0
+            while not client.transport.get_write_buffer_size():  # the kernel's buffers are full
+                seq += 1
+                srv.publish(gradient(8, 8), metadata={"blob": blob, "i": seq})
+                await until(lambda n=seq: srv.status()["latest_seq"] == n, what=f"frame {seq}")
+                assert seq < 2000, "the peer's socket never filled up"
+            srv.publish(gradient(8, 8), metadata={"blob": blob, "i": seq + 1})  # one more
+            await until(lambda: srv.status()["latest_seq"] == seq + 1, what="the last frame")
+            await until(lambda: srv.status()["clients_evicted"] == 1, timeout=10, what="eviction")
+            await until(lambda: srv.status()["connections"] == 0, what="connection released")
         finally:
             writer.transport.abort()
 

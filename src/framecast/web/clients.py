@@ -5,8 +5,9 @@ A :class:`LiveClient` is admitted once (Origin for sockets, access, ``max_client
 :class:`~framecast.web.context.Connections` until it is released, and is the only place
 that writes to its peer:
 
-* :meth:`LiveClient.send` runs one write with the ``send_timeout`` deadline. A peer that has
-  not taken the bytes by then is evicted: counted, logged once, and its transport
+* :meth:`LiveClient.send` runs one write with the ``send_timeout`` deadline (bytes it leaves
+  unsent get a timer with the same deadline). A peer that has not taken the bytes by then is
+  evicted: counted, logged once, and its transport
   **aborted** — closing would wait for unsent bytes that a stalled peer never takes, keeping
   its socket and buffers alive past ``max_clients``.
 * :meth:`LiveClient.feed` takes frames from the client's latest-wins slot in the hub and
@@ -123,7 +124,13 @@ class LiveClient:
             return False
         finally:
             self._sending = False
-        self._unsent_since = None  # what a direct write left went before this write
+        # A small write "succeeds" without waiting for the peer (aiohttp drains only above
+        # its high-water mark): bytes still unsent start a deadline of their own.
+        transport = self.transport
+        if transport is not None and transport.get_write_buffer_size():
+            self._unsent(transport)
+        else:
+            self._unsent_since = None
         return True
 
     def evict(self) -> None:
@@ -203,7 +210,7 @@ class LiveClient:
         return direct
 
     def _unsent(self, transport: asyncio.Transport) -> None:
-        """A direct write left bytes unsent: watch that they go within ``send_timeout``."""
+        """A write left bytes unsent: watch that they go within ``send_timeout``."""
         loop = asyncio.get_running_loop()
         self._unsent_since = loop.time()
         if self._watch is None:
@@ -212,19 +219,21 @@ class LiveClient:
             )
 
     def _check_unsent(self, transport: asyncio.Transport) -> None:
-        """Evict the peer if the bytes a direct write left are still unsent after
-        ``send_timeout``: nothing was written since (a direct write needs an empty buffer, a
-        sender's write clears the watch), so the bytes still waiting are those."""
+        """Evict the peer if what a write left unsent ``send_timeout`` ago is still there:
+        more than the transport's low-water mark unsent, and nothing written since (a
+        direct write needs an empty buffer; a sender's write restarts the deadline)."""
         self._watch = None
         since = self._unsent_since
         if since is None or self._released or self._sending or transport.is_closing():
             return  # gone, or a write under way has its own deadline
+        if self.context.closing.is_set():
+            return  # stopping: the goodbye has its own grace
         loop = asyncio.get_running_loop()
         left = since + self.context.settings.send_timeout - loop.time()
-        if left > 0:  # a newer direct write left bytes later: its own full deadline
+        if left > 0:  # a later write left bytes: their own full deadline
             self._watch = loop.call_later(left, self._check_unsent, transport)
-        elif transport.get_write_buffer_size():
-            self.evict()
+        elif transport.get_write_buffer_size() > transport.get_write_buffer_limits()[0]:
+            self.evict()  # as a send() would: its drain waits for the low-water mark
         else:
             self._unsent_since = None
 
