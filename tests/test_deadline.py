@@ -7,11 +7,29 @@ import contextlib
 import gc
 import logging
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
 from framecast.deadline import cancel_all, within
 from framecast.supervisor import Supervisor
+
+
+async def _cancel(task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+    """Let ``task`` reach its first wait, then cancel it."""
+    await asyncio.sleep(0)
+    task.cancel()
+    return task
+
+
+async def _fails_when_cancelled(error: Exception) -> None:
+    """Wait until cancelled, then fail with ``error`` instead (a library turning a cancel
+    into an error of its own)."""
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        raise error from None
 
 
 async def _waits_then_idles(answer: asyncio.Future[int], got: list[int]) -> None:
@@ -53,31 +71,31 @@ async def test_a_cancel_swallowed_by_the_awaited_code_is_raised_all_the_same() -
         await within(swallows(), 5)
         await asyncio.Event().wait()  # a loop waiting for its next piece of work
 
-    task = asyncio.create_task(caller())
-    await asyncio.sleep(0)
-    task.cancel()
+    task = await _cancel(asyncio.create_task(caller()))
     done, _ = await asyncio.wait([task], timeout=5)
     assert swallowed == ["yes"]
     assert task in done and task.cancelled()
 
 
-async def test_cleanup_after_a_cancel_may_still_use_deadlines() -> None:
-    """A task already cancelled, cleaning up with a deadline, gets its answer: only a
-    cancel that arrives during the call counts."""
-    closed: list[str] = []
+async def test_cleanup_after_a_cancel_gets_answers_and_timeouts() -> None:
+    """A task already cancelled, cleaning up with deadlines, gets its answer (only a cancel
+    that arrives during the call counts), and a deadline that expires is a TimeoutError."""
+    outcome: list[str] = []
 
     async def session() -> None:
         try:
             await asyncio.Event().wait()
         finally:
-            closed.append(await within(asyncio.sleep(0, "closed"), 1))
+            outcome.append(await within(asyncio.sleep(0, "closed"), 1))
+            try:
+                await within(asyncio.Event().wait(), 0.05)
+            except TimeoutError:
+                outcome.append("timed out")
 
-    task = asyncio.create_task(session())
-    await asyncio.sleep(0)
-    task.cancel()
+    task = await _cancel(asyncio.create_task(session()))
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert closed == ["closed"]
+    assert outcome == ["closed", "timed out"]
 
 
 async def test_a_cancel_turned_into_another_error_is_raised_as_a_cancel() -> None:
@@ -86,29 +104,21 @@ async def test_a_cancel_turned_into_another_error_is_raised_as_a_cancel() -> Non
     it ignores that error and goes round its loop."""
     rounds: list[int] = []
 
-    async def fails_when_cancelled() -> None:
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            raise OSError("connection reset") from None
-
     async def loop_that_ignores_os_errors() -> None:
-        for make in (fails_when_cancelled, lambda: asyncio.sleep(0)):
+        reset = OSError("connection reset")
+        for make in (lambda: _fails_when_cancelled(reset), lambda: asyncio.sleep(0)):
             rounds.append(1)
             with contextlib.suppress(OSError):
                 await within(make(), 5)
 
-    task = asyncio.create_task(loop_that_ignores_os_errors())
-    await asyncio.sleep(0)
-    task.cancel()
+    task = await _cancel(asyncio.create_task(loop_that_ignores_os_errors()))
     done, _ = await asyncio.wait([task], timeout=5)
     assert task in done and task.cancelled(), "the cancel was lost: the loop went on"
     assert rounds == [1]
 
 
-async def test_no_false_cancel_and_a_cleanup_deadline_still_times_out() -> None:
-    """A cancel that the awaited code handled for good (uncancel) raises nothing here; a
-    deadline that expires while a cancelled task cleans up is a TimeoutError."""
+async def test_a_cancel_handled_for_good_raises_nothing() -> None:
+    """A cancel that the awaited code handled for good (uncancel) raises nothing here."""
 
     async def handles_its_cancel() -> str:
         task = asyncio.current_task()
@@ -122,28 +132,8 @@ async def test_no_false_cancel_and_a_cleanup_deadline_still_times_out() -> None:
     async def caller() -> str:
         return await within(handles_its_cancel(), 5)
 
-    task = asyncio.create_task(caller())
-    await asyncio.sleep(0)
-    task.cancel()
+    task = await _cancel(asyncio.create_task(caller()))
     assert await task == "handled"
-
-    outcome: list[str] = []
-
-    async def cleans_up() -> None:
-        try:
-            await asyncio.Event().wait()
-        finally:
-            try:
-                await within(asyncio.Event().wait(), 0.05)
-            except TimeoutError:
-                outcome.append("timed out")
-
-    task = asyncio.create_task(cleans_up())
-    await asyncio.sleep(0)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert outcome == ["timed out"]
 
 
 async def test_cancel_all_leaves_no_error_unretrieved() -> None:
@@ -155,11 +145,8 @@ async def test_cancel_all_leaves_no_error_unretrieved() -> None:
     loop.set_exception_handler(lambda _loop, context: reported.append(context["message"]))
     release = asyncio.Event()
 
-    async def fails_when_cancelled() -> None:
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            raise RuntimeError("failed while stopping") from None
+    def fails_when_cancelled() -> Coroutine[Any, Any, None]:
+        return _fails_when_cancelled(RuntimeError("failed while stopping"))
 
     async def fails_later() -> None:
         try:
@@ -174,15 +161,12 @@ async def test_cancel_all_leaves_no_error_unretrieved() -> None:
         assert await cancel_all(tasks, "test", 0.1) is False
         release.set()
         await asyncio.wait(tasks)
-        stopper = asyncio.create_task(
-            cancel_all([asyncio.create_task(fails_when_cancelled())], "test", 5)
-        )
-        await asyncio.sleep(0)
-        stopper.cancel()
+        failing = asyncio.create_task(fails_when_cancelled())
+        stopper = await _cancel(asyncio.create_task(cancel_all([failing], "test", 5)))
         await asyncio.wait([stopper])
         for _ in range(3):
             await asyncio.sleep(0)
-        del tasks, stopper
+        del tasks, stopper, failing
         gc.collect()
         assert not [m for m in reported if "never retrieved" in m]
     finally:
