@@ -1,7 +1,7 @@
 """Scenario 8: the numbers behind the picture (SPEC §11.2, issue 16).
 
 (a) ``GET /api/stats`` of a whole 60-megapixel ``uint16`` frame, computed by
-:func:`framecast.analysis.stats` (band by band: min, max, mean, std, sum, centroid,
+:func:`framecast.science.analysis.stats` (band by band: min, max, mean, std, sum, centroid,
 saturated), against numpy's own ``min``, ``max``, ``mean`` and ``std`` of the same array,
 in this process, best of a few runs each. Target: at most 1.5× numpy.
 
@@ -68,7 +68,7 @@ def _best(funcs: list[Callable[[], Any]], runs: int) -> list[float]:
 
 def stats_rows(level: str) -> list[dict[str, Any]]:
     """(a): framecast's stats of a whole frame vs numpy's min/max/mean/std."""
-    from framecast import analysis
+    from framecast.science import analysis
 
     height, width = LEVELS[level]["stats"]
     runs = LEVELS[level]["runs"]

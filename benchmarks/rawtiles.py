@@ -93,7 +93,7 @@ def _measure(
 ) -> tuple[dict[str, list[float]], dict[str, list[int]], str]:
     """Fetch sampled top-level tiles of one frame as JPEG, raw gzip and raw identity."""
     from framecast import ImageServer
-    from framecast.tiles import grid, max_level
+    from framecast.imaging.pyramid import grid, max_level
 
     width, height = SIZES[level]
     pixels = frame(width, height, kind)
@@ -148,7 +148,7 @@ def run(level: str = "full", log: Callable[[str], None] = print) -> list[dict[st
     """Fetch the top-level tiles of a big uint16 frame (a noisy camera, then a sparse
     detector) as JPEG and as raw .npy (gzip and identity); rows per kind and frame, and the
     issue's target as a check row per frame."""
-    from framecast.tiles import TILE_SIZE
+    from framecast.imaging.pyramid import TILE_SIZE
 
     raw_kb = (TILE_SIZE + 2) ** 2 * 2 / 1024  # an inner uint16 tile's raw bytes
     results: list[dict[str, Any]] = []

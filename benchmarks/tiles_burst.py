@@ -58,7 +58,7 @@ DEEP = "deep"  # the stream of the big frame
 
 def tile_paths(width: int, height: int, seq: int, levels: int = 3) -> list[str]:
     """Every tile of the ``levels`` deepest levels of frame ``seq``'s pyramid."""
-    from framecast.tiles import grid, max_level
+    from framecast.imaging.pyramid import grid, max_level
 
     top = max_level(width, height)
     paths = []

@@ -21,76 +21,68 @@ MODULES = sorted(
     if "viewer" not in m.name and not m.name.endswith("__main__")
 )
 
-#: What each layer must never import (pure core and sources stay free of I/O layers).
+#: The packages bottom-up (docs/architecture.md): a module may import the framecast modules of
+#: its own package and of the rows above its own, never of a row below.
+LAYERS: list[tuple[str, ...]] = [
+    ("framecast.errors", "framecast.version"),
+    ("framecast.runtime",),  # deadlines, supervision, log throttling, live-first priority
+    ("framecast.network",),  # addresses, proxies, certificates
+    ("framecast.config",),  # the one settings table and what is derived from it
+    ("framecast.imaging",),  # decode, display, encode, DZI pyramids: pure
+    ("framecast.science",),  # raw arrays, raw files and tiles, analysis: pure
+    ("framecast.live",),  # frames, protocol, hub, pipeline, streams, history, commands
+    ("framecast.sources",),  # folder, bsread, simulator
+    ("framecast.broker",),  # scale-out on Redis
+    ("framecast.web",),  # the aiohttp layer
+    ("framecast.remote",),  # the producer's client and ``framecast push``
+    ("framecast.server", "framecast.cli", "framecast"),  # the composition root, the command
+]
+
+#: What a package must never import although the layers would allow it (pure cores stay free of
+#: I/O; sources see only the value objects of live; the client stays out of the server side).
 FORBIDDEN = {
-    "framecast.frames": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
-    "framecast.raw": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
-    "framecast.rawtiles": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
-    "framecast.rawfiles": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
-    "framecast.answers": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
-    "framecast.protocol": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
-    "framecast.imaging": (
-        "framecast.hub",
-        "framecast.web",
-        "framecast.server",
-        "aiohttp",
-        "asyncio",
-    ),
-    "framecast.config": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
-    "framecast.errors": ("framecast.",),
-    "framecast.hub": ("framecast.web", "framecast.server", "aiohttp"),
-    "framecast.history": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
+    "framecast.imaging": ("aiohttp", "asyncio"),
+    "framecast.science": ("aiohttp",),
+    "framecast.live.frames": ("aiohttp", "asyncio"),
+    "framecast.live.protocol": ("aiohttp", "asyncio"),
+    "framecast.live.history": ("aiohttp", "asyncio"),
+    "framecast.live.hub": ("aiohttp",),
+    "framecast.live.metadata": ("aiohttp", "asyncio"),
+    "framecast.live.commands": ("aiohttp",),
+    "framecast.live.pipeline": ("aiohttp",),
+    "framecast.live.streams": ("aiohttp",),
     "framecast.sources": (
-        "framecast.hub",
-        "framecast.web",
-        "framecast.server",
-        "framecast.pipeline",
+        "framecast.live.hub",
+        "framecast.live.pipeline",
+        "framecast.live.streams",
+        "framecast.live.commands",
+        "framecast.live.webfolder",
         "aiohttp",
     ),
-    "framecast.web": ("framecast.server", "framecast.cli", "framecast.sources"),
-    "framecast.supervisor": ("framecast.",),
-    "framecast.deadline": ("framecast.",),
-    "framecast.clientaddress": ("framecast.",),
-    "framecast.priority": ("framecast.",),
-    "framecast.pipeline": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
-    "framecast.server": ("framecast.cli",),
-    "framecast.streams": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
-    "framecast.control": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
-    "framecast.certificate": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
-    "framecast.broker": ("framecast.web", "framecast.server", "framecast.sources", "aiohttp"),
-    "framecast.broker_link": (
+    "framecast.broker": ("framecast.sources", "aiohttp"),
+    "framecast.broker.codec": ("asyncio",),
+    "framecast.web": ("framecast.sources",),
+    "framecast.remote": (
+        "framecast.web",
         "framecast.broker",
-        "framecast.web",
-        "framecast.server",
-        "framecast.sources",
-        "aiohttp",
+        "framecast.live.hub",
+        "framecast.live.pipeline",
+        "framecast.live.streams",
     ),
-    "framecast.broker_control": (
-        "framecast.broker",
-        "framecast.web",
-        "framecast.server",
-        "framecast.sources",
-        "aiohttp",
-    ),
-    "framecast.broker_raw": (
-        "framecast.broker",
-        "framecast.web",
-        "framecast.server",
-        "framecast.sources",
-        "aiohttp",
-    ),
-    "framecast.broker_frames": (
-        "framecast.broker",
-        "framecast.web",
-        "framecast.server",
-        "framecast.sources",
-        "aiohttp",
-    ),
-    "framecast.broker_codec": ("framecast.hub", "framecast.web", "framecast.server", "aiohttp"),
+    "framecast.errors": ("framecast.",),
+    "framecast.runtime": ("framecast.",),
+    "framecast.network": ("framecast.config", "framecast.live", "aiohttp"),
 }
 
-#: What a leaf may import all the same: another leaf.
-LEAVES_IT_USES = {"framecast.supervisor": ("framecast.deadline",)}
+
+def layer_of(module: str) -> int:
+    """The row of :data:`LAYERS` a module belongs to (its longest matching package)."""
+    best, row = "", -1
+    for index, names in enumerate(LAYERS):
+        for name in names:
+            if (module == name or module.startswith(name + ".")) and len(name) > len(best):
+                best, row = name, index
+    return row
 
 
 def imports_of(path: Path, module: str) -> set[str]:
@@ -117,7 +109,7 @@ def imports_of(path: Path, module: str) -> set[str]:
 
 
 def _within(name: str, forbidden: str) -> bool:
-    """``framecast.web`` forbids ``framecast.web.ws`` but not ``framecast.webfolder``; a
+    """``framecast.web`` forbids ``framecast.web.ws`` but not ``framecast.live.webfolder``; a
     trailing dot (``framecast.``) forbids everything below."""
     if forbidden.endswith("."):
         return name.startswith(forbidden)
@@ -141,14 +133,46 @@ def test_dependencies_point_one_way(module: str) -> None:
     imported = imports_of(Path(spec.origin), module)
     for owner, forbidden in FORBIDDEN.items():
         if module == owner or module.startswith(owner + "."):
-            allowed = LEAVES_IT_USES.get(owner, ())
             bad = sorted(
-                i
-                for i in imported
-                for f in forbidden
-                if _within(i, f) and not any(_within(i, a) for a in allowed)
+                i for i in imported for f in forbidden if _within(i, f) and not _within(i, owner)
             )
             assert not bad, f"{module} must not import {bad}"
+
+
+def test_every_module_has_a_layer() -> None:
+    """Every module belongs to one row of LAYERS: a new package gets its row on purpose."""
+    assert [m for m in MODULES if layer_of(m) < 0] == []
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_imports_follow_the_layers(module: str) -> None:
+    """A module imports framecast modules of its own package or of the layers below, never
+    of a layer above (the composition root and the command sit on top)."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    own = layer_of(module)
+    upward = sorted(
+        name
+        for name in imports_of(Path(spec.origin), module)
+        if name.startswith("framecast.") and layer_of(name) > own
+    )
+    assert not upward, f"{module} (layer {own}) imports {upward} from a layer above"
+
+
+def test_no_two_modules_share_a_name() -> None:
+    """A module's name says what it owns: no two modules in different packages share one."""
+    leaves: dict[str, list[str]] = {}
+    for module in MODULES:
+        leaf = module.rsplit(".", 1)[-1]
+        if leaf != "__init__" and module not in {m.rsplit(".", 1)[0] for m in MODULES}:
+            leaves.setdefault(leaf, []).append(module)
+    assert {k: v for k, v in leaves.items() if len(v) > 1} == {}
+
+
+def test_the_top_holds_only_the_entry_points() -> None:
+    """``ls src/framecast`` reads as the architecture: a handful of modules, the rest packages."""
+    top = sorted(p.stem for p in SRC.glob("*.py"))
+    assert top == ["__init__", "__main__", "cli", "errors", "server", "version"]
 
 
 def _graph() -> dict[str, set[str]]:

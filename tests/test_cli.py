@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from .conftest import next_json
+from tests.conftest import next_json
 
 PYTHON = sys.executable
 

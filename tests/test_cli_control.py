@@ -12,9 +12,8 @@ import aiohttp
 from PIL import Image
 
 from framecast import cli
-
-from .conftest import gradient, next_json
-from .test_cli import start_serve
+from tests.conftest import gradient, next_json
+from tests.test_cli import start_serve
 
 
 async def test_serve_with_token_and_tls_ingests_and_commands(tmp_path: Path) -> None:

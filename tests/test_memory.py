@@ -10,8 +10,7 @@ import numpy as np
 import psutil
 
 from framecast import ImageServer
-
-from .conftest import LOCAL, base, next_json, until
+from tests.conftest import LOCAL, base, next_json, until
 
 #: The issue's bar: RSS after big frames were superseded is within this of the baseline.
 RSS_MARGIN = 150 * 1024 * 1024
@@ -20,7 +19,7 @@ RSS_MARGIN = 150 * 1024 * 1024
 async def test_big_frames_are_freed_once_superseded(work: Path) -> None:
     """30 frames of 6000x4000 RGB published to a /ws client, then 30 small ones: after
     gc.collect() the process's RSS is back within 150 MB of what it was before (with no
-    history: what the history keeps, and its bound, is tests/web/test_history.py's)."""
+    history: what the history keeps, and its bound, is tests/web/test_timeline.py's)."""
     process = psutil.Process()
     srv = ImageServer(
         work_folder=work, port=0, displayed_address=LOCAL, max_file_rate=50, history=0

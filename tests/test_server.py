@@ -21,10 +21,9 @@ from PIL import Image
 
 from framecast import ImageError, ImageServer, PortInUseError, ServerStateError
 from framecast.errors import ConfigError, MetadataError, SourceError
-from framecast.frames import Incoming
+from framecast.live.frames import Incoming
 from framecast.sources import SOURCE_REGISTRY
-
-from .conftest import LOCAL, base, gradient, next_json, until, wait_until
+from tests.conftest import LOCAL, base, gradient, next_json, until, wait_until
 
 
 def decode(data: bytes) -> np.ndarray:

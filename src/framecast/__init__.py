@@ -16,9 +16,8 @@ and a producer on another machine sends to it with :class:`Client`::
     Client("http://192.168.1.20:8000").publish(array, metadata={"EXPO": 30})
 """
 
-from .client import Client
-from .config import Settings
-from .errors import (
+from framecast.config.settings import Settings
+from framecast.errors import (
     ClientError,
     ConfigError,
     FramecastError,
@@ -27,8 +26,9 @@ from .errors import (
     ServerStateError,
     SourceError,
 )
-from .server import ImageServer
-from .version import __version__
+from framecast.remote.client import Client
+from framecast.server import ImageServer
+from framecast.version import __version__
 
 __all__ = [
     "Client",

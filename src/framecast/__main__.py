@@ -1,5 +1,5 @@
 """``python -m framecast`` runs the command line."""
 
-from .cli import run
+from framecast.cli import run
 
 run()

@@ -18,8 +18,8 @@ from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import pushcli
-from .config import (
+from framecast.config.console import ConsoleSettings, SimulateSettings
+from framecast.config.settings import (
     SETTINGS,
     Setting,
     Settings,
@@ -27,11 +27,11 @@ from .config import (
     load,
     table,
 )
-from .console import ConsoleSettings, SimulateSettings
-from .deadline import cancel_all, within
-from .errors import ConfigError, FramecastError, PortInUseError
-from .streamname import DEFAULT_STREAM, check_name
-from .version import __version__
+from framecast.config.streamname import DEFAULT_STREAM, check_name
+from framecast.errors import ConfigError, FramecastError, PortInUseError
+from framecast.remote import push as pushcli
+from framecast.runtime.deadline import cancel_all, within
+from framecast.version import __version__
 
 __all__ = ["build_parser", "main"]
 
@@ -58,7 +58,7 @@ def _add_options(
 ) -> None:
     """One flag per row, its help showing the default and the environment variable.
 
-    Values stay text here: :func:`~framecast.config.load` reads them, with the environment,
+    Values stay text here: :func:`~framecast.config.settings.load` reads them, with the environment,
     into the settings object in one go, so a bad value is reported the same from either.
     The ``inherited`` option is also on the main parser: absent here, it keeps that value.
     """
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cert(args: argparse.Namespace) -> None:
-    from .certificate import make_certificate
+    from framecast.network.certificate import make_certificate
 
     made = make_certificate(args.out, names=args.name, days=args.days, overwrite=args.force)
     print(f"wrote {made.certfile}")
@@ -225,7 +225,7 @@ def _serve_settings(
 ) -> tuple[Settings, dict[str, StreamOptions]]:
     """The server's settings and its named streams' sources from flags (which win), the
     environment, then the ``--config`` file."""
-    from .configfile import read_config_file
+    from framecast.config.tomlfile import read_config_file
 
     file = read_config_file(config) if config is not None else None
     streams = {name: dict(values) for name, values in (file.streams if file else {}).items()}
@@ -255,9 +255,9 @@ def _stream_options(values: Mapping[str, Any]) -> StreamOptions:
 
 
 async def _serve(settings: Settings, streams: dict[str, StreamOptions], *, show_qr: bool) -> None:
-    from .address import qr_text
-    from .server import ImageServer
-    from .web.listener import AcceptErrorLog
+    from framecast.network.address import qr_text
+    from framecast.server import ImageServer
+    from framecast.web.listener import AcceptErrorLog
 
     server = ImageServer(settings, streams=streams)
     stop = asyncio.Event()
@@ -282,7 +282,7 @@ async def _serve(settings: Settings, streams: dict[str, StreamOptions], *, show_
 
 
 def _simulate(settings: SimulateSettings) -> None:
-    from .sources.simulator import run_sender
+    from framecast.sources.simulator import run_sender
 
     with contextlib.suppress(KeyboardInterrupt):
         run_sender(port=settings.port, rate=settings.rate, count=settings.count, mode=settings.mode)

@@ -23,26 +23,29 @@ from typing import Any, Unpack
 import numpy as np
 from aiohttp import web
 
-from . import address, imaging, webfolder
-from .broker import Broker
-from .clientaddress import parse_networks
-from .config import ServerOptions, Settings, StreamOptions
-from .control import Commands, Handler
-from .deadline import STOP_WAIT, cancel_all, within
-from .errors import ConfigError, PortInUseError, ServerStateError, SourceError
-from .frames import Incoming
-from .metadata import check_value as check_metadata
-from .pipeline import Pipeline
-from .sources import Source, create_sources
-from .streams import DEFAULT_STREAM, Stream, Streams, check_name
-from .supervisor import Supervisor
-from .web import listener, origins, status
-from .web.analysis import ANALYSIS_ROUTES, analysis_answer
-from .web.app import build_app
-from .web.context import Connections, WebContext
-from .web.raw import RAW_ROUTES, raw_answer
-from .web.rawremote import responder
-from .web.tiles import JPEG_TILE, tile_answer
+from framecast import imaging
+from framecast.broker.node import Broker
+from framecast.config.settings import ServerOptions, Settings, StreamOptions
+from framecast.config.streamname import DEFAULT_STREAM, check_name
+from framecast.errors import ConfigError, PortInUseError, ServerStateError, SourceError
+from framecast.live import webfolder
+from framecast.live.commands import Commands, Handler
+from framecast.live.frames import Incoming
+from framecast.live.metadata import check_value as check_metadata
+from framecast.live.pipeline import Pipeline
+from framecast.live.streams import Stream, Streams
+from framecast.network import address
+from framecast.network.clientaddress import parse_networks
+from framecast.runtime.deadline import STOP_WAIT, cancel_all, within
+from framecast.runtime.supervisor import Supervisor
+from framecast.sources import Source, create_sources
+from framecast.web import listener, origins, status
+from framecast.web.app import build_app
+from framecast.web.context import Connections, WebContext
+from framecast.web.deepzoom import JPEG_TILE, tile_answer
+from framecast.web.downloads import RAW_ROUTES, raw_answer
+from framecast.web.numbers import ANALYSIS_ROUTES, analysis_answer
+from framecast.web.peerdownloads import responder
 
 __all__ = ["ImageServer"]
 
@@ -67,7 +70,8 @@ class ImageServer:
     >>> server.stop()
 
     Every keyword matches a ``framecast serve`` option (see ``docs/settings.md``) and is typed
-    (:class:`~framecast.config.ServerOptions`); a ready :class:`~framecast.config.Settings` may
+    (:class:`~framecast.config.settings.ServerOptions`); a ready
+    :class:`~framecast.config.settings.Settings` may
     be passed first instead, e.g. ``ImageServer(Settings(port=0), token="s3cret")``.
     """
 
@@ -81,7 +85,7 @@ class ImageServer:
     ) -> None:
         """``streams`` gives named streams their own sources, e.g.
         ``streams={"cam1": {"zmq": "tcp://camera-1:9999", "zmq_mode": "sub"}}`` (the keys of
-        :data:`~framecast.config.SOURCE_KEYS`); the top-level source options feed the
+        :data:`~framecast.config.settings.SOURCE_KEYS`); the top-level source options feed the
         default stream. Streams without a source are made by ``publish(stream=…)`` or
         ingest."""
         if settings is None:

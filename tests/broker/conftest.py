@@ -21,9 +21,8 @@ import aiohttp
 import pytest
 
 from framecast import ImageServer
-from framecast.frames import Frame
-
-from ..conftest import LOCAL, until
+from framecast.live.frames import Frame
+from tests.conftest import LOCAL, until
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 HAVE_REDIS = os.path.exists(REDIS_SERVER)

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from framecast import broker
-from framecast.broker_codec import (
+from framecast.broker.codec import (
     ControlReply,
     ControlRequest,
     Limits,
@@ -23,11 +22,11 @@ from framecast.broker_codec import (
     encode_reply,
     encode_request,
 )
-from framecast.config import Settings
+from framecast.broker import node as broker
+from framecast.config.settings import Settings
 from framecast.errors import ConfigError
-from framecast.protocol import Command
-
-from .test_control import _foreign_frame
+from framecast.live.protocol import Command
+from tests.broker.test_forwarding import _foreign_frame
 
 LIMITS = Limits(
     max_frame_bytes=1 << 20, max_metadata_bytes=4096, max_metadata_depth=4, max_pixels=10**6
@@ -144,7 +143,7 @@ def test_a_broker_url_that_is_not_redis_is_refused_without_echoing_it() -> None:
 def test_a_node_behind_keeps_only_the_newest_announcement_of_each_stream() -> None:
     """Announcements that arrive faster than frames are fetched replace each other per
     stream: the node fetches the newest once, never a backlog; its own are ignored."""
-    from framecast.control import Commands
+    from framecast.live.commands import Commands
 
     link = broker.Broker(Settings(broker="redis://127.0.0.1:1/0"), Commands())
     for seq in range(1, 50):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from framecast import ImageServer
-from framecast.broker_codec import (
+from framecast.broker.codec import (
     JPEG_TILE,
     Limits,
     RawRequest,
@@ -23,12 +23,11 @@ from framecast.broker_codec import (
     encode_frame,
     encode_raw_request,
 )
-from framecast.frames import Frame
 from framecast.imaging import DisplayOptions, encode
-from framecast.tiles import Pyramid, RemotePyramid
-
-from ..conftest import next_json, until
-from .conftest import Redis, answered, get, node, running, shown, url
+from framecast.imaging.pyramid import Pyramid, RemotePyramid
+from framecast.live.frames import Frame
+from tests.broker.conftest import Redis, answered, get, node, running, shown, url
+from tests.conftest import next_json, until
 
 NO_PUBLISHER = "no publisher answered: the node publishing stream 'cam1' is gone or unreachable"
 LIMITS = Limits(

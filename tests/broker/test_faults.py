@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from ..conftest import gradient, next_json, until
-from .conftest import Redis, free_port, node, running, status, streams, url
+from tests.broker.conftest import Redis, free_port, node, running, status, streams, url
+from tests.conftest import gradient, next_json, until
 
 
 async def _state(server: Any, wanted: str, timeout: float = 15.0) -> None:

@@ -10,11 +10,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from framecast.broker_codec import encode_announcement, encode_frame
-
-from ..conftest import gradient, until
-from .conftest import Redis, node, running, status, url
-from .test_control import _foreign_frame
+from framecast.broker.codec import encode_announcement, encode_frame
+from tests.broker.conftest import Redis, node, running, status, url
+from tests.broker.test_forwarding import _foreign_frame
+from tests.conftest import gradient, until
 
 
 async def test_garbage_on_the_broker_is_skipped_and_the_node_goes_on(
@@ -73,8 +72,7 @@ async def test_the_broker_url_password_is_never_shown(tmp_path: Path, redis: Red
 async def test_without_a_broker_the_status_says_off(tmp_path: Path) -> None:
     """A node without --broker says ``"broker": "off"``."""
     from framecast import ImageServer
-
-    from ..conftest import LOCAL
+    from tests.conftest import LOCAL
 
     server = ImageServer(work_folder=tmp_path / "w", port=0, displayed_address=LOCAL)
     async with running(server):

@@ -8,8 +8,8 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 
-from ..conftest import gradient, next_json, until
-from .conftest import Redis, node, running, status, streams, url
+from tests.broker.conftest import Redis, node, running, status, streams, url
+from tests.conftest import gradient, next_json, until
 
 
 async def _frame(ws: aiohttp.ClientWebSocketResponse) -> bytes:

@@ -12,10 +12,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from framecast.certificate import Certificate, make_certificate
-
-from ..conftest import gradient, next_json, until
-from .conftest import REDIS_SERVER, Redis, node, running, status, url
+from framecast.network.certificate import Certificate, make_certificate
+from tests.broker.conftest import REDIS_SERVER, Redis, node, running, status, url
+from tests.conftest import gradient, next_json, until
 
 PASSWORD = "tls-secret-pw"
 

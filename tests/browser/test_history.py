@@ -20,9 +20,8 @@ import numpy as np
 import pytest
 
 from framecast import ImageServer
-
-from .conftest import Viewer, colour_share, new_viewer, start_server, two_tone
-from .test_viewer import BLUE, GREEN, RED, YELLOW, zoom_into_left_half
+from tests.browser.conftest import Viewer, colour_share, new_viewer, start_server, two_tone
+from tests.browser.test_viewer import BLUE, GREEN, RED, YELLOW, zoom_into_left_half
 
 pytestmark = pytest.mark.browser
 
@@ -188,7 +187,7 @@ def test_frame_with_tiles_loads_tiles(tiling_server: ImageServer, tiling_viewer:
     viewer.wait_seq(1)
     data = json.loads((Path(tiling_server.web_folder) / "data.json").read_text())
     if not data.get("framecast", {}).get("tiles"):
-        pytest.skip("this server cuts no tiles yet (data.json has no framecast.tiles)")
+        pytest.skip("this server cuts no tiles yet (data.json has no framecast.imaging.pyramid)")
     assert any("/tiles/1.dzi" in url for url in viewer.requests), viewer.requests
     assert any("/tiles/1_files/" in url for url in viewer.requests), viewer.requests
     shallow = {url for url in viewer.requests if "_files/" in url}
@@ -229,7 +228,7 @@ def test_tiles_missing_falls_back_to_jpeg(
     data_path = Path(tiling_server.web_folder) / "data.json"
     viewer.wait_seq(1)
     if not json.loads(data_path.read_text()).get("framecast", {}).get("tiles"):
-        pytest.skip("this server cuts no tiles yet (data.json has no framecast.tiles)")
+        pytest.skip("this server cuts no tiles yet (data.json has no framecast.imaging.pyramid)")
     assert any("/tiles/1.dzi" in url for url in viewer.requests)
     shot = viewer.image_pixels()
     assert colour_share(shot.crop((0, 0, shot.size[0] // 3, shot.size[1])), RED) > 0.9

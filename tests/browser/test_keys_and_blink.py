@@ -8,10 +8,9 @@ import time
 import pytest
 
 from framecast import ImageServer
-
-from .conftest import Viewer, colour_share
-from .test_history import plain, require_history, wait_text
-from .test_viewer import BLUE, RED
+from tests.browser.conftest import Viewer, colour_share
+from tests.browser.test_history import plain, require_history, wait_text
+from tests.browser.test_viewer import BLUE, RED
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,7 @@ import pytest
 from PIL import Image
 
 from framecast import ImageServer
-
-from .conftest import Viewer
+from tests.browser.conftest import Viewer
 
 pytestmark = pytest.mark.browser
 

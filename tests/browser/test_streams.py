@@ -12,9 +12,8 @@ import pytest
 from PIL import Image
 
 from framecast import ImageServer
-
-from .conftest import Viewer, colour_share, two_tone
-from .test_viewer import WAIT_VIEW_AT_REST, zoom_into_left_half
+from tests.browser.conftest import Viewer, colour_share, two_tone
+from tests.browser.test_viewer import WAIT_VIEW_AT_REST, zoom_into_left_half
 
 pytestmark = [
     pytest.mark.browser,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from framecast import ImageServer
-from framecast.certificate import make_certificate
+from framecast.network.certificate import make_certificate
 
 pytestmark = pytest.mark.browser
 

@@ -17,8 +17,7 @@ import pytest
 from PIL import Image
 
 from framecast import ImageServer
-
-from .conftest import PHONE, Viewer, close_to, is_local, new_viewer, start_server
+from tests.browser.conftest import PHONE, Viewer, close_to, is_local, new_viewer, start_server
 
 pytestmark = pytest.mark.browser
 

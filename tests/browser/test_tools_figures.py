@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from framecast import ImageServer
-
-from .conftest import Viewer
-from .test_tools import drag, key, page_point, wait_hash
+from tests.browser.conftest import Viewer
+from tests.browser.test_tools import drag, key, page_point, wait_hash
 
 pytestmark = pytest.mark.browser
 

@@ -12,9 +12,8 @@ import pytest
 from PIL import Image
 
 from framecast import ImageServer
-
-from .conftest import Viewer, close_to, new_viewer
-from .test_history import require_history, wait_text
+from tests.browser.conftest import Viewer, close_to, new_viewer
+from tests.browser.test_history import require_history, wait_text
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from framecast import ImageServer
-
-from .conftest import Viewer
+from tests.browser.conftest import Viewer
 
 pytestmark = pytest.mark.browser
 
@@ -316,7 +315,7 @@ def test_a_window_of_a_level_gives_the_tiles_inside_it(page_open: Viewer) -> Non
     """The rectangle of a level read in one request (``.npy?level=&x=&y=&w=&h=``) gives
     exactly the server's tiles that lie wholly inside it, and none of the others; at the top
     level it gives the raw value of the pixels inside it."""
-    from framecast import rawtiles
+    from framecast.science import rawtiles
 
     array = np.random.default_rng(5).integers(0, 65536, (600, 700), dtype=np.uint16)
     for window, tiles, pixels in [

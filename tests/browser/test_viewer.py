@@ -14,8 +14,15 @@ import numpy as np
 import pytest
 
 from framecast import ImageServer
-
-from .conftest import PHONE, Viewer, close_to, colour_share, new_viewer, start_server, two_tone
+from tests.browser.conftest import (
+    PHONE,
+    Viewer,
+    close_to,
+    colour_share,
+    new_viewer,
+    start_server,
+    two_tone,
+)
 
 pytestmark = pytest.mark.browser
 

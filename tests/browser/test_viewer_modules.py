@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from framecast import ImageServer
-
-from .conftest import Viewer
+from tests.browser.conftest import Viewer
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,13 @@ from PIL import Image
 
 from framecast.errors import ImageError
 from framecast.imaging import check, encode, load
-
-from .samples import assert_visible_contrast, beam, gray, png16_bytes, png16_colour_bytes
+from tests.imaging.samples import (
+    assert_visible_contrast,
+    beam,
+    gray,
+    png16_bytes,
+    png16_colour_bytes,
+)
 
 # -- check -----------------------------------------------------------------------------------
 

@@ -7,15 +7,14 @@ import pytest
 import simplejpeg
 
 from framecast import imaging
-from framecast.config import Settings
+from framecast.config.settings import Settings
 from framecast.errors import ConfigError
 from framecast.imaging import (
     DisplayOptions,
     display,
     encode,
 )
-
-from .samples import assert_visible_contrast, beam
+from tests.imaging.samples import assert_visible_contrast, beam
 
 # -- display mapping -------------------------------------------------------------------------
 

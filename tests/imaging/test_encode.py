@@ -9,8 +9,7 @@ from PIL import Image
 
 from framecast.errors import ImageError
 from framecast.imaging import DisplayOptions, encode, placeholder_jpeg, snapshot_jpeg
-
-from .samples import assert_visible_contrast, beam, gray
+from tests.imaging.samples import assert_visible_contrast, beam, gray
 
 # -- encoding, downscale, snapshot ---------------------------------------------------------
 

@@ -16,12 +16,11 @@ import pytest
 import simplejpeg
 from PIL import Image
 
-from framecast.config import Settings
+from framecast.config.settings import Settings
 from framecast.errors import ImageError, ImageTooLargeError
 from framecast.imaging import DisplayOptions, check, encode, load
 from framecast.imaging.formats import DEFAULT_MAX_PIXELS, header_size, sniff
-
-from .samples import (
+from tests.imaging.samples import (
     fits_card,
     fits_claiming,
     fits_header,

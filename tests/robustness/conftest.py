@@ -34,7 +34,7 @@ import pytest
 import simplejpeg
 from hypothesis import HealthCheck, settings
 
-from ..conftest import until as until  # re-exported for the suite's modules
+from tests.conftest import until as until  # re-exported for the suite's modules
 
 LONG = os.environ.get("FRAMECAST_LONG", "") not in ("", "0")
 FRAMECAST = [sys.executable, "-m", "framecast"]

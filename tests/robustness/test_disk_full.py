@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from .conftest import (
+from tests.robustness.conftest import (
     FRAMECAST,
     check_still_publishing,
     next_new_image,

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import simplejpeg
 
-from .conftest import (
+from tests.robustness.conftest import (
     MiB,
     Publisher,
     Served,

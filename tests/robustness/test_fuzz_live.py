@@ -21,10 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from websockets.sync.client import connect
 
-from framecast.sources import bsread_wire
-
-from .conftest import FUZZ, Served, serving, small_jpeg, still_publishing
-from .test_fuzz_parsers import JSON_VALUES, bsread_messages, nesting
+from framecast.sources.bsread import wire as bsread_wire
+from tests.robustness.conftest import FUZZ, Served, serving, small_jpeg, still_publishing
+from tests.robustness.test_fuzz_parsers import JSON_VALUES, bsread_messages, nesting
 
 pytestmark = pytest.mark.timeout(600)
 

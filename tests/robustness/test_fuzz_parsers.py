@@ -13,11 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from framecast import imaging, protocol
+from framecast import imaging
 from framecast.errors import ImageError
-from framecast.sources import bsread_wire
-
-from .conftest import FUZZ, GiB, memory_ceiling, small_jpeg
+from framecast.live import protocol
+from framecast.sources.bsread import wire as bsread_wire
+from tests.robustness.conftest import FUZZ, GiB, memory_ceiling, small_jpeg
 
 # -- strategies ------------------------------------------------------------------------------
 

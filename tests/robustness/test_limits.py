@@ -24,10 +24,9 @@ from PIL import Image
 
 from framecast import ImageServer
 from framecast.errors import FramecastError
-from framecast.sources import bsread_wire
-
-from ..conftest import LOCAL, base
-from .conftest import (
+from framecast.sources.bsread import wire as bsread_wire
+from tests.conftest import LOCAL, base
+from tests.robustness.conftest import (
     GiB,
     Served,
     check_still_publishing,

@@ -9,7 +9,13 @@ import json
 import aiohttp
 import pytest
 
-from .conftest import Served, check_still_publishing, post_image, small_jpeg, timeout
+from tests.robustness.conftest import (
+    Served,
+    check_still_publishing,
+    post_image,
+    small_jpeg,
+    timeout,
+)
 
 LIVE_SOCKETS = ("/ws", "/frames", "/control")
 

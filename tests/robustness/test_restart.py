@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from .conftest import serving, start_server, until
+from tests.robustness.conftest import serving, start_server, until
 
 BACK_WITHIN = 10.0
 

@@ -23,7 +23,7 @@ import aiohttp
 import numpy as np
 import pytest
 
-from .conftest import (
+from tests.robustness.conftest import (
     MiB,
     Publisher,
     Served,

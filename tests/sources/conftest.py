@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from framecast.frames import Incoming
+from framecast.live.frames import Incoming
 
 
 async def next_frame(frames: AsyncIterator[Incoming], timeout: float = 5.0) -> Incoming:

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from framecast.sources import bsread_codec
-from framecast.sources import bsread_wire as wire
-from framecast.sources.bsread_wire import Decoder, WireError, decode_value, encode_message
+from framecast.sources.bsread import compression as bsread_codec
+from framecast.sources.bsread import wire as wire
+from framecast.sources.bsread.wire import Decoder, WireError, decode_value, encode_message
 
 
 def psi_message(channels: dict[str, Any], compression: str | None) -> list[bytes]:

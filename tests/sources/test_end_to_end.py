@@ -19,7 +19,7 @@ import pytest
 import simplejpeg
 from PIL import Image
 
-from .conftest import free_port
+from tests.sources.conftest import free_port
 
 pytestmark = pytest.mark.slow
 

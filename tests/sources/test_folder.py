@@ -20,15 +20,14 @@ import simplejpeg
 from PIL import Image
 
 from framecast import imaging
-from framecast.config import Settings
+from framecast.config.settings import Settings
 from framecast.errors import SourceError
-from framecast.frames import Incoming
+from framecast.live.frames import Incoming
 from framecast.sources import create_sources
 from framecast.sources.completeness import Verdict, examine
 from framecast.sources.folder import FolderSource, is_ignored, natural_key
-
-from ..imaging.samples import fits_claiming, jpeg_claiming, png_claiming, tiff_claiming
-from .conftest import next_frame, until
+from tests.imaging.samples import fits_claiming, jpeg_claiming, png_claiming, tiff_claiming
+from tests.sources.conftest import next_frame, until
 
 
 def beam16(height: int = 120, width: int = 160) -> np.ndarray[Any, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from framecast.config import Settings
+from framecast.config.settings import Settings
 from framecast.errors import ConfigError
 from framecast.sources import SOURCE_REGISTRY, Source, create_sources, source_class
 

@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 
 from framecast import imaging
-from framecast.config import Settings
+from framecast.config.settings import Settings
 from framecast.errors import ConfigError
 from framecast.sources import create_sources
 from framecast.sources.simulator import SimulatedCamera, run_sender
-
-from .conftest import free_port, next_frame
+from tests.sources.conftest import free_port, next_frame
 
 
 def centroid(image: np.ndarray[Any, Any]) -> tuple[float, float]:

@@ -10,8 +10,7 @@ import pytest
 
 from framecast import ImageServer
 from framecast.web.guards import token_matches
-
-from ..conftest import LOCAL, base
+from tests.conftest import LOCAL, base
 
 VIEWER, OPERATOR = "look-only-4821", "hands-on-9377"
 PNG = bytes.fromhex(

@@ -17,8 +17,7 @@ import pytest
 from PIL import Image
 
 from framecast import ImageServer
-
-from ..conftest import LOCAL, base, gradient, next_json, until
+from tests.conftest import LOCAL, base, gradient, next_json, until
 
 
 def encoded(fmt: str, array: np.ndarray | None = None) -> bytes:
@@ -254,7 +253,7 @@ async def test_uploads_beyond_max_uploads_get_503(work: Path) -> None:
 async def test_images_over_max_image_pixels_get_413(work: Path, kind: str) -> None:
     """A tiny file whose header claims 40000x40000 is refused with 413 naming the setting,
     a small limit refuses a real image one pixel too big, and a good image still goes on."""
-    from ..imaging.samples import fits_claiming, jpeg_claiming, png_claiming, tiff_claiming
+    from tests.imaging.samples import fits_claiming, jpeg_claiming, png_claiming, tiff_claiming
 
     bombs = {
         "jpeg": jpeg_claiming,

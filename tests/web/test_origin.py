@@ -10,9 +10,8 @@ import pytest
 from framecast import ImageServer
 from framecast.errors import ConfigError
 from framecast.web.origins import origin_key, server_origins
-
-from ..conftest import LOCAL, base
-from .test_ingest import encoded
+from tests.conftest import LOCAL, base
+from tests.web.test_ingest import encoded
 
 
 @pytest.mark.parametrize(

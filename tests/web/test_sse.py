@@ -14,8 +14,7 @@ import pytest
 
 from framecast import ImageServer
 from framecast.web.sse import RETRY_MS, retry_hint
-
-from ..conftest import LOCAL, base, gradient, until
+from tests.conftest import LOCAL, base, gradient, until
 
 
 @dataclass

@@ -13,8 +13,7 @@ import pytest
 from PIL import Image
 
 from framecast import ImageServer
-
-from ..conftest import base, gradient, until
+from tests.conftest import base, gradient, until
 
 
 async def raw_get(port: int, target: str) -> bytes:

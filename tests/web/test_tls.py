@@ -1,4 +1,4 @@
-"""HTTPS and WSS with a certificate made by framecast.certificate, reached by a real TLS
+"""HTTPS and WSS with a certificate made by framecast.network.certificate, reached by a real TLS
 client that trusts exactly that certificate."""
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import aiohttp
 import pytest
 
 from framecast import ImageServer
-from framecast.certificate import make_certificate
-
-from ..conftest import LOCAL, gradient, next_json, until
+from framecast.network.certificate import make_certificate
+from tests.conftest import LOCAL, gradient, next_json, until
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ import pytest
 import simplejpeg
 
 from framecast import ImageServer
-from framecast.protocol import websocket_frame
-
-from ..conftest import base, next_json, until
+from framecast.live.protocol import websocket_frame
+from tests.conftest import base, next_json, until
 
 
 @pytest.mark.parametrize(("size", "header"), [(125, 2), (126, 4), (65535, 4), (65536, 10)])

@@ -15,8 +15,7 @@ from multidict import CIMultiDict
 
 from framecast import ImageServer
 from framecast.errors import ConfigError
-
-from ..conftest import LOCAL, base, gradient, next_json, until
+from tests.conftest import LOCAL, base, gradient, next_json, until
 
 
 async def test_a_stalled_client_does_not_delay_a_healthy_one(work: Path) -> None:
@@ -171,7 +170,7 @@ async def test_a_client_stalled_by_small_frames_is_evicted_once_the_stream_goes_
     """Small frames to a peer that stopped reading: the one that leaves bytes unsent, and one
     more after it (a small write returns before the peer takes it), are not the end of the
     deadline: with no further frame the client is evicted after send_timeout."""
-    from framecast.web.clients import LiveClient
+    from framecast.web.liveclient import LiveClient
 
     srv = ImageServer(
         work_folder=work, port=0, displayed_address=LOCAL, send_timeout=0.5, heartbeat=None

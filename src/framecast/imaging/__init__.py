@@ -17,10 +17,10 @@ The core calls :func:`check` on the publisher's thread (cheap: header only) and
 
 from __future__ import annotations
 
-from .decode import ImageInput, check, load
-from .display import COLORMAPS, STRETCHES, DisplayOptions, to_display
-from .encode import Encoded, encode, placeholder_jpeg, snapshot_jpeg
-from .formats import DEFAULT_MAX_PIXELS, check_pixels, sniff
+from framecast.imaging.decode import ImageInput, check, load
+from framecast.imaging.display import COLORMAPS, STRETCHES, DisplayOptions, to_display
+from framecast.imaging.encode import Encoded, encode, placeholder_jpeg, snapshot_jpeg
+from framecast.imaging.formats import DEFAULT_MAX_PIXELS, check_pixels, sniff
 
 __all__ = [
     "COLORMAPS",

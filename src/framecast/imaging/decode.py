@@ -24,9 +24,9 @@ import numpy as np
 import simplejpeg
 from PIL import Image
 
-from ..errors import ImageError
-from . import fits, formats
-from .formats import DEFAULT_MAX_PIXELS, check_pixels, sniff
+from framecast.errors import ImageError
+from framecast.imaging import fits, formats
+from framecast.imaging.formats import DEFAULT_MAX_PIXELS, check_pixels, sniff
 
 log = logging.getLogger("framecast.imaging")
 

@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ConfigError
-from .decode import check_array
-from .formats import DEFAULT_MAX_PIXELS
+from framecast.errors import ConfigError
+from framecast.imaging.decode import check_array
+from framecast.imaging.formats import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from ..config import Settings
+    from framecast.config.settings import Settings
 
 __all__ = ["COLORMAPS", "STRETCHES", "DisplayOptions", "to_display"]
 

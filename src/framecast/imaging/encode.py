@@ -16,11 +16,10 @@ import numpy as np
 import simplejpeg
 from PIL import Image, ImageDraw, ImageFont
 
-from ..errors import ImageError
-from ..raw import Raw
-from .decode import ImageInput, check_array, decode_bytes, load, read_file
-from .display import DisplayOptions, _to_display, to_display
-from .formats import check_pixels
+from framecast.errors import ImageError
+from framecast.imaging.decode import ImageInput, check_array, decode_bytes, load, read_file
+from framecast.imaging.display import DisplayOptions, _to_display, to_display
+from framecast.imaging.formats import check_pixels
 
 __all__ = ["Encoded", "encode", "jpeg_of", "placeholder_jpeg", "snapshot_jpeg"]
 
@@ -38,8 +37,9 @@ class Encoded:
     source_width: int
     source_height: int
     original: Any  # the full-resolution 8-bit display array, or the original JPEG bytes
-    #: The pixels as published, in their own dtype (SPEC §11.1); a JPEG's are its bytes.
-    raw: Raw | None = None
+    #: The pixels as published, in their own dtype (SPEC §11.1): the array, or a JPEG's own
+    #: bytes (:meth:`framecast.science.raw.Raw.of` keeps them with the frame).
+    published: np.ndarray[Any, Any] | bytes | None = None
 
     @property
     def display(self) -> np.ndarray[Any, Any] | None:
@@ -118,7 +118,7 @@ def encode(image: ImageInput, options: DisplayOptions = DEFAULT_OPTIONS) -> Enco
             check_pixels(width, height, options.max_pixels)
             mono = colorspace == "Gray"
             if max(width, height) <= options.max_size and not (mono and options.colormap):
-                return Encoded(data, width, height, width, height, data, Raw(jpeg=data))
+                return Encoded(data, width, height, width, height, data, data)
         array = decode_bytes(data, "image bytes", options.max_pixels)
         check_array(array)
     elif isinstance(image, np.ndarray):
@@ -133,7 +133,7 @@ def encode(image: ImageInput, options: DisplayOptions = DEFAULT_OPTIONS) -> Enco
         jpeg = _jpeg(small, options.quality)
     except ValueError as exc:
         raise ImageError(f"the image cannot be encoded as JPEG: {exc}") from None
-    return Encoded(jpeg, small.shape[1], small.shape[0], width, height, pixels, Raw(array))
+    return Encoded(jpeg, small.shape[1], small.shape[0], width, height, pixels, array)
 
 
 def snapshot_jpeg(original: Any, quality: int = 95) -> bytes:

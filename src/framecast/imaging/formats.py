@@ -19,8 +19,8 @@ from typing import IO
 
 from PIL import Image, ImageFile
 
-from ..errors import ImageError, ImageTooLargeError
-from . import fits
+from framecast.errors import ImageError, ImageTooLargeError
+from framecast.imaging import fits
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",

@@ -1,7 +1,7 @@
 """Where images come from when nobody calls the Python API: folders, bsread streams, a simulator.
 
 A source is an object with a ``name`` and an async generator ``frames()`` that yields
-:class:`~framecast.frames.Incoming` items until it is cancelled. Sources never import the
+:class:`~framecast.live.frames.Incoming` items until it is cancelled. Sources never import the
 hub, the server or the web layer; the server pumps them. The expensive part of a frame
 (reading and decoding a file, decompressing a stream channel) sits inside
 ``Incoming.load``, which the core calls off the event loop and only when somebody wants
@@ -11,7 +11,7 @@ Sources are a registry of ``"module:Class"`` names, imported lazily, so an optio
 dependency (pyzmq for ``zmq``) is only needed when that source is chosen::
 
     watch     framecast.sources.folder:FolderSource        --watch DIR
-    zmq       framecast.sources.zeromq:BsreadSource        --zmq tcp://HOST:PORT
+    zmq       framecast.sources.bsread.source:BsreadSource        --zmq tcp://HOST:PORT
     simulate  framecast.sources.simulator:SimulatedCamera  --simulate
 
 A fatal problem (the watched folder disappears) raises
@@ -26,17 +26,17 @@ import importlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ..errors import ConfigError
+from framecast.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ..config import Settings
-    from ..frames import Incoming
+    from framecast.config.settings import Settings
+    from framecast.live.frames import Incoming
 
 __all__ = ["SOURCE_REGISTRY", "Source", "create_sources", "source_class"]
 
 SOURCE_REGISTRY: dict[str, str] = {
     "watch": "framecast.sources.folder:FolderSource",
-    "zmq": "framecast.sources.zeromq:BsreadSource",
+    "zmq": "framecast.sources.bsread.source:BsreadSource",
     "simulate": "framecast.sources.simulator:SimulatedCamera",
 }
 

@@ -29,9 +29,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from ..errors import ImageError, ImageTooLargeError
-from ..imaging import fits
-from ..imaging.formats import check_pixels, header_size, sniff
+from framecast.errors import ImageError, ImageTooLargeError
+from framecast.imaging import fits
+from framecast.imaging.formats import check_pixels, header_size, sniff
 
 __all__ = ["FITS_KEYS", "Verdict", "examine", "fits_metadata"]
 

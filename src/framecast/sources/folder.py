@@ -31,13 +31,13 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, ImageError, SourceError
-from ..frames import Incoming
-from ..imaging.formats import DEFAULT_MAX_PIXELS
-from .completeness import Verdict, examine, fits_metadata
+from framecast.errors import ConfigError, ImageError, SourceError
+from framecast.imaging.formats import DEFAULT_MAX_PIXELS
+from framecast.live.frames import Incoming
+from framecast.sources.completeness import Verdict, examine, fits_metadata
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from framecast.config.settings import Settings
 
 __all__ = ["FolderSource", "is_ignored", "natural_key"]
 

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..frames import Incoming
-from ..imaging.formats import DEFAULT_MAX_PIXELS
+from framecast.errors import ConfigError
+from framecast.imaging.formats import DEFAULT_MAX_PIXELS
+from framecast.live.frames import Incoming
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from framecast.config.settings import Settings
 
 __all__ = ["Beam", "SimulatedCamera", "beam_at", "render", "run_sender"]
 
@@ -194,7 +194,7 @@ def run_sender(
     """
     import zmq
 
-    from .bsread_wire import encode_message
+    from framecast.sources.bsread.wire import encode_message
 
     if mode not in ("push", "pub"):
         raise ConfigError(f"simulate mode {mode!r} is unknown; use push or pub")

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..address import qr_svg
-from .context import CONTEXT
-from .guards import check_viewer, request_token, token_matches
-from .streams import stream_of
+from framecast.network.address import qr_svg
+from framecast.web.context import CONTEXT
+from framecast.web.guards import check_viewer, request_token, token_matches
+from framecast.web.streampaths import stream_of
 
 __all__ = ["qr_handler", "status_handler"]
 

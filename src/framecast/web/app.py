@@ -6,19 +6,19 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from .analysis import add_analysis_routes
-from .api import qr_handler, status_handler
-from .context import CONTEXT, WebContext
-from .control import control_handler
-from .frames import frames_handler
-from .history import history_frame_handler, history_handler
-from .ingest import ingest_handler
-from .raw import add_raw_routes
-from .sse import events_handler
-from .static import StaticFiles
-from .streams import stream_of, streams_handler
-from .tiles import add_tile_routes, tile_pool
-from .ws import notify_handler
+from framecast.web.api import qr_handler, status_handler
+from framecast.web.context import CONTEXT, WebContext
+from framecast.web.controlsocket import control_handler
+from framecast.web.deepzoom import add_tile_routes, tile_pool
+from framecast.web.downloads import add_raw_routes
+from framecast.web.framesocket import frames_handler
+from framecast.web.ingest import ingest_handler
+from framecast.web.numbers import add_analysis_routes
+from framecast.web.sse import events_handler
+from framecast.web.static import StaticFiles
+from framecast.web.streampaths import stream_of, streams_handler
+from framecast.web.timeline import history_frame_handler, history_handler
+from framecast.web.ws import notify_handler
 
 __all__ = ["STREAM_ROUTE", "build_app"]
 

@@ -12,13 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import deadline
-from ..clientaddress import Network
-from ..config import Settings
-from ..control import Commands
-from ..raw import RawAnswer
-from ..streams import Streams
-from ..throttle import LogThrottle
+from framecast.config.settings import Settings
+from framecast.live.commands import Commands
+from framecast.live.streams import Streams
+from framecast.network.clientaddress import Network
+from framecast.runtime import deadline
+from framecast.runtime.throttle import LogThrottle
+from framecast.science.raw import RawAnswer
 
 __all__ = ["CONTEXT", "AskRaw", "Connections", "WebContext"]
 
@@ -33,7 +33,7 @@ REFUSAL_LOG_INTERVAL = 10.0
 
 class Connections:
     """Every live connection (``/ws``, ``/frames``, ``/events``, ``/control``) and their
-    counters. The server owns it; :mod:`framecast.web.clients` admits and releases."""
+    counters. The server owns it; :mod:`framecast.web.liveclient` admits and releases."""
 
     def __init__(self) -> None:
         self._open: set[object] = set()
@@ -84,7 +84,7 @@ def _no_status() -> dict[str, Any]:
 @dataclass
 class WebContext:
     """What handlers need from the server: settings, the streams (each with its hub and
-    pipeline; a stream is the :class:`~framecast.control.Session` its commands act on),
+    pipeline; a stream is the :class:`~framecast.live.commands.Session` its commands act on),
     commands, connections."""
 
     settings: Settings

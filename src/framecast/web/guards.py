@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ..clientaddress import client_address
-from .context import WebContext
-from .origins import origin_key
+from framecast.network.clientaddress import client_address
+from framecast.web.context import WebContext
+from framecast.web.origins import origin_key
 
 __all__ = [
     "admit_live",
@@ -115,7 +115,7 @@ def admit_live(
 
 def client_of(request: web.Request, context: WebContext) -> str:
     """The client's address: the connection's, or behind a trusted proxy (``trusted_proxies``)
-    the one its ``X-Forwarded-For`` names (:mod:`framecast.clientaddress`)."""
+    the one its ``X-Forwarded-For`` names (:mod:`framecast.network.clientaddress`)."""
     # Every line of the header, in order: a proxy may add its own line after the client's.
     forwarded = ", ".join(request.headers.getall("X-Forwarded-For", ()))
     return client_address(request.remote or "", forwarded or None, context.trusted_proxies)

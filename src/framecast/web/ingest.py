@@ -47,13 +47,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from .. import imaging, metadata
-from ..deadline import within
-from ..errors import ImageTooLargeError, MetadataError, ServerStateError, StreamLimitError
-from ..frames import Incoming
-from .context import CONTEXT, WebContext
-from .guards import check_operator, check_origin, client_of
-from .streams import stream_name_of
+from framecast import imaging
+from framecast.errors import ImageTooLargeError, MetadataError, ServerStateError, StreamLimitError
+from framecast.live import metadata
+from framecast.live.frames import Incoming
+from framecast.runtime.deadline import within
+from framecast.web.context import CONTEXT, WebContext
+from framecast.web.guards import check_operator, check_origin, client_of
+from framecast.web.streampaths import stream_name_of
 
 __all__ = ["ACCEPTED_FORMATS", "INGEST_WAIT", "ingest_handler", "parse_metadata"]
 

@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ..throttle import LogThrottle
+from framecast.runtime.throttle import LogThrottle
 
 __all__ = ["AcceptErrorLog", "Site", "raise_open_file_limit", "request_error_log"]
 

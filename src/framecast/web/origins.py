@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from ..errors import ConfigError
+from framecast.errors import ConfigError
 
 __all__ = ["interface_addresses", "origin_key", "own_hosts", "server_origins"]
 

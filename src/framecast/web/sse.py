@@ -9,7 +9,7 @@ A reconnecting ``EventSource`` sends ``Last-Event-ID``: it then gets the *curren
 at once if it is newer than the one it saw (not a replay of everything it missed). A fresh
 client, like a ``/ws`` client, hears only about images published after it connected.
 Each client has one latest-wins slot; one that does not read is disconnected after
-``send_timeout`` seconds (all of that is :mod:`framecast.web.clients`'). A client that
+``send_timeout`` seconds (all of that is :mod:`framecast.web.liveclient`'). A client that
 goes away closes its slot at once: the stream waits on the slot, it does not poll. There
 is no fast path: the chunked transfer encoding of an event stream is aiohttp's to write.
 """
@@ -20,10 +20,10 @@ import random
 
 from aiohttp import web
 
-from .. import protocol
-from ..hub import Hub
-from .clients import LiveClient
-from .streams import stream_of
+from framecast.live import protocol
+from framecast.live.hub import Hub
+from framecast.web.liveclient import LiveClient
+from framecast.web.streampaths import stream_of
 
 __all__ = ["RETRY_MS", "events_handler", "retry_hint"]
 

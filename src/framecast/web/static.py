@@ -26,12 +26,12 @@ from pathlib import Path, PurePosixPath
 
 from aiohttp import web
 
-from ..frames import Frame
-from ..streams import DEFAULT_STREAM
-from ..webfolder import DATA_NAME, IMAGE_NAME, is_private_name
-from .context import CONTEXT
-from .guards import check_viewer, token_matches
-from .streams import OVERVIEW_PAGE, fallback_overview, shows_overview, stream_of
+from framecast.config.streamname import DEFAULT_STREAM
+from framecast.live.frames import Frame
+from framecast.live.webfolder import DATA_NAME, IMAGE_NAME, is_private_name
+from framecast.web.context import CONTEXT
+from framecast.web.guards import check_viewer, token_matches
+from framecast.web.streampaths import OVERVIEW_PAGE, fallback_overview, shows_overview, stream_of
 
 __all__ = ["StaticFiles"]
 

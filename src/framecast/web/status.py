@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..streams import Stream
-from ..supervisor import Supervisor
-from ..version import __version__
-from .context import WebContext
+from framecast.live.streams import Stream
+from framecast.runtime.supervisor import Supervisor
+from framecast.version import __version__
+from framecast.web.context import WebContext
 
 __all__ = ["report"]
 

@@ -2,7 +2,7 @@
 protocol), and ``{"type": "disconnect"}`` before the server stops.
 
 Everything about the connection — admission, the latest-wins slot, the deadline on each
-write, eviction, the goodbye and the fast path — is :mod:`framecast.web.clients`'; this
+write, eviction, the goodbye and the fast path — is :mod:`framecast.web.liveclient`'; this
 module only says what a frame is sent as: its prebuilt ``new_image`` message.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from aiohttp import WSMsgType, web
 
-from ..frames import Frame
-from .clients import SocketFormat, stream_to_socket
+from framecast.live.frames import Frame
+from framecast.web.liveclient import SocketFormat, stream_to_socket
 
 __all__ = ["NOTIFY", "notify_handler"]
 

@@ -66,7 +66,7 @@ function ofRun(url, time) {
 }
 
 /** The DZI pyramid of an image, from a `new_image` message (top level) or its data.json
- *  content (`framecast.tiles`), or null. */
+ *  content (`framecast.imaging.pyramid`), or null. */
 function tilesOf(message, data) {
   const url = (message && message.tiles) || (data && data.framecast && data.framecast.tiles);
   const time = (message && message.time) ?? (data && data.framecast && data.framecast.time);

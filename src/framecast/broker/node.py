@@ -1,0 +1,460 @@
+"""Scale-out: several framecast nodes share their streams through Redis (SPEC §10).
+
+A :class:`Broker` is one node's link to a Redis (or Valkey) server. Through its parts it
+
+- **relays frames**: it publishes every frame made on this node (sources, ``publish()``,
+  ingest), numbers frames from a shared per-stream counter, and shows other nodes' frames,
+  every stream's current one on each (re)connection (:mod:`framecast.broker.relay`);
+- **forwards** ``/control`` commands for a stream another node publishes to that node and
+  answers the commands other nodes send it (:mod:`framecast.broker.forwarding`);
+- **asks** the publishing node for the raw routes of SPEC §11.2 and the deep-zoom tiles of
+  §9 (raw arrays and full-resolution pixels never travel with frames) and answers other
+  nodes' questions about its own frames (:mod:`framecast.broker.questions`).
+
+The link reads the frame announcements on ``{ns}:frames`` and hands them to the relay.
+Forwarding and raw questions talk over one channel per node, ``{ns}:node:{id}``: the link
+reads its own, hands each reply and request to its part, and answers at most
+:data:`MAX_REQUESTS` requests from other nodes at once (more get "busy").
+
+The link runs under the server's :class:`~framecast.runtime.supervisor.Supervisor`. When Redis is
+unreachable, refuses the password or stops answering, the state is ``degraded`` with a
+one-line reason (never the URL's password), local streams go on as before, and the link
+reconnects with exponential backoff and jitter. ``redis`` (redis-py's asyncio API, the
+``broker`` extra) is imported only when a broker is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import random
+import re
+import secrets
+import socket
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from concurrent.futures import Executor
+from typing import Any
+from urllib.parse import urlsplit
+
+from framecast.broker import codec
+from framecast.broker.forwarding import CONTROL_TIMEOUT, NO_PUBLISHER, ControlForwarding
+from framecast.broker.questions import RAW_TIMEOUT, Answerer, RawQuestions, no_publisher
+from framecast.broker.relay import FrameRelay
+from framecast.config.settings import Settings
+from framecast.errors import ConfigError
+from framecast.live.commands import Commands
+from framecast.live.frames import Frame
+from framecast.live.protocol import Command
+from framecast.live.streams import Streams
+from framecast.runtime.deadline import STOP_WAIT, cancel_all, within
+from framecast.runtime.supervisor import Supervisor
+from framecast.runtime.throttle import LogThrottle
+from framecast.science.raw import RawAnswer
+
+__all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "RAW_TIMEOUT", "Answerer", "Broker", "no_publisher"]
+
+log = logging.getLogger("framecast.broker")
+
+#: Seconds any one call to Redis may take before the link counts as lost.
+IO_TIMEOUT = 2.0
+#: Seconds between the link's health checks (PING) while nothing else is said.
+HEALTH_INTERVAL = 1.0
+#: Seconds each of a session's closes (its pub/sub, its client) may take when it ends.
+SESSION_CLOSE_WAIT = 0.5
+#: Reconnection delay: the first, and the cap of the doubling (jitter: 50-100 % of it).
+RETRY_DELAY = 0.1
+MAX_RETRY_DELAY = 5.0
+#: Requests from other nodes (commands, raw questions) answered at once; more get "busy".
+MAX_REQUESTS = 16
+#: A bad message from the broker is logged at most once per this many seconds.
+BAD_MESSAGE_INTERVAL = 30.0
+
+
+class _LinkLost(Exception):
+    """The link to Redis ended; the message is the one-line reason."""
+
+
+def node_id() -> str:
+    """A name for this node, unique per start: host name, process, random part."""
+    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:32] or "node"
+    return f"{host}-{secrets.token_hex(4)}"
+
+
+def where(url: str) -> str:
+    """The broker's address without credentials, for log lines: ``redis://host:6379/0``."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the broker"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def backoff(attempt: int, *, rng: Callable[[], float] = random.random) -> float:
+    """Seconds before reconnection attempt ``attempt`` (1, 2, …): doubling from
+    :data:`RETRY_DELAY` up to :data:`MAX_RETRY_DELAY`, each a random 50-100 % of that so
+    that many nodes do not come back in step."""
+    ceiling = min(MAX_RETRY_DELAY, RETRY_DELAY * 2.0 ** max(attempt - 1, 0))
+    return ceiling * (0.5 + rng() / 2)
+
+
+def _load_redis() -> Any:
+    try:
+        return importlib.import_module("redis.asyncio")
+    except ImportError:
+        raise ConfigError(
+            "--broker needs the redis package: pip install 'framecast[broker]'"
+        ) from None
+
+
+class Broker:
+    """One node's link to the broker; see the module docstring."""
+
+    def __init__(
+        self, settings: Settings, commands: Commands, *, executor: Executor | None = None
+    ) -> None:
+        if settings.broker is None:
+            raise ConfigError("a broker needs --broker URL")
+        self._redis = _load_redis()
+        self._exceptions = importlib.import_module("redis.exceptions")
+        self._url = settings.broker
+        self._secrets = _secrets_of(settings.broker)
+        #: The pool where frames from the broker are checked and rendered (the server's).
+        self.executor = executor
+        ns = settings.broker_namespace
+        self.node = node_id()
+        self._ns = ns
+        self._own_channel = self.channel(self.node)
+        self.limits = codec.Limits(
+            max_frame_bytes=settings.max_ingest_bytes + settings.max_metadata_bytes,
+            max_metadata_bytes=settings.max_metadata_bytes,
+            max_metadata_depth=settings.max_metadata_depth,
+            max_pixels=settings.max_image_pixels,
+        )
+        self.state = "degraded"
+        self.reason: str | None = "connecting"
+        self.rejected = 0  # bad messages skipped
+        self._streams: Streams | None = None
+        self._client: Any = None
+        self._frames = FrameRelay(self, max_streams=settings.max_streams)
+        self._control = ControlForwarding(self, commands)
+        self._raw = RawQuestions(self, log_interval=BAD_MESSAGE_INTERVAL)
+        self._requests: set[asyncio.Task[None]] = set()
+        self._bad = LogThrottle(BAD_MESSAGE_INTERVAL)
+        self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
+        self._task: asyncio.Task[None] | None = None
+        self._up = asyncio.Event()  # set while the link is up
+        self._connected = False  # this session got through (the backoff starts over)
+
+    # -- what the server asks ------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """``/api/status``'s broker fields."""
+        return {
+            "broker": self.state,
+            "broker_reason": self.reason,
+            "broker_node": self.node,
+            "broker_frames_sent": self._frames.sent,
+            "broker_frames_received": self._frames.received,
+            "broker_rejected": self.rejected,
+            "broker_raw_asked": self._raw.asked,
+            "broker_raw_answered": self._raw.answered,
+        }
+
+    @property
+    def sent(self) -> int:
+        """Frames made here, stored and announced."""
+        return self._frames.sent
+
+    @property
+    def received(self) -> int:
+        """Other nodes' frames shown here."""
+        return self._frames.received
+
+    @property
+    def answerer(self) -> Answerer | None:
+        """How raw questions from other nodes are answered (set by the server)."""
+        return self._raw.answerer
+
+    @answerer.setter
+    def answerer(self, answerer: Answerer | None) -> None:
+        self._raw.answerer = answerer
+
+    @property
+    def raw_asked(self) -> int:
+        """Raw questions sent to other nodes."""
+        return self._raw.asked
+
+    @property
+    def raw_answered(self) -> int:
+        """Other nodes' raw questions answered here."""
+        return self._raw.answered
+
+    def start(self, supervisor: Supervisor, streams: Streams) -> None:
+        """Connect (and reconnect) under ``supervisor`` for ``streams``. Event loop."""
+        self._streams = streams
+        self._task = supervisor.spawn("broker", self._link)
+
+    async def stop(self) -> None:
+        """Close the link; requests still waiting get the no-publisher reply."""
+        task, self._task = self._task, None
+        tasks = [t for t in [task, *self._requests] if t is not None]
+        # Longer than the session's own steps: its tasks' (STOP_WAIT), then its closes.
+        budget = STOP_WAIT + 2 * SESSION_CLOSE_WAIT + 0.5
+        await cancel_all(tasks, "stopping the broker link", budget)
+        self._control.close()
+        self._raw.close()
+        self.state, self.reason = "degraded", "stopped"
+
+    # -- local frames (pipeline hooks, event loop) ---------------------------------------------
+    async def numbering(self, stream: str, last: int) -> int:
+        """The next number of ``stream``'s frames, shared by every node (see
+        :meth:`~framecast.broker.relay.FrameRelay.numbering`)."""
+        return await self._frames.numbering(stream, last)
+
+    def on_frame(self, frame: Frame) -> None:
+        """A frame made here: it goes to the broker (the newest of each stream wins)."""
+        self._frames.on_frame(frame)
+
+    # -- other nodes (web layer, event loop) ---------------------------------------------------
+    async def control(
+        self, stream: str, publisher: str, named: str | None, command: Command
+    ) -> dict[str, Any]:
+        """Send ``command`` for ``stream`` to node ``publisher`` and return its reply, or
+        :data:`NO_PUBLISHER` when it does not answer within :data:`CONTROL_TIMEOUT` s."""
+        return await self._control.forward(stream, publisher, named, command)
+
+    async def ask_raw(
+        self,
+        stream: str,
+        publisher: str,
+        seq: int,
+        route: str,
+        params: Mapping[str, str],
+        gzip: bool,
+    ) -> RawAnswer:
+        """The publisher's answer to a raw question (see
+        :meth:`~framecast.broker.questions.RawQuestions.ask`)."""
+        return await self._raw.ask(stream, publisher, seq, route, params, gzip)
+
+    # -- what the parts ask (broker_control.Link, broker_raw.Link, broker_frames.Link) --------
+    @property
+    def namespace(self) -> str:
+        """The prefix of every key and channel."""
+        return self._ns
+
+    @property
+    def client(self) -> Any:
+        """The connected Redis client; ``None`` while the link is down."""
+        return self._client
+
+    @property
+    def streams(self) -> Streams | None:
+        """This node's streams, once the link is started."""
+        return self._streams
+
+    @property
+    def redis_error(self) -> type[Exception]:
+        """The root of redis-py's exceptions."""
+        error: type[Exception] = self._exceptions.RedisError
+        return error
+
+    io_timeout = IO_TIMEOUT
+
+    async def until_up(self) -> None:
+        """Return once the link is up."""
+        await self._up.wait()
+
+    def channel(self, node: str) -> str:
+        """The channel node ``node`` listens on."""
+        return f"{self._ns}:node:{node}"
+
+    # -- the link ------------------------------------------------------------------------------
+    async def _link(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._session()
+            except _LinkLost as exc:
+                self._degrade(str(exc))
+            except (OSError, TimeoutError, ValueError, self._exceptions.RedisError) as exc:
+                self._degrade(self.describe(exc))
+            except Exception:
+                self._degrade("internal error (see the log)")
+                raise  # the supervisor logs the traceback, counts it and restarts the link
+            if self._connected:
+                self._connected, attempt = False, 0
+            attempt += 1
+            await asyncio.sleep(backoff(attempt))
+
+    async def _session(self) -> None:
+        retry = importlib.import_module("redis.asyncio.retry").Retry(
+            importlib.import_module("redis.backoff").NoBackoff(), 0
+        )
+        client = self._redis.from_url(
+            self._url,
+            # No socket_timeout: with one, redis-py awaits Python 3.11's wait_for inside,
+            # which can swallow a cancellation (a stop). Every call here has its deadline.
+            socket_timeout=None,
+            socket_connect_timeout=IO_TIMEOUT,
+            retry=retry,
+            health_check_interval=0,
+        )
+        pubsub = client.pubsub()
+        try:
+            await within(client.ping(), IO_TIMEOUT)
+            await within(pubsub.subscribe(self._frames.channel, self._own_channel), IO_TIMEOUT)
+            self._client = client
+            self._connected = True
+            self._ok()
+            self._frames.connected(client)
+            await _first_failure(
+                self._listen(pubsub),
+                self._frames.fetch(client),
+                self._frames.publish(client),
+                self._health(client),
+            )
+        finally:
+            self._client = None
+            self._frames.disconnected()
+            for close in (pubsub.aclose, client.aclose):
+                with contextlib.suppress(Exception):
+                    await within(close(), SESSION_CLOSE_WAIT)
+
+    def _ok(self) -> None:
+        if self._lost.seen:
+            log.info("broker %s is back; sharing streams again", where(self._url))
+        else:
+            log.info("broker %s connected (node %s)", where(self._url), self.node)
+        self.state, self.reason = "ok", None
+        self._up.set()
+        self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
+
+    def _degrade(self, reason: str) -> None:
+        reason = self.redact(reason)
+        changed = self.state != "degraded" or self.reason != reason
+        self._up.clear()
+        self.state, self.reason = "degraded", reason
+        count = self._lost.due()
+        if changed or count is not None:
+            log.warning(
+                "broker %s unavailable: %s; local streams go on, reconnecting with backoff",
+                where(self._url),
+                reason,
+            )
+
+    def describe(self, exc: BaseException) -> str:
+        """A one-line reason for a failed call to Redis (never the URL's password)."""
+        errors = self._exceptions
+        text = " ".join(str(exc).split())[:200]
+        if isinstance(exc, errors.AuthenticationError | errors.AuthorizationError) or (
+            isinstance(exc, errors.ResponseError) and ("NOAUTH" in text or "WRONGPASS" in text)
+        ):
+            return f"the broker refused the credentials ({text}); check the password in --broker"
+        if isinstance(exc, TimeoutError | errors.TimeoutError):
+            return f"the broker did not answer within {IO_TIMEOUT:g} s"
+        if isinstance(exc, errors.ConnectionError | OSError):
+            return f"cannot reach the broker: {text or type(exc).__name__}"
+        if isinstance(exc, ValueError) and not self._connected:  # from_url's complaint
+            return f"the broker URL is not usable: {text}"
+        return f"{type(exc).__name__}: {text}"
+
+    def redact(self, text: str) -> str:
+        """``text`` without the URL's password (and user name)."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def _health(self, client: Any) -> None:
+        while True:
+            await asyncio.sleep(HEALTH_INTERVAL)
+            await within(client.ping(), IO_TIMEOUT)
+
+    # -- the channels: announcements, then this node's own ----------------------------------
+    async def _listen(self, pubsub: Any) -> None:
+        frames = self._frames.channel.encode()
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None or message.get("type") != "message":
+                continue
+            data = message.get("data")
+            if not isinstance(data, bytes):
+                continue
+            if message.get("channel") == frames:
+                self._frames.announced(data)
+            else:
+                self._node_message(data)
+
+    def reject(self, what: str, exc: Exception) -> None:
+        """Count a bad message from the broker; log it at most once per interval."""
+        self.rejected += 1
+        count = self._bad.due()
+        if count is not None:
+            log.warning(
+                "skipped %s from the broker (%d bad message(s) since the last report): %s",
+                what,
+                count,
+                exc,
+            )
+
+    # -- this node's channel: replies to its requests, requests from other nodes -------------
+    def _node_message(self, data: bytes) -> None:
+        try:
+            message = codec.decode_control(data, self.limits)
+        except codec.WireError as exc:
+            self.reject("a control message", exc)
+            return
+        if isinstance(message, codec.ControlReply):
+            self._control.replied(message)
+            return
+        if isinstance(message, codec.RawReply):
+            self._raw.replied(message)
+            return
+        busy = len(self._requests) >= MAX_REQUESTS
+        work: Coroutine[Any, Any, None]
+        if isinstance(message, codec.RawRequest):
+            work = self._raw.busy(message) if busy else self._raw.answer(message)
+        else:
+            work = self._control.busy(message) if busy else self._control.answer(message)
+        name = None if busy else "framecast-broker-request"
+        task = asyncio.create_task(self._guarded(work), name=name)
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
+
+    async def _guarded(self, work: Awaitable[None]) -> None:
+        """Answer one request; an unexpected failure is logged with its traceback and the
+        node goes on (the asker gets its no-publisher answer when its time is up)."""
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.rejected += 1
+            log.exception("a request from another node failed; the node goes on")
+
+
+def _secrets_of(url: str) -> list[str]:
+    """The parts of ``url`` never to show: its password (and user name)."""
+    try:
+        parts = urlsplit(url)
+        found = [parts.password, parts.username]
+    except ValueError:
+        found = []
+    return [s for s in found if s]
+
+
+async def _first_failure(*coroutines: Awaitable[None]) -> None:
+    """Run ``coroutines`` together until one ends (with its exception, re-raised); the
+    others are cancelled."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            error = task.exception()
+            if error is not None:
+                raise error
+        raise _LinkLost("the link ended")
+    finally:
+        await cancel_all(tasks, "ending a broker session")

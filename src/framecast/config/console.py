@@ -1,0 +1,89 @@
+"""Options of the ``framecast`` command itself (what it prints, the config file) and of
+``framecast simulate``: declared like the server's settings (see :mod:`framecast.config.options`),
+so they have flags, ``FRAMECAST_*`` variables and rows in docs/settings.md too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from framecast.config.options import option
+from framecast.errors import ConfigError
+
+__all__ = ["ConsoleSettings", "SimulateSettings"]
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """Options of the ``framecast`` command itself: what it prints, not how a server runs."""
+
+    verbose: int = field(
+        default=0,
+        metadata=option(
+            help="More log output: -v for debug, -vv for per-frame detail too.",
+            group="output",
+            short="-v",
+            count=True,
+        ),
+    )
+    no_qr: bool = field(
+        default=False,
+        metadata=option(
+            help="Do not draw the QR code of the URL (framecast serve).", group="output", flag=True
+        ),
+    )
+    config: Path | None = field(
+        default=None,
+        metadata=option(
+            help="TOML file of settings for framecast serve: top-level keys are the settings' "
+            "names, [streams.NAME] tables give each stream its sources; flags and FRAMECAST_* "
+            "variables win over it.",
+            group="configuration",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        if self.verbose < 0:
+            raise ConfigError("verbose must be 0 or more (the number of -v)")
+
+
+@dataclass(frozen=True)
+class SimulateSettings:
+    """Options of ``framecast simulate``, the stand-alone bsread sender."""
+
+    ENV_PREFIX: ClassVar[str] = "FRAMECAST_SIMULATE_"
+    MODES: ClassVar[tuple[str, ...]] = ("push", "pub")
+
+    port: int = field(
+        default=8888,
+        metadata=option(
+            help="TCP port to bind (tcp://*:PORT).",
+            group="simulate",
+            expects="a whole number from 1024 to 65535",
+        ),
+    )
+    rate: float = field(default=10.0, metadata=option(help="Frames per second.", group="simulate"))
+    count: int | None = field(
+        default=None,
+        metadata=option(
+            help="Stop after COUNT frames (default: run until stopped).",
+            group="simulate",
+            short="-n",
+        ),
+    )
+    mode: str = field(
+        default="push", metadata=option(help="ZeroMQ socket type.", group="simulate", choices=MODES)
+    )
+
+    def __post_init__(self) -> None:
+        if not 1024 <= self.port <= 65535:
+            raise ConfigError(
+                f"port {self.port} is out of range; choose one from 1024 to 65535 with --port"
+            )
+        if self.rate <= 0:
+            raise ConfigError("--rate must be positive (frames per second)")
+        if self.count is not None and self.count < 1:
+            raise ConfigError("--count must be at least 1 (or left out to run until stopped)")
+        if self.mode not in self.MODES:
+            raise ConfigError(f"mode {self.mode!r} is unknown; use push or pub")

@@ -1,0 +1,143 @@
+"""Fan-out of frames to live clients: one latest-wins slot per client.
+
+The hub never waits on a client. :meth:`Hub.publish` puts the new frame in every client's
+slot and wakes it; a client that is still busy with an older frame simply finds the newest
+one when it is ready (the older one is counted as skipped, never queued). Memory per
+client is therefore one reference to a shared :class:`~framecast.live.frames.Frame`.
+
+A transport can install a fast path, :attr:`Subscription.direct`: when its client is idle
+(its sender is waiting and its slot is empty) ``publish`` hands the frame straight to that
+callable, which writes it without waking a task; it returns ``False`` to fall back to the
+slot. With many clients this saves a task switch per client per frame.
+
+Anything that produces frames can feed :meth:`Hub.publish` — the local publishing
+pipeline today, a backplane subscriber (e.g. Redis pub/sub for several server nodes)
+tomorrow. The hub lives on one asyncio loop and is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+
+from framecast.live.frames import Frame
+
+__all__ = ["Hub", "Subscription"]
+
+
+class Subscription:
+    """One client's slot. Iterate with :meth:`next`; ``None`` means the hub is closing."""
+
+    __slots__ = (
+        "_event",
+        "_frame",
+        "_hub",
+        "_waiting",
+        "closed",
+        "delivered",
+        "direct",
+        "kind",
+        "skipped",
+    )
+
+    def __init__(self, hub: Hub, kind: str) -> None:
+        self._hub = hub
+        self._frame: Frame | None = None
+        self._event = asyncio.Event()
+        self._waiting = False
+        self.kind = kind
+        self.closed = False
+        self.skipped = 0
+        self.delivered = 0
+        #: Optional fast path: write ``frame`` now and return True, or return False.
+        self.direct: Callable[[Frame], bool] | None = None
+
+    def offer(self, frame: Frame) -> None:
+        """Deliver ``frame`` at once through :attr:`direct` when the client is idle; otherwise
+        put it in the slot, replacing (and counting) any frame not yet taken."""
+        direct = self.direct
+        if direct is not None and self._waiting and self._frame is None and direct(frame):
+            self.delivered += 1
+            return
+        if self._frame is not None:
+            self.skipped += 1
+            self._hub.skipped += 1
+        self._frame = frame
+        self._event.set()
+
+    async def next(self) -> Frame | None:
+        """Wait for the newest frame not yet taken; ``None`` once the subscription is closed."""
+        while True:
+            if self.closed:
+                return None
+            frame = self._frame
+            if frame is not None:
+                self._frame = None
+                self._event.clear()
+                self.delivered += 1
+                return frame
+            self._event.clear()
+            self._waiting = True
+            try:
+                await self._event.wait()
+            finally:
+                self._waiting = False
+
+    def close(self) -> None:
+        """End the subscription: a waiting :meth:`next` returns ``None``."""
+        if not self.closed:
+            self.closed = True
+            self._frame = None
+            self.direct = None
+            self._hub._discard(self)
+            self._event.set()
+
+
+class Hub:
+    """Holds the latest frame and every client's slot."""
+
+    def __init__(self) -> None:
+        self._subscriptions: set[Subscription] = set()
+        self.latest: Frame | None = None
+        self.closed = False
+        self.published = 0
+        self.skipped = 0
+        self.client_arrived = asyncio.Event()
+
+    def subscribe(self, kind: str = "ws") -> Subscription:
+        """A new slot; it hears only about frames published from now on (no replay)."""
+        sub = Subscription(self, kind)
+        if self.closed:
+            sub.closed = True
+            return sub
+        self._subscriptions.add(sub)
+        self.client_arrived.set()
+        return sub
+
+    def _discard(self, sub: Subscription) -> None:
+        self._subscriptions.discard(sub)
+
+    def publish(self, frame: Frame) -> None:
+        """Make ``frame`` the latest and offer it to every client. Never blocks."""
+        self.latest = frame
+        self.published += 1
+        for sub in self._subscriptions:
+            sub.offer(frame)
+
+    @property
+    def clients(self) -> int:
+        return len(self._subscriptions)
+
+    def clients_by_kind(self) -> dict[str, int]:
+        return dict(Counter(sub.kind for sub in self._subscriptions))
+
+    def reset_counters(self) -> None:
+        self.published = 0
+        self.skipped = 0
+
+    def close(self) -> None:
+        """Close every slot (their clients are told the server is going away)."""
+        self.closed = True
+        for sub in list(self._subscriptions):
+            sub.close()

@@ -1,0 +1,90 @@
+"""Limits on the metadata that comes with an image: nesting depth and size. Pure.
+
+Metadata arrives as JSON text (``POST /api/frames``: a header or ``?metadata=``) or as
+Python values (``ImageServer.publish(metadata=...)``). Both are checked before any work
+that the input could make expensive:
+
+- text is measured, and its brackets are counted by one linear scan, *before* it is parsed,
+  so a deep nesting never reaches the recursive JSON parser;
+- values are walked with an explicit stack (no recursion), which also stops a structure
+  that contains itself.
+
+Each check raises :class:`~framecast.errors.MetadataError` with one line naming the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from framecast.errors import MetadataError
+from framecast.live.frames import jsonable
+
+__all__ = ["check_text_depth", "check_text_size", "check_value", "text_depth"]
+
+# A JSON string (also one left open at the end of the text) or one bracket. The possessive
+# quantifiers make the scan linear: a string is consumed once and never re-tried.
+_TOKENS = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)|[\[\]{}]')
+_OPENING = frozenset("[{")
+_CLOSING = frozenset("]}")
+
+
+def _too_deep(limit: int) -> MetadataError:
+    return MetadataError(
+        f"metadata nests deeper than max_metadata_depth ({limit} levels); "
+        "flatten it or raise --max-metadata-depth"
+    )
+
+
+def text_depth(text: str, stop_above: int | None = None) -> int:
+    """The deepest nesting of ``[`` and ``{`` in the JSON ``text`` (brackets inside strings
+    do not count); the scan stops early once ``stop_above`` is exceeded."""
+    depth = deepest = 0
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in _OPENING:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if stop_above is not None and deepest > stop_above:
+                    break
+        elif token in _CLOSING:
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def check_text_size(text: str, max_bytes: int) -> None:
+    """Refuse JSON ``text`` over ``max_bytes`` (UTF-8 bytes)."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise MetadataError(
+            f"metadata is {size} bytes, more than max_metadata_bytes ({max_bytes}); "
+            "send less or raise --max-metadata-bytes"
+        )
+
+
+def check_text_depth(text: str, max_depth: int) -> None:
+    """Refuse JSON ``text`` whose lists and objects nest deeper than ``max_depth``."""
+    if text_depth(text, stop_above=max_depth) > max_depth:
+        raise _too_deep(max_depth)
+
+
+def check_value(metadata: Mapping[str, Any], *, max_depth: int, max_bytes: int) -> None:
+    """Refuse a metadata mapping nested deeper than ``max_depth`` (the mapping itself is
+    level 1) or larger than ``max_bytes`` once written as JSON."""
+    stack: list[tuple[Any, int]] = [(metadata, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping):
+            children: Any = value.values()
+        elif isinstance(value, list | tuple):
+            children = value
+        else:
+            continue
+        if depth > max_depth:
+            raise _too_deep(max_depth)
+        stack.extend((child, depth + 1) for child in children)
+    # Depth is bounded now, so the (recursive) conversion and serialisation are safe.
+    check_text_size(json.dumps(jsonable(metadata), allow_nan=False), max_bytes)

@@ -1,0 +1,211 @@
+"""A frame's raw pixels, as published (SPEC §11.1). Pure.
+
+:class:`Raw` is what a frame keeps of the numbers behind its picture: the array as it was
+published (mono H×W or colour H×W×3/4, its own integer or float dtype), never a copy made
+for display. An image that arrived as JPEG bytes is its own lossless record: its raw pixels
+are the decoded JPEG (``uint8``), decoded on first use rather than with every frame, so that
+a JPEG stream whose viewers never ask for numbers pays nothing. The last few decoded JPEGs
+are kept, within :data:`DECODED_CACHE_BYTES` for the whole process.
+
+Everything derived from the raw array later (tiles, statistics) belongs to the frame too and
+is dropped with it.
+
+With a broker (SPEC §10, §11.1) a frame published by another node carries a
+:class:`RemoteRaw`: the dtype and shape of the publisher's array, never the array. The
+routes of §11.2 ask the publishing node for their :class:`RawAnswer` instead
+(:data:`ROUTE_PARAMS` names the routes and the parameters each takes).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simplejpeg
+
+__all__ = [
+    "DECODED_CACHE_BYTES",
+    "ROUTE_PARAMS",
+    "Raw",
+    "RawAnswer",
+    "RemoteRaw",
+    "RemoteRawError",
+]
+
+#: Most bytes of decoded JPEG pixels kept for all frames together (least recently used go).
+DECODED_CACHE_BYTES = 256 * 1024 * 1024
+
+
+class Raw:
+    """The raw pixels of one frame: an array held, or JPEG bytes decoded on demand.
+
+    Thread-safe. :meth:`array` returns a read-only array: the frame's numbers never change.
+    """
+
+    __slots__ = ("__weakref__", "_array", "_jpeg", "dtype", "shape")
+
+    def __init__(
+        self, array: np.ndarray[Any, Any] | None = None, *, jpeg: bytes | None = None
+    ) -> None:
+        if (array is None) == (jpeg is None):
+            raise ValueError("Raw needs an array or JPEG bytes, not both")
+        self._jpeg = jpeg
+        self._array: np.ndarray[Any, Any] | None = None
+        if array is not None:
+            if array.ndim == 3 and array.shape[2] == 1:
+                array = array[:, :, 0]
+            if not array.dtype.isnative:
+                array = array.astype(array.dtype.newbyteorder("="))
+            array = array.view()
+            array.flags.writeable = False
+            self._array = array
+            self.shape: tuple[int, ...] = tuple(int(n) for n in array.shape)
+            self.dtype = str(array.dtype)
+        else:
+            assert jpeg is not None
+            height, width, colorspace, _sub = simplejpeg.decode_jpeg_header(jpeg)
+            mono = colorspace == "Gray"
+            self.shape = (int(height), int(width)) if mono else (int(height), int(width), 3)
+            self.dtype = "uint8"
+
+    @classmethod
+    def of(cls, published: np.ndarray[Any, Any] | bytes | None) -> Raw | None:
+        """The raw pixels of what was published: an array, or a JPEG's own bytes."""
+        if published is None:
+            return None
+        if isinstance(published, bytes):
+            return cls(jpeg=published)
+        return cls(published)
+
+    @property
+    def width(self) -> int:
+        return self.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.shape[0]
+
+    @property
+    def channels(self) -> int:
+        """1 for mono, 3 or 4 for colour."""
+        return self.shape[2] if len(self.shape) == 3 else 1
+
+    @property
+    def held(self) -> np.ndarray[Any, Any] | None:
+        """The array this object holds for good, or ``None`` for a JPEG (its decoded pixels
+        are a bounded cache; the JPEG bytes are the frame's own)."""
+        return self._array
+
+    def array(self) -> np.ndarray[Any, Any]:
+        """The raw pixels (read-only). Decodes a JPEG on first use: call off the loop."""
+        if self._array is not None:
+            return self._array
+        return _DECODED.get(self)
+
+    def _decode(self) -> np.ndarray[Any, Any]:
+        assert self._jpeg is not None
+        if len(self.shape) == 2:
+            gray: np.ndarray[Any, Any] = simplejpeg.decode_jpeg(self._jpeg, colorspace="GRAY")
+            pixels = gray[:, :, 0]
+        else:
+            pixels = simplejpeg.decode_jpeg(self._jpeg, colorspace="RGB")
+        pixels.flags.writeable = False
+        return pixels
+
+
+class _DecodedCache:
+    """The decoded pixels of the most recently used JPEG frames, bounded in bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[int, tuple[Raw, np.ndarray[Any, Any]]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def get(self, raw: Raw) -> np.ndarray[Any, Any]:
+        key = id(raw)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and found[0] is raw:
+                self._items.move_to_end(key)
+                return found[1]
+        pixels = raw._decode()
+        with self._lock:
+            if pixels.nbytes <= self.max_bytes:
+                old = self._items.pop(key, None)
+                if old is not None:
+                    self._bytes -= old[1].nbytes
+                self._items[key] = (raw, pixels)
+                self._bytes += pixels.nbytes
+                while self._bytes > self.max_bytes:
+                    _, (_, dropped) = self._items.popitem(last=False)
+                    self._bytes -= dropped.nbytes
+        return pixels
+
+
+_DECODED = _DecodedCache(DECODED_CACHE_BYTES)
+
+
+#: The routes of SPEC §11.2 by name, and the parameters each takes (as query text). The raw
+#: file routes name their frame in the path; ``tile`` also its level, column and row; ``npy``
+#: may name a level of the raw pyramid and a rectangle of it.
+ROUTE_PARAMS: Mapping[str, tuple[str, ...]] = {
+    "npy": ("level", "x", "y", "w", "h"),
+    "fits": (),
+    "dzi": (),
+    "tile": ("level", "col", "row"),
+    "pixel": ("seq", "x", "y"),
+    "stats": ("seq", "x", "y", "w", "h"),
+    "profile": ("seq", "x0", "y0", "x1", "y1"),
+    "histogram": ("seq", "bins"),
+}
+
+
+class RemoteRawError(RuntimeError):
+    """The array of a :class:`RemoteRaw` was asked for: it lives on the publishing node."""
+
+
+class RemoteRaw(Raw):
+    """The raw data of a frame published by another node (``node``): its dtype and shape,
+    no array. :meth:`array` raises :class:`RemoteRawError`; its answers come from ``node``
+    through the broker."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, dtype: str, shape: tuple[int, ...], node: str) -> None:
+        if len(shape) not in (2, 3):
+            raise ValueError("a raw shape is (height, width) or (height, width, channels)")
+        self._array = None
+        self._jpeg = None
+        self.dtype = dtype
+        self.shape = shape
+        self.node = node
+
+    def array(self) -> np.ndarray[Any, Any]:
+        raise RemoteRawError(
+            f"the raw array of this frame is kept by node {self.node}, which published it; "
+            "ask that node through the broker"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """What one route of SPEC §11.2 answers: status, content type, headers, body."""
+
+    status: int
+    content_type: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def refusal(cls, status: int, message: str) -> RawAnswer:
+        """A one-line refusal (``message`` says what to do)."""
+        return cls(status, "text/plain; charset=utf-8", (message + "\n").encode())

@@ -1,0 +1,315 @@
+"""Raw data over HTTP (SPEC §11.2): ``GET <stream>/raw/<seq>.npy`` (with
+``?level=L&x=X&y=Y&w=W&h=H``, a rectangle of one level of the raw pyramid),
+``<stream>/raw/<seq>.fits``, ``<stream>/raw/<seq>.dzi`` and
+``<stream>/raw/<seq>_files/<level>/<col>_<row>.npy``.
+
+Every frame still kept (live or in history) that has raw data answers, small frames too.
+The work (encoding a file, reducing a tile, compressing) runs in the tile workers
+(:data:`~framecast.web.deepzoom.TILE_POOL`), never on the event loop. ``.npy`` answers are
+gzip-compressed when the client accepts gzip (a whole frame only when that pays: noisy
+16-bit pixels shrink by a tenth for tens of ms per megapixel, and a live viewer reading
+every frame waits for it); a compressed body and every tile are computed
+once per frame and kept in the server's :class:`~framecast.science.answers.Answers`, so they leave
+with the frame. Uncompressed whole-frame files are one copy of the frame, made again on each
+request rather than doubling the frame's memory in the cache. Answers for a seq never change
+(immutable). A frame not kept, a frame without raw data (``keep_raw = false``) or a tile
+outside the grid is a 404 with one line saying why.
+
+:func:`raw_answer` computes a route's answer from a frame and its parameters, without an
+HTTP request: the handlers call it, and so does the broker when another node asks about a
+frame published here. For a frame published by another node (SPEC §10) the handlers ask
+that node instead (:mod:`framecast.web.peerdownloads`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+from aiohttp import web
+
+from framecast.imaging.pyramid import dzi_xml, level_size, max_level, tile_rect
+from framecast.live.frames import Frame
+from framecast.science import rawfiles, rawtiles
+from framecast.science.raw import ROUTE_PARAMS, Raw, RawAnswer
+from framecast.web.context import CONTEXT
+from framecast.web.deepzoom import IMMUTABLE, TILE_POOL, frame_of
+from framecast.web.guards import check_viewer
+from framecast.web.peerdownloads import answer, response_of
+from framecast.web.streampaths import stream_of
+
+__all__ = ["RAW_ROUTES", "accepts_gzip", "add_raw_routes", "raw_answer"]
+
+log = logging.getLogger("framecast.web.raw")
+
+_NUMBER = r"{%s:\d{1,10}}"
+_NPY = "application/octet-stream"
+_DIGITS = re.compile(r"[0-9]{1,10}")
+_T = TypeVar("_T")
+
+
+def accepts_gzip(request: web.Request) -> bool:
+    """Whether ``Accept-Encoding`` allows gzip (``gzip`` or ``*`` with a q above 0)."""
+    for item in request.headers.get("Accept-Encoding", "").split(","):
+        name, _, params = item.strip().partition(";")
+        if name.strip().lower() not in ("gzip", "x-gzip", "*"):
+            continue
+        quality = params.strip().lower()
+        if quality.startswith("q="):
+            try:
+                return float(quality[2:]) > 0
+            except ValueError:
+                return False
+        return True
+    return False
+
+
+class _Refused(Exception):
+    """A raw request refused: its answer (status and one line)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.answer = RawAnswer.refusal(status, message)
+
+
+def _refuse(message: str, *, ordinary: bool = False, status: int = 404) -> _Refused:
+    if ordinary:
+        log.debug("raw: %s", message)  # an old frame: per-frame detail
+    else:
+        log.info("refused raw request: %s", message)
+    return _Refused(status, message)
+
+
+def _frame(request: web.Request) -> Frame:
+    """The frame the URL names (with raw data), or the 404 that says why not."""
+    check_viewer(request, request.app[CONTEXT])
+    stream = stream_of(request)
+    seq = int(request.match_info["seq"])
+    frame = frame_of(stream, seq)
+    if frame is None:
+        where = stream.path.rstrip("/") if request.match_info.get("stream") else ""
+        raise _refuse(
+            f"frame {seq} of stream {stream.name!r} is not kept any more (or not yet); see "
+            f"{where}/api/history for the frames kept",
+            ordinary=True,
+        )
+    if frame.raw is None:
+        raise _refuse(
+            "raw data is not kept: keep_raw is false; start the server with --keep-raw true "
+            "(keep_raw = true) to serve it"
+        )
+    return frame
+
+
+async def _work(app: web.Application, job: Callable[[], _T]) -> _T:
+    """Run ``job`` in the tile workers."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(app[TILE_POOL], job)
+
+
+def _remembered(
+    app: web.Application, raw: Raw, question: Hashable, job: Callable[[], bytes]
+) -> Callable[[], bytes]:
+    """``job`` computed at most once for the frame, its answer kept with the frame."""
+    answers = app[CONTEXT].streams.answers
+    return lambda: answers.get(raw, question, job)
+
+
+def _npy_answer(body: bytes, gzipped: bool, filename: str | None = None) -> RawAnswer:
+    headers = {**IMMUTABLE, "Vary": "Accept-Encoding", "X-Content-Type-Options": "nosniff"}
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    if filename is not None:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return RawAnswer(200, _NPY, body, headers)
+
+
+def _npy_region(raw: Raw, params: Mapping[str, str]) -> tuple[int, int, int, int, int] | None:
+    """The level and rectangle ``(level, x0, y0, x1, y1)`` the ``.npy`` route's query asks
+    for, ``None`` for the raw array as published; a 400 that names the parameter when one
+    is malformed or outside the pyramid."""
+    if not any(name in params for name in ROUTE_PARAMS["npy"]):
+        return None
+    top = max_level(raw.width, raw.height)
+    level = _place(params, "level", "pyramid level") if "level" in params else top
+    if level > top:
+        raise _refuse(f"level={level} is not in the raw pyramid: use 0 to {top}", status=400)
+    width, height = level_size(raw.width, raw.height, level)
+    rect = ("x", "y", "w", "h")
+    if not any(name in params for name in rect):
+        return level, 0, 0, width, height
+    x, y, w, h = (_place(params, name, "pixel count") for name in rect)
+    for name, start, length, size in (("x", x, w, width), ("y", y, h, height)):
+        if start >= size:
+            raise _refuse(f"{name}={start} is outside level {level} ({width}×{height})", status=400)
+        if not 0 < length <= size - start:
+            span = "w" if name == "x" else "h"
+            raise _refuse(
+                f"{span}={length} does not fit level {level} ({width}×{height}): use 1 to "
+                f"{size - start}",
+                status=400,
+            )
+    return level, x, y, x + w, y + h
+
+
+async def _npy(
+    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
+) -> RawAnswer:
+    """The raw array in NumPy's format, or (``level``, ``x``, ``y``, ``w``, ``h``) a
+    rectangle of one level of its pyramid; gzip-compressed if the client accepts it and it
+    pays (:func:`~framecast.science.rawfiles.gzip_pays`, decided once per frame)."""
+    answers = app[CONTEXT].streams.answers
+    region = _npy_region(raw, params)
+    # Kept with the frame: the whole array compressed, and a whole lower level (means), which
+    # every viewer at that zoom asks for. Any other rectangle is made for each request, so
+    # that a client cannot fill the cache with rectangles nobody else asks for.
+    whole_level = region is None or region[1:] == (
+        0,
+        0,
+        *level_size(raw.width, raw.height, region[0]),
+    )
+    reduced = region is not None and region[0] < max_level(raw.width, raw.height)
+
+    def numbers() -> np.ndarray[Any, Any]:
+        return raw.array() if region is None else rawtiles.region(raw.array(), *region)
+
+    def answer() -> tuple[bytes, bool]:
+        compress = gzipped and answers.get(
+            raw, ("npy", "gzip pays"), lambda: rawfiles.gzip_pays(raw.array())
+        )
+        if compress and whole_level:
+            return answers.get(
+                raw, ("npy", region, "gzip"), lambda: rawfiles.npy_gzip(numbers())
+            ), True
+        if compress:
+            return rawfiles.npy_gzip(numbers()), True
+        if reduced and whole_level:
+            return answers.get(raw, ("npy", region), lambda: rawfiles.npy(numbers())), False
+        return rawfiles.npy(numbers()), False  # made anew (a copy of pixels, or a rectangle)
+
+    body, compressed = await _work(app, answer)
+    name = f"{frame.stream}-{frame.seq}" + ("" if region is None else f"-level{region[0]}")
+    return _npy_answer(body, compressed, f"{name}.npy")
+
+
+async def _fits(
+    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
+) -> RawAnswer:
+    """The raw array as a FITS primary HDU (501 without astropy)."""
+    if not rawfiles.fits_available():
+        log.info("refused raw request: %s", rawfiles.FITS_MISSING)
+        return RawAnswer.refusal(501, rawfiles.FITS_MISSING)
+    body = await _work(app, lambda: rawfiles.fits(raw.array(), frame.metadata))
+    headers = {
+        **IMMUTABLE,
+        "Content-Disposition": f'attachment; filename="{frame.stream}-{frame.seq}.fits"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    return RawAnswer(200, "application/fits", body, headers)
+
+
+async def _dzi(
+    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
+) -> RawAnswer:
+    """The raw pyramid's DZI descriptor (``Format`` npy)."""
+    body = dzi_xml(raw.width, raw.height, format=rawtiles.FORMAT)
+    return RawAnswer(200, "application/xml", body, IMMUTABLE)
+
+
+def _place(params: Mapping[str, str], name: str, what: str | None = None) -> int:
+    value = params.get(name, "")
+    if not _DIGITS.fullmatch(value):
+        raise _refuse(f"{name}={value[:40]!r} is not a {what or 'tile ' + name}", status=400)
+    return int(value)
+
+
+async def _tile(
+    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
+) -> RawAnswer:
+    """One raw tile."""
+    level, col, row = (_place(params, k) for k in ("level", "col", "row"))
+    if tile_rect(raw.width, raw.height, level, col, row) is None:
+        raise _refuse(
+            f"raw tile {level}/{col}_{row} is outside the grid of a {raw.width}×{raw.height} "
+            "frame; see its .dzi for the size"
+        )
+
+    def encode() -> bytes:
+        tile = rawtiles.cut(raw.array(), level, col, row)
+        return rawfiles.npy_gzip(tile, tile=True) if gzipped else rawfiles.npy(tile)
+
+    question = ("tile", level, col, row, "gzip" if gzipped else "identity")
+    body = await _work(app, _remembered(app, raw, question, encode))
+    return _npy_answer(body, gzipped)
+
+
+_Route = Callable[[web.Application, Frame, Raw, Mapping[str, str], bool], Awaitable[RawAnswer]]
+_ROUTES: dict[str, _Route] = {"npy": _npy, "fits": _fits, "dzi": _dzi, "tile": _tile}
+#: The routes :func:`raw_answer` answers.
+RAW_ROUTES = frozenset(_ROUTES)
+
+
+async def raw_answer(
+    app: web.Application,
+    frame: Frame,
+    route: str,
+    params: Mapping[str, str],
+    gzip: bool,
+) -> RawAnswer:
+    """The answer of raw ``route`` (``npy``, ``fits``, ``dzi``, ``tile`` with ``level``,
+    ``col`` and ``row`` in ``params``) about ``frame`` (which has raw data); ``gzip``: the
+    client accepts gzip. What the HTTP handlers send and what a node's broker sends back to
+    the node that asked."""
+    raw = frame.raw
+    assert raw is not None
+    try:
+        return await _ROUTES[route](app, frame, raw, params, gzip)
+    except _Refused as refused:
+        return refused.answer
+
+
+async def _handle(request: web.Request, route: str, params: Mapping[str, str]) -> web.Response:
+    try:
+        frame = _frame(request)
+    except _Refused as refused:
+        return response_of(refused.answer)
+    gzip = accepts_gzip(request)
+    return response_of(await answer(request.app, frame, route, params, gzip, raw_answer))
+
+
+async def npy_handler(request: web.Request) -> web.Response:
+    """``GET <stream>/raw/<seq>.npy[?level=L[&x=X&y=Y&w=W&h=H]]``: the whole raw array in
+    NumPy's format, or a rectangle of one level of its pyramid."""
+    params = {k: request.query[k] for k in ROUTE_PARAMS["npy"] if k in request.query}
+    return await _handle(request, "npy", params)
+
+
+async def fits_handler(request: web.Request) -> web.Response:
+    """``GET <stream>/raw/<seq>.fits``: the raw array as a FITS primary HDU (501 without
+    astropy)."""
+    return await _handle(request, "fits", {})
+
+
+async def dzi_handler(request: web.Request) -> web.Response:
+    """``GET <stream>/raw/<seq>.dzi``: the raw pyramid's DZI descriptor (``Format`` npy)."""
+    return await _handle(request, "dzi", {})
+
+
+async def tile_handler(request: web.Request) -> web.Response:
+    """``GET <stream>/raw/<seq>_files/<level>/<col>_<row>.npy``: one raw tile."""
+    params = {k: request.match_info[k] for k in ("level", "col", "row")}
+    return await _handle(request, "tile", params)
+
+
+def add_raw_routes(app: web.Application, prefix: str) -> None:
+    """The raw routes under ``prefix`` ("" for the default stream's root ones)."""
+    seq = _NUMBER % "seq"
+    app.router.add_get(f"{prefix}/raw/{seq}.npy", npy_handler)
+    app.router.add_get(f"{prefix}/raw/{seq}.fits", fits_handler)
+    app.router.add_get(f"{prefix}/raw/{seq}.dzi", dzi_handler)
+    tile = f"{prefix}/raw/{seq}_files/{_NUMBER % 'level'}/{_NUMBER % 'col'}_{_NUMBER % 'row'}"
+    app.router.add_get(tile + ".npy", tile_handler)
