@@ -103,7 +103,7 @@ def test_every_setting_field_is_in_the_table() -> None:
 
 
 def test_docs_are_generated_from_the_declarations() -> None:
-    """docs/settings.md is exactly what scripts/settings-doc writes from config.py today."""
+    """docs/settings.md is exactly what scripts/settings-doc writes from config/settings.py today."""
     script = DOCS.parents[1] / "scripts" / "settings-doc"
     done = subprocess.run(
         [sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60

@@ -1,4 +1,4 @@
-"""The shared WebSocket frame written straight to idle clients (``web/clients.py`` fast path,
+"""The shared WebSocket frame written straight to idle clients (``web/liveclient.py`` fast path,
 frames built by ``protocol.websocket_frame``)."""
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ class WebContext:
     #: With a broker: how the raw routes reach a frame published by another node.
     ask_raw: AskRaw | None = None
     #: Questions about other nodes' frames on their way through the broker, by frame and
-    #: question: an identical question joins the one on its way (:mod:`.rawremote`).
+    #: question: an identical question joins the one on its way (:mod:`.peerdownloads`).
     raw_asking: dict[tuple[int, Hashable], asyncio.Task[RawAnswer]] = field(default_factory=dict)
     #: Questions answered by joining an identical one already on its way.
     raw_joined: int = 0
