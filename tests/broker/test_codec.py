@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from framecast.broker import node as broker
 from framecast.broker.codec import (
     ControlReply,
     ControlRequest,
@@ -22,7 +23,6 @@ from framecast.broker.codec import (
     encode_reply,
     encode_request,
 )
-from framecast.broker import node as broker
 from framecast.config.settings import Settings
 from framecast.errors import ConfigError
 from framecast.live.protocol import Command

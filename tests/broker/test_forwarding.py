@@ -10,8 +10,8 @@ from typing import Any
 
 import aiohttp
 
-from framecast.broker.codec import encode_announcement, encode_frame
 from framecast.broker import node as broker_module
+from framecast.broker.codec import encode_announcement, encode_frame
 from framecast.imaging import DisplayOptions, encode
 from framecast.live.frames import Frame
 from tests.broker.conftest import Redis, node, running, url

@@ -17,7 +17,7 @@ from framecast.errors import ConfigError
 from tests.conftest import until
 from tests.test_cli import start_serve
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 
 
 def write(tmp_path: Path, text: str) -> Path:

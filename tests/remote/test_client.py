@@ -112,20 +112,21 @@ def test_files_in_ingest_formats_are_sent_unchanged_and_others_reencoded(tmp_pat
 
 def test_client_stays_out_of_the_server_side() -> None:
     """The client imports neither the server, the web layer, the hub nor the pipeline."""
-    for module in ("client", "upload", "pushcli"):
-        found = imports_of(SRC / f"{module}.py", f"framecast.{module}")
+    for module in ("client", "upload", "push"):
+        found = imports_of(SRC / "remote" / f"{module}.py", f"framecast.remote.{module}")
         bad = [
             name
             for name in found
             for layer in (
                 "framecast.server",
                 "framecast.web",
-                "framecast.hub",
-                "framecast.pipeline",
+                "framecast.broker",
+                "framecast.live.hub",
+                "framecast.live.pipeline",
             )
             if name == layer or name.startswith(layer + ".")
         ]
-        assert not bad, f"framecast.{module} imports {bad}"
+        assert not bad, f"framecast.remote.{module} imports {bad}"
 
 
 def test_bad_url_stream_and_fields_are_refused_before_sending() -> None:

@@ -243,7 +243,7 @@ def test_the_module_is_pure() -> None:
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     allowed = {"__future__", "math", "collections.abc", "dataclasses", "typing", "numpy"}
-    assert names <= allowed | {"priority"}
+    assert names <= allowed | {"framecast.runtime.priority"}
 
 
 def test_figures_beyond_float64_are_strings_not_errors() -> None:

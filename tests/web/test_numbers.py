@@ -244,7 +244,7 @@ async def test_bad_questions_are_400_naming_the_parameter(
     assert status == 400
     assert text.startswith((f"{named}=", f"{named} ")), text
     assert text.count("\n") == 1
-    refusals = [r for r in caplog.records if r.name == "framecast.web.numbers"]
+    refusals = [r for r in caplog.records if r.name == "framecast.web.analysis"]
     assert len(refusals) == 1 and refusals[0].exc_info is None
 
 
