@@ -15,7 +15,7 @@ PAGE = re.compile(r"\bdocument\.|\bwindow\.|\bgetElementById\b|\bquerySelector")
 
 #: module → (may use the network, may use the page)
 LAYERS = {
-    "analysis.js": (True, False),
+    "analysis.js": (False, False),
     "chart.js": (False, True),
     "colour.js": (False, False),
     "figures.js": (False, True),
@@ -23,9 +23,13 @@ LAYERS = {
     "levels.js": (False, True),
     "npy.js": (False, False),
     "overlay.js": (False, True),
+    "rawframe.js": (False, False),
+    "rawtext.js": (False, False),
     "rawtiles.js": (False, True),
+    "readout.js": (False, True),
     "scalebar.js": (False, False),
     "series.js": (False, False),
+    "timeplot.js": (False, True),
     "toolstate.js": (False, False),
     "tools.js": (False, True),
 }

@@ -226,7 +226,7 @@ def test_tiles_cut_in_the_browser_equal_the_servers(
     viewer.wait_seq(1)
     same = viewer.page.evaluate(
         """async (asked) => {
-          const r = await import('./js/tools/rawtiles.js');
+          const r = await import('./js/tools/rawframe.js');
           const n = await import('./js/tools/npy.js');
           const get = async (u) => n.parseNpy(await (await fetch(u)).arrayBuffer());
           const npy = await get('raw/1.npy');

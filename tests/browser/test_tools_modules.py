@@ -83,7 +83,7 @@ def test_64_bit_integers_are_read_exactly(page_open: Viewer, dtype: str) -> None
     assert got["kind"] == "Float64Array" and got["numbers"][4:] == [7, 40000]
     printed = run(
         page_open,
-        "rawtiles.js",
+        "rawtext.js",
         "[m.formatRaw(BigInt(arg), 'int64'), m.formatRaw([1n, -2n], 'int64')]",
         str(big),
     )
@@ -256,7 +256,7 @@ def test_raw_values_are_printed_as_numpy_prints_them(page_open: Viewer) -> None:
     integers stay integers; NaN and infinities by name; colour as a list."""
     got = run(
         page_open,
-        "rawtiles.js",
+        "rawtext.js",
         "[[Math.fround(3.25e-05), 'float32'], [Math.fround(-12), 'float32'], [40000, 'uint16'],"
         " [-12, 'int16'], [NaN, 'float32'], [-Infinity, 'float64'], [Math.fround(0.1), 'float32'],"
         " [1e16, 'float64'], [0.5, 'float64'], [[1, 2, 3], 'uint8']]"
@@ -281,7 +281,7 @@ def test_raw_tile_geometry(page_open: Viewer) -> None:
     levels halve the size rounding up."""
     got = run(
         page_open,
-        "rawtiles.js",
+        "rawframe.js",
         "[m.tileOf(0, 0), m.tileOf(253, 10), m.tileOf(254, 300), m.tileOf(600, 508),"
         " (() => { const d = m.dziLevels(600, 400); return [d.maxLevel, d.size(10), d.size(9),"
         " d.size(0)]; })()]",
@@ -299,7 +299,7 @@ def test_raw_tile_geometry(page_open: Viewer) -> None:
 
 
 WINDOW = """async (arg) => {
-  const r = await import('./js/tools/rawtiles.js');
+  const r = await import('./js/tools/rawframe.js');
   const { parseNpy } = await import('./js/tools/npy.js');
   const w = r.areaOf(parseNpy(new Uint8Array(arg.npy).buffer), arg.window, arg.maxLevel);
   const { width, height } = r.dziLevels(arg.width, arg.height).size(arg.window.level);
@@ -385,7 +385,7 @@ def test_a_window_of_a_level_gives_the_tiles_inside_it(page_open: Viewer) -> Non
 
 def test_histogram_counts_finite_values(page_open: Viewer) -> None:
     """The browser's histogram spans min..max, leaves NaN out, the maximum in the last bin."""
-    got = run(page_open, "rawtiles.js", "m.histogram(new Float32Array([0, 1, 1, 4, NaN]), 4)")
+    got = run(page_open, "rawframe.js", "m.histogram(new Float32Array([0, 1, 1, 4, NaN]), 4)")
     assert got == {"min": 0, "max": 4, "edges": [0, 1, 2, 3, 4], "counts": [1, 2, 0, 1]}
 
 
@@ -443,7 +443,7 @@ def test_integer_histograms_equal_the_float_ones(page_open: Viewer) -> None:
     edges and counts as that of the same values as floats."""
     got = run(
         page_open,
-        "rawtiles.js",
+        "rawframe.js",
         """[['Uint16Array', [7, 65535, 300, 300, 40000, 0]], ['Int16Array', [-32768, -5, 0, 12]],
             ['Uint8Array', [3, 3, 3]], ['Int8Array', [-128, 127, 0]], ['Uint16Array', []]]
           .map(([kind, values]) => [m.histogram(new globalThis[kind](values), 7),
@@ -482,7 +482,7 @@ def test_float16_is_read_and_printed_as_numpy_does(page_open: Viewer) -> None:
     ]
     printed = run(
         page_open,
-        "rawtiles.js",
+        "rawtext.js",
         "arg.map((v) => m.formatRaw(v === 'NaN' ? NaN : v === 'inf' ? Infinity : v, 'float16'))",
         ["NaN" if np.isnan(f) else "inf" if np.isinf(f) else f for f in numbers],
     )

@@ -42,9 +42,9 @@ export class Toggle {
   }
 }
 
-/** The night-mode toggle (shared by the viewer and the overview page: one setting). */
-export function nightToggle(button) {
-  const themeColour = document.querySelector('meta[name="theme-color"]');
+/** The night-mode toggle (shared by the viewer and the overview page: one setting);
+ *  `themeColour`: the page's <meta name="theme-color">, or null. */
+export function nightToggle(button, { themeColour = null } = {}) {
   return new Toggle(button, {
     key: NIGHT_KEY,
     className: "night",
@@ -62,8 +62,8 @@ export function typing(event) {
 }
 
 /** Night mode and panel toggles plus their keyboard shortcuts. */
-export function setupToggles({ nightButton, infoButton, imageElement, onLayoutChange = () => {} }) {
-  const night = nightToggle(nightButton);
+export function setupToggles({ nightButton, infoButton, imageElement, themeColour = null, onLayoutChange = () => {} }) {
+  const night = nightToggle(nightButton, { themeColour });
   const smallPortrait = matchMedia("(max-width: 700px) and (orientation: portrait)").matches;
   const panel = new Toggle(infoButton, {
     key: PANEL_KEY,

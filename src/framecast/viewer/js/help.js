@@ -4,11 +4,12 @@
 import { typing } from "./controls.js";
 
 export class HelpDialog {
-  constructor({ button, dialog }) {
+  /** `root`: the dialog; `button`: the button that opens it. */
+  constructor(root, { button }) {
     this.button = button;
-    this.dialog = dialog;
+    this.dialog = root;
     button.addEventListener("click", () => this.toggle());
-    dialog.addEventListener("close", () => button.setAttribute("aria-expanded", "false"));
+    root.addEventListener("close", () => button.setAttribute("aria-expanded", "false"));
     document.addEventListener("keydown", (event) => {
       if (event.key !== "?" || typing(event)) return;
       event.preventDefault();
@@ -23,6 +24,11 @@ export class HelpDialog {
   toggle() {
     if (this.isOpen) this.dialog.close();
     else this.open();
+  }
+
+  /** Add rows (<tr>) to the table of shortcuts (the tools list theirs). */
+  addRows(rows) {
+    this.dialog.querySelector("table tbody").append(...rows);
   }
 
   open() {

@@ -5,6 +5,8 @@
 // key is always shown on hover. Rows are updated in place (same key → same row), so new
 // values do not make the layout jump. Values are always inserted as text, never as HTML.
 
+import { parts } from "./elements.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_PLOT_POINTS = 512;
 
@@ -185,4 +187,30 @@ export function imageEntries(own, shown = {}) {
   if (typeof own.time === "number") rows.push(["time", new Date(own.time * 1000).toLocaleTimeString()]);
   if (typeof own.bytes === "number") rows.push(["JPEG", formatBytes(own.bytes)]);
   return rows;
+}
+
+/** The panel beside the image (its root, #panel): the number of the image on screen, its
+ *  size, time and bytes, the publisher's metadata, and the server line at the bottom. */
+export class InfoPanel {
+  constructor(root) {
+    this.el = parts(root, { seq: "meta-seq", fixed: "meta-fixed", list: "meta", empty: "meta-empty", server: "server-info" });
+    this.fixed = new MetadataList(this.el.fixed, { rawLabels: true });
+    this.meta = new MetadataList(this.el.list);
+  }
+
+  /** The image on screen: `info` as the view's "shown" event hands it back, drawn
+   *  `width` × `height`. */
+  showImage(info, { width, height }) {
+    const { entries } = splitMetadata(info.metadata);
+    const own = info.own;
+    this.el.seq.textContent = info.waiting ? "(waiting)" : own.seq ? `#${own.seq}` : "";
+    this.fixed.render(imageEntries(own, { width, height }));
+    this.meta.render(entries);
+    this.el.empty.hidden = entries.length > 0;
+  }
+
+  /** The server line (serverstatus.js's `serverLine`). */
+  setServerLine(text) {
+    this.el.server.textContent = text;
+  }
 }

@@ -3,6 +3,9 @@
 // and hidden again if the server refuses the connection (HTTP 401). The server's reply is
 // shown in a banner.
 
+import { COMMANDS } from "./messages.js";
+import { parts } from "./elements.js";
+
 function describe(reply) {
   if (!reply || typeof reply !== "object") return { ok: false, text: "unexpected reply" };
   if (reply.error) return { ok: false, text: `error: ${reply.error}` };
@@ -13,15 +16,16 @@ function describe(reply) {
 }
 
 export class OperatorControls {
-  /** `channel`: a transport ControlChannel (or null while unknown). */
-  constructor({ snapshotButton, resetButton, reply }) {
-    this.buttons = [snapshotButton, resetButton];
+  /** `root`: the element holding the two buttons (#operator); `reply`: the Banner the
+   *  server's replies are said in. The control channel is made by `offer`. */
+  constructor(root, { reply }) {
+    const { snapshot, reset } = parts(root, { snapshot: "btn-operator-snapshot", reset: "btn-operator-reset" });
+    this.buttons = [snapshot, reset];
     this.reply = reply;
     this.channel = null;
-    this.timer = null;
     this.decided = false;  // true once offer() has shown or hidden the buttons
-    snapshotButton.addEventListener("click", () => this.run({ cmd: "snapshot_now" }));
-    resetButton.addEventListener("click", () => this.run({ cmd: "reset" }));
+    snapshot.addEventListener("click", () => this.run({ cmd: COMMANDS.snapshot }));
+    reset.addEventListener("click", () => this.run({ cmd: COMMANDS.reset }));
   }
 
   /** Decide from api/status whether the buttons can be offered; probe the channel. */
@@ -55,10 +59,6 @@ export class OperatorControls {
   }
 
   _say({ ok, text }) {
-    clearTimeout(this.timer);
-    this.reply.textContent = text;
-    this.reply.classList.toggle("bad", !ok);
-    this.reply.hidden = false;
-    this.timer = setTimeout(() => { this.reply.hidden = true; }, 8000);
+    this.reply.say(text, { bad: !ok, forMs: 8000 });
   }
 }

@@ -1,5 +1,5 @@
-// The overview page (streams.html): one live card per stream — its latest image, name,
-// viewers and the age of its image — each a link to that stream's viewer.
+// The overview page (streams.html), and its wiring: one live card per stream — its latest
+// image, name, viewers and the age of its image — each a link to that stream's viewer.
 //
 // Bounded cost, whatever the number of streams: one api/streams read every 1.5 s (none
 // while the page is hidden), and a thumbnail is loaded only when its stream's seq changed
@@ -17,7 +17,7 @@ const $ = (id) => document.getElementById(id);
 const { base } = pageStream(location.pathname);
 const clock = new ClockOffset();
 
-const night = nightToggle($("btn-night"));
+const night = nightToggle($("btn-night"), { themeColour: document.querySelector('meta[name="theme-color"]') });
 document.addEventListener("keydown", (event) => {
   if (!typing(event) && event.key === "n") night.set(!night.on);
 });

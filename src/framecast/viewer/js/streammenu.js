@@ -4,12 +4,14 @@
 // Never touches the network: choosing a stream navigates to its page.
 
 import { overviewHref, streamHref } from "./streams.js";
+import { parts } from "./elements.js";
 
 export class StreamMenu {
-  /** `box`: the element shown or hidden; `select`: the <select>; `link`: the overview <a>;
-   *  `base` and `current`: from pageStream(location.pathname). */
-  constructor({ box, select, link, base, current }) {
-    this.box = box;
+  /** `root`: the element shown or hidden (#stream-switch), holding the <select> and the
+   *  overview's link; `base` and `current`: from pageStream(location.pathname). */
+  constructor(root, { base, current }) {
+    const { select, link } = parts(root, { select: "stream-select", link: "streams-link" });
+    this.box = root;
     this.select = select;
     this.base = base;
     this.current = current;

@@ -8,11 +8,19 @@
 
 import { typing } from "./controls.js";
 import { BLINK_RATES } from "./blink.js";
+import { parts } from "./elements.js";
 
 export class TimelineBar extends EventTarget {
-  constructor({ bar, back, forward, live, where, count, blink, rate, imageElement, rateHz }) {
+  /** `root`: the bar (#timeline); `imageElement`: the image, whose own keys ← and → pan;
+   *  `rateHz`: the blink rate selected at first. */
+  constructor(root, { imageElement, rateHz }) {
     super();
-    Object.assign(this, { bar, back, forward, live, where, count, blink, rate });
+    this.bar = root;
+    const { back, forward, live, where, count, blink, rate } = parts(root, {
+      back: "btn-back", forward: "btn-forward", live: "btn-live", where: "timeline-where",
+      count: "timeline-new", blink: "btn-blink", rate: "blink-rate",
+    });
+    Object.assign(this, { back, forward, live, where, count, blink, rate });
     for (const hz of BLINK_RATES) {
       const option = document.createElement("option");
       option.value = String(hz);

@@ -1,7 +1,11 @@
-// The tools' side of the network (no DOM): the raw value of a pixel (/api/pixel), each kept
-// frame's metadata (history/<seq>.json), and the "point" command. Values are handed on as
-// the text the server wrote, so a value is shown exactly as published (3.25e-05 stays
-// 3.25e-05, a count stays a count) — JSON.parse would re-spell floats.
+// The server's answers about a frame, as the tools read them (no DOM): the raw value of a
+// pixel (/api/pixel, asked at most ten times a second), each kept frame's metadata
+// (history/<seq>.json), and members of an answer's JSON text. Values are handed on as the
+// text the server wrote, so a value is shown exactly as published (3.25e-05 stays 3.25e-05,
+// a count stays a count) — JSON.parse would re-spell floats. The requests themselves go
+// through the transport.
+
+import { fetchAnswer, fetchJson } from "../transport.js";
 
 /** The text of member `name` of a JSON object (its value as written), or null. Only the top
  *  level of the object is searched. */
@@ -70,9 +74,9 @@ export function valueText(text) {
  *  when the server has no raw data). At most one request every `intervalMs`; a newer ask
  *  replaces one still waiting (the pointer moved on). */
 export class PixelReader {
-  constructor({ intervalMs = 100, fetchImpl = (url) => fetch(url, { cache: "force-cache" }) } = {}) {
+  constructor({ intervalMs = 100, answer = fetchAnswer } = {}) {
     this.intervalMs = intervalMs;
-    this.fetch = fetchImpl;
+    this.answer = answer;
     this.last = 0;
     this.waiting = null;
     this.timer = null;
@@ -97,30 +101,22 @@ export class PixelReader {
     this.last = performance.now();
     this.requests += 1;
     const query = `${job.seq !== null && job.seq !== undefined ? `seq=${job.seq}&` : ""}x=${job.x}&y=${job.y}`;
-    try {
-      const response = await this.fetch(`api/pixel?${query}`);
-      if (!response.ok) {
-        if (response.status === 404 && !job.seq) this.unavailable = true;
-        job.resolve(null);
-        return;
-      }
-      job.resolve(valueText(memberText(await response.text(), "value")));
-    } catch {
-      job.resolve(null);
-    }
+    const { status, text } = await this.answer(`api/pixel?${query}`);
+    if (status === 404 && !job.seq) this.unavailable = true;
+    job.resolve(text === null ? null : valueText(memberText(text, "value")));
   }
 }
 
-/** Each kept frame's metadata (history/<seq>.json), fetched `parallel` at a time. */
-export async function fetchMetadata(seqs, { parallel = 4, fetchImpl = (url) => fetch(url) } = {}) {
+/** Each kept frame's metadata (history/<seq>.json), read `parallel` at a time: a Map seq →
+ *  data; a frame dropped meanwhile (or a server away) is left out. */
+export async function fetchMetadata(seqs, { parallel = 4, read = (url) => fetchJson(url, { cache: "default" }) } = {}) {
   const found = new Map();
   const queue = [...seqs];
   const worker = async () => {
     while (queue.length) {
       const seq = queue.shift();
       try {
-        const response = await fetchImpl(`history/${seq}.json`);
-        if (response.ok) found.set(seq, await response.json());
+        found.set(seq, (await read(`history/${seq}.json`)).data);
       } catch {
         /* dropped meanwhile, or the server is away: that frame is left out */
       }
@@ -128,27 +124,6 @@ export async function fetchMetadata(seqs, { parallel = 4, fetchImpl = (url) => f
   };
   await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
   return found;
-}
-
-/** The bytes at `url` (a raw tile), or a rejection saying why. Raw tiles never change for
- *  a given frame: the browser's cache may answer (`cache`: "force-cache" by default;
- *  "no-store" for a whole frame read once and kept in memory, not written to the cache). */
-export async function fetchBuffer(url, { signal, cache = "force-cache" } = {}) {
-  const response = await fetch(url, { cache, signal });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.arrayBuffer();
-}
-
-/** The answer to an analysis question (`api/stats?…`, `api/profile?…`) as text, or null
- *  when the server has none (404: no such route, frame or raw data; 400: refused). */
-export async function fetchAnswer(path) {
-  try {
-    const response = await fetch(path, { cache: "force-cache" });
-    if (!response.ok) return { status: response.status, text: null };
-    return { status: response.status, text: await response.text() };
-  } catch {
-    return { status: 0, text: null };
-  }
 }
 
 /** A JSON number as written, or a list of them, to a JS number (null → NaN; "inf"). */

@@ -4,7 +4,9 @@
 // centroid if asked, and the line's raw values as a plot; asked again for every frame.
 
 import { LineChart } from "./chart.js";
-import { fetchAnswer, memberText, toNumber, valueText } from "./analysis.js";
+import { fetchAnswer } from "../transport.js";
+import { memberText, toNumber, valueText } from "./analysis.js";
+import { parts } from "../elements.js";
 
 /** The figures, in the order shown, and those a strip chart can follow: [label, member,
  *  index within a list member]. */
@@ -33,19 +35,14 @@ export class Figures {
   /** `box`: the element holding REGION_FIGURES and LINE_FIGURES; `onCentroid({x, y})`: the
    *  reticle should move to the region's centroid (when "reticle on the centroid" is ticked). */
   constructor(box, { onCentroid }) {
-    const $ = (id) => box.querySelector(`#${id}`);
-    this.el = {
-      region: $("tools-region-figures"),
-      stats: $("tools-stats"),
-      stripFigure: $("tools-strip-figure"),
-      follow: $("tools-follow"),
-      stripNote: $("tools-strip-note"),
-      line: $("tools-line-figures"),
-      profileNote: $("tools-profile-note"),
-    };
+    this.el = parts(box, {
+      region: "tools-region-figures", stats: "tools-stats", stripFigure: "tools-strip-figure",
+      follow: "tools-follow", stripNote: "tools-strip-note", line: "tools-line-figures",
+      profileNote: "tools-profile-note", strip: "tools-strip", profile: "tools-profile",
+    });
     this.onCentroid = onCentroid;
-    this.strip = new LineChart($("tools-strip"));
-    this.profile = new LineChart($("tools-profile"));
+    this.strip = new LineChart(this.el.strip);
+    this.profile = new LineChart(this.el.profile);
     this.points = [];           // [[seq, {member: text}]] since the region was drawn
     this.missing = false;       // the server has no analysis routes
     this.el.stripFigure.addEventListener("change", () => this._strip());

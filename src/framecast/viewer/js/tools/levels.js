@@ -6,10 +6,13 @@
 // through each stage. The panel (tools.js) holds its elements and says when to act.
 
 import { prepareCanvas } from "./chart.js";
-import { fetchAnswer, fetchBuffer } from "./analysis.js";
-import { RawTiles, dziLevels, formatRaw, histogram, tileRect } from "./rawtiles.js";
+import { fetchAnswer, fetchBuffer } from "../transport.js";
+import { RawTiles } from "./rawtiles.js";
+import { dziLevels, histogram, tileRect } from "./rawframe.js";
+import { formatRaw } from "./rawtext.js";
 import { parseNpy } from "./npy.js";
 import { autoLevels, saturationLevel } from "./colour.js";
+import { parts } from "../elements.js";
 
 export class Levels {
   /** `view`: the ImageView; `box`: the panel holding the levels' fields and histogram;
@@ -20,17 +23,10 @@ export class Levels {
     this.state = state;
     this.currentFrame = frame;
     this.save = save;
-    const $ = (id) => box.querySelector(`#${id}`);
-    this.el = {
-      section: $("tools-levels"),
-      hist: $("tools-hist"),
-      black: $("tools-black"),
-      white: $("tools-white"),
-      stretch: $("tools-stretch"),
-      cmap: $("tools-cmap"),
-      auto: $("tools-auto"),
-      note: $("tools-levels-note"),
-    };
+    this.el = parts(box, {
+      section: "tools-levels", hist: "tools-hist", black: "tools-black", white: "tools-white",
+      stretch: "tools-stretch", cmap: "tools-cmap", auto: "tools-auto", note: "tools-levels-note",
+    });
     // When each of the last live frames went through each stage (performance.now(), ms):
     // notified, read, bytes, parsed, firstTile, lastTile, shown, onScreen (the animation
     // frame after it was shown). For benchmarks/levels.py and the developer's console.
@@ -88,7 +84,7 @@ export class Levels {
     const marks = Number.isInteger(own.seq) ? this._marksOf(own.seq) : null;
     const seq = own.seq;
     const source = new RawTiles({
-      url, width, height, levels: (source) => this._levelsNow(source), load: fetchBuffer, loadWhole: (u, o) => this._readWhole(u, o), marks,
+      url, width, height, levels: (tiles) => this._levelsNow(tiles), load: fetchBuffer, loadWhole: (u, o) => this._readWhole(u, o), marks,
       area: this._area(width, height),
       loadHistogram: Number.isInteger(seq) ? () => this._serverHistogram(seq) : null,
       paintsWithHistogram: () => !this.state.levels,

@@ -1,4 +1,4 @@
-// What the tools draw over the image, fixed to image pixels (SPEC §11.3): the reticle, the
+// What the tools draw over the image, fixed to image pixels (docs/viewer.md, "Scientific tools"): the reticle, the
 // scale bar, the region and the line. A canvas laid over OpenSeadragon's, redrawn whenever
 // the viewport moves, so the marks zoom and pan with the image. It also turns the pointer
 // into image pixels: hovering, touch-and-hold, drawing and dragging the marks, and a click
@@ -25,9 +25,9 @@ const PALETTES = {
 };
 
 export class ToolOverlay extends EventTarget {
-  /** `view`: the ImageView (its OpenSeadragon viewer); `host`: the element over which the
-   *  canvas is laid (the image section; the canvas covers OpenSeadragon's element). */
-  constructor(view, host, { scaleBarFor = () => null } = {}) {
+  /** `view`: the ImageView (its OpenSeadragon viewer): the canvas is laid over
+   *  OpenSeadragon's element, next to it. */
+  constructor(view, { scaleBarFor = () => null } = {}) {
     super();
     this.view = view;
     this.osd = view.osd;

@@ -1,21 +1,22 @@
-// The viewer's scientific tools (SPEC §11.3), wired together: the panel and its buttons,
-// the overlay's marks, the pixel readout, metadata over time with a threshold, the point
-// tool and the shortcuts; levels on the raw data are levels.js's. main.js hands it what it
-// knows (the frame on screen, each notification, the kept frames, the control channel); the
-// tools keep their own state in the URL fragment.
+// The viewer's scientific tools (docs/viewer.md, "Scientific tools"), wired together: the
+// panel and its buttons, the overlay's marks, the point tool and the shortcuts; levels on the
+// raw data are levels.js's, the readout readout.js's, metadata over time timeplot.js's, a
+// region's figures figures.js's. main.js hands it what it knows (the frame on screen, each
+// notification, the kept frames, the control channel); the tools keep their own state in
+// the URL fragment. Its root is the image section it lays its box in.
 
 import { ToolOverlay } from "./overlay.js";
-import { LineChart } from "./chart.js";
-import { MetaSeries, crosses } from "./series.js";
-import { PixelReader, fetchMetadata } from "./analysis.js";
 import { Figures, LINE_FIGURES, REGION_FIGURES } from "./figures.js";
 import { Levels } from "./levels.js";
-import { formatRaw } from "./rawtiles.js";
+import { Readout } from "./readout.js";
+import { TimePlot } from "./timeplot.js";
 import { COLORMAPS, STRETCHES } from "./colour.js";
 import { parseTools, rememberTools } from "./toolstate.js";
 import { scaleBar } from "./scalebar.js";
 import { actionFor, helpRows } from "./keys.js";
 import { typing } from "../controls.js";
+import { parts } from "../elements.js";
+import { POINT } from "../messages.js";
 
 const PANEL = `
   <button type="button" class="tools-toggle" id="btn-tools" aria-expanded="false" aria-controls="tools-panel" title="Scientific tools (t)">Tools</button>
@@ -61,44 +62,31 @@ const PANEL = `
   </section>`;
 
 export class Tools extends EventTarget {
-  /** `view`: the ImageView; `host`: the image section; `banners`: where banners go;
-   *  `stream`: this page's stream; `keptFrames()`: the frames the server keeps.
+  /** `host`: the image section (the root the tools' box is laid in); `view`: the
+   *  ImageView; `banners`: the Banners over the image; `help`: the page's HelpDialog (the
+   *  tools list their keys in it), or null; `stream`: this page's stream; `keptFrames()`:
+   *  the frames the server keeps.
    *  Event "sourcechange": levels were switched on or off, the frame on screen should be
    *  shown again (with `tilesFor` and `keySuffix`). */
-  constructor({ view, host, banners, stream, keptFrames = () => [] }) {
+  constructor(host, { view, banners, help = null, stream, keptFrames = () => [] }) {
     super();
     this.view = view;
     this.stream = stream;
-    this.keptFrames = keptFrames;
     this.state = parseTools(location.hash);
     this.mode = null;
     this.frame = null;          // the frame on screen: {seq, width, height, metadata, raw}
     this.hovered = null;        // the pixel whose value is shown
     this.control = null;        // the operator's control channel, when allowed
-    this.series = new MetaSeries();
-    this.pixels = new PixelReader();
-    this.alerted = false;       // the last live frame crossed the threshold
-    this.filling = false;
+    this.liveSeq = null;        // the newest frame notified
 
     const box = document.createElement("div");
     box.className = "tools";
     box.innerHTML = PANEL;
     host.append(box);
-    const $ = (id) => box.querySelector(`#${id}`);
-    this.el = {
-      toggle: $("btn-tools"),
-      panel: $("tools-panel"),
-      readout: $("tools-readout"),
-      note: $("tools-note"),
-      region: $("tools-region"),
-      line: $("tools-line"),
-      plotKey: $("tools-plot-key"),
-      thDir: $("tools-th-dir"),
-      thValue: $("tools-th-value"),
-      notify: $("tools-notify"),
-      last: $("tools-plot-last"),
-      keys: box.querySelector("#tools-keys tbody"),
-    };
+    this.el = parts(box, {
+      toggle: "btn-tools", panel: "tools-panel", readout: "tools-readout", note: "tools-note",
+      region: "tools-region", line: "tools-line", keys: "tools-keys",
+    });
     this.figures = new Figures(box, {
       onCentroid: (pixel) => {
         this.state.reticle = pixel;
@@ -106,16 +94,19 @@ export class Tools extends EventTarget {
         this._apply();
       },
     });
-    this.liveSeq = null;        // the newest frame notified
     this.buttons = Object.fromEntries([...box.querySelectorAll("[data-tool]")].map((b) => [b.dataset.tool, b]));
-    this.alert = banner(banners, "warn", "tools-alert");
-    this.reply = banner(banners, "info", "tools-reply");
-    this.chart = new LineChart($("tools-chart"));
-    this.overlay = new ToolOverlay(view, view.osd.element.parentElement, {
-      scaleBarFor: (scale) => this._scaleBar(scale),
+    this.reply = banners.banner("tools-reply", "info");
+    this.plot = new TimePlot(box, {
+      state: this.state, save: () => this._save(), alert: banners.banner("tools-alert", "warn"), stream,
+      keptFrames, frame: () => this.frame,
     });
+    this.overlay = new ToolOverlay(view, { scaleBarFor: (scale) => this._scaleBar(scale) });
     this.levels = new Levels({ view, box, state: this.state, frame: () => this.frame, save: () => this._save() });
-    this._helpKeys();
+    this.readout = new Readout(this.el.readout, { inMemory: (x, y) => this.levels.valueAt(x, y) });
+    // The page's help lists every shortcut; without one, the panel lists the tools' own.
+    if (help) help.addRows(helpRows());
+    else this.el.keys.querySelector("tbody").append(...helpRows());
+    this.el.keys.hidden = Boolean(help);
     this._wire();
     this.levels.wire();
     this._apply();
@@ -137,14 +128,12 @@ export class Tools extends EventTarget {
       dtype: own.dtype ?? null,
       latest: this.liveSeq === null || own.seq >= this.liveSeq,
     };
-    if (this.frame.seq !== null) this.series.add(this.frame.seq, metadata);
     this.levels.markShown(this.frame.seq);
     this.overlay.setSize(this.frame.width, this.frame.height);
     if (this.state.reticle === "centre") this.state.reticle = this._centre();
     this._clampMarks();
     this._marks();
-    this._thresholdBanner();
-    this._refreshPlot();
+    this.plot.shown(this.frame);
     if (this.levelsOn) this.levels.histogram(this.frame);
     if (this.hovered) this._read(this.hovered);
     this._measure();
@@ -176,22 +165,12 @@ export class Tools extends EventTarget {
     if (!Number.isInteger(seq) || !message.metadata || typeof message.metadata !== "object") return;
     this.liveSeq = seq;
     this.levels.markNotified(seq);
-    const last = [...this.series.frames.keys()].pop();
-    if (last !== undefined && seq < last) this.series.clear();  // a restarted server
-    this.series.add(seq, message.metadata);
-    this._refreshPlot();
-    const key = this.state.plot;
-    if (key && this.state.threshold) {
-      const value = message.metadata[key];
-      const crossing = crosses(value, this.state.threshold);
-      if (crossing && !this.alerted) this._notify(key, value, seq);
-      this.alerted = crossing;
-    }
+    this.plot.notified(seq, message.metadata);
   }
 
   /** The list of kept frames is known (again): a plotted key gets their values. */
   historyLoaded() {
-    if (this.state.open && this.state.plot) this._fillHistory();
+    if (this.state.open && this.state.plot) this.plot.fill();
   }
 
   /** The control channel (a transport ControlChannel) when this page may command the
@@ -212,31 +191,6 @@ export class Tools extends EventTarget {
     for (const button of this.el.panel.querySelectorAll("[data-remove]")) {
       button.addEventListener("click", () => this._remove(button.dataset.remove));
     }
-    this.el.plotKey.addEventListener("change", () => {
-      this.state.plot = this.el.plotKey.value || null;
-      this.alerted = false;
-      this._save();
-      this._refreshPlot();
-      this._thresholdBanner();
-      if (this.state.plot) this._fillHistory();
-    });
-    const threshold = () => {
-      const text = this.el.thValue.value.trim();
-      const value = Number(text);
-      this.state.threshold = text && Number.isFinite(value) ? { direction: this.el.thDir.value, value } : null;
-      this.alerted = false;
-      this._save();
-      this._refreshPlot();
-      this._thresholdBanner();
-    };
-    this.el.thDir.addEventListener("change", threshold);
-    this.el.thValue.addEventListener("change", threshold);
-    this.el.notify.addEventListener("change", async () => {
-      if (this.el.notify.checked && globalThis.Notification && Notification.permission !== "granted") {
-        const answer = await Notification.requestPermission();
-        if (answer !== "granted") this.el.notify.checked = false;
-      }
-    });
     this.overlay.addEventListener("change", (event) => {
       Object.assign(this.state, event.detail);
       if (event.detail.region) this.figures.restart();
@@ -264,7 +218,7 @@ export class Tools extends EventTarget {
       case "tools": state.open = !state.open; break;
       case "readout":
         state.readout = !state.readout;
-        if (!state.readout) this.el.readout.hidden = true;
+        if (!state.readout) this.readout.hide();
         break;
       case "reticle": state.reticle = state.reticle ? null : this._centre(); break;
       case "scaleBar": state.scaleBar = !state.scaleBar; break;
@@ -311,8 +265,7 @@ export class Tools extends EventTarget {
       case "plot":
         state.open = true;
         this._apply();
-        this.el.plotKey.focus();
-        this._fillHistory();
+        this.plot.choose();
         return;
       case "done": this._setMode(null); return;
       default: return;
@@ -357,13 +310,8 @@ export class Tools extends EventTarget {
     this.buttons.levels.setAttribute("aria-pressed", String(this.levelsOn));
     this.buttons.saturation.setAttribute("aria-pressed", String(state.saturation));
     this.levels.show();
-    if (state.threshold) {
-      this.el.thDir.value = state.threshold.direction;
-      this.el.thValue.value = String(state.threshold.value);
-    }
     this._marks();
-    this._refreshPlot();
-    if (state.open && state.plot) this._fillHistory();
+    this.plot.apply();
   }
 
   _marks() {
@@ -394,14 +342,7 @@ export class Tools extends EventTarget {
     if (r && r !== "centre" && (r.x >= width || r.y >= height)) this.state.reticle = this._centre();
   }
 
-  _helpKeys() {
-    // The page's help lists every shortcut; without one, the panel lists the tools' own.
-    const help = document.querySelector("#help-dialog table tbody");
-    (help || this.el.keys).append(...helpRows());
-    if (help) this.el.panel.querySelector("#tools-keys").hidden = true;
-  }
-
-  // ---- overlays ---------------------------------------------------------------------------
+  // ---- overlays, readout, point -------------------------------------------------------------
 
   _scaleBar(screenPerPixel) {
     const metadata = this.frame && this.frame.metadata;
@@ -409,131 +350,21 @@ export class Tools extends EventTarget {
     return scaleBar(metadata.pixel_size, metadata.pixel_unit, screenPerPixel);
   }
 
-  // ---- pixel readout ----------------------------------------------------------------------
-
-  async _read(pixel) {
-    const token = (this.readToken = (this.readToken || 0) + 1);  // only the newest call writes
+  _read(pixel) {
     this.hovered = pixel;
-    const out = this.el.readout;
-    if (!this.state.readout || !pixel || !this.frame) {
-      if (!pixel) out.hidden = true;
-      return;
-    }
-    const frame = this.frame;
-    out.hidden = false;
-    const where = `x ${pixel.x}, y ${pixel.y}`;
-    const inMemory = this.levels.valueAt(pixel.x, pixel.y);
-    if (inMemory) {
-      out.textContent = `${where}: ${formatRaw(inMemory.value, inMemory.dtype)}`;
-      return;
-    }
-    if (!frame.raw || this.pixels.unavailable) {
-      out.textContent = where;
-      return;
-    }
-    if (!out.textContent.startsWith(`${where}: `)) out.textContent = `${where}: …`;
-    const value = await this.pixels.ask(frame.seq, pixel.x, pixel.y);
-    if (token !== this.readToken || value === undefined) return;  // a newer call writes
-    out.textContent = value === null ? where : `${where}: ${frame.dtype === "float32" ? float32Text(value) : value}`;
+    this.readout.read(pixel, this.state.readout ? this.frame : null);
   }
 
-  // ---- metadata over time -----------------------------------------------------------------
-
-  /** Fetch the metadata of the kept frames not seen yet (once at a time). */
-  async _fillHistory() {
-    if (this.filling) return;
-    const missing = this.keptFrames().map((f) => f.seq).filter((seq) => !this.series.has(seq));
-    if (!missing.length) return;
-    this.filling = true;
-    try {
-      const found = await fetchMetadata(missing);
-      for (const [seq, data] of found) this.series.add(seq, data);
-    } finally {
-      this.filling = false;
-    }
-    this._refreshPlot();
-  }
-
-  _refreshPlot() {
-    const keys = this.series.keys();
-    const key = this.state.plot;
-    if (key && !keys.includes(key)) keys.push(key);
-    const select = this.el.plotKey;
-    const have = [...select.options].map((o) => o.value).slice(1);
-    if (have.join("\n") !== keys.join("\n")) {
-      select.replaceChildren(new Option("—", ""), ...keys.map((k) => new Option(k, k)));
-    }
-    select.value = key || "";
-    this.chart.canvas.hidden = !key;
-    if (!this.state.open) return;
-    const points = key ? this.series.points(key) : [];
-    this.chart.set(points, key && this.state.threshold ? this.state.threshold.value : null);
-    const last = points[points.length - 1];
-    this.el.last.textContent = key
-      ? last ? `${key} = ${last[1]} at #${last[0]} · ${points.length} frame${points.length === 1 ? "" : "s"}` : `${key}: no value yet`
-      : "";
-  }
-
-  /** The banner on a frame on screen whose value crosses the threshold. */
-  _thresholdBanner() {
-    const key = this.state.plot;
-    const threshold = this.state.threshold;
-    const value = this.frame && key ? this.frame.metadata[key] : undefined;
-    const crossing = crosses(value, threshold);
-    this.alert.hidden = !crossing;
-    if (crossing) {
-      this.alert.textContent = `${key} = ${value} is ${threshold.direction} ${threshold.value} (frame #${this.frame.seq})`;
-    }
-  }
-
-  _notify(key, value, seq) {
-    if (!this.el.notify.checked || !globalThis.Notification || Notification.permission !== "granted") return;
-    try {
-      new Notification(`framecast: ${key} ${this.state.threshold.direction} ${this.state.threshold.value}`, {
-        body: `${key} = ${value} (frame #${seq}${this.stream && this.stream !== "default" ? `, ${this.stream}` : ""})`,
-        tag: `framecast-${key}`,
-      });
-    } catch {
-      /* notifications refused by this browser (some need a service worker) */
-    }
-  }
-
-  // ---- point to the producer --------------------------------------------------------------
-
+  /** Send `pixel` to the producer (the point tool) and say what it answered. */
   async _point(pixel) {
     if (!this.control) return;
-    const say = (text, bad = false) => {
-      this.reply.textContent = text;
-      this.reply.classList.toggle("bad", bad);
-      this.reply.hidden = false;
-      clearTimeout(this.replyTimer);
-      this.replyTimer = setTimeout(() => { this.reply.hidden = true; }, 8000);
-    };
+    const say = (text, bad = false) => this.reply.say(text, { bad, forMs: 8000 });
     try {
-      const reply = await this.control.send({ cmd: "point", x: pixel.x, y: pixel.y, stream: this.stream });
+      const reply = await this.control.send({ cmd: POINT, x: pixel.x, y: pixel.y, stream: this.stream });
       if (reply && (reply.error || reply.ok === false)) say(`point (${pixel.x}, ${pixel.y}) refused: ${reply.error || reply.reason || "no reason given"}`, true);
       else say(`pointed at x ${pixel.x}, y ${pixel.y}`);
     } catch (error) {
       say(`point (${pixel.x}, ${pixel.y}) not sent: ${error.message || error}`, true);
     }
   }
-}
-
-/** A float32 value as the server wrote it (a float64 text, 3.2500000088475645e-05) with
- *  the digits the float32 has (3.25e-05), as NumPy prints it; lists per channel too. */
-function float32Text(text) {
-  return text.split(", ").map((part) => {
-    const number = Number(part);
-    return Number.isFinite(number) ? formatRaw(Math.fround(number), "float32") : part;
-  }).join(", ");
-}
-
-function banner(parent, kind, id) {
-  const p = document.createElement("p");
-  p.className = `banner ${kind}`;
-  p.id = id;
-  p.setAttribute("role", "status");
-  p.hidden = true;
-  parent.append(p);
-  return p;
 }

@@ -1,0 +1,17 @@
+// The names of the messages the viewer reads and sends on the live sockets, spelt as the
+// server spells them (framecast.live.protocol, framecast.live.commands): tests check that
+// they are equal, so that a rename on one side cannot silently break the other. Pure.
+// See docs/viewer.md, "How it stays live", and docs/control.md.
+
+/** `{"type": "new_image", …}` on `ws`, and the `new_image` event of `events`. */
+export const NEW_IMAGE = "new_image";
+
+/** `{"type": "disconnect"}` on `ws`, and the `disconnect` event of `events`: the server is
+ *  stopping. */
+export const DISCONNECT = "disconnect";
+
+/** The built-in commands the operator buttons send on `control` (`{"cmd": …}`). */
+export const COMMANDS = Object.freeze({ snapshot: "snapshot_now", reset: "reset" });
+
+/** The producer's own command the point tool sends (`server.on_command("point", …)`). */
+export const POINT = "point";
