@@ -1,5 +1,5 @@
 // eslint for the viewer's ES modules (src/framecast/viewer/js), run by scripts/test:
-//   viewer-build/node_modules/.bin/eslint -c viewer-build/eslint.config.js   (from the repository root)
+//   viewer-build/node_modules/.bin/eslint -c viewer-build/eslint.config.js src/framecast/viewer/js
 // Beyond eslint's recommended rules it keeps the viewer's architecture (docs/architecture.md,
 // "Viewer"): every request, socket and stream goes through the transport (js/transport/);
 // the transport never touches the DOM; only the wiring (main.js, overview.js) looks elements
