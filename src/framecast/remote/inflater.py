@@ -43,6 +43,11 @@ class Inflater:
         """Whether the body is compressed (it may decode to many more bytes than it has)."""
         return self._zlib is not None
 
+    @property
+    def undecoded(self) -> int:
+        """Bytes fed and not decoded yet."""
+        return len(self._pending)
+
     def feed(self, data: bytes) -> None:
         """Add bytes of the wire (nothing is decoded yet)."""
         self._pending = self._pending + data if self._pending else data

@@ -25,7 +25,15 @@ from yarl import URL
 from framecast.remote.bodies import Body
 from framecast.remote.inflater import Inflater
 
-__all__ = ["MAX_REDIRECTS", "REDIRECTS", "Redirected", "open_session", "receive", "trust"]
+__all__ = [
+    "MAX_REDIRECTS",
+    "REDIRECTS",
+    "Redirected",
+    "decode_into",
+    "open_session",
+    "receive",
+    "trust",
+]
 
 #: Redirects followed within the server's origin before giving up (aiohttp's own count).
 MAX_REDIRECTS = 10
@@ -127,12 +135,12 @@ async def receive(response: aiohttp.ClientResponse, body: Body) -> None:
 
 async def _pour(inflater: Inflater, data: bytes, body: Body) -> None:
     if len(data) >= THREAD_BYTES or (inflater.compressed and body.room >= THREAD_BYTES):
-        await asyncio.to_thread(_decode, inflater, data, body)
+        await asyncio.to_thread(decode_into, inflater, data, body)
     else:
-        _decode(inflater, data, body)
+        decode_into(inflater, data, body)
 
 
-def _decode(inflater: Inflater, data: bytes, body: Body) -> None:
+def decode_into(inflater: Inflater, data: bytes, body: Body) -> None:
     """Decode ``data`` into ``body``, never more than one byte past its room (so that a body
     that would overflow is refused after that byte, not after the whole answer)."""
     inflater.feed(data)
