@@ -111,9 +111,13 @@ def test_files_in_ingest_formats_are_sent_unchanged_and_others_reencoded(tmp_pat
 
 
 def test_client_stays_out_of_the_server_side() -> None:
-    """The client imports neither the server, the web layer, the hub nor the pipeline."""
-    for module in ("client", "upload", "push"):
-        found = imports_of(SRC / "remote" / f"{module}.py", f"framecast.remote.{module}")
+    """No module of framecast.remote imports the server, the web layer, the broker, the hub
+    or the pipeline."""
+    modules = sorted((SRC / "remote").glob("*.py"))
+    assert len(modules) >= 7
+    for path in modules:
+        module = f"framecast.remote.{path.stem}"
+        found = imports_of(path, module)
         bad = [
             name
             for name in found
@@ -126,7 +130,7 @@ def test_client_stays_out_of_the_server_side() -> None:
             )
             if name == layer or name.startswith(layer + ".")
         ]
-        assert not bad, f"framecast.remote.{module} imports {bad}"
+        assert not bad, f"{module} imports {bad}"
 
 
 def test_bad_url_stream_and_fields_are_refused_before_sending() -> None:
@@ -479,3 +483,54 @@ async def test_publish_to_a_named_stream_of_a_real_server(server: ImageServer) -
     assert listed["cam1"]["seq"] == 1
     assert data["camera"] == "one" and data["framecast"]["seq"] == 1
     assert "camera" not in root
+
+
+# -- messages name the caller's options ------------------------------------------------------
+
+
+@pytest.fixture
+async def silent() -> AsyncIterator[str]:
+    """A TCP server that accepts connections and never answers."""
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # until the client gives up and closes
+        writer.close()
+
+    listener = await asyncio.start_server(hold, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+    finally:
+        listener.close()
+        await listener.wait_closed()
+
+
+async def test_python_errors_name_keywords(guarded: ImageServer, silent: str) -> None:
+    """The Python API's messages say timeout= and token=, never the CLI's --flags."""
+    with pytest.raises(ConfigError, match=r"^timeout= must be more than 0 seconds, not 0$"):
+        Client(base(guarded), timeout=0)
+    with pytest.raises(ClientError) as caught:
+        await Client(silent, timeout=0.5).apublish(gradient())
+    assert str(caught.value).endswith("allow more time with timeout=")
+    with pytest.raises(ClientError) as caught:
+        await Client(base(guarded), "wrong").apublish(gradient())
+    assert str(caught.value).endswith("refused the token (401); check the one given with token=")
+    with pytest.raises(ClientError) as caught:
+        await Client(base(guarded)).acommand("reset")
+    assert str(caught.value).endswith("(401); give it with token=")
+    with pytest.raises(ConfigError, match=r"^the client url 'ftp://x/' is not"):
+        Client("ftp://x/")
+
+
+async def test_cli_errors_name_flags(guarded: ImageServer, silent: str) -> None:
+    """`framecast push`'s messages say --timeout, --token and --url, never keywords."""
+    image = upload.encode(gradient())
+    for args, words in (
+        (["--url", base(guarded), "--timeout", "0"], "--timeout must be more than 0 seconds"),
+        (["--url", silent, "--timeout", "0.5"], "allow more time with --timeout"),
+        (["--url", base(guarded), "--token", "wrong"], "check the one given with --token or"),
+        (["--url", base(guarded)], "give it with --token or FRAMECAST_TOKEN"),
+        (["--url", "ftp://x/"], "--url 'ftp://x/' is not"),
+    ):
+        code, _, err = await _framecast("push", "-", *args, stdin=image)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and words in err, err
+        assert not [k for k in ("timeout=", "token=", "client url") if k in err], err

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from framecast import Client, ClientError, ConfigError, ImageServer
-from tests.conftest import LOCAL, base, wait_until
+from tests.conftest import LOCAL, base, gradient, wait_until
 
 
 @pytest.fixture
@@ -45,7 +45,8 @@ def test_raw_returns_the_latest_and_earlier_frames_exactly(threaded: ImageServer
 
 
 async def test_araw_on_a_named_stream(server: ImageServer) -> None:
-    """araw(stream=...) gets that stream's float32 frame, NaN and inf included."""
+    """araw(stream=...) gets that stream's float32 frame, NaN and inf included, then its
+    latest colour frame, received gzip-compressed."""
     array = np.array([[np.nan, np.inf], [-np.inf, -2.5]], dtype=np.float32)
     client = Client(base(server))
     seq = await client.apublish(array, stream="cam1")
@@ -53,6 +54,10 @@ async def test_araw_on_a_named_stream(server: ImageServer) -> None:
     got = await client.araw(stream="cam1")
     assert got.dtype == np.float32 and np.array_equal(got, array, equal_nan=True)
     assert np.array_equal(await client.araw(seq, stream="cam1"), array, equal_nan=True)
+    colour = np.repeat(gradient(512, 384)[:, :, None], 3, axis=2)  # gzip pays: sent gzipped
+    assert await client.apublish(colour, stream="cam1") is not None
+    got = await client.araw(stream="cam1")  # H×W×3 matches data.json's W×H and dtype
+    assert got.shape == (384, 512, 3) and np.array_equal(got, colour)
 
 
 async def test_frames_not_kept_raise_a_client_error(server: ImageServer) -> None:

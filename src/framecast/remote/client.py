@@ -17,21 +17,28 @@ returns the reply; ``raw`` fetches a frame's raw array (``GET [/s/<stream>]/raw/
 need no event loop (inside a running one, e.g. a notebook, they run on a thread of their own).
 Each call opens its own connection, so a client holds no resource and needs no closing.
 
-Every failure to get an answer — server unreachable, no answer in time, a refusal (401, 403,
-404, 409, 413, 415, …) — raises :class:`~framecast.errors.ClientError` with one line saying
-what to do; an unusable image raises :class:`~framecast.errors.ImageError` before anything
-is sent.
+Every failure to get an answer — server unreachable, certificate not trusted, no answer in
+time, a refusal (401, 403, 404, 409, 413, 415, …), an answer too large or not what it should
+be — raises :class:`~framecast.errors.ClientError` with one line saying what to do
+(:mod:`framecast.remote.failures`); an unusable image raises
+:class:`~framecast.errors.ImageError` before anything is sent.
+
+The client does not trust the server (:mod:`framecast.remote.session`): each call has a
+deadline, each answer a size limit checked as it is read and decoded (:data:`MAX_ANSWER_BYTES`,
+:data:`MAX_DATA_JSON_BYTES`, :data:`MAX_REPLY_BYTES`, ``raw(max_bytes=)``), and nothing is
+sent to another origin than the server's, whatever it redirects to (docs/client.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
+import ssl
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import aiohttp
 import numpy as np
@@ -41,11 +48,34 @@ from framecast.config.streamname import NAME_PATTERN
 from framecast.errors import ClientError, ConfigError
 from framecast.live.frames import jsonable
 from framecast.remote import upload
+from framecast.remote.bodies import Body, Capped, NpyBody, size
+from framecast.remote.failures import KEYWORDS, Failures, Words
+from framecast.remote.session import open_session, receive, trust
+from framecast.runtime.deadline import within
 
-__all__ = ["DEFAULT_TIMEOUT", "Client"]
+__all__ = [
+    "DEFAULT_MAX_RAW_BYTES",
+    "DEFAULT_TIMEOUT",
+    "MAX_ANSWER_BYTES",
+    "MAX_DATA_JSON_BYTES",
+    "MAX_REPLY_BYTES",
+    "Client",
+    "InsecureWarning",
+]
 
-#: Seconds a call may take, connecting included, unless ``timeout=`` says otherwise.
+#: Seconds a call may take, connecting and reading the whole answer included, unless
+#: ``timeout=`` says otherwise.
 DEFAULT_TIMEOUT = 30.0
+#: Most bytes read of a short answer: an upload's ``202``, or a refusal (of which the first
+#: line is shown; the rest is not read).
+MAX_ANSWER_BYTES = 16 * 1024
+#: Most bytes of a ``data.json`` read to find the latest frame (it holds the frame's
+#: metadata: 1 MiB at most by the server's default ``max_metadata_bytes``).
+MAX_DATA_JSON_BYTES = 4 << 20
+#: Most bytes of a reply to a command.
+MAX_REPLY_BYTES = 1 << 20
+#: Most bytes of the array :meth:`Client.raw` returns, unless ``max_bytes=`` says otherwise.
+DEFAULT_MAX_RAW_BYTES = 1 << 30
 METADATA_HEADER = "X-Framecast-Metadata"
 #: Longest header line an aiohttp server reads (its ``max_field_size``): the metadata of one
 #: image over HTTP cannot be longer, whatever the server's ``max_metadata_bytes``.
@@ -54,16 +84,25 @@ _DETAIL_CHARS = 300
 _T = TypeVar("_T")
 
 
+class InsecureWarning(UserWarning):
+    """A :class:`Client` made with ``verify=False``: it does not check who answers."""
+
+
 def _detail(text: str) -> str:
-    """The server's own explanation: the ``error`` of a JSON answer, else its first line."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = None
-    if isinstance(value, dict) and isinstance(value.get("error"), str):
-        text = value["error"]
+    """The server's own explanation: the ``error`` of a JSON answer (or of its first line,
+    when only the start of a long answer was read), else its first line."""
     lines = text.strip().splitlines()
-    return lines[0][:_DETAIL_CHARS] if lines else ""
+    first = lines[0] if lines else ""
+    for candidate in (text, first):
+        try:
+            value = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("error"), str):
+            first = value["error"]
+            break
+    said = first.strip().splitlines()
+    return said[0][:_DETAIL_CHARS] if said else ""
 
 
 def _run(make: Callable[[], Awaitable[_T]]) -> _T:
@@ -80,36 +119,70 @@ def _run(make: Callable[[], Awaitable[_T]]) -> _T:
         return pool.submit(asyncio.run, main()).result()
 
 
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 class Client:
     """A connection-less handle on one framecast server.
 
     ``url`` is the server's address as its viewers open it (``http://host:8000/``, with a
     path when it is served behind a proxy under one; ``host:8000`` means ``http://``).
     ``token`` is the operator token (sent as ``Authorization: Bearer``), needed when the
-    server was started with one. ``timeout`` bounds each call, in seconds.
+    server was started with one. ``timeout`` bounds each call, in seconds, the whole
+    answer included. ``cafile`` is a certificate to trust for ``https://`` (the
+    ``cert.pem`` that ``framecast cert`` wrote; then only it is trusted), else the
+    system's authorities are; ``verify=False`` checks no certificate at all (and warns
+    with :class:`InsecureWarning`: anyone on the way can then read the token and the
+    images, and answer in the server's place).
     """
 
+    #: How messages name the caller's options (``framecast push`` names its flags).
+    _words: ClassVar[Words] = KEYWORDS
+
     def __init__(
-        self, url: str, token: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        cafile: str | os.PathLike[str] | None = None,
+        verify: bool = True,
     ) -> None:
+        words = self._words
         text = url.strip()
         if "://" not in text:
             text = f"http://{text}"
         try:
             parsed = URL(text)
         except ValueError as exc:
-            raise ConfigError(f"client url {url!r} is not a URL ({exc})") from None
+            raise ConfigError(f"{words.url} {url!r} is not a URL ({exc})") from None
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ConfigError(
-                f"client url {url!r} is not an http:// or https:// address of a framecast "
+                f"{words.url} {url!r} is not an http:// or https:// address of a framecast "
                 "server; give it as http://HOST:PORT/"
             )
         if not timeout > 0:
-            raise ConfigError(f"client timeout must be more than 0 seconds, not {timeout!r}")
+            raise ConfigError(f"{words.timeout} must be more than 0 seconds, not {timeout!r}")
+        if cafile is not None and not verify:
+            raise ConfigError(
+                f"{words.cafile} and {words.insecure} contradict each other: give one of them"
+            )
+        try:
+            self._tls = trust(cafile, verify)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ConfigError(
+                f"{words.cafile} {os.fspath(cafile or '')!r} cannot be used ({reason}); give "
+                "the cert.pem that `framecast cert` wrote"
+            ) from None
         path = parsed.path if parsed.path.endswith("/") else f"{parsed.path}/"
         self._base = parsed.with_path(path).with_query(None).with_fragment(None)
         self._token = token or None
         self._timeout = float(timeout)
+        self._failures = Failures(self._base, words, self._timeout, token=self._token is not None)
+        if not verify:
+            self._warn_insecure()
 
     @property
     def url(self) -> str:
@@ -118,6 +191,16 @@ class Client:
 
     def __repr__(self) -> str:
         return f"Client({self.url!r}, token={'…' if self._token else None})"
+
+    def _warn_insecure(self) -> None:
+        warnings.warn(
+            InsecureWarning(
+                f"Client({self.url!r}, verify=False) does not check the server's certificate: "
+                "anyone on the network path can read the token and the images and answer in "
+                "the server's place; pass cafile= with the server's cert.pem instead"
+            ),
+            stacklevel=3,
+        )
 
     # -- blocking --------------------------------------------------------------------------
     def publish(
@@ -143,13 +226,20 @@ class Client:
         message = self._command_text(name, fields)
         return _run(lambda: self._exchange(name, message))
 
-    def raw(self, seq: int | None = None, stream: str | None = None) -> np.ndarray[Any, Any]:
+    def raw(
+        self,
+        seq: int | None = None,
+        stream: str | None = None,
+        *,
+        max_bytes: int = DEFAULT_MAX_RAW_BYTES,
+    ) -> np.ndarray[Any, Any]:
         """The raw array of frame ``seq`` as published (its dtype, shape and values, exact),
         from ``GET [/s/<stream>]/raw/<seq>.npy``. ``seq`` ``None`` is the stream's latest
-        frame (the ``seq`` of its ``data.json``); ``stream`` ``None`` the default stream.
-        A frame no longer kept, or a server with ``keep_raw`` off, raises
-        :class:`~framecast.errors.ClientError`."""
-        return _run(lambda: self.araw(seq, stream))
+        frame (the ``seq`` of its ``data.json``, whose size and dtype the array must have);
+        ``stream`` ``None`` the default stream. An array of more than ``max_bytes`` bytes
+        is refused before it is read. A frame no longer kept, or a server with ``keep_raw``
+        off, raises :class:`~framecast.errors.ClientError`."""
+        return _run(lambda: self.araw(seq, stream, max_bytes=max_bytes))
 
     # -- async -----------------------------------------------------------------------------
     async def apublish(
@@ -168,40 +258,32 @@ class Client:
         """:meth:`command` for asyncio code."""
         return await self._exchange(name, self._command_text(name, fields))
 
-    async def araw(self, seq: int | None = None, stream: str | None = None) -> np.ndarray[Any, Any]:
-        """:meth:`raw` for asyncio code; the array is read in a worker thread."""
+    async def araw(
+        self,
+        seq: int | None = None,
+        stream: str | None = None,
+        *,
+        max_bytes: int = DEFAULT_MAX_RAW_BYTES,
+    ) -> np.ndarray[Any, Any]:
+        """:meth:`raw` for asyncio code; the answer is decoded in a worker thread."""
         if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
             raise ConfigError(f"seq is a frame's number (an int of 0 or more), not {seq!r}")
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+            raise ConfigError(f"max_bytes is a number of bytes (0 or more), not {max_bytes!r}")
         root = self._stream_base(stream)
+        expect = None
         if seq is None:
-            body = await self._get(root / "data.json")
-            try:
-                seq = json.loads(body)["framecast"]["seq"]
-            except (ValueError, KeyError, TypeError):
-                seq = None
-            if not isinstance(seq, int) or seq < 1:
-                raise ClientError(
-                    f"{root / 'data.json'} names no published frame yet; publish an image "
-                    "first, or give seq=",
-                    url=str(root / "data.json"),
-                )
-        target = root / "raw" / f"{seq}.npy"
-        body = await self._get(target)
-        try:
-            return await asyncio.to_thread(lambda: np.load(io.BytesIO(body), allow_pickle=False))
-        except ValueError as exc:
-            raise ClientError(
-                f"GET {target} did not answer a NumPy .npy file ({exc}); is {self.url} a "
-                "framecast server?",
-                url=str(target),
-            ) from None
+            seq, expect = await self._latest(root)
+        array = NpyBody(max_bytes, expect)
+        await self._get(root / "raw" / f"{seq}.npy", array)
+        return array.array()
 
     # -- the requests ----------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
     def _session(self) -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
+        return open_session(self._base, self._tls)
 
     def _stream_base(self, stream: str | None) -> URL:
         """The URL the stream's routes hang from: the root for ``None``, else ``s/<name>/``."""
@@ -234,14 +316,16 @@ class Client:
 
     async def _post(self, target: URL, body: bytes, headers: dict[str, str]) -> int | None:
         where = f"POST {target}"
-        try:
+
+        async def send() -> tuple[int, bytes]:
             async with self._session() as http, http.post(target, data=body, headers=headers) as r:
-                text = await r.text(errors="replace")
-                status = r.status
-        except aiohttp.ClientConnectionError as exc:
-            raise self._unreachable(exc) from None
-        except TimeoutError:
-            raise self._too_slow() from None
+                answer = Capped(MAX_ANSWER_BYTES, truncate=r.status != 202)
+                await receive(r, answer)
+                return r.status, answer.value
+
+        with self._failures.around(where, "the image"):
+            status, data = await within(send(), self._timeout)
+        text = data.decode("utf-8", "replace")
         if status == 202:
             try:
                 seq = json.loads(text)["seq"]
@@ -253,49 +337,86 @@ class Client:
                     url=str(target),
                 ) from None
             return int(seq) if isinstance(seq, int) else None
-        size = len(headers.get(METADATA_HEADER, ""))
-        if status == 400 and size > METADATA_HEADER_BYTES - len(METADATA_HEADER) - 2:
+        length = len(headers.get(METADATA_HEADER, ""))
+        if status == 400 and length > METADATA_HEADER_BYTES - len(METADATA_HEADER) - 2:
             raise ClientError(
-                f"{where} refused the metadata (400): {size} bytes as JSON, more than the "
+                f"{where} refused the metadata (400): {length} bytes as JSON, more than the "
                 f"{METADATA_HEADER_BYTES} an HTTP header of the server can carry; send less "
                 "metadata with each image",
                 status=status,
                 url=str(target),
             )
-        raise self._refused(where, status, _detail(text), str(target))
+        raise self._failures.refused(where, status, _detail(text), str(target))
 
-    async def _get(self, target: URL) -> bytes:
-        """The body of ``GET target`` (gzip accepted and undone), or a ClientError."""
-        try:
+    async def _get(self, target: URL, body: Body) -> None:
+        """Fill ``body`` with the answer to ``GET target``, or raise a ClientError."""
+        where = f"GET {target}"
+
+        async def fetch() -> tuple[int, bytes]:
             async with self._session() as http, http.get(target, headers=self._headers()) as r:
-                status = r.status
-                body = await r.read()
-        except aiohttp.ClientConnectionError as exc:
-            raise self._unreachable(exc) from None
-        except TimeoutError:
-            raise self._too_slow() from None
+                if r.status == 200:
+                    await receive(r, body)
+                    return 200, b""
+                refusal = Capped(MAX_ANSWER_BYTES, truncate=True)
+                await receive(r, refusal)
+                return r.status, refusal.value
+
+        with self._failures.around(where, None):
+            status, refusal = await within(fetch(), self._timeout)
         if status != 200:
-            text = body[:4096].decode("utf-8", "replace")
-            raise self._refused(f"GET {target}", status, _detail(text), str(target))
-        return body
+            detail = _detail(refusal.decode("utf-8", "replace"))
+            raise self._failures.refused(where, status, detail, str(target))
+
+    async def _latest(self, root: URL) -> tuple[int, tuple[int, int, str] | None]:
+        """The seq of the stream's latest frame, and its height, width and dtype as its
+        ``data.json`` says (``None`` when it says no dtype)."""
+        target = root / "data.json"
+        answer = Capped(MAX_DATA_JSON_BYTES)
+        await self._get(target, answer)
+        try:
+            own = json.loads(answer.value)["framecast"]
+            seq = own["seq"]
+        except (ValueError, KeyError, TypeError):
+            own, seq = {}, None
+        if _count(seq) is None:
+            raise ClientError(
+                f"{target} names no published frame yet; publish an image first, or give seq=",
+                url=str(target),
+            )
+        width = _count(own.get("source_width", own.get("width")))
+        height = _count(own.get("source_height", own.get("height")))
+        dtype = own.get("dtype")
+        if width is None or height is None or not isinstance(dtype, str):
+            return seq, None
+        return seq, (height, width, dtype)
 
     async def _exchange(self, name: str, message: str) -> dict[str, Any]:
         target = self._base / "control"
         where = f"the control socket {target}"
-        try:
-            async with (
-                asyncio.timeout(self._timeout),
-                self._session() as http,
-                http.ws_connect(target, headers=self._headers(), autoping=True) as ws,
-            ):
-                await ws.send_str(message)
-                reply = await ws.receive()
-        except aiohttp.WSServerHandshakeError as exc:
-            raise self._refused(where, exc.status, "", str(target)) from None
-        except aiohttp.ClientConnectionError as exc:
-            raise self._unreachable(exc) from None
-        except TimeoutError:
-            raise self._too_slow() from None
+
+        async def ask() -> aiohttp.WSMessage:
+            async with self._session() as http:
+                try:
+                    ws = await http.ws_connect(
+                        target,
+                        headers=self._headers(),
+                        autoping=True,
+                        max_msg_size=MAX_REPLY_BYTES,
+                    )
+                except aiohttp.WSServerHandshakeError as exc:
+                    raise self._failures.refused(where, exc.status, "", str(target)) from None
+                async with ws:
+                    await ws.send_str(message)
+                    return await ws.receive()
+
+        with self._failures.around(where, "the command"):
+            reply = await within(ask(), self._timeout)
+        if reply.type == aiohttp.WSMsgType.ERROR and getattr(reply.data, "code", None) == 1009:
+            raise ClientError(
+                f"{where} replied to {name!r} with more than {size(MAX_REPLY_BYTES)}, the most "
+                f"the client reads; is {self.url} a framecast server?",
+                url=str(target),
+            )
         if reply.type != aiohttp.WSMsgType.TEXT:
             code = reply.data if reply.type == aiohttp.WSMsgType.CLOSE else reply.type.name
             hint = (
@@ -329,53 +450,3 @@ class Client:
                 url=str(target),
             )
         return value
-
-    # -- errors ----------------------------------------------------------------------------
-    def _unreachable(self, exc: Exception) -> ClientError:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, aiohttp.ClientConnectorError):  # the system's words, not a repr
-            error = exc.os_error
-            if error.errno is not None and error.errno > 0:
-                reason = os.strerror(error.errno)
-            elif error.strerror:
-                reason = error.strerror  # a name lookup: "Name or service not known"
-        return ClientError(
-            f"cannot reach framecast at {self.url} ({reason}); check the address and that "
-            "the server is running",
-            url=self.url,
-        )
-
-    def _too_slow(self) -> ClientError:
-        return ClientError(
-            f"framecast at {self.url} did not answer within {self._timeout:g} s; check the "
-            "address, or allow more time (timeout=, --timeout)",
-            url=self.url,
-        )
-
-    def _refused(self, where: str, status: int, detail: str, url: str) -> ClientError:
-        said = f": {detail}" if detail else ""
-        if status == 401:
-            message = (
-                f"{where} refused the token (401); check it (--token or FRAMECAST_TOKEN)"
-                if self._token
-                else f"{where} needs the server's operator token (401); give it with token= "
-                "(CLI: --token or FRAMECAST_TOKEN)"
-            )
-        elif status == 403:
-            message = f"{where} was refused (403){said or '; check --allowed-origins'}"
-        elif status in (404, 405):
-            message = (
-                f"{where} was not found ({status}){said}; check the URL and the stream name "
-                "(streams need a framecast server that has them)"
-            )
-        elif status == 409:
-            message = f"{where} was refused (409){said}"
-        elif status == 413:
-            message = f"the server refused the image as too large (413){said}"
-        elif status == 415:
-            message = f"the server cannot read the image (415){said}"
-        elif status == 503:
-            message = f"the server is busy or stopping (503){said}; try again in a moment"
-        else:
-            message = f"{where} answered {status}{said or ''}"
-        return ClientError(message, status=status, url=url)

@@ -7,10 +7,15 @@
     framecast command snapshot_now --url http://192.168.1.20:8000
     framecast command focus --field steps=20 --url http://192.168.1.20:8000
 
-Both speak through :class:`~framecast.remote.client.Client`. The URL may come from
-``FRAMECAST_URL`` and the token from ``--token`` or ``FRAMECAST_TOKEN``. Any failure —
-a missing file, bad ``--metadata``, an unreachable or refusing server — is one line on
-stderr and exit status 2; ``command`` exits 1 when the server's reply says ``"ok": false``.
+    framecast push frame.png --url https://192.168.1.20:8000 --cafile cert.pem
+
+Both speak through :class:`~framecast.remote.client.Client`, whose messages then name these
+flags (:data:`~framecast.remote.failures.FLAGS`). The URL may come from ``FRAMECAST_URL``,
+the token from ``--token`` or ``FRAMECAST_TOKEN``, the certificate to trust for https://
+from ``--cafile`` or ``FRAMECAST_CAFILE`` (``--insecure`` checks none, with a warning on
+stderr). Any failure — a missing file, bad ``--metadata``, an unreachable, untrusted or
+refusing server — is one line on stderr and exit status 2; ``command`` exits 1 when the
+server's reply says ``"ok": false``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 from framecast.errors import FramecastError
 from framecast.remote.client import DEFAULT_TIMEOUT, Client
+from framecast.remote.failures import FLAGS
 from framecast.sources.folder import natural_key
 
 __all__ = ["COMMANDS", "add_parsers", "run"]
@@ -34,6 +40,22 @@ STDIN = "-"
 
 class _Refused(Exception):
     """A command-line mistake found before anything is sent."""
+
+
+class _ShellClient(Client):
+    """The client of ``framecast push``/``command``: its messages name flags, and its
+    warning goes to stderr in the command's own words."""
+
+    _words = FLAGS
+
+    def _warn_insecure(self) -> None:
+        print(
+            f"framecast: warning: --insecure: the certificate of {self.url} is not checked; "
+            "anyone on the network path can read the token and the images and answer in the "
+            "server's place (trust the server's cert.pem with --cafile instead)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _add_connection(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +75,18 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"longest wait for each answer [default: {DEFAULT_TIMEOUT:g}]",
+    )
+    parser.add_argument(
+        "--cafile",
+        default=os.environ.get("FRAMECAST_CAFILE"),
+        metavar="CERT.pem",
+        help="trust this certificate for https://, e.g. the cert.pem that 'framecast cert' "
+        "wrote (env FRAMECAST_CAFILE)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not check the server's certificate (unsafe: anyone on the way can answer)",
     )
 
 
@@ -94,7 +128,10 @@ def _client(args: argparse.Namespace) -> Client:
     if not args.url:
         raise _Refused("give the server with --url http://HOST:PORT (or FRAMECAST_URL)")
     token = args.token if args.token is not None else os.environ.get("FRAMECAST_TOKEN")
-    return Client(args.url, token or None, timeout=args.timeout)
+    cafile = None if args.insecure else args.cafile or None  # --insecure wins over the env
+    return _ShellClient(
+        args.url, token or None, timeout=args.timeout, cafile=cafile, verify=not args.insecure
+    )
 
 
 def _metadata(text: str | None) -> dict[str, Any] | None:
