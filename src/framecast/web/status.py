@@ -71,6 +71,7 @@ def report(
             "max_streams": settings.max_streams,
         },
         "history_bytes": context.streams.history_bytes,
+        "tile_cache_bytes": context.streams.tile_cache_bytes,  # all pyramids, one bound
         "answer_cache_bytes": context.streams.answers.bytes,
         "streams": {stream.name: stream.counters() for stream in streams},
         **broker,
