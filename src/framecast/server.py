@@ -112,7 +112,7 @@ class ImageServer:
         self._sources: list[Source] = []
         self._state_lock = threading.Lock()
         self._seqs: dict[str, int] = {}
-        self._commands = Commands()
+        self._commands = Commands(self.settings)
         #: The loop the running server lives on (its own thread's, or astart()'s caller's).
         self._home: asyncio.AbstractEventLoop | None = None
         self._broker: Broker | None = None

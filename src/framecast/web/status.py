@@ -54,6 +54,7 @@ def report(
         "control": True,
         "commands": context.commands.names,
         "commands_run": total(lambda s: s.commands_run),
+        "commands_limited": context.commands.limited,
         "frames_ingested": total(lambda s: s.ingested),
         "ingest_rejected": context.ingest_rejected,
         "uploads_in_progress": context.uploads,
