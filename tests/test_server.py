@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import numpy as np
@@ -490,3 +491,56 @@ async def test_deeply_nested_metadata_never_stops_publishing(
         status = server.status()
         assert status["task_errors"] == 0 and status["task_errors_by_task"] == {}
         assert status["frames_published"] == 2 and status["frames_failed"] == 0
+
+
+def test_status_is_safe_from_any_thread_while_clients_come_and_go(work: Path) -> None:
+    """Threads reading status() while WebSocket clients connect and leave never meet an
+    exception, and /api/status answers the same report."""
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL)
+    srv.start()
+    failures: list[BaseException] = []
+    reads = [0]
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            try:
+                srv.status()
+            except BaseException as exc:  # the failure this test is about
+                failures.append(exc)
+                return
+            reads[0] += 1
+
+    async def churn() -> dict[str, Any]:
+        url = f"http://127.0.0.1:{srv.port}"
+        async with aiohttp.ClientSession() as http:
+            for round_ in range(25):
+                path = ("/ws", "/frames")[round_ % 2]
+                sockets = await asyncio.gather(*(http.ws_connect(url + path) for _ in range(40)))
+                await asyncio.gather(*(ws.close() for ws in sockets))
+                if failures:
+                    break
+            async with http.get(url + "/api/status") as response:
+                assert response.status == 200
+                answer: dict[str, Any] = await response.json()
+                return answer
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often: a race shows at once
+    hammers = [threading.Thread(target=hammer, name=f"status-{n}") for n in range(2)]
+    try:
+        for thread in hammers:
+            thread.start()
+        served = asyncio.run(churn())
+    finally:
+        stop.set()
+        for thread in hammers:
+            thread.join(timeout=30)
+        sys.setswitchinterval(switching)
+        here = srv.status()
+        srv.stop()
+    assert failures == [], f"status() from a thread raised {failures[0]!r}"
+    assert reads[0] > 0
+    assert set(served) == set(here)
+    assert served["clients"] == here["clients"] == 0
+    assert served["commands"] == here["commands"] and served["url"] == here["url"] == srv.url

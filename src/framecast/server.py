@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Unpack
@@ -59,6 +60,8 @@ DECODE_THREADS = 2
 #: the client can see the answer; aiohttp's default of 10 s lets slow clients hold sockets.
 LINGER = 2.0
 _WAITING_TEXT = "waiting for the first image"
+#: Seconds status() waits for the server's loop when called from another thread.
+STATUS_WAIT = 10.0
 
 
 class ImageServer:
@@ -109,7 +112,9 @@ class ImageServer:
         self._sources: list[Source] = []
         self._state_lock = threading.Lock()
         self._seqs: dict[str, int] = {}
-        self._commands = Commands()
+        self._commands = Commands(self.settings)
+        #: The loop the running server lives on (its own thread's, or astart()'s caller's).
+        self._home: asyncio.AbstractEventLoop | None = None
         self._broker: Broker | None = None
 
     # -- properties -----------------------------------------------------------------------------
@@ -141,7 +146,39 @@ class ImageServer:
         return self.settings.web_root
 
     def status(self) -> dict[str, Any]:
-        """The same counters as ``GET /api/status``."""
+        """The same counters as ``GET /api/status``. Thread-safe: from a thread other than
+        the server's event loop it is read on that loop (waiting at most
+        :data:`STATUS_WAIT` s), never while the loop changes it."""
+        loop = self._home
+        if loop is None:
+            raise ServerStateError("the server is not running; call start() first")
+        if _running_loop() is loop:
+            return self._report()
+        answer: Future[dict[str, Any]] = Future()
+
+        def read() -> None:
+            if not answer.set_running_or_notify_cancel():
+                return  # the caller stopped waiting
+            try:
+                answer.set_result(self._report())
+            except BaseException as exc:  # handed to the caller's thread
+                answer.set_exception(exc)
+
+        try:
+            loop.call_soon_threadsafe(read)
+        except RuntimeError:  # the loop closed meanwhile
+            raise ServerStateError("the server is not running; call start() first") from None
+        try:
+            return answer.result(STATUS_WAIT)
+        except FutureTimeout:
+            answer.cancel()
+            raise ServerStateError(
+                f"the server's event loop did not answer within {STATUS_WAIT:g} s (it is "
+                "stopping, or blocked); try again"
+            ) from None
+
+    def _report(self) -> dict[str, Any]:
+        """The status, read on the server's loop."""
         context, supervisor = self._context, self._supervisor
         if context is None or supervisor is None:
             raise ServerStateError("the server is not running; call start() first")
@@ -241,7 +278,7 @@ class ImageServer:
             streams=streams,
             commands=self._commands,
             live=Connections(),
-            status=self.status,
+            status=self._report,
             placeholder=placeholder,
             trusted_proxies=parse_networks(settings.trusted_proxies),
         )
@@ -265,6 +302,7 @@ class ImageServer:
         self._broker = broker
         self._streams, self._context, self._runner = streams, context, runner
         self._encoder, self._supervisor = encoder, supervisor
+        self._home = asyncio.get_running_loop()
         fed = [(streams.default, settings), *self._named_sources(streams)]
         try:
             made = [(stream, create_sources(config)) for stream, config in fed]
@@ -369,7 +407,7 @@ class ImageServer:
             self._encoder.shutdown(wait=False, cancel_futures=True)
             self._encoder = None
         self._runner = self._streams = self._context = None
-        self._supervisor = None
+        self._supervisor = self._home = None
         log.info("framecast stopped")
 
     async def __aenter__(self) -> ImageServer:
@@ -565,6 +603,13 @@ async def _listen(
             "check --host and --port"
         ) from None
     return runner
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _bound_port(runner: web.AppRunner, asked: int) -> int:

@@ -45,6 +45,31 @@ async def test_command_sent_to_an_edge_runs_on_the_publisher(redis: Redis, tmp_p
         assert await asyncio.to_thread(os.path.isfile, saved["saved"])
 
 
+async def test_the_publisher_keeps_its_stream_limit_for_every_node(
+    redis: Redis, tmp_path: Path
+) -> None:
+    """Commands for a stream node A publishes, sent through A and through B, share A's
+    max_stream_command_burst: past it they are refused naming the stream and A's handler
+    does not run; B's own connection limit refuses before forwarding anything."""
+    limits = {"max_stream_command_burst": 3, "max_stream_command_rate": 0.01}
+    a = node(tmp_path, "a", redis.url, **limits)
+    b = node(tmp_path, "b", redis.url, max_command_burst=6, max_command_rate=0.01)
+    ran: list[str] = []
+    a.on_command("focus", lambda fields: ran.append(fields["stream"]))
+    async with running(a, b), aiohttp.ClientSession() as http:
+        a.publish(gradient(), stream="cam1")
+        await until(lambda: (s := b._streams.get("cam1")) and s.latest, 10, "cam1 on B")
+        replies = [await _ask(http, url(a) + "/s/cam1/control", {"cmd": "focus"})]
+        async with http.ws_connect(url(b) + "/s/cam1/control") as ws:
+            for _ in range(7):
+                await ws.send_json({"cmd": "focus"})
+                replies.append((await asyncio.wait_for(ws.receive(), 15)).json())
+    assert replies[:3] == [{"ok": True}] * 3
+    assert all("for stream 'cam1' from all its clients" in r["reason"] for r in replies[3:7])
+    assert "on this connection" in replies[7]["reason"]
+    assert ran == ["cam1"] * 3
+
+
 async def test_no_publisher_answers_when_it_is_gone(redis: Redis, tmp_path: Path) -> None:
     """Once the publishing node has stopped, a command for its stream gets the
     no-publisher reply at once (nobody listens on its channel)."""

@@ -1,9 +1,10 @@
-"""Command dispatch without a server: built-ins, custom handlers, snapshot files."""
+"""Command dispatch without a server: built-ins, custom handlers, snapshot files, limits."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from framecast.config.settings import Settings
 from framecast.errors import ConfigError
-from framecast.live.commands import BUILTIN_COMMANDS, Commands, save_snapshot
+from framecast.live.commands import BUILTIN_COMMANDS, Commands
 from framecast.live.frames import Frame
 from framecast.live.protocol import Command
+from framecast.live.snapshots import save_snapshot
 from tests.conftest import gradient, until
 
 
@@ -25,6 +28,7 @@ class FakeSession:
     folder: Path
     latest: Frame | None = None
     resets: int = 0
+    commands_run: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -129,7 +133,7 @@ async def test_sync_and_async_handlers_get_fields_and_reply() -> None:
     }
     assert seen["thread"] != loop_thread, "a sync handler must not block the event loop"
     assert await commands.dispatch(Command("park", {"where": "home"}), session) == {"ok": True}
-    assert seen["park"] == {"where": "home"}
+    assert seen["park"] == {"where": "home", "stream": "default"}
 
 
 async def test_handler_exception_becomes_error_reply(caplog: pytest.LogCaptureFixture) -> None:
@@ -261,3 +265,152 @@ def test_registering_again_replaces_and_names_are_listed() -> None:
         commands.register("", lambda fields: None)
     with pytest.raises(ConfigError):
         commands.register("x", "not callable")  # type: ignore[arg-type]
+
+
+# -- limits (docs/control.md, "Limits") -------------------------------------------------------
+
+#: Refills so slowly that no token comes back during a test: only the burst counts.
+SLOW = 0.001
+
+
+def limited(tmp_path: Path, **limits: Any) -> Commands:
+    return Commands(Settings(work_folder=tmp_path / "work", **limits))
+
+
+async def test_a_connection_over_its_limit_is_refused_and_nothing_runs(tmp_path: Path) -> None:
+    """Past max_command_burst commands (max_command_rate per second after), a connection's
+    custom and built-in commands are answered ok:false with the reason and are not run; a
+    command nobody registered does not count; another connection still gets its own burst."""
+    commands = limited(tmp_path, max_command_rate=SLOW, max_command_burst=3)
+    ran: list[dict[str, Any]] = []
+    commands.register("focus", lambda fields: ran.append(fields))
+    session = FakeSession(tmp_path / "snapshots")
+    one = commands.connection_bucket()
+
+    async def send(name: str, connection: Any = one) -> dict[str, Any]:
+        return await commands.receive(
+            Command(name), session, stream="default", connection=connection
+        )
+
+    assert [await send(n) for n in ("focus", "nope", "reset", "focus")] == [
+        {"ok": True},
+        {"error": "unknown command"},
+        {"ok": True, "counters": "reset"},
+        {"ok": True},
+    ]
+    refused = {
+        "ok": False,
+        "reason": "too many commands: at most 0.001 per second on this connection "
+        "(max_command_rate, after a burst of 3); wait and retry",
+    }
+    assert await send("focus") == refused
+    assert await send("reset") == refused
+    assert await send("nope") == {"error": "unknown command"}
+    assert len(ran) == 2 and session.resets == 1 and commands.limited == 2
+    assert await send("focus", commands.connection_bucket()) == {"ok": True}
+    assert len(ran) == 3
+
+
+async def test_a_stream_limit_holds_for_all_its_connections(tmp_path: Path) -> None:
+    """Commands to one stream from many connections share max_stream_command_burst: the
+    next is refused naming the stream and not run; another stream has its own."""
+    commands = limited(tmp_path, max_stream_command_rate=SLOW, max_stream_command_burst=4)
+    ran: list[str] = []
+    commands.register("focus", lambda fields: ran.append(fields["stream"]))
+    session = FakeSession(tmp_path / "snapshots")
+    replies = [
+        await commands.receive(
+            Command("focus"), session, stream="cam1", connection=commands.connection_bucket()
+        )
+        for _ in range(6)
+    ]
+    assert replies[:4] == [{"ok": True}] * 4
+    reason = (
+        "too many commands: at most 0.001 per second for stream 'cam1' from all its clients "
+        "(max_stream_command_rate, after a burst of 4); wait and retry"
+    )
+    assert replies[4:] == [{"ok": False, "reason": reason}] * 2
+    assert await commands.dispatch(Command("focus"), session, stream="cam2") == {"ok": True}
+    assert ran == ["cam1"] * 4 + ["cam2"]
+    assert session.commands_run == 5, "refused commands are not counted as run"
+
+
+async def test_a_command_forwarded_to_its_publisher_counts_on_this_connection(
+    tmp_path: Path,
+) -> None:
+    """A command for a stream another node publishes takes from this connection's limit
+    (even a name only that node knows); over it, nothing is forwarded."""
+    commands = limited(tmp_path, max_command_rate=SLOW, max_command_burst=2)
+    forwarded: list[tuple[str, str, str | None, str]] = []
+
+    async def remote(stream: str, node: str, named: str | None, command: Command) -> Any:
+        forwarded.append((stream, node, named, command.name))
+        return {"ok": True, "node": node}
+
+    commands.remote = remote
+    session, bucket = FakeSession(tmp_path / "snapshots"), commands.connection_bucket()
+    replies = [
+        await commands.receive(
+            Command("far_only"), session, stream="cam1", connection=bucket, publisher="B"
+        )
+        for _ in range(3)
+    ]
+    assert replies[:2] == [{"ok": True, "node": "B"}] * 2
+    assert replies[2]["ok"] is False and "on this connection" in replies[2]["reason"]
+    assert forwarded == [("cam1", "B", "cam1", "far_only")] * 2
+
+
+async def test_a_second_snapshot_of_the_same_frame_writes_nothing(tmp_path: Path) -> None:
+    """snapshot_now twice for one frame (one after the other, and two at once) answers the
+    first file's path and writes one file; a new frame gets a new file, and a file deleted
+    meanwhile is written again."""
+    commands = limited(tmp_path)
+    folder = tmp_path / "work" / "snapshots"
+    session = FakeSession(folder, latest=frame(5, gradient(640, 480)))
+    snap = Command("snapshot_now")
+    first = await commands.dispatch(snap, session)
+    together = await asyncio.gather(*(commands.dispatch(snap, session) for _ in range(4)))
+    assert first["ok"] is True and all(reply == first for reply in together)
+    assert [p.name for p in folder.iterdir()] == [Path(first["saved"]).name]
+    session.latest = frame(6, gradient(640, 480))
+    second = await commands.dispatch(snap, session)
+    assert second["ok"] is True and second["saved"] != first["saved"]
+    assert "-000006-" in Path(second["saved"]).name and len(list(folder.iterdir())) == 2
+    await asyncio.to_thread(os.unlink, second["saved"])
+    again = await commands.dispatch(snap, session)
+    assert again["ok"] is True and await asyncio.to_thread(os.path.isfile, again["saved"])
+
+
+async def test_a_full_snapshots_folder_refuses_and_writes_nothing(tmp_path: Path) -> None:
+    """max_snapshots_bytes counts every file under <work>/snapshots, an earlier run's and
+    other streams' subfolders included: a snapshot that does not fit is refused with a
+    reason saying how to make room, nothing is written; once room is made, it is saved."""
+    root = tmp_path / "work" / "snapshots"
+    (root / "cam1").mkdir(parents=True)
+    (root / "earlier-run.jpg").write_bytes(b"x" * 6000)
+    (root / "cam1" / "other-stream.jpg").write_bytes(b"x" * 3000)
+    commands = limited(tmp_path, max_snapshots_bytes=25_000)  # this snapshot: about 20 kB
+    session = FakeSession(root, latest=frame(9, gradient(640, 480)))
+    reply = await commands.dispatch(Command("snapshot_now"), session)
+    assert reply["ok"] is False
+    reason = reply["reason"]
+    assert reason.startswith(
+        f"the snapshots folder {root.resolve()} has no room for this snapshot: it holds "
+        "8.8 KiB of max_snapshots_bytes 24.4 KiB, and this snapshot needs 20."
+    )
+    assert "delete or move snapshots from it, or raise --max-snapshots-bytes" in reason
+    assert sorted(p.name for p in root.rglob("*") if p.is_file()) == [
+        "earlier-run.jpg",
+        "other-stream.jpg",
+    ]
+    (root / "earlier-run.jpg").write_bytes(b"x" * 22_000)  # full: refused before encoding
+    reply = await commands.dispatch(Command("snapshot_now"), session)
+    assert reply["ok"] is False
+    assert reply["reason"] == (
+        f"the snapshots folder {root.resolve()} is full: it holds 24.4 KiB of "
+        "max_snapshots_bytes 24.4 KiB; delete or move snapshots from it, or raise "
+        "--max-snapshots-bytes"
+    )
+    (root / "earlier-run.jpg").unlink()
+    reply = await commands.dispatch(Command("snapshot_now"), session)
+    assert reply["ok"] is True and Path(reply["saved"]).parent == root.resolve()

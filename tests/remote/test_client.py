@@ -226,7 +226,7 @@ async def test_acommand_snapshot_writes_the_file_and_custom_fields_arrive(
     assert await asyncio.to_thread(Path(reply["saved"]).is_file)
     assert await client.acommand("focus", steps=20, name="x") == {
         "ok": True,
-        "got": {"steps": 20, "name": "x"},
+        "got": {"steps": 20, "name": "x", "stream": "default"},
     }
 
 
@@ -459,7 +459,8 @@ async def test_command_prints_the_reply_with_typed_fields(server: ImageServer) -
         "command", "focus", "--field", "steps=20", "--field", "label=007", "--url", base(server)
     )
     assert code == 0, err
-    assert json.loads(out) == {"ok": True, "got": {"steps": 20, "label": "007"}}
+    got = {"steps": 20, "label": "007", "stream": "default"}
+    assert json.loads(out) == {"ok": True, "got": got}
     code, out, _ = await _framecast("command", "snapshot_now", "--url", base(server))
     assert code == 1 and json.loads(out)["reason"] == "no frame yet"
     code, _, err = await _framecast("command", "nope", "--url", base(server))

@@ -35,7 +35,9 @@ RESET_REPLY = {"ok": True, "counters": "reset"}
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """One server for the module's fuzzing (its state carries from example to example, as a
     real server's would)."""
-    with serving(tmp_path_factory.mktemp("fuzz"), "--max-file-rate", "50") as server:
+    # Every example's commands go to one stream, as fast as it answers: no rate limit here.
+    limits = ("--max-stream-command-rate", "1000000", "--max-stream-command-burst", "1000000")
+    with serving(tmp_path_factory.mktemp("fuzz"), "--max-file-rate", "50", *limits) as server:
         yield server
 
 

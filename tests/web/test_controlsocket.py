@@ -55,13 +55,16 @@ async def test_each_reply_of_the_spec(server: ImageServer, http: aiohttp.ClientS
 async def test_snapshots_decode_and_never_collide(
     server: ImageServer, work: Path, http: aiohttp.ClientSession
 ) -> None:
-    """Five snapshots within one second are five different absolute paths under
-    <work>/snapshots, each a JPEG with the published image's full-size pixels."""
-    server.publish(gradient(640, 480), metadata={"n": 1})
-    await published(server, 1)
+    """Snapshots of five frames within one second are five different absolute paths under
+    <work>/snapshots, each a JPEG with its frame's full-size pixels."""
+    paths = []
     async with http.ws_connect(base(server) + "/control") as ws:
-        replies = [await ask(ws, '{"cmd": "snapshot_now"}') for _ in range(5)]
-    paths = [Path(r["saved"]) for r in replies]
+        for n in range(1, 6):
+            server.publish(gradient(640, 480), metadata={"n": n})
+            await published(server, n)
+            reply = await ask(ws, '{"cmd": "snapshot_now"}')
+            paths.append(Path(reply["saved"]))
+            assert f"-{n:06d}-" in paths[-1].name
     assert len(set(paths)) == 5
     for path in paths:
         assert path.is_absolute() and path.parent == (work / "snapshots").resolve()
@@ -71,6 +74,131 @@ async def test_snapshots_decode_and_never_collide(
         expected = gradient(640, 480).astype(float)
         assert np.abs(pixels - expected).mean() < 3, "snapshot differs from the published image"
     assert sorted(p.name for p in (work / "snapshots").iterdir()) == sorted(p.name for p in paths)
+
+
+async def test_a_snapshot_flood_writes_one_file_per_frame(
+    server: ImageServer, work: Path, http: aiohttp.ClientSession
+) -> None:
+    """Ten snapshot_now for a frame that does not change, from two sockets, all answer the
+    same path and leave one file; the next frame gets its own file."""
+    server.publish(gradient(640, 480))
+    await published(server, 1)
+    folder = work / "snapshots"
+    async with (
+        http.ws_connect(base(server) + "/control") as one,
+        http.ws_connect(base(server) + "/control") as two,
+    ):
+        replies = [await ask((one, two)[n % 2], '{"cmd": "snapshot_now"}') for n in range(10)]
+        assert replies[0]["ok"] is True and replies == [replies[0]] * 10
+        files = list(folder.iterdir())
+        assert [p.name for p in files] == [Path(replies[0]["saved"]).name]
+        written = files[0].stat().st_size
+        server.publish(gradient(640, 480))
+        await published(server, 2)
+        again = await ask(one, '{"cmd": "snapshot_now"}')
+        assert again["ok"] is True and again["saved"] != replies[0]["saved"]
+    assert len(list(folder.iterdir())) == 2
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 3 * written
+
+
+async def test_a_full_snapshots_folder_refuses_snapshot_now(work: Path) -> None:
+    """With files of an earlier run filling max_snapshots_bytes, snapshot_now is refused
+    with a reason saying how to make room, and nothing is written; other commands work."""
+    folder = work / "snapshots"
+    folder.mkdir(parents=True)
+    (folder / "20250101-000000-000001-0001aaaa.jpg").write_bytes(b"x" * 5000)
+    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, max_snapshots_bytes=5000)
+    async with (
+        srv,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(base(srv) + "/control") as ws,
+    ):
+        srv.publish(gradient())
+        await published(srv, 1)
+        reply = await ask(ws, '{"cmd": "snapshot_now"}')
+        assert reply == {
+            "ok": False,
+            "reason": f"the snapshots folder {folder.resolve()} is full: it holds 4.9 KiB of "
+            "max_snapshots_bytes 4.9 KiB; delete or move snapshots from it, or raise "
+            "--max-snapshots-bytes",
+        }
+        assert [p.name for p in folder.iterdir()] == ["20250101-000000-000001-0001aaaa.jpg"]
+        assert await ask(ws, '{"cmd": "reset"}') == {"ok": True, "counters": "reset"}
+
+
+async def test_a_command_flood_is_refused_per_socket_and_not_run(work: Path) -> None:
+    """Past max_command_burst, a socket's commands (custom and built-in) are answered
+    ok:false with the reason and not run; another socket is not affected; /api/status
+    counts the refusals under commands_limited."""
+    srv = ImageServer(
+        work_folder=work,
+        port=0,
+        displayed_address=LOCAL,
+        max_command_burst=5,
+        max_command_rate=0.01,
+    )
+    ran: list[dict[str, Any]] = []
+    srv.on_command("focus", lambda fields: ran.append(fields))
+    refused = {
+        "ok": False,
+        "reason": "too many commands: at most 0.01 per second on this connection "
+        "(max_command_rate, after a burst of 5); wait and retry",
+    }
+    async with srv, aiohttp.ClientSession() as http:
+        async with http.ws_connect(base(srv) + "/control") as ws:
+            for message in [b'{"cmd": "focus"}'] * 5:  # sent at once, answered in order
+                await ws.send_bytes(message)
+            replies = [await next_json(ws) for _ in range(5)]
+            assert replies == [{"ok": True}] * 5
+            assert await ask(ws, '{"cmd": "focus"}') == refused
+            assert await ask(ws, '{"cmd": "reset"}') == refused
+            assert await ask(ws, '{"cmd": "snapshot_now"}') == refused
+        async with http.ws_connect(base(srv) + "/control") as other:
+            assert await ask(other, '{"cmd": "focus"}') == {"ok": True}
+        async with http.get(base(srv) + "/api/status") as response:
+            status = await response.json()
+    assert len(ran) == 6 and status["commands_limited"] == 3 and status["commands_run"] == 6
+
+
+async def test_a_stream_limit_spans_its_sockets(work: Path) -> None:
+    """Three sockets of stream cam1 share max_stream_command_burst: past it, commands are
+    refused naming the stream and not run, while the root's stream still takes commands."""
+    srv = ImageServer(
+        work_folder=work,
+        port=0,
+        displayed_address=LOCAL,
+        max_stream_command_burst=4,
+        max_stream_command_rate=0.01,
+    )
+    ran: list[str] = []
+    srv.on_command("focus", lambda fields: ran.append(fields["stream"]))
+    async with srv, aiohttp.ClientSession() as http:
+        srv.publish(gradient(), stream="cam1")
+        replies = []
+        for _ in range(3):
+            async with http.ws_connect(base(srv) + "/s/cam1/control") as ws:
+                replies += [await ask(ws, '{"cmd": "focus"}') for _ in range(2)]
+        async with http.ws_connect(base(srv) + "/control") as root:
+            assert await ask(root, '{"cmd": "focus"}') == {"ok": True}
+    assert replies[:4] == [{"ok": True}] * 4
+    reason = (
+        "too many commands: at most 0.01 per second for stream 'cam1' from all its clients "
+        "(max_stream_command_rate, after a burst of 4); wait and retry"
+    )
+    assert replies[4:] == [{"ok": False, "reason": reason}] * 2
+    assert ran == ["cam1"] * 4 + ["default"]
+
+
+async def test_the_root_control_names_the_default_stream(
+    server: ImageServer, http: aiohttp.ClientSession
+) -> None:
+    """A custom handler reached through /control (no /s/<name>/) gets "stream": "default"."""
+    server.on_command("where", lambda fields: {"ok": True, "fields": fields})
+    async with http.ws_connect(base(server) + "/control") as ws:
+        assert await ask(ws, '{"cmd": "where", "x": 1}') == {
+            "ok": True,
+            "fields": {"x": 1, "stream": "default"},
+        }
 
 
 async def test_reset_sets_session_counters_to_zero(
@@ -127,7 +255,8 @@ async def test_custom_commands_round_trip(work: Path) -> None:
                 "jam",
                 "park",
             ]
-    assert calls == [{"steps": 3}, {"where": "home"}, {"steps": 1}]
+    root = {"stream": "default"}
+    assert calls == [{"steps": 3, **root}, {"where": "home", **root}, {"steps": 1, **root}]
     with pytest.raises(ConfigError):
         srv.on_command("reset", focus)
 
@@ -321,7 +450,13 @@ def test_fuzzed_messages_get_exactly_one_reply_each(
 ) -> None:
     """Arbitrary text, binary, JSON, deep nesting, NaN and invalid UTF-8: every message gets
     exactly one JSON object reply, in order, and nothing is logged as an error."""
-    srv = ImageServer(work_folder=tmp_path / "work", port=0, displayed_address=LOCAL)
+    srv = ImageServer(  # every example's commands go to one stream: no rate limit here
+        work_folder=tmp_path / "work",
+        port=0,
+        displayed_address=LOCAL,
+        max_stream_command_rate=1e6,
+        max_stream_command_burst=1_000_000,
+    )
     srv.on_command("sentinel", lambda fields: {"sentinel": True})
     srv.on_command("echo", lambda fields: {"ok": True, "fields": fields})
     srv.start()
@@ -352,7 +487,16 @@ def test_fuzzed_messages_get_exactly_one_reply_each(
 async def test_client_that_never_reads_replies_is_evicted(work: Path) -> None:
     """A client that floods commands and never reads the replies is disconnected after
     send_timeout (counted in clients_evicted); the server stays responsive."""
-    srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, send_timeout=1.0)
+    srv = ImageServer(  # every command runs: its big reply is what fills the socket
+        work_folder=work,
+        port=0,
+        displayed_address=LOCAL,
+        send_timeout=1.0,
+        max_command_rate=1e6,
+        max_command_burst=1_000_000,
+        max_stream_command_rate=1e6,
+        max_stream_command_burst=1_000_000,
+    )
     srv.on_command("echo", lambda fields: {"ok": True, "fields": fields})
     async with srv, aiohttp.ClientSession() as http:
         ws = await http.ws_connect(base(srv) + "/control")

@@ -78,8 +78,7 @@ class ControlForwarding:
         if stream is None or stream.publisher is not None:
             reply = dict(NO_PUBLISHER)  # not (or no longer) published here
         else:
-            reply = await self._commands.dispatch(request.command, stream, stream=request.named)
-            stream.commands_run += 1
+            reply = await self._commands.dispatch(request.command, stream, stream=stream.name)
         await self._send(request.sender, request.id, reply)
 
     async def busy(self, request: codec.ControlRequest) -> None:

@@ -48,6 +48,11 @@ class ServerOptions(TypedDict, total=False):
     max_image_pixels: int
     max_metadata_bytes: int
     max_metadata_depth: int
+    max_command_rate: float
+    max_command_burst: int
+    max_stream_command_rate: float
+    max_stream_command_burst: int
+    max_snapshots_bytes: int
     max_uploads: int
     max_streams: int
     max_tile_cache_bytes: int

@@ -47,6 +47,8 @@ _POSITIVE = (
     "simulate_rate",
     "body_timeout",
     "handshake_timeout",
+    "max_command_rate",
+    "max_stream_command_rate",
 )
 _AT_LEAST_ONE = (
     "max_message_bytes",
@@ -60,6 +62,8 @@ _AT_LEAST_ONE = (
     "max_streams",
     "max_profile_points",
     "encode_threads",
+    "max_command_burst",
+    "max_stream_command_burst",
 )
 _BROKER_SCHEMES = ("redis://", "rediss://", "unix://")
 _NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -282,6 +286,49 @@ class Settings:
             group="limits",
         ),
     )
+    max_command_rate: float = field(
+        default=10.0,
+        metadata=option(
+            help="Commands per second one /control connection may send, on average (after a "
+            "burst of max_command_burst); more are answered ok:false ('too many commands') "
+            "and not run.",
+            group="limits",
+        ),
+    )
+    max_command_burst: int = field(
+        default=20,
+        metadata=option(
+            help="Commands one /control connection may send at once before max_command_rate "
+            "applies.",
+            group="limits",
+        ),
+    )
+    max_stream_command_rate: float = field(
+        default=20.0,
+        metadata=option(
+            help="Commands per second one stream takes from all its /control clients together, "
+            "on average (after a burst of max_stream_command_burst); counted on the node that "
+            "publishes the stream. More are answered ok:false and not run.",
+            group="limits",
+        ),
+    )
+    max_stream_command_burst: int = field(
+        default=40,
+        metadata=option(
+            help="Commands one stream takes at once, from all its clients, before "
+            "max_stream_command_rate applies.",
+            group="limits",
+        ),
+    )
+    max_snapshots_bytes: int = field(
+        default=1024 * 1024 * 1024,
+        metadata=option(
+            help="Most bytes the snapshots folder (<work folder>/snapshots, every stream's and "
+            "earlier runs' files included) may hold; snapshot_now is refused once the next "
+            "snapshot would not fit (0 refuses every snapshot).",
+            group="limits",
+        ),
+    )
     max_uploads: int = field(
         default=16,
         metadata=option(
@@ -480,6 +527,8 @@ class Settings:
             raise ConfigError("max tile cache bytes must be 0 or more (0 keeps no tiles)")
         if self.max_answer_cache_bytes < 0:
             raise ConfigError("max answer cache bytes must be 0 or more (0 keeps no answers)")
+        if self.max_snapshots_bytes < 0:
+            raise ConfigError("max snapshots bytes must be 0 or more (0 refuses every snapshot)")
         for name in _POSITIVE:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.replace('_', ' ')} must be positive")

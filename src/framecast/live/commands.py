@@ -1,48 +1,54 @@
-"""Control commands: the registry behind ``/control`` and ``ImageServer.on_command``.
+"""Control commands: the registry behind ``/control`` and ``ImageServer.on_command``
+(docs/control.md).
 
-Two commands are built in (SPEC §4.3):
+Two commands are built in:
 
 ``snapshot_now``
     saves a full-quality JPEG of the latest image as
     ``<work folder>/snapshots/<YYYYmmdd-HHMMSS>-<seq>-<unique>.jpg`` and replies
     ``{"ok": true, "saved": "<absolute path>"}`` (``{"ok": false, "reason": "no frame yet"}``
-    before the first image). Names never collide, even for many snapshots in one second;
-    the file is written to a temporary name and linked into place, off the event loop.
+    before the first image). One file per frame: asking again for the same frame answers the
+    same path; a full snapshots folder refuses with a reason (:mod:`.snapshots`).
 ``reset``
     sets the session counters (frames published/dropped/failed, client skips, evictions,
     refusals, ingest counts) back to zero and replies ``{"ok": true, "counters": "reset"}``.
     Sequence numbers keep increasing: clients rely on them.
 
 Custom commands are registered with :meth:`Commands.register` (``ImageServer.on_command``).
-A handler gets the command's fields (everything but ``cmd``), may be sync or async, and
+A handler gets the command's fields (everything but ``cmd``) and ``"stream"``, the name of
+the stream the command was sent to (``"default"`` at the root); it may be sync or async, and
 returns a dict (the reply) or ``None`` (reply ``{"ok": true}``). An exception becomes
 ``{"ok": false, "error": "<message>"}`` and a log line. Sync handlers run in a worker thread,
 so a slow one never stalls the server. Built-in names cannot be taken by a custom command
 (:class:`~framecast.errors.ConfigError`); registering a custom name again replaces the handler.
+
+Commands that would run (built-in or registered; not unknown names) are rate-limited twice,
+each with a token bucket: per connection (:meth:`Commands.receive`, ``max_command_rate``
+after a burst of ``max_command_burst``) and per stream, on the node that publishes it
+(:meth:`Commands.dispatch`, ``max_stream_command_rate`` / ``max_stream_command_burst``). A
+command over either limit is answered ``{"ok": false, "reason": "too many commands: ..."}``
+and not run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import inspect
-import itertools
 import logging
-import os
-import secrets
-import tempfile
-import threading
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from framecast import imaging
+from framecast.config.settings import Settings
+from framecast.config.streamname import DEFAULT_STREAM
 from framecast.errors import ConfigError
 from framecast.live.frames import Frame
 from framecast.live.protocol import UNKNOWN_COMMAND, Command
+from framecast.live.snapshots import SNAPSHOTS_FOLDER, SnapshotRefused, Snapshots
 from framecast.runtime.deadline import within
+from framecast.runtime.throttle import LogThrottle
+from framecast.runtime.tokenbucket import TokenBucket
 
 __all__ = [
     "BUILTIN_COMMANDS",
@@ -51,7 +57,6 @@ __all__ = [
     "Handler",
     "Remote",
     "Session",
-    "save_snapshot",
 ]
 
 log = logging.getLogger("framecast.control")
@@ -59,16 +64,15 @@ log = logging.getLogger("framecast.control")
 #: What a handler returns: the reply as a dict, or ``None`` for ``{"ok": true}``.
 Reply = Mapping[str, Any] | None
 Handler = Callable[[dict[str, Any]], Reply | Awaitable[Reply]]
-#: Sends a command to the node that publishes a stream (SPEC §10): stream, that node, the
-#: stream as the client named it (``None`` at the root), the command → the reply.
+#: Sends a command to the node that publishes a stream (docs/scale-out.md): stream, that
+#: node, the stream's name for the handler, the command → the reply.
 Remote = Callable[[str, str, str | None, Command], Awaitable[dict[str, Any]]]
 BUILTIN_COMMANDS = ("snapshot_now", "reset")
 #: Seconds a command may take before the client is told it timed out.
 COMMAND_TIMEOUT = 30.0
-SNAPSHOT_QUALITY = 95
 _NO_FRAME: dict[str, Any] = {"ok": False, "reason": "no frame yet"}
-_counter = itertools.count(1)
-_counter_lock = threading.Lock()
+#: Refused commands are logged at most once per this many seconds, with their count.
+LIMIT_LOG_INTERVAL = 10.0
 
 
 class Session(Protocol):
@@ -80,53 +84,31 @@ class Session(Protocol):
     @property
     def snapshot_folder(self) -> Path: ...
 
+    #: Commands run for this stream (refused ones are not), a session counter.
+    commands_run: int
+
     def reset_counters(self) -> None: ...
-
-
-def _snapshot_name(frame: Frame) -> str:
-    with _counter_lock:
-        count = next(_counter)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime())
-    return f"{stamp}-{frame.seq:06d}-{count:04d}{secrets.token_hex(4)}.jpg"
-
-
-def save_snapshot(frame: Frame, folder: Path, *, quality: int = SNAPSHOT_QUALITY) -> Path:
-    """Write a full-resolution JPEG of ``frame`` under ``folder``; return its absolute path.
-
-    Blocking (encoding and file I/O): call it from a worker thread. The file appears whole
-    or not at all, and an existing file is never replaced.
-    """
-    original = frame.original if frame.original is not None else frame.jpeg
-    data = imaging.snapshot_jpeg(original, quality=quality)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".snapshot-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        while True:
-            final = folder / _snapshot_name(frame)
-            try:
-                os.link(temporary, final)  # fails instead of replacing an existing file
-            except FileExistsError:
-                continue
-            except OSError:  # a file system without hard links
-                if final.exists():
-                    continue
-                os.replace(temporary, final)
-            return final.resolve()
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
 
 
 class Commands:
     """The command registry: built-ins plus whatever the host program registers."""
 
-    def __init__(self, *, timeout: float = COMMAND_TIMEOUT) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, timeout: float = COMMAND_TIMEOUT
+    ) -> None:
+        """``settings``: the limits (``max_command_*``, ``max_stream_command_*``,
+        ``max_snapshots_bytes``) and the work folder whose snapshots folder is capped; without
+        them the defaults apply and each snapshot's own folder is what is counted."""
         self._handlers: dict[str, Handler] = {}
         self.timeout = timeout
+        self._settings = settings if settings is not None else Settings()
+        root = settings.work_folder / SNAPSHOTS_FOLDER if settings is not None else None
+        self._snapshots = Snapshots(max_bytes=self._settings.max_snapshots_bytes, root=root)
+        self._streams: dict[str, TokenBucket] = {}
+        #: Commands refused for going over a limit, since start or the last ``reset``.
+        self.limited = 0
+        self._limit_log = LogThrottle(LIMIT_LOG_INTERVAL)
+        self._full_log = LogThrottle(LIMIT_LOG_INTERVAL)
         #: Calls of a plain (sync) handler still running in their thread after their reply
         #: was given up (timed out, or the asker left), with their command's name: a thread
         #: cannot be interrupted, so the command is refused until they end.
@@ -153,26 +135,115 @@ class Commands:
         """Every command a client may send, built-ins first."""
         return [*BUILTIN_COMMANDS, *sorted(self._handlers)]
 
-    async def dispatch(
-        self, command: Command, session: Session, *, stream: str | None = None
-    ) -> dict[str, Any]:
-        """Run ``command`` and return its reply. Never raises (except cancellation).
+    def connection_bucket(self) -> TokenBucket:
+        """The limit of one client connection, to hand to :meth:`receive` with each of its
+        commands."""
+        settings = self._settings
+        return TokenBucket(settings.max_command_rate, settings.max_command_burst)
 
-        ``stream``: the stream the command was sent to; a custom handler's fields then
-        include ``"stream": <name>``."""
+    def _runs(self, command: Command) -> bool:
+        """Would ``command`` run something (and so count towards the limits)?"""
+        return command.name in BUILTIN_COMMANDS or command.name in self._handlers
+
+    async def receive(
+        self,
+        command: Command,
+        session: Session,
+        *,
+        stream: str,
+        connection: TokenBucket,
+        publisher: str | None = None,
+    ) -> dict[str, Any]:
+        """A command from a client's connection: the connection's limit first, then the
+        command runs here (:meth:`dispatch`), or on node ``publisher`` when another node
+        publishes the stream (that node keeps the stream's limit)."""
+        remote = self.remote if publisher is not None else None
+        # Forwarding costs a round trip whatever the publisher then does: it always counts.
+        counts = remote is not None or self._runs(command)
+        if counts and not connection.take():
+            return self._refuse(
+                command,
+                stream,
+                f"too many commands: at most {connection.rate:g} per second on this "
+                f"connection (max_command_rate, after a burst of {connection.burst}); wait "
+                "and retry",
+            )
+        if remote is not None and publisher is not None:
+            return await remote(stream, publisher, stream, command)
+        return await self.dispatch(command, session, stream=stream)
+
+    async def dispatch(
+        self, command: Command, session: Session, *, stream: str = DEFAULT_STREAM
+    ) -> dict[str, Any]:
+        """Run ``command`` for ``stream`` (``session``) and return its reply, within the
+        stream's limit. Never raises (except cancellation). A custom handler's fields
+        include ``"stream": stream``."""
+        if self._runs(command) and not self._stream_bucket(stream).take():
+            settings = self._settings
+            return self._refuse(
+                command,
+                stream,
+                f"too many commands: at most {settings.max_stream_command_rate:g} per second "
+                f"for stream {stream!r} from all its clients (max_stream_command_rate, after "
+                f"a burst of {settings.max_stream_command_burst}); wait and retry",
+            )
+        session.commands_run += 1
         if command.name == "snapshot_now":
-            return await _snapshot(session)
+            return await self._snapshot(session, stream)
         if command.name == "reset":
             session.reset_counters()
-            log.info("session counters reset")
+            if stream == DEFAULT_STREAM:
+                self.limited = 0
+            log.info("session counters of stream %r reset", stream)
             return {"ok": True, "counters": "reset"}
         handler = self._handlers.get(command.name)
         if handler is None:
             return dict(UNKNOWN_COMMAND)
         fields = dict(command.fields)
-        if stream is not None:
-            fields["stream"] = stream
+        fields["stream"] = stream
         return await self._run(command.name, fields, handler)
+
+    def _stream_bucket(self, stream: str) -> TokenBucket:
+        bucket = self._streams.get(stream)
+        if bucket is None:  # one per stream: commands only run for streams that exist
+            settings = self._settings
+            bucket = TokenBucket(
+                settings.max_stream_command_rate, settings.max_stream_command_burst
+            )
+            self._streams[stream] = bucket
+        return bucket
+
+    def _refuse(self, command: Command, stream: str, reason: str) -> dict[str, Any]:
+        self.limited += 1
+        count = self._limit_log.due()
+        if count is not None:
+            log.warning(
+                "%d command(s) refused over a rate limit (latest: %r for stream %r): %s",
+                count,
+                command.name,
+                stream,
+                reason,
+            )
+        return {"ok": False, "reason": reason}
+
+    async def _snapshot(self, session: Session, stream: str) -> dict[str, Any]:
+        frame = session.latest
+        if frame is None:
+            return dict(_NO_FRAME)
+        folder = session.snapshot_folder
+        try:
+            path, written = await asyncio.to_thread(self._snapshots.take, frame, folder)
+        except SnapshotRefused as refused:
+            count = self._full_log.due()
+            if count is not None:
+                log.warning("%d snapshot(s) refused (latest of %r): %s", count, stream, refused)
+            return {"ok": False, "reason": str(refused)}
+        except Exception as exc:
+            log.error("could not save a snapshot in %s: %s", folder, exc)
+            return {"ok": False, "error": f"cannot save the snapshot: {exc}"}
+        if written:
+            log.info("snapshot of frame %d saved as %s", frame.seq, path)
+        return {"ok": True, "saved": str(path)}
 
     async def _run(self, name: str, fields: dict[str, Any], handler: Handler) -> dict[str, Any]:
         if name in self._left.values():
@@ -239,16 +310,3 @@ class Commands:
     def still_running(self) -> list[str]:
         """The commands whose handler still runs in a thread after its reply was given up."""
         return sorted(set(self._left.values()))
-
-
-async def _snapshot(session: Session) -> dict[str, Any]:
-    frame = session.latest
-    if frame is None:
-        return dict(_NO_FRAME)
-    try:
-        path = await asyncio.to_thread(save_snapshot, frame, session.snapshot_folder)
-    except Exception as exc:
-        log.error("could not save a snapshot in %s: %s", session.snapshot_folder, exc)
-        return {"ok": False, "error": f"cannot save the snapshot: {exc}"}
-    log.info("snapshot of frame %d saved as %s", frame.seq, path)
-    return {"ok": True, "saved": str(path)}

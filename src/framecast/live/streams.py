@@ -34,6 +34,7 @@ from framecast.live.frames import Frame
 from framecast.live.history import History, HistoryBudget
 from framecast.live.hub import Hub
 from framecast.live.pipeline import Numbering, Pipeline
+from framecast.live.snapshots import SNAPSHOTS_FOLDER
 from framecast.runtime.priority import LiveFirst
 from framecast.runtime.supervisor import Supervisor
 from framecast.science.answers import Answers
@@ -229,7 +230,7 @@ class Streams:
     def _make(self, name: str, has_source: bool) -> Stream:
         default = name == DEFAULT_STREAM
         web_folder = self._web_root if default else self._web_root / STREAM_PREFIX / name
-        snapshots = self._settings.work_folder / "snapshots"
+        snapshots = self._settings.work_folder / SNAPSHOTS_FOLDER
         hub = HistoryHub(History(self._settings.history, self._budget))
         pipeline = Pipeline(
             hub,

@@ -19,7 +19,6 @@ async def status_handler(request: web.Request) -> web.Response:
     context = request.app[CONTEXT]
     check_viewer(request, context)
     status = context.status()
-    status["tile_cache_bytes"] = context.streams.tile_cache_bytes  # all pyramids, one bound
     if request.match_info.get("stream") is not None:
         stream = stream_of(request)
         status["stream"] = stream.name

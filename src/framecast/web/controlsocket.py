@@ -1,16 +1,18 @@
-"""``/control``: a WebSocket carrying JSON commands and their JSON replies (SPEC §4.3).
+"""``/control``: a WebSocket carrying JSON commands and their JSON replies (docs/control.md).
 
-Every message gets exactly one reply, in order; errors (``bad json``, ``unknown command``,
-a failing handler) are replies and the socket stays open — invalid UTF-8 in a text message
-too (``bad json``, not aiohttp's 1007 close: text arrives as raw bytes). A message of up to
-``max_message_bytes`` is read; a larger one closes the socket with 1009. Binary messages are
-read as UTF-8 JSON.
+Every message gets exactly one reply, in order; errors (``bad json``, ``unknown command``, a
+failing handler, a command over a rate limit) are replies and the socket stays open — invalid
+UTF-8 in a text message too (``bad json``, not aiohttp's 1007 close: text arrives as raw
+bytes). A message of up to ``max_message_bytes`` is read; a larger one closes the socket with
+1009. Binary messages are read as UTF-8 JSON. The commands are for the socket's stream, which
+a custom handler's fields name (``"default"`` at the root).
 
 Reading and dispatching are separate tasks joined by a small bounded queue, so pings are
 answered while a slow command runs, and a client that floods commands is slowed down
-(backpressure) rather than buffered without limit. This socket never carries images, so
-replies never wait behind image traffic. Admission, the deadline on each reply, eviction
-and the goodbye are :mod:`framecast.web.liveclient`'.
+(backpressure) rather than buffered without limit; beyond that, each socket's commands are
+rate-limited (:meth:`~framecast.live.commands.Commands.receive`). This socket never carries
+images, so replies never wait behind image traffic. Admission, the deadline on each reply,
+eviction and the goodbye are :mod:`framecast.web.liveclient`'.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ async def _replier(
     queue: asyncio.Queue[str | bytes | None],
 ) -> None:
     context = client.context
+    limit = context.commands.connection_bucket()  # this connection's own rate limit
     while True:
         message = await queue.get()
         if message is None:
@@ -57,17 +60,11 @@ async def _replier(
         except protocol.CommandError as exc:
             reply = exc.reply
         else:
-            # At the root nothing changes for programs that never name a stream; under
-            # /s/<name>/ a custom handler's fields say which stream the command is for.
-            named = stream.name if client.request.match_info.get("stream") else None
-            remote, publisher = context.commands.remote, stream.publisher
-            if remote is not None and publisher is not None:  # published by another node
-                reply = await remote(stream.name, publisher, named, command)
-            else:
-                reply = await context.commands.dispatch(command, stream, stream=named)
-                stream.commands_run += 1
-                if command.name == "reset" and stream.name == DEFAULT_STREAM:
-                    context.reset_server_counters()
+            reply = await context.commands.receive(
+                command, stream, stream=stream.name, connection=limit, publisher=stream.publisher
+            )
+            if command.name == "reset" and stream.name == DEFAULT_STREAM and reply.get("ok"):
+                context.reset_server_counters()
         if not await client.send(ws.send_str(protocol.encode_reply(reply))):
             return
 

@@ -54,6 +54,7 @@ def report(
         "control": True,
         "commands": context.commands.names,
         "commands_run": total(lambda s: s.commands_run),
+        "commands_limited": context.commands.limited,
         "frames_ingested": total(lambda s: s.ingested),
         "ingest_rejected": context.ingest_rejected,
         "uploads_in_progress": context.uploads,
@@ -71,6 +72,7 @@ def report(
             "max_streams": settings.max_streams,
         },
         "history_bytes": context.streams.history_bytes,
+        "tile_cache_bytes": context.streams.tile_cache_bytes,  # all pyramids, one bound
         "answer_cache_bytes": context.streams.answers.bytes,
         "streams": {stream.name: stream.counters() for stream in streams},
         **broker,
