@@ -167,13 +167,9 @@ async def redis(tmp_path: Path) -> AsyncIterator[Redis]:
 
 def node(tmp_path: Path, name: str, broker: str, **options: Any) -> ImageServer:
     """A framecast node on port 0 with its own folder, sharing through ``broker``."""
+    options.setdefault("max_file_rate", 50)
     return ImageServer(
-        work_folder=tmp_path / name,
-        port=0,
-        displayed_address=LOCAL,
-        max_file_rate=50,
-        broker=broker,
-        **options,
+        work_folder=tmp_path / name, port=0, displayed_address=LOCAL, broker=broker, **options
     )
 
 

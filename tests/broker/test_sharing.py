@@ -11,6 +11,9 @@ import numpy as np
 from tests.broker.conftest import Redis, node, running, status, streams, url
 from tests.conftest import gradient, next_json, until
 
+#: A camera's rate, and how long it runs, in the test of an edge viewer's rate.
+CAMERA_RATE, CAMERA_IMAGES = 10.0, 30
+
 
 async def _frame(ws: aiohttp.ClientWebSocketResponse) -> bytes:
     msg = await asyncio.wait_for(ws.receive(), 10)
@@ -81,3 +84,40 @@ async def test_sequence_numbers_are_shared_by_every_publisher(redis: Redis, tmp_
         await until(lambda: a._streams.get("cam1").latest.seq == 2, 10, "B's image on A")
         a.publish(gradient(), stream="cam1")
         await until(lambda: b._streams.get("cam1").latest.seq == 3, 10, "A's second on B")
+
+
+async def test_an_edge_viewer_gets_the_camera_rate_though_the_camera_host_serves_nobody(
+    redis: Redis, tmp_path: Path
+) -> None:
+    """With nobody watching on the camera host (its web files due twice a second), a /ws
+    viewer of an edge node gets at least 9 of every 10 images of a 10 images/s camera."""
+    a = node(tmp_path, "a", redis.url, max_file_rate=2)
+    b = node(tmp_path, "b", redis.url)
+    async with running(a, b), aiohttp.ClientSession() as http:
+        await until(lambda: a.status()["broker"] == b.status()["broker"] == "ok", 10)
+        a.publish(gradient(), stream="cam1")
+        await until(lambda: (s := b._streams.get("cam1")) and s.latest, 10, "cam1 on B")
+        async with http.ws_connect(url(b) + "/s/cam1/ws") as ws:
+            await until(lambda: b.status()["clients"] == 1, 10, "the edge viewer")
+            seen: set[int] = set()
+
+            async def watch() -> None:
+                while True:
+                    message = await next_json(ws, 30)
+                    if message["type"] == "new_image":
+                        seen.add(message["seq"])
+
+            watcher = asyncio.create_task(watch())
+            try:
+                loop = asyncio.get_running_loop()
+                start = loop.time()
+                for n in range(CAMERA_IMAGES):  # the camera's clock, not a wait for readiness
+                    a.publish(gradient()[:, ::-1].copy() if n % 2 else gradient(), stream="cam1")
+                    await asyncio.sleep(max(0.0, start + (n + 1) / CAMERA_RATE - loop.time()))
+                last = a._streams.get("cam1").pipeline.seq
+                await until(lambda: last in seen, 10, "the camera's last image on the edge")
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+        assert a.status()["clients"] == 0
+        assert len(seen) >= CAMERA_IMAGES * 9 // 10, sorted(seen)

@@ -185,6 +185,64 @@ async def test_nobody_watching_means_only_the_web_file_refresh_is_encoded(tmp_pa
         await supervisor.stop()
 
 
+async def test_a_sender_waiting_for_its_number_is_never_paced_by_the_file_rate(
+    tmp_path: Path,
+) -> None:
+    """With nobody watching and the web files due every 5 s (max_file_rate 0.2), an image
+    held for the web files' turn is replaced by one whose sender waits, which is published
+    at once, and so are the nine after it, each answered with the next number."""
+    hub = Hub()
+    pipeline = Pipeline(hub, tmp_path, imaging.DisplayOptions(), max_file_rate=0.2)
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    loop = asyncio.get_running_loop()
+    image = np.zeros((8, 8), np.uint8)
+    try:
+        pipeline.submit(Incoming(load=lambda: image))  # the web files are due: made at once
+        await until(lambda: hub.latest, 4, "the first frame")
+        pipeline.submit(Incoming(load=lambda: image))  # held until the files are due (5 s)
+        started, seqs = loop.time(), []
+        for n in range(10):
+            fate: asyncio.Future[int | None] = loop.create_future()
+            pipeline.submit(
+                Incoming(load=lambda: image, metadata={"n": n}, on_published=fate.set_result)
+            )
+            seqs.append(await asyncio.wait_for(fate, 4))
+        assert seqs == list(range(2, 12))
+        assert loop.time() - started < 4, "answers paced by the file rate"
+        assert pipeline.counters.dropped == 1  # the held image, replaced unencoded
+    finally:
+        await pipeline.stop()
+        await supervisor.stop()
+
+
+async def test_with_a_broker_every_image_is_made_though_nobody_watches_here(
+    tmp_path: Path,
+) -> None:
+    """A pipeline whose frames go to other nodes (a broker's ``on_frame``) makes every one
+    of ten images submitted in turn at once, though nobody watches here and the web files
+    are due only every 5 s: the other nodes' viewers get the source's rate."""
+    sent: list[int] = []
+    pipeline = Pipeline(
+        Hub(),
+        tmp_path,
+        imaging.DisplayOptions(),
+        max_file_rate=0.2,
+        on_frame=lambda frame: sent.append(frame.seq),
+    )
+    supervisor = Supervisor()
+    pipeline.start(supervisor)
+    image = np.zeros((8, 8), np.uint8)
+    try:
+        for n in range(10):
+            pipeline.submit(Incoming(load=lambda: image, metadata={"n": n}))
+            await until(lambda n=n: len(sent) > n, 4, f"image {n} sent to the other nodes")
+        assert sent == list(range(1, 11))
+    finally:
+        await pipeline.stop()
+        await supervisor.stop()
+
+
 async def test_web_files_are_rewritten_at_most_max_file_rate_per_second(tmp_path: Path) -> None:
     """While a client watches 50 images/s, data.json on disk is replaced about 4 times a
     second (max_file_rate 4), never once per image; and it holds a recent image."""

@@ -80,6 +80,34 @@ async def test_seq_is_right_without_viewers_and_in_sequence(
     assert server.status()["frames_ingested"] == 3
 
 
+async def test_a_producer_is_never_paced_by_the_file_rate(
+    work: Path, http: aiohttp.ClientSession
+) -> None:
+    """20 pushes of a 1 MP PNG to a server nobody watches (web files due twice a second)
+    are each answered as soon as the image is in, with consecutive numbers: all 20 in
+    under 2 s, where waiting for the web files' turn took 0.5 s each."""
+    rng = np.random.default_rng(1)
+    sky = (np.linspace(0, 200, 1000)[None, :] + rng.normal(0, 8, (1000, 1000))).clip(0, 255)
+    body = encoded("PNG", sky.astype(np.uint8))
+    server = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, max_file_rate=2)
+    await server.astart()
+    try:
+        status, reply = await post(http, base(server) + "/api/frames", body)  # warm-up
+        assert status == 202 and reply["seq"] == 1
+        loop = asyncio.get_running_loop()
+        started, seqs = loop.time(), []
+        for _ in range(20):
+            status, reply = await post(http, base(server) + "/api/frames", body)
+            assert status == 202, reply
+            seqs.append(reply["seq"])
+        took = loop.time() - started
+        assert server.status()["clients"] == 0
+    finally:
+        await server.astop()
+    assert seqs == list(range(2, 22))
+    assert took < 2.0, f"20 pushes took {took:.2f} s"
+
+
 async def test_refusals(work: Path) -> None:
     """413 over max_ingest_bytes, 415 for text and for a corrupt PNG, 400 for bad metadata
     JSON, non-object metadata and an empty body — each a one-line JSON error; nothing is

@@ -9,10 +9,13 @@ The encoder and web-file tasks run under the server's
 task restarted, never a silently dead pipeline.
 
 A producer faster than the viewers never builds a backlog: :meth:`Pipeline.submit` keeps
-one pending image and replaces it when a newer one arrives (counted as dropped). When
-nobody is connected, pending images are only encoded when the web folder's
-``web_image.jpg`` is due for a refresh (at most ``max_file_rate`` times per second), so a
-stream nobody watches costs almost nothing.
+one pending image and replaces it when a newer one arrives (counted as dropped). An image
+is made at once when somebody wants it: a viewer of this stream, the other nodes of a
+broker (every frame made here goes to them, and their viewers cannot be counted here), or
+its sender, who waits for its number (``POST /api/frames``: a producer's loop is never
+paced by the viewers, see docs/streams.md). Otherwise pending images are only encoded when
+the web folder's ``web_image.jpg`` is due for a refresh (at most ``max_file_rate`` times
+per second), so a stream nobody watches costs almost nothing.
 """
 
 from __future__ import annotations
@@ -102,7 +105,8 @@ class Pipeline:
         frames keep their raw array (SPEC §11.1). ``priority``: the server's rule that
         background work (tiles, analysis) waits while a frame is made here. ``numbering`` and
         ``on_frame`` (a broker's, SPEC §10): where sequence numbers come from, and who hears
-        of each frame made here; without them frames are numbered locally and nobody else is
+        of each frame made here (then every image is made at once, as if watched: other
+        nodes' viewers want it); without them frames are numbered locally and nobody else is
         told."""
         self._hub = hub
         self.stream = stream
@@ -193,8 +197,8 @@ class Pipeline:
             self._pending = (incoming, incoming.time or now)
             loop, wake = self._loop, self._wake
             # From here until it is fanned out, background work waits for this frame. Not
-            # while nobody watches: then the frame may wait for the web file's turn.
-            if loop is not None and self._hub.clients:
+            # while nobody wants it: then the frame may wait for the web file's turn.
+            if loop is not None and self._wanted():
                 self._hold()
         if loop is not None and wake is not None:
             # A loop closed during shutdown raises RuntimeError: the image is simply not shown.
@@ -228,19 +232,30 @@ class Pipeline:
                 self._holding = False
                 self._priority.end()
 
+    def _wanted(self) -> bool:
+        """Whether the pending image is wanted now (see the module docstring): a viewer
+        here, other nodes, or a sender waiting for its number. Under ``_lock``, or on the
+        loop (a stale answer only costs one more turn of :meth:`_encode_loop`)."""
+        if self._hub.clients or self._on_frame is not None:
+            return True
+        pending = self._pending
+        return pending is not None and pending[0].on_published is not None
+
     async def _encode_loop(self) -> None:
         assert self._wake is not None
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if self._hub.clients == 0:
-                # Nobody watches: wait until the web file is due, or a client arrives.
+            while not self._wanted():
+                # Nobody wants it yet: wait until the web file is due, a viewer arrives or a
+                # newer image comes (its sender may be waiting for it).
                 self._release()  # no fan-out to hurry, background work may go on
                 delay = self._next_file_time - time.monotonic()
-                if delay > 0:
-                    self._hub.client_arrived.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await within(self._hub.client_arrived.wait(), delay)
+                if delay <= 0:
+                    break
+                self._hub.client_arrived.clear()
+                self._wake.clear()
+                await _first_set((self._hub.client_arrived, self._wake), delay)
             item = self._take()
             if item is not None:
                 await self._publish(*item)
@@ -393,6 +408,15 @@ class Pipeline:
     @property
     def seq(self) -> int:
         return self._seq
+
+
+async def _first_set(events: tuple[asyncio.Event, ...], seconds: float) -> None:
+    """Return once any of ``events`` is set, or after ``seconds``."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await cancel_all(waits, "waiting for an image to be wanted")
 
 
 def _write_frame_bytes(folder: Path, jpeg: bytes, data_json: bytes) -> None:

@@ -9,7 +9,8 @@ maps names to streams; it is the one place a stream is made, so the name rules a
 
 Cost: every pipeline encodes in the one pool the server hands the registry (bounded
 threads, shared by all streams); a pipeline's tasks only wake when an image arrives, and a
-stream nobody watches only encodes when its web files are due (``max_file_rate``).
+stream nobody wants only encodes when its web files are due (``max_file_rate``): nobody
+watches it here, no broker carries it to other nodes and no sender waits for its number.
 
 The registry is thread-safe: ``publish()`` may create a stream from any thread. A stream
 made off the event loop is usable at once (its pending slot holds the image) and its

@@ -15,9 +15,11 @@ known to be good.
 
 - ``202 {"ok": true, "seq": N}`` — ``N`` is the sequence number the image got (the ``seq``
   of its ``new_image`` message). The answer is sent once the image is published, which
-  happens at once when viewers are connected and within ``1/max_file_rate`` s otherwise.
-  If a newer image (from another source or another client) replaced it before that,
-  ``seq`` is ``null`` at once: it was accepted but never shown.
+  happens as soon as it is made, whether or not anyone watches: an image whose sender
+  waits is never held back to the web files' pace (``max_file_rate``), so a producer's
+  loop is paced by nothing but its own uploads (docs/streams.md). If a newer image (from
+  another source or another client) replaced it before that, ``seq`` is ``null`` at once:
+  it was accepted but never shown.
 - ``400`` bad metadata (not a JSON object, or nested deeper than ``max_metadata_depth``)
   or an empty body, ``401`` missing or wrong operator token (when one is set), ``403`` sent
   by a web page of another origin, ``408`` body not received within ``body_timeout`` s,
