@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 
 from framecast import ImageServer
+from framecast.broker.codec import encode_announcement
 from framecast.live.frames import Frame
 from tests.conftest import LOCAL, until
 
@@ -121,6 +122,32 @@ class Redis:
             writer.write(request)
             await writer.drain()
             return await asyncio.wait_for(reader.readline(), 5)
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def store(self, stream: str, frame: bytes, seq: int, node: str) -> None:
+        """Store and announce a stream's frame as a publishing node does: the frame, its
+        number raised on the stream's counter, then the announcement."""
+        await self.command("SET", f"framecast:frame:{stream}", frame)
+        await self.command("SET", f"framecast:seq:{stream}", str(seq))
+        await self.command("PUBLISH", "framecast:frames", encode_announcement(stream, seq, node))
+
+    async def flood(self, channel: str, messages: list[bytes]) -> None:
+        """PUBLISH every one of ``messages`` on ``channel``, pipelined on one connection (as
+        fast as Redis takes them), and read every reply."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            name = channel.encode()
+            head = b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n" % (len(name), name)
+            writer.write(b"".join(head + b"$%d\r\n%s\r\n" % (len(m), m) for m in messages))
+            left = len(messages)
+            while left > 0:  # one ":<subscribers>\r\n" line per message
+                data = await asyncio.wait_for(reader.read(1 << 16), 10)
+                assert data, "redis-server closed the connection"
+                left -= data.count(b"\r\n")
+            await writer.drain()
         finally:
             writer.close()
             with contextlib.suppress(OSError):

@@ -23,6 +23,7 @@ from framecast.broker.codec import (
     encode_reply,
     encode_request,
 )
+from framecast.broker.relay import FrameRelay
 from framecast.config.settings import Settings
 from framecast.errors import ConfigError
 from framecast.live.protocol import Command
@@ -86,8 +87,8 @@ def test_a_bad_stored_frame_is_refused_with_a_reason(mangle: object, reason: str
 
 
 def test_announcements_round_trip_and_bad_ones_are_refused() -> None:
-    """An announcement names a valid stream, a positive seq and a node; anything else is
-    refused."""
+    """An announcement names a valid stream, a positive seq and a node, written exactly as
+    a node writes it; anything else (other spacing or key order too) is refused."""
     note = decode_announcement(encode_announcement("cam1", 5, "n1"))
     assert (note.stream, note.seq, note.node) == ("cam1", 5, "n1")
     for bad in (
@@ -97,6 +98,10 @@ def test_announcements_round_trip_and_bad_ones_are_refused() -> None:
         json.dumps({"stream": "a", "seq": True, "node": "n"}).encode(),
         json.dumps({"stream": "a", "seq": 1, "node": "n" * 65}).encode(),
         b'{"stream": "a", "seq": 1, "node": "n", "pad": "' + b"x" * 600 + b'"}',
+        json.dumps({"stream": "a", "seq": 0, "node": "n"}).encode(),
+        json.dumps({"stream": "a", "seq": 1, "node": "n"}, separators=(",", ":")).encode(),
+        json.dumps({"node": "n", "seq": 1, "stream": "a"}).encode(),
+        encode_announcement("cam1", 5, "n1") + b" ",
     ):
         with pytest.raises(WireError):
             decode_announcement(bad)
@@ -166,3 +171,36 @@ async def test_without_the_redis_package_the_node_says_what_to_install(
         await server.astart()
     assert "pw9" not in str(caught.value)
     assert not server.running
+
+
+def test_made_up_streams_announced_at_once_are_bounded_by_max_streams() -> None:
+    """A flood of announcements of streams this node does not show keeps at most
+    max_streams of them to look up; the others are dropped and counted."""
+    from framecast.live.commands import Commands
+
+    link = broker.Broker(Settings(broker="redis://127.0.0.1:1/0", max_streams=4), Commands())
+    for n in range(10):
+        link._frames.announced(encode_announcement(f"made-up-{n}", 1, "intruder"))
+    assert len(link._frames._wanted) == 4 and link.rejected == 6
+
+
+@pytest.mark.parametrize(
+    ("announced", "counter", "shown", "due"),
+    [
+        (0, None, 7, True),  # after connecting: whatever is stored
+        (8, 8, 7, True),  # announced, and its number was given
+        (8, None, 7, False),  # no counter: nobody made it
+        (9, 8, 8, False),  # a number beyond the counter, nothing newer: forged
+        (9, 8, 7, True),  # forged, but the counter says a newer frame is stored
+        (7, 7, 7, False),  # already shown
+        (None, 8, 7, True),  # polled: the counter moved
+        (None, 7, 7, False),  # polled: nothing new
+    ],
+)
+def test_a_frame_is_fetched_only_when_its_counter_says_it_was_made(
+    announced: int | None, counter: int | None, shown: int, due: bool
+) -> None:
+    """The relay fetches a stored frame after connecting, for an announced number the
+    shared counter has given, or when the counter is past what is shown; never for a
+    forged number alone."""
+    assert FrameRelay._due(announced, counter, shown) is due

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from framecast.broker import node as broker_module
-from framecast.broker.codec import encode_announcement, encode_frame
+from framecast.broker.codec import encode_frame
 from framecast.imaging import DisplayOptions, encode
 from framecast.live.frames import Frame
 from tests.broker.conftest import Redis, node, running, url
@@ -111,10 +111,7 @@ async def test_a_publisher_that_never_answers_gets_the_reply_after_5_s(
         await asyncio.wait_for(reader.readuntil(b":1\r\n"), 5)  # subscribed
         async with running(b), aiohttp.ClientSession() as http:
             frame = encode_frame(_foreign_frame("cam9", 7), "mute-node")
-            await redis.command("SET", "framecast:frame:cam9", frame)
-            await redis.command(
-                "PUBLISH", "framecast:frames", encode_announcement("cam9", 7, "mute-node")
-            )
+            await redis.store("cam9", frame, 7, "mute-node")
             await until(lambda: (s := b._streams.get("cam9")) and s.latest, 10, "cam9 on B")
             async with http.ws_connect(url(b) + "/s/cam9/control") as ws:
                 began = time.monotonic()

@@ -17,7 +17,7 @@ import aiohttp
 import numpy as np
 import pytest
 
-from framecast.broker.codec import encode_announcement, encode_frame
+from framecast.broker.codec import encode_frame
 from framecast.imaging import DisplayOptions, encode
 from framecast.live.frames import Frame
 from framecast.science.raw import Raw
@@ -195,10 +195,7 @@ async def test_a_publisher_that_never_answers_gives_503_after_5_s(
             raw=Raw(pixels),
         )
         async with running(b), aiohttp.ClientSession() as http:
-            await redis.command("SET", "framecast:frame:cam1", encode_frame(frame, "mute-node"))
-            await redis.command(
-                "PUBLISH", "framecast:frames", encode_announcement("cam1", 7, "mute-node")
-            )
+            await redis.store("cam1", encode_frame(frame, "mute-node"), 7, "mute-node")
             await shown(b, "cam1")
             began = time.monotonic()
             answer = await get(http, f"{url(b)}/s/cam1/api/pixel?seq=7&x=1&y=1")

@@ -19,8 +19,10 @@ nodes together.) ``data.json`` is the frame's own rendering (the publisher's met
 ``framecast`` field with ``seq``, ``time``, sizes and ``stream``), so nothing is encoded
 twice; the JPEG is the web image, as the publisher's viewers get it.
 
-**announcement** — on the channel ``{ns}:frames``: ``{"stream", "seq", "node"}`` (JSON);
-a node fetches the key once per announcement it has not yet seen, the newest only.
+**announcement** — on the channel ``{ns}:frames``: ``{"stream", "seq", "node"}`` (JSON,
+exactly as :func:`encode_announcement` writes it: one pattern match checks it, so a flood of
+bad ones costs no parsing); a node fetches the key once per announcement it has not yet
+seen, the newest only.
 
 **control** — on the channel ``{ns}:node:{id}`` of the node that should read it: a
 ``request`` (``id``, ``from``, ``stream``, ``named``, ``cmd`` and its fields) or a
@@ -42,7 +44,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from framecast.config.streamname import check_name
+from framecast.config.streamname import NAME_PATTERN, check_name
 from framecast.errors import FramecastError
 from framecast.imaging.formats import jpeg_size
 from framecast.imaging.pyramid import RemotePyramid
@@ -76,6 +78,12 @@ MAGIC = b"FCF3"
 #: Largest announcement or control envelope read beyond its payload (bytes of JSON).
 MAX_ANNOUNCEMENT_BYTES = 512
 _NODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+#: An announcement as :func:`encode_announcement` writes it (a valid stream name, a frame
+#: number from 1, a node id); anything else is refused without parsing JSON.
+_ANNOUNCEMENT = re.compile(
+    rb'\{"stream": "(%s)", "seq": ([1-9][0-9]{0,17}), "node": "(%s)"\}'
+    % (NAME_PATTERN.pattern.encode(), _NODE.pattern.encode())
+)
 _HEAD = struct.Struct(">4sH")
 _SHORT = struct.Struct(">H")
 _BYTE = struct.Struct(">B")
@@ -341,12 +349,17 @@ def encode_announcement(stream: str, seq: int, node: str) -> bytes:
 
 
 def decode_announcement(data: bytes) -> Announcement:
-    value = _json(data, MAX_ANNOUNCEMENT_BYTES, 2)
-    if not isinstance(value, dict):
-        raise WireError("an announcement is a JSON object")
-    return Announcement(
-        _stream(value.get("stream")), _count(value.get("seq"), "seq"), _node(value.get("node"))
-    )
+    """The announcement ``data`` carries; :class:`WireError` for anything a framecast node
+    does not send (cheap: a length check and one match, never a JSON parser)."""
+    if len(data) > MAX_ANNOUNCEMENT_BYTES:
+        raise WireError(f"{len(data)} bytes, more than an announcement's {MAX_ANNOUNCEMENT_BYTES}")
+    match = _ANNOUNCEMENT.fullmatch(data)
+    if match is None:
+        raise WireError(
+            'not an announcement ({"stream": NAME, "seq": N, "node": ID} as a node writes it)'
+        )
+    stream, seq, node = match.groups()
+    return Announcement(stream.decode("ascii"), int(seq), node.decode("ascii"))
 
 
 # -- control ---------------------------------------------------------------------------------

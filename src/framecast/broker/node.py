@@ -14,7 +14,9 @@ A :class:`Broker` is one node's link to a Redis (or Valkey) server. Through its 
 The link reads the frame announcements on ``{ns}:frames`` and hands them to the relay.
 Forwarding and raw questions talk over one channel per node, ``{ns}:node:{id}``: the link
 reads its own, hands each reply and request to its part, and answers at most
-:data:`MAX_REQUESTS` requests from other nodes at once (more get "busy").
+:data:`MAX_REQUESTS` requests from other nodes at once (more get "busy"). Both channels are
+read through the node's :class:`~framecast.broker.inbox.Inbox`, which keeps a flood on them
+from holding up the node.
 
 The link runs under the server's :class:`~framecast.runtime.supervisor.Supervisor`. When Redis is
 unreachable, refuses the password or stops answering, the state is ``degraded`` with a
@@ -40,6 +42,7 @@ from urllib.parse import urlsplit
 
 from framecast.broker import codec
 from framecast.broker.forwarding import CONTROL_TIMEOUT, NO_PUBLISHER, ControlForwarding
+from framecast.broker.inbox import Inbox
 from framecast.broker.questions import RAW_TIMEOUT, Answerer, RawQuestions, no_publisher
 from framecast.broker.relay import FrameRelay
 from framecast.config.settings import Settings
@@ -142,6 +145,17 @@ class Broker:
         self._frames = FrameRelay(self, max_streams=settings.max_streams)
         self._control = ControlForwarding(self, commands)
         self._raw = RawQuestions(self, log_interval=BAD_MESSAGE_INTERVAL)
+        self._inbox = Inbox(
+            self._frames.channel,
+            self._own_channel,
+            announced=self._frames.announced,
+            received=self._node_message,
+            behind=self._frames.falling_behind,
+            caught_up=self._frames.caught_up,
+            resumed=self._frames.resumed,
+            io_timeout=IO_TIMEOUT,
+            close_wait=SESSION_CLOSE_WAIT,
+        )
         self._requests: set[asyncio.Task[None]] = set()
         self._bad = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
@@ -161,6 +175,7 @@ class Broker:
             "broker_rejected": self.rejected,
             "broker_raw_asked": self._raw.asked,
             "broker_raw_answered": self._raw.answered,
+            "broker_floods": self._inbox.floods,
         }
 
     @property
@@ -302,16 +317,15 @@ class Broker:
             retry=retry,
             health_check_interval=0,
         )
-        pubsub = client.pubsub()
         try:
             await within(client.ping(), IO_TIMEOUT)
-            await within(pubsub.subscribe(self._frames.channel, self._own_channel), IO_TIMEOUT)
+            await self._inbox.open(client)
             self._client = client
             self._connected = True
             self._ok()
             self._frames.connected(client)
             await _first_failure(
-                self._listen(pubsub),
+                self._inbox.read(),
                 self._frames.fetch(client),
                 self._frames.publish(client),
                 self._health(client),
@@ -319,9 +333,9 @@ class Broker:
         finally:
             self._client = None
             self._frames.disconnected()
-            for close in (pubsub.aclose, client.aclose):
-                with contextlib.suppress(Exception):
-                    await within(close(), SESSION_CLOSE_WAIT)
+            await self._inbox.close()
+            with contextlib.suppress(Exception):
+                await within(client.aclose(), SESSION_CLOSE_WAIT)
 
     def _ok(self) -> None:
         if self._lost.seen:
@@ -372,21 +386,7 @@ class Broker:
             await asyncio.sleep(HEALTH_INTERVAL)
             await within(client.ping(), IO_TIMEOUT)
 
-    # -- the channels: announcements, then this node's own ----------------------------------
-    async def _listen(self, pubsub: Any) -> None:
-        frames = self._frames.channel.encode()
-        while True:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            if message is None or message.get("type") != "message":
-                continue
-            data = message.get("data")
-            if not isinstance(data, bytes):
-                continue
-            if message.get("channel") == frames:
-                self._frames.announced(data)
-            else:
-                self._node_message(data)
-
+    # -- bad messages, and this node's channel ---------------------------------------------
     def reject(self, what: str, exc: Exception) -> None:
         """Count a bad message from the broker; log it at most once per interval."""
         self.rejected += 1

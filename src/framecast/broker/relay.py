@@ -10,11 +10,18 @@
   :meth:`FrameRelay.numbering`); while the broker is away the node numbers on by itself.
 - **Showing**: each announcement of another node's frame not yet seen
   (:meth:`FrameRelay.announced`) is remembered per stream (newer ones replace older ones: a
-  node that falls behind skips, never queues) and the stored frame is fetched once
-  (:meth:`FrameRelay.fetch`), checked like any input from outside, and handed to the local
-  stream as it is (:meth:`~framecast.live.pipeline.Pipeline.show`). On every (re)connection
+  node that falls behind skips, never queues; at most ``max_streams`` streams this node does
+  not show yet) and the stored frame is fetched once (:meth:`FrameRelay.fetch`), checked
+  like any input from outside, and handed to the local stream as it is
+  (:meth:`~framecast.live.pipeline.Pipeline.show`). On every (re)connection
   (:meth:`FrameRelay.connected`) it reads every stored frame at once, so a node that joins
   shows every stream's current image.
+- **Floods**: an announcement is only a hint. A frame is fetched only when the stream's
+  shared counter says its number was given (a forged announcement costs one small read,
+  never a frame), and while the link reads announcements slower than they come (a flood on
+  ``{ns}:frames``: the real ones wait behind it), the node does not wait for them: every
+  :data:`POLL_INTERVAL` s it reads the counters of the streams other nodes publish and
+  fetches those that moved (:meth:`FrameRelay.falling_behind`, docs/scale-out.md).
 
 The :class:`~framecast.broker.node.Broker` link owns the connection, subscribes to ``{ns}:frames``,
 hands each announcement over, runs :meth:`~FrameRelay.fetch` and :meth:`~FrameRelay.publish`
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from framecast.broker import codec
@@ -32,13 +40,21 @@ from framecast.broker.link import Link
 from framecast.errors import FramecastError
 from framecast.live.frames import Frame
 from framecast.runtime.deadline import within
+from framecast.runtime.throttle import LogThrottle
 
-__all__ = ["NUMBERING_TIMEOUT", "SCAN_COUNT", "FrameRelay"]
+log = logging.getLogger("framecast.broker")
+
+__all__ = ["NUMBERING_TIMEOUT", "POLL_INTERVAL", "SCAN_COUNT", "FrameRelay"]
 
 #: Seconds a frame's number may take from the shared counter before the node numbers it.
 NUMBERING_TIMEOUT = 0.5
 #: Stored frames read per (re)connection at most, per stream allowed on this node.
 SCAN_COUNT = 100
+#: Seconds between two reads of the streams' counters while announcements come faster
+#: than the link reads them (a flood): the most a frame waits for the next read.
+POLL_INTERVAL = 0.02
+#: A bad or excess announcement is logged at most once per this many seconds.
+FLOOD_LOG_INTERVAL = 30.0
 
 # Counter: the next number is the counter + 1, but never below what this node has seen.
 _NUMBER = """
@@ -72,9 +88,14 @@ class FrameRelay:
         self._outbox: dict[str, Frame] = {}
         self._made: dict[str, int] = {}  # stream → seq of the newest frame made here
         self._outbox_wake = asyncio.Event()
-        self._wanted: dict[str, int] = {}  # stream → newest announced seq not fetched yet
+        #: stream → newest announced seq not fetched yet (0: whatever is stored)
+        self._wanted: dict[str, int] = {}
         self._wanted_wake = asyncio.Event()
         self._scan_due = False
+        self._scan_new_due = False  # only streams this node does not show yet
+        #: Announcements come faster than the link reads them: poll the counters.
+        self._behind = False
+        self._flooded = LogThrottle(FLOOD_LOG_INTERVAL)
 
     # -- the link's session ----------------------------------------------------------------
     def connected(self, client: Any) -> None:
@@ -171,29 +192,123 @@ class FrameRelay:
         stream = streams.get(note.stream) if streams is not None else None
         if stream is not None and stream.latest is not None and stream.latest.seq == note.seq:
             return
+        if (
+            stream is None
+            and note.stream not in self._wanted
+            and len(self._wanted) >= self._max_streams  # a flood of made-up names
+        ):
+            link.reject("an announcement", codec.WireError("more new streams than max_streams"))
+            return
         self._wanted[note.stream] = note.seq
         self._wanted_wake.set()
 
+    # -- floods (the link's listener says how it keeps up) --------------------------------
+    def falling_behind(self) -> None:
+        """Announcements have been waiting to be read for a while: poll the counters."""
+        if not self._behind:
+            self._behind = True
+            self._wanted_wake.set()
+            count = self._flooded.due()
+            if count is not None:
+                log.warning(
+                    "announcements on %s come faster than this node reads them (%d time(s) "
+                    "since the last report; a flood?): reading the streams' counters every "
+                    "%g s until it has caught up",
+                    self.channel,
+                    count,
+                    POLL_INTERVAL,
+                )
+
+    def caught_up(self) -> None:
+        """Every announcement sent so far has been read."""
+        self._behind = False
+
+    def resumed(self) -> None:
+        """Announcements are read again after some were dropped unread (a flood): look
+        for streams stored meanwhile that this node does not show yet (those it shows
+        were polled)."""
+        self._scan_new_due = True
+        self._wanted_wake.set()
+
+    @property
+    def behind(self) -> bool:
+        return self._behind
+
+    # -- fetching ----------------------------------------------------------------------------
     async def fetch(self, client: Any) -> None:
         """Fetch the newest stored frame of every stream announced (or, after connecting,
-        of every stream stored), once each."""
+        of every stream stored, or while behind, of every stream another node publishes),
+        once each, and only when its counter says the frame's number was given."""
         while True:
-            await self._wanted_wake.wait()
+            if self._behind:
+                with contextlib.suppress(TimeoutError):
+                    await within(self._wanted_wake.wait(), POLL_INTERVAL)
+            else:
+                await self._wanted_wake.wait()
             self._wanted_wake.clear()
-            if self._scan_due:
-                self._scan_due = False
-                await self._scan(client)
+            if self._scan_due or self._scan_new_due:
+                everything = self._scan_due
+                self._scan_due = self._scan_new_due = False
+                await self._scan(client, everything=everything)
             wanted, self._wanted = self._wanted, {}
-            if not wanted:
-                continue
-            names = list(wanted)
-            keys = [f"{self._link.namespace}:frame:{name}" for name in names]
-            blobs = await within(client.mget(keys), self._link.io_timeout * 4)
-            for name, blob in zip(names, blobs, strict=True):
-                if blob is not None:
-                    await self._receive(name, blob)
+            polled = self._published_elsewhere() if self._behind else set()
+            if wanted or polled:
+                await self._fetch(client, wanted, polled)
 
-    async def _scan(self, client: Any) -> None:
+    def _published_elsewhere(self) -> set[str]:
+        streams = self._link.streams
+        return {s.name for s in streams if s.publisher is not None} if streams else set()
+
+    async def _fetch(self, client: Any, wanted: dict[str, int], polled: set[str]) -> None:
+        """Read the counters of ``wanted`` and ``polled`` streams, then the frames due."""
+        link = self._link
+        ns = link.namespace
+        names = list(wanted.keys() | polled)
+        counters = await within(
+            client.mget([f"{ns}:seq:{name}" for name in names]), link.io_timeout * 4
+        )
+        due = []
+        for name, value in zip(names, counters, strict=True):
+            announced, counter = wanted.get(name), _number(value)
+            if announced and (counter is None or announced > counter):
+                # The counter is raised before a frame is announced: nobody made this one.
+                link.reject(
+                    f"the announcement of frame {announced} of stream {name!r}",
+                    codec.WireError("no node gave that number"),
+                )
+            if self._due(announced, counter, self._shown(name)):
+                due.append(name)
+        if not due:
+            return
+        blobs = await within(
+            client.mget([f"{ns}:frame:{name}" for name in due]), link.io_timeout * 4
+        )
+        for name, blob in zip(due, blobs, strict=True):
+            if blob is not None:
+                await self._receive(name, blob)
+
+    @staticmethod
+    def _due(announced: int | None, counter: int | None, shown: int) -> bool:
+        """Whether to fetch a stream's stored frame: after connecting (``announced`` 0),
+        for an announced number not shown here, or when the counter is past what is shown
+        (while polling, or when the announcement was not one a node made)."""
+        if announced == 0:
+            return True
+        if counter is None:
+            return False
+        if announced is not None and announced != shown and announced <= counter:
+            return True
+        return counter > shown
+
+    def _shown(self, name: str) -> int:
+        streams = self._link.streams
+        stream = streams.get(name) if streams is not None else None
+        latest = stream.latest if stream is not None else None
+        return latest.seq if latest is not None else 0
+
+    async def _scan(self, client: Any, *, everything: bool) -> None:
+        """Want the stored frame of every stream (only of streams not shown here, unless
+        ``everything``)."""
         prefix = f"{self._link.namespace}:frame:"
         found: list[str] = []
         cursor = 0
@@ -207,8 +322,10 @@ class FrameRelay:
                 found.append(name)
             if not cursor or len(found) >= limit:
                 break
+        streams = self._link.streams
         for name in found[:limit]:
-            self._wanted.setdefault(name, 0)
+            if everything or streams is None or streams.get(name) is None:
+                self._wanted.setdefault(name, 0)
 
     async def _receive(self, name: str, blob: bytes) -> None:
         link = self._link
@@ -243,3 +360,11 @@ class FrameRelay:
             stream.publisher = node
         stream.pipeline.show(frame)
         self.received += 1
+
+
+def _number(value: Any) -> int | None:
+    """A counter's value read from Redis (``None`` when missing or not a number)."""
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
