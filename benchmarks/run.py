@@ -214,6 +214,13 @@ def broker_scenario(
     return broker.run(level, log)
 
 
+def push_scenario(level: str, impls: list[str], log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """A producer's pace: 20 pushes of a 1 MP PNG, nobody watching vs one viewer (push.py)."""
+    from benchmarks import push
+
+    return push.run(level, log)
+
+
 SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "notify": _fanout(notify_cases),
     "bytes": _fanout(bytes_cases),
@@ -226,6 +233,7 @@ SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "tiles": tiles_scenario,
     "analysis": analysis_scenario,
     "broker": broker_scenario,
+    "push": push_scenario,
 }
 
 
