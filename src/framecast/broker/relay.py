@@ -53,8 +53,8 @@ SCAN_COUNT = 100
 #: Seconds between two reads of the streams' counters while announcements come faster
 #: than the link reads them (a flood): the most a frame waits for the next read.
 POLL_INTERVAL = 0.02
-#: A bad or excess announcement is logged at most once per this many seconds.
-FLOOD_LOG_INTERVAL = 30.0
+#: Falling behind the announcements is logged at most once per this many seconds.
+BEHIND_LOG_INTERVAL = 30.0
 
 # Counter: the next number is the counter + 1, but never below what this node has seen.
 _NUMBER = """
@@ -93,9 +93,10 @@ class FrameRelay:
         self._wanted_wake = asyncio.Event()
         self._scan_due = False
         self._scan_new_due = False  # only streams this node does not show yet
+        self._poll_due = False  # the counters of the streams shown here, once
         #: Announcements come faster than the link reads them: poll the counters.
         self._behind = False
-        self._flooded = LogThrottle(FLOOD_LOG_INTERVAL)
+        self._behind_log = LogThrottle(BEHIND_LOG_INTERVAL)
 
     # -- the link's session ----------------------------------------------------------------
     def connected(self, client: Any) -> None:
@@ -208,9 +209,9 @@ class FrameRelay:
         if not self._behind:
             self._behind = True
             self._wanted_wake.set()
-            count = self._flooded.due()
+            count = self._behind_log.due()
             if count is not None:
-                log.warning(
+                log.info(
                     "announcements on %s come faster than this node reads them (%d time(s) "
                     "since the last report; a flood?): reading the streams' counters every "
                     "%g s until it has caught up",
@@ -225,14 +226,10 @@ class FrameRelay:
 
     def resumed(self) -> None:
         """Announcements are read again after some were dropped unread (a flood): look
-        for streams stored meanwhile that this node does not show yet (those it shows
-        were polled)."""
-        self._scan_new_due = True
+        for streams stored meanwhile that this node does not show yet, and poll those it
+        shows once more (a frame stored since the last poll was announced unheard)."""
+        self._scan_new_due = self._poll_due = True
         self._wanted_wake.set()
-
-    @property
-    def behind(self) -> bool:
-        return self._behind
 
     # -- fetching ----------------------------------------------------------------------------
     async def fetch(self, client: Any) -> None:
@@ -251,7 +248,8 @@ class FrameRelay:
                 self._scan_due = self._scan_new_due = False
                 await self._scan(client, everything=everything)
             wanted, self._wanted = self._wanted, {}
-            polled = self._published_elsewhere() if self._behind else set()
+            polled = self._published_elsewhere() if self._behind or self._poll_due else set()
+            self._poll_due = False
             if wanted or polled:
                 await self._fetch(client, wanted, polled)
 
