@@ -149,3 +149,15 @@ def test_streams_scenario_spreads_the_load() -> None:
     doc = {"scenarios": {"streams": {"seconds": 0, "results": rows}}}
     targets = [c["target"] for c in report.summary(doc)["checks"]]
     assert any("≤ 1.5× one stream" in t for t in targets)
+
+
+def test_push_scenario_times_both_cases() -> None:
+    """The push benchmark times a producer with nobody watching and with one viewer, in the same
+    run, and every push is answered with its frame's number."""
+    from benchmarks import push
+
+    rows = push.run("smoke", lambda _line: None)
+    assert [r["case"] for r in rows] == ["nobody watching", "one viewer"]
+    for r in rows:
+        assert r["answered_with_seq"] == r["pushes"] == 3, r
+        assert r["seconds"] > 0
