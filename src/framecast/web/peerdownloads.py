@@ -54,10 +54,6 @@ def _kept(answers: Answers, owner: object, question: tuple[object, ...]) -> RawA
         return None
 
 
-def _size(found: RawAnswer) -> int:
-    return len(found.body) + 256
-
-
 async def answer(
     app: web.Application,
     frame: Frame,
@@ -109,7 +105,7 @@ async def ask(
         try:
             got = await asking(frame.stream, node, frame.seq, route, sent, gzip)
             if got.status == 200:
-                answers.get(owner, question, lambda: got, _size)
+                answers.get(owner, question, lambda: got)
             return got
         finally:
             del context.raw_asking[key]
