@@ -3,7 +3,9 @@
 - :func:`npy` writes with numpy's own writer (:func:`numpy.lib.format.write_array`), so
   ``numpy.load`` gives back the dtype, shape and values bit for bit.
 - :func:`npy_gzip` is the same file compressed as gzip, streamed through the compressor in
-  numpy's own chunks (never a second full copy of the frame). Level :data:`GZIP_LEVEL` (1):
+  numpy's own chunks (never a second full copy of the frame); :class:`Deflate` compresses a
+  file piece by piece, as a download sends it (:mod:`framecast.science.bands`). Level
+  :data:`GZIP_LEVEL` (1):
   camera and detector data (smooth backgrounds, empty high bits of 16-bit counts) shrink
   nearly as much at level 1 as at level 6, several times faster, and the first byte of a
   freshly published frame reaches the viewer sooner. With the ``isal`` package installed,
@@ -14,7 +16,8 @@
   (``BZERO``, e.g. 32768 for ``uint16``, so astropy reads back ``uint16``), and the scalar
   metadata as header cards (``HIERARCH`` for keys that are not plain FITS keywords).
   Metadata FITS cannot hold (nested values, NaN, non-ASCII text, structural keywords) is
-  left out of the header, never an error.
+  left out of the header, never an error. :func:`fits_header` and :func:`fits_data` write
+  the same file in pieces: the header, then rows of data, then :func:`fits_padding`.
 """
 
 from __future__ import annotations
@@ -32,17 +35,24 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "FITS_BLOCK",
     "FITS_MISSING",
     "GZIP_ALWAYS_BYTES",
     "GZIP_LEVEL",
     "ISAL_LEVEL",
+    "Deflate",
     "deflater",
     "fits",
     "fits_available",
+    "fits_data",
+    "fits_header",
+    "fits_padding",
+    "fits_storage",
     "gzip",
     "gzip_pays",
     "npy",
     "npy_gzip",
+    "npy_header",
 ]
 
 GZIP_LEVEL = 1
@@ -90,20 +100,39 @@ def deflater(tile: bool = False) -> tuple[Any, int]:
         return zlib, GZIP_LEVEL
 
 
-class _Gzip:
-    """A write-only file that gzip-compresses what it is given into a list of chunks."""
+class Deflate:
+    """One gzip stream, compressed piece by piece (:func:`deflater`'s implementation and
+    level): :meth:`compress` each piece in order, then :meth:`flush` once. Not for two
+    threads at once."""
 
     def __init__(self, tile: bool = False) -> None:
         module, level = deflater(tile)
         self._compressor = module.compressobj(level, module.DEFLATED, 31)  # 31: gzip wrapper
+
+    def compress(self, data: bytes | memoryview) -> bytes:
+        """The compressed bytes ready after ``data`` (often none until enough has come)."""
+        out: bytes = self._compressor.compress(data)
+        return out
+
+    def flush(self) -> bytes:
+        """The rest of the stream and its gzip trailer."""
+        out: bytes = self._compressor.flush()
+        return out
+
+
+class _Gzip:
+    """A write-only file that gzip-compresses what it is given into a list of chunks."""
+
+    def __init__(self, tile: bool = False) -> None:
+        self._deflate = Deflate(tile)
         self._chunks: list[bytes] = []
 
     def write(self, data: bytes | memoryview) -> int:
-        self._chunks.append(self._compressor.compress(data))
+        self._chunks.append(self._deflate.compress(data))
         return len(data)
 
     def close(self) -> bytes:
-        self._chunks.append(self._compressor.flush())
+        self._chunks.append(self._deflate.flush())
         return b"".join(self._chunks)
 
 
@@ -111,6 +140,15 @@ def npy(array: np.ndarray[Any, Any]) -> bytes:
     """``array`` in NumPy's ``.npy`` format."""
     out = io.BytesIO()
     np.lib.format.write_array(out, array, allow_pickle=False)
+    return out.getvalue()
+
+
+def npy_header(dtype: np.dtype[Any], shape: tuple[int, ...]) -> bytes:
+    """The header of the ``.npy`` file of a C-ordered array of ``dtype`` and ``shape``: the
+    bytes :func:`npy` writes before the data (its rows follow in C order)."""
+    out = io.BytesIO()
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False}
+    np.lib.format.write_array_header_1_0(out, {**header, "shape": shape})
     return out.getvalue()
 
 
@@ -179,6 +217,72 @@ def fits(array: np.ndarray[Any, Any], metadata: Mapping[str, Any] | None = None)
     out = io.BytesIO()
     hdu.writeto(out, output_verify="exception")
     return out.getvalue()
+
+
+#: A FITS file is made of blocks of this many bytes (the data padded with zeros).
+FITS_BLOCK = 2880
+
+
+def fits_storage(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """The dtype a FITS file holds ``dtype``'s values in, as astropy writes them: ``float16``
+    as ``float32``, ``bool`` as ``uint8``, unsigned integers wider than a byte as signed
+    ones offset by ``BZERO``, ``int8`` as ``uint8`` offset by ``BZERO = -128``."""
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    if dtype == np.bool_:
+        return np.dtype(np.uint8)
+    if dtype.kind == "u" and dtype.itemsize > 1:
+        return np.dtype(f"i{dtype.itemsize}")
+    if dtype.kind == "i" and dtype.itemsize == 1:
+        return np.dtype(np.uint8)
+    return np.dtype(dtype)
+
+
+def fits_header(
+    dtype: np.dtype[Any], shape: tuple[int, ...], metadata: Mapping[str, Any] | None = None
+) -> bytes:
+    """The header blocks :func:`fits` writes for an array of ``dtype`` and ``shape`` (H×W or
+    H×W×C) with ``metadata``: the data follows as :func:`fits_data` of each plane's rows,
+    bottom row first, then :func:`fits_padding`. Raises :class:`ImportError` without
+    astropy."""
+    from astropy.io import fits as astropy_fits
+
+    layout = shape if len(shape) == 2 else (shape[2], shape[0], shape[1])
+    kept = np.dtype(np.float32) if dtype == np.float16 else np.dtype(dtype)
+    kept = np.dtype(np.uint8) if kept == np.bool_ else kept
+    # A stand-in of the right dtype and shape that holds one element: astropy derives the
+    # header (BITPIX, NAXISn, BZERO) from the dtype and shape alone.
+    stand_in = np.lib.stride_tricks.as_strided(
+        np.zeros(1, kept), shape=layout, strides=(0,) * len(layout)
+    )
+    hdu = astropy_fits.PrimaryHDU(stand_in)
+    for key, value in (metadata or {}).items():
+        card = _card(astropy_fits, key, value)
+        if card is not None:
+            hdu.header.append(card)
+    text: str = hdu.header.tostring()
+    return text.encode("ascii")
+
+
+def fits_data(rows: np.ndarray[Any, Any]) -> bytes:
+    """``rows`` (of one plane, in the order the file holds them) as FITS data: big-endian,
+    in :func:`fits_storage`'s dtype, offset as astropy offsets them."""
+    dtype = rows.dtype
+    storage = fits_storage(dtype)
+    if dtype.kind == "u" and dtype.itemsize > 1:  # u - 2^(n-1): the top bit flipped
+        top = np.array(np.iinfo(storage).min, storage)
+        values = rows.view(storage) ^ top
+    elif dtype.kind == "i" and dtype.itemsize == 1:  # v + 128: the top bit flipped
+        values = rows.view(np.uint8) ^ np.uint8(0x80)
+    else:
+        values = rows.astype(storage, copy=False)
+    out: bytes = values.astype(storage.newbyteorder(">"), copy=False).tobytes()
+    return out
+
+
+def fits_padding(data_bytes: int) -> bytes:
+    """The zeros that fill the last block after ``data_bytes`` of data."""
+    return bytes(-data_bytes % FITS_BLOCK)
 
 
 def _card(astropy_fits: Any, key: object, value: object) -> Any:
