@@ -591,6 +591,7 @@ async def _listen(
         settings.port,
         ssl_context=ssl_context,
         handshake_timeout=settings.handshake_timeout,
+        send_timeout=settings.send_timeout,
     )
     try:
         await site.start()

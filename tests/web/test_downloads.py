@@ -246,7 +246,9 @@ async def test_npy_answers_a_rectangle_of_one_level(
 ) -> None:
     """``.npy?level=L&x=&y=&w=&h=`` is that rectangle of the raw pyramid, exactly what its
     tiles hold (the raw pixels at the top level, float32 means below); ``level`` alone is
-    the whole level, computed once and kept with the frame; other rectangles are not kept."""
+    the whole level. A lower level is reduced once and kept with the frame: its rectangles,
+    the whole level and its tiles are sliced from it, and rectangles add nothing more to the
+    cache."""
     array = np.random.default_rng(13).integers(0, 65536, (300, 700), dtype=np.uint16)
     seq = await publish(server, http, array)
     url = f"{base(server)}/raw/{seq}.npy"
@@ -266,15 +268,60 @@ async def test_npy_answers_a_rectangle_of_one_level(
             expected = reference_level(array, level)[y0:y1, x0:x1]
             assert got.dtype == (np.uint16 if level == top else np.float32), query
             assert np.array_equal(got, expected), query
-    await check_kept_once(server, raw_http, f"{url}?level={top - 2}", PLAIN)
     answers = server._streams.answers if server._streams is not None else None
     assert answers is not None
-    before = len(answers)  # any other rectangle is made for each request, never kept
+    before = len(answers)
+    level = top - 3  # not asked yet
     for x in range(5):
-        part = f"{url}?level={top - 1}&x={x}&y=2&w=30&h=40"
+        part = f"{url}?level={level}&x={x}&y=2&w=20&h=20"
         status, body, headers = await get(raw_http, part, headers=GZIP)
-        assert status == 200 and load(body, headers).shape == (40, 30)
-    assert len(answers) == before
+        assert status == 200
+        assert np.array_equal(load(body, headers), reference_level(array, level)[2:22, x : x + 20])
+    assert len(answers) == before + 1  # the level, reduced once
+    status, body, headers = await get(raw_http, f"{url}?level={level}", headers=PLAIN)
+    assert status == 200 and np.array_equal(load(body, headers), reference_level(array, level))
+    assert len(answers) == before + 1
+    tile_url = f"{base(server)}/raw/{seq}_files/{level}/0_0.npy"  # cut from the kept level
+    status, body, headers = await get(raw_http, tile_url, headers=GZIP)
+    assert status == 200 and np.array_equal(load(body, headers), reference_tile(array, level, 0, 0))
+
+
+async def test_a_level_too_big_to_keep_is_reduced_for_each_request(
+    work: Path, http: aiohttp.ClientSession, raw_http: aiohttp.ClientSession
+) -> None:
+    """With max_answer_cache_bytes too small to keep a lower level, its rectangles and the
+    whole level (gzip-compressed band by band when that pays, or not) still hold exactly
+    the block means, and nothing is kept for them."""
+    srv = ImageServer(
+        work_folder=work,
+        port=0,
+        displayed_address=LOCAL,
+        max_file_rate=50,
+        max_answer_cache_bytes=64 * 1024,
+    )
+    await srv.astart()
+    try:
+        array = (np.add.outer(np.arange(300), np.arange(700)) * 50).astype(np.uint16)
+        seq = await publish(srv, http, array)
+        url = f"{base(srv)}/raw/{seq}.npy"
+        level = max_level(700, 300) - 1  # 350×150 float32: 210 kB, more than half the cache
+        expected = reference_level(array, level)
+        answers = srv._streams.answers if srv._streams is not None else None
+        assert answers is not None
+        for query, (x0, y0, x1, y1) in [
+            (f"level={level}", (0, 0, 350, 150)),
+            (f"level={level}&x=10&y=20&w=300&h=100", (10, 20, 310, 120)),
+        ]:
+            for encoding in (PLAIN, GZIP):
+                status, body, headers = await get(raw_http, f"{url}?{query}", headers=encoding)
+                assert status == 200, body
+                assert headers.get("Content-Encoding") == ("gzip" if encoding is GZIP else None)
+                assert np.array_equal(load(body, headers), expected[y0:y1, x0:x1]), query
+        latest = srv._streams.default.latest if srv._streams is not None else None
+        assert latest is not None and answers.peek(latest.raw, ("level", level)) is None
+        assert answers.bytes < 64 * 1024
+    finally:
+        await srv.astop()
 
 
 async def test_npy_refuses_a_rectangle_outside_the_pyramid(

@@ -54,6 +54,8 @@ class ServerOptions(TypedDict, total=False):
     max_stream_command_burst: int
     max_snapshots_bytes: int
     max_uploads: int
+    max_downloads: int
+    max_downloads_per_address: int
     max_streams: int
     max_tile_cache_bytes: int
     max_answer_cache_bytes: int

@@ -59,6 +59,8 @@ _AT_LEAST_ONE = (
     "max_metadata_bytes",
     "max_metadata_depth",
     "max_uploads",
+    "max_downloads",
+    "max_downloads_per_address",
     "max_streams",
     "max_profile_points",
     "encode_threads",
@@ -239,7 +241,8 @@ class Settings:
     send_timeout: float = field(
         default=10.0,
         metadata=option(
-            help="Seconds a client may take to accept one message before it is disconnected.",
+            help="Seconds a client may take to accept one live message, or to take 64 KiB of an "
+            "HTTP answer, before it is disconnected.",
             group="limits",
         ),
     )
@@ -337,6 +340,22 @@ class Settings:
             group="limits",
         ),
     )
+    max_downloads: int = field(
+        default=8,
+        metadata=option(
+            help="Most whole-frame downloads (raw .npy and .fits files, rectangles of a level) "
+            "made or sent at once; more are refused with 503 and Retry-After.",
+            group="limits",
+        ),
+    )
+    max_downloads_per_address: int = field(
+        default=4,
+        metadata=option(
+            help="Most whole-frame downloads made or sent at once for one client address; "
+            "more are refused with 503 and Retry-After.",
+            group="limits",
+        ),
+    )
     max_streams: int = field(
         default=64,
         metadata=option(
@@ -356,9 +375,10 @@ class Settings:
     max_answer_cache_bytes: int = field(
         default=128 * 1024 * 1024,
         metadata=option(
-            help="Most bytes of answers about frames' raw data (raw tiles, statistics, "
-            "profiles, histograms) kept for all frames together; each is computed once per "
-            "frame and leaves with its frame or when least recently used.",
+            help="Most bytes of answers about frames' raw data (raw tiles, lower levels of the "
+            "raw pyramid, statistics, profiles, histograms) kept for all frames together, each "
+            "counted with what it costs in memory; each is computed once per frame and leaves "
+            "with its frame or when least recently used.",
             group="limits",
         ),
     )

@@ -19,6 +19,7 @@ from framecast.network.clientaddress import Network
 from framecast.runtime import deadline
 from framecast.runtime.throttle import LogThrottle
 from framecast.science.raw import RawAnswer
+from framecast.web.admission import Admission
 
 __all__ = ["CONTEXT", "AskRaw", "Connections", "WebContext"]
 
@@ -115,6 +116,10 @@ class WebContext:
     raw_joined: int = 0
     #: Reverse proxies whose ``X-Forwarded-For`` names the client (``trusted_proxies``).
     trusted_proxies: tuple[Network, ...] = ()
+    #: Whole-frame downloads and analysis work: how many at once, and what they hold.
+    admission: Admission = field(default_factory=Admission)
+    #: HTTP clients cut off for taking nothing of an answer within ``send_timeout``.
+    http_answers_cut_off: int = 0
 
     @property
     def closing(self) -> asyncio.Event:
@@ -130,6 +135,8 @@ class WebContext:
         part of the default stream's ``reset``, as before there were streams."""
         self.live.reset_counters()
         self.ingest_rejected = 0
+        self.admission.refused = 0
+        self.http_answers_cut_off = 0
 
 
 CONTEXT = web.AppKey("framecast_context", WebContext)

@@ -4,16 +4,24 @@
 ``<stream>/raw/<seq>_files/<level>/<col>_<row>.npy``.
 
 Every frame still kept (live or in history) that has raw data answers, small frames too.
-The work (encoding a file, reducing a tile, compressing) runs in the tile workers
-(:data:`~framecast.web.deepzoom.TILE_POOL`), never on the event loop. ``.npy`` answers are
-gzip-compressed when the client accepts gzip (a whole frame only when that pays: noisy
-16-bit pixels shrink by a tenth for tens of ms per megapixel, and a live viewer reading
-every frame waits for it); a compressed body and every tile are computed
-once per frame and kept in the server's :class:`~framecast.science.answers.Answers`, so they leave
-with the frame. Uncompressed whole-frame files are one copy of the frame, made again on each
-request rather than doubling the frame's memory in the cache. Answers for a seq never change
-(immutable). A frame not kept, a frame without raw data (``keep_raw = false``) or a tile
-outside the grid is a 404 with one line saying why.
+The work (reducing a level or a tile, compressing, converting for FITS) runs in the tile
+workers (:data:`~framecast.web.deepzoom.TILE_POOL`), never on the event loop. ``.npy``
+answers are gzip-compressed when the client accepts gzip (a whole frame only when that
+pays: noisy 16-bit pixels shrink by a tenth for tens of ms per megapixel, and a live viewer
+reading every frame waits for it). Answers for a seq never change (immutable). A frame not
+kept, a frame without raw data (``keep_raw = false``) or a tile outside the grid is a 404
+with one line saying why.
+
+Whole-frame files (``.npy``, ``.fits``, a rectangle of a level) are **streamed** band by
+band from the array (:mod:`framecast.science.bands`, :mod:`framecast.web.transfer`), never
+made whole per request, and each holds one of a few places (:mod:`framecast.web.admission`:
+``max_downloads``, ``max_downloads_per_address``; one more is a 503 with ``Retry-After``).
+A lower level of the raw pyramid is reduced from the frame once and kept with it (in the
+server's :class:`~framecast.science.answers.Answers`, so it leaves with the frame): its
+rectangles and tiles are sliced from it. A level too big to keep (more than half of
+``max_answer_cache_bytes``) is reduced band by band for each request, one band at a time
+with the other whole-frame work. A compressed whole frame or whole level and every tile are
+made once per frame and kept too.
 
 :func:`raw_answer` computes a route's answer from a frame and its parameters, without an
 HTTP request: the handlers call it, and so does the broker when another node asks about a
@@ -27,6 +35,8 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Hashable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -34,11 +44,14 @@ from aiohttp import web
 
 from framecast.imaging.pyramid import dzi_xml, level_size, max_level, tile_rect
 from framecast.live.frames import Frame
-from framecast.science import rawfiles, rawtiles
-from framecast.science.raw import ROUTE_PARAMS, Raw, RawAnswer
+from framecast.science import bands, rawfiles, rawtiles
+from framecast.science.bands import Bands, Piece
+from framecast.science.raw import ROUTE_PARAMS, Raw, RawAnswer, RemoteRaw
+from framecast.web import transfer
+from framecast.web.admission import DownloadRefused
 from framecast.web.context import CONTEXT
 from framecast.web.deepzoom import IMMUTABLE, TILE_POOL, frame_of
-from framecast.web.guards import check_viewer
+from framecast.web.guards import check_viewer, client_of
 from framecast.web.peerdownloads import answer, response_of
 from framecast.web.streampaths import stream_of
 
@@ -111,6 +124,13 @@ async def _work(app: web.Application, job: Callable[[], _T]) -> _T:
     return await loop.run_in_executor(app[TILE_POOL], job)
 
 
+async def _heavy(app: web.Application, job: Callable[[], _T]) -> _T:
+    """Run ``job``, work on a whole frame, in the tile workers when its turn comes (one such
+    job at a time, analysis included: :mod:`framecast.web.admission`)."""
+    async with app[CONTEXT].admission.slot:
+        return await _work(app, job)
+
+
 def _remembered(
     app: web.Application, raw: Raw, question: Hashable, job: Callable[[], bytes]
 ) -> Callable[[], bytes]:
@@ -119,13 +139,23 @@ def _remembered(
     return lambda: answers.get(raw, question, job)
 
 
-def _npy_answer(body: bytes, gzipped: bool, filename: str | None = None) -> RawAnswer:
-    headers = {**IMMUTABLE, "Vary": "Accept-Encoding", "X-Content-Type-Options": "nosniff"}
+def _npy_headers(gzipped: bool, filename: str | None = None) -> dict[str, str]:
+    headers = {
+        **IMMUTABLE,
+        "Content-Type": _NPY,
+        "Vary": "Accept-Encoding",
+        "X-Content-Type-Options": "nosniff",
+    }
     if gzipped:
         headers["Content-Encoding"] = "gzip"
     if filename is not None:
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return RawAnswer(200, _NPY, body, headers)
+    return headers
+
+
+def _npy_answer(body: bytes, gzipped: bool) -> RawAnswer:
+    headers = _npy_headers(gzipped)
+    return RawAnswer(200, headers.pop("Content-Type"), body, headers)
 
 
 def _npy_region(raw: Raw, params: Mapping[str, str]) -> tuple[int, int, int, int, int] | None:
@@ -156,60 +186,138 @@ def _npy_region(raw: Raw, params: Mapping[str, str]) -> tuple[int, int, int, int
     return level, x, y, x + w, y + h
 
 
-async def _npy(
+@dataclass(frozen=True, slots=True)
+class _File:
+    """A whole-frame file to send: its bands, whether to compress them on the way, its
+    headers (``Content-Type`` included), and how a band that is not free is made."""
+
+    bands: Bands
+    gzip: bool
+    headers: dict[str, str]
+    work: transfer.Work
+
+
+async def _array(app: web.Application, raw: Raw) -> np.ndarray[Any, Any]:
+    """The raw array (a JPEG frame's is decoded in the workers, once: it is cached)."""
+    held = raw.held
+    return held if held is not None else await _heavy(app, raw.array)
+
+
+async def _level(
+    app: web.Application, raw: Raw, array: np.ndarray[Any, Any], level: int
+) -> np.ndarray[Any, Any] | None:
+    """Lower ``level`` of the raw pyramid, reduced once and kept with the frame; ``None``
+    when it is too big to keep (see :meth:`~framecast.science.answers.Answers.keeps`)."""
+    answers = app[CONTEXT].streams.answers
+    width, height = level_size(raw.width, raw.height, level)
+    if not answers.keeps(width * height * raw.channels * 4):
+        return None
+
+    def reduce() -> np.ndarray[Any, Any]:
+        return rawtiles.region(array, level, 0, 0, width, height)
+
+    found: np.ndarray[Any, Any] = await _heavy(
+        app, lambda: answers.get(raw, ("level", level), reduce)
+    )
+    return found
+
+
+async def _npy_file(
     app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
-) -> RawAnswer:
+) -> _File:
     """The raw array in NumPy's format, or (``level``, ``x``, ``y``, ``w``, ``h``) a
     rectangle of one level of its pyramid; gzip-compressed if the client accepts it and it
     pays (:func:`~framecast.science.rawfiles.gzip_pays`, decided once per frame)."""
     answers = app[CONTEXT].streams.answers
     region = _npy_region(raw, params)
-    # Kept with the frame: the whole array compressed, and a whole lower level (means), which
-    # every viewer at that zoom asks for. Any other rectangle is made for each request, so
-    # that a client cannot fill the cache with rectangles nobody else asks for.
-    whole_level = region is None or region[1:] == (
-        0,
-        0,
-        *level_size(raw.width, raw.height, region[0]),
+    array = await _array(app, raw)
+    compress = gzipped and await _work(
+        app, lambda: answers.get(raw, ("npy", "gzip pays"), lambda: rawfiles.gzip_pays(array))
     )
-    reduced = region is not None and region[0] < max_level(raw.width, raw.height)
-
-    def numbers() -> np.ndarray[Any, Any]:
-        return raw.array() if region is None else rawtiles.region(raw.array(), *region)
-
-    def answer() -> tuple[bytes, bool]:
-        compress = gzipped and answers.get(
-            raw, ("npy", "gzip pays"), lambda: rawfiles.gzip_pays(raw.array())
-        )
-        if compress and whole_level:
-            return answers.get(
-                raw, ("npy", region, "gzip"), lambda: rawfiles.npy_gzip(numbers())
-            ), True
-        if compress:
-            return rawfiles.npy_gzip(numbers()), True
-        if reduced and whole_level:
-            return answers.get(raw, ("npy", region), lambda: rawfiles.npy(numbers())), False
-        return rawfiles.npy(numbers()), False  # made anew (a copy of pixels, or a rectangle)
-
-    body, compressed = await _work(app, answer)
     name = f"{frame.stream}-{frame.seq}" + ("" if region is None else f"-level{region[0]}")
-    return _npy_answer(body, compressed, f"{name}.npy")
+    headers = partial(_npy_headers, filename=f"{name}.npy")
+    work: transfer.Work = partial(_work, app)
+    source: np.ndarray[Any, Any] | None = array
+    whole = True
+    if region is not None:
+        level, x0, y0, x1, y1 = region
+        whole = (x0, y0, x1, y1) == (0, 0, *level_size(raw.width, raw.height, level))
+        if level == max_level(raw.width, raw.height):
+            source = array[y0:y1, x0:x1]
+        else:
+            kept = await _level(app, raw, array, level)
+            source = None if kept is None else kept[y0:y1, x0:x1]
+    if source is None:  # a level too big to keep: reduced band by band, one band at a time
+        level, x0, y0, x1, y1 = region or (0, 0, 0, 0, 0)
+
+        def rows(first: int, last: int) -> np.ndarray[Any, Any]:
+            return rawtiles.region(array, level, x0, y0 + first, x1, y0 + last)
+
+        shape = (y1 - y0, x1 - x0, *array.shape[2:])
+        file = bands.npy(np.dtype(np.float32), shape, rows)
+        return _File(file, compress, headers(compress), partial(_heavy, app))
+    if compress and whole and answers.keeps(source.nbytes):  # kept, as every viewer reads it
+        kept_source = source
+        body: bytes = await _heavy(
+            app,
+            lambda: answers.get(
+                raw, ("npy", region, "gzip"), lambda: rawfiles.npy_gzip(kept_source)
+            ),
+        )
+        return _File(bands.of_bytes(body), False, headers(True), work)
+    return _File(bands.npy_of(source), compress, headers(compress), work)
+
+
+async def _fits_file(
+    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
+) -> _File | RawAnswer:
+    """The raw array as a FITS primary HDU (501 without astropy)."""
+    if not rawfiles.fits_available():
+        log.info("refused raw request: %s", rawfiles.FITS_MISSING)
+        return RawAnswer.refusal(501, rawfiles.FITS_MISSING)
+    array = await _array(app, raw)
+    file = await _work(app, lambda: bands.fits(array, frame.metadata))
+    headers = {
+        **IMMUTABLE,
+        "Content-Type": "application/fits",
+        "Content-Disposition": f'attachment; filename="{frame.stream}-{frame.seq}.fits"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    return _File(file, False, headers, partial(_work, app))
+
+
+def _whole(file: _File) -> bytes:
+    """Every byte of ``file`` at once (compressed as it says): for another node."""
+    if not file.gzip:
+        return file.bands.join()
+    deflate = rawfiles.Deflate()
+    return b"".join([*map(deflate.compress, file.bands.pieces()), deflate.flush()])
+
+
+async def _joined(app: web.Application, file: _File | RawAnswer) -> RawAnswer:
+    """``file`` as one answer, for another node that asked through the broker."""
+    if isinstance(file, RawAnswer):
+        return file
+    headers = dict(file.headers)
+    content_type = headers.pop("Content-Type")
+
+    def whole() -> Piece:
+        return _whole(file)
+
+    body = bytes(await file.work(whole))
+    return RawAnswer(200, content_type, body, headers)
+
+
+async def _npy(
+    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
+) -> RawAnswer:
+    return await _joined(app, await _npy_file(app, frame, raw, params, gzipped))
 
 
 async def _fits(
     app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
 ) -> RawAnswer:
-    """The raw array as a FITS primary HDU (501 without astropy)."""
-    if not rawfiles.fits_available():
-        log.info("refused raw request: %s", rawfiles.FITS_MISSING)
-        return RawAnswer.refusal(501, rawfiles.FITS_MISSING)
-    body = await _work(app, lambda: rawfiles.fits(raw.array(), frame.metadata))
-    headers = {
-        **IMMUTABLE,
-        "Content-Disposition": f'attachment; filename="{frame.stream}-{frame.seq}.fits"',
-        "X-Content-Type-Options": "nosniff",
-    }
-    return RawAnswer(200, "application/fits", body, headers)
+    return await _joined(app, await _fits_file(app, frame, raw, params, gzipped))
 
 
 async def _dzi(
@@ -230,16 +338,22 @@ def _place(params: Mapping[str, str], name: str, what: str | None = None) -> int
 async def _tile(
     app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
 ) -> RawAnswer:
-    """One raw tile."""
+    """One raw tile (sliced from its level when that level is kept with the frame)."""
     level, col, row = (_place(params, k) for k in ("level", "col", "row"))
-    if tile_rect(raw.width, raw.height, level, col, row) is None:
+    rect = tile_rect(raw.width, raw.height, level, col, row)
+    if rect is None:
         raise _refuse(
             f"raw tile {level}/{col}_{row} is outside the grid of a {raw.width}×{raw.height} "
             "frame; see its .dzi for the size"
         )
+    reduced = app[CONTEXT].streams.answers.peek(raw, ("level", level))
 
     def encode() -> bytes:
-        tile = rawtiles.cut(raw.array(), level, col, row)
+        if isinstance(reduced, np.ndarray):
+            x0, y0, x1, y1 = rect
+            tile = np.ascontiguousarray(reduced[y0:y1, x0:x1])
+        else:
+            tile = rawtiles.cut(raw.array(), level, col, row)
         return rawfiles.npy_gzip(tile, tile=True) if gzipped else rawfiles.npy(tile)
 
     question = ("tile", level, col, row, "gzip" if gzipped else "identity")
@@ -281,17 +395,53 @@ async def _handle(request: web.Request, route: str, params: Mapping[str, str]) -
     return response_of(await answer(request.app, frame, route, params, gzip, raw_answer))
 
 
-async def npy_handler(request: web.Request) -> web.Response:
+_FileOf = Callable[
+    [web.Application, Frame, Raw, Mapping[str, str], bool], Awaitable["_File | RawAnswer"]
+]
+_FILES: dict[str, _FileOf] = {"npy": _npy_file, "fits": _fits_file}
+
+
+async def _download(
+    request: web.Request, route: str, params: Mapping[str, str]
+) -> web.StreamResponse:
+    """A whole-frame file of a frame of this node, streamed while it holds a place among
+    the downloads (503 when there is none); a frame of another node's, asked of it."""
+    try:
+        frame = _frame(request)
+    except _Refused as refused:
+        return response_of(refused.answer)
+    app, raw, gzip = request.app, frame.raw, accepts_gzip(request)
+    assert raw is not None
+    if isinstance(raw, RemoteRaw):
+        return response_of(await answer(app, frame, route, params, gzip, raw_answer))
+    context = app[CONTEXT]
+    try:
+        download = context.admission.admit(client_of(request, context), context.settings)
+    except DownloadRefused as refused:
+        return response_of(refused.answer)
+    with download:
+        try:
+            file = await _FILES[route](app, frame, raw, params, gzip)
+        except _Refused as refused:
+            return response_of(refused.answer)
+        if isinstance(file, RawAnswer):
+            return response_of(file)
+        return await transfer.send(
+            request, file.bands, download, headers=file.headers, gzip=file.gzip, work=file.work
+        )
+
+
+async def npy_handler(request: web.Request) -> web.StreamResponse:
     """``GET <stream>/raw/<seq>.npy[?level=L[&x=X&y=Y&w=W&h=H]]``: the whole raw array in
     NumPy's format, or a rectangle of one level of its pyramid."""
     params = {k: request.query[k] for k in ROUTE_PARAMS["npy"] if k in request.query}
-    return await _handle(request, "npy", params)
+    return await _download(request, "npy", params)
 
 
-async def fits_handler(request: web.Request) -> web.Response:
+async def fits_handler(request: web.Request) -> web.StreamResponse:
     """``GET <stream>/raw/<seq>.fits``: the raw array as a FITS primary HDU (501 without
     astropy)."""
-    return await _handle(request, "fits", {})
+    return await _download(request, "fits", {})
 
 
 async def dzi_handler(request: web.Request) -> web.Response:

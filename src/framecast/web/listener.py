@@ -2,7 +2,8 @@
 
 - :class:`Site` listens like aiohttp's ``TCPSite`` but gives a TLS connection
   ``handshake_timeout`` seconds to finish its handshake (a client that never sends a
-  ClientHello is closed then, not after asyncio's 60 s).
+  ClientHello is closed then, not after asyncio's 60 s), and puts the HTTP send deadline
+  (:mod:`framecast.web.senddeadline`, ``send_timeout``) in front of every connection.
 - :func:`request_error_log` is the logger aiohttp's request handler writes to: a malformed
   request (bad request line, bad header) is one short line, not a traceback, so flooding the
   log with garbage is not cheap. Server bugs keep their traceback.
@@ -17,7 +18,7 @@ import asyncio
 import errno
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from ssl import SSLContext
 from typing import Any
 
@@ -25,6 +26,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from framecast.runtime.throttle import LogThrottle
+from framecast.web.context import CONTEXT
+from framecast.web.senddeadline import CutOffLog, DeadlineProtocol
 
 __all__ = ["AcceptErrorLog", "Site", "raise_open_file_limit", "request_error_log"]
 
@@ -36,7 +39,9 @@ ACCEPT_ERROR_INTERVAL = 10.0
 
 
 class Site(web.TCPSite):
-    """A TCP site whose TLS handshakes must finish within ``handshake_timeout`` seconds."""
+    """A TCP site whose TLS handshakes must finish within ``handshake_timeout`` seconds and
+    whose clients must take each piece of an answer within ``send_timeout`` seconds
+    (``None``: no deadline)."""
 
     def __init__(
         self,
@@ -46,25 +51,37 @@ class Site(web.TCPSite):
         *,
         ssl_context: SSLContext | None,
         handshake_timeout: float | None,
+        send_timeout: float | None = None,
     ) -> None:
         super().__init__(runner, host, port, ssl_context=ssl_context, reuse_address=True)
         self.handshake_timeout = handshake_timeout
+        self.send_timeout = send_timeout
+
+    def _cut_off(self) -> None:
+        """Count one client cut off by the send deadline in the server's status."""
+        app = getattr(self._runner, "app", None)
+        if isinstance(app, web.Application) and CONTEXT in app:
+            app[CONTEXT].http_answers_cut_off += 1
 
     async def start(self) -> None:
-        if self._ssl_context is None or self.handshake_timeout is None:
-            await super().start()
-            return
         await web.BaseSite.start(self)  # registers the site with its runner
         server = self._runner.server
         assert server is not None
+        factory: Callable[[], asyncio.Protocol] = server
+        timeout = self.send_timeout
+        if timeout is not None:
+            cut = CutOffLog(timeout, self._cut_off)
+            factory = lambda: DeadlineProtocol(server(), timeout, cut)  # noqa: E731
+        tls = self._ssl_context is not None
         self._server = await asyncio.get_running_loop().create_server(
-            server,
+            factory,
             self._host,
             self._port,
             ssl=self._ssl_context,
             backlog=self._backlog,
             reuse_address=self._reuse_address,
-            ssl_handshake_timeout=self.handshake_timeout,
+            reuse_port=self._reuse_port,
+            ssl_handshake_timeout=self.handshake_timeout if tls else None,
         )
 
 

@@ -39,6 +39,7 @@ from framecast.live.hub import Subscription
 from framecast.runtime.deadline import cancel_all, within
 from framecast.web.context import CONTEXT, WebContext
 from framecast.web.guards import admit_live, check_origin, check_viewer
+from framecast.web.senddeadline import hand_over
 from framecast.web.streampaths import stream_of
 
 __all__ = ["GOODBYE_GRACE", "LiveClient", "SocketFormat", "finish_task", "stream_to_socket"]
@@ -92,6 +93,7 @@ class LiveClient:
         address = admit_live(request, context, check_access)
         client = cls(request, context, kind, address)
         context.live.add(client, address)
+        hand_over(request)  # its writes have the deadline below, with eviction and goodbye
         return client
 
     async def open_socket(self) -> web.WebSocketResponse[bool]:

@@ -1,12 +1,13 @@
 """The numbers behind the picture over HTTP (SPEC §11.2): ``GET <stream>/api/pixel``,
 ``/api/stats``, ``/api/profile`` and ``/api/histogram``.
 
-Each answer is computed by :mod:`framecast.science.analysis` in the tile workers (``TILE_POOL``:
-a bounded pool, so a burst of questions queues instead of multiplying memory, and never
-on the event loop), at most once per frame and question: the JSON bytes are kept in the
-server's :class:`~framecast.science.answers.Answers` and leave with the frame. An answer about an
-explicit ``seq`` never changes (immutable); with ``seq`` omitted it is about the latest
-frame and must be asked again (``no-cache``).
+Each answer is computed by :mod:`framecast.science.analysis` in the tile workers
+(``TILE_POOL``: a bounded pool, so a burst of questions queues instead of multiplying
+memory, and never on the event loop), one at a time with every other whole-frame job,
+downloads included (:mod:`framecast.web.admission`), at most once per frame and question:
+the JSON bytes are kept in the server's :class:`~framecast.science.answers.Answers` and
+leave with the frame. An answer about an explicit ``seq`` never changes (immutable); with
+``seq`` omitted it is about the latest frame and must be asked again (``no-cache``).
 
 Parameters are parsed strictly: integers where pixels are meant (``x=1.5`` is refused),
 decimal numbers for a profile's end points; a missing or malformed parameter, a point or
@@ -49,11 +50,6 @@ _INTEGER = re.compile(r"-?[0-9]{1,10}")
 _NUMBER = re.compile(r"-?[0-9]{1,10}(\.[0-9]{1,12})?")
 _SEQ = re.compile(r"[0-9]{1,18}")
 _NO_CACHE = {"Cache-Control": "no-cache"}
-#: Questions computed at once per server: one, so that a burst of whole-frame questions
-#: keeps one tile worker (and one core of a small machine) free for tiles, the encoder and
-#: the event loop; the others wait their turn on the loop, costing nothing.
-ANALYSIS_AT_ONCE = 1
-_SLOTS = web.AppKey("framecast_analysis_slots", asyncio.Semaphore)
 
 
 class _Refused(Exception):
@@ -151,11 +147,12 @@ async def _compute(
         body = {"seq": frame.seq, **compute(raw.array())}
         return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
 
-    answers = app[CONTEXT].streams.answers
+    context = app[CONTEXT]
+    answers = context.streams.answers
     loop = asyncio.get_running_loop()
     if quick and raw.held is not None:  # one array element: no worker, no queue
         return work()
-    async with app[_SLOTS]:
+    async with context.admission.slot:  # one whole-frame job at a time
         return await loop.run_in_executor(app[TILE_POOL], answers.get, raw, question, work)
 
 
@@ -298,7 +295,5 @@ def add_analysis_routes(app: web.Application, prefix: str) -> None:
         "profile": profile_handler,
         "histogram": histogram_handler,
     }
-    if _SLOTS not in app:
-        app[_SLOTS] = asyncio.Semaphore(ANALYSIS_AT_ONCE)
     for name, handler in routes.items():
         app.router.add_get(f"{prefix}/api/{name}", handler)

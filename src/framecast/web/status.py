@@ -20,7 +20,7 @@ def report(
 ) -> dict[str, Any]:
     """The status of a running server; ``broker``: the broker's own fields (``broker``,
     ``broker_reason``, ...), merged in."""
-    settings, live = context.settings, context.live
+    settings, live, admission = context.settings, context.live, context.admission
     streams = list(context.streams)
     latest = context.streams.default.latest
     by_kind: dict[str, int] = {}
@@ -49,6 +49,10 @@ def report(
         "client_skips": total(lambda s: s.hub.skipped),  # the old name
         "clients_evicted": live.evicted,
         "clients_refused": live.refused,
+        "http_answers_cut_off": context.http_answers_cut_off,
+        "downloads_running": admission.running,
+        "download_bytes_in_flight": admission.bytes_in_flight,
+        "downloads_refused": admission.refused,
         "latest_seq": latest.seq if latest else 0,
         "latest_time": latest.time if latest else None,
         "control": True,
@@ -67,6 +71,8 @@ def report(
             "max_clients_per_address": settings.max_clients_per_address,
             "max_message_bytes": settings.max_message_bytes,
             "max_ingest_bytes": settings.max_ingest_bytes,
+            "max_downloads": settings.max_downloads,
+            "max_downloads_per_address": settings.max_downloads_per_address,
             "send_timeout": settings.send_timeout,
             "max_file_rate": settings.max_file_rate,
             "max_streams": settings.max_streams,
