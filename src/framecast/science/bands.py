@@ -7,9 +7,9 @@ band ``i``, the trailer, and the total length (``Content-Length``). Each band ho
 one band, whatever the frame's size. Joining the pieces (:meth:`Bands.join`) gives exactly
 the file :mod:`framecast.science.rawfiles` writes whole.
 
-- :func:`npy` writes rows that :func:`npy` asks a function for (the raw array, a rectangle
-  of it, a rectangle of a lower level of its pyramid, or rows reduced from the frame on
-  demand); :func:`npy_of` is that for an array held in memory.
+- :func:`npy` writes a ``.npy`` file whose rows it asks a function for, band by band (rows
+  of the raw array, of a rectangle of it or of a lower level of its pyramid, or rows
+  reduced from the frame on demand); :func:`npy_of` is that for an array held in memory.
 - :func:`fits` writes a FITS primary HDU: each plane's rows bottom-up, converted to FITS's
   storage band by band.
 - :func:`of_bytes` cuts a file already made (a compressed answer kept with its frame).

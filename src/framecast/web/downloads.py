@@ -35,7 +35,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -45,7 +44,6 @@ from aiohttp import web
 from framecast.imaging.pyramid import dzi_xml, level_size, max_level, tile_rect
 from framecast.live.frames import Frame
 from framecast.science import bands, rawfiles, rawtiles
-from framecast.science.bands import Bands, Piece
 from framecast.science.raw import ROUTE_PARAMS, Raw, RawAnswer, RemoteRaw
 from framecast.web import transfer
 from framecast.web.admission import DownloadRefused
@@ -54,6 +52,7 @@ from framecast.web.deepzoom import IMMUTABLE, TILE_POOL, frame_of
 from framecast.web.guards import check_viewer, client_of
 from framecast.web.peerdownloads import answer, response_of
 from framecast.web.streampaths import stream_of
+from framecast.web.transfer import File
 
 __all__ = ["RAW_ROUTES", "accepts_gzip", "add_raw_routes", "raw_answer"]
 
@@ -186,17 +185,6 @@ def _npy_region(raw: Raw, params: Mapping[str, str]) -> tuple[int, int, int, int
     return level, x, y, x + w, y + h
 
 
-@dataclass(frozen=True, slots=True)
-class _File:
-    """A whole-frame file to send: its bands, whether to compress them on the way, its
-    headers (``Content-Type`` included), and how a band that is not free is made."""
-
-    bands: Bands
-    gzip: bool
-    headers: dict[str, str]
-    work: transfer.Work
-
-
 async def _array(app: web.Application, raw: Raw) -> np.ndarray[Any, Any]:
     """The raw array (a JPEG frame's is decoded in the workers, once: it is cached)."""
     held = raw.held
@@ -224,7 +212,7 @@ async def _level(
 
 async def _npy_file(
     app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
-) -> _File:
+) -> File:
     """The raw array in NumPy's format, or (``level``, ``x``, ``y``, ``w``, ``h``) a
     rectangle of one level of its pyramid; gzip-compressed if the client accepts it and it
     pays (:func:`~framecast.science.rawfiles.gzip_pays`, decided once per frame)."""
@@ -255,7 +243,7 @@ async def _npy_file(
 
         shape = (y1 - y0, x1 - x0, *array.shape[2:])
         file = bands.npy(np.dtype(np.float32), shape, rows)
-        return _File(file, compress, headers(compress), partial(_heavy, app))
+        return File(file, compress, headers(compress), partial(_heavy, app))
     if compress and whole and answers.keeps(source.nbytes):  # kept, as every viewer reads it
         kept_source = source
         body: bytes = await _heavy(
@@ -264,13 +252,13 @@ async def _npy_file(
                 raw, ("npy", region, "gzip"), lambda: rawfiles.npy_gzip(kept_source)
             ),
         )
-        return _File(bands.of_bytes(body), False, headers(True), work)
-    return _File(bands.npy_of(source), compress, headers(compress), work)
+        return File(bands.of_bytes(body), False, headers(True), work)
+    return File(bands.npy_of(source), compress, headers(compress), work)
 
 
 async def _fits_file(
     app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
-) -> _File | RawAnswer:
+) -> File | RawAnswer:
     """The raw array as a FITS primary HDU (501 without astropy)."""
     if not rawfiles.fits_available():
         log.info("refused raw request: %s", rawfiles.FITS_MISSING)
@@ -283,28 +271,16 @@ async def _fits_file(
         "Content-Disposition": f'attachment; filename="{frame.stream}-{frame.seq}.fits"',
         "X-Content-Type-Options": "nosniff",
     }
-    return _File(file, False, headers, partial(_work, app))
+    return File(file, False, headers, partial(_work, app))
 
 
-def _whole(file: _File) -> bytes:
-    """Every byte of ``file`` at once (compressed as it says): for another node."""
-    if not file.gzip:
-        return file.bands.join()
-    deflate = rawfiles.Deflate()
-    return b"".join([*map(deflate.compress, file.bands.pieces()), deflate.flush()])
-
-
-async def _joined(app: web.Application, file: _File | RawAnswer) -> RawAnswer:
+async def _joined(app: web.Application, file: File | RawAnswer) -> RawAnswer:
     """``file`` as one answer, for another node that asked through the broker."""
     if isinstance(file, RawAnswer):
         return file
     headers = dict(file.headers)
     content_type = headers.pop("Content-Type")
-
-    def whole() -> Piece:
-        return _whole(file)
-
-    body = bytes(await file.work(whole))
+    body = bytes(await file.work(file.whole))
     return RawAnswer(200, content_type, body, headers)
 
 
@@ -396,7 +372,7 @@ async def _handle(request: web.Request, route: str, params: Mapping[str, str]) -
 
 
 _FileOf = Callable[
-    [web.Application, Frame, Raw, Mapping[str, str], bool], Awaitable["_File | RawAnswer"]
+    [web.Application, Frame, Raw, Mapping[str, str], bool], Awaitable["File | RawAnswer"]
 ]
 _FILES: dict[str, _FileOf] = {"npy": _npy_file, "fits": _fits_file}
 
@@ -426,9 +402,7 @@ async def _download(
             return response_of(refused.answer)
         if isinstance(file, RawAnswer):
             return response_of(file)
-        return await transfer.send(
-            request, file.bands, download, headers=file.headers, gzip=file.gzip, work=file.work
-        )
+        return await transfer.send(request, file, download)
 
 
 async def npy_handler(request: web.Request) -> web.StreamResponse:
