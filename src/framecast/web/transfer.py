@@ -31,7 +31,7 @@ from framecast.web.admission import Download
 
 __all__ = ["File", "Work", "send"]
 
-log = logging.getLogger("framecast.web.downloads")
+log = logging.getLogger("framecast.web.raw")
 
 #: Runs a job off the loop and returns its result.
 Work = Callable[[Callable[[], Piece]], Awaitable[Piece]]
