@@ -35,7 +35,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("framecast.broker",),  # scale-out on Redis
     ("framecast.web",),  # the aiohttp layer
     ("framecast.remote",),  # the producer's client and ``framecast push``
-    ("framecast.server", "framecast.cli", "framecast"),  # the composition root, the command
+    # the composition root (and its running state), the command
+    ("framecast.server", "framecast.running", "framecast.cli", "framecast"),
 ]
 
 #: What a package must never import although the layers would allow it (pure cores stay free of
@@ -172,7 +173,7 @@ def test_no_two_modules_share_a_name() -> None:
 def test_the_top_holds_only_the_entry_points() -> None:
     """``ls src/framecast`` reads as the architecture: a handful of modules, the rest packages."""
     top = sorted(p.stem for p in SRC.glob("*.py"))
-    assert top == ["__init__", "__main__", "cli", "errors", "server", "version"]
+    assert top == ["__init__", "__main__", "cli", "errors", "running", "server", "version"]
 
 
 def _graph() -> dict[str, set[str]]:

@@ -128,7 +128,7 @@ async def _gaps(
     stream = camera._streams.get("cam1")
 
     def made() -> int:  # images the camera host made into frames or saw superseded
-        return stream.hub.published + stream.pipeline.counters.dropped
+        return stream.counters.frames_published + stream.counters.frames_superseded
 
     watcher = asyncio.create_task(watch())
     try:

@@ -17,6 +17,7 @@ from PIL import Image
 from framecast.config.settings import Settings
 from framecast.errors import ConfigError
 from framecast.live.commands import BUILTIN_COMMANDS, Commands
+from framecast.live.counters import StreamCounters
 from framecast.live.frames import Frame
 from framecast.live.protocol import Command
 from framecast.live.snapshots import save_snapshot
@@ -27,16 +28,12 @@ from tests.conftest import gradient, until
 class FakeSession:
     folder: Path
     latest: Frame | None = None
-    resets: int = 0
-    commands_run: int = 0
+    counters: StreamCounters = field(default_factory=StreamCounters)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def snapshot_folder(self) -> Path:
         return self.folder
-
-    def reset_counters(self) -> None:
-        self.resets += 1
 
 
 def frame(seq: int = 1, original: Any = None) -> Frame:
@@ -94,14 +91,16 @@ def test_snapshot_names_never_collide(tmp_path: Path) -> None:
     assert all("-000003-" in p.name for p in paths), "the name carries the frame's seq"
 
 
-async def test_reset_calls_the_session() -> None:
-    """reset replies exactly {"ok": true, "counters": "reset"} and resets the session."""
+async def test_reset_zeroes_the_session_counters() -> None:
+    """reset replies exactly {"ok": true, "counters": "reset"} and zeroes every counter of
+    the stream it is sent to, the reset itself included."""
     session = FakeSession(Path("unused"))
+    session.counters.frames_published = session.counters.client_frames_skipped = 9
     assert await Commands().dispatch(Command("reset"), session) == {
         "ok": True,
         "counters": "reset",
     }
-    assert session.resets == 1
+    assert session.counters == StreamCounters()
 
 
 async def test_unknown_command() -> None:
@@ -285,6 +284,7 @@ async def test_a_connection_over_its_limit_is_refused_and_nothing_runs(tmp_path:
     ran: list[dict[str, Any]] = []
     commands.register("focus", lambda fields: ran.append(fields))
     session = FakeSession(tmp_path / "snapshots")
+    session.counters.frames_published = 5
     one = commands.connection_bucket()
 
     async def send(name: str, connection: Any = one) -> dict[str, Any]:
@@ -306,7 +306,8 @@ async def test_a_connection_over_its_limit_is_refused_and_nothing_runs(tmp_path:
     assert await send("focus") == refused
     assert await send("reset") == refused
     assert await send("nope") == {"error": "unknown command"}
-    assert len(ran) == 2 and session.resets == 1 and commands.limited == 2
+    assert len(ran) == 2 and session.counters.frames_published == 0, "reset once"
+    assert commands.counters.commands_limited == 2
     assert await send("focus", commands.connection_bucket()) == {"ok": True}
     assert len(ran) == 3
 
@@ -332,7 +333,7 @@ async def test_a_stream_limit_holds_for_all_its_connections(tmp_path: Path) -> N
     assert replies[4:] == [{"ok": False, "reason": reason}] * 2
     assert await commands.dispatch(Command("focus"), session, stream="cam2") == {"ok": True}
     assert ran == ["cam1"] * 4 + ["cam2"]
-    assert session.commands_run == 5, "refused commands are not counted as run"
+    assert session.counters.commands_run == 5, "refused commands are not counted as run"
 
 
 async def test_a_command_forwarded_to_its_publisher_counts_on_this_connection(

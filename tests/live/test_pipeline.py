@@ -44,7 +44,7 @@ async def test_replaced_and_published_images_are_reported(tmp_path: Path) -> Non
         assert await asyncio.wait_for(fates["b"], 5) == 1
         pipeline.submit(incoming("c", b"\x89PNG\r\n\x1a\n broken"))
         assert await asyncio.wait_for(fates["c"], 5) is None
-        assert pipeline.counters.dropped == 1 and pipeline.counters.failed == 1
+        assert pipeline.counters.frames_superseded == 1 and pipeline.counters.frames_failed == 1
     finally:
         await pipeline.stop()
         await supervisor.stop()
@@ -88,7 +88,7 @@ async def test_bad_metadata_fails_one_frame_and_the_pipeline_goes_on(tmp_path: P
         assert await publish({"deep": nested(5000)}) == 1
         assert await publish({"odd": Unprintable()}) is None
         assert await publish({"n": 3}) == 2
-        assert pipeline.counters.failed == 1 and supervisor.total_errors == 0
+        assert pipeline.counters.frames_failed == 1 and supervisor.total_errors == 0
     finally:
         await pipeline.stop()
         await supervisor.stop()
@@ -175,7 +175,7 @@ async def test_nobody_watching_means_only_the_web_file_refresh_is_encoded(tmp_pa
         submitted = await _submit_for(pipeline, 1.5, 100)
         assert submitted > 30  # many more than the encodes allowed, even on a loaded machine
         assert 1 <= len(calls) <= 5, len(calls)
-        assert pipeline.counters.dropped >= submitted - 6
+        assert pipeline.counters.frames_superseded >= submitted - 6
         sub = hub.subscribe()
         await _submit_for(pipeline, 0.3, 20)
         frame = await asyncio.wait_for(sub.next(), 2)
@@ -210,7 +210,7 @@ async def test_a_sender_waiting_for_its_number_is_never_paced_by_the_file_rate(
             seqs.append(await asyncio.wait_for(fate, 4))
         assert seqs == list(range(2, 12))
         assert loop.time() - started < 4, "answers paced by the file rate"
-        assert pipeline.counters.dropped == 1  # the held image, replaced unencoded
+        assert pipeline.counters.frames_superseded == 1  # the held image, replaced unencoded
     finally:
         await pipeline.stop()
         await supervisor.stop()

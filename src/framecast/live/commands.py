@@ -10,9 +10,11 @@ Two commands are built in:
     before the first image). One file per frame: asking again for the same frame answers the
     same path; a full snapshots folder refuses with a reason (:mod:`.snapshots`).
 ``reset``
-    sets the session counters (frames published/dropped/failed, client skips, evictions,
-    refusals, ingest counts) back to zero and replies ``{"ok": true, "counters": "reset"}``.
-    Sequence numbers keep increasing: clients rely on them.
+    sets the counters of the stream it is sent to back to zero (its
+    :class:`~framecast.live.counters.StreamCounters`; sent to the default stream, the web
+    layer zeroes the server's :class:`~framecast.live.counters.ServerCounters` too) and
+    replies ``{"ok": true, "counters": "reset"}``. Sequence numbers keep increasing: clients
+    rely on them.
 
 Custom commands are registered with :meth:`Commands.register` (``ImageServer.on_command``).
 A handler gets the command's fields (everything but ``cmd``) and ``"stream"``, the name of
@@ -43,6 +45,7 @@ from typing import Any, Protocol
 from framecast.config.settings import Settings
 from framecast.config.streamname import DEFAULT_STREAM
 from framecast.errors import ConfigError
+from framecast.live.counters import ServerCounters, StreamCounters
 from framecast.live.frames import Frame
 from framecast.live.protocol import UNKNOWN_COMMAND, Command
 from framecast.live.snapshots import SNAPSHOTS_FOLDER, SnapshotRefused, Snapshots
@@ -84,10 +87,10 @@ class Session(Protocol):
     @property
     def snapshot_folder(self) -> Path: ...
 
-    #: Commands run for this stream (refused ones are not), a session counter.
-    commands_run: int
-
-    def reset_counters(self) -> None: ...
+    @property
+    def counters(self) -> StreamCounters:
+        """The stream's counters: ``commands_run`` counts here, ``reset`` zeroes them."""
+        ...
 
 
 class Commands:
@@ -105,8 +108,9 @@ class Commands:
         root = settings.work_folder / SNAPSHOTS_FOLDER if settings is not None else None
         self._snapshots = Snapshots(max_bytes=self._settings.max_snapshots_bytes, root=root)
         self._streams: dict[str, TokenBucket] = {}
-        #: Commands refused for going over a limit, since start or the last ``reset``.
-        self.limited = 0
+        #: The server's counters: commands refused for going over a limit count there
+        #: (``commands_limited``). The server hands its own at each start.
+        self.counters = ServerCounters()
         self._limit_log = LogThrottle(LIMIT_LOG_INTERVAL)
         self._full_log = LogThrottle(LIMIT_LOG_INTERVAL)
         #: Calls of a plain (sync) handler still running in their thread after their reply
@@ -187,13 +191,11 @@ class Commands:
                 f"for stream {stream!r} from all its clients (max_stream_command_rate, after "
                 f"a burst of {settings.max_stream_command_burst}); wait and retry",
             )
-        session.commands_run += 1
+        session.counters.commands_run += 1
         if command.name == "snapshot_now":
             return await self._snapshot(session, stream)
         if command.name == "reset":
-            session.reset_counters()
-            if stream == DEFAULT_STREAM:
-                self.limited = 0
+            session.counters.reset()
             log.info("session counters of stream %r reset", stream)
             return {"ok": True, "counters": "reset"}
         handler = self._handlers.get(command.name)
@@ -214,7 +216,7 @@ class Commands:
         return bucket
 
     def _refuse(self, command: Command, stream: str, reason: str) -> dict[str, Any]:
-        self.limited += 1
+        self.counters.commands_limited += 1
         count = self._limit_log.due()
         if count is not None:
             log.warning(

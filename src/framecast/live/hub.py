@@ -21,6 +21,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 
+from framecast.live.counters import StreamCounters
 from framecast.live.frames import Frame
 
 __all__ = ["Hub", "Subscription"]
@@ -62,7 +63,7 @@ class Subscription:
             return
         if self._frame is not None:
             self.skipped += 1
-            self._hub.skipped += 1
+            self._hub.counters.client_frames_skipped += 1
         self._frame = frame
         self._event.set()
 
@@ -97,12 +98,13 @@ class Subscription:
 class Hub:
     """Holds the latest frame and every client's slot."""
 
-    def __init__(self) -> None:
+    def __init__(self, counters: StreamCounters | None = None) -> None:
+        """``counters``: the stream's, which it counts frames published and skipped into
+        (its pipeline counts into them too)."""
         self._subscriptions: set[Subscription] = set()
         self.latest: Frame | None = None
         self.closed = False
-        self.published = 0
-        self.skipped = 0
+        self.counters = counters if counters is not None else StreamCounters()
         self.client_arrived = asyncio.Event()
 
     def subscribe(self, kind: str = "ws") -> Subscription:
@@ -121,7 +123,7 @@ class Hub:
     def publish(self, frame: Frame) -> None:
         """Make ``frame`` the latest and offer it to every client. Never blocks."""
         self.latest = frame
-        self.published += 1
+        self.counters.frames_published += 1
         for sub in self._subscriptions:
             sub.offer(frame)
 
@@ -131,10 +133,6 @@ class Hub:
 
     def clients_by_kind(self) -> dict[str, int]:
         return dict(Counter(sub.kind for sub in self._subscriptions))
-
-    def reset_counters(self) -> None:
-        self.published = 0
-        self.skipped = 0
 
     def close(self) -> None:
         """Close every slot (their clients are told the server is going away)."""

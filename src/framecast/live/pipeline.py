@@ -9,7 +9,7 @@ The encoder and web-file tasks run under the server's
 task restarted, never a silently dead pipeline.
 
 A producer faster than the viewers never builds a backlog: :meth:`Pipeline.submit` keeps
-one pending image and replaces it when a newer one arrives (counted as dropped). An image
+one pending image and replaces it when a newer one arrives (counted as superseded). An image
 is made at once when somebody wants it: a viewer of this stream, the other nodes of a
 broker (every frame made here goes to them, and their viewers cannot be counted here), or
 its sender, who waits for its number (``POST /api/frames``: a producer's loop is never
@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,7 @@ from framecast.runtime.supervisor import Supervisor
 from framecast.runtime.throttle import LogThrottle
 from framecast.science.raw import Raw
 
-__all__ = ["Counters", "Numbering", "Pipeline"]
+__all__ = ["Numbering", "Pipeline"]
 
 #: Where a frame's number comes from when several nodes share a stream (SPEC §10): given the
 #: stream and the last number this node used, the next one (e.g. the broker's counter).
@@ -64,15 +63,6 @@ WRITE_ERROR_INTERVAL = 60.0
 #: blocks in its arenas, so after one big frame, or many smaller ones held a while by slow
 #: clients, the process would otherwise stay tens to hundreds of MB larger.
 TRIM_AFTER_BYTES = 16 * 1024 * 1024
-
-
-@dataclass
-class Counters:
-    """Session counters (``reset`` sets them back to zero)."""
-
-    submitted: int = 0
-    dropped: int = 0  # superseded by a newer image before being encoded
-    failed: int = 0  # could not be decoded or encoded
 
 
 class Pipeline:
@@ -138,7 +128,8 @@ class Pipeline:
         self._on_frame = on_frame
         self._latest_weight = 0  # bytes of the latest frame (superseded by the next one)
         self._superseded = 0  # bytes superseded since memory was last given back
-        self.counters = Counters()
+        #: The stream's counters, its hub's: images submitted, superseded and failed.
+        self.counters = hub.counters
 
     # -- lifecycle (event loop thread) -------------------------------------------------------
     def start(self, supervisor: Supervisor, seq: int = 0) -> None:
@@ -190,10 +181,8 @@ class Pipeline:
         """Queue ``incoming`` as the newest image, replacing any not yet encoded. Never blocks."""
         now = time.time()
         with self._lock:
-            self.counters.submitted += 1
             replaced = self._pending
-            if replaced is not None:
-                self.counters.dropped += 1
+            self.counters.submitted(superseding=replaced is not None)
             self._pending = (incoming, incoming.time or now)
             loop, wake = self._loop, self._wake
             # From here until it is fanned out, background work waits for this frame. Not
@@ -208,10 +197,6 @@ class Pipeline:
                     loop.call_soon_threadsafe(_report, replaced[0], None)
         elif replaced is not None:  # not started: nothing else can report it
             _report(replaced[0], None)
-
-    def reset_counters(self) -> None:
-        with self._lock:
-            self.counters = Counters()
 
     # -- tasks -------------------------------------------------------------------------------
     def _take(self) -> tuple[Incoming, float] | None:
@@ -318,7 +303,7 @@ class Pipeline:
             log.warning("skipped %s: %s", incoming.name or "image", exc)
         except Exception:
             log.exception("could not make a frame of %s", incoming.name or "image")
-        self.counters.failed += 1
+        self.counters.frames_failed += 1
         _report(incoming, None)
         return None
 

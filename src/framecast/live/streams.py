@@ -1,11 +1,12 @@
 """Streams: many cameras on one server (SPEC §7).
 
 A :class:`Stream` is one named camera: its own hub (latest frame, viewers), pipeline
-(pending image, counters), history (its last frames, SPEC §8), web files and snapshot
-folder. Every frame its hub publishes also goes to its history; all the histories share one
-byte budget (``max_history_bytes``). The :class:`Streams` registry
-maps names to streams; it is the one place a stream is made, so the name rules and the
-``max_streams`` cap hold for every way in (``publish(stream=…)``, ingest, sources).
+(pending image), counters (:mod:`framecast.live.counters`), history (its last frames,
+SPEC §8), web files and snapshot folder. Every frame its hub publishes also goes to its
+history; all the histories share one byte budget (``max_history_bytes``). The
+:class:`Streams` registry maps names to streams; it is the one place a stream is made, so
+the name rules and the ``max_streams`` cap hold for every way in (``publish(stream=…)``,
+ingest, sources).
 
 Cost: every pipeline encodes in the one pool the server hands the registry (bounded
 threads, shared by all streams); a pipeline's tasks only wake when an image arrives, and a
@@ -31,6 +32,7 @@ from framecast.config.settings import Settings
 from framecast.config.streamname import DEFAULT_STREAM, NAME_PATTERN, STREAM_PREFIX, check_name
 from framecast.errors import ServerStateError, StreamLimitError
 from framecast.imaging.pyramid import TileBudget
+from framecast.live.counters import StreamCounters
 from framecast.live.frames import Frame
 from framecast.live.history import History, HistoryBudget
 from framecast.live.hub import Hub
@@ -47,8 +49,8 @@ class HistoryHub(Hub):
     """A stream's hub: each frame it publishes is kept in the stream's history first, so a
     viewer told about frame N finds it at ``/history/N.jpg``."""
 
-    def __init__(self, history: History) -> None:
-        super().__init__()
+    def __init__(self, history: History, counters: StreamCounters | None = None) -> None:
+        super().__init__(counters)
         self.history = history
 
     def publish(self, frame: Frame) -> None:
@@ -57,7 +59,8 @@ class HistoryHub(Hub):
 
 
 class Stream:
-    """One named stream: hub, pipeline, history, folders and its own counters."""
+    """One named stream: hub, pipeline, history, folders and its own counters (its hub's,
+    which its pipeline counts into too)."""
 
     def __init__(
         self,
@@ -77,9 +80,8 @@ class Stream:
         self.snapshot_folder = snapshot_folder
         #: A source (folder, camera, simulator) feeds it, as opposed to publish() or ingest.
         self.has_source = has_source
-        self.ingested = 0
-        self.ingest_rejected = 0
-        self.commands_run = 0
+        #: What ``/api/status`` reports of this stream; the ``reset`` command zeroes them.
+        self.counters = hub.counters
         #: The node that published the latest frame when it came through the broker
         #: (SPEC §10), ``None`` when it was made here: where this stream's commands go.
         self.publisher: str | None = None
@@ -93,12 +95,6 @@ class Stream:
     def latest(self) -> Frame | None:
         return self.hub.latest
 
-    def reset_counters(self) -> None:
-        """This stream's session counters back to zero; sequence numbers go on."""
-        self.pipeline.reset_counters()
-        self.hub.reset_counters()
-        self.ingested = self.ingest_rejected = self.commands_run = 0
-
     def summary(self) -> dict[str, object]:
         """The stream's line in ``GET /api/streams``."""
         latest = self.hub.latest
@@ -110,16 +106,6 @@ class Stream:
             "width": latest.width if latest else None,
             "height": latest.height if latest else None,
             "clients": self.hub.clients,
-        }
-
-    def counters(self) -> dict[str, int]:
-        """The stream's entry in ``/api/status``'s ``streams``."""
-        return {
-            "frames_published": self.hub.published,
-            "frames_superseded": self.pipeline.counters.dropped,
-            "frames_dropped": self.pipeline.counters.dropped,  # its old name, for scripts
-            "clients": self.hub.clients,
-            "history_frames": len(self.history),
         }
 
 
@@ -232,7 +218,7 @@ class Streams:
         default = name == DEFAULT_STREAM
         web_folder = self._web_root if default else self._web_root / STREAM_PREFIX / name
         snapshots = self._settings.work_folder / SNAPSHOTS_FOLDER
-        hub = HistoryHub(History(self._settings.history, self._budget))
+        hub = HistoryHub(History(self._settings.history, self._budget), StreamCounters())
         pipeline = Pipeline(
             hub,
             web_folder,

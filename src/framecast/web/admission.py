@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from types import TracebackType
 
 from framecast.config.settings import Settings
+from framecast.live.counters import ServerCounters
 from framecast.runtime.throttle import LogThrottle
 from framecast.science.raw import RawAnswer
 
@@ -99,7 +100,8 @@ class Admission:
     """The server's admission of heavy requests; see the module docstring. Used on the
     event loop only."""
 
-    def __init__(self) -> None:
+    def __init__(self, counters: ServerCounters | None = None) -> None:
+        """``counters``: the server's, where refused downloads are counted."""
         #: Held by each whole-frame job while it runs in the tile workers.
         self.slot = asyncio.Semaphore(AT_ONCE)
         #: Downloads admitted and not finished.
@@ -107,8 +109,7 @@ class Admission:
         self.by_address: Counter[str] = Counter()
         #: Bytes made by the running downloads and not yet taken by their clients.
         self.bytes_in_flight = 0
-        #: Downloads refused with 503 since the start (or the last reset).
-        self.refused = 0
+        self.counters = counters if counters is not None else ServerCounters()
         self._refusals = LogThrottle(REFUSAL_LOG_INTERVAL)
 
     def admit(self, address: str, settings: Settings) -> Download:
@@ -127,7 +128,7 @@ class Admission:
             self.running += 1
             self.by_address[address] += 1
             return Download(self, address)
-        self.refused += 1
+        self.counters.downloads_refused += 1
         count = self._refusals.due()
         if count is not None:
             log.warning(

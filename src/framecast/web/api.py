@@ -9,6 +9,7 @@ from aiohttp import web
 from framecast.network.address import qr_svg
 from framecast.web.context import CONTEXT
 from framecast.web.guards import check_viewer, request_token, token_matches
+from framecast.web.status import report
 from framecast.web.streampaths import stream_of
 
 __all__ = ["qr_handler", "status_handler"]
@@ -18,7 +19,7 @@ async def status_handler(request: web.Request) -> web.Response:
     """``GET /api/status``."""
     context = request.app[CONTEXT]
     check_viewer(request, context)
-    status = context.status()
+    status = report(context)  # what ImageServer.status() answers too
     if request.match_info.get("stream") is not None:
         stream = stream_of(request)
         status["stream"] = stream.name

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
 from framecast.web.api import qr_handler, status_handler
 from framecast.web.context import CONTEXT, WebContext
 from framecast.web.controlsocket import control_handler
-from framecast.web.deepzoom import add_tile_routes, tile_pool
+from framecast.web.deepzoom import TILE_POOL, add_tile_routes
 from framecast.web.downloads import add_raw_routes
 from framecast.web.framesocket import frames_handler
 from framecast.web.ingest import ingest_handler
@@ -43,17 +44,19 @@ async def _to_viewer(request: web.Request) -> web.StreamResponse:
     raise web.HTTPPermanentRedirect(location)
 
 
-def build_app(context: WebContext) -> web.Application:
+def build_app(context: WebContext, *, tiles: ThreadPoolExecutor) -> web.Application:
     """Routes: the viewer and its files, the live transports (``/ws``, ``/events``,
     ``/frames``), ``/control``, ingest (``POST /api/frames``), ``/api/status``, ``/qr.svg``,
     the history (``/api/history``, ``/history/<seq>.jpg|json``), deep-zoom tiles
     (``/tiles/…``) — at the root for the default stream and under ``/s/<name>/`` for every
-    stream — and the overview (``/streams``, ``/api/streams``)."""
+    stream — and the overview (``/streams``, ``/api/streams``). ``tiles``: the server's pool
+    of background workers that cut tiles and answer raw questions (its owner shuts it
+    down)."""
     app = web.Application(
         middlewares=[_security_headers], client_max_size=context.settings.max_ingest_bytes
     )
     app[CONTEXT] = context
-    app.cleanup_ctx.append(tile_pool)
+    app[TILE_POOL] = tiles
     static = StaticFiles(context.settings.web_root)
     app.router.add_get("/streams", static.overview)
     app.router.add_get("/api/streams", streams_handler)

@@ -8,15 +8,17 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
+from framecast.broker.node import Broker
 from framecast.config.settings import Settings
 from framecast.live.commands import Commands
+from framecast.live.counters import ServerCounters
 from framecast.live.streams import Streams
 from framecast.network.clientaddress import Network
 from framecast.runtime import deadline
+from framecast.runtime.supervisor import Supervisor
 from framecast.runtime.throttle import LogThrottle
 from framecast.science.raw import RawAnswer
 from framecast.web.admission import Admission
@@ -33,14 +35,14 @@ REFUSAL_LOG_INTERVAL = 10.0
 
 
 class Connections:
-    """Every live connection (``/ws``, ``/frames``, ``/events``, ``/control``) and their
-    counters. The server owns it; :mod:`framecast.web.liveclient` admits and releases."""
+    """Every live connection (``/ws``, ``/frames``, ``/events``, ``/control``), by client
+    address. The server owns it; :mod:`framecast.web.liveclient` admits and releases (the
+    evictions and refusals are counted in the server's
+    :class:`~framecast.live.counters.ServerCounters`)."""
 
     def __init__(self) -> None:
         self._open: set[object] = set()
         self.by_address: Counter[str] = Counter()
-        self.evicted = 0  # disconnected for not reading within send_timeout
-        self.refused = 0  # turned away: max_clients or max_clients_per_address reached
         #: A reconnect storm's refusals are logged at most once per interval.
         self.refusals = LogThrottle(REFUSAL_LOG_INTERVAL)
         self.closing = asyncio.Event()
@@ -63,9 +65,6 @@ class Connections:
         if not self._open:
             self._idle.set()
 
-    def reset_counters(self) -> None:
-        self.evicted = self.refused = 0
-
     async def wait_idle(self, within: float) -> bool:
         """Wait until no live connection is left (True) or ``within`` seconds pass (False)."""
         if not self._open:
@@ -78,27 +77,27 @@ class Connections:
         return True
 
 
-def _no_status() -> dict[str, Any]:
-    return {}
-
-
 @dataclass
 class WebContext:
-    """What handlers need from the server: settings, the streams (each with its hub and
-    pipeline; a stream is the :class:`~framecast.live.commands.Session` its commands act on),
-    commands, connections."""
+    """What handlers need from the server: settings, the streams (each with its hub,
+    pipeline and counters; a stream is the :class:`~framecast.live.commands.Session` its
+    commands act on), commands, connections, the server's counters and what its status
+    reports (:mod:`framecast.web.status`)."""
 
     settings: Settings
     streams: Streams
     commands: Commands = field(default_factory=Commands)
     live: Connections = field(default_factory=Connections)
-    #: ``GET /api/status``: the server's own :meth:`~framecast.server.ImageServer.status`.
-    status: Callable[[], dict[str, Any]] = _no_status
+    #: The counters no stream owns (docs/status.md); the server hands the same object to
+    #: its command registry, which counts the commands over a rate limit into it.
+    counters: ServerCounters = field(default_factory=ServerCounters)
+    #: The server's long-lived tasks: their errors are part of the status.
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    #: The node's link to the other nodes (``None`` without ``--broker``).
+    broker: Broker | None = None
     started: float = field(default_factory=time.time)
     url: str = ""
     access_limited: bool = False
-    #: Uploads refused, whatever stream they were for (each stream counts its own ingests).
-    ingest_rejected: int = 0
     #: The "waiting for the first image" picture of a stream without an image yet.
     placeholder: bytes = b""
     #: Canonical origins a browser page may come from (see :mod:`framecast.web.origins`).
@@ -112,14 +111,14 @@ class WebContext:
     #: Questions about other nodes' frames on their way through the broker, by frame and
     #: question: an identical question joins the one on its way (:mod:`.peerdownloads`).
     raw_asking: dict[tuple[int, Hashable], asyncio.Task[RawAnswer]] = field(default_factory=dict)
-    #: Questions answered by joining an identical one already on its way.
-    raw_joined: int = 0
     #: Reverse proxies whose ``X-Forwarded-For`` names the client (``trusted_proxies``).
     trusted_proxies: tuple[Network, ...] = ()
-    #: Whole-frame downloads and analysis work: how many at once, and what they hold.
-    admission: Admission = field(default_factory=Admission)
-    #: HTTP clients cut off for taking nothing of an answer within ``send_timeout``.
-    http_answers_cut_off: int = 0
+    #: Whole-frame downloads and analysis work: how many at once, and what they hold
+    #: (made with the context: its refusals count in :attr:`counters`).
+    admission: Admission = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admission = Admission(self.counters)
 
     @property
     def closing(self) -> asyncio.Event:
@@ -130,13 +129,15 @@ class WebContext:
     def connections(self) -> int:
         return len(self.live)
 
-    def reset_server_counters(self) -> None:
-        """The counters no stream owns (evictions, refusals, refused uploads) back to zero:
-        part of the default stream's ``reset``, as before there were streams."""
-        self.live.reset_counters()
-        self.ingest_rejected = 0
-        self.admission.refused = 0
-        self.http_answers_cut_off = 0
+    @property
+    def raw_joined(self) -> int:
+        """Questions answered by joining an identical one already on its way (counted in
+        :attr:`counters` as ``broker_raw_joined``)."""
+        return self.counters.broker_raw_joined
+
+    @raw_joined.setter
+    def raw_joined(self, value: int) -> None:
+        self.counters.broker_raw_joined = value
 
 
 CONTEXT = web.AppKey("framecast_context", WebContext)

@@ -64,7 +64,7 @@ async def _replier(
                 command, stream, stream=stream.name, connection=limit, publisher=stream.publisher
             )
             if command.name == "reset" and stream.name == DEFAULT_STREAM and reply.get("ok"):
-                context.reset_server_counters()
+                context.counters.reset()  # the server's, as before there were streams
         if not await client.send(ws.send_str(protocol.encode_reply(reply))):
             return
 

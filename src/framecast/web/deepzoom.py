@@ -22,7 +22,7 @@ latest frame and the frames its history keeps.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
@@ -31,7 +31,6 @@ from framecast.broker.codec import JPEG_TILE
 from framecast.imaging.pyramid import Pyramid, RemotePyramid
 from framecast.live.frames import Frame
 from framecast.live.streams import Stream
-from framecast.runtime.priority import BackgroundPool
 from framecast.science.raw import RawAnswer
 from framecast.web.context import CONTEXT
 from framecast.web.guards import check_viewer
@@ -45,7 +44,6 @@ __all__ = [
     "frame_of",
     "frame_pyramid",
     "tile_answer",
-    "tile_pool",
 ]
 
 #: Threads that cut tiles, shared by every stream (two: the machine's cores stay free for
@@ -134,17 +132,6 @@ async def tile_answer(
     loop = asyncio.get_running_loop()
     data = await loop.run_in_executor(app[TILE_POOL], pyramid.tile, level, col, row)
     return RawAnswer(200, "image/jpeg", data, IMMUTABLE)
-
-
-async def tile_pool(app: web.Application) -> AsyncIterator[None]:
-    """The tile threads live as long as the application (a ``cleanup_ctx``)."""
-    priority = app[CONTEXT].streams.priority
-    pool = BackgroundPool(TILE_THREADS, priority, name="framecast-tiles")
-    app[TILE_POOL] = pool
-    try:
-        yield
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def add_tile_routes(app: web.Application, prefix: str) -> None:

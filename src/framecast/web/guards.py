@@ -134,7 +134,7 @@ def check_capacity(context: WebContext, address: str) -> None:
         )
     else:
         return
-    live.refused += 1
+    context.counters.clients_refused += 1
     count = live.refusals.due()
     if count is not None:
         log.warning(

@@ -286,7 +286,7 @@ async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
             on_published=report,
         )
     )
-    stream.ingested += 1
+    stream.counters.frames_ingested += 1
     try:
         seq = await within(asyncio.shield(published), INGEST_WAIT)
     except TimeoutError:
@@ -301,7 +301,7 @@ async def ingest_handler(request: web.Request) -> web.Response:
     try:
         reply = await _ingest(request, context)
     except IngestError as exc:
-        context.ingest_rejected += 1
+        context.counters.ingest_rejected += 1
         client = client_of(request, context)
         log.info("refused POST %s from %s: %d %s", request.path, client, exc.status, exc)
         response = web.json_response(

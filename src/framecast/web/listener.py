@@ -10,6 +10,8 @@
 - :class:`AcceptErrorLog` is a loop exception handler that reports "cannot accept" (too many
   open files) at most once per interval, with a count.
 - :func:`raise_open_file_limit` lifts the soft limit of open files to the hard limit.
+- :func:`tls_context` reads the certificate and key; :func:`listen` serves an application on
+  the configured host and port and says which port it got.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import ssl
 import sys
 from collections.abc import Callable, MutableMapping
 from ssl import SSLContext
@@ -25,17 +28,29 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from framecast.config.settings import Settings
+from framecast.errors import ConfigError, PortInUseError
 from framecast.runtime.throttle import LogThrottle
 from framecast.web.context import CONTEXT
 from framecast.web.senddeadline import CutOffLog, DeadlineProtocol
 
-__all__ = ["AcceptErrorLog", "Site", "raise_open_file_limit", "request_error_log"]
+__all__ = [
+    "AcceptErrorLog",
+    "Site",
+    "listen",
+    "raise_open_file_limit",
+    "request_error_log",
+    "tls_context",
+]
 
 log = logging.getLogger("framecast.http")
 
 _RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 #: Shortest time between two "cannot accept" log lines.
 ACCEPT_ERROR_INTERVAL = 10.0
+#: Seconds a refused request's unread body is still read (and dropped) before closing, so
+#: the client can see the answer; aiohttp's default of 10 s lets slow clients hold sockets.
+LINGER = 2.0
 
 
 class Site(web.TCPSite):
@@ -61,7 +76,7 @@ class Site(web.TCPSite):
         """Count one client cut off by the send deadline in the server's status."""
         app = getattr(self._runner, "app", None)
         if isinstance(app, web.Application) and CONTEXT in app:
-            app[CONTEXT].http_answers_cut_off += 1
+            app[CONTEXT].counters.http_answers_cut_off += 1
 
     async def start(self) -> None:
         await web.BaseSite.start(self)  # registers the site with its runner
@@ -174,3 +189,63 @@ def raise_open_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     except (ValueError, OSError) as exc:  # pragma: no cover - e.g. macOS OPEN_MAX
         log.debug("cannot raise the open-file limit from %d to %d: %s", soft, target, exc)
+
+
+def tls_context(settings: Settings) -> SSLContext | None:
+    """The server's TLS context (``None`` without ``--certfile`` and ``--keyfile``); files
+    that cannot be used are a one-line :class:`ConfigError`."""
+    if settings.certfile is None or settings.keyfile is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.certfile, settings.keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"cannot use certificate {str(settings.certfile)!r} with key "
+            f"{str(settings.keyfile)!r}: {exc}; check both are PEM files that belong together"
+        ) from None
+    return context
+
+
+async def listen(
+    app: web.Application, settings: Settings, ssl_context: SSLContext | None
+) -> tuple[web.AppRunner, int]:
+    """Serve ``app`` on the configured host and port; returns its runner and the bound port
+    (the real one when port 0 was asked). A port that cannot be bound is a one-line
+    :class:`ConfigError` (:class:`PortInUseError` when another process holds it)."""
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        keepalive_timeout=settings.keepalive_timeout,
+        shutdown_timeout=0.5,
+        access_log=None,
+        logger=request_error_log(),
+        lingering_time=LINGER,
+    )
+    await runner.setup()
+    site = Site(
+        runner,
+        settings.host,
+        settings.port,
+        ssl_context=ssl_context,
+        handshake_timeout=settings.handshake_timeout,
+        send_timeout=settings.send_timeout,
+    )
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES) or "in use" in str(exc):
+            raise PortInUseError(settings.port, exc.strerror or "") from None
+        raise ConfigError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}; "
+            "check --host and --port"
+        ) from None
+    return runner, _bound_port(runner, settings.port)
+
+
+def _bound_port(runner: web.AppRunner, asked: int) -> int:
+    for address_info in runner.addresses:
+        if isinstance(address_info, tuple) and len(address_info) >= 2:
+            return int(address_info[1])
+    return asked

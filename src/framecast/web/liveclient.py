@@ -137,7 +137,7 @@ class LiveClient:
 
     def evict(self) -> None:
         """Drop a client that does not read: count it, log one line, abort its transport."""
-        self.context.live.evicted += 1
+        self.context.counters.clients_evicted += 1
         log.info(
             "disconnected a %s client that did not read for %.1f s",
             self.kind,

@@ -1,26 +1,24 @@
-"""What ``GET /api/status`` and :meth:`~framecast.server.ImageServer.status` report: the
-server's counters, summed over its streams, with each stream's own under ``streams``."""
+"""What ``GET /api/status`` and :meth:`~framecast.server.ImageServer.status` report, both
+through :func:`report`: the server's counters, each stream's summed, with each stream's own
+under ``streams`` (every key is explained in docs/status.md, which a test keeps in step)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from framecast.live.streams import Stream
-from framecast.runtime.supervisor import Supervisor
 from framecast.version import __version__
 from framecast.web.context import WebContext
 
-__all__ = ["report"]
+__all__ = ["report", "stream_report"]
 
 
-def report(
-    context: WebContext, supervisor: Supervisor, broker: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The status of a running server; ``broker``: the broker's own fields (``broker``,
-    ``broker_reason``, ...), merged in."""
+def report(context: WebContext) -> dict[str, Any]:
+    """The status of a running server. Event loop."""
     settings, live, admission = context.settings, context.live, context.admission
+    counters = context.counters
     streams = list(context.streams)
     latest = context.streams.default.latest
     by_kind: dict[str, int] = {}
@@ -31,6 +29,8 @@ def report(
     def total(value: Callable[[Stream], int]) -> int:
         return sum(value(stream) for stream in streams)
 
+    superseded = total(lambda s: s.counters.frames_superseded)
+    skipped = total(lambda s: s.counters.client_frames_skipped)
     return {
         "version": __version__,
         "uptime": round(time.time() - context.started, 3),
@@ -40,30 +40,30 @@ def report(
         "clients": total(lambda s: s.hub.clients),
         "clients_by_kind": by_kind,
         "connections": len(live),
-        "frames_submitted": total(lambda s: s.pipeline.counters.submitted),
-        "frames_published": total(lambda s: s.hub.published),
-        "frames_superseded": total(lambda s: s.pipeline.counters.dropped),
-        "frames_dropped": total(lambda s: s.pipeline.counters.dropped),  # the old name
-        "frames_failed": total(lambda s: s.pipeline.counters.failed),
-        "client_frames_skipped": total(lambda s: s.hub.skipped),
-        "client_skips": total(lambda s: s.hub.skipped),  # the old name
-        "clients_evicted": live.evicted,
-        "clients_refused": live.refused,
-        "http_answers_cut_off": context.http_answers_cut_off,
+        "frames_submitted": total(lambda s: s.counters.frames_submitted),
+        "frames_published": total(lambda s: s.counters.frames_published),
+        "frames_superseded": superseded,
+        "frames_dropped": superseded,  # the old name
+        "frames_failed": total(lambda s: s.counters.frames_failed),
+        "client_frames_skipped": skipped,
+        "client_skips": skipped,  # the old name
+        "clients_evicted": counters.clients_evicted,
+        "clients_refused": counters.clients_refused,
+        "http_answers_cut_off": counters.http_answers_cut_off,
         "downloads_running": admission.running,
         "download_bytes_in_flight": admission.bytes_in_flight,
-        "downloads_refused": admission.refused,
+        "downloads_refused": counters.downloads_refused,
         "latest_seq": latest.seq if latest else 0,
         "latest_time": latest.time if latest else None,
         "control": True,
         "commands": context.commands.names,
-        "commands_run": total(lambda s: s.commands_run),
-        "commands_limited": context.commands.limited,
-        "frames_ingested": total(lambda s: s.ingested),
-        "ingest_rejected": context.ingest_rejected,
+        "commands_run": total(lambda s: s.counters.commands_run),
+        "commands_limited": counters.commands_limited,
+        "frames_ingested": total(lambda s: s.counters.frames_ingested),
+        "ingest_rejected": counters.ingest_rejected,
         "uploads_in_progress": context.uploads,
-        "task_errors": supervisor.total_errors,
-        "task_errors_by_task": dict(supervisor.errors),
+        "task_errors": context.supervisor.total_errors,
+        "task_errors_by_task": dict(context.supervisor.errors),
         "token_required": settings.token is not None,
         "viewer_token_required": settings.viewer_token is not None,
         "limits": {
@@ -80,6 +80,26 @@ def report(
         "history_bytes": context.streams.history_bytes,
         "tile_cache_bytes": context.streams.tile_cache_bytes,  # all pyramids, one bound
         "answer_cache_bytes": context.streams.answers.bytes,
-        "streams": {stream.name: stream.counters() for stream in streams},
-        **broker,
+        "streams": {stream.name: stream_report(stream) for stream in streams},
+        **_broker(context),
     }
+
+
+def stream_report(stream: Stream) -> dict[str, int]:
+    """A stream's entry in the status's ``streams``."""
+    counters = stream.counters
+    return {
+        "frames_published": counters.frames_published,
+        "frames_superseded": counters.frames_superseded,
+        "frames_dropped": counters.frames_superseded,  # its old name, for scripts
+        "clients": stream.hub.clients,
+        "history_frames": len(stream.history),
+    }
+
+
+def _broker(context: WebContext) -> dict[str, Any]:
+    """The broker's fields: its link's own, and the questions joined here."""
+    broker = context.broker
+    if broker is None:
+        return {"broker": "off", "broker_reason": None}
+    return {**broker.status(), "broker_raw_joined": context.counters.broker_raw_joined}

@@ -1,0 +1,327 @@
+"""A running server's parts, in one object: made by :meth:`Running.start`, consumed by
+:meth:`Running.stop` (:meth:`~framecast.server.ImageServer.astart` and ``astop``).
+
+:meth:`Running.start` makes them in order — the folders and the viewer's files, the thread pools,
+the streams, the web application on its port, the streams' tasks, the broker, the sources —
+and a start that fails half-way takes down what it had made. :meth:`Running.stop` undoes it
+the other way round: the sources first (nothing new comes in), the broker, the live clients
+(told ``disconnect``, given :data:`STOP_GRACE` s to close), the pipelines (each writes its
+newest frame), the supervised tasks, the listening socket and, last, the thread pools
+(:class:`Pools`): nothing a run made outlives its stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import functools
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from framecast import imaging
+from framecast.broker.node import Broker
+from framecast.config.settings import Settings
+from framecast.config.streamname import DEFAULT_STREAM
+from framecast.errors import ConfigError, SourceError
+from framecast.live import webfolder
+from framecast.live.commands import Commands
+from framecast.live.counters import ServerCounters
+from framecast.live.pipeline import Pipeline
+from framecast.live.streams import Stream, Streams
+from framecast.network import address
+from framecast.network.clientaddress import parse_networks
+from framecast.runtime.deadline import STOP_WAIT, cancel_all, within
+from framecast.runtime.priority import BackgroundPool
+from framecast.runtime.supervisor import Supervisor
+from framecast.sources import Source, create_sources
+from framecast.web import listener, origins
+from framecast.web.app import build_app
+from framecast.web.context import Connections, WebContext
+from framecast.web.deepzoom import JPEG_TILE, TILE_THREADS, tile_answer
+from framecast.web.downloads import RAW_ROUTES, raw_answer
+from framecast.web.numbers import ANALYSIS_ROUTES, analysis_answer
+from framecast.web.peerdownloads import responder
+
+__all__ = ["Address", "Pools", "Running"]
+
+log = logging.getLogger("framecast.server")
+
+#: How long stop() waits for clients to close after ``disconnect`` (about 2 s at most in all).
+STOP_GRACE = 1.5
+#: Threads that decode uploaded images: a bound on the memory concurrent uploads can take.
+DECODE_THREADS = 2
+_WAITING_TEXT = "waiting for the first image"
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where viewers find the server: the displayed URL, the bound port (the real one when
+    port 0 was asked), and whether the URL is a loopback one other devices cannot reach."""
+
+    url: str = ""
+    port: int = 0
+    access_limited: bool = False
+
+
+@dataclass
+class Pools:
+    """Every thread pool of a running server. Stopping shuts them all down: queued jobs are
+    cancelled, a job already running ends in its thread and nothing waits for it."""
+
+    #: Makes frames (decode, encode, render) and writes web files for every stream's
+    #: pipeline, and checks the broker's frames: ``encode_threads`` threads.
+    encoder: ThreadPoolExecutor
+    #: Decodes uploaded images (``POST /api/frames``): :data:`DECODE_THREADS` threads.
+    decoder: ThreadPoolExecutor
+    #: Background work (deep-zoom tiles, raw tiles, analysis), each job waiting its turn
+    #: behind live frames: :data:`~framecast.web.deepzoom.TILE_THREADS` threads.
+    tiles: BackgroundPool
+
+    def shutdown(self) -> None:
+        for pool in (self.encoder, self.decoder, self.tiles):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class Running:
+    """What a started server runs; see the module docstring."""
+
+    commands: Commands
+    #: The web layer's view of the server: settings, streams, connections, counters, the
+    #: supervisor and the broker (what ``/api/status`` reports, :mod:`framecast.web.status`).
+    context: WebContext
+    runner: web.AppRunner
+    pools: Pools
+    address: Address
+    #: The event loop the server runs on (its own thread's, or ``astart()``'s caller's).
+    home: asyncio.AbstractEventLoop
+    sources: list[Source] = field(default_factory=list)
+    source_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    stopped: bool = False
+
+    @property
+    def streams(self) -> Streams:
+        return self.context.streams
+
+    @property
+    def broker(self) -> Broker | None:
+        return self.context.broker
+
+    @classmethod
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        named: Mapping[str, Settings],
+        commands: Commands,
+        seqs: dict[str, int],
+    ) -> Running:
+        """Start a server on the running event loop. ``named``: the named streams given sources
+        at construction, with their settings; ``seqs``: each stream's last sequence number,
+        kept from one run to the next (numbering goes on)."""
+        listener.raise_open_file_limit()
+        webfolder.prepare_folder(settings.work_folder, "work folder")
+        web_root = webfolder.prepare_folder(settings.web_root, "web folder")
+        ssl_context = listener.tls_context(settings)
+        placeholder = await asyncio.to_thread(_prepare_web_folder, web_root)
+
+        # Before any thread exists: without the redis package this is a one-line ConfigError.
+        broker = Broker(settings, commands) if settings.broker is not None else None
+        encoder = ThreadPoolExecutor(settings.encode_threads, thread_name_prefix="framecast-encode")
+        if broker is not None:
+            broker.executor = encoder
+        streams = Streams(
+            settings,
+            web_root=web_root,
+            executor=encoder,
+            seqs=seqs,
+            numbering=broker.numbering if broker is not None else None,
+            on_frame=broker.on_frame if broker is not None else None,
+        )
+        pools = Pools(
+            encoder=encoder,
+            decoder=ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="framecast-decode"),
+            tiles=BackgroundPool(TILE_THREADS, streams.priority, name="framecast-tiles"),
+        )
+        try:
+            streams.create(DEFAULT_STREAM, has_source=settings.has_source)
+            for name in named:
+                streams.create(name, has_source=True)
+            context = _context(settings, streams, commands, broker, pools, placeholder)
+            app = build_app(context, tiles=pools.tiles)
+            runner, port = await listener.listen(app, settings, ssl_context)
+            try:
+                where, displayed = _locate(settings, context, port)
+            except BaseException:
+                await runner.cleanup()
+                raise
+        except BaseException:
+            pools.shutdown()
+            raise
+        running = cls(commands, context, runner, pools, where, asyncio.get_running_loop())
+        streams.start(context.supervisor)
+        if broker is not None:
+            running._join(app)
+        fed = [(streams.default, settings)]
+        fed += [(streams.create(name, has_source=True), config) for name, config in named.items()]
+        try:
+            running._start_sources(fed)
+        except Exception:
+            await running.stop()
+            raise
+        # The URL itself is start()'s answer (and the CLI prints it): log the folder only.
+        log.info("framecast serving the web folder %s", web_root)
+        if where.access_limited:
+            log.warning("%s", address.unreachable_warning(settings.host, displayed, where.url))
+        return running
+
+    def _join(self, app: web.Application) -> None:
+        """Start the broker: frames relayed, commands forwarded, raw routes asked of the
+        publishing node and answered here for other nodes."""
+        broker, context = self.broker, self.context
+        assert broker is not None
+        local = dict.fromkeys(RAW_ROUTES, raw_answer)
+        local.update(dict.fromkeys(ANALYSIS_ROUTES, analysis_answer))
+        local[JPEG_TILE] = tile_answer  # deep-zoom tiles of frames larger than max_web_size
+        broker.answerer = responder(app, local)
+        context.ask_raw = broker.ask_raw
+        broker.start(context.supervisor, context.streams)
+        self.commands.remote = broker.control
+
+    def _start_sources(self, fed: list[tuple[Stream, Settings]]) -> None:
+        """Make each stream's sources (all first: a bad one starts none) and pump them."""
+        made = [(stream, create_sources(config)) for stream, config in fed]
+        for stream, sources in made:
+            for source in sources:
+                self.sources.append(source)
+                name = source.name
+                label = name if stream.name == DEFAULT_STREAM else f"{name} {stream.name}"
+                pump = functools.partial(_pump, source, stream.pipeline, label)
+                self.source_tasks.append(self.context.supervisor.spawn(f"source {label}", pump))
+
+    async def stop(self) -> None:
+        """Tell clients ``disconnect``, give them a short grace to close, shut everything
+        down. Idempotent; returns within about 2 s."""
+        if self.stopped:
+            return
+        self.stopped = True
+        context, commands = self.context, self.commands
+        running = commands.still_running
+        if running:
+            log.warning(
+                "stopping while command(s) %s still run in their threads; they end there, "
+                "and their outcome may not be logged",
+                ", ".join(map(repr, running)),
+            )
+        # Sources first (nothing new comes in); the pipeline's tasks end with streams.stop().
+        await cancel_all(self.source_tasks, "stopping the sources")
+        self.source_tasks = []
+        for source in self.sources:
+            try:
+                await within(source.aclose(), STOP_WAIT)
+            except TimeoutError:
+                log.warning(
+                    "source %s did not close within %g s; left behind", source.name, STOP_WAIT
+                )
+            except Exception:  # pragma: no cover - best effort
+                log.exception("error while closing source %s", source.name)
+        self.sources = []
+        if context.broker is not None:
+            commands.remote = None
+            await context.broker.stop()
+        asking = list(context.raw_asking.values())  # questions still on their way: cancelled
+        await cancel_all(asking, "cancelling raw questions")
+        context.closing.set()
+        context.streams.close_hubs()  # every push socket of every stream says "disconnect"
+        await context.live.wait_idle(STOP_GRACE)
+        await context.streams.stop()
+        await context.supervisor.stop()
+        await self.runner.cleanup()
+        self.pools.shutdown()
+        log.info("framecast stopped")
+
+
+def _context(
+    settings: Settings,
+    streams: Streams,
+    commands: Commands,
+    broker: Broker | None,
+    pools: Pools,
+    placeholder: bytes,
+) -> WebContext:
+    """The web layer's view of a new run: its counters count from zero (the command
+    registry, which outlives runs, counts into the same)."""
+    commands.counters = counters = ServerCounters()
+    return WebContext(
+        settings=settings,
+        streams=streams,
+        commands=commands,
+        live=Connections(),
+        counters=counters,
+        supervisor=Supervisor(),
+        broker=broker,
+        placeholder=placeholder,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
+        decoder=pools.decoder,
+    )
+
+
+def _locate(settings: Settings, context: WebContext, port: int) -> tuple[Address, str]:
+    """The URL viewers are shown and the origins allowed, once the port is known; and the
+    address shown."""
+    displayed = address.displayed_ip(settings.displayed_address, settings.host)
+    scheme = "https" if settings.tls else "http"
+    where = Address(
+        url=address.make_url(scheme, displayed, port),
+        port=port,
+        access_limited=address.is_loopback(displayed),
+    )
+    context.url = where.url
+    context.access_limited = where.access_limited
+    context.origins = origins.server_origins(
+        scheme=scheme,
+        port=port,
+        hosts=origins.own_hosts(settings.host, displayed),
+        allowed=settings.allowed_origins,
+    )
+    return where, displayed
+
+
+def _prepare_web_folder(web_root: Path) -> bytes:
+    """Install the viewer and the default stream's waiting files; return the waiting picture
+    (named streams answer it from memory until their first image)."""
+    placeholder = imaging.placeholder_jpeg(_WAITING_TEXT)
+    try:
+        webfolder.remove_stale_temporaries(web_root)
+        webfolder.install_assets(web_root)
+        webfolder.write_frame_files(
+            web_root, placeholder, {"framecast": {"seq": 0, "waiting": True}}
+        )
+    except OSError as exc:
+        advice = (
+            "free some space there"
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            else "check its permissions"
+        )
+        raise ConfigError(
+            f"cannot write the viewer files to the web folder {str(web_root)!r}: "
+            f"{exc.strerror or exc}; {advice} or choose another with --web-folder"
+        ) from None
+    return placeholder
+
+
+async def _pump(source: Source, pipeline: Pipeline, label: str) -> None:
+    """Feed ``source``'s frames to its stream's pipeline. Runs under the supervisor: an
+    unexpected error propagates (logged with its traceback, counted, the source restarted);
+    a :class:`SourceError` is the source's clear, final word (one line, the source ends).
+    Either way only that source's stream is affected."""
+    try:
+        async for incoming in source.frames():
+            pipeline.submit(incoming)
+    except SourceError as exc:
+        log.error("source %s stopped: %s", label, exc)
