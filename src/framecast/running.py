@@ -256,13 +256,12 @@ def _context(
 ) -> WebContext:
     """The web layer's view of a new run: its counters count from zero (the command
     registry, which outlives runs, counts into the same)."""
-    commands.counters = counters = ServerCounters()
     return WebContext(
         settings=settings,
         streams=streams,
         commands=commands,
         live=Connections(),
-        counters=counters,
+        counters=ServerCounters(),
         supervisor=Supervisor(),
         broker=broker,
         placeholder=placeholder,

@@ -109,7 +109,7 @@ class Commands:
         self._snapshots = Snapshots(max_bytes=self._settings.max_snapshots_bytes, root=root)
         self._streams: dict[str, TokenBucket] = {}
         #: The server's counters: commands refused for going over a limit count there
-        #: (``commands_limited``). The server hands its own at each start.
+        #: (``commands_limited``). Each run's web context hands its own.
         self.counters = ServerCounters()
         self._limit_log = LogThrottle(LIMIT_LOG_INTERVAL)
         self._full_log = LogThrottle(LIMIT_LOG_INTERVAL)

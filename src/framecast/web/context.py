@@ -88,8 +88,8 @@ class WebContext:
     streams: Streams
     commands: Commands = field(default_factory=Commands)
     live: Connections = field(default_factory=Connections)
-    #: The counters no stream owns (docs/status.md); the server hands the same object to
-    #: its command registry, which counts the commands over a rate limit into it.
+    #: The counters no stream owns (docs/status.md). The command registry counts the
+    #: commands over a rate limit into the same object (:meth:`__post_init__` links them).
     counters: ServerCounters = field(default_factory=ServerCounters)
     #: The server's long-lived tasks: their errors are part of the status.
     supervisor: Supervisor = field(default_factory=Supervisor)
@@ -118,6 +118,7 @@ class WebContext:
     admission: Admission = field(init=False)
 
     def __post_init__(self) -> None:
+        self.commands.counters = self.counters
         self.admission = Admission(self.counters)
 
     @property
