@@ -42,9 +42,9 @@ from framecast.sources import Source, create_sources
 from framecast.web import listener, origins
 from framecast.web.app import build_app
 from framecast.web.context import Connections, WebContext
-from framecast.web.deepzoom import JPEG_TILE, TILE_THREADS, tile_answer
-from framecast.web.downloads import RAW_ROUTES, raw_answer
-from framecast.web.numbers import ANALYSIS_ROUTES, analysis_answer
+from framecast.web.deepzoom import TILE_THREADS, tile_answer
+from framecast.web.downloads import raw_answer
+from framecast.web.numbers import analysis_answer
 from framecast.web.peerdownloads import responder
 
 __all__ = ["Address", "Pools", "Running"]
@@ -185,10 +185,7 @@ class Running:
         publishing node and answered here for other nodes."""
         broker, context = self.broker, self.context
         assert broker is not None
-        local = dict.fromkeys(RAW_ROUTES, raw_answer)
-        local.update(dict.fromkeys(ANALYSIS_ROUTES, analysis_answer))
-        local[JPEG_TILE] = tile_answer  # deep-zoom tiles of frames larger than max_web_size
-        broker.answerer = responder(app, local)
+        broker.answerer = responder(app, raw=raw_answer, analysis=analysis_answer, tile=tile_answer)
         context.ask_raw = broker.ask_raw
         broker.start(context.supervisor, context.streams)
         self.commands.remote = broker.control

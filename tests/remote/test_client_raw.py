@@ -66,7 +66,7 @@ async def test_frames_not_kept_raise_a_client_error(server: ImageServer) -> None
     client = Client(base(server))
     seq = await client.apublish(np.zeros((2, 2), np.uint8))
     assert seq is not None
-    with pytest.raises(ClientError, match=r"not found \(404\).*not kept") as caught:
+    with pytest.raises(ClientError, match=r"not found \(404\).*not published yet") as caught:
         await client.araw(seq + 100)
     assert caught.value.status == 404
     with pytest.raises(ClientError, match="404"):

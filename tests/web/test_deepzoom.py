@@ -117,8 +117,8 @@ async def test_small_frames_old_frames_and_unknown_seqs_have_no_tiles(
     zoom_server: ImageServer, http: aiohttp.ClientSession
 ) -> None:
     """A frame no larger than max_web_size says tiles: null and answers 404; an unknown
-    seq's tiles answer 404 with a message; a replaced frame still in the history keeps its
-    pyramid (SPEC §9: as long as the frame is kept)."""
+    seq's tiles answer 404 with a message, a seq that is not a number 400; a replaced frame
+    still in the history keeps its pyramid (docs/tiles.md: as long as the frame is kept)."""
     srv = zoom_server
     url = base(srv)
     srv.publish(scene(1000, 700))
@@ -142,8 +142,8 @@ async def test_small_frames_old_frames_and_unknown_seqs_have_no_tiles(
         assert b"\n" in body and len(body.splitlines()) == 1
     status, body, _ = await get(http, url + "/tiles/2_files/0/0_0.jpg")
     assert status == 404 and b"max_web_size" in body
-    status, _, _ = await get(http, url + "/tiles/" + "9" * 30 + ".dzi")
-    assert status == 404
+    status, body, _ = await get(http, url + "/tiles/" + "9" * 30 + ".dzi")
+    assert status == 400 and b"is not a frame number" in body
 
 
 async def test_a_named_stream_has_its_own_pyramid(

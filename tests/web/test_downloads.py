@@ -359,13 +359,13 @@ async def test_refusals_are_404_with_one_line(
     server: ImageServer, http: aiohttp.ClientSession, raw_http: aiohttp.ClientSession
 ) -> None:
     """A seq never published, a tile outside the grid (level, column, row) and an unknown
-    stream are 404s with one line saying why; a non-number seq is a 404 too."""
+    stream are 404s with one line saying why; a non-number seq is a 400."""
     array = np.zeros((300, 700), np.uint16)
     seq = await publish(server, http, array)
     url = base(server)
     for path in (f"/raw/{seq + 50}.npy", f"/raw/{seq + 50}.dzi", f"/raw/{seq + 50}.fits"):
         status, body, _ = await get(raw_http, url + path)
-        assert status == 404 and "not kept" in one_line(body), path
+        assert status == 404 and "not published yet" in one_line(body), path
     top = max_level(700, 300)
     for tile in (f"{top + 1}/0_0", f"{top}/3_0", f"{top}/0_2", "0/1_0"):
         status, body, _ = await get(raw_http, f"{url}/raw/{seq}_files/{tile}.npy")
@@ -373,8 +373,8 @@ async def test_refusals_are_404_with_one_line(
     status, body, _ = await get(raw_http, f"{url}/s/nosuch/raw/1.npy")
     assert status == 404 and "nosuch" in one_line(body)
     for bad in ("abc", "-1", "1e3", "99999999999999999999999999"):
-        status, _, _ = await get(raw_http, f"{url}/raw/{bad}.npy")
-        assert status == 404, bad
+        status, body, _ = await get(raw_http, f"{url}/raw/{bad}.npy")
+        assert status == 400 and "is not a frame number" in one_line(body), bad
 
 
 async def test_keep_raw_false_answers_404(work: Path, raw_http: aiohttp.ClientSession) -> None:

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from framecast import ImageServer
+from framecast.science.raw import RAW_NOT_KEPT
 from tests.conftest import LOCAL, base, gradient, next_json, until
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -266,15 +267,15 @@ async def test_a_profile_beyond_max_profile_points_is_refused(
 async def test_frames_not_kept_and_raw_not_kept_are_404(
     server: ImageServer, http: aiohttp.ClientSession, work: Path
 ) -> None:
-    """404 for a frame no longer kept, a stream with no image yet, an unknown stream, and
-    with keep_raw=false a clear "raw data is not kept" line."""
+    """404 for a frame not published yet, a stream with no image yet, an unknown stream,
+    and with keep_raw=false a clear "raw data is not kept" line."""
     url = base(server)
     status, text, _ = await get(http, f"{url}/api/stats")
     assert status == 404 and "no image yet" in text
     server.publish(np.zeros((4, 4), np.uint8))
     await until(lambda: published(server, "default"), what="a frame")
     status, text, _ = await get(http, f"{url}/api/stats?seq=99")
-    assert status == 404 and "not kept" in text
+    assert status == 404 and "frame 99 of stream 'default' is not published yet" in text
     status, text, _ = await get(http, f"{url}/s/nosuch/api/histogram")
     assert status == 404 and "nosuch" in text
     async with ImageServer(
@@ -284,7 +285,7 @@ async def test_frames_not_kept_and_raw_not_kept_are_404(
         await until(lambda: published(srv, "default"), what="a frame")
         for route in ("pixel?x=0&y=0", "stats", "profile?x0=0&y0=0&x1=1&y1=1", "histogram"):
             status, text, _ = await get(http, f"{base(srv)}/api/{route}")
-            assert (status, text) == (404, "raw data is not kept: keep_raw is false\n")
+            assert (status, text) == (404, RAW_NOT_KEPT + "\n")
 
 
 async def test_latest_and_history_frames_on_a_named_stream(

@@ -94,11 +94,11 @@ async def test_lists_and_serves_each_kept_frame(
         assert status == 304 and body == b""
 
 
-async def test_count_eviction_and_bad_seqs_are_404(
+async def test_count_eviction_and_bad_seqs_are_refused(
     small_history: ImageServer, http: aiohttp.ClientSession
 ) -> None:
-    """With history=3, five frames leave 3, 4, 5; older seqs and non-numbers are a 404 with a
-    one-line message (never a 500); /api/status counts the frames kept."""
+    """With history=3, five frames leave 3, 4, 5; older seqs are a 404 and non-numbers a 400,
+    each with a one-line message (never a 500); /api/status counts the frames kept."""
     srv = small_history
     for i in range(5):
         await publish(srv, gradient(), i=i)
@@ -109,8 +109,8 @@ async def test_count_eviction_and_bad_seqs_are_404(
     assert text.count("\n") == 1 and "/api/history" in text and "not kept" in text
     for bad in ("abc", "-1", "1e3", "99999999999999999999999999", "%C2%B3", "4.5"):
         for kind in ("jpg", "json"):
-            status, _, _ = await get(http, f"{base(srv)}/history/{bad}.{kind}")
-            assert status == 404, (bad, kind)
+            status, body, _ = await get(http, f"{base(srv)}/history/{bad}.{kind}")
+            assert status == 400 and b"is not a frame number" in body, (bad, kind)
     status, _, _ = await get(http, base(srv) + "/history/4.json")
     assert status == 200
     stats = srv.status()

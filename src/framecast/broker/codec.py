@@ -51,7 +51,8 @@ from framecast.imaging.pyramid import RemotePyramid
 from framecast.live.frames import RESERVED_KEY, Frame
 from framecast.live.metadata import check_text_depth
 from framecast.live.protocol import Command
-from framecast.science.raw import ROUTE_PARAMS, RawAnswer, RemoteRaw
+from framecast.science.queries import JPEG_TILE, QUESTIONS
+from framecast.science.raw import RawAnswer, RemoteRaw
 
 __all__ = [
     "JPEG_TILE",
@@ -101,10 +102,10 @@ _HEADER_VALUE = re.compile(r"[\x20-\x7e]{0,200}")
 _MAX_SIDE = 1 << 16
 #: Room in data.json for framecast's own field, beyond the publisher's metadata.
 _INFO_BYTES = 1024
-#: The route of a deep-zoom JPEG tile (SPEC §9) asked of the publishing node, and every route
-#: a ``raw`` request may name (with the parameters each takes).
-JPEG_TILE = "jpeg-tile"
-ROUTES: dict[str, tuple[str, ...]] = {**ROUTE_PARAMS, JPEG_TILE: ("level", "col", "row")}
+#: Every route a ``raw`` request may name, with the parameters each takes: the questions
+#: about a frame (:data:`~framecast.science.queries.QUESTIONS`; a deep-zoom JPEG tile is
+#: :data:`~framecast.science.queries.JPEG_TILE`).
+ROUTES: dict[str, tuple[str, ...]] = {name: q.names for name, q in QUESTIONS.items()}
 
 
 class WireError(FramecastError, ValueError):

@@ -24,9 +24,11 @@ from framecast.broker import codec
 from framecast.broker.link import Link
 from framecast.imaging.pyramid import RemotePyramid
 from framecast.live.frames import Frame
+from framecast.live.retention import FrameNotFound, find_frame
 from framecast.runtime.deadline import within
 from framecast.runtime.throttle import LogThrottle
-from framecast.science.raw import RawAnswer, RemoteRaw
+from framecast.science.queries import QUESTIONS
+from framecast.science.raw import RAW_NOT_KEPT, RawAnswer, RemoteRaw
 
 __all__ = ["ANSWER_TTL", "RAW_TIMEOUT", "Answerer", "RawQuestions", "no_publisher"]
 
@@ -142,36 +144,7 @@ class RawQuestions:
     # -- answering -----------------------------------------------------------------------------
     async def answer(self, request: codec.RawRequest) -> None:
         """Answer another node's raw question about one of this node's frames."""
-        streams, answerer = self._link.streams, self.answerer
-        stream = streams.get(request.stream) if streams is not None else None
-        if stream is None or stream.publisher is not None or answerer is None:
-            answer = no_publisher(request.stream)  # not (or no longer) published here
-        else:
-            latest = stream.latest
-            frame = (
-                latest
-                if latest is not None and latest.seq == request.seq
-                else stream.history.get(request.seq)
-            )
-            if frame is None:
-                answer = RawAnswer.refusal(
-                    404,
-                    f"frame {request.seq} of stream {request.stream!r} is not kept any more "
-                    "by the node that publishes it; see api/history for the frames kept",
-                )
-            elif request.route == codec.JPEG_TILE:  # a deep-zoom tile: the pyramid, not raw
-                if frame.pyramid is None:
-                    answer = RawAnswer.refusal(404, f"frame {request.seq} has no deep-zoom pyramid")
-                elif isinstance(frame.pyramid, RemotePyramid):  # published by yet another node
-                    answer = no_publisher(request.stream)
-                else:
-                    answer = await answerer(frame, request.route, request.params, request.gzip)
-            elif frame.raw is None:
-                answer = RawAnswer.refusal(404, "raw data is not kept: keep_raw is false")
-            elif isinstance(frame.raw, RemoteRaw):  # shown here, published by yet another node
-                answer = no_publisher(request.stream)
-            else:
-                answer = await answerer(frame, request.route, request.params, request.gzip)
+        answer = await self._answer_of(request)
         max_bytes = self._link.limits.max_frame_bytes
         if len(answer.body) > max_bytes:
             answer = RawAnswer.refusal(
@@ -182,6 +155,26 @@ class RawQuestions:
             )
         self.answered += 1
         await self._send(request.sender, request.id, answer)
+
+    async def _answer_of(self, request: codec.RawRequest) -> RawAnswer:
+        streams, answerer = self._link.streams, self.answerer
+        stream = streams.get(request.stream) if streams is not None else None
+        if stream is None or stream.publisher is not None or answerer is None:
+            return no_publisher(request.stream)  # not (or no longer) published here
+        try:
+            frame = find_frame(stream, request.seq)
+        except FrameNotFound as missing:  # the same line as this node's own routes answer
+            return RawAnswer.refusal(missing.status, missing.message)
+        if QUESTIONS[request.route].needs == "pyramid":  # a deep-zoom tile, not raw data
+            if frame.pyramid is None:
+                return RawAnswer.refusal(404, f"frame {request.seq} has no deep-zoom pyramid")
+            if isinstance(frame.pyramid, RemotePyramid):  # published by yet another node
+                return no_publisher(request.stream)
+        elif frame.raw is None:
+            return RawAnswer.refusal(404, RAW_NOT_KEPT)
+        elif isinstance(frame.raw, RemoteRaw):  # shown here, published by yet another node
+            return no_publisher(request.stream)
+        return await answerer(frame, request.route, request.params, request.gzip)
 
     async def busy(self, request: codec.RawRequest) -> None:
         """Tell the asker this node has too many requests on hand to answer its question."""

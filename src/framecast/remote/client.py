@@ -52,6 +52,7 @@ from framecast.remote.bodies import Body, Capped, NpyBody, size
 from framecast.remote.failures import KEYWORDS, Failures, Words
 from framecast.remote.session import open_session, receive, trust
 from framecast.runtime.deadline import within
+from framecast.science.queries import QUESTIONS
 
 __all__ = [
     "DEFAULT_MAX_RAW_BYTES",
@@ -275,7 +276,7 @@ class Client:
         if seq is None:
             seq, expect = await self._latest(root)
         array = NpyBody(max_bytes, expect)
-        await self._get(root / "raw" / f"{seq}.npy", array)
+        await self._get(root / QUESTIONS["npy"].url(seq=seq), array)
         return array.array()
 
     # -- the requests ----------------------------------------------------------------------

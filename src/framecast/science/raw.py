@@ -12,8 +12,8 @@ is dropped with it.
 
 With a broker (SPEC §10, §11.1) a frame published by another node carries a
 :class:`RemoteRaw`: the dtype and shape of the publisher's array, never the array. The
-routes of §11.2 ask the publishing node for their :class:`RawAnswer` instead
-(:data:`ROUTE_PARAMS` names the routes and the parameters each takes).
+routes of §11.2 ask the publishing node for their :class:`RawAnswer` instead (the questions
+one may ask are declared in :mod:`framecast.science.queries`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import simplejpeg
 
 __all__ = [
     "DECODED_CACHE_BYTES",
-    "ROUTE_PARAMS",
+    "RAW_NOT_KEPT",
     "Raw",
     "RawAnswer",
     "RemoteRaw",
@@ -154,19 +154,11 @@ class _DecodedCache:
 _DECODED = _DecodedCache(DECODED_CACHE_BYTES)
 
 
-#: The routes of SPEC §11.2 by name, and the parameters each takes (as query text). The raw
-#: file routes name their frame in the path; ``tile`` also its level, column and row; ``npy``
-#: may name a level of the raw pyramid and a rectangle of it.
-ROUTE_PARAMS: Mapping[str, tuple[str, ...]] = {
-    "npy": ("level", "x", "y", "w", "h"),
-    "fits": (),
-    "dzi": (),
-    "tile": ("level", "col", "row"),
-    "pixel": ("seq", "x", "y"),
-    "stats": ("seq", "x", "y", "w", "h"),
-    "profile": ("seq", "x0", "y0", "x1", "y1"),
-    "histogram": ("seq", "bins"),
-}
+#: What every route about a frame's raw data answers (404) when the server keeps none.
+RAW_NOT_KEPT = (
+    "raw data is not kept: keep_raw is false; start the server with --keep-raw true "
+    "(keep_raw = true) to serve it"
+)
 
 
 class RemoteRawError(RuntimeError):

@@ -15,33 +15,30 @@ carries (the same bytes as the publisher's), and its tiles are asked of the publ
 (:func:`~framecast.web.peerdownloads.ask`, kept with the frame); :func:`tile_answer` is how a
 publisher answers that question.
 
-:func:`frame_of` is the one place that says which frames still have tiles: the stream's
-latest frame and the frames its history keeps.
+A frame has tiles as long as it is kept (its stream's latest frame and the frames its
+history keeps): it is found, or refused, by
+:func:`~framecast.web.streampaths.requested_frame`, as every route about one frame.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
-from framecast.broker.codec import JPEG_TILE
 from framecast.imaging.pyramid import Pyramid, RemotePyramid
 from framecast.live.frames import Frame
-from framecast.live.streams import Stream
+from framecast.science.queries import JPEG_TILE, QUESTIONS, QuestionError
 from framecast.science.raw import RawAnswer
-from framecast.web.context import CONTEXT
-from framecast.web.guards import check_viewer
 from framecast.web.peerdownloads import ask, response_of
-from framecast.web.streampaths import stream_of
+from framecast.web.streampaths import requested_frame
 
 __all__ = [
-    "JPEG_TILE",
     "TILE_THREADS",
     "add_tile_routes",
-    "frame_of",
     "frame_pyramid",
     "tile_answer",
 ]
@@ -49,18 +46,10 @@ __all__ = [
 #: Threads that cut tiles, shared by every stream (two: the machine's cores stay free for
 #: the encoder pool and the loop).
 TILE_THREADS = 2
-#: A seq, level, column or row in a URL has at most this many digits (no giant ints).
-_NUMBER = r"{%s:\d{1,10}}"
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 TILE_POOL = web.AppKey("framecast_tile_pool", ThreadPoolExecutor)
 
-
-def frame_of(stream: Stream, seq: int) -> Frame | None:
-    """The stream's frame ``seq`` if it is still kept: live or in its history (SPEC §9)."""
-    latest = stream.latest
-    if latest is not None and latest.seq == seq:
-        return latest
-    return stream.history.get(seq)
+log = logging.getLogger("framecast.web.tiles")
 
 
 def frame_pyramid(request: web.Request) -> Pyramid:
@@ -72,19 +61,10 @@ def frame_pyramid(request: web.Request) -> Pyramid:
 
 def _framed(request: web.Request) -> Frame:
     """The frame the URL names, which has a pyramid, or a 404 that says why there is none."""
-    context = request.app[CONTEXT]
-    stream = stream_of(request)
-    check_viewer(request, context)
-    seq = int(request.match_info["seq"])
-    frame = frame_of(stream, seq)
-    if frame is None:
-        raise web.HTTPNotFound(
-            text=f"frame {seq} of stream {stream.name!r} is not kept any more (or not yet); "
-            "load data.json for the current one\n"
-        )
+    frame = requested_frame(request, request.match_info["seq"], log=log)
     if frame.pyramid is None:
         raise web.HTTPNotFound(
-            text=f"frame {seq} is no larger than max_web_size: it has no deep-zoom pyramid; "
+            text=f"frame {frame.seq} is no larger than max_web_size: it has no deep-zoom pyramid; "
             "use web_image.jpg\n"
         )
     return frame
@@ -97,46 +77,54 @@ async def dzi_handler(request: web.Request) -> web.Response:
 
 
 async def tile_handler(request: web.Request) -> web.Response:
-    """``GET <stream>/tiles/<seq>_files/<level>/<col>_<row>.jpg``: one tile, cut off the loop."""
+    """``GET <stream>/tiles/<seq>_files/<level>/<col>_<row>.jpg``: one tile, cut off the loop
+    (or asked of the node that published the frame)."""
     frame = _framed(request)
     pyramid = frame.pyramid
     assert pyramid is not None
-    level, col, row = (int(request.match_info[k]) for k in ("level", "col", "row"))
-    if not pyramid.has_tile(level, col, row):
-        raise web.HTTPNotFound(
-            text=f"tile {level}/{col}_{row} is outside the pyramid; see its .dzi for the size\n"
-        )
+    params = QUESTIONS[JPEG_TILE].given(request.match_info, request.query)
     if isinstance(pyramid, RemotePyramid):  # published by another node: ask it (SPEC §10)
-        params = {"level": str(level), "col": str(col), "row": str(row)}
+        place = _place(pyramid, params)
+        if isinstance(place, RawAnswer):
+            return response_of(place)
         found = await ask(request.app, frame, pyramid, pyramid.node, JPEG_TILE, params, False)
         return response_of(found)
-    loop = asyncio.get_running_loop()
-    data = await loop.run_in_executor(request.app[TILE_POOL], pyramid.tile, level, col, row)
-    return web.Response(body=data, content_type="image/jpeg", headers=IMMUTABLE)
+    return response_of(await tile_answer(request.app, frame, JPEG_TILE, params, False))
+
+
+def _place(pyramid: Pyramid, params: Mapping[str, str]) -> tuple[int, int, int] | RawAnswer:
+    """The tile's level, column and row, or the refusal that says why there is none."""
+    try:
+        args = QUESTIONS[JPEG_TILE].parse(params)
+    except QuestionError as exc:
+        return RawAnswer.refusal(400, str(exc))
+    level, col, row = args["level"], args["col"], args["row"]
+    if not pyramid.has_tile(level, col, row):
+        return RawAnswer.refusal(
+            404, f"tile {level}/{col}_{row} is outside the pyramid; see its .dzi for the size"
+        )
+    return level, col, row
 
 
 async def tile_answer(
     app: web.Application, frame: Frame, route: str, params: Mapping[str, str], gzip: bool
 ) -> RawAnswer:
-    """Tile ``params`` (``level``, ``col``, ``row``) of ``frame``'s pyramid, for the node
-    that asked through the broker (a :data:`~framecast.web.peerdownloads.LocalAnswer`)."""
+    """Tile ``params`` (``level``, ``col``, ``row``) of ``frame``'s pyramid: what the HTTP
+    handler sends, and what the broker sends the node that asked (a
+    :data:`~framecast.web.peerdownloads.LocalAnswer`)."""
     pyramid = frame.pyramid
-    try:
-        level, col, row = (int(params[k]) for k in ("level", "col", "row"))
-    except (KeyError, ValueError):
-        return RawAnswer.refusal(400, "a tile needs a level, col and row")
-    if pyramid is None or not pyramid.has_tile(level, col, row):
-        return RawAnswer.refusal(
-            404, f"tile {level}/{col}_{row} is outside the pyramid; see its .dzi for the size"
-        )
+    if pyramid is None:
+        return RawAnswer.refusal(404, f"frame {frame.seq} has no deep-zoom pyramid")
+    place = _place(pyramid, params)
+    if isinstance(place, RawAnswer):
+        return place
     loop = asyncio.get_running_loop()
-    data = await loop.run_in_executor(app[TILE_POOL], pyramid.tile, level, col, row)
+    data = await loop.run_in_executor(app[TILE_POOL], pyramid.tile, *place)
     return RawAnswer(200, "image/jpeg", data, IMMUTABLE)
 
 
 def add_tile_routes(app: web.Application, prefix: str) -> None:
-    """The two deep-zoom routes under ``prefix`` ("" for the default stream's root ones)."""
-    seq = _NUMBER % "seq"
-    app.router.add_get(f"{prefix}/tiles/{seq}.dzi", dzi_handler)
-    files = f"{prefix}/tiles/{seq}_files/{_NUMBER % 'level'}/{_NUMBER % 'col'}_{_NUMBER % 'row'}"
-    app.router.add_get(files + ".jpg", tile_handler)
+    """The two deep-zoom routes under ``prefix`` ("" for the default stream's root ones):
+    the tile's where :data:`~framecast.science.queries.QUESTIONS` says."""
+    app.router.add_get(f"{prefix}/tiles/{{seq}}.dzi", dzi_handler)
+    app.router.add_get(prefix + QUESTIONS[JPEG_TILE].path, tile_handler)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from functools import partial
 from typing import Any, TypeVar
@@ -44,23 +43,22 @@ from aiohttp import web
 from framecast.imaging.pyramid import dzi_xml, level_size, max_level, tile_rect
 from framecast.live.frames import Frame
 from framecast.science import bands, rawfiles, rawtiles
-from framecast.science.raw import ROUTE_PARAMS, Raw, RawAnswer, RemoteRaw
+from framecast.science.queries import QUESTIONS, QuestionError
+from framecast.science.raw import RAW_NOT_KEPT, Raw, RawAnswer, RemoteRaw
 from framecast.web import transfer
 from framecast.web.admission import DownloadRefused
 from framecast.web.context import CONTEXT
-from framecast.web.deepzoom import IMMUTABLE, TILE_POOL, frame_of
-from framecast.web.guards import check_viewer, client_of
+from framecast.web.deepzoom import IMMUTABLE, TILE_POOL
+from framecast.web.guards import client_of
 from framecast.web.peerdownloads import answer, response_of
-from framecast.web.streampaths import stream_of
+from framecast.web.streampaths import requested_frame
 from framecast.web.transfer import File
 
-__all__ = ["RAW_ROUTES", "accepts_gzip", "add_raw_routes", "raw_answer"]
+__all__ = ["accepts_gzip", "add_raw_routes", "raw_answer"]
 
 log = logging.getLogger("framecast.web.raw")
 
-_NUMBER = r"{%s:\d{1,10}}"
 _NPY = "application/octet-stream"
-_DIGITS = re.compile(r"[0-9]{1,10}")
 _T = TypeVar("_T")
 
 
@@ -88,32 +86,16 @@ class _Refused(Exception):
         self.answer = RawAnswer.refusal(status, message)
 
 
-def _refuse(message: str, *, ordinary: bool = False, status: int = 404) -> _Refused:
-    if ordinary:
-        log.debug("raw: %s", message)  # an old frame: per-frame detail
-    else:
-        log.info("refused raw request: %s", message)
+def _refuse(message: str, *, status: int = 404) -> _Refused:
+    log.info("refused raw request: %s", message)
     return _Refused(status, message)
 
 
 def _frame(request: web.Request) -> Frame:
-    """The frame the URL names (with raw data), or the 404 that says why not."""
-    check_viewer(request, request.app[CONTEXT])
-    stream = stream_of(request)
-    seq = int(request.match_info["seq"])
-    frame = frame_of(stream, seq)
-    if frame is None:
-        where = stream.path.rstrip("/") if request.match_info.get("stream") else ""
-        raise _refuse(
-            f"frame {seq} of stream {stream.name!r} is not kept any more (or not yet); see "
-            f"{where}/api/history for the frames kept",
-            ordinary=True,
-        )
+    """The frame the URL names (with raw data), or the 400/404 that says why not."""
+    frame = requested_frame(request, request.match_info["seq"], log=log)
     if frame.raw is None:
-        raise _refuse(
-            "raw data is not kept: keep_raw is false; start the server with --keep-raw true "
-            "(keep_raw = true) to serve it"
-        )
+        raise _refuse(RAW_NOT_KEPT)
     return frame
 
 
@@ -161,17 +143,17 @@ def _npy_region(raw: Raw, params: Mapping[str, str]) -> tuple[int, int, int, int
     """The level and rectangle ``(level, x0, y0, x1, y1)`` the ``.npy`` route's query asks
     for, ``None`` for the raw array as published; a 400 that names the parameter when one
     is malformed or outside the pyramid."""
-    if not any(name in params for name in ROUTE_PARAMS["npy"]):
+    args = _parsed("npy", params)
+    if all(value is None for value in args.values()):
         return None
     top = max_level(raw.width, raw.height)
-    level = _place(params, "level", "pyramid level") if "level" in params else top
+    level = top if args["level"] is None else args["level"]
     if level > top:
         raise _refuse(f"level={level} is not in the raw pyramid: use 0 to {top}", status=400)
     width, height = level_size(raw.width, raw.height, level)
-    rect = ("x", "y", "w", "h")
-    if not any(name in params for name in rect):
+    if args["x"] is None:
         return level, 0, 0, width, height
-    x, y, w, h = (_place(params, name, "pixel count") for name in rect)
+    x, y, w, h = (args[name] for name in ("x", "y", "w", "h"))
     for name, start, length, size in (("x", x, w, width), ("y", y, h, height)):
         if start >= size:
             raise _refuse(f"{name}={start} is outside level {level} ({width}×{height})", status=400)
@@ -183,6 +165,14 @@ def _npy_region(raw: Raw, params: Mapping[str, str]) -> tuple[int, int, int, int
                 status=400,
             )
     return level, x, y, x + w, y + h
+
+
+def _parsed(route: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """The parameters of question ``route``, parsed; a 400 naming the one at fault."""
+    try:
+        return QUESTIONS[route].parse(params)
+    except QuestionError as exc:
+        raise _refuse(str(exc), status=400) from None
 
 
 async def _array(app: web.Application, raw: Raw) -> np.ndarray[Any, Any]:
@@ -304,18 +294,12 @@ async def _dzi(
     return RawAnswer(200, "application/xml", body, IMMUTABLE)
 
 
-def _place(params: Mapping[str, str], name: str, what: str | None = None) -> int:
-    value = params.get(name, "")
-    if not _DIGITS.fullmatch(value):
-        raise _refuse(f"{name}={value[:40]!r} is not a {what or 'tile ' + name}", status=400)
-    return int(value)
-
-
 async def _tile(
     app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], gzipped: bool
 ) -> RawAnswer:
     """One raw tile (sliced from its level when that level is kept with the frame)."""
-    level, col, row = (_place(params, k) for k in ("level", "col", "row"))
+    args = _parsed("tile", params)
+    level, col, row = args["level"], args["col"], args["row"]
     rect = tile_rect(raw.width, raw.height, level, col, row)
     if rect is None:
         raise _refuse(
@@ -339,8 +323,6 @@ async def _tile(
 
 _Route = Callable[[web.Application, Frame, Raw, Mapping[str, str], bool], Awaitable[RawAnswer]]
 _ROUTES: dict[str, _Route] = {"npy": _npy, "fits": _fits, "dzi": _dzi, "tile": _tile}
-#: The routes :func:`raw_answer` answers.
-RAW_ROUTES = frozenset(_ROUTES)
 
 
 async def raw_answer(
@@ -408,8 +390,7 @@ async def _download(
 async def npy_handler(request: web.Request) -> web.StreamResponse:
     """``GET <stream>/raw/<seq>.npy[?level=L[&x=X&y=Y&w=W&h=H]]``: the whole raw array in
     NumPy's format, or a rectangle of one level of its pyramid."""
-    params = {k: request.query[k] for k in ROUTE_PARAMS["npy"] if k in request.query}
-    return await _download(request, "npy", params)
+    return await _download(request, "npy", _given(request, "npy"))
 
 
 async def fits_handler(request: web.Request) -> web.StreamResponse:
@@ -425,15 +406,23 @@ async def dzi_handler(request: web.Request) -> web.Response:
 
 async def tile_handler(request: web.Request) -> web.Response:
     """``GET <stream>/raw/<seq>_files/<level>/<col>_<row>.npy``: one raw tile."""
-    params = {k: request.match_info[k] for k in ("level", "col", "row")}
-    return await _handle(request, "tile", params)
+    return await _handle(request, "tile", _given(request, "tile"))
+
+
+def _given(request: web.Request, route: str) -> dict[str, str]:
+    return QUESTIONS[route].given(request.match_info, request.query)
+
+
+_HANDLERS: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
+    "npy": npy_handler,
+    "fits": fits_handler,
+    "dzi": dzi_handler,
+    "tile": tile_handler,
+}
 
 
 def add_raw_routes(app: web.Application, prefix: str) -> None:
-    """The raw routes under ``prefix`` ("" for the default stream's root ones)."""
-    seq = _NUMBER % "seq"
-    app.router.add_get(f"{prefix}/raw/{seq}.npy", npy_handler)
-    app.router.add_get(f"{prefix}/raw/{seq}.fits", fits_handler)
-    app.router.add_get(f"{prefix}/raw/{seq}.dzi", dzi_handler)
-    tile = f"{prefix}/raw/{seq}_files/{_NUMBER % 'level'}/{_NUMBER % 'col'}_{_NUMBER % 'row'}"
-    app.router.add_get(tile + ".npy", tile_handler)
+    """The raw routes under ``prefix`` ("" for the default stream's root ones), where the
+    questions about raw data say (:data:`~framecast.science.queries.QUESTIONS`)."""
+    for route, handler in _HANDLERS.items():
+        app.router.add_get(prefix + QUESTIONS[route].path, handler)

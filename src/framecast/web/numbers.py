@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any
 
@@ -35,20 +34,17 @@ from aiohttp import web
 
 from framecast.live.frames import Frame
 from framecast.science import analysis
-from framecast.science.raw import ROUTE_PARAMS, Raw, RawAnswer
+from framecast.science.queries import QUESTIONS, Facts, QuestionError
+from framecast.science.raw import RAW_NOT_KEPT, Raw, RawAnswer
 from framecast.web.context import CONTEXT
-from framecast.web.deepzoom import IMMUTABLE, TILE_POOL, frame_of
-from framecast.web.guards import check_viewer
+from framecast.web.deepzoom import IMMUTABLE, TILE_POOL
 from framecast.web.peerdownloads import answer, response_of
-from framecast.web.streampaths import stream_of
+from framecast.web.streampaths import requested_frame
 
-__all__ = ["ANALYSIS_ROUTES", "add_analysis_routes", "analysis_answer"]
+__all__ = ["add_analysis_routes", "analysis_answer"]
 
 log = logging.getLogger("framecast.web.analysis")
 
-_INTEGER = re.compile(r"-?[0-9]{1,10}")
-_NUMBER = re.compile(r"-?[0-9]{1,10}(\.[0-9]{1,12})?")
-_SEQ = re.compile(r"[0-9]{1,18}")
 _NO_CACHE = {"Cache-Control": "no-cache"}
 
 
@@ -66,67 +62,12 @@ def _refuse(where: str, status: int, message: str) -> _Refused:
     return _Refused(status, message)
 
 
-def _text(params: Mapping[str, str], name: str, where: str) -> str:
-    value = params.get(name)
-    if value is None:
-        raise _refuse(where, 400, f"{name} is missing: add ?{name}=<value>")
-    return value
-
-
-def _integer(params: Mapping[str, str], name: str, where: str) -> int:
-    value = _text(params, name, where)
-    if not _INTEGER.fullmatch(value):
-        raise _refuse(
-            where, 400, f"{name}={value[:40]!r} is not a whole number: give {name} in image pixels"
-        )
-    return int(value)
-
-
-def _number(params: Mapping[str, str], name: str, where: str) -> float:
-    value = _text(params, name, where)
-    if not _NUMBER.fullmatch(value):
-        raise _refuse(
-            where,
-            400,
-            f"{name}={value[:40]!r} is not a number: give {name} in image pixels (e.g. 12 or 12.5)",
-        )
-    return float(value)
-
-
 def _frame(request: web.Request) -> Frame:
     """The frame asked about (``seq``, or the latest) with its raw data; the 400/404 that
     says why there is none."""
-    context = request.app[CONTEXT]
-    stream = stream_of(request)
-    check_viewer(request, context)
-    where = f"{request.method} {request.path}"
-    text = request.query.get("seq")
-    if text is None:
-        frame = stream.latest
-        if frame is None:
-            raise _refuse(
-                where,
-                404,
-                f"stream {stream.name!r} has no image yet; ask again once one is published",
-            )
-    else:
-        if not _SEQ.fullmatch(text):
-            raise _refuse(
-                where,
-                400,
-                f"seq={text[:40]!r} is not a frame number: use the seq of data.json or new_image",
-            )
-        found = frame_of(stream, int(text))
-        if found is None:
-            raise _refuse(
-                where,
-                404,
-                f"frame {text} of stream {stream.name!r} is not kept any more (or not yet); "
-                "see api/history for the frames kept",
-            )
-        frame = found
+    frame = requested_frame(request, request.query.get("seq"), log=log)
     if frame.raw is None:
-        raise _refuse(where, 404, "raw data is not kept: keep_raw is false")
+        raise _refuse(f"{request.method} {request.path}", 404, RAW_NOT_KEPT)
     return frame
 
 
@@ -134,7 +75,6 @@ async def _compute(
     app: web.Application,
     frame: Frame,
     raw: Raw,
-    explicit: bool,
     question: Hashable,
     compute: Callable[[Any], dict[str, Any]],
     *,
@@ -156,83 +96,6 @@ async def _compute(
         return await loop.run_in_executor(app[TILE_POOL], answers.get, raw, question, work)
 
 
-def _check(where: str, check: Callable[[], object]) -> None:
-    """Run a cheap check on the frame's shape before any work is queued."""
-    try:
-        check()
-    except analysis.AnalysisError as exc:
-        raise _refuse(where, 400, str(exc)) from None
-
-
-async def _pixel(
-    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], where: str
-) -> bytes:
-    x, y = _integer(params, "x", where), _integer(params, "y", where)
-    _check(where, lambda: analysis.check_point(raw.shape, x, y, ("x", "y")))
-
-    def compute(array: Any) -> dict[str, Any]:
-        return {"x": x, "y": y, "value": analysis.pixel(array, x, y)}
-
-    explicit = "seq" in params
-    return await _compute(app, frame, raw, explicit, ("pixel", x, y), compute, quick=True)
-
-
-async def _stats(
-    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], where: str
-) -> bytes:
-    names = ("x", "y", "w", "h")
-    given = any(n in params for n in names)
-    x, y, w, h = (_integer(params, n, where) for n in names) if given else (0, 0, 0, 0)
-    if given:
-        _check(where, lambda: analysis.check_region(raw.shape, x, y, w, h))
-    else:
-        w, h = raw.width, raw.height
-    region = (x, y, w, h)
-    level = analysis.saturation_level(np.dtype(raw.dtype), frame.metadata)
-
-    def compute(array: Any) -> dict[str, Any]:
-        return analysis.stats(array, region, saturation=level)
-
-    return await _compute(app, frame, raw, "seq" in params, ("stats", *region), compute)
-
-
-async def _profile(
-    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], where: str
-) -> bytes:
-    x0, y0, x1, y1 = (_number(params, n, where) for n in ("x0", "y0", "x1", "y1"))
-    limit = app[CONTEXT].settings.max_profile_points
-    _check(where, lambda: analysis.check_profile(raw.shape, x0, y0, x1, y1, max_points=limit))
-
-    def compute(array: Any) -> dict[str, Any]:
-        return {"values": analysis.profile(array, x0, y0, x1, y1, max_points=limit)}
-
-    question = ("profile", x0, y0, x1, y1)
-    return await _compute(app, frame, raw, "seq" in params, question, compute)
-
-
-async def _histogram(
-    app: web.Application, frame: Frame, raw: Raw, params: Mapping[str, str], where: str
-) -> bytes:
-    bins = _integer(params, "bins", where) if "bins" in params else 256
-    _check(where, lambda: analysis.check_bins(bins))
-
-    def compute(array: Any) -> dict[str, Any]:
-        return analysis.histogram(array, bins)
-
-    return await _compute(app, frame, raw, "seq" in params, ("histogram", bins), compute)
-
-
-_Route = Callable[[web.Application, Frame, Raw, Mapping[str, str], str], Awaitable[bytes]]
-_ROUTES: dict[str, _Route] = {
-    "pixel": _pixel,
-    "stats": _stats,
-    "profile": _profile,
-    "histogram": _histogram,
-}
-#: The routes :func:`analysis_answer` answers.
-ANALYSIS_ROUTES = frozenset(_ROUTES)
-
-
 async def analysis_answer(
     app: web.Application,
     frame: Frame,
@@ -240,60 +103,50 @@ async def analysis_answer(
     params: Mapping[str, str],
     gzip: bool = False,
 ) -> RawAnswer:
-    """The answer of analysis ``route`` (``pixel``, ``stats``, ``profile``, ``histogram``)
-    about ``frame`` (which has raw data) for the query ``params``: what the HTTP handlers
-    send and what a node's broker sends back to the node that asked. ``seq`` in ``params``
-    makes it immutable; without it, ``no-cache``. ``gzip`` is not used (JSON is small)."""
+    """The answer of analysis ``route`` (``pixel``, ``stats``, ``profile``, ``histogram``:
+    :data:`~framecast.science.queries.QUESTIONS`) about ``frame`` (which has raw data)
+    for the query ``params``: what the HTTP handlers send and what a node's broker sends
+    back to the node that asked. ``seq`` in ``params`` makes it immutable; without it,
+    ``no-cache``. ``gzip`` is not used (JSON is small)."""
     raw = frame.raw
     assert raw is not None
+    question = QUESTIONS[route]
+    assert question.analysis is not None
     where = f"{route} of frame {frame.seq} of stream {frame.stream!r}"
+    saturation = analysis.saturation_level(np.dtype(raw.dtype), frame.metadata)
+    facts = Facts(raw.shape, saturation, app[CONTEXT].settings.max_profile_points)
+    try:  # parameters, then the cheap checks against the frame's shape: before any work
+        values, compute = question.analysis(question.parse(params), facts)
+    except (QuestionError, analysis.AnalysisError) as exc:
+        return _refuse(where, 400, str(exc)).answer
     try:
-        body = await _ROUTES[route](app, frame, raw, params, where)
-    except _Refused as refused:
-        return refused.answer
+        body = await _compute(app, frame, raw, (route, *values), compute, quick=question.quick)
     except analysis.AnalysisError as exc:
         return _refuse(where, 400, str(exc)).answer
     headers = IMMUTABLE if "seq" in params else _NO_CACHE
     return RawAnswer(200, "application/json", body, headers)
 
 
-async def _handle(request: web.Request, route: str) -> web.Response:
-    try:
-        frame = _frame(request)
-    except _Refused as refused:
-        return response_of(refused.answer)
-    params = {n: request.query[n] for n in ROUTE_PARAMS[route] if n in request.query}
-    return response_of(await answer(request.app, frame, route, params, False, analysis_answer))
+def _handler(route: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The HTTP handler of analysis question ``route``."""
 
+    async def handle(request: web.Request) -> web.Response:
+        try:
+            frame = _frame(request)
+        except _Refused as refused:
+            return response_of(refused.answer)
+        params = QUESTIONS[route].given(request.match_info, request.query)
+        local = analysis_answer
+        return response_of(await answer(request.app, frame, route, params, False, local))
 
-async def pixel_handler(request: web.Request) -> web.Response:
-    """``GET <stream>/api/pixel?seq=N&x=X&y=Y``: the raw value at one pixel."""
-    return await _handle(request, "pixel")
-
-
-async def stats_handler(request: web.Request) -> web.Response:
-    """``GET <stream>/api/stats?seq=N[&x=X&y=Y&w=W&h=H]``: statistics of a region (all four
-    or none: the whole frame)."""
-    return await _handle(request, "stats")
-
-
-async def profile_handler(request: web.Request) -> web.Response:
-    """``GET <stream>/api/profile?seq=N&x0=&y0=&x1=&y1=``: raw values along a line."""
-    return await _handle(request, "profile")
-
-
-async def histogram_handler(request: web.Request) -> web.Response:
-    """``GET <stream>/api/histogram?seq=N[&bins=B]``: the whole frame's histogram."""
-    return await _handle(request, "histogram")
+    return handle
 
 
 def add_analysis_routes(app: web.Application, prefix: str) -> None:
-    """The four analysis routes under ``prefix`` ("" for the default stream's root ones)."""
-    routes: dict[str, Callable[[web.Request], Awaitable[web.Response]]] = {
-        "pixel": pixel_handler,
-        "stats": stats_handler,
-        "profile": profile_handler,
-        "histogram": histogram_handler,
-    }
-    for name, handler in routes.items():
-        app.router.add_get(f"{prefix}/api/{name}", handler)
+    """The analysis routes under ``prefix`` ("" for the default stream's root ones): each
+    question that has an analysis, where :data:`~framecast.science.queries.QUESTIONS`
+    says (``GET <stream>/api/pixel?seq=N&x=X&y=Y``, ``/api/stats?seq=N[&x=X&y=Y&w=W&h=H]``,
+    ``/api/profile?seq=N&x0=&y0=&x1=&y1=``, ``/api/histogram?seq=N[&bins=B]``)."""
+    for route, question in QUESTIONS.items():
+        if question.analysis is not None:
+            app.router.add_get(prefix + question.path, _handler(route))

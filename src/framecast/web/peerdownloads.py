@@ -27,6 +27,7 @@ from framecast.broker.codec import MAX_PARAM_CHARS
 from framecast.broker.questions import Answerer, no_publisher
 from framecast.live.frames import Frame
 from framecast.science.answers import Answers
+from framecast.science.queries import QUESTIONS
 from framecast.science.raw import RawAnswer, RemoteRaw
 from framecast.web.context import CONTEXT
 
@@ -124,9 +125,18 @@ def _retrieved(task: asyncio.Task[RawAnswer]) -> None:
         task.exception()
 
 
-def responder(app: web.Application, routes: Mapping[str, LocalAnswer]) -> Answerer:
+def responder(
+    app: web.Application, *, raw: LocalAnswer, analysis: LocalAnswer, tile: LocalAnswer
+) -> Answerer:
     """What the broker calls to answer another node's question about a frame of this
-    node: ``routes`` (route name → local answer) as the handlers call them."""
+    node, as the handlers answer it: an analysis question by ``analysis``, a deep-zoom tile
+    by ``tile``, any other question about raw data by ``raw``
+    (:data:`~framecast.science.queries.QUESTIONS` says which is which)."""
+    routes: dict[str, LocalAnswer] = {}
+    for name, question in QUESTIONS.items():
+        routes[name] = analysis if question.analysis is not None else raw
+        if question.needs == "pyramid":
+            routes[name] = tile
 
     async def respond(frame: Frame, route: str, params: Mapping[str, str], gzip: bool) -> RawAnswer:
         local = routes.get(route)

@@ -4,16 +4,23 @@ Every route of SPEC §4 exists twice: at the root for the default stream (ALS em
 no change) and under ``/s/<name>/`` for every stream, the default one included. A handler
 asks :func:`stream_of` for its stream: an invalid name is a 400, an unknown one a 404 that
 names it and points to ``/streams`` — answered from a dictionary look-up, creating nothing.
+
+A route about one frame asks :func:`requested_frame` for it: every such route (history,
+deep-zoom tiles, raw files and tiles, the analysis questions) finds its frame and refuses
+one it cannot find the same way, with the same line (:mod:`framecast.live.retention`).
 """
 
 from __future__ import annotations
 
 import html
+import logging
 
 from aiohttp import web
 
 from framecast.config.streamname import DEFAULT_STREAM, check_name
 from framecast.errors import ConfigError
+from framecast.live.frames import Frame
+from framecast.live.retention import FrameNotFound, find_frame
 from framecast.live.streams import Stream
 from framecast.web.context import CONTEXT
 from framecast.web.guards import check_viewer
@@ -21,6 +28,7 @@ from framecast.web.guards import check_viewer
 __all__ = [
     "OVERVIEW_PAGE",
     "fallback_overview",
+    "requested_frame",
     "shows_overview",
     "stream_name_of",
     "stream_of",
@@ -55,6 +63,27 @@ def stream_of(request: web.Request) -> Stream:
             "it carries\n"
         )
     return stream
+
+
+def requested_frame(
+    request: web.Request, seq: str | None, *, log: logging.Logger, history_only: bool = False
+) -> Frame:
+    """The frame of the request's stream that ``seq`` names (its text from the path or the
+    query; ``None``: the latest frame), to a viewer; else the 400 or 404 that says why, one
+    line to the client and one to ``log`` (the route's area; DEBUG for a frame that simply
+    left). ``history_only``: only what the history holds (the history routes)."""
+    context = request.app[CONTEXT]
+    check_viewer(request, context)
+    stream = stream_of(request)
+    try:
+        return find_frame(stream, seq, history_only=history_only)
+    except FrameNotFound as missing:
+        if missing.ordinary:
+            log.debug("%s %s: %s", request.method, request.path, missing.message)
+        else:
+            log.info("refused %s %s: %s", request.method, request.path, missing.message)
+        error = web.HTTPBadRequest if missing.status == 400 else web.HTTPNotFound
+        raise error(text=missing.message + "\n") from None
 
 
 def shows_overview(request: web.Request) -> bool:

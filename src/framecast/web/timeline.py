@@ -4,21 +4,22 @@
 Every answer is bytes the frame already holds (its JPEG, its ``data.json``), so a history
 request does no work on the event loop and never slows the live fan-out. A frame's bytes
 never change for its ``seq``: they are sent as immutable (cached by browsers for a year),
-with an ETag. A frame no longer kept, or a ``seq`` that is not a number, is a 404 with one
-line saying where the kept frames are listed. Same access as ``/data.json`` (viewer token).
+with an ETag. A frame no longer kept is a 404, a ``seq`` that is not a number a 400, each
+with the one line every route about a frame answers
+(:func:`~framecast.web.streampaths.requested_frame`). Same access as ``/data.json`` (viewer
+token).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 
 from aiohttp import web
 
 from framecast.live.frames import Frame
 from framecast.web.context import CONTEXT
 from framecast.web.guards import check_viewer
-from framecast.web.streampaths import stream_of
+from framecast.web.streampaths import requested_frame, stream_of
 
 __all__ = ["IMMUTABLE", "history_frame_handler", "history_handler"]
 
@@ -26,7 +27,6 @@ log = logging.getLogger("framecast.web.history")
 
 #: Cache-Control of a kept frame's bytes: they never change for a given seq.
 IMMUTABLE = "public, max-age=31536000, immutable"
-_SEQ = re.compile(r"[0-9]{1,18}")
 _KINDS = {"jpg": "image/jpeg", "json": "application/json"}
 
 
@@ -44,22 +44,8 @@ def _body(frame: Frame, kind: str) -> bytes:
 async def history_frame_handler(request: web.Request) -> web.Response:
     """``GET <stream>/history/<seq>.jpg`` (the frame's web JPEG) or ``.json`` (its
     ``data.json`` bytes)."""
-    check_viewer(request, request.app[CONTEXT])
-    stream = stream_of(request)
     kind = request.match_info["kind"]
-    text = request.match_info["seq"]
-    frame = stream.history.get(int(text)) if _SEQ.fullmatch(text) else None
-    if frame is None:
-        where = stream.path.rstrip("/") if request.match_info.get("stream") else ""
-        message = (
-            f"frame {text[:40]!r} of stream {stream.name!r} is not kept (history keeps the last "
-            f"{stream.history.limit}); see {where}/api/history for the frames kept"
-        )
-        if _SEQ.fullmatch(text):
-            log.debug("history: %s", message)  # an old frame: ordinary, per-frame detail
-        else:
-            log.info("refused history request: %s", message)
-        raise web.HTTPNotFound(text=message + "\n")
+    frame = requested_frame(request, request.match_info["seq"], log=log, history_only=True)
     body = _body(frame, kind)
     etag = f'"history-{frame.seq}-{kind}-{len(body):x}-{int(frame.time * 1e6):x}"'
     headers = {
