@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from PIL import Image
 from framecast import ImageServer
 from framecast.imaging import encode
 from framecast.live.history import weight
-from framecast.science.raw import Raw, _DecodedCache
+from framecast.science.answers import ENTRY_BYTES, Answers, size_of
+from framecast.science.raw import DECODED, Raw
 from tests.conftest import LOCAL, base, gradient, until
 
 
@@ -47,14 +49,56 @@ def test_jpeg_pixels_are_decoded_on_first_use() -> None:
     assert Raw(jpeg=grey).array().shape == (40, 60)
 
 
-def test_decoded_jpegs_stay_within_their_bound() -> None:
-    """The cache of decoded JPEG pixels keeps at most its byte bound, newest kept."""
-    pixels = np.zeros((100, 100, 3), np.uint8)
-    cache = _DecodedCache(max_bytes=2 * pixels.nbytes)
+def test_decoded_jpegs_are_kept_in_the_cache_they_are_given() -> None:
+    """A JPEG frame's decoded pixels are kept in the cache handed to array(): the same
+    array while kept, at most the cache's bound for all frames (least recently used out),
+    and gone with their frame; without a cache every call decodes."""
+    pixels = np.random.default_rng(3).integers(0, 255, (100, 100, 3), dtype=np.uint8)
+    entry = pixels.nbytes + size_of(DECODED) + ENTRY_BYTES
+    cache = Answers(max_bytes=3 * entry)
     raws = [Raw(jpeg=simplejpeg.encode_jpeg(pixels)) for _ in range(5)]
-    for raw in raws:
-        cache.get(raw)
-    assert cache.bytes == 2 * pixels.nbytes
+    first = raws[0].array(cache)
+    assert raws[0].array(cache) is first and cache.bytes == entry
+    for raw in raws[1:]:
+        raw.array(cache)
+    assert (len(cache), cache.bytes) == (3, 3 * entry)
+    assert raws[4].array(cache) is raws[4].array(cache)
+    assert raws[0].array(cache) is not first  # long evicted: decoded again
+    assert raws[1].array() is not raws[1].array()
+    del raws, raw, first
+    gc.collect()
+    assert (len(cache), cache.bytes) == (0, 0)
+
+
+async def test_the_server_counts_decoded_pixels_within_their_bound(work: Path) -> None:
+    """A JPEG frame's pixels, decoded for a raw question, are counted in /api/status as
+    decoded_cache_bytes, at most max_decoded_cache_bytes; they leave with the frame."""
+    picture = np.random.default_rng(4).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    jpeg = simplejpeg.encode_jpeg(picture, quality=90)
+    bound = 3 * picture.nbytes
+    async with (
+        ImageServer(
+            work_folder=work,
+            port=0,
+            displayed_address=LOCAL,
+            history=1,
+            max_decoded_cache_bytes=bound,
+        ) as srv,
+        aiohttp.ClientSession() as http,
+    ):
+        for seq in range(1, 5):
+            srv.publish(jpeg)
+            await until(lambda s=seq: getattr(_latest(srv, "default"), "seq", 0) == s)
+            async with http.get(f"{base(srv)}/api/stats?seq={seq}") as response:
+                assert response.status == 200
+            kept = srv.status()["decoded_cache_bytes"]
+            assert picture.nbytes < kept <= bound
+
+        def only_the_latest() -> bool:
+            gc.collect()
+            return bool(srv.status()["decoded_cache_bytes"] < 2 * picture.nbytes)
+
+        await until(only_the_latest, timeout=10, what="the pixels of frames gone to leave")
 
 
 def test_uint8_display_and_raw_share_one_buffer_in_the_weight() -> None:

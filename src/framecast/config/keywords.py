@@ -59,6 +59,7 @@ class ServerOptions(TypedDict, total=False):
     max_streams: int
     max_tile_cache_bytes: int
     max_answer_cache_bytes: int
+    max_decoded_cache_bytes: int
     max_profile_points: int
     encode_threads: int
     body_timeout: float

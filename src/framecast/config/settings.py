@@ -382,6 +382,15 @@ class Settings:
             group="limits",
         ),
     )
+    max_decoded_cache_bytes: int = field(
+        default=256 * 1024 * 1024,
+        metadata=option(
+            help="Most bytes of decoded pixels of JPEG frames kept for all frames together "
+            "(the raw data of a JPEG frame is its decoded JPEG, decoded when first asked for); "
+            "least recently used first out, each leaves with its frame (0 decodes every time).",
+            group="limits",
+        ),
+    )
     max_profile_points: int = field(
         default=16384,
         metadata=option(
@@ -547,6 +556,8 @@ class Settings:
             raise ConfigError("max tile cache bytes must be 0 or more (0 keeps no tiles)")
         if self.max_answer_cache_bytes < 0:
             raise ConfigError("max answer cache bytes must be 0 or more (0 keeps no answers)")
+        if self.max_decoded_cache_bytes < 0:
+            raise ConfigError("max decoded cache bytes must be 0 or more (0 keeps none)")
         if self.max_snapshots_bytes < 0:
             raise ConfigError("max snapshots bytes must be 0 or more (0 refuses every snapshot)")
         for name in _POSITIVE:

@@ -138,6 +138,8 @@ class Streams:
         self._budget = HistoryBudget(settings.max_history_bytes)
         #: Answers about every stream's frames' raw data (SPEC §11.2), one bound for all.
         self.answers = Answers(settings.max_answer_cache_bytes)
+        #: The decoded pixels of JPEG frames (their raw data), one bound for all.
+        self.decoded = Answers(settings.max_decoded_cache_bytes)
         self._tiles = TileBudget(settings.max_tile_cache_bytes)
         #: Live frames first: tile and analysis workers wait while any stream makes a frame.
         self.priority = LiveFirst()

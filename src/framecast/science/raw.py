@@ -4,8 +4,10 @@
 published (mono H×W or colour H×W×3/4, its own integer or float dtype), never a copy made
 for display. An image that arrived as JPEG bytes is its own lossless record: its raw pixels
 are the decoded JPEG (``uint8``), decoded on first use rather than with every frame, so that
-a JPEG stream whose viewers never ask for numbers pays nothing. The last few decoded JPEGs
-are kept, within :data:`DECODED_CACHE_BYTES` for the whole process.
+a JPEG stream whose viewers never ask for numbers pays nothing. The decoded pixels are kept
+in the cache the caller hands to :meth:`Raw.array` (the server's, bounded by
+``max_decoded_cache_bytes`` and counted in ``/api/status``), least recently used first out,
+and leave with their frame.
 
 Everything derived from the raw array later (tiles, statistics) belongs to the frame too and
 is dropped with it.
@@ -18,8 +20,6 @@ one may ask are declared in :mod:`framecast.science.queries`).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,8 +27,10 @@ from typing import Any
 import numpy as np
 import simplejpeg
 
+from framecast.science.answers import Answers
+
 __all__ = [
-    "DECODED_CACHE_BYTES",
+    "DECODED",
     "RAW_NOT_KEPT",
     "Raw",
     "RawAnswer",
@@ -36,8 +38,8 @@ __all__ = [
     "RemoteRawError",
 ]
 
-#: Most bytes of decoded JPEG pixels kept for all frames together (least recently used go).
-DECODED_CACHE_BYTES = 256 * 1024 * 1024
+#: The question a JPEG frame's decoded pixels answer in a cache of answers about frames.
+DECODED = ("decoded pixels",)
 
 
 class Raw:
@@ -100,11 +102,15 @@ class Raw:
         are a bounded cache; the JPEG bytes are the frame's own)."""
         return self._array
 
-    def array(self) -> np.ndarray[Any, Any]:
-        """The raw pixels (read-only). Decodes a JPEG on first use: call off the loop."""
+    def array(self, decoded: Answers | None = None) -> np.ndarray[Any, Any]:
+        """The raw pixels (read-only). A JPEG's are decoded now, or found in ``decoded``
+        (where they are kept once decoded: the server's cache of decoded pixels): call off
+        the loop."""
         if self._array is not None:
             return self._array
-        return _DECODED.get(self)
+        if decoded is None:
+            return self._decode()
+        return decoded.get(self, DECODED, self._decode, _nbytes)
 
     def _decode(self) -> np.ndarray[Any, Any]:
         assert self._jpeg is not None
@@ -117,41 +123,9 @@ class Raw:
         return pixels
 
 
-class _DecodedCache:
-    """The decoded pixels of the most recently used JPEG frames, bounded in bytes."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[int, tuple[Raw, np.ndarray[Any, Any]]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    @property
-    def bytes(self) -> int:
-        return self._bytes
-
-    def get(self, raw: Raw) -> np.ndarray[Any, Any]:
-        key = id(raw)
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None and found[0] is raw:
-                self._items.move_to_end(key)
-                return found[1]
-        pixels = raw._decode()
-        with self._lock:
-            if pixels.nbytes <= self.max_bytes:
-                old = self._items.pop(key, None)
-                if old is not None:
-                    self._bytes -= old[1].nbytes
-                self._items[key] = (raw, pixels)
-                self._bytes += pixels.nbytes
-                while self._bytes > self.max_bytes:
-                    _, (_, dropped) = self._items.popitem(last=False)
-                    self._bytes -= dropped.nbytes
-        return pixels
-
-
-_DECODED = _DecodedCache(DECODED_CACHE_BYTES)
+def _nbytes(pixels: np.ndarray[Any, Any]) -> int:
+    """What decoded pixels hold: their buffer (a mono JPEG's are a view of one)."""
+    return pixels.nbytes
 
 
 #: What every route about a frame's raw data answers (404) when the server keeps none.
@@ -181,7 +155,7 @@ class RemoteRaw(Raw):
         self.shape = shape
         self.node = node
 
-    def array(self) -> np.ndarray[Any, Any]:
+    def array(self, decoded: Answers | None = None) -> np.ndarray[Any, Any]:
         raise RemoteRawError(
             f"the raw array of this frame is kept by node {self.node}, which published it; "
             "ask that node through the broker"

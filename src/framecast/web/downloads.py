@@ -176,9 +176,11 @@ def _parsed(route: str, params: Mapping[str, str]) -> dict[str, Any]:
 
 
 async def _array(app: web.Application, raw: Raw) -> np.ndarray[Any, Any]:
-    """The raw array (a JPEG frame's is decoded in the workers, once: it is cached)."""
+    """The raw array (a JPEG frame's is decoded in the workers, and kept in the server's
+    cache of decoded pixels)."""
     held = raw.held
-    return held if held is not None else await _heavy(app, raw.array)
+    decoded = app[CONTEXT].streams.decoded
+    return held if held is not None else await _heavy(app, lambda: raw.array(decoded))
 
 
 async def _level(
@@ -306,14 +308,15 @@ async def _tile(
             f"raw tile {level}/{col}_{row} is outside the grid of a {raw.width}×{raw.height} "
             "frame; see its .dzi for the size"
         )
-    reduced = app[CONTEXT].streams.answers.peek(raw, ("level", level))
+    streams = app[CONTEXT].streams
+    reduced, decoded = streams.answers.peek(raw, ("level", level)), streams.decoded
 
     def encode() -> bytes:
         if isinstance(reduced, np.ndarray):
             x0, y0, x1, y1 = rect
             tile = np.ascontiguousarray(reduced[y0:y1, x0:x1])
         else:
-            tile = rawtiles.cut(raw.array(), level, col, row)
+            tile = rawtiles.cut(raw.array(decoded), level, col, row)
         return rawfiles.npy_gzip(tile, tile=True) if gzipped else rawfiles.npy(tile)
 
     question = ("tile", level, col, row, "gzip" if gzipped else "identity")

@@ -82,13 +82,13 @@ async def _compute(
 ) -> bytes:
     """Compute (or find) the answer in the tile workers as JSON; a ``quick`` answer about
     an array held in memory is read on the loop."""
+    context = app[CONTEXT]
+    answers, decoded = context.streams.answers, context.streams.decoded
 
     def work() -> bytes:
-        body = {"seq": frame.seq, **compute(raw.array())}
+        body = {"seq": frame.seq, **compute(raw.array(decoded))}
         return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
 
-    context = app[CONTEXT]
-    answers = context.streams.answers
     loop = asyncio.get_running_loop()
     if quick and raw.held is not None:  # one array element: no worker, no queue
         return work()

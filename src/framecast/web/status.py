@@ -80,6 +80,7 @@ def report(context: WebContext) -> dict[str, Any]:
         "history_bytes": context.streams.history_bytes,
         "tile_cache_bytes": context.streams.tile_cache_bytes,  # all pyramids, one bound
         "answer_cache_bytes": context.streams.answers.bytes,
+        "decoded_cache_bytes": context.streams.decoded.bytes,
         "streams": {stream.name: stream_report(stream) for stream in streams},
         **_broker(context),
     }
