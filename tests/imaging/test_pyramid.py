@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import io
 import math
 import xml.etree.ElementTree as ET
@@ -17,7 +16,6 @@ from framecast.imaging.pyramid import (
     OVERLAP,
     TILE_SIZE,
     Pyramid,
-    TileBudget,
     dzi_xml,
     grid,
     level_size,
@@ -134,21 +132,15 @@ def test_out_of_range_tiles_are_refused() -> None:
             pyramid.tile(level, col, row)
 
 
-def test_tile_cache_stays_within_its_bound() -> None:
-    """Cut tiles are kept up to max_cache_bytes (oldest dropped first) and served again
-    byte for byte; a zero bound keeps none."""
+def test_a_tile_is_the_same_jpeg_each_time_it_is_cut() -> None:
+    """A pyramid holds no tiles: each call cuts and encodes the tile again, byte for byte
+    the same JPEG (so a cache of tiles may drop one and cut it again)."""
     rng = np.random.default_rng(1)
-    noise = rng.integers(0, 256, (1016, 1016, 3), dtype=np.uint8)
-    one_tile = len(Pyramid(noise).tile(10, 0, 0))
-    pyramid = Pyramid(noise, max_cache_bytes=int(one_tile * 2.5))
+    pyramid = Pyramid(rng.integers(0, 256, (1016, 1016, 3), dtype=np.uint8))
     first = pyramid.tile(10, 0, 0)
-    for col in range(4):
-        pyramid.tile(10, col, 1)
-        assert 0 < pyramid.cached_bytes <= pyramid.max_cache_bytes
-    assert pyramid.tile(10, 0, 0) == first
-    none = Pyramid(noise, max_cache_bytes=0)
-    none.tile(10, 0, 0)
-    assert none.cached_bytes == 0
+    again = pyramid.tile(10, 0, 0)
+    assert again == first and again is not first
+    assert pyramid.tile(9, 1, 0) == pyramid.tile(9, 1, 0)
 
 
 def test_only_frames_larger_than_the_web_image_have_a_display_image() -> None:
@@ -168,32 +160,3 @@ def test_only_frames_larger_than_the_web_image_have_a_display_image() -> None:
         seq=4, time=0.0, jpeg=b"", width=1, height=1, metadata={}, stream="cam1", pyramid=pyramid
     )
     assert named.tiles == "/s/cam1/tiles/4.dzi"
-
-
-def test_pyramids_share_one_tile_budget() -> None:
-    """Pyramids sharing a TileBudget keep at most its bound together, the least recently
-    used tile of any pyramid going first; a pyramid that is dropped gives its bytes back."""
-    rng = np.random.default_rng(2)
-    noise = rng.integers(0, 256, (1016, 1016, 3), dtype=np.uint8)
-    one_tile = len(Pyramid(noise).tile(10, 0, 0))
-    budget = TileBudget(int(one_tile * 3.5))
-    a = Pyramid(noise, budget=budget)
-    b = Pyramid(noise.copy(), budget=budget)
-    a.tile(10, 0, 0)
-    a.tile(10, 1, 0)
-    b.tile(10, 0, 0)
-    a.tile(10, 0, 0)  # used again: now b's tile and a's 1_0 are older
-    b.tile(10, 1, 0)  # a fourth tile does not fit: a's 1_0, the least recently used, goes
-    assert budget.kept_bytes <= budget.max_bytes
-    assert budget.kept_bytes == a.cached_bytes + b.cached_bytes
-    assert a.cached_bytes > 0 and b.cached_bytes > 0
-    for _ in range(6):
-        b.tile(10, 2, 1)
-        b.tile(10, 3, 1)
-        b.tile(10, 2, 2)
-    assert budget.kept_bytes <= budget.max_bytes
-    assert a.cached_bytes == 0  # all of a's tiles were older than b's
-    kept = b.cached_bytes
-    del b
-    gc.collect()
-    assert budget.kept_bytes == 0 and kept > 0

@@ -4,6 +4,7 @@ and tile cutting that never holds up the live fan-out."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
 import math
@@ -230,7 +231,8 @@ async def test_tile_requests_never_hold_up_the_live_fan_out(work: Path) -> None:
 async def test_a_frame_dropped_from_the_history_loses_its_pyramid(
     work: Path, http: aiohttp.ClientSession
 ) -> None:
-    """With history = 1, a replaced frame is no longer kept: its tiles answer 404."""
+    """With history = 1, a replaced frame is no longer kept: its tiles answer 404, and the
+    tiles cut from it leave the server's tile cache with it."""
     srv = ImageServer(
         work_folder=work, port=0, displayed_address=LOCAL, max_web_size=256, history=1
     )
@@ -239,11 +241,19 @@ async def test_a_frame_dropped_from_the_history_loses_its_pyramid(
         srv.publish(scene(1000, 700))
         await until(lambda: published(srv, "default", 1))
         assert (await get(http, url + "/tiles/1.dzi"))[0] == 200
+        assert (await get(http, url + "/tiles/1_files/10/0_0.jpg"))[0] == 200
+        assert srv.status()["tile_cache_bytes"] > 0
         srv.publish(scene(1000, 700))
         await until(lambda: published(srv, "default", 2))
         status, body, _ = await get(http, url + "/tiles/1.dzi")
         assert status == 404 and b"not kept" in body
         assert (await get(http, url + "/tiles/2.dzi"))[0] == 200
+
+        def no_tiles() -> bool:
+            gc.collect()
+            return bool(srv.status()["tile_cache_bytes"] == 0)
+
+        await until(no_tiles, timeout=10, what="frame 1's tiles to leave with it")
 
 
 async def test_tile_cache_bound_holds_across_all_kept_frames(

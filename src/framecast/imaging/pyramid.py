@@ -8,26 +8,19 @@ each side that has a neighbour. The maths here (:func:`max_level`, :func:`level_
 the raw tiles of SPEC §11.2.
 
 A :class:`Pyramid` belongs to its frame (:attr:`framecast.live.frames.Frame.pyramid`): it holds
-the frame's full-resolution 8-bit display image and the tiles cut so far, and is dropped with
-the frame (its tiles with it). :meth:`Pyramid.tile` blocks (it resizes and JPEG-encodes):
-callers run it in a worker thread.
+the frame's full-resolution 8-bit display image and is dropped with the frame.
+:meth:`Pyramid.tile` cuts and encodes a tile each time it is called and blocks (it resizes and
+JPEG-encodes): callers run it in a worker thread, and keep the tiles they serve (the server
+keeps them in its cache of tiles, bounded by ``max_tile_cache_bytes`` for every frame
+together, where each pyramid's tiles leave with it: :mod:`framecast.web.deepzoom`).
 
 With a broker (SPEC §10) a frame published by another node carries a :class:`RemotePyramid`:
 the full size of the publisher's pyramid, never its pixels; its tiles are asked of the
 publishing node.
-
-The tiles kept by all the pyramids of a server share one bound, a :class:`TileBudget`
-(``max_tile_cache_bytes``): it only counts and orders them (least recently used first,
-whatever their pyramid) and, when a new tile does not fit, drops the oldest ones from their
-own pyramids. A pyramid made without a budget gets one of its own.
 """
 
 from __future__ import annotations
 
-import itertools
-import threading
-import weakref
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -41,7 +34,6 @@ __all__ = [
     "TILE_SIZE",
     "Pyramid",
     "RemotePyramid",
-    "TileBudget",
     "dzi_xml",
     "grid",
     "level_size",
@@ -132,123 +124,29 @@ def cut(display: np.ndarray[Any, Any], level: int, col: int, row: int) -> np.nda
     return smaller[:, :, None] if channels == 1 else smaller
 
 
-#: A tile of a pyramid: (level, column, row).
-TileKey = tuple[int, int, int]
-
-
-class TileBudget:
-    """The byte bound shared by the tile caches of many pyramids (``max_tile_cache_bytes``).
-
-    Thread-safe. It holds no tile: each pyramid keeps its own (so they go with its frame);
-    the budget keeps their order of use and the total, and evicts the least recently used
-    tile of any pyramid when a new one would not fit. Its lock also guards the pyramids'
-    caches, so that an eviction never waits on another pyramid's lock.
-    """
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.lock = threading.Lock()
-        self._bytes = 0
-        #: Every kept tile, least recently used first: (pyramid serial, tile) → bytes.
-        self._order: OrderedDict[tuple[int, TileKey], int] = OrderedDict()
-        self._caches: dict[int, dict[TileKey, bytes]] = {}
-        self._serials = itertools.count(1)
-
-    @property
-    def kept_bytes(self) -> int:
-        """The bytes of all the tiles kept now."""
-        return self._bytes
-
-    def join(self, owner: object, cache: dict[TileKey, bytes]) -> int:
-        """Count ``cache`` (``owner``'s tiles) in; its tiles are forgotten when ``owner`` is
-        garbage-collected. Returns the serial that names it in :meth:`keep` and :meth:`used`."""
-        with self.lock:
-            serial = next(self._serials)
-            self._caches[serial] = cache
-        weakref.finalize(owner, self._leave, serial)
-        return serial
-
-    def used(self, serial: int, key: TileKey) -> None:
-        """A kept tile was served again: it becomes the most recently used (lock held)."""
-        self._order.move_to_end((serial, key))
-
-    def keep(self, serial: int, key: TileKey, data: bytes) -> None:
-        """Keep a new tile, dropping the least recently used ones of any pyramid to fit
-        (lock held). A tile larger than the whole bound is not kept."""
-        cache = self._caches.get(serial)
-        if cache is None or key in cache or len(data) > self.max_bytes:
-            return
-        cache[key] = data
-        self._order[(serial, key)] = len(data)
-        self._bytes += len(data)
-        while self._bytes > self.max_bytes:
-            (owner, old), size = self._order.popitem(last=False)
-            self._caches[owner].pop(old, None)
-            self._bytes -= size
-
-    def _leave(self, serial: int) -> None:
-        with self.lock:
-            cache = self._caches.pop(serial, {})
-            for key in cache:
-                self._bytes -= self._order.pop((serial, key), 0)
-            cache.clear()
-
-
 class Pyramid:
     """A frame's full-resolution display image, served as DZI tiles cut on demand.
 
-    Thread-safe; :meth:`tile` blocks. The tiles cut so far are kept within ``budget``, the
-    bound shared with other pyramids (most recently used kept); without one, within a
-    budget of its own of ``max_cache_bytes`` (0 keeps none).
+    Thread-safe (it holds nothing that changes); :meth:`tile` blocks.
     """
 
-    def __init__(
-        self,
-        display: np.ndarray[Any, Any],
-        *,
-        quality: int = 85,
-        max_cache_bytes: int = 0,
-        budget: TileBudget | None = None,
-    ) -> None:
+    def __init__(self, display: np.ndarray[Any, Any], *, quality: int = 85) -> None:
         if display.ndim != 3 or display.dtype != np.uint8:
             raise ValueError("a pyramid needs an H×W×C uint8 display image")
         self.display = display
         self.height, self.width = display.shape[:2]
         self.quality = quality
-        self.budget = budget if budget is not None else TileBudget(max_cache_bytes)
-        self._cache: dict[TileKey, bytes] = {}
-        self._serial = self.budget.join(self, self._cache)
-
-    @property
-    def max_cache_bytes(self) -> int:
-        return self.budget.max_bytes
 
     @property
     def dzi(self) -> bytes:
         return dzi_xml(self.width, self.height)
 
-    @property
-    def cached_bytes(self) -> int:
-        """The bytes of this pyramid's own kept tiles."""
-        with self.budget.lock:
-            return sum(len(data) for data in self._cache.values())
-
     def has_tile(self, level: int, col: int, row: int) -> bool:
         return tile_rect(self.width, self.height, level, col, row) is not None
 
     def tile(self, level: int, col: int, row: int) -> bytes:
-        """The tile's JPEG (cut and encoded now, or from the cache). Raises
-        :class:`IndexError` out of range."""
-        key = (level, col, row)
-        with self.budget.lock:
-            found = self._cache.get(key)
-            if found is not None:
-                self.budget.used(self._serial, key)
-                return found
-        data = jpeg_of(np.ascontiguousarray(cut(self.display, level, col, row)), self.quality)
-        with self.budget.lock:
-            self.budget.keep(self._serial, key, data)
-        return data
+        """The tile's JPEG, cut and encoded now. Raises :class:`IndexError` out of range."""
+        return jpeg_of(np.ascontiguousarray(cut(self.display, level, col, row)), self.quality)
 
 
 class RemotePyramid(Pyramid):
@@ -260,9 +158,6 @@ class RemotePyramid(Pyramid):
         self.width, self.height = width, height
         self.node = node
         self.quality = 0
-        self.budget = TileBudget(0)
-        self._cache = {}
-        self._serial = 0
 
     def tile(self, level: int, col: int, row: int) -> bytes:
         raise IndexError(f"the tiles of this frame are cut by node {self.node}, which published it")

@@ -142,7 +142,7 @@ class Frame:
     #: The stream (camera) the frame belongs to (SPEC §7).
     stream: str = "default"
     #: The deep-zoom pyramid of the full-resolution display image (SPEC §9), only for a frame
-    #: larger than ``max_web_size``; its tile cache lives and dies with the frame.
+    #: larger than ``max_web_size``; the tiles cut from it leave the server's cache with it.
     pyramid: Pyramid | None = field(default=None, repr=False)
     #: The pixels as published, in their own dtype (SPEC §11.1), or ``None`` when raw data
     #: is not kept (``keep_raw = false``).

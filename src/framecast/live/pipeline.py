@@ -34,7 +34,7 @@ from typing import Any
 
 from framecast import imaging
 from framecast.errors import FramecastError
-from framecast.imaging.pyramid import Pyramid, TileBudget
+from framecast.imaging.pyramid import Pyramid
 from framecast.live import webfolder
 from framecast.live.frames import Frame, Incoming
 from framecast.live.history import weight
@@ -75,9 +75,7 @@ class Pipeline:
         options: imaging.DisplayOptions,
         *,
         max_file_rate: float,
-        max_tile_cache_bytes: int = 0,
         keep_raw: bool = True,
-        tile_budget: TileBudget | None = None,
         priority: LiveFirst | None = None,
         encode: Callable[[Any, imaging.DisplayOptions], imaging.Encoded] = imaging.encode,
         executor: Executor | None = None,
@@ -89,9 +87,7 @@ class Pipeline:
         without one, the pipeline makes and owns a small pool of its own. ``stream``: the
         name its frames carry; ``web_root``: the folder its web files go to. A frame larger
         than the web image gets a deep-zoom :class:`~framecast.imaging.pyramid.Pyramid`
-        whose tiles are
-        kept within ``tile_budget`` (the server's, shared by every pyramid), or without one
-        within a budget of this pipeline's own of ``max_tile_cache_bytes``. ``keep_raw``:
+        (its tiles are cut when asked for, and kept by the server). ``keep_raw``:
         frames keep their raw array (SPEC §11.1). ``priority``: the server's rule that
         background work (tiles, analysis) waits while a frame is made here. ``numbering`` and
         ``on_frame`` (a broker's, SPEC §10): where sequence numbers come from, and who hears
@@ -106,7 +102,6 @@ class Pipeline:
         self._encode = encode
         self._keep_raw = keep_raw
         self._priority = priority or LiveFirst()
-        self._tile_budget = tile_budget or TileBudget(max_tile_cache_bytes)
         self._file_period = 1.0 / max_file_rate
         self._lock = threading.Lock()
         self._pending: tuple[Incoming, float] | None = None
@@ -323,11 +318,7 @@ class Pipeline:
         display = encoded.display
         pyramid = None
         if display is not None:
-            pyramid = Pyramid(
-                display,
-                quality=self._options.quality,
-                budget=self._tile_budget,
-            )
+            pyramid = Pyramid(display, quality=self._options.quality)
         return Frame(
             seq=seq,
             time=stamp,

@@ -31,7 +31,6 @@ from framecast import imaging
 from framecast.config.settings import Settings
 from framecast.config.streamname import DEFAULT_STREAM, NAME_PATTERN, STREAM_PREFIX, check_name
 from framecast.errors import ServerStateError, StreamLimitError
-from framecast.imaging.pyramid import TileBudget
 from framecast.live.counters import StreamCounters
 from framecast.live.frames import Frame
 from framecast.live.history import History, HistoryBudget
@@ -140,7 +139,8 @@ class Streams:
         self.answers = Answers(settings.max_answer_cache_bytes)
         #: The decoded pixels of JPEG frames (their raw data), one bound for all.
         self.decoded = Answers(settings.max_decoded_cache_bytes)
-        self._tiles = TileBudget(settings.max_tile_cache_bytes)
+        #: The deep-zoom tiles of every stream's frames, one bound for all.
+        self.tiles = Answers(settings.max_tile_cache_bytes)
         #: Live frames first: tile and analysis workers wait while any stream makes a frame.
         self.priority = LiveFirst()
 
@@ -152,7 +152,7 @@ class Streams:
     @property
     def tile_cache_bytes(self) -> int:
         """The bytes of deep-zoom tiles every stream's pyramids keep together."""
-        return self._tiles.kept_bytes
+        return self.tiles.bytes
 
     # -- lookup (any thread) -----------------------------------------------------------------
     def get(self, name: str) -> Stream | None:
@@ -227,7 +227,6 @@ class Streams:
             self._options,
             max_file_rate=self._settings.max_file_rate,
             keep_raw=self._settings.keep_raw,
-            tile_budget=self._tiles,
             priority=self.priority,
             executor=self._executor,
             stream=name,

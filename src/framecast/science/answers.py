@@ -1,13 +1,14 @@
-"""Answers derived from a frame's raw data, computed once and kept with the frame. Pure.
+"""What is derived from a frame, computed once and kept with the frame. Pure.
 
-What a viewer asks of a frame's numbers (a raw tile, its statistics, a profile, a
-histogram, a lower level of its raw pyramid) never changes for that frame, so it is
-computed at most once per frame and question and kept. One :class:`Answers` per server
-holds them for every frame, least recently used first out, within
-``max_answer_cache_bytes``; the answers of a frame leave with it (when its
-:class:`~framecast.science.raw.Raw` is freed, or the
-:class:`~framecast.imaging.pyramid.RemotePyramid` of a frame whose tiles are asked of another node),
-whatever the bound.
+What a viewer asks of a frame (a raw tile, its statistics, a profile, a histogram, a lower
+level of its raw pyramid, a deep-zoom tile, the decoded pixels of a JPEG frame) never
+changes for that frame, so it is computed at most once per frame and question and kept. An
+:class:`Answers` holds such answers for every frame, least recently used first out, within
+its bound; the answers of a frame leave with it (when the object they are about — its
+:class:`~framecast.science.raw.Raw`, its :class:`~framecast.imaging.pyramid.Pyramid` — is
+freed), whatever the bound. The server keeps three, each with its own bound so that one kind
+never pushes out another: answers about raw data (``max_answer_cache_bytes``), deep-zoom
+tiles (``max_tile_cache_bytes``), decoded JPEG pixels (``max_decoded_cache_bytes``).
 
 The bound counts what an answer really costs in memory (:func:`size_of`): its bytes or
 array with their object headers, what a dict, tuple or answer object holds, the question

@@ -1,10 +1,13 @@
 """Deep zoom over HTTP (SPEC §9): ``GET <stream>/tiles/<seq>.dzi`` and
 ``GET <stream>/tiles/<seq>_files/<level>/<col>_<row>.jpg``.
 
-A tile is cut and encoded by the frame's own :class:`~framecast.imaging.pyramid.Pyramid` (which
-keeps
-it in its bounded cache) in a small pool of :data:`TILE_THREADS` threads of its own: never on
-the event loop, and never in the encoder pool. Each job of that pool (raw tiles and analysis
+A tile is cut and encoded by the frame's own :class:`~framecast.imaging.pyramid.Pyramid` in a
+small pool of :data:`TILE_THREADS` threads of its own (never on the event loop, and never in
+the encoder pool), once: it is kept in the server's cache of tiles
+(:attr:`~framecast.live.streams.Streams.tiles`, an :class:`~framecast.science.answers.Answers`
+bounded by ``max_tile_cache_bytes`` for every frame together, least recently used first out),
+and leaves with its frame. Viewers asking for the same tile at the same moment wait for the
+one being cut. Each job of that pool (raw tiles and analysis
 use it too) waits its turn while a live frame is being made (:mod:`framecast.runtime.priority`), so
 a burst of tile requests cannot delay the next live frame. Answers for a given seq never
 change and are cached as immutable.
@@ -26,6 +29,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from aiohttp import web
 
@@ -33,6 +37,7 @@ from framecast.imaging.pyramid import Pyramid, RemotePyramid
 from framecast.live.frames import Frame
 from framecast.science.queries import JPEG_TILE, QUESTIONS, QuestionError
 from framecast.science.raw import RawAnswer
+from framecast.web.context import CONTEXT
 from framecast.web.peerdownloads import ask, response_of
 from framecast.web.streampaths import requested_frame
 
@@ -118,8 +123,10 @@ async def tile_answer(
     place = _place(pyramid, params)
     if isinstance(place, RawAnswer):
         return place
+    tiles = app[CONTEXT].streams.tiles
+    cut = partial(pyramid.tile, *place)
     loop = asyncio.get_running_loop()
-    data = await loop.run_in_executor(app[TILE_POOL], pyramid.tile, *place)
+    data = await loop.run_in_executor(app[TILE_POOL], tiles.get, pyramid, ("tile", *place), cut)
     return RawAnswer(200, "image/jpeg", data, IMMUTABLE)
 
 

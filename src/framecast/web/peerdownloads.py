@@ -4,10 +4,11 @@ A node with a broker shows frames of streams other nodes publish; their raw data
 with the publisher (the frame holds a :class:`~framecast.science.raw.RemoteRaw`: dtype and shape,
 no array). :func:`answer` is where every raw and analysis handler gets its answer: computed
 here for a frame of this node, or asked of the publishing node through the broker for a
-frame published elsewhere and kept in the server's :class:`~framecast.science.answers.Answers` with
-the frame, so the same question about the same frame crosses the broker once — also when
-viewers ask it at the same moment: a question identical to one on its way waits for that
-one's answer (counted in ``raw_joined``), whoever asked first. :func:`ask` is
+frame published elsewhere and kept in the server's :class:`~framecast.science.answers.Answers`
+with the frame (a deep-zoom tile with the tiles, anything else with the answers), so the
+same question about the same frame crosses the broker once — also when viewers ask it at
+the same moment: a question identical to one on its way waits for that one's answer
+(counted in ``raw_joined``), whoever asked first. :func:`ask` is
 that path on its own: the deep-zoom tiles of such a frame (SPEC §9) take it too. A publisher
 that does not answer within :data:`~framecast.broker.node.RAW_TIMEOUT` s gives a 503 that says
 so; its own refusals (400, 404) come back as they are, and are not kept.
@@ -92,7 +93,9 @@ async def ask(
         return no_publisher(frame.stream)
     sent = {name: value[:MAX_PARAM_CHARS] for name, value in params.items()}
     question = ("remote", route, tuple(sorted(sent.items())), gzip)
-    answers = context.streams.answers
+    # A deep-zoom tile is kept with the tiles, any other answer with the answers.
+    pyramid = QUESTIONS[route].needs == "pyramid"
+    answers = context.streams.tiles if pyramid else context.streams.answers
     found = _kept(answers, owner, question)
     if found is not None:
         return found
