@@ -9,8 +9,11 @@ workers (:data:`~framecast.web.deepzoom.TILE_POOL`), never on the event loop. ``
 answers are gzip-compressed when the client accepts gzip (a whole frame only when that
 pays: noisy 16-bit pixels shrink by a tenth for tens of ms per megapixel, and a live viewer
 reading every frame waits for it). Answers for a seq never change (immutable). A frame not
-kept, a frame without raw data (``keep_raw = false``) or a tile outside the grid is a 404
-with one line saying why.
+kept is refused as on every route about a frame
+(:func:`~framecast.web.streampaths.requested_frame`); a frame without raw data
+(``keep_raw = false``) or a tile outside the grid is a 404 with one line saying why. The
+routes and their parameters are the raw questions of
+:data:`~framecast.science.queries.QUESTIONS`.
 
 Whole-frame files (``.npy``, ``.fits``, a rectangle of a level) are **streamed** band by
 band from the array (:mod:`framecast.science.bands`, :mod:`framecast.web.transfer`), never
