@@ -155,7 +155,8 @@ def save(record: dict[str, Any]) -> None:
 
 
 def draw(samples: list[dict[str, Any]], path: Path, title: str, bound: float | None) -> None:
-    """RSS (with its bound after the warm-up, if any), fds and clients over the run."""
+    """RSS (with the end of the warm-up and the bound after it, if any), fds and clients
+    over the run."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -166,6 +167,8 @@ def draw(samples: list[dict[str, Any]], path: Path, title: str, bound: float | N
     top.plot(minutes, [s["rss"] / MiB for s in samples], color="tab:blue")
     if bound is not None:
         top.axhline(bound / MiB, color="tab:red", linestyle="--", label="bound")
+        top.axvline(warm_up(MINUTES) / 60, color="tab:gray", linestyle=":", label="warm-up")
+        top.set_ylim(0, 1.1 * max(bound, *(s["rss"] for s in samples)) / MiB)
         top.legend(loc="lower right")
     top.set_ylabel("RSS (MiB)")
     top.set_title(title)
