@@ -16,6 +16,7 @@ from PIL import Image
 
 from framecast.config.settings import Settings
 from framecast.errors import ConfigError
+from framecast.live import snapshots
 from framecast.live.commands import BUILTIN_COMMANDS, Commands
 from framecast.live.counters import StreamCounters
 from framecast.live.frames import Frame
@@ -415,3 +416,34 @@ async def test_a_full_snapshots_folder_refuses_and_writes_nothing(tmp_path: Path
     (root / "earlier-run.jpg").unlink()
     reply = await commands.dispatch(Command("snapshot_now"), session)
     assert reply["ok"] is True and Path(reply["saved"]).parent == root.resolve()
+
+
+async def test_a_snapshot_with_no_room_is_encoded_once_per_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot too big for the room left in the folder is encoded once per frame: asking
+    again for that frame (a client repeating snapshot_now) gets the same refusal without
+    encoding it again; a new frame is encoded once, and once room is made it is saved."""
+    encoded: list[int] = []
+    encode = snapshots.snapshot_bytes
+
+    def counted(frame: Frame, **options: Any) -> bytes:
+        encoded.append(frame.seq)
+        return encode(frame, **options)
+
+    monkeypatch.setattr(snapshots, "snapshot_bytes", counted)
+    root = tmp_path / "work" / "snapshots"
+    root.mkdir(parents=True)
+    (root / "earlier-run.jpg").write_bytes(b"x" * 6000)
+    commands = limited(tmp_path, max_snapshots_bytes=25_000)  # this snapshot: about 20 kB
+    session = FakeSession(root, latest=frame(9, gradient(640, 480)))
+    snap = Command("snapshot_now")
+    replies = [await commands.dispatch(snap, session) for _ in range(5)]
+    assert "has no room for this snapshot" in replies[0]["reason"]
+    assert replies == [replies[0]] * 5 and encoded == [9]
+    session.latest = frame(10, gradient(640, 480))
+    assert [await commands.dispatch(snap, session) for _ in range(3)] == [replies[0]] * 3
+    assert encoded == [9, 10]
+    (root / "earlier-run.jpg").unlink()
+    reply = await commands.dispatch(snap, session)
+    assert reply["ok"] is True and "-000010-" in Path(reply["saved"]).name

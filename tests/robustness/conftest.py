@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import io
 import json
 import os
 import re
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,8 +178,12 @@ def start_server(
     work: Path | None = None,
     address_space: int | None = 3 * GiB,
     timeout: float = 30.0,
+    program: Sequence[str] = FRAMECAST,
 ) -> Served:
     """Start ``framecast serve`` on ``127.0.0.1:port`` and wait for its URL.
+
+    ``program`` is the command line before ``serve`` (another program taking ``framecast``'s
+    arguments, such as :mod:`tests.robustness.commandserver`).
 
     ``address_space`` caps the process's virtual memory (RLIMIT_AS), so a defect that tries
     to allocate gigabytes fails inside the server instead of starving the machine.
@@ -190,7 +195,7 @@ def start_server(
     stdout_path = folder / f"stdout-{time.monotonic_ns()}.txt"
     stderr_path = folder / f"stderr-{time.monotonic_ns()}.txt"
     command = [
-        *FRAMECAST,
+        *program,
         "serve",
         "--port",
         str(port),
@@ -278,7 +283,7 @@ async def post_image(
     """``POST /api/frames``: the status and the JSON answer (or the text if not JSON)."""
     async with session.post(
         f"{served.url}/api/frames",
-        data=body,
+        data=io.BytesIO(body) if len(body) > MiB else body,  # big bytes: aiohttp warns
         headers=headers or {},
         params=params,
         timeout=timeout(total),
@@ -400,11 +405,23 @@ def drop(writer: asyncio.StreamWriter) -> None:
 
 
 class Publisher:
-    """Posts a small image every ``interval`` s through ingest until stopped."""
+    """Posts an image every ``interval`` s through ingest until stopped: ``body(n)`` for the
+    n-th (a small JPEG by default), each given ``total`` s. Keeps every status and the
+    ``seq`` of each image accepted and shown."""
 
-    def __init__(self, served: Served, interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        served: Served,
+        interval: float = 0.2,
+        *,
+        body: Callable[[int], bytes] = small_jpeg,
+        total: float = 10.0,
+    ) -> None:
         self.served, self.interval = served, interval
+        self.body, self.total = body, total
         self.statuses: list[int] = []
+        self.seqs: list[int] = []
+        self.shown = asyncio.Event()  # set once an image is accepted and shown
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
@@ -413,8 +430,13 @@ class Publisher:
             while True:
                 n += 1
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                    status, _ = await post_image(session, self.served, small_jpeg(n), total=10)
+                    status, answer = await post_image(
+                        session, self.served, self.body(n), total=self.total
+                    )
                     self.statuses.append(status)
+                    if isinstance(answer, dict) and isinstance(answer.get("seq"), int):
+                        self.seqs.append(answer["seq"])
+                        self.shown.set()
                 await asyncio.sleep(self.interval)
 
     async def __aenter__(self) -> Publisher:
@@ -423,18 +445,22 @@ class Publisher:
 
     async def __aexit__(self, *_: object) -> None:
         assert self._task is not None
+        if self._task.done():
+            self._task.result()  # the publisher's own failure, if any
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
 
 
 class Viewer:
-    """A real /ws viewer that records how late each new image arrives (receive time minus
-    the frame's time, both on this machine's clock)."""
+    """A real viewer on ``path``: on ``/ws`` it records how late each new image arrives
+    (receive time minus the frame's time, both on this machine's clock) and its ``seq``; on
+    ``/frames`` it counts the images (binary messages). ``frames`` counts both."""
 
-    def __init__(self, served: Served, source: str = "127.0.0.1") -> None:
-        self.served, self.source = served, source
+    def __init__(self, served: Served, source: str = "127.0.0.1", path: str = "/ws") -> None:
+        self.served, self.source, self.path = served, source, path
         self.delays: list[float] = []
         self.seqs: list[int] = []
+        self.frames = 0
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
 
@@ -442,14 +468,18 @@ class Viewer:
         connector = aiohttp.TCPConnector(local_addr=(self.source, 0))
         async with (
             aiohttp.ClientSession(connector=connector) as session,
-            session.ws_connect(f"{self.served.ws_url}/ws", heartbeat=None) as ws,
+            session.ws_connect(f"{self.served.ws_url}{self.path}", heartbeat=None) as ws,
         ):
             self.connected.set()
             async for message in ws:
+                if message.type == aiohttp.WSMsgType.BINARY:
+                    self.frames += 1
+                    continue
                 data = json.loads(message.data)
                 if data.get("type") == "new_image":
                     self.delays.append(time.time() - data["time"])
                     self.seqs.append(data["seq"])
+                    self.frames += 1
 
     async def __aenter__(self) -> Viewer:
         self._task = asyncio.create_task(self._run())

@@ -6,8 +6,10 @@ that file's path and writes nothing, so a client repeating ``snapshot_now`` on a
 does not change fills no disk. The snapshots folder (``<work folder>/snapshots``, each named
 stream's in a subfolder) holds at most ``max_snapshots_bytes``, counting every file in it,
 earlier runs' included; a snapshot that would not fit is refused, nothing is written, and the
-reason says how to make room. Names never collide, even for many snapshots in one second; a
-file is written under a temporary name and linked into place, so it appears whole.
+reason says how to make room. A frame whose snapshot did not fit is not encoded again when
+asked again (it is refused at once), so a client repeating ``snapshot_now`` on a nearly full
+folder costs no encoding either. Names never collide, even for many snapshots in one second;
+a file is written under a temporary name and linked into place, so it appears whole.
 
 Everything here blocks (encoding, file I/O): the caller runs it in a worker thread.
 """
@@ -129,6 +131,9 @@ class Snapshots:
         self._lock = threading.Lock()
         #: Per stream folder: the seq of the frame last saved there and its file.
         self._saved: dict[Path, tuple[int, Path]] = {}
+        #: Per stream folder: the seq and snapshot size of the frame last refused there for
+        #: lack of room, so asking again for it is refused without encoding it again.
+        self._refused: dict[Path, tuple[int, int]] = {}
 
     def take(self, frame: Frame, folder: Path) -> tuple[Path, bool]:
         """Save ``frame`` under ``folder``: its file's path, and whether it was written now
@@ -142,8 +147,12 @@ class Snapshots:
             used = folder_bytes(counted)
             if used >= self.max_bytes:  # before the work: nothing is encoded
                 raise SnapshotRefused(self._full(counted, used))
+            refused_seq, needed = self._refused.get(folder, (-1, 0))
+            if refused_seq == frame.seq and used + needed > self.max_bytes:  # known too big
+                raise SnapshotRefused(self._full(counted, used, needed))
             data = snapshot_bytes(frame)
             if used + len(data) > self.max_bytes:
+                self._refused[folder] = (frame.seq, len(data))
                 raise SnapshotRefused(self._full(counted, used, len(data)))
             path = save_snapshot(frame, folder, data=data)
             self._saved[folder] = (frame.seq, path)
