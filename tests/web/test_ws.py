@@ -180,8 +180,15 @@ async def test_a_client_stalled_by_small_frames_is_evicted_once_the_stream_goes_
         try:
             writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             await until(lambda: srv.status()["clients"] == 1, what="client registered")
-            # The server's side of this one connection, to see when its bytes stop going.
-            [client] = [o for o in gc.get_objects() if isinstance(o, LiveClient)]
+            # The server's side of this one connection, to see when its bytes stop going (the
+            # LiveClients of earlier tests in this process may not be collected yet).
+            [client] = [
+                o
+                for o in gc.get_objects()
+                if isinstance(o, LiveClient)
+                and o.transport is not None
+                and o.transport.get_extra_info("sockname")[1] == srv.port
+            ]
             assert client.transport is not None
             blob = "x" * 20_000
             seq = 0
