@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from framecast import ImageServer
+from tests import workers
 
 LOCAL = "ip:127.0.0.1"
 
@@ -24,42 +25,19 @@ LOCAL = "ip:127.0.0.1"
 TASK_DUMP_MARGIN = 5.0
 
 
-#: Test modules that measure time or memory or open many clients (benchmarks run as tests,
-#: RSS and soak tests): with ``-n``, they and every test marked ``serial`` form one xdist group,
-#: run one after another on one worker, so that no two of them compete (docs/testing.md).
-SERIAL_MODULES = (
-    "*benchmark*.py",
-    "*memory*.py",
-    "robustness/test_exhaustion.py",
-    "robustness/test_soak.py",
-)
-SERIAL_GROUP = "serial"
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``-n N --dist loadgroup`` (scripts/test), tests are grouped as tests/workers.py
+    says: the timing-sensitive ones one after another, a browser module on one worker."""
+    if config.getoption("dist", "no") != "loadgroup":
+        return None
+    return workers.scheduler(config, log)
 
 
-def xdist_group(item: pytest.Item) -> str | None:
-    """The xdist group ``item`` runs in (None: any worker, alone): the serial group, else its
-    module when the module shares a fixture between its tests (a browser, a server), which
-    then starts once on one worker instead of once per worker."""
-    path = item.path.relative_to(Path(__file__).parent)
-    if item.get_closest_marker("serial") or any(path.match(p) for p in SERIAL_MODULES):
-        return SERIAL_GROUP
-    fixtures = getattr(item, "_fixtureinfo", None)
-    if fixtures is not None:
-        for definitions in fixtures.name2fixturedefs.values():
-            if any(d.scope in ("module", "package", "class") for d in definitions):
-                return path.as_posix()
-    return None
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Give each test its xdist group when the run is spread over workers (``-n``)."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        group = xdist_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    """On an xdist worker, the longest work comes first (tests/workers.py)."""
+    if hasattr(config, "workerinput"):
+        workers.order(items)
 
 
 def _pending_tasks() -> list[asyncio.Task[Any]]:
