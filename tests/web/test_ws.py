@@ -318,7 +318,7 @@ async def test_clients_that_never_read_release_their_sockets(work: Path, dropped
     timeouts = (
         {"send_timeout": 1.0, "heartbeat": None}
         if dropped_by == "send_timeout"
-        else {"send_timeout": 60.0, "heartbeat": 0.5}
+        else {"send_timeout": 60.0, "heartbeat": 2.0}  # time for all 200 to register first
     )
     srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, **timeouts)
     count = 200
