@@ -40,6 +40,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         workers.order(items)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """On an xdist worker, tests outside the serial group yield the CPU to it."""
+    if hasattr(item.config, "workerinput"):
+        workers.prioritise(item)
+
+
 def _pending_tasks() -> list[asyncio.Task[Any]]:
     for _attempt in range(5):  # the loop's thread may add a task while this one copies
         try:

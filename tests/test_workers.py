@@ -43,6 +43,33 @@ def test_every_listed_serial_test_exists() -> None:
         assert callable(getattr(module, name, None)), f"{nodeid} is not a test any more"
 
 
+PRIORITIES = """
+import os, types
+from tests import workers
+
+start = os.nice(0)
+workers.prioritise(types.SimpleNamespace(nodeid="tests/test_memory.py::test_x"))
+serial = os.nice(0)
+workers.prioritise(types.SimpleNamespace(nodeid="tests/web/test_ws.py::test_x"))
+workers.prioritise(types.SimpleNamespace(nodeid="tests/web/test_ws.py::test_y"))
+print(serial - start, os.nice(0) - start)
+"""
+
+
+def test_tests_outside_the_serial_group_yield_the_cpu_to_it() -> None:
+    """A worker keeps its priority for the serial group and runs any other test at nice 5
+    (lowered once, not once per test)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PRIORITIES],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split() == ["0", str(workers.OTHERS_NICE)]
+
+
 HARNESS_CONFTEST = """
 from tests.conftest import (
     _tasks_printed_before_timeout,

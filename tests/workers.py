@@ -10,7 +10,10 @@ whole to one worker:
 * each browser module (``tests/browser/``): its Chromium starts once, on one worker;
 * each module that declares a module-scoped fixture: that fixture is set up once.
 
-Every other test is a unit of its own, given to whichever worker is free. xdist's own
+Every other test is a unit of its own, given to whichever worker is free. A worker runs the
+tests outside the serial group at a lower CPU priority (nice 5, :func:`prioritise`), so that the
+serial tests, which measure rates and delays, get the cores first, as if the rest of the suite
+were not running; the rest only waits a little more. xdist's own
 ``loadgroup`` passes ``xdist_group`` marks to its scheduler by rewriting node ids, which
 pytest 9.2 no longer reads back, so the scheduler here works the groups out from the node id.
 The workers hand out the longest work first: the serial group, the tests marked ``slow``,
@@ -20,6 +23,7 @@ then the groups, then the rest in their usual order.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -43,6 +47,7 @@ SERIAL_TESTS = (
     "tests/web/test_numbers.py::test_analysis_never_holds_up_the_live_fan_out",
     "tests/web/test_deepzoom.py::test_tile_requests_never_hold_up_the_live_fan_out",
     "tests/web/test_ws.py::test_clients_that_never_read_release_their_sockets",
+    "tests/broker/test_sharing.py::test_an_edge_viewer_gets_the_camera_rate_though_the_camera_host_serves_nobody",
 )
 SERIAL = "serial"
 
@@ -85,6 +90,23 @@ def order(items: list[pytest.Item]) -> None:
     """Sort ``items`` so that the longest work is handed out first (a stable sort: the tests
     of one module stay together and in order)."""
     items.sort(key=_start_rank)
+
+
+#: How much nicer (lower in CPU priority) a worker is than the serial group while it runs
+#: other tests.
+OTHERS_NICE = 5
+#: This process's niceness when it started (the serial group's).
+_STARTED_AT = os.nice(0)
+
+
+def prioritise(item: pytest.Item) -> None:
+    """Before ``item`` runs on a worker: outside the serial group, lower this worker's CPU
+    priority (what it starts from then on inherits it). Only ever lowered, so no privilege is
+    needed; the serial group is handed out first, so its worker is still at the priority the
+    run started with."""
+    lowered = _STARTED_AT + OTHERS_NICE
+    if group_of(item.nodeid) != SERIAL and os.nice(0) < lowered:
+        os.nice(lowered - os.nice(0))
 
 
 def scheduler(config: pytest.Config, log: Any) -> Any:
