@@ -17,11 +17,33 @@ import numpy as np
 import pytest
 
 from framecast import ImageServer
+from tests import workers
 
 LOCAL = "ip:127.0.0.1"
 
 #: Seconds before a test's pytest-timeout at which its pending asyncio tasks are printed.
 TASK_DUMP_MARGIN = 5.0
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``-n N --dist loadgroup`` (scripts/test), tests are grouped as tests/workers.py
+    says: the timing-sensitive ones one after another, a browser module on one worker."""
+    if config.getoption("dist", "no") != "loadgroup":
+        return None
+    return workers.scheduler(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker, the longest work comes first (tests/workers.py)."""
+    if hasattr(config, "workerinput"):
+        workers.order(items)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """On an xdist worker, tests outside the serial group yield the CPU to it."""
+    if hasattr(item.config, "workerinput"):
+        workers.prioritise(item)
 
 
 def _pending_tasks() -> list[asyncio.Task[Any]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import importlib
 import itertools
+import json
+import os
 import pkgutil
 import subprocess
 import sys
@@ -117,13 +119,72 @@ def _within(name: str, forbidden: str) -> bool:
     return name == forbidden or name.startswith(forbidden + ".")
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_module_imports_alone(module: str) -> None:
-    """Each module imports in a fresh interpreter (no hidden import-order dependency)."""
+#: The pooled import check, run as a script: it loads nothing but the standard library itself.
+IMPORTCHECK = Path(__file__).with_name("importcheck.py")
+
+
+def imports_alone(root: str, modules: list[str], path: list[str]) -> dict[str, str | None]:
+    """Each of ``modules`` and its import error (None: it imports), every module imported as a
+    fresh interpreter would (tests/importcheck.py says how), with ``path`` as PYTHONPATH."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     result = subprocess.run(
-        [sys.executable, "-c", f"import {module}"], capture_output=True, text=True
+        [sys.executable, "-P", str(IMPORTCHECK), root, *modules],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=90,
     )
     assert result.returncode == 0, result.stderr
+    answer: dict[str, str | None] = json.loads(result.stdout.splitlines()[-1])
+    return answer
+
+
+@pytest.fixture(scope="module")
+def imported_alone() -> dict[str, str | None]:
+    """Every framecast module's import error, found in one pooled run for the whole module."""
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return imports_alone("framecast", MODULES, [str(SRC.parent), *inherited])
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_imports_alone(module: str, imported_alone: dict[str, str | None]) -> None:
+    """Each module imports as in a fresh interpreter (no hidden import-order dependency)."""
+    assert imported_alone[module] is None, imported_alone[module]
+
+
+def test_the_import_check_catches_a_module_that_needs_another_first(tmp_path: Path) -> None:
+    """A module that works only when another was imported before it fails the pooled check
+    even when the other comes first in the list (one interpreter importing both in turn
+    passes), and so does a module that fails alone; its neighbours pass."""
+    package = tmp_path / "planted"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "early.py").write_text("VALUE = 1\n")
+    (package / "late.py").write_text("import planted\n\nVALUE = planted.early.VALUE + 1\n")
+    (package / "broken.py").write_text("raise RuntimeError('planted failure')\n")
+    (package / "fine.py").write_text("import planted.early\n\nVALUE = planted.early.VALUE\n")
+    together = subprocess.run(
+        [sys.executable, "-c", "import planted.early, planted.late"],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+    )
+    assert together.returncode == 0, together.stderr  # the dependency hides in one interpreter
+    names = ["planted.early", "planted.late", "planted.broken", "planted.fine"]
+    found = imports_alone("planted", names, [str(tmp_path)])
+    assert found["planted.early"] is None and found["planted.fine"] is None
+    assert "AttributeError" in (found["planted.late"] or "") and "early" in found["planted.late"]
+    assert "planted failure" in (found["planted.broken"] or "")
+
+
+def test_the_import_check_catches_a_package_that_fails_alone(tmp_path: Path) -> None:
+    """When the package's own ``__init__`` needs a module it never imports, every module of
+    the package is reported (importing any of them runs that ``__init__`` first)."""
+    package = tmp_path / "planted"
+    package.mkdir()
+    (package / "__init__.py").write_text("import planted\n\nVALUE = planted.early.VALUE\n")
+    (package / "early.py").write_text("VALUE = 1\n")
+    found = imports_alone("planted", ["planted.early"], [str(tmp_path)])
+    assert "AttributeError" in (found["planted.early"] or "")
 
 
 @pytest.mark.parametrize("module", MODULES)

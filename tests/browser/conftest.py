@@ -188,6 +188,46 @@ def viewer(chromium: Any, image_server: ImageServer) -> Iterator[Viewer]:
         context.close()
 
 
+@pytest.fixture(scope="module")
+def module_page(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Viewer]:
+    """One server and one opened desktop page for a whole module of tests that only call the
+    page's ES modules (tests/browser/*_modules.py): opening a page per test cost more than
+    the tests themselves."""
+    server = start_server(tmp_path_factory.mktemp("work"))
+    try:
+        context, v = new_viewer(chromium, f"http://127.0.0.1:{server.port}/")
+        try:
+            v.open()
+            yield v
+        finally:
+            context.close()
+    finally:
+        server.stop()
+
+
+#: What a fresh tab starts with: no stored view or setting, no hash.
+FRESH_TAB = (
+    "() => { sessionStorage.clear(); localStorage.clear();"
+    " history.replaceState(null, '', location.pathname + location.search); }"
+)
+
+
+@pytest.fixture
+def page_open(module_page: Viewer) -> Iterator[Viewer]:
+    """The module's shared page, its storage and hash cleared as in a fresh tab; after the
+    test: no page error, console error or request that left localhost while it ran."""
+    v = module_page
+    v.page.evaluate(FRESH_TAB)
+    errors, console, requests = len(v.errors), len(v.console), len(v.requests)
+    yield v
+    thrown = v.errors[errors:]
+    assert thrown == [], f"the page threw: {thrown}"
+    logged = [text for kind, text in v.console[console:] if kind == "error"]
+    assert logged == [], f"console errors: {logged}"
+    foreign = [url for url in v.requests[requests:] if not is_local(url)]
+    assert foreign == [], f"requests left localhost: {foreign}"
+
+
 def two_tone(
     left: tuple[int, int, int], right: tuple[int, int, int], width: int = 400, height: int = 300
 ) -> np.ndarray:

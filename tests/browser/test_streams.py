@@ -4,7 +4,6 @@ switches streams and each stream keeps its own zoom (SPEC §7)."""
 
 from __future__ import annotations
 
-import inspect
 import io
 from typing import Any
 
@@ -15,13 +14,7 @@ from framecast import ImageServer
 from tests.browser.conftest import Viewer, colour_share, two_tone
 from tests.browser.test_viewer import WAIT_VIEW_AT_REST, zoom_into_left_half
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        "stream" not in inspect.signature(ImageServer.publish).parameters,
-        reason="this server has no streams yet (publish(..., stream=NAME))",
-    ),
-]
+pytestmark = pytest.mark.browser
 
 RED = (200, 30, 30)
 BLUE = (30, 30, 200)

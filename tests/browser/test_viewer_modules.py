@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from framecast import ImageServer
 from tests.browser.conftest import Viewer
 
 pytestmark = pytest.mark.browser
@@ -20,12 +19,6 @@ def run(viewer: Viewer, module: str, expression: str) -> Any:
     return viewer.page.evaluate(
         f"async () => {{ const m = await import('./js/{module}'); return {expression}; }}"
     )
-
-
-@pytest.fixture
-def page_open(image_server: ImageServer, viewer: Viewer) -> Viewer:
-    viewer.open()
-    return viewer
 
 
 def test_numbers_are_shown_exactly_as_published(page_open: Viewer) -> None:

@@ -180,8 +180,15 @@ async def test_a_client_stalled_by_small_frames_is_evicted_once_the_stream_goes_
         try:
             writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             await until(lambda: srv.status()["clients"] == 1, what="client registered")
-            # The server's side of this one connection, to see when its bytes stop going.
-            [client] = [o for o in gc.get_objects() if isinstance(o, LiveClient)]
+            # The server's side of this one connection, to see when its bytes stop going (the
+            # LiveClients of earlier tests in this process may not be collected yet).
+            [client] = [
+                o
+                for o in gc.get_objects()
+                if isinstance(o, LiveClient)
+                and o.transport is not None
+                and o.transport.get_extra_info("sockname")[1] == srv.port
+            ]
             assert client.transport is not None
             blob = "x" * 20_000
             seq = 0
@@ -311,7 +318,7 @@ async def test_clients_that_never_read_release_their_sockets(work: Path, dropped
     timeouts = (
         {"send_timeout": 1.0, "heartbeat": None}
         if dropped_by == "send_timeout"
-        else {"send_timeout": 60.0, "heartbeat": 0.5}
+        else {"send_timeout": 60.0, "heartbeat": 2.0}  # time for all 200 to register first
     )
     srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, **timeouts)
     count = 200

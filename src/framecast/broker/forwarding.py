@@ -1,7 +1,7 @@
 """Control forwarding between nodes through the broker (SPEC §10).
 
 A ``/control`` command for a stream another node publishes is sent to that node's channel
-``{ns}:node:{id}`` and waits :data:`CONTROL_TIMEOUT` s for the reply
+``{ns}:node:{id}`` and waits ``broker_answer_timeout`` s (docs/scale-out.md) for the reply
 (:meth:`ControlForwarding.forward`); a command another node sends to this node's channel is
 run here, for a stream this node publishes, and answered on the asker's channel
 (:meth:`ControlForwarding.answer`). Anything else gets :data:`NO_PUBLISHER`.
@@ -23,10 +23,8 @@ from framecast.live.commands import Commands
 from framecast.live.protocol import Command
 from framecast.runtime.deadline import within
 
-__all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "ControlForwarding"]
+__all__ = ["NO_PUBLISHER", "ControlForwarding"]
 
-#: Seconds a forwarded command waits for the publishing node's reply.
-CONTROL_TIMEOUT = 5.0
 NO_PUBLISHER: dict[str, Any] = {"ok": False, "error": "no publisher answered"}
 _BUSY: dict[str, Any] = {"ok": False, "error": "the publisher is busy; try again"}
 
@@ -35,16 +33,18 @@ class ControlForwarding:
     """One node's side of control forwarding: the replies it waits for, the requests it
     answers."""
 
-    def __init__(self, link: Link, commands: Commands) -> None:
+    def __init__(self, link: Link, commands: Commands, *, timeout: float) -> None:
         self._link = link
         self._commands = commands
+        #: Seconds a forwarded command waits for the publishing node's reply.
+        self.timeout = timeout
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     async def forward(
         self, stream: str, publisher: str, named: str | None, command: Command
     ) -> dict[str, Any]:
         """Send ``command`` for ``stream`` to node ``publisher`` and return its reply, or
-        :data:`NO_PUBLISHER` when it does not answer within :data:`CONTROL_TIMEOUT` s."""
+        :data:`NO_PUBLISHER` when it does not answer within :attr:`timeout` s."""
         link = self._link
         client = link.client
         if client is None:
@@ -54,7 +54,7 @@ class ControlForwarding:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._replies[ident] = future
         try:
-            async with asyncio.timeout(CONTROL_TIMEOUT):
+            async with asyncio.timeout(self.timeout):
                 heard = await client.publish(link.channel(publisher), codec.encode_request(request))
                 if not heard:  # nobody listens on that node's channel: it is gone
                     return dict(NO_PUBLISHER)

@@ -41,9 +41,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from framecast.broker import codec
-from framecast.broker.forwarding import CONTROL_TIMEOUT, NO_PUBLISHER, ControlForwarding
+from framecast.broker.forwarding import NO_PUBLISHER, ControlForwarding
 from framecast.broker.inbox import Inbox
-from framecast.broker.questions import RAW_TIMEOUT, Answerer, RawQuestions, no_publisher
+from framecast.broker.questions import Answerer, RawQuestions, no_publisher
 from framecast.broker.relay import FrameRelay
 from framecast.config.settings import Settings
 from framecast.errors import ConfigError
@@ -56,7 +56,7 @@ from framecast.runtime.supervisor import Supervisor
 from framecast.runtime.throttle import LogThrottle
 from framecast.science.raw import RawAnswer
 
-__all__ = ["CONTROL_TIMEOUT", "NO_PUBLISHER", "RAW_TIMEOUT", "Answerer", "Broker", "no_publisher"]
+__all__ = ["NO_PUBLISHER", "Answerer", "Broker", "no_publisher"]
 
 log = logging.getLogger("framecast.broker")
 
@@ -143,8 +143,9 @@ class Broker:
         self._streams: Streams | None = None
         self._client: Any = None
         self._frames = FrameRelay(self, max_streams=settings.max_streams)
-        self._control = ControlForwarding(self, commands)
-        self._raw = RawQuestions(self, log_interval=BAD_MESSAGE_INTERVAL)
+        waits = settings.broker_answer_timeout
+        self._control = ControlForwarding(self, commands, timeout=waits)
+        self._raw = RawQuestions(self, timeout=waits, log_interval=BAD_MESSAGE_INTERVAL)
         self._inbox = Inbox(
             self._frames.channel,
             self._own_channel,
@@ -238,7 +239,7 @@ class Broker:
         self, stream: str, publisher: str, named: str | None, command: Command
     ) -> dict[str, Any]:
         """Send ``command`` for ``stream`` to node ``publisher`` and return its reply, or
-        :data:`NO_PUBLISHER` when it does not answer within :data:`CONTROL_TIMEOUT` s."""
+        :data:`NO_PUBLISHER` when it does not answer within ``broker_answer_timeout`` s."""
         return await self._control.forward(stream, publisher, named, command)
 
     async def ask_raw(

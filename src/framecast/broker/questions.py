@@ -2,7 +2,7 @@
 
 Raw arrays and full-resolution pixels never travel with frames: a node that shows another
 node's frame asks the publishing node for the raw routes of SPEC §11.2 and the deep-zoom
-tiles of §9 (:meth:`RawQuestions.ask`) and waits :data:`RAW_TIMEOUT` s; it answers other
+tiles of §9 (:meth:`RawQuestions.ask`) and waits ``broker_answer_timeout`` s; it answers other
 nodes' questions about its own frames with its :attr:`RawQuestions.answerer` (the same
 function its HTTP handlers call; :meth:`RawQuestions.answer`). An answer's body is stored
 under ``{ns}:answer:{id}`` for :data:`ANSWER_TTL` s and its head sent on the asker's channel
@@ -30,12 +30,10 @@ from framecast.runtime.throttle import LogThrottle
 from framecast.science.queries import QUESTIONS
 from framecast.science.raw import RAW_NOT_KEPT, RawAnswer, RemoteRaw
 
-__all__ = ["ANSWER_TTL", "RAW_TIMEOUT", "Answerer", "RawQuestions", "no_publisher"]
+__all__ = ["ANSWER_TTL", "Answerer", "RawQuestions", "no_publisher"]
 
 log = logging.getLogger("framecast.broker")
 
-#: Seconds a raw question (SPEC §11.1) waits for the publishing node's answer, body included.
-RAW_TIMEOUT = 5.0
 #: Seconds an answer's body waits in Redis for the node that asked.
 ANSWER_TTL = 30.0
 
@@ -57,8 +55,10 @@ class RawQuestions:
     """One node's side of raw questions: the answers it waits for, the questions it
     answers."""
 
-    def __init__(self, link: Link, *, log_interval: float) -> None:
+    def __init__(self, link: Link, *, timeout: float, log_interval: float) -> None:
         self._link = link
+        #: Seconds a question waits for the publishing node's answer, its body included.
+        self.timeout = timeout
         self._replies: dict[str, asyncio.Future[codec.RawReply]] = {}
         #: A publisher that does not answer is logged at most once per ``log_interval`` s.
         self._unanswered = LogThrottle(log_interval)
@@ -79,7 +79,7 @@ class RawQuestions:
     ) -> RawAnswer:
         """Ask node ``publisher`` for ``route`` about frame ``seq`` of ``stream`` and return
         its answer as it gave it (a 400 or 404 too), or the 503 of :func:`no_publisher`
-        when it does not answer within :data:`RAW_TIMEOUT` s."""
+        when it does not answer within :attr:`timeout` s."""
         link = self._link
         client = link.client
         if client is None:
@@ -90,7 +90,7 @@ class RawQuestions:
         self._replies[ident] = future
         self.asked += 1
         try:
-            async with asyncio.timeout(RAW_TIMEOUT):
+            async with asyncio.timeout(self.timeout):
                 heard = await client.publish(
                     link.channel(publisher), codec.encode_raw_request(request)
                 )
@@ -99,7 +99,7 @@ class RawQuestions:
                 head = await future
                 body = await client.getdel(self._answer_key(ident)) if head.size else b""
         except TimeoutError:
-            return self._unanswered_raw(stream, publisher, f"no answer within {RAW_TIMEOUT:g} s")
+            return self._unanswered_raw(stream, publisher, f"no answer within {self.timeout:g} s")
         except (OSError, link.redis_error) as exc:
             return self._unanswered_raw(stream, publisher, link.describe(exc))
         finally:

@@ -66,6 +66,7 @@ class ServerOptions(TypedDict, total=False):
     handshake_timeout: float
     broker: str | None
     broker_namespace: str
+    broker_answer_timeout: float
     watch: str | os.PathLike[str] | None
     existing: bool
     zmq: str | None

@@ -49,6 +49,7 @@ _POSITIVE = (
     "handshake_timeout",
     "max_command_rate",
     "max_stream_command_rate",
+    "broker_answer_timeout",
 )
 _AT_LEAST_ONE = (
     "max_message_bytes",
@@ -439,6 +440,15 @@ class Settings:
         metadata=option(
             help="Prefix of framecast's keys and channels on the broker: keeps several "
             "deployments apart on one Redis.",
+            group="broker",
+        ),
+    )
+    broker_answer_timeout: float = field(
+        default=5.0,
+        metadata=option(
+            help="Seconds a node waits for the node publishing a stream to answer a /control "
+            "command or a question about its raw data or tiles; then the client is told that "
+            "no publisher answered (503 over HTTP).",
             group="broker",
         ),
     )

@@ -200,8 +200,12 @@ class _Moments:
     total: int | float = 0
     low: Any = None
     high: Any = None
-    mean: float = 0.0
+    mean: float = 0.0  # floats: about ``shift``
     m2: float = 0.0  # sum of squared deviations from the mean
+    #: Floats: the first value seen. Their moments are taken about it, so that a small spread
+    #: on a large offset keeps its digits when bands are combined (band means near 1e9 differ
+    #: by less than their own rounding).
+    shift: float = 0.0
     saturated: int = 0
 
     def add(
@@ -229,8 +233,15 @@ class _Moments:
         else:
             total = float(np.add.reduce(values, axis=None, dtype=np.float64))
         low, high = values.min(), values.max()
-        mean = total / n
-        deviations = np.subtract(values, mean, dtype=np.float64).ravel()
+        if integer:
+            mean = total / n
+            deviations = np.subtract(values, mean, dtype=np.float64).ravel()
+        else:
+            if self.count == 0:
+                self.shift = float(values.flat[0])
+            deviations = np.subtract(values, self.shift, dtype=np.float64).ravel()
+            mean = float(np.add.reduce(deviations)) / n
+            deviations -= mean
         # einsum, not dot: BLAS would start threads of its own (which spin on the other
         # core when done) for what is one memory-bound pass
         m2 = float(np.einsum("i,i->", deviations, deviations))
@@ -255,7 +266,7 @@ class _Moments:
     def figures(self, integer: bool) -> dict[str, Any]:
         empty = self.count == 0
         # integers: the exact sum divided once; floats: the combined running mean
-        mean = int(self.total) / self.count if integer and not empty else self.mean
+        mean = int(self.total) / self.count if integer and not empty else self.shift + self.mean
         return {
             "count": self.count,
             "min": None if empty else jsonable(self.low),

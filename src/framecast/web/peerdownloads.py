@@ -10,7 +10,7 @@ same question about the same frame crosses the broker once — also when viewers
 the same moment: a question identical to one on its way waits for that one's answer
 (counted in ``raw_joined``), whoever asked first. :func:`ask` is
 that path on its own: the deep-zoom tiles of such a frame (SPEC §9) take it too. A publisher
-that does not answer within :data:`~framecast.broker.node.RAW_TIMEOUT` s gives a 503 that says
+that does not answer within ``broker_answer_timeout`` s gives a 503 that says
 so; its own refusals (400, 404) come back as they are, and are not kept.
 
 :func:`responder` is the other side: how this node's broker answers another node's
