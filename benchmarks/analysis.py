@@ -1,4 +1,4 @@
-"""Scenario 8: the numbers behind the picture (SPEC §11.2, issue 16).
+"""Scenario 8: the numbers behind the picture (docs/science.md, issue 16).
 
 (a) ``GET /api/stats`` of a whole 60-megapixel ``uint16`` frame, computed by
 :func:`framecast.science.analysis.stats` (band by band: min, max, mean, std, sum, centroid,

@@ -2,7 +2,7 @@
 
 The server under test is an ``ImageServer`` on its own thread in this process, with
 ``max_web_size`` 1024 so that one large ``uint16`` frame (a smooth camera-like picture with
-photon noise) has both pyramids: the JPEG one of SPEC §9 and the raw one of SPEC §11.2.
+photon noise) has both pyramids: the JPEG one of docs/tiles.md and the raw one of docs/science.md.
 Sampled top-level tiles are fetched once of each kind, interleaved (JPEG, raw gzip, raw
 identity for the same column and row), over one kept-alive HTTP connection from this
 thread, after one warm-up request of each kind (level 0): each request is the first for

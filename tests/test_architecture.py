@@ -1,4 +1,5 @@
-"""The layering of STYLE.md holds: every module imports alone, and dependencies point one way."""
+"""The layering of docs/architecture.md holds: every module imports alone, and dependencies point
+one way."""
 
 from __future__ import annotations
 

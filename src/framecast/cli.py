@@ -43,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"framecast: error: {message} (see {self.prog} --help)\n")
 
 
-#: Source flags that may be repeated, each with an optional stream name (SPEC §7):
+#: Source flags that may be repeated, each with an optional stream name (docs/streams.md):
 #: ``--watch [NAME=]DIR``, ``--zmq [NAME=]URL``, ``--simulate [NAME]``.
 _PER_STREAM = {"watch": "[NAME=]DIR", "zmq": "[NAME=]URL", "simulate": "NAME"}
 _PER_STREAM_HELP = {

@@ -1,6 +1,6 @@
 """Deep-zoom tiles of frames larger than ``max_web_size`` on a node showing another node's
 stream: the same ``tiles`` URL, the same ``.dzi``, tiles asked of the publisher through the
-broker and kept with the frame (SPEC §9, §10)."""
+broker and kept with the frame (docs/tiles.md, docs/scale-out.md)."""
 
 from __future__ import annotations
 

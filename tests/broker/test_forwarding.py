@@ -1,4 +1,4 @@
-"""``/control`` on any node reaches the node that publishes the stream (SPEC §10)."""
+"""``/control`` on any node reaches the node that publishes the stream (docs/scale-out.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Raw data and analysis routes on a node showing another node's stream: asked of the
-publisher through the broker, kept with the frame (SPEC §10, §11.1)."""
+publisher through the broker, kept with the frame (docs/scale-out.md, docs/science.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Frames cross the broker: a viewer of any node sees every node's streams (SPEC §10)."""
+"""Frames cross the broker: a viewer of any node sees every node's streams (docs/scale-out.md)."""
 
 from __future__ import annotations
 

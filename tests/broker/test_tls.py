@@ -1,5 +1,6 @@
 """``rediss://``: two nodes share their streams through a real ``redis-server`` that speaks
-only TLS, and the URL's password shows neither in ``/api/status`` nor in the log (SPEC §10)."""
+only TLS, and the URL's password shows neither in ``/api/status`` nor in the log
+(docs/scale-out.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The timeline, blink and deep zoom (SPEC §8, §9) in real headless Chromium against the real
+"""The timeline, blink and deep zoom (docs/history.md, docs/tiles.md) in real headless Chromium
+against the real
 ImageServer: what is on screen is checked from screenshots (pixels) and page text.
 
 The history and tile routes come from other branches; the tests that need them skip (saying

@@ -1,6 +1,6 @@
 """Several streams in real headless Chromium against the real ImageServer: the overview's
 thumbnails follow each stream live, a click opens that stream's viewer, the stream menu
-switches streams and each stream keeps its own zoom (SPEC §7)."""
+switches streams and each stream keeps its own zoom (docs/streams.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The viewer's scientific tools (SPEC §11.3) in real headless Chromium against the real
+"""The viewer's scientific tools (docs/viewer.md) in real headless Chromium against the real
 ImageServer: overlays fixed to image pixels, the readout, region and line, metadata over
 time with a threshold, the point tool, the shareable view and the shortcuts. What a user
 sees is checked from screenshots (pixel colours) and page text."""

@@ -1,4 +1,4 @@
-"""A region's figures, its strip chart and a line's profile (SPEC §11.3 with §11.2's
+"""A region's figures, its strip chart and a line's profile (docs/viewer.md with the
 /api/stats and /api/profile), in real headless Chromium against the real ImageServer.
 Skipped, saying so, on a server without the analysis routes."""
 

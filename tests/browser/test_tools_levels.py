@@ -1,6 +1,6 @@
 """Levels per viewer on raw tiles, the saturation highlight and the readout of raw values
-(SPEC §11.3), in real headless Chromium against the real ImageServer and its raw tiles
-(SPEC §11.2)."""
+(docs/viewer.md), in real headless Chromium against the real ImageServer and its raw tiles
+(docs/science.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The scientific tools' pure parts (SPEC §11.3), run in Chromium as the page imports them:
+"""The scientific tools' pure parts (docs/viewer.md), run in Chromium as the page imports them:
 .npy parsing, stretches and colormaps, the tools' URL fragment, the scale bar's length,
 values kept as the server wrote them, metadata series and thresholds."""
 

@@ -229,7 +229,7 @@ def test_flags_win_over_the_environment() -> None:
 def test_command_options_have_variables(
     cls: type[Any], environ: dict[str, str], expected: dict[str, object]
 ) -> None:
-    """-v, --no-qr and the simulate options are read from the environment too (SPEC 6)."""
+    """-v, --no-qr and the simulate options are read from the environment too (docs/settings.md)."""
     loaded = load(cls, {}, environ)
     assert {name: getattr(loaded, name) for name in expected} == expected
 

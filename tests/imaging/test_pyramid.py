@@ -1,4 +1,5 @@
-"""Deep-zoom pyramids (SPEC §9) without a server: the DZI grid, tile pixels, the cache bound."""
+"""Deep-zoom pyramids (docs/tiles.md) without a server: the DZI grid, tile pixels, the cache
+bound."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Client.raw and Client.araw (SPEC §11.2): the published array, exact, from a real server."""
+"""Client.raw and Client.araw (docs/science.md): the published array, exact, from a real server."""
 
 from __future__ import annotations
 

@@ -65,7 +65,8 @@ def _reject(name: str) -> Any:
 
 
 def expected(text: str | None) -> set[int]:
-    """The answers SPEC allows for one metadata text: 202, or 400 for bad or too deep JSON
+    """The answers docs/control.md allows for one metadata text: 202, or 400 for bad or too deep
+    JSON
     (within two levels of the limit of 32 either is accepted)."""
     if text is None:
         return {202}

@@ -1,4 +1,4 @@
-"""The figures of SPEC §11.2 computed by the pure module, checked against numpy on the same
+"""The figures of docs/science.md computed by the pure module, checked against numpy on the same
 arrays: pixel, stats (banded), profile, histogram; and the questions it refuses."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Each frame keeps its raw array as published (SPEC §11.1): dtype, values, lifetime, weight."""
+"""Each frame keeps its raw array as published (docs/science.md): dtype, values, lifetime,
+weight."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Raw tiles (SPEC §11.2), pure: the top level is the raw pixels, lower levels block means."""
+"""Raw tiles (docs/science.md), pure: the top level is the raw pixels, lower levels block means."""
 
 from __future__ import annotations
 

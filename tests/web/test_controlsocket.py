@@ -1,4 +1,4 @@
-"""/control on real sockets: the exact replies of SPEC §4.3, custom commands, tokens,
+"""/control on real sockets: the exact replies of docs/control.md, custom commands, tokens,
 origins, limits, and fuzzing that proves every message gets exactly one reply."""
 
 from __future__ import annotations

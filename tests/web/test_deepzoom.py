@@ -1,4 +1,4 @@
-"""Deep zoom over real sockets (SPEC §9): the .dzi, every level's tiles, 404s, named streams,
+"""Deep zoom over real sockets (docs/tiles.md): the .dzi, every level's tiles, 404s, named streams,
 and tile cutting that never holds up the live fan-out."""
 
 from __future__ import annotations

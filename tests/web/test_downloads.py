@@ -1,4 +1,4 @@
-"""Raw data over real sockets (SPEC §11.2): .npy round trips of every depth, raw tiles at every
+"""Raw data over real sockets (docs/science.md): .npy round trips of every depth, raw tiles at every
 level, gzip on and off, named streams, history frames, and the 404s."""
 
 from __future__ import annotations

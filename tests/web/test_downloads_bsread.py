@@ -1,4 +1,4 @@
-"""bsread uint16 frames keep their depth (SPEC §11.1): psi-bsread's own sender on a real PUSH
+"""bsread uint16 frames keep their depth (docs/science.md): psi-bsread's own sender on a real PUSH
 socket → the server's ZeroMQ source → /raw/<seq>.npy gives the camera's uint16 counts."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Files keep their depth (SPEC §11.1–11.2): 16-bit PNG and TIFF, FITS with BZERO/BSCALE, as
+"""Files keep their depth (docs/science.md–11.2): 16-bit PNG and TIFF, FITS with BZERO/BSCALE, as
 bytes and as paths, fetched back as .npy and .fits; the FITS header carries the metadata."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The analysis routes over real sockets (SPEC §11.2): pixel, stats, profile and histogram
+"""The analysis routes over real sockets (docs/science.md): pixel, stats, profile and histogram
 equal numpy on the very array published; every refusal names its parameter; a named
 stream, a history frame; 100 concurrent questions stay bounded; the live fan-out goes on."""
 
@@ -24,7 +24,7 @@ RNG = np.random.default_rng(11)
 
 
 def arrays() -> dict[str, np.ndarray]:
-    """One frame per dtype of the SPEC's list, with the awkward values in it."""
+    """One frame per dtype docs/science.md lists, with the awkward values in it."""
     u16 = RNG.integers(0, 65536, (48, 64), dtype=np.uint16)
     u16[0, :5] = 65535
     f32 = RNG.normal(500.0, 80.0, (30, 40)).astype(np.float32)

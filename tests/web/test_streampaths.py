@@ -1,4 +1,5 @@
-"""Streams (SPEC §7) on real sockets: per-stream routes, isolation, overview, ingest, limits."""
+"""Streams (docs/streams.md) on real sockets: per-stream routes, isolation, overview, ingest,
+limits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""History over real sockets (SPEC §8): /api/history, /history/<seq>.jpg|json, the bounds."""
+"""History over real sockets (docs/history.md): /api/history, /history/<seq>.jpg|json, the
+bounds."""
 
 from __future__ import annotations
 

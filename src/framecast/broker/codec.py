@@ -1,4 +1,4 @@
-"""What framecast nodes say to each other through the broker (SPEC §10) — pure.
+"""What framecast nodes say to each other through the broker (docs/scale-out.md) — pure.
 
 Three kinds of message, each checked on the way in like any other input from outside (a
 bad one raises :class:`WireError` with one line; the caller logs it and goes on):
@@ -10,7 +10,7 @@ bad one raises :class:`WireError` with one line; the caller logs it and goes on)
 
 ``raw`` is ``{"dtype", "shape"}`` of the publisher's raw array (JSON), or ``null`` when it
 keeps none: the receiving node's frame gets a :class:`~framecast.science.raw.RemoteRaw`, never the
-array. ``tiles`` is ``[width, height]`` of the frame's deep-zoom pyramid (SPEC §9, JSON), or
+array. ``tiles`` is ``[width, height]`` of the frame's deep-zoom pyramid (docs/tiles.md, JSON), or
 ``null`` when it has none (no larger than ``max_web_size``): the receiving node's frame gets
 a :class:`~framecast.imaging.pyramid.RemotePyramid`, never the pixels, and its tiles are
 asked of the
@@ -26,8 +26,8 @@ seen, the newest only.
 
 **control** — on the channel ``{ns}:node:{id}`` of the node that should read it: a
 ``request`` (``id``, ``from``, ``stream``, ``named``, ``cmd`` and its fields) or a
-``reply`` (``id``, ``reply``); for the raw routes of SPEC §11.2 and the deep-zoom tiles of
-§9 (route :data:`JPEG_TILE`) a ``raw`` request (``id``, ``from``, ``stream``, ``seq``,
+``reply`` (``id``, ``reply``); for the raw routes of docs/science.md and the deep-zoom tiles of
+docs/tiles.md (route :data:`JPEG_TILE`) a ``raw`` request (``id``, ``from``, ``stream``, ``seq``,
 ``route``, ``params``, ``gzip``) and a ``raw-reply`` (``id``,
 ``status``, ``content_type``, ``headers``, ``bytes``) whose body waits under the key
 ``{ns}:answer:{id}`` (a large body through a channel would trip Redis's output buffer limit
@@ -147,7 +147,7 @@ class ControlReply:
 
 @dataclass(frozen=True, slots=True)
 class RawRequest:
-    """A route of SPEC §11.2 asked of the node that publishes ``stream``."""
+    """A route of docs/science.md asked of the node that publishes ``stream``."""
 
     id: str
     sender: str

@@ -1,4 +1,4 @@
-"""Control forwarding between nodes through the broker (SPEC §10).
+"""Control forwarding between nodes through the broker (docs/scale-out.md).
 
 A ``/control`` command for a stream another node publishes is sent to that node's channel
 ``{ns}:node:{id}`` and waits ``broker_answer_timeout`` s (docs/scale-out.md) for the reply

@@ -1,4 +1,4 @@
-"""Scale-out: several framecast nodes share their streams through Redis (SPEC §10).
+"""Scale-out: several framecast nodes share their streams through Redis (docs/scale-out.md).
 
 A :class:`Broker` is one node's link to a Redis (or Valkey) server. Through its parts it
 
@@ -7,8 +7,8 @@ A :class:`Broker` is one node's link to a Redis (or Valkey) server. Through its 
   every stream's current one on each (re)connection (:mod:`framecast.broker.relay`);
 - **forwards** ``/control`` commands for a stream another node publishes to that node and
   answers the commands other nodes send it (:mod:`framecast.broker.forwarding`);
-- **asks** the publishing node for the raw routes of SPEC §11.2 and the deep-zoom tiles of
-  §9 (raw arrays and full-resolution pixels never travel with frames) and answers other
+- **asks** the publishing node for the raw routes of docs/science.md and the deep-zoom tiles of
+  (docs/tiles.md; raw arrays and full-resolution pixels never travel with frames) and answers other
   nodes' questions about its own frames (:mod:`framecast.broker.questions`).
 
 The link reads the frame announcements on ``{ns}:frames`` and hands them to the relay.

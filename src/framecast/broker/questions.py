@@ -1,8 +1,9 @@
-"""Raw questions between nodes through the broker (SPEC §10, §11.1).
+"""Raw questions between nodes through the broker (docs/scale-out.md, docs/science.md).
 
 Raw arrays and full-resolution pixels never travel with frames: a node that shows another
-node's frame asks the publishing node for the raw routes of SPEC §11.2 and the deep-zoom
-tiles of §9 (:meth:`RawQuestions.ask`) and waits ``broker_answer_timeout`` s; it answers other
+node's frame asks the publishing node for the raw routes of docs/science.md and the deep-zoom
+tiles of docs/tiles.md (:meth:`RawQuestions.ask`) and waits
+``broker_answer_timeout`` s; it answers other
 nodes' questions about its own frames with its :attr:`RawQuestions.answerer` (the same
 function its HTTP handlers call; :meth:`RawQuestions.answer`). An answer's body is stored
 under ``{ns}:answer:{id}`` for :data:`ANSWER_TTL` s and its head sent on the asker's channel

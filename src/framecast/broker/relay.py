@@ -1,4 +1,4 @@
-"""The frame relay between nodes through the broker (SPEC §10).
+"""The frame relay between nodes through the broker (docs/scale-out.md).
 
 - **Publishing**: every frame made on this node (:meth:`FrameRelay.on_frame`) is stored
   under ``{ns}:frame:{stream}`` (:mod:`framecast.broker.codec`) and announced on

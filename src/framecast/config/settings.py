@@ -71,7 +71,7 @@ _AT_LEAST_ONE = (
 _BROKER_SCHEMES = ("redis://", "rediss://", "unix://")
 _NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 #: The settings that say where one stream's images come from: per stream in a config file's
-#: ``[streams.NAME]`` table, and for the default stream at the top level (SPEC §7).
+#: ``[streams.NAME]`` table, and for the default stream at the top level (docs/streams.md).
 SOURCE_KEYS = (
     "watch",
     "existing",
@@ -203,7 +203,7 @@ class Settings:
             help="Most times per second web_image.jpg/data.json are rewritten.", group="images"
         ),
     )
-    # history (SPEC §8)
+    # history (docs/history.md)
     history: int = field(
         default=100,
         metadata=option(
@@ -422,7 +422,7 @@ class Settings:
             group="limits",
         ),
     )
-    # broker (SPEC §10)
+    # broker (docs/scale-out.md)
     broker: str | None = field(
         default=None,
         repr=False,

@@ -1,4 +1,4 @@
-"""The rule for stream names (SPEC §7), shared by the server, the config file and the
+"""The rule for stream names (docs/streams.md), shared by the server, the config file and the
 client — pure."""
 
 from __future__ import annotations

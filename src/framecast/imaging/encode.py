@@ -37,7 +37,7 @@ class Encoded:
     source_width: int
     source_height: int
     original: Any  # the full-resolution 8-bit display array, or the original JPEG bytes
-    #: The pixels as published, in their own dtype (SPEC §11.1): the array, or a JPEG's own
+    #: The pixels as published, in their own dtype (docs/science.md): the array, or a JPEG's own
     #: bytes (:meth:`framecast.science.raw.Raw.of` keeps them with the frame).
     published: np.ndarray[Any, Any] | bytes | None = None
 
@@ -45,7 +45,7 @@ class Encoded:
     def display(self) -> np.ndarray[Any, Any] | None:
         """The full-resolution 8-bit display image (H×W×C) when the frame is larger than the
         web image (downscaled to ``max_size``), else ``None``: what a deep-zoom pyramid
-        (SPEC §9) is cut from. It is :attr:`original` itself, never a copy."""
+        (docs/tiles.md) is cut from. It is :attr:`original` itself, never a copy."""
         larger = max(self.source_width, self.source_height) > max(self.width, self.height)
         if larger and isinstance(self.original, np.ndarray) and self.original.dtype == np.uint8:
             return self.original

@@ -1,11 +1,11 @@
-"""Deep Zoom Image pyramids of full-resolution frames (SPEC §9). Pure, CPU-bound.
+"""Deep Zoom Image pyramids of full-resolution frames (docs/tiles.md). Pure, CPU-bound.
 
 The DZI grid: level ``L`` of a ``W×H`` image is ``ceil(W / 2^(maxLevel−L))`` by
 ``ceil(H / 2^(maxLevel−L))`` pixels, ``maxLevel = ceil(log2(max(W, H)))``; each level is cut
 into tiles of :data:`TILE_SIZE` pixels, every tile extended by :data:`OVERLAP` pixels on
 each side that has a neighbour. The maths here (:func:`max_level`, :func:`level_size`,
 :func:`grid`, :func:`tile_rect`, :func:`dzi_xml`) is shared by the JPEG pyramid and, later,
-the raw tiles of SPEC §11.2.
+the raw tiles of docs/science.md.
 
 A :class:`Pyramid` belongs to its frame (:attr:`framecast.live.frames.Frame.pyramid`): it holds
 the frame's full-resolution 8-bit display image and is dropped with the frame.
@@ -14,7 +14,8 @@ JPEG-encodes): callers run it in a worker thread, and keep the tiles they serve 
 keeps them in its cache of tiles, bounded by ``max_tile_cache_bytes`` for every frame
 together, where each pyramid's tiles leave with it: :mod:`framecast.web.deepzoom`).
 
-With a broker (SPEC §10) a frame published by another node carries a :class:`RemotePyramid`:
+With a broker (docs/scale-out.md) a frame published by another node carries a
+:class:`RemotePyramid`:
 the full size of the publisher's pyramid, never its pixels; its tiles are asked of the
 publishing node.
 """
@@ -85,7 +86,7 @@ def tile_rect(
 
 def dzi_xml(width: int, height: int, format: str = FORMAT) -> bytes:
     """The standard DZI descriptor of a ``width×height`` pyramid of ``format`` tiles (JPEG
-    by default; ``"npy"`` for the raw tiles of SPEC §11.2)."""
+    by default; ``"npy"`` for the raw tiles of docs/science.md)."""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" '

@@ -139,12 +139,12 @@ class Frame:
     original: Any = None
     source_width: int = 0
     source_height: int = 0
-    #: The stream (camera) the frame belongs to (SPEC §7).
+    #: The stream (camera) the frame belongs to (docs/streams.md).
     stream: str = "default"
-    #: The deep-zoom pyramid of the full-resolution display image (SPEC §9), only for a frame
+    #: The deep-zoom pyramid of the full-resolution display image (docs/tiles.md), only for a frame
     #: larger than ``max_web_size``; the tiles cut from it leave the server's cache with it.
     pyramid: Pyramid | None = field(default=None, repr=False)
-    #: The pixels as published, in their own dtype (SPEC §11.1), or ``None`` when raw data
+    #: The pixels as published, in their own dtype (docs/science.md), or ``None`` when raw data
     #: is not kept (``keep_raw = false``).
     raw: Raw | None = field(default=None, repr=False)
     renderings: Renderings = field(init=False, repr=False)
@@ -167,7 +167,7 @@ class Frame:
 
     @property
     def raw_url(self) -> str | None:
-        """The URL path of the raw tiles' DZI descriptor (SPEC §11.2), or ``None``."""
+        """The URL path of the raw tiles' DZI descriptor (docs/science.md), or ``None``."""
         if self.raw is None:
             return None
         prefix = "" if self.stream == DEFAULT_STREAM else f"/{STREAM_PREFIX}/{self.stream}"

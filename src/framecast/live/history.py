@@ -1,4 +1,4 @@
-"""History: the last frames of each stream, bounded by count and by bytes (SPEC §8). Pure.
+"""History: the last frames of each stream, bounded by count and by bytes (docs/history.md). Pure.
 
 Each stream owns a :class:`History`, a ring of its last ``history`` frames (the latest frame
 included). Every stream's history draws on one :class:`HistoryBudget`, the server's

@@ -47,7 +47,8 @@ from framecast.science.raw import Raw
 
 __all__ = ["Numbering", "Pipeline"]
 
-#: Where a frame's number comes from when several nodes share a stream (SPEC §10): given the
+#: Where a frame's number comes from when several nodes share a stream (docs/scale-out.md): given
+#: the
 #: stream and the last number this node used, the next one (e.g. the broker's counter).
 Numbering = Callable[[str, int], Awaitable[int]]
 
@@ -88,9 +89,10 @@ class Pipeline:
         name its frames carry; ``web_root``: the folder its web files go to. A frame larger
         than the web image gets a deep-zoom :class:`~framecast.imaging.pyramid.Pyramid`
         (its tiles are cut when asked for, and kept by the server). ``keep_raw``:
-        frames keep their raw array (SPEC §11.1). ``priority``: the server's rule that
+        frames keep their raw array (docs/science.md). ``priority``: the server's rule that
         background work (tiles, analysis) waits while a frame is made here. ``numbering`` and
-        ``on_frame`` (a broker's, SPEC §10): where sequence numbers come from, and who hears
+        ``on_frame`` (a broker's, docs/scale-out.md): where sequence numbers come from, and who
+        hears
         of each frame made here (then every image is made at once, as if watched: other
         nodes' viewers want it); without them frames are numbered locally and nobody else is
         told."""

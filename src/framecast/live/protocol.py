@@ -48,7 +48,7 @@ __all__ = [
 
 DISCONNECT = json.dumps({"type": "disconnect"})
 
-#: Replies to commands that cannot be dispatched (SPEC §4.3).
+#: Replies to commands that cannot be dispatched (docs/control.md).
 BAD_JSON: dict[str, Any] = {"error": "bad json"}
 UNKNOWN_COMMAND: dict[str, Any] = {"error": "unknown command"}
 _MAX_DEPTH = 32
@@ -97,7 +97,7 @@ def json_bytes(value: Any) -> bytes:
 
 def _new_image_head(frame: Described) -> dict[str, Any]:
     """``new_image`` without its metadata: ALS's ``type`` plus sequence, time, size, tiles,
-    and the raw data's dtype and DZI (SPEC §11.2)."""
+    and the raw data's dtype and DZI (docs/science.md)."""
     return {
         "type": "new_image",
         "seq": frame.seq,

@@ -1,8 +1,8 @@
-"""Streams: many cameras on one server (SPEC §7).
+"""Streams: many cameras on one server (docs/streams.md).
 
 A :class:`Stream` is one named camera: its own hub (latest frame, viewers), pipeline
 (pending image), counters (:mod:`framecast.live.counters`), history (its last frames,
-SPEC §8), web files and snapshot folder. Every frame its hub publishes also goes to its
+docs/history.md), web files and snapshot folder. Every frame its hub publishes also goes to its
 history; all the histories share one byte budget (``max_history_bytes``). The
 :class:`Streams` registry maps names to streams; it is the one place a stream is made, so
 the name rules and the ``max_streams`` cap hold for every way in (``publish(stream=…)``,
@@ -82,7 +82,7 @@ class Stream:
         #: What ``/api/status`` reports of this stream; the ``reset`` command zeroes them.
         self.counters = hub.counters
         #: The node that published the latest frame when it came through the broker
-        #: (SPEC §10), ``None`` when it was made here: where this stream's commands go.
+        #: (docs/scale-out.md), ``None`` when it was made here: where this stream's commands go.
         self.publisher: str | None = None
 
     @property
@@ -121,7 +121,7 @@ class Streams:
         numbering: Numbering | None = None,
         on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
-        """``numbering`` and ``on_frame``: every pipeline's (a broker's, SPEC §10)."""
+        """``numbering`` and ``on_frame``: every pipeline's (a broker's, docs/scale-out.md)."""
         self._numbering = numbering
         self._on_frame = on_frame
         self._settings = settings
@@ -135,7 +135,7 @@ class Streams:
         self._supervisor: Supervisor | None = None
         self._closed = False
         self._budget = HistoryBudget(settings.max_history_bytes)
-        #: Answers about every stream's frames' raw data (SPEC §11.2), one bound for all.
+        #: Answers about every stream's frames' raw data (docs/science.md), one bound for all.
         self.answers = Answers(settings.max_answer_cache_bytes)
         #: The decoded pixels of JPEG frames (their raw data), one bound for all.
         self.decoded = Answers(settings.max_decoded_cache_bytes)

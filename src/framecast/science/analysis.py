@@ -1,4 +1,4 @@
-"""The numbers of a frame's raw data (SPEC §11.2): pixel, stats, profile, histogram. Pure.
+"""The numbers of a frame's raw data (docs/science.md): pixel, stats, profile, histogram. Pure.
 
 Every function takes the raw array as published (mono H×W or colour H×W×C, any integer or
 float dtype) and returns plain Python values ready for JSON: integers stay ``int`` (the sum
@@ -50,7 +50,7 @@ __all__ = [
 #: Pixels per band of rows: small enough that a band's float64 temporaries stay a few MB,
 #: large enough that numpy's per-call overhead is negligible.
 BAND_PIXELS = 1 << 20
-#: Most bins a histogram may have (SPEC §11.2).
+#: Most bins a histogram may have (docs/science.md).
 MAX_BINS = 4096
 
 Array = np.ndarray[Any, Any]
@@ -297,7 +297,7 @@ def stats(
 ) -> dict[str, Any]:
     """Statistics of ``region`` (x, y, w, h; the whole frame without it): ``roi``,
     ``count``, ``min``, ``max``, ``mean``, ``std``, ``sum``, ``centroid``, ``saturated``,
-    ``nonfinite`` (SPEC §11.2). ``saturation`` is the level from :func:`saturation_level`."""
+    ``nonfinite`` (docs/science.md). ``saturation`` is the level from :func:`saturation_level`."""
     height, width = array.shape[0], array.shape[1]
     x, y, w, h = region if region is not None else (0, 0, width, height)
     check_region(array.shape, x, y, w, h)

@@ -1,4 +1,4 @@
-"""A frame's raw pixels, as published (SPEC §11.1). Pure.
+"""A frame's raw pixels, as published (docs/science.md). Pure.
 
 :class:`Raw` is what a frame keeps of the numbers behind its picture: the array as it was
 published (mono H×W or colour H×W×3/4, its own integer or float dtype), never a copy made
@@ -12,9 +12,9 @@ and leave with their frame.
 Everything derived from the raw array later (tiles, statistics) belongs to the frame too and
 is dropped with it.
 
-With a broker (SPEC §10, §11.1) a frame published by another node carries a
+With a broker (docs/scale-out.md, docs/science.md) a frame published by another node carries a
 :class:`RemoteRaw`: the dtype and shape of the publisher's array, never the array. The
-routes of §11.2 ask the publishing node for their :class:`RawAnswer` instead (the questions
+raw routes ask the publishing node for their :class:`RawAnswer` instead (the questions
 one may ask are declared in :mod:`framecast.science.queries`).
 """
 
@@ -164,7 +164,7 @@ class RemoteRaw(Raw):
 
 @dataclass(frozen=True, slots=True)
 class RawAnswer:
-    """What one route of SPEC §11.2 answers: status, content type, headers, body."""
+    """What one route of docs/science.md answers: status, content type, headers, body."""
 
     status: int
     content_type: str

@@ -1,4 +1,4 @@
-"""A frame's raw array as a file: NumPy ``.npy`` and FITS (SPEC §11.2). Pure, CPU-bound.
+"""A frame's raw array as a file: NumPy ``.npy`` and FITS (docs/science.md). Pure, CPU-bound.
 
 - :func:`npy` writes with numpy's own writer (:func:`numpy.lib.format.write_array`), so
   ``numpy.load`` gives back the dtype, shape and values bit for bit.

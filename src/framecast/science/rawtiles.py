@@ -1,4 +1,4 @@
-"""Raw tiles: a frame's published numbers on the DZI grid of SPEC §9 (SPEC §11.2). Pure.
+"""Raw tiles: a frame's published numbers on the DZI grid of docs/tiles.md (docs/science.md). Pure.
 
 Every frame with raw data, small ones too, has a raw pyramid on the same grid as the JPEG
 pyramid (:mod:`framecast.imaging.pyramid`: ``TileSize`` 254, ``Overlap`` 1), with ``Format`` npy:

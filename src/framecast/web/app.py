@@ -23,7 +23,7 @@ from framecast.web.ws import notify_handler
 
 __all__ = ["STREAM_ROUTE", "build_app"]
 
-#: Every stream's routes, the default one's included, live under this prefix (SPEC §7).
+#: Every stream's routes, the default one's included, live under this prefix (docs/streams.md).
 STREAM_ROUTE = "/s/{stream}"
 
 

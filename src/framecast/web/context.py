@@ -25,7 +25,8 @@ from framecast.web.admission import Admission
 
 __all__ = ["CONTEXT", "AskRaw", "Connections", "WebContext"]
 
-#: With a broker: asks the node that publishes a stream for a raw route's answer (SPEC §10):
+#: With a broker: asks the node that publishes a stream for a raw route's answer
+#: (docs/scale-out.md):
 #: stream, that node, seq, route, query parameters, gzip accepted → its answer.
 AskRaw = Callable[[str, str, int, str, Mapping[str, str], bool], Awaitable[RawAnswer]]
 

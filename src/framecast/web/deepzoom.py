@@ -1,4 +1,4 @@
-"""Deep zoom over HTTP (SPEC §9): ``GET <stream>/tiles/<seq>.dzi`` and
+"""Deep zoom over HTTP (docs/tiles.md): ``GET <stream>/tiles/<seq>.dzi`` and
 ``GET <stream>/tiles/<seq>_files/<level>/<col>_<row>.jpg``.
 
 A tile is cut and encoded by the frame's own :class:`~framecast.imaging.pyramid.Pyramid` in a
@@ -12,7 +12,7 @@ use it too) waits its turn while a live frame is being made (:mod:`framecast.run
 a burst of tile requests cannot delay the next live frame. Answers for a given seq never
 change and are cached as immutable.
 
-With a broker (SPEC §10), a frame published by another node has a
+With a broker (docs/scale-out.md), a frame published by another node has a
 :class:`~framecast.imaging.pyramid.RemotePyramid`: its ``.dzi`` is made here from the size the frame
 carries (the same bytes as the publisher's), and its tiles are asked of the publishing node
 (:func:`~framecast.web.peerdownloads.ask`, kept with the frame); :func:`tile_answer` is how a
@@ -88,7 +88,7 @@ async def tile_handler(request: web.Request) -> web.Response:
     pyramid = frame.pyramid
     assert pyramid is not None
     params = QUESTIONS[JPEG_TILE].given(request.match_info, request.query)
-    if isinstance(pyramid, RemotePyramid):  # published by another node: ask it (SPEC §10)
+    if isinstance(pyramid, RemotePyramid):  # published by another node: ask it (docs/scale-out.md)
         place = _place(pyramid, params)
         if isinstance(place, RawAnswer):
             return response_of(place)

@@ -1,4 +1,4 @@
-"""Raw data over HTTP (SPEC §11.2): ``GET <stream>/raw/<seq>.npy`` (with
+"""Raw data over HTTP (docs/science.md): ``GET <stream>/raw/<seq>.npy`` (with
 ``?level=L&x=X&y=Y&w=W&h=H``, a rectangle of one level of the raw pyramid),
 ``<stream>/raw/<seq>.fits``, ``<stream>/raw/<seq>.dzi`` and
 ``<stream>/raw/<seq>_files/<level>/<col>_<row>.npy``.
@@ -28,7 +28,7 @@ made once per frame and kept too.
 
 :func:`raw_answer` computes a route's answer from a frame and its parameters, without an
 HTTP request: the handlers call it, and so does the broker when another node asks about a
-frame published here. For a frame published by another node (SPEC §10) the handlers ask
+frame published here. For a frame published by another node (docs/scale-out.md) the handlers ask
 that node instead (:mod:`framecast.web.peerdownloads`).
 """
 

@@ -1,4 +1,4 @@
-"""``/frames``: each new image as one binary WebSocket message of JPEG bytes (SPEC §4.5).
+"""``/frames``: each new image as one binary WebSocket message of JPEG bytes (docs/control.md).
 
 A page can show it straight from a ``Blob`` without fetching ``web_image.jpg``. The same
 rules as ``/ws`` apply (they live in :mod:`framecast.web.liveclient`): only images published

@@ -1,4 +1,4 @@
-"""``POST /api/frames``: publish an image over HTTP, from any language (SPEC §4.1).
+"""``POST /api/frames``: publish an image over HTTP, from any language (docs/control.md).
 
 The body is the encoded image (JPEG, PNG, TIFF or FITS; the ``Content-Type`` is ignored and
 the bytes are sniffed, so ``curl --data-binary @frame.jpg`` just works). Metadata is a JSON
@@ -9,7 +9,8 @@ be given; the header's keys win). The image is published exactly like
 Answers (always JSON, one line):
 
 ``POST /s/<name>/api/frames`` publishes to stream ``<name>`` and creates it if it does not
-exist yet (SPEC §7): ``400`` for an invalid name, ``409`` when ``max_streams`` streams already
+exist yet (docs/streams.md): ``400`` for an invalid name, ``409`` when ``max_streams`` streams
+already
 exist. Both are checked before the body is read; the stream is made only once the image is
 known to be good.
 

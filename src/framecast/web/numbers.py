@@ -1,4 +1,4 @@
-"""The numbers behind the picture over HTTP (SPEC §11.2): ``GET <stream>/api/pixel``,
+"""The numbers behind the picture over HTTP (docs/science.md): ``GET <stream>/api/pixel``,
 ``/api/stats``, ``/api/profile`` and ``/api/histogram``.
 
 Each answer is computed by :mod:`framecast.science.analysis` in the tile workers
@@ -17,7 +17,7 @@ refusal is one line to the client and one log line, never a traceback.
 
 :func:`analysis_answer` computes a route's answer from a frame and the query parameters,
 without an HTTP request: the handlers call it, and so does the broker when another node
-asks about a frame published here. For a frame published by another node (SPEC §10) the
+asks about a frame published here. For a frame published by another node (docs/scale-out.md) the
 handlers ask that node instead (:mod:`framecast.web.peerdownloads`).
 """
 

@@ -1,4 +1,4 @@
-"""Raw routes for frames published by another node (SPEC §10, §11.1).
+"""Raw routes for frames published by another node (docs/scale-out.md, docs/science.md).
 
 A node with a broker shows frames of streams other nodes publish; their raw data stays
 with the publisher (the frame holds a :class:`~framecast.science.raw.RemoteRaw`: dtype and shape,
@@ -9,7 +9,7 @@ with the frame (a deep-zoom tile with the tiles, anything else with the answers)
 same question about the same frame crosses the broker once — also when viewers ask it at
 the same moment: a question identical to one on its way waits for that one's answer
 (counted in ``raw_joined``), whoever asked first. :func:`ask` is
-that path on its own: the deep-zoom tiles of such a frame (SPEC §9) take it too. A publisher
+that path on its own: the deep-zoom tiles of such a frame (docs/tiles.md) take it too. A publisher
 that does not answer within ``broker_answer_timeout`` s gives a 503 that says
 so; its own refusals (400, 404) come back as they are, and are not kept.
 

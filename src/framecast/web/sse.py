@@ -1,4 +1,4 @@
-"""``/events``: Server-Sent Events, the push-only twin of ``/ws`` (SPEC §4.4).
+"""``/events``: Server-Sent Events, the push-only twin of ``/ws`` (docs/control.md).
 
 The stream starts with a ``retry:`` hint (a few seconds, with random jitter so that many
 browsers do not all reconnect at the same instant after a restart), then carries

@@ -1,6 +1,6 @@
 """Which stream a request is for, and the overview: ``GET /api/streams``, ``GET /streams``.
 
-Every route of SPEC §4 exists twice: at the root for the default stream (ALS embedding sees
+Every route of docs/control.md exists twice: at the root for the default stream (ALS embedding sees
 no change) and under ``/s/<name>/`` for every stream, the default one included. A handler
 asks :func:`stream_of` for its stream: an invalid name is a 400, an unknown one a 404 that
 names it and points to ``/streams`` — answered from a dictionary look-up, creating nothing.

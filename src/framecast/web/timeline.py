@@ -1,4 +1,5 @@
-"""History routes (SPEC §8): ``GET <stream>/api/history``, ``<stream>/history/<seq>.jpg`` and
+"""History routes (docs/history.md): ``GET <stream>/api/history``, ``<stream>/history/<seq>.jpg``
+and
 ``<stream>/history/<seq>.json``.
 
 Every answer is bytes the frame already holds (its JPEG, its ``data.json``), so a history

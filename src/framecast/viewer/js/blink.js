@@ -1,4 +1,4 @@
-// Blink comparator (SPEC §8): alternates two sides, the live image and a pinned earlier
+// Blink comparator (docs/history.md): alternates two sides, the live image and a pinned earlier
 // frame, at an adjustable rate. Only a clock: no DOM, no network; whoever listens to
 // "flip" shows the side it names, in the same view (same zoom and pan).
 

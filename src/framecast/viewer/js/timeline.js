@@ -1,4 +1,4 @@
-// Looking back through a stream's kept frames (SPEC §8): which frame is on screen (live, or
+// Looking back through a stream's kept frames (docs/history.md): which frame is on screen (live, or
 // an earlier one), where a step back or forward goes, and how many new frames arrived while
 // looking back. Pure state: no DOM, no network; main.js fetches and shows.
 

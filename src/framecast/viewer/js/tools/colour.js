@@ -1,9 +1,9 @@
-// Levels in the browser (SPEC §11.3): black and white points, a stretch and a colormap that
+// Levels in the browser (docs/viewer.md): black and white points, a stretch and a colormap that
 // turn raw values into display colours. Pure: numbers in, numbers out; no DOM, no network.
 
 export const STRETCHES = ["linear", "sqrt", "log", "asinh"];
 export const COLORMAPS = ["grey", "viridis", "inferno", "diverging"];
-/** The saturation highlight's colour (SPEC §11.3): a pure red no colormap uses. */
+/** The saturation highlight's colour (docs/viewer.md): a pure red no colormap uses. */
 export const SATURATED = [255, 0, 0];
 
 const INTEGER_MAX = { uint8: 255, int8: 127, uint16: 65535, int16: 32767, uint32: 4294967295, int32: 2147483647 };

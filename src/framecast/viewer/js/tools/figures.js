@@ -1,4 +1,4 @@
-// A region's figures and a line's profile (SPEC §11.3, from §11.2's /api/stats and
+// A region's figures and a line's profile (docs/viewer.md, from the /api/stats and
 // /api/profile): the figures shown with all their digits as the server wrote them, a strip
 // chart of one chosen figure over the frames since the region was drawn, the reticle on the
 // centroid if asked, and the line's raw values as a plot; asked again for every frame.

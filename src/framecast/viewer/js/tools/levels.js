@@ -1,4 +1,4 @@
-// Levels on the raw data (SPEC §11.3): the frame on screen shown as raw tiles painted with
+// Levels on the raw data (docs/viewer.md): the frame on screen shown as raw tiles painted with
 // this viewer's black and white points, stretch and colormap. It owns which tile source a
 // frame is shown with, the newest-wins read of whole frames ahead of their turn, the part of
 // a live frame the view looks at, the histogram (the frame's own, else the server's, else

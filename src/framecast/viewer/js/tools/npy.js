@@ -1,4 +1,4 @@
-// NumPy's .npy format (versions 1 to 3), as the raw tiles come (SPEC §11.2): the header's
+// NumPy's .npy format (versions 1 to 3), as the raw tiles come (docs/science.md): the header's
 // dtype, shape and order, and the values as a typed array. Pure: bytes in, numbers out.
 // float16 comes as float32 numbers (each exactly). 64-bit integers come as float64 numbers
 // to paint and count (exact up to 2^53) and, in `exact`, as BigInts: the values exactly as

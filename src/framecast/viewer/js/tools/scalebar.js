@@ -1,4 +1,4 @@
-// The scale bar's length and label (SPEC §11.3): from the metadata's `pixel_size` (a number,
+// The scale bar's length and label (docs/viewer.md): from the metadata's `pixel_size` (a number,
 // in `pixel_unit` per image pixel) and how many screen pixels an image pixel covers now, the
 // longest "nice" length (1, 2 or 5 × 10^k units) that fits in `maxScreen` pixels. Pure.
 

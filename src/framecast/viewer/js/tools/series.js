@@ -1,4 +1,4 @@
-// Metadata over time (SPEC §11.3): the numeric metadata values of the frames seen, by key,
+// Metadata over time (docs/viewer.md): the numeric metadata values of the frames seen, by key,
 // and whether a value crosses a threshold. Pure: no DOM, no network.
 
 /** Keep at most this many frames (the server's history is 100 by default). */

@@ -1,5 +1,5 @@
 // The tools' state in the URL fragment, next to the view's zoom and pan (viewstate.js), so
-// that a reload or a copied link reopens the same tools (SPEC §11.3 "Shareable view"):
+// that a reload or a copied link reopens the same tools (docs/viewer.md "Shareable view"):
 //   tools=1                  the tools panel is open
 //   ro=1                     the pixel readout is on
 //   ret=X,Y | ret=c          the reticle, at image pixel (X, Y) or the centre
