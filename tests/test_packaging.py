@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -10,15 +11,20 @@ import signal
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
+from collections.abc import Iterator
+from email.parser import Parser
 from pathlib import Path
 
 import aiohttp
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 OSD = "framecast/viewer/vendor/openseadragon.min.js"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -111,18 +117,31 @@ async def _serve_installed(venv: Path, home: Path) -> None:
         assert await asyncio.wait_for(proc.wait(), 15) == 0
 
 
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    """The sdist and the wheel `python -m build` makes of this checkout (built once)."""
+    out = tmp_path_factory.mktemp("dist")
+    _run(PYTHON, "-m", "build", "--outdir", out, ROOT, cwd=out, timeout=300)
+    (sdist,) = out.glob("framecast-*.tar.gz")
+    (wheel,) = out.glob("framecast-*.whl")
+    yield sdist, wheel
+
+
+def _venv(where: Path) -> Path:
+    """A fresh venv (no system packages); returns its python."""
+    _run(PYTHON, "-m", "venv", where, cwd=where.parent, timeout=120)
+    return where / "bin" / "python"
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)  # two isolated builds and a venv with every dependency
-async def test_wheel_from_sdist_installs_and_serves_the_viewer(tmp_path: Path) -> None:
+async def test_wheel_from_sdist_installs_and_serves_the_viewer(
+    dist: tuple[Path, Path], tmp_path: Path
+) -> None:
     """`python -m build` makes an sdist with the npm lock file and, from it, a wheel with
     OpenSeadragon; installed alone in a fresh venv, `framecast serve` serves the page and
     /openseadragon.min.js."""
-    dist = tmp_path / "dist"
-    await asyncio.to_thread(
-        _run, PYTHON, "-m", "build", "--outdir", dist, ROOT, cwd=tmp_path, timeout=300
-    )
-    (sdist,) = dist.glob("framecast-*.tar.gz")
-    (wheel,) = dist.glob("framecast-*.whl")
+    sdist, wheel = dist
     with tarfile.open(sdist) as tar:
         names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
     assert {"viewer-build/package.json", "viewer-build/package-lock.json"} <= names
@@ -134,14 +153,122 @@ async def test_wheel_from_sdist_installs_and_serves_the_viewer(tmp_path: Path) -
 
     home = tmp_path / "elsewhere"  # no source tree next to the installed package
     home.mkdir()
-    venv = tmp_path / "venv"
-    await asyncio.to_thread(_run, PYTHON, "-m", "venv", venv, cwd=home, timeout=120)
-    python = venv / "bin" / "python"
+    python = await asyncio.to_thread(_venv, tmp_path / "venv")
     await asyncio.to_thread(
         _run, python, "-m", "pip", "install", "-q", wheel, cwd=home, timeout=400
     )
     where = await asyncio.to_thread(
         _run, python, "-c", "import framecast; print(framecast.__file__)", cwd=home, timeout=60
     )
-    assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout
-    await _serve_installed(venv, home)
+    assert Path(where.stdout.strip()).is_relative_to(tmp_path / "venv"), where.stdout
+    await _serve_installed(tmp_path / "venv", home)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_wheel_and_sdist_carry_the_license_and_the_project_metadata(
+    dist: tuple[Path, Path],
+) -> None:
+    """The wheel and the sdist both contain LICENSE (BSD-3-Clause, "the framecast authors"),
+    and the wheel's metadata names the license, the authors, the project URLs and the
+    classifiers, as pyproject.toml declares them."""
+    sdist, wheel = dist
+    license_text = (ROOT / "LICENSE").read_text()
+    assert license_text.startswith("BSD 3-Clause License")
+    assert "Copyright (c) 2026, the framecast authors" in license_text
+    with tarfile.open(sdist) as tar:
+        (member,) = [m for m in tar.getmembers() if m.name.split("/", 1)[-1] == "LICENSE"]
+        packed = tar.extractfile(member)
+        assert packed is not None and packed.read().decode() == license_text
+        names = {name.split("/", 1)[-1] for name in tar.getnames()}
+    assert "constraints.txt" in names, "the sdist carries the exact versions for its tests"
+    with zipfile.ZipFile(wheel) as whl:
+        (licensed,) = [n for n in whl.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+        assert whl.read(licensed).decode() == license_text
+        (meta,) = [n for n in whl.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = Parser().parsestr(whl.read(meta).decode())
+    assert metadata["License-Expression"] == "BSD-3-Clause"
+    assert metadata.get_all("License-File") == ["LICENSE"]
+    assert metadata["Author"] == "the framecast authors"
+    urls = metadata.get_all("Project-URL") or []
+    assert any(url.startswith("Repository, https://") for url in urls), urls
+    classifiers = metadata.get_all("Classifier") or []
+    assert "Programming Language :: Python :: 3.11" in classifiers
+    assert not any(c.startswith("License ::") for c in classifiers), "the expression says it"
+
+
+def _lowest(requirements: list[str]) -> dict[str, str]:
+    """Each requirement's lower bound (``name>=X,<Y`` → ``{name: X}``); every dependency
+    must have one, so that an install next to older packages is a decision, not luck."""
+    lowest: dict[str, str] = {}
+    for text in requirements:
+        requirement = Requirement(text)
+        floors = [s.version for s in requirement.specifier if s.operator == ">="]
+        assert len(floors) == 1, f"{text}: give the oldest version tested as >="
+        assert not any(s.operator == "==" for s in requirement.specifier), f"{text} is pinned"
+        lowest[requirement.name] = floors[0]
+    return lowest
+
+
+#: Run by the venv holding the oldest versions: they are the ones installed, and a server
+#: started from the wheel serves a published 16-bit frame as a JPEG and as its exact array.
+_SMOKE = """
+import importlib.metadata, io, json, sys, time, urllib.request
+import numpy as np
+from PIL import Image
+from framecast import ImageServer
+
+wanted = json.loads(sys.argv[1])
+installed = {name: importlib.metadata.version(name) for name in wanted}
+assert all(installed[n].startswith(v) for n, v in wanted.items()), installed
+server = ImageServer(work_folder=sys.argv[2], port=0, displayed_address="ip:127.0.0.1")
+url = server.start()
+try:
+    frame = (np.arange(48 * 64, dtype=np.uint16).reshape(48, 64) * 20).astype(np.uint16)
+    server.publish(frame, metadata={"EXPO": 30})
+    deadline = time.monotonic() + 30
+    while True:
+        with urllib.request.urlopen(url + "data.json", timeout=10) as answer:
+            data = json.load(answer)
+        if data["framecast"].get("seq") == 1:
+            break
+        assert time.monotonic() < deadline, data
+        time.sleep(0.05)
+    with urllib.request.urlopen(url + "web_image.jpg", timeout=10) as answer:
+        jpeg = Image.open(io.BytesIO(answer.read()))
+        assert (jpeg.format, jpeg.size) == ("JPEG", (64, 48)), (jpeg.format, jpeg.size)
+    with urllib.request.urlopen(url + "raw/1.npy", timeout=10) as answer:
+        raw = np.load(io.BytesIO(answer.read()))
+    assert raw.dtype == np.uint16 and np.array_equal(raw, frame)
+    assert data["EXPO"] == 30
+finally:
+    server.stop()
+print("served", url)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # a venv of wheels from the package index
+def test_the_wheel_works_with_the_oldest_versions_it_allows(
+    dist: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """With every dependency (and the fits and codecs extras) at the lowest version
+    pyproject.toml allows, installed from wheels into a fresh venv, the built wheel serves a
+    published frame: web image and exact raw array. A raised floor or a newer API used
+    without raising it fails here."""
+    _, wheel = dist
+    project = PYPROJECT["project"]
+    extras = project["optional-dependencies"]
+    lowest = _lowest([*project["dependencies"], *extras["fits"], *extras["codecs"]])
+    for name in ("bsread", "broker", "speed"):
+        _lowest(extras[name])  # the other extras have a lower bound too
+    home = tmp_path / "home"
+    home.mkdir()
+    python = _venv(tmp_path / "venv")
+    pins = [f"{name}=={version}" for name, version in lowest.items()]
+    _run(
+        python, "-m", "pip", "install", "-q", "--only-binary", ":all:",
+        f"{wheel}[fits,codecs]", *pins, cwd=home, timeout=600,
+    )  # fmt: skip
+    done = _run(python, "-c", _SMOKE, json.dumps(lowest), home / "work", cwd=home, timeout=120)
+    assert "served http://127.0.0.1:" in done.stdout
