@@ -49,9 +49,10 @@ def pixels_of(path: Path) -> np.ndarray:
 
 
 async def test_snapshot_before_any_frame(tmp_path: Path) -> None:
-    """snapshot_now with no frame replies exactly {"ok": false, "reason": "no frame yet"}."""
+    """snapshot_now with no frame replies {"ok": false, "error": "no frame yet"} like every
+    failed command (docs/client.md), and "reason" with the same text for older clients."""
     reply = await Commands().dispatch(Command("snapshot_now"), FakeSession(tmp_path / "snapshots"))
-    assert reply == {"ok": False, "reason": "no frame yet"}
+    assert reply == {"ok": False, "error": "no frame yet", "reason": "no frame yet"}
     assert not (tmp_path / "snapshots").exists()
 
 
@@ -299,11 +300,11 @@ async def test_a_connection_over_its_limit_is_refused_and_nothing_runs(tmp_path:
         {"ok": True, "counters": "reset"},
         {"ok": True},
     ]
-    refused = {
-        "ok": False,
-        "reason": "too many commands: at most 0.001 per second on this connection "
-        "(max_command_rate, after a burst of 3); wait and retry",
-    }
+    limit = (
+        "too many commands: at most 0.001 per second on this connection "
+        "(max_command_rate, after a burst of 3); wait and retry"
+    )
+    refused = {"ok": False, "error": limit, "reason": limit}
     assert await send("focus") == refused
     assert await send("reset") == refused
     assert await send("nope") == {"error": "unknown command"}
@@ -331,7 +332,7 @@ async def test_a_stream_limit_holds_for_all_its_connections(tmp_path: Path) -> N
         "too many commands: at most 0.001 per second for stream 'cam1' from all its clients "
         "(max_stream_command_rate, after a burst of 4); wait and retry"
     )
-    assert replies[4:] == [{"ok": False, "reason": reason}] * 2
+    assert replies[4:] == [{"ok": False, "error": reason, "reason": reason}] * 2
     assert await commands.dispatch(Command("focus"), session, stream="cam2") == {"ok": True}
     assert ran == ["cam1"] * 4 + ["cam2"]
     assert session.counters.commands_run == 5, "refused commands are not counted as run"

@@ -219,7 +219,11 @@ async def test_acommand_snapshot_writes_the_file_and_custom_fields_arrive(
     command gets the fields and its reply comes back."""
     server.on_command("focus", lambda fields: {"ok": True, "got": fields})
     client = Client(base(server))
-    assert await client.acommand("snapshot_now") == {"ok": False, "reason": "no frame yet"}
+    assert await client.acommand("snapshot_now") == {
+        "ok": False,
+        "error": "no frame yet",
+        "reason": "no frame yet",
+    }
     await client.apublish(gradient())
     reply = await client.acommand("snapshot_now")
     assert reply["ok"] is True

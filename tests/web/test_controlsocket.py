@@ -41,7 +41,11 @@ async def test_each_reply_of_the_spec(server: ImageServer, http: aiohttp.ClientS
     """no frame yet / saved / counters reset / bad json / unknown command, exactly, on one
     socket that stays open after every error."""
     async with http.ws_connect(base(server) + "/control") as ws:
-        assert await ask(ws, '{"cmd": "snapshot_now"}') == {"ok": False, "reason": "no frame yet"}
+        assert await ask(ws, '{"cmd": "snapshot_now"}') == {
+            "ok": False,
+            "error": "no frame yet",
+            "reason": "no frame yet",
+        }
         assert await ask(ws, "this is not json") == {"error": "bad json"}
         assert await ask(ws, '{"cmd": "self_destruct"}') == {"error": "unknown command"}
         server.publish(gradient())
@@ -116,12 +120,12 @@ async def test_a_full_snapshots_folder_refuses_snapshot_now(work: Path) -> None:
         srv.publish(gradient())
         await published(srv, 1)
         reply = await ask(ws, '{"cmd": "snapshot_now"}')
-        assert reply == {
-            "ok": False,
-            "reason": f"the snapshots folder {folder.resolve()} is full: it holds 4.9 KiB of "
+        full = (
+            f"the snapshots folder {folder.resolve()} is full: it holds 4.9 KiB of "
             "max_snapshots_bytes 4.9 KiB; delete or move snapshots from it, or raise "
-            "--max-snapshots-bytes",
-        }
+            "--max-snapshots-bytes"
+        )
+        assert reply == {"ok": False, "error": full, "reason": full}
         assert [p.name for p in folder.iterdir()] == ["20250101-000000-000001-0001aaaa.jpg"]
         assert await ask(ws, '{"cmd": "reset"}') == {"ok": True, "counters": "reset"}
 
@@ -139,11 +143,11 @@ async def test_a_command_flood_is_refused_per_socket_and_not_run(work: Path) -> 
     )
     ran: list[dict[str, Any]] = []
     srv.on_command("focus", lambda fields: ran.append(fields))
-    refused = {
-        "ok": False,
-        "reason": "too many commands: at most 0.01 per second on this connection "
-        "(max_command_rate, after a burst of 5); wait and retry",
-    }
+    limit = (
+        "too many commands: at most 0.01 per second on this connection "
+        "(max_command_rate, after a burst of 5); wait and retry"
+    )
+    refused = {"ok": False, "error": limit, "reason": limit}
     async with srv, aiohttp.ClientSession() as http:
         async with http.ws_connect(base(srv) + "/control") as ws:
             for message in [b'{"cmd": "focus"}'] * 5:  # sent at once, answered in order
@@ -185,7 +189,7 @@ async def test_a_stream_limit_spans_its_sockets(work: Path) -> None:
         "too many commands: at most 0.01 per second for stream 'cam1' from all its clients "
         "(max_stream_command_rate, after a burst of 4); wait and retry"
     )
-    assert replies[4:] == [{"ok": False, "reason": reason}] * 2
+    assert replies[4:] == [{"ok": False, "error": reason, "reason": reason}] * 2
     assert ran == ["cam1"] * 4 + ["default"]
 
 

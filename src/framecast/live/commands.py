@@ -6,7 +6,7 @@ Two commands are built in:
 ``snapshot_now``
     saves a full-quality JPEG of the latest image as
     ``<work folder>/snapshots/<YYYYmmdd-HHMMSS>-<seq>-<unique>.jpg`` and replies
-    ``{"ok": true, "saved": "<absolute path>"}`` (``{"ok": false, "reason": "no frame yet"}``
+    ``{"ok": true, "saved": "<absolute path>"}`` (``{"ok": false, "error": "no frame yet"}``
     before the first image). One file per frame: asking again for the same frame answers the
     same path; a full snapshots folder refuses with a reason (:mod:`.snapshots`).
 ``reset``
@@ -28,8 +28,9 @@ Commands that would run (built-in or registered; not unknown names) are rate-lim
 each with a token bucket: per connection (:meth:`Commands.receive`, ``max_command_rate``
 after a burst of ``max_command_burst``) and per stream, on the node that publishes it
 (:meth:`Commands.dispatch`, ``max_stream_command_rate`` / ``max_stream_command_burst``). A
-command over either limit is answered ``{"ok": false, "reason": "too many commands: ..."}``
-and not run.
+command over either limit is answered ``{"ok": false, "error": "too many commands: ..."}``
+and not run. A built-in command's refusal also carries its text as ``reason``, which clients
+written before read.
 """
 
 from __future__ import annotations
@@ -73,7 +74,15 @@ Remote = Callable[[str, str, str | None, Command], Awaitable[dict[str, Any]]]
 BUILTIN_COMMANDS = ("snapshot_now", "reset")
 #: Seconds a command may take before the client is told it timed out.
 COMMAND_TIMEOUT = 30.0
-_NO_FRAME: dict[str, Any] = {"ok": False, "reason": "no frame yet"}
+
+
+def _refused(text: str) -> dict[str, Any]:
+    """A built-in command's refusal: ``error`` as every failed command (docs/client.md), and
+    the same text as ``reason`` for older clients."""
+    return {"ok": False, "error": text, "reason": text}
+
+
+_NO_FRAME: dict[str, Any] = _refused("no frame yet")
 #: Refused commands are logged at most once per this many seconds, with their count.
 LIMIT_LOG_INTERVAL = 10.0
 
@@ -226,7 +235,7 @@ class Commands:
                 stream,
                 reason,
             )
-        return {"ok": False, "reason": reason}
+        return _refused(reason)
 
     async def _snapshot(self, session: Session, stream: str) -> dict[str, Any]:
         frame = session.latest
@@ -239,7 +248,7 @@ class Commands:
             count = self._full_log.due()
             if count is not None:
                 log.warning("%d snapshot(s) refused (latest of %r): %s", count, stream, refused)
-            return {"ok": False, "reason": str(refused)}
+            return _refused(str(refused))
         except Exception as exc:
             log.error("could not save a snapshot in %s: %s", folder, exc)
             return {"ok": False, "error": f"cannot save the snapshot: {exc}"}
