@@ -252,7 +252,9 @@ def _decode_fits(data: bytes, what: str, max_pixels: int | None) -> np.ndarray[A
         from astropy.io import fits as astropy_fits
     except ImportError:
         raise ImageError(
-            f"{what} is a FITS image but astropy is not installed; pip install 'framecast[fits]'"
+            f"{what} is a FITS image, and the framecast server that decodes it has no astropy: "
+            "install it where the server runs (pip install 'framecast[fits]' there; a "
+            "producer sending FITS needs nothing)"
         ) from None
     try:
         with astropy_fits.open(io.BytesIO(data), memmap=False, lazy_load_hdus=False) as hdus:
