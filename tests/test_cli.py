@@ -143,7 +143,7 @@ async def test_environment_configures_the_server(tmp_path: Path) -> None:
         (["serve", "--port", "80"], "out of range"),
         (["serve", "--port", "abc"], "invalid"),
         (["serve", "--watch", "/nonexistent/folder"], "does not exist"),
-        (["serve", "--displayed-address", "lan"], "auto or ip:"),
+        (["serve", "--displayed-address", "lan"], "--displayed-address auto, ip:<address> or"),
         (["serve", "--stretch", "log"], "invalid choice"),
         (["serve", "--no-such-option"], "unrecognized"),
         (["simulate", "--port", "0"], "out of range"),
@@ -304,11 +304,13 @@ async def test_the_url_is_printed_once(tmp_path: Path) -> None:
 
 
 async def test_serving_on_loopback_warns_once_to_change_host(tmp_path: Path) -> None:
-    """--host 127.0.0.1 warns once, and says to change --host, not --displayed-address."""
+    """--host 127.0.0.1 warns once, and says to change --host, not the displayed LAN address
+    (only a reverse proxy's public URL, the other way in)."""
     _, out, err = await serve_and_stop(tmp_path, "--no-qr", "--host", "127.0.0.1")
     warnings = [line for line in (out + err).splitlines() if "other devices" in line]
     assert len(warnings) == 1, out + err
-    assert "--host 0.0.0.0" in warnings[0] and "--displayed-address" not in warnings[0]
+    assert "--host 0.0.0.0" in warnings[0] and "--displayed-address ip:" not in warnings[0]
+    assert "reverse proxy show its public URL: --displayed-address https://" in warnings[0]
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from framecast.config.settings import (
     table,
 )
 from framecast.config.streamname import DEFAULT_STREAM, check_name
-from framecast.errors import ConfigError, FramecastError, PortInUseError
+from framecast.errors import ConfigError, FramecastError, spelling
 from framecast.remote import push as pushcli
 from framecast.runtime.deadline import cancel_all, within
 from framecast.version import __version__
@@ -285,7 +285,13 @@ def _simulate(settings: SimulateSettings) -> None:
     from framecast.sources.simulator import run_sender
 
     with contextlib.suppress(KeyboardInterrupt):
-        run_sender(port=settings.port, rate=settings.rate, count=settings.count, mode=settings.mode)
+        run_sender(
+            host=settings.host,
+            port=settings.port,
+            rate=settings.rate,
+            count=settings.count,
+            mode=settings.mode,
+        )
 
 
 #: Seconds the process may take to end once the server has stopped. Work still running in
@@ -348,32 +354,40 @@ def run() -> None:
     sys.exit(code)
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """``parse_args``, except that arguments nobody knows are the chosen command's error,
+    so its message points at ``framecast serve --help``, not at ``framecast --help``."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        commands = next(
+            a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+        )
+        chosen = commands.get(getattr(args, "command", None) or "", parser)
+        chosen.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command in pushcli.COMMANDS:
-        return pushcli.run(args)
-    given = vars(args)
-    try:
-        console = load(ConsoleSettings, given)
-        _configure_logging(console.verbose)
-        if args.command == "serve":
-            settings, streams = _serve_settings(given, console.config)
-            _run(_serve(settings, streams, show_qr=not console.no_qr))
-        elif args.command == "cert":
-            _cert(args)
-        elif args.command == "simulate":
-            _simulate(load(SimulateSettings, given))
-    except PortInUseError as exc:
-        print(
-            f"framecast: error: port {exc.port} is in use by another process; "
-            "choose another with --port (or --port 0 for any free port)",
-            file=sys.stderr,
-        )
-        return 2
-    except FramecastError as exc:
-        print(f"framecast: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    args = _parse(parser, argv)
+    # While the command runs, messages name options as flags (--port), in every thread.
+    with spelling("flag", process=True):
+        if args.command in pushcli.COMMANDS:
+            return pushcli.run(args)
+        given = vars(args)
+        try:
+            console = load(ConsoleSettings, given)
+            _configure_logging(console.verbose)
+            if args.command == "serve":
+                settings, streams = _serve_settings(given, console.config)
+                _run(_serve(settings, streams, show_qr=not console.no_qr))
+            elif args.command == "cert":
+                _cert(args)
+            elif args.command == "simulate":
+                _simulate(load(SimulateSettings, given))
+        except FramecastError as exc:
+            print(f"framecast: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 130
     return 0

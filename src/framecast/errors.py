@@ -14,9 +14,20 @@ went wrong and what to do about it::
     ├── SourceError          a source (folder, ZeroMQ stream, simulator) cannot deliver
     ├── ClientError          framecast.Client got no answer or a refusal from the server
     └── ServerStateError     the call does not fit the server's state (publish before start)
+
+A message names an option the way its reader wrote it (:func:`spell`): as a keyword
+(``port=0``) for the Python API, as a flag (``--port 0``) under the ``framecast`` command,
+as a key (``port = 0``) while a config file is read.
 """
 
 from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
+from typing import Literal
 
 __all__ = [
     "ClientError",
@@ -29,7 +40,60 @@ __all__ = [
     "ServerStateError",
     "SourceError",
     "StreamLimitError",
+    "spell",
+    "spelling",
+    "suggest",
 ]
+
+Spelling = Literal["keyword", "flag", "key"]
+_NOTHING = object()
+#: The process's spelling: "keyword" (the Python API) unless the ``framecast`` command, which
+#: owns the process while it runs, says "flag" (for every thread, the encoders' included).
+_process: list[Spelling] = ["keyword"]
+#: A spelling for what runs in this context only (a config file while it is read).
+_here: ContextVar[Spelling | None] = ContextVar("framecast_spelling", default=None)
+
+
+def spell(name: str, value: object = _NOTHING) -> str:
+    """Option ``name`` (a setting's field name) as the reader writes it, with ``value`` if
+    given: ``port=`` / ``port=0`` (Python), ``--port`` / ``--port 0`` (command line),
+    ``port`` / ``port = 0`` (config file)."""
+    style = _here.get() or _process[0]
+    if style == "flag":
+        flag = "--" + name.replace("_", "-")
+        return flag if value is _NOTHING else f"{flag} {value}"
+    if style == "key":
+        return name if value is _NOTHING else f"{name} = {json.dumps(value)}"
+    return f"{name}=" if value is _NOTHING else f"{name}={value!r}"
+
+
+def suggest(word: str, known: Iterable[str]) -> str:
+    """What to say about an unknown ``word``: "did you mean 'x'?" for the closest known
+    names (as :func:`spell` writes them), else the list of every known one."""
+    names = list(known)
+    close = difflib.get_close_matches(word, names, n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(spell(name) for name in close) + "?"
+    return "known: " + ", ".join(names)
+
+
+@contextlib.contextmanager
+def spelling(style: Spelling, *, process: bool = False) -> Iterator[None]:
+    """Name options in ``style`` inside the block: in this context only, or with
+    ``process=True`` (the command line) in every thread until the block ends."""
+    if process:
+        before = _process[0]
+        _process[0] = style
+        try:
+            yield
+        finally:
+            _process[0] = before
+        return
+    token = _here.set(style)
+    try:
+        yield
+    finally:
+        _here.reset(token)
 
 
 class FramecastError(Exception):
@@ -47,8 +111,8 @@ class PortInUseError(ConfigError):
         self.port = port
         extra = f" ({detail})" if detail else ""
         super().__init__(
-            f"port {port} is in use by another process{extra}; "
-            "choose another port (or port=0 for any free port)"
+            f"port {port} is in use by another process{extra}; choose another with "
+            f"{spell('port')} (or {spell('port', 0)} for any free port)"
         )
 
 
@@ -67,7 +131,7 @@ class ImageTooLargeError(ImageError):
         self.width, self.height, self.limit = width, height, limit
         super().__init__(
             f"the image is {width}x{height} = {width * height} pixels, more than "
-            f"max_image_pixels ({limit}); send a smaller image or raise --max-image-pixels"
+            f"max_image_pixels ({limit}); send a smaller image or raise {spell('max_image_pixels')}"
         )
 
 

@@ -27,12 +27,12 @@ from framecast import imaging
 from framecast.broker.node import Broker
 from framecast.config.settings import Settings
 from framecast.config.streamname import DEFAULT_STREAM
-from framecast.errors import ConfigError, SourceError
+from framecast.errors import ConfigError, SourceError, spell
 from framecast.live import webfolder
 from framecast.live.commands import Commands
 from framecast.live.counters import ServerCounters
 from framecast.live.pipeline import Pipeline
-from framecast.live.streams import Stream, Streams
+from framecast.live.streams import Streams
 from framecast.network import address
 from framecast.network.clientaddress import parse_networks
 from framecast.runtime.deadline import STOP_WAIT, cancel_all, within
@@ -124,6 +124,12 @@ class Running:
         """Start a server on the running event loop. ``named``: the named streams given sources
         at construction, with their settings; ``seqs``: each stream's last sequence number,
         kept from one run to the next (numbering goes on)."""
+        # Every source is made first, which checks its settings (a --zmq address that is not
+        # one, a missing package): such a mistake is reported before anything starts.
+        made = [
+            (name, create_sources(config))
+            for name, config in [(DEFAULT_STREAM, settings), *named.items()]
+        ]
         listener.raise_open_file_limit()
         webfolder.prepare_folder(settings.work_folder, "work folder")
         web_root = webfolder.prepare_folder(settings.web_root, "web folder")
@@ -156,7 +162,7 @@ class Running:
             app = build_app(context, tiles=pools.tiles)
             runner, port = await listener.listen(app, settings, ssl_context)
             try:
-                where, displayed = _locate(settings, context, port)
+                where, shown = _locate(settings, context, port)
             except BaseException:
                 await runner.cleanup()
                 raise
@@ -167,17 +173,11 @@ class Running:
         streams.start(context.supervisor)
         if broker is not None:
             running._join(app)
-        fed = [(streams.default, settings)]
-        fed += [(streams.create(name, has_source=True), config) for name, config in named.items()]
-        try:
-            running._start_sources(fed)
-        except Exception:
-            await running.stop()
-            raise
+        running._start_sources(made)
         # The URL itself is start()'s answer (and the CLI prints it): log the folder only.
         log.info("framecast serving the web folder %s", web_root)
-        if where.access_limited:
-            log.warning("%s", address.unreachable_warning(settings.host, displayed, where.url))
+        if shown.limited:
+            log.warning("%s", address.unreachable_warning(settings.host, shown))
         return running
 
     def _join(self, app: web.Application) -> None:
@@ -190,10 +190,10 @@ class Running:
         broker.start(context.supervisor, context.streams)
         self.commands.remote = broker.control
 
-    def _start_sources(self, fed: list[tuple[Stream, Settings]]) -> None:
-        """Make each stream's sources (all first: a bad one starts none) and pump them."""
-        made = [(stream, create_sources(config)) for stream, config in fed]
-        for stream, sources in made:
+    def _start_sources(self, made: list[tuple[str, list[Source]]]) -> None:
+        """Pump each stream's sources (made, and so checked, before anything started)."""
+        for name, sources in made:
+            stream = self.streams.create(name, has_source=True)  # made at start already
             for source in sources:
                 self.sources.append(source)
                 name = source.name
@@ -267,25 +267,23 @@ def _context(
     )
 
 
-def _locate(settings: Settings, context: WebContext, port: int) -> tuple[Address, str]:
-    """The URL viewers are shown and the origins allowed, once the port is known; and the
-    address shown."""
-    displayed = address.displayed_ip(settings.displayed_address, settings.host)
+def _locate(
+    settings: Settings, context: WebContext, port: int
+) -> tuple[Address, address.Displayed]:
+    """The URL viewers are shown and the origins allowed, once the port is known (a
+    displayed URL's own origin among them: the operator named it); and what is shown."""
     scheme = "https" if settings.tls else "http"
-    where = Address(
-        url=address.make_url(scheme, displayed, port),
-        port=port,
-        access_limited=address.is_loopback(displayed),
-    )
+    shown = address.displayed(settings.displayed_address, settings.host, scheme, port)
+    where = Address(url=shown.url, port=port, access_limited=shown.limited)
     context.url = where.url
     context.access_limited = where.access_limited
     context.origins = origins.server_origins(
         scheme=scheme,
         port=port,
-        hosts=origins.own_hosts(settings.host, displayed),
-        allowed=settings.allowed_origins,
+        hosts=origins.own_hosts(settings.host, shown.host),
+        allowed=(*settings.allowed_origins, shown.url),
     )
-    return where, displayed
+    return where, shown
 
 
 def _prepare_web_folder(web_root: Path) -> bytes:
@@ -306,7 +304,7 @@ def _prepare_web_folder(web_root: Path) -> bytes:
         )
         raise ConfigError(
             f"cannot write the viewer files to the web folder {str(web_root)!r}: "
-            f"{exc.strerror or exc}; {advice} or choose another with --web-folder"
+            f"{exc.strerror or exc}; {advice} or choose another with {spell('web_folder')}"
         ) from None
     return placeholder
 

@@ -26,7 +26,7 @@ from framecast import imaging
 from framecast.broker.node import Broker
 from framecast.config.settings import ServerOptions, Settings, StreamOptions
 from framecast.config.streamname import DEFAULT_STREAM, check_name
-from framecast.errors import ConfigError, ServerStateError
+from framecast.errors import ConfigError, ServerStateError, spell
 from framecast.live.commands import Commands, Handler
 from framecast.live.frames import Incoming
 from framecast.live.metadata import check_value as check_metadata
@@ -74,6 +74,8 @@ class ImageServer:
             self.settings = Settings.build(**options)
         else:  # built and checked once (the CLI's path); keywords, if any, override it
             self.settings = settings.replace(**options) if options else settings
+        # What only imaging can check (the colormap's name), here rather than at start().
+        imaging.DisplayOptions.from_settings(self.settings)
         self._named_streams = _stream_settings(self.settings, streams or {})
         self._commands = Commands(self.settings)
         #: The parts of the running server (None when stopped): made by astart(), consumed
@@ -343,7 +345,7 @@ def _stream_settings(
     if len(found) + 1 > settings.max_streams:
         raise ConfigError(
             f"{len(found)} named streams and the default one are more than max_streams "
-            f"({settings.max_streams}); raise --max-streams"
+            f"({settings.max_streams}); raise {spell('max_streams')}"
         )
     return found
 

@@ -33,9 +33,40 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 
 @pytest.mark.parametrize("port", [1, 80, 1023, 65536, -1, 100000])
 def test_ports_outside_the_range_are_rejected(port: int) -> None:
-    """Ports outside 1024-65535 (other than 0) are refused with the fix in the message."""
-    with pytest.raises(ConfigError, match=r"out of range.*--port"):
+    """Ports outside 1024-65535 (other than 0) are refused with the fix in the message, in the
+    Python API's words (port=, port=0), never the command line's --port."""
+    with pytest.raises(ConfigError, match=r"out of range.*with port= \(or port=0 ") as caught:
         Settings(port=port)
+    assert "--" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "keyword"),
+    [
+        ({"jpeg_quality": 200}, "jpeg_quality=200"),
+        ({"max_clients": 0}, "max_clients="),
+        ({"send_timeout": -1.0}, "send_timeout="),
+        ({"host": "not a host"}, "host='0.0.0.0'"),
+        ({"broker": "http://redis"}, "broker="),
+        ({"max_web_size": 4}, "max_web_size="),
+    ],
+)
+def test_python_api_errors_name_the_keyword(options: dict[str, Any], keyword: str) -> None:
+    """A bad keyword argument's error names the keyword as it is written in Python (and the
+    value a fix needs), not the command line's flag."""
+    with pytest.raises(ConfigError) as caught:
+        ImageServer(**options)
+    assert keyword in str(caught.value) and "--" not in str(caught.value), caught.value
+
+
+def test_a_bad_colormap_is_refused_when_the_server_is_made(tmp_path: Path) -> None:
+    """ImageServer(colormap="nope") raises at construction (not at start()), naming the
+    keyword and the colormaps there are."""
+    with pytest.raises(
+        ConfigError, match=r"colormap 'nope' is unknown; give colormap= one of .*viridis"
+    ):
+        ImageServer(work_folder=tmp_path, colormap="nope")
+    assert not tmp_path.joinpath("index.html").exists(), "nothing was prepared"
 
 
 @pytest.mark.parametrize("port", [0, 1024, 8000, 65535])
@@ -45,9 +76,12 @@ def test_ports_in_range_are_accepted(port: int) -> None:
 
 
 def test_unknown_option_names_the_option() -> None:
-    """A misspelt keyword is an error naming it."""
-    with pytest.raises(ConfigError, match="'prot'"):
+    """A misspelt keyword is an error naming it and the keyword meant, not all 46."""
+    with pytest.raises(ConfigError, match=r"'prot'; did you mean port=\?") as caught:
         Settings.build(prot=8000)
+    assert "work_folder" not in str(caught.value)
+    with pytest.raises(ConfigError, match="'max_client'; did you mean max_clients="):
+        ImageServer(max_client=5)  # type: ignore[call-arg]
 
 
 def test_environment_variables_set_options() -> None:
@@ -67,7 +101,11 @@ def test_bad_environment_value_is_a_clear_error() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"displayed_address": "lan"}, "auto or ip:"),
+        ({"displayed_address": "lan"}, "auto, ip:<address> or the URL viewers open"),
+        ({"displayed_address": "ip:"}, "ip: needs an address"),
+        ({"displayed_address": "ftp://cam.example.org/"}, "needs http:// or https://"),
+        ({"displayed_address": "https://cam.example.org/?x=1"}, "no user name, \\?query"),
+        ({"displayed_address": "https://cam.example.org:99999/"}, "a bad port"),
         ({"certfile": "/nonexistent.pem", "keyfile": "/nonexistent.key"}, "does not exist"),
         ({"certfile": "/nonexistent.pem"}, "both"),
         ({"stretch": "log"}, "stretch"),
@@ -282,8 +320,8 @@ def test_settings_object_is_used_as_given(tmp_path: Path) -> None:
     ("options", "message"),
     [
         ({"port": 0}, "out of range"),
-        ({"rate": 0}, "--rate must be positive"),
-        ({"count": 0}, "--count must be at least 1"),
+        ({"rate": 0}, "rate= must be positive"),
+        ({"count": 0}, "count= must be at least 1"),
         ({"mode": "req"}, "push or pub"),
     ],
 )

@@ -91,6 +91,35 @@ def test_a_bad_file_is_one_line_naming_file_and_key(
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ("prot = 8000", "did you mean port?"),
+        ("max_client = 5", "did you mean max_clients"),
+        ("jpeg_qualty = 90", "did you mean jpeg_quality?"),
+        ("[streams.cam1]\nzmq_mod = 'sub'", "did you mean zmq_mode"),
+    ],
+)
+def test_a_misspelt_key_is_answered_with_the_key_meant(
+    tmp_path: Path, text: str, meant: str
+) -> None:
+    """A typo in a key names the closest known keys, not the list of all 46."""
+    with pytest.raises(ConfigError) as info:
+        read_config_file(write(tmp_path, text))
+    assert meant in str(info.value), info.value
+    assert "work_folder" not in str(info.value)
+
+
+def test_values_are_explained_in_the_files_own_words(tmp_path: Path) -> None:
+    """A bad value in a config file names the key and the value to write there (port = 0),
+    neither the flag nor the keyword."""
+    with pytest.raises(ConfigError) as info:
+        read_config_file(write(tmp_path, "port = 80\n"))
+    text = str(info.value)
+    assert "with port (or port = 0 for any free port)" in text, text
+    assert "--port" not in text and "port=" not in text
+
+
 def test_a_missing_file_says_so(tmp_path: Path) -> None:
     """A file that is not there is named, with the flag to fix."""
     with pytest.raises(ConfigError, match=r"cannot read the config file .*--config"):

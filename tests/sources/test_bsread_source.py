@@ -193,7 +193,7 @@ async def test_stream_without_image_is_skipped_with_a_hint(
         with caplog.at_level(logging.WARNING, "framecast.sources.zmq"):
             pusher.send(encode_message({"energy": 1.0}, pulse_id=1))
             await until(lambda: source.skipped == 1, what="the skip")
-        assert "--zmq-image-channel" in caplog.text
+        assert "zmq_image_channel=" in caplog.text  # as the Python API names it
         pusher.send(encode_message({"image": np.ones((2, 2), np.uint8)}, pulse_id=2))
         assert (await first).metadata["pulse_id"] == 2
     finally:

@@ -34,7 +34,7 @@ def test_origin_key_is_canonical(origin: str, key: str | None) -> None:
 
 def test_a_malformed_allowed_origin_is_a_config_error() -> None:
     """An allowed origin without a scheme is refused at start with the fix in one line."""
-    with pytest.raises(ConfigError, match="--allowed-origins https://"):
+    with pytest.raises(ConfigError, match="allowed_origins='https://"):
         server_origins(scheme="http", port=1, hosts=[], allowed=["cam.example.org"])
 
 
@@ -62,7 +62,7 @@ async def test_rebound_name_is_refused_everywhere(work: Path) -> None:
         ) as response:
             assert response.status == 403
             reply = await response.json()
-        assert reply["ok"] is False and "--allowed-origins" in reply["error"]
+        assert reply["ok"] is False and "allowed_origins=" in reply["error"]
         assert "\n" not in reply["error"]
         assert srv.status()["frames_submitted"] == 0
         assert srv.status()["ingest_rejected"] == 1

@@ -46,7 +46,7 @@ from framecast.broker.inbox import Inbox
 from framecast.broker.questions import Answerer, RawQuestions, no_publisher
 from framecast.broker.relay import FrameRelay
 from framecast.config.settings import Settings
-from framecast.errors import ConfigError
+from framecast.errors import ConfigError, spell
 from framecast.live.commands import Commands
 from framecast.live.frames import Frame
 from framecast.live.protocol import Command
@@ -109,7 +109,7 @@ def _load_redis() -> Any:
         return importlib.import_module("redis.asyncio")
     except ImportError:
         raise ConfigError(
-            "--broker needs the redis package: pip install 'framecast[broker]'"
+            f"{spell('broker')} needs the redis package: pip install 'framecast[broker]'"
         ) from None
 
 
@@ -120,7 +120,7 @@ class Broker:
         self, settings: Settings, commands: Commands, *, executor: Executor | None = None
     ) -> None:
         if settings.broker is None:
-            raise ConfigError("a broker needs --broker URL")
+            raise ConfigError(f"a broker needs {spell('broker', 'URL')}")
         self._redis = _load_redis()
         self._exceptions = importlib.import_module("redis.exceptions")
         self._url = settings.broker
@@ -367,7 +367,10 @@ class Broker:
         if isinstance(exc, errors.AuthenticationError | errors.AuthorizationError) or (
             isinstance(exc, errors.ResponseError) and ("NOAUTH" in text or "WRONGPASS" in text)
         ):
-            return f"the broker refused the credentials ({text}); check the password in --broker"
+            return (
+                f"the broker refused the credentials ({text}); check the password in "
+                f"{spell('broker')}"
+            )
         if isinstance(exc, TimeoutError | errors.TimeoutError):
             return f"the broker did not answer within {IO_TIMEOUT:g} s"
         if isinstance(exc, errors.ConnectionError | OSError):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from framecast.config.options import option
-from framecast.errors import ConfigError
+from framecast.errors import ConfigError, spell
 
 __all__ = ["ConsoleSettings", "SimulateSettings"]
 
@@ -55,10 +55,20 @@ class SimulateSettings:
     ENV_PREFIX: ClassVar[str] = "FRAMECAST_SIMULATE_"
     MODES: ClassVar[tuple[str, ...]] = ("push", "pub")
 
+    host: str = field(
+        default="0.0.0.0",
+        metadata=option(
+            help="Address (or interface name) to bind; 0.0.0.0 listens on every IPv4 "
+            "interface, 127.0.0.1 on this machine only.",
+            group="simulate",
+            short="-H",
+            expects="an IP address or interface name, e.g. 127.0.0.1",
+        ),
+    )
     port: int = field(
         default=8888,
         metadata=option(
-            help="TCP port to bind (tcp://*:PORT).",
+            help="TCP port to bind (tcp://HOST:PORT).",
             group="simulate",
             expects="a whole number from 1024 to 65535",
         ),
@@ -79,11 +89,18 @@ class SimulateSettings:
     def __post_init__(self) -> None:
         if not 1024 <= self.port <= 65535:
             raise ConfigError(
-                f"port {self.port} is out of range; choose one from 1024 to 65535 with --port"
+                f"port {self.port} is out of range; choose one from 1024 to 65535 with "
+                f"{spell('port')}"
+            )
+        if not self.host.strip() or any(c.isspace() or c in "/;" for c in self.host):
+            raise ConfigError(
+                f"host {self.host!r} is not an address; use e.g. {spell('host', '127.0.0.1')}"
             )
         if self.rate <= 0:
-            raise ConfigError("--rate must be positive (frames per second)")
+            raise ConfigError(f"{spell('rate')} must be positive (frames per second)")
         if self.count is not None and self.count < 1:
-            raise ConfigError("--count must be at least 1 (or left out to run until stopped)")
+            raise ConfigError(
+                f"{spell('count')} must be at least 1 (or left out to run until stopped)"
+            )
         if self.mode not in self.MODES:
-            raise ConfigError(f"mode {self.mode!r} is unknown; use push or pub")
+            raise ConfigError(f"mode {self.mode!r} is unknown; give {spell('mode')} push or pub")

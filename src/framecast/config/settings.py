@@ -22,7 +22,8 @@ from typing import Any, Unpack
 
 from framecast.config.keywords import ServerOptions, StreamOptions
 from framecast.config.options import Setting, load, option, parse_bool, read_env, split_list, table
-from framecast.errors import ConfigError
+from framecast.errors import ConfigError, spell, suggest
+from framecast.network.address import check_displayed_address
 from framecast.network.clientaddress import parse_networks
 
 __all__ = [
@@ -122,9 +123,11 @@ class Settings:
     displayed_address: str = field(
         default="auto",
         metadata=option(
-            help="Address shown in the URL and QR code: 'auto' picks this machine's LAN address, "
-            "'ip:ADDR' uses ADDR.",
-            expects="auto or ip:ADDR",
+            help="Address viewers are shown (the printed URL, the page's Share link and QR "
+            "code, /api/status): 'auto' picks this machine's LAN address, 'ip:ADDR' uses ADDR, "
+            "a URL (https://cam.example.org/: a reverse proxy's public address) is shown as "
+            "it is, and pages from its origin may open the live connections.",
+            expects="auto, ip:ADDR or a URL such as https://cam.example.org/",
         ),
     )
     certfile: Path | None = field(
@@ -510,91 +513,101 @@ class Settings:
 
     # -- validation -------------------------------------------------------------------------
     def validate(self) -> None:
-        """Raise :class:`ConfigError` naming the option and the fix for any unusable value."""
+        """Raise :class:`ConfigError` naming the option and the fix for any unusable value
+        (the option as the caller wrote it: ``port=``, ``--port`` or a config file's key)."""
         try:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
-            raise ConfigError(f"trusted proxy {exc}; fix --trusted-proxies") from None
+            raise ConfigError(f"trusted proxy {exc}; fix {spell('trusted_proxies')}") from None
         if isinstance(self.port, bool) or not isinstance(self.port, int):
             raise ConfigError(
-                f"port must be a whole number from 1024 to 65535 (or 0), got {self.port!r}"
+                f"port must be a whole number from 1024 to 65535 (or 0), got {self.port!r}; "
+                f"e.g. {spell('port', 8000)}"
             )
         if self.port != 0 and not 1024 <= self.port <= 65535:
             raise ConfigError(
-                f"port {self.port} is out of range; choose one from 1024 to 65535 with --port "
-                "(or 0 for any free port)"
+                f"port {self.port} is out of range; choose one from 1024 to 65535 with "
+                f"{spell('port')} (or {spell('port', 0)} for any free port)"
             )
         try:
             ipaddress.ip_address(self.host)
         except ValueError:
             if not self.host or any(c.isspace() for c in self.host):
                 raise ConfigError(
-                    f"host {self.host!r} is not an address; use e.g. --host 0.0.0.0"
+                    f"host {self.host!r} is not an address; use e.g. {spell('host', '0.0.0.0')}"
                 ) from None
-        if self.displayed_address != "auto":
-            if not self.displayed_address.startswith("ip:"):
-                raise ConfigError(
-                    f"displayed address {self.displayed_address!r} is not understood; "
-                    "use --displayed-address auto or ip:<address>"
-                )
-            if not self.displayed_address[3:]:
-                raise ConfigError("displayed address 'ip:' needs an address, e.g. ip:192.168.1.20")
+        check_displayed_address(self.displayed_address)
         if (self.certfile is None) != (self.keyfile is None):
-            raise ConfigError("HTTPS needs both --certfile and --keyfile (or neither)")
+            raise ConfigError(
+                f"HTTPS needs both {spell('certfile')} and {spell('keyfile')} (or neither)"
+            )
         for name in ("certfile", "keyfile"):
             path = getattr(self, name)
             if path is not None and not path.is_file():
                 raise ConfigError(
-                    f"{name} {str(path)!r} does not exist; give the path of a PEM file"
+                    f"{spell(name)} {str(path)!r} does not exist; give the path of a PEM file"
                 )
         if not 1 <= self.jpeg_quality <= 100:
-            raise ConfigError(f"jpeg quality {self.jpeg_quality} must be between 1 and 100")
+            raise ConfigError(
+                f"{spell('jpeg_quality', self.jpeg_quality)} is out of range; give a JPEG "
+                "quality from 1 to 100"
+            )
         if self.stretch not in STRETCHES:
             raise ConfigError(
-                f"stretch {self.stretch!r} is unknown; use one of {', '.join(STRETCHES)}"
+                f"stretch {self.stretch!r} is unknown; give {spell('stretch')} one of "
+                f"{', '.join(STRETCHES)}"
             )
         if self.zmq_mode not in ZMQ_MODES:
-            raise ConfigError(f"zmq mode {self.zmq_mode!r} is unknown; use pull or sub")
+            raise ConfigError(
+                f"zmq mode {self.zmq_mode!r} is unknown; give {spell('zmq_mode')} pull or sub"
+            )
         if self.max_file_rate <= 0:
-            raise ConfigError("max file rate must be positive (images written per second)")
+            raise ConfigError(
+                f"{spell('max_file_rate')} must be positive (images written per second)"
+            )
         if self.max_web_size < 16:
-            raise ConfigError("max web size must be at least 16 pixels")
-        for name in ("history", "max_history_bytes"):
+            raise ConfigError(f"{spell('max_web_size')} must be at least 16 pixels")
+        for name in ("history", "max_history_bytes", "max_tile_cache_bytes"):
             if getattr(self, name) < 0:
-                raise ConfigError(f"{name.replace('_', ' ')} must be 0 or more")
-        if self.max_tile_cache_bytes < 0:
-            raise ConfigError("max tile cache bytes must be 0 or more (0 keeps no tiles)")
+                raise ConfigError(f"{spell(name)} must be 0 or more (0 keeps none)")
         if self.max_answer_cache_bytes < 0:
-            raise ConfigError("max answer cache bytes must be 0 or more (0 keeps no answers)")
+            raise ConfigError(
+                f"{spell('max_answer_cache_bytes')} must be 0 or more (0 keeps no answers)"
+            )
         if self.max_decoded_cache_bytes < 0:
-            raise ConfigError("max decoded cache bytes must be 0 or more (0 keeps none)")
+            raise ConfigError(
+                f"{spell('max_decoded_cache_bytes')} must be 0 or more (0 keeps none)"
+            )
         if self.max_snapshots_bytes < 0:
-            raise ConfigError("max snapshots bytes must be 0 or more (0 refuses every snapshot)")
+            raise ConfigError(
+                f"{spell('max_snapshots_bytes')} must be 0 or more (0 refuses every snapshot)"
+            )
         for name in _POSITIVE:
             if getattr(self, name) <= 0:
-                raise ConfigError(f"{name.replace('_', ' ')} must be positive")
+                raise ConfigError(f"{spell(name)} must be positive, got {getattr(self, name)}")
         for name in _AT_LEAST_ONE:
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name.replace('_', ' ')} must be at least 1")
+                raise ConfigError(f"{spell(name)} must be at least 1, got {getattr(self, name)}")
         if self.broker is not None and not self.broker.startswith(_BROKER_SCHEMES):
             raise ConfigError(
-                "--broker must be a URL redis://HOST:PORT/DB, rediss://HOST:PORT/DB or "
-                "unix://PATH (the URL given is not shown: it may hold a password)"
+                f"{spell('broker')} must be a URL redis://HOST:PORT/DB, rediss://HOST:PORT/DB "
+                "or unix://PATH (the URL given is not shown: it may hold a password)"
             )
         if not _NAMESPACE.fullmatch(self.broker_namespace):
             raise ConfigError(
                 f"broker namespace {self.broker_namespace!r} must be 1-64 letters, digits, "
-                "'.', '_' or '-'"
+                f"'.', '_' or '-'; fix {spell('broker_namespace')}"
             )
         if self.watch is not None:
             if not self.watch.exists():
                 raise ConfigError(
-                    f"watch folder {str(self.watch)!r} does not exist; create it or fix --watch"
+                    f"watch folder {str(self.watch)!r} does not exist; create it or fix "
+                    f"{spell('watch')}"
                 )
             if not self.watch.is_dir():
                 raise ConfigError(
-                    f"--watch {str(self.watch)!r} is not a folder; give the folder the images "
-                    "appear in"
+                    f"{spell('watch')} {str(self.watch)!r} is not a folder; give the folder "
+                    "the images appear in"
                 )
 
     # -- derived ------------------------------------------------------------------------------
@@ -619,7 +632,7 @@ class Settings:
         unknown = sorted(set(sources) - set(SOURCE_KEYS))
         if unknown:
             raise ConfigError(
-                f"unknown stream option {unknown[0]!r}; a stream takes {', '.join(SOURCE_KEYS)}"
+                f"unknown stream option {unknown[0]!r}; {suggest(unknown[0], SOURCE_KEYS)}"
             )
         values = {**_values(self), **{k: default_of(k) for k in SOURCE_KEYS}, **sources}
         return Settings.build(**values)
@@ -631,12 +644,10 @@ class Settings:
     @classmethod
     def build(cls, **options: Any) -> Settings:
         """Build from keywords, with a clear error for a misspelt option."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(options) - known)
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(options) - set(known))
         if unknown:
-            raise ConfigError(
-                f"unknown option {unknown[0]!r}; known options: {', '.join(sorted(known))}"
-            )
+            raise ConfigError(f"unknown option {unknown[0]!r}; {suggest(unknown[0], known)}")
         return cls(**options)
 
 

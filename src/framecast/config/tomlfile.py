@@ -27,7 +27,7 @@ from typing import Any
 
 from framecast.config.settings import SETTINGS, SOURCE_KEYS, Setting, Settings
 from framecast.config.streamname import DEFAULT_STREAM, check_name
-from framecast.errors import ConfigError
+from framecast.errors import ConfigError, spelling, suggest
 
 __all__ = ["ConfigFile", "read_config_file"]
 
@@ -68,7 +68,8 @@ def _value(row: Setting, value: Any, where: str) -> Any:
 
 
 def _unknown(key: str, where: str, known: tuple[str, ...] | list[str]) -> ConfigError:
-    return ConfigError(f"{where}: unknown key {key!r}; known keys: {', '.join(known)}")
+    """An unknown key, with the closest known ones (``prot`` → did you mean ``port``?)."""
+    return ConfigError(f"{where}: unknown key {key!r}; {suggest(key, known)}")
 
 
 def _stream_table(name: str, table: Any, path: Path) -> dict[str, Any]:
@@ -94,7 +95,12 @@ def _stream_table(name: str, table: Any, path: Path) -> dict[str, Any]:
 
 def read_config_file(path: Path) -> ConfigFile:
     """Read and check ``path``; :class:`ConfigError` (one line, naming file and key) if it
-    cannot be used."""
+    cannot be used. Its messages name options as the file's keys (``port = 0``)."""
+    with spelling("key"):
+        return _read(path)
+
+
+def _read(path: Path) -> ConfigFile:
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from framecast.errors import ConfigError
+from framecast.errors import ConfigError, spell
 from framecast.imaging.decode import check_array
 from framecast.imaging.formats import DEFAULT_MAX_PIXELS
 
@@ -106,7 +106,8 @@ class DisplayOptions:
             )
         if self.colormap is not None and self.colormap not in _ANCHORS:
             raise ConfigError(
-                f"colormap {self.colormap!r} is unknown; use one of {', '.join(COLORMAPS)}"
+                f"colormap {self.colormap!r} is unknown; give {spell('colormap')} one of "
+                f"{', '.join(COLORMAPS)}"
             )
         if self.max_size < 1:
             raise ConfigError(f"max size {self.max_size} must be at least 1 pixel")

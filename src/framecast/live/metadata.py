@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from framecast.errors import MetadataError
+from framecast.errors import MetadataError, spell
 from framecast.live.frames import jsonable
 
 __all__ = ["check_text_depth", "check_text_size", "check_value", "text_depth"]
@@ -34,7 +34,7 @@ _CLOSING = frozenset("]}")
 def _too_deep(limit: int) -> MetadataError:
     return MetadataError(
         f"metadata nests deeper than max_metadata_depth ({limit} levels); "
-        "flatten it or raise --max-metadata-depth"
+        f"flatten it or raise {spell('max_metadata_depth')}"
     )
 
 
@@ -61,7 +61,7 @@ def check_text_size(text: str, max_bytes: int) -> None:
     if size > max_bytes:
         raise MetadataError(
             f"metadata is {size} bytes, more than max_metadata_bytes ({max_bytes}); "
-            "send less or raise --max-metadata-bytes"
+            f"send less or raise {spell('max_metadata_bytes')}"
         )
 
 

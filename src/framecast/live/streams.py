@@ -30,7 +30,7 @@ from pathlib import Path
 from framecast import imaging
 from framecast.config.settings import Settings
 from framecast.config.streamname import DEFAULT_STREAM, NAME_PATTERN, STREAM_PREFIX, check_name
-from framecast.errors import ServerStateError, StreamLimitError
+from framecast.errors import ServerStateError, StreamLimitError, spell
 from framecast.live.counters import StreamCounters
 from framecast.live.frames import Frame
 from framecast.live.history import History, HistoryBudget
@@ -184,7 +184,7 @@ class Streams:
         limit = self._settings.max_streams
         return StreamLimitError(
             f"cannot create stream {name!r}: this server already carries {limit} streams "
-            f"(max_streams); publish to an existing one or raise --max-streams"
+            f"(max_streams); publish to an existing one or raise {spell('max_streams')}"
         )
 
     # -- making streams (any thread) ---------------------------------------------------------

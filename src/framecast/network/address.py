@@ -1,4 +1,10 @@
-"""Bind address versus displayed address, interface discovery, and the QR code of the URL."""
+"""Bind address versus displayed address, interface discovery, and the QR code of the URL.
+
+The displayed address is what viewers are shown (the page's share link and QR code,
+``/api/status``, the URL printed at start): ``auto`` (this machine's LAN address), ``ip:ADDR``,
+or a whole URL, ``https://cam.example.org/``, the public address of a reverse proxy in front
+of the server (docs/deploy.md).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,24 @@ import io
 import ipaddress
 import logging
 import socket
+from dataclasses import dataclass
 from typing import TextIO
+from urllib.parse import urlsplit
 
 import psutil
 import segno
 
-from framecast.errors import ConfigError
+from framecast.errors import ConfigError, spell
 
 __all__ = [
+    "Displayed",
+    "check_displayed_address",
+    "displayed",
     "displayed_ip",
     "is_loopback",
     "local_ipv4_addresses",
     "make_url",
+    "public_url",
     "qr_svg",
     "qr_text",
     "unreachable_warning",
@@ -60,6 +72,46 @@ def is_loopback(address: str) -> bool:
         return address == "localhost"
 
 
+def _not_understood(preference: str, why: str = "") -> ConfigError:
+    return ConfigError(
+        f"displayed address {preference!r} is not understood{why}; give "
+        f"{spell('displayed_address')} auto, ip:<address> or the URL viewers open, "
+        "e.g. https://cam.example.org/"
+    )
+
+
+def public_url(preference: str) -> str | None:
+    """The URL ``preference`` names, in one spelling (``https://cam.example.org`` →
+    ``https://cam.example.org/``), or ``None`` when it is not a URL (``auto``, ``ip:…``).
+    :class:`ConfigError` for a URL viewers could not open as given: another scheme than
+    http(s), no host, a user name, a query or a fragment, a bad port."""
+    if "://" not in preference:
+        return None
+    try:
+        parts = urlsplit(preference)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        raise _not_understood(preference, " (a bad port)") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise _not_understood(preference, " (a URL needs http:// or https:// and a host)")
+    if parts.username is not None or parts.query or parts.fragment:
+        raise _not_understood(preference, " (no user name, ?query or #fragment in a URL)")
+    if any(c.isspace() for c in preference):
+        raise _not_understood(preference, " (a URL has no spaces)")
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
+
+
+def check_displayed_address(preference: str) -> None:
+    """Raise :class:`ConfigError` unless ``preference`` is ``auto``, ``ip:ADDR`` or a URL."""
+    if preference == "auto" or public_url(preference) is not None:
+        return
+    if not preference.startswith("ip:"):
+        raise _not_understood(preference)
+    if not preference[3:] or any(c.isspace() or c == "/" for c in preference[3:]):
+        raise _not_understood(preference, " (ip: needs an address, e.g. ip:192.168.1.20)")
+
+
 def displayed_ip(preference: str, bind_host: str) -> str:
     """The address to put in the URL: ``ip:<addr>`` as given, or ``auto``.
 
@@ -69,29 +121,54 @@ def displayed_ip(preference: str, bind_host: str) -> str:
     if preference.startswith("ip:"):
         return preference[3:]
     if preference != "auto":
-        raise ConfigError(
-            f"displayed address {preference!r} is not understood; use auto or ip:ADDR"
-        )
+        raise _not_understood(preference)
     if bind_host not in _ANY:
         return bind_host
     candidates = local_ipv4_addresses()
     return candidates[0] if candidates else "127.0.0.1"
 
 
-def unreachable_warning(bind_host: str, displayed: str, url: str) -> str:
-    """What to say when other devices cannot open ``url``, with the one change that helps.
+@dataclass(frozen=True)
+class Displayed:
+    """What viewers are shown: the ``url``, and its ``host`` (what reaches the server)."""
 
-    A server bound to loopback is unreachable whatever address is displayed: only another
-    ``--host`` helps. Bound to every interface, only the displayed address is wrong.
+    url: str
+    host: str
+
+    @property
+    def limited(self) -> bool:
+        """True when other devices cannot open the URL: its host is loopback."""
+        return is_loopback(self.host)
+
+
+def displayed(preference: str, bind_host: str, scheme: str, port: int) -> Displayed:
+    """The URL viewers are shown, for a server bound to ``bind_host`` and ``port``: a
+    URL ``preference`` as given, else ``scheme://<displayed_ip>:port/``."""
+    url = public_url(preference)
+    if url is None:
+        host = displayed_ip(preference, bind_host)
+        return Displayed(make_url(scheme, host, port), host)
+    return Displayed(url, urlsplit(url).hostname or "")
+
+
+def unreachable_warning(bind_host: str, shown: Displayed) -> str:
+    """What to say when other devices cannot open the URL shown, with the change that helps.
+
+    A server bound to loopback is unreachable whatever address is displayed: another
+    ``host`` helps, or (behind a reverse proxy) displaying the proxy's public URL. Bound to
+    every interface, only the displayed address is wrong.
     """
+    proxy = f"{spell('displayed_address', 'https://cam.example.org/')}"
     if is_loopback(bind_host):
         return (
-            f"the server listens on {bind_host} only: other devices cannot reach {url}; "
-            "to serve them, listen on every interface with --host 0.0.0.0"
+            f"the server listens on {bind_host} only: other devices cannot reach {shown.url}; "
+            f"to serve them, listen on every interface with {spell('host', '0.0.0.0')}, "
+            f"or behind a reverse proxy show its public URL: {proxy}"
         )
     return (
-        f"the displayed address {displayed} is loopback: other devices cannot reach {url}; "
-        "use --displayed-address ip:<LAN address>"
+        f"the displayed address {shown.host} is loopback: other devices cannot reach "
+        f"{shown.url}; use {spell('displayed_address', 'ip:<LAN address>')}, or behind a "
+        f"reverse proxy its public URL: {proxy}"
     )
 
 

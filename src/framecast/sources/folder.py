@@ -31,7 +31,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
-from framecast.errors import ConfigError, ImageError, SourceError
+from framecast.errors import ConfigError, ImageError, SourceError, spell
 from framecast.imaging.formats import DEFAULT_MAX_PIXELS
 from framecast.live.frames import Incoming
 from framecast.sources.completeness import Verdict, examine, fits_metadata
@@ -100,7 +100,7 @@ class FolderSource:
     @classmethod
     def from_settings(cls, settings: Settings) -> FolderSource:
         if settings.watch is None:
-            raise ConfigError("the folder source needs --watch DIR")
+            raise ConfigError(f"the folder source needs {spell('watch', 'DIR')}")
         return cls(settings.watch, existing=settings.existing, max_pixels=settings.max_image_pixels)
 
     async def aclose(self) -> None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from framecast.errors import ConfigError
+from framecast.errors import ConfigError, spell
 from framecast.imaging.formats import DEFAULT_MAX_PIXELS
 from framecast.live.frames import Incoming
 
@@ -123,13 +123,14 @@ class SimulatedCamera:
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ) -> None:
         if rate <= 0:
-            raise ConfigError("simulate rate must be positive (frames per second)")
+            raise ConfigError(f"{spell('simulate_rate')} must be positive (frames per second)")
         if width < 8 or height < 8:
             raise ConfigError("the simulated camera needs at least 8x8 pixels")
         if max_pixels is not None and width * height > max_pixels:
             raise ConfigError(
                 f"the simulated camera of {width}x{height} pixels is larger than "
-                f"max_image_pixels ({max_pixels}); make it smaller or raise --max-image-pixels"
+                f"max_image_pixels ({max_pixels}); make it smaller or raise "
+                f"{spell('max_image_pixels')}"
             )
         self.rate = rate
         self.width = width
@@ -184,10 +185,12 @@ def run_sender(
     width: int = 640,
     height: int = 480,
     compression: str | None = "bitshuffle_lz4",
-    host: str = "*",
+    host: str = "0.0.0.0",
 ) -> None:
     """Send simulated camera frames as bsread messages from ``tcp://<host>:<port>``.
 
+    ``host``: the address (or interface name) to bind: ``0.0.0.0`` or ``*`` listens on
+    every IPv4 interface, ``127.0.0.1`` on this machine only, an IPv6 address on that one.
     Blocks until ``count`` frames are sent (``None``: for ever) or KeyboardInterrupt.
     PUSH (the default) waits for a receiver before the first frame goes out, then
     delivers every frame; PUB sends whether or not anyone listens.
@@ -197,21 +200,25 @@ def run_sender(
     from framecast.sources.bsread.wire import encode_message
 
     if mode not in ("push", "pub"):
-        raise ConfigError(f"simulate mode {mode!r} is unknown; use push or pub")
+        raise ConfigError(f"simulate mode {mode!r} is unknown; give {spell('mode')} push or pub")
     if rate <= 0:
-        raise ConfigError("simulate rate must be positive (frames per second)")
+        raise ConfigError(f"{spell('rate')} must be positive (frames per second)")
     context = zmq.Context()
     socket = context.socket(zmq.PUB if mode == "pub" else zmq.PUSH)
     socket.setsockopt(zmq.LINGER, 1000)
     socket.setsockopt(zmq.SNDHWM, 16)
-    address = f"tcp://{host}:{port}"
+    ipv6 = ":" in host
+    if ipv6:
+        socket.setsockopt(zmq.IPV6, 1)
+    address = f"tcp://[{host.strip('[]')}]:{port}" if ipv6 else f"tcp://{host}:{port}"
     try:
         socket.bind(address)
     except zmq.ZMQError as exc:
         socket.close(linger=0)
         context.term()
         raise ConfigError(
-            f"cannot bind {address}: {exc}; choose another port with --port"
+            f"cannot bind {address}: {exc}; choose another port with {spell('port')} "
+            f"(or another address with {spell('host')})"
         ) from None
     logger.info(
         "simulated bsread camera on %s (%s, %dx%d uint16, %g frames/s%s)",

@@ -22,6 +22,7 @@ from framecast.runtime.supervisor import Supervisor
 from framecast.runtime.throttle import LogThrottle
 from framecast.science.raw import RawAnswer
 from framecast.web.admission import Admission
+from framecast.web.origins import OriginRefusals
 
 __all__ = ["CONTEXT", "AskRaw", "Connections", "WebContext"]
 
@@ -103,6 +104,8 @@ class WebContext:
     placeholder: bytes = b""
     #: Canonical origins a browser page may come from (see :mod:`framecast.web.origins`).
     origins: frozenset[str] = frozenset()
+    #: The refused origins already logged (each once).
+    origin_refusals: OriginRefusals = field(default_factory=OriginRefusals)
     #: The server's small pool that decodes uploaded images (``None``: the loop's default).
     decoder: Executor | None = None
     #: Upload bodies being received right now (at most ``max_uploads``).

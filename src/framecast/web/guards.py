@@ -10,7 +10,7 @@ from aiohttp import web
 
 from framecast.network.clientaddress import client_address
 from framecast.web.context import WebContext
-from framecast.web.origins import origin_key
+from framecast.web.origins import how_to_allow, origin_key
 
 __all__ = [
     "admit_live",
@@ -41,10 +41,10 @@ def check_origin(request: web.Request, context: WebContext) -> None:
     if origin_key(origin) in context.origins:
         return
     shown = origin[:200].encode("ascii", "backslashreplace").decode()
-    raise web.HTTPForbidden(
-        text=f"origin {shown} is not this server's; to allow it (e.g. a reverse proxy's "
-        "public name), start with --allowed-origins\n"
-    )
+    line = context.origin_refusals.report(shown)  # each origin once: the operator's clue
+    if line is not None:
+        log.warning("%s", line)
+    raise web.HTTPForbidden(text=f"origin {shown} is not this server's; {how_to_allow(shown)}\n")
 
 
 def request_token(request: web.Request) -> str | None:

@@ -29,7 +29,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from framecast.config.settings import Settings
-from framecast.errors import ConfigError, PortInUseError
+from framecast.errors import ConfigError, PortInUseError, spell
 from framecast.runtime.throttle import LogThrottle
 from framecast.web.context import CONTEXT
 from framecast.web.senddeadline import CutOffLog, DeadlineProtocol
@@ -239,7 +239,7 @@ async def listen(
             raise PortInUseError(settings.port, exc.strerror or "") from None
         raise ConfigError(
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}; "
-            "check --host and --port"
+            f"check {spell('host')} and {spell('port')}"
         ) from None
     return runner, _bound_port(runner, settings.port)
 

@@ -6,7 +6,12 @@ Comparing it with the ``Host`` header is not enough: after a DNS rebinding, a fo
 origins a page may come from are computed once at start from names the server itself knows:
 its bind and displayed addresses, every address of this machine's interfaces, ``localhost``
 and the loopback addresses, the host name, all with the port actually bound, plus the
-configured ``allowed_origins`` (public names in front of a reverse proxy).
+configured ``allowed_origins`` and the displayed address when it is a URL (public names in
+front of a reverse proxy).
+
+A refused origin is logged once (:class:`OriginRefusals`), with the option that allows it: a
+proxy whose public name was not given shows a page whose live connections all fail, and the
+log is where its operator looks.
 """
 
 from __future__ import annotations
@@ -17,9 +22,16 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from framecast.errors import ConfigError
+from framecast.errors import ConfigError, spell
+from framecast.runtime.throttle import LogThrottle
 
-__all__ = ["interface_addresses", "origin_key", "own_hosts", "server_origins"]
+__all__ = [
+    "OriginRefusals",
+    "interface_addresses",
+    "origin_key",
+    "own_hosts",
+    "server_origins",
+]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
@@ -86,7 +98,49 @@ def server_origins(
         if key is None:
             raise ConfigError(
                 f"allowed origin {origin!r} is not an origin; give scheme and name, "
-                "e.g. --allowed-origins https://cam.example.org"
+                f"e.g. {spell('allowed_origins', 'https://cam.example.org')}"
             )
         keys.add(key)
     return frozenset(keys)
+
+
+def how_to_allow(origin: str) -> str:
+    """The options that let pages of ``origin`` (as the browser sent it) in."""
+    public = origin.rstrip("/")
+    return (
+        f"if it is this server's public name (a reverse proxy's), start with "
+        f"{spell('displayed_address', public + '/')} or {spell('allowed_origins', public)}"
+    )
+
+
+class OriginRefusals:
+    """Which refused origins were logged: each the first time, once. At most ``remember``
+    of them are remembered (pages may invent origins); beyond that, one line per
+    ``interval`` stands for the refusals of the others."""
+
+    def __init__(self, *, remember: int = 256, interval: float = 60.0) -> None:
+        self.remember = remember
+        self.refused = 0
+        self._logged: set[str] = set()
+        self._others = LogThrottle(interval)
+
+    def report(self, origin: str) -> str | None:
+        """Count one refusal of ``origin`` (printable, as sent); the line to log, or
+        ``None`` when it was said already."""
+        self.refused += 1
+        key = origin_key(origin) or origin
+        if key in self._logged:
+            return None
+        if len(self._logged) < self.remember:
+            self._logged.add(key)
+            return (
+                f"refused a page of origin {origin}: not one of this server's own names, "
+                f"its live connections and uploads get 403; {how_to_allow(origin)}"
+            )
+        count = self._others.due()
+        if count is None:
+            return None
+        return (
+            f"refused {count} request(s) from pages of origins not logged before "
+            f"(e.g. {origin}); {how_to_allow(origin)}"
+        )

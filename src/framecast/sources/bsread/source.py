@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import zmq
 import zmq.asyncio
 
-from framecast.errors import ConfigError, ImageError, ImageTooLargeError, SourceError
+from framecast.errors import ConfigError, ImageError, ImageTooLargeError, SourceError, spell
 from framecast.imaging.formats import DEFAULT_MAX_PIXELS, check_pixels
 from framecast.live.frames import Incoming
 from framecast.runtime.deadline import cancel_all
@@ -56,7 +56,7 @@ def normalise_address(address: str) -> str:
     match = _ADDRESS.match(text)
     if match is None or (match.group(2) is not None and not 0 < int(match.group(2)) < 65536):
         raise ConfigError(
-            f"zmq address {address!r} is not understood; use --zmq tcp://HOST:PORT "
+            f"zmq address {address!r} is not understood; use {spell('zmq', 'tcp://HOST:PORT')} "
             "(e.g. tcp://camera-host:9999)"
         )
     return text
@@ -101,7 +101,7 @@ class BsreadSource:
     @classmethod
     def from_settings(cls, settings: Settings) -> BsreadSource:
         if settings.zmq is None:
-            raise ConfigError("the zmq source needs --zmq tcp://HOST:PORT")
+            raise ConfigError(f"the zmq source needs {spell('zmq', 'tcp://HOST:PORT')}")
         return cls(
             settings.zmq,
             mode=settings.zmq_mode,
@@ -167,7 +167,7 @@ class BsreadSource:
             socket.close(linger=0)
             context.term()
             raise SourceError(
-                f"cannot connect to {self.address}: {exc}; check the --zmq address"
+                f"cannot connect to {self.address}: {exc}; check the {spell('zmq')} address"
             ) from None
         return socket, monitor
 
@@ -278,11 +278,12 @@ class BsreadSource:
             if self.image_channel is not None:
                 self._skip(
                     f"no channel named {self.image_channel!r} (channels: {names}); "
-                    "fix --zmq-image-channel"
+                    f"fix {spell('zmq_image_channel')}"
                 )
             else:
                 self._skip(
-                    f"no 2-D image channel (channels: {names}); choose one with --zmq-image-channel"
+                    f"no 2-D image channel (channels: {names}); choose one with "
+                    f"{spell('zmq_image_channel')}"
                 )
             return None
         spec = header.channels[index]
