@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import decimal
+import enum
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from framecast import Client, ImageServer
 from framecast.errors import MetadataError
 from framecast.live.metadata import check_text_depth, check_text_size, check_value, text_depth
+from tests.conftest import LOCAL
 
 
 @pytest.mark.parametrize(
@@ -71,3 +79,57 @@ def test_value_depth_and_size() -> None:
     with pytest.raises(MetadataError, match="max_metadata_bytes"):
         check_value({"array": np.zeros(10_000)}, max_depth=32, max_bytes=10_000)
     check_value({"EXPO": np.float32(1.5), "list": [1, (2, 3)]}, max_depth=3, max_bytes=100)
+
+
+class _Plain:
+    """An object with no text of its own (neither __str__ nor __repr__)."""
+
+
+@pytest.mark.parametrize(
+    ("metadata", "where"),
+    [
+        ({"gain": object()}, "metadata['gain'] is a object"),
+        ({"a": {"b": [1, _Plain()]}}, "metadata['a']['b'][1] is a _Plain"),
+    ],
+)
+def test_a_value_without_text_is_refused_naming_its_key(
+    metadata: dict[str, Any], where: str
+) -> None:
+    """A value JSON could carry only as '<… object at 0x…>' is refused, naming its key."""
+    with pytest.raises(MetadataError, match=re.escape(where) + ", which has no JSON form"):
+        check_value(metadata, max_depth=32, max_bytes=10_000)
+
+
+def test_values_with_their_own_text_pass() -> None:
+    """Paths, dates, decimals, enums, dataclasses and numpy values keep being sent as text."""
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    check_value(
+        {
+            "file": Path("/data/m31.fits"),
+            "when": datetime.datetime(2026, 3, 21, 22, 15),
+            "price": decimal.Decimal("1.5"),
+            "mode": enum.Enum("Mode", "FAST")["FAST"],
+            "point": Point(1),
+            "pixel": np.uint16(7),
+        },
+        max_depth=32,
+        max_bytes=10_000,
+    )
+
+
+async def test_publish_and_client_refuse_metadata_without_text(work: Path) -> None:
+    """ImageServer.publish and Client.publish raise MetadataError for object() metadata before
+    anything is published or sent."""
+    async with ImageServer(work_folder=work, port=0, displayed_address=LOCAL) as server:
+        with pytest.raises(MetadataError, match=r"metadata\['gain'\] is a object"):
+            server.publish(np.zeros((4, 4), np.uint8), metadata={"gain": object()})
+        with pytest.raises(MetadataError, match=r"metadata\['gain'\] is a object"):
+            await Client(f"http://127.0.0.1:{server.port}").apublish(
+                np.zeros((4, 4), np.uint8), metadata={"gain": object()}
+            )
+        assert server.status()["frames_submitted"] == 0
+        assert server.status()["frames_ingested"] == 0

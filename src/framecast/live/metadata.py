@@ -7,9 +7,12 @@ that the input could make expensive:
 - text is measured, and its brackets are counted by one linear scan, *before* it is parsed,
   so a deep nesting never reaches the recursive JSON parser;
 - values are walked with an explicit stack (no recursion), which also stops a structure
-  that contains itself.
+  that contains itself; on the way, a value with no text of its own (``object()``, an
+  instance of a class without ``__str__`` or ``__repr__``), which JSON would only carry as
+  ``<… object at 0x…>``, is refused naming its key.
 
-Each check raises :class:`~framecast.errors.MetadataError` with one line naming the limit.
+Each check raises :class:`~framecast.errors.MetadataError` with one line naming the limit
+or the key.
 """
 
 from __future__ import annotations
@@ -71,20 +74,38 @@ def check_text_depth(text: str, max_depth: int) -> None:
         raise _too_deep(max_depth)
 
 
-def check_value(metadata: Mapping[str, Any], *, max_depth: int, max_bytes: int) -> None:
+def _textless(value: Any) -> bool:
+    """True for a value whose only text is Python's default ``<X object at 0x…>``."""
+    kind: Any = type(value)
+    return kind.__str__ is object.__str__ and kind.__repr__ is object.__repr__
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    return "metadata" + "".join(f"[{step!r}]" for step in path)
+
+
+def check_value(metadata: Mapping[str, Any], *, max_depth: int, max_bytes: int | None) -> None:
     """Refuse a metadata mapping nested deeper than ``max_depth`` (the mapping itself is
-    level 1) or larger than ``max_bytes`` once written as JSON."""
-    stack: list[tuple[Any, int]] = [(metadata, 1)]
+    level 1), larger than ``max_bytes`` once written as JSON (``None``: no such limit), or
+    holding a value that has no text of its own (named by its key: ``metadata['gain']``)."""
+    stack: list[tuple[Any, int, tuple[Any, ...]]] = [(metadata, 1, ())]
     while stack:
-        value, depth = stack.pop()
+        value, depth, path = stack.pop()
         if isinstance(value, Mapping):
-            children: Any = value.values()
+            children: Any = value.items()
         elif isinstance(value, list | tuple):
-            children = value
+            children = enumerate(value)
         else:
+            if _textless(value):
+                raise MetadataError(
+                    f"{_where(path)} is a {type(value).__qualname__}, which has no JSON form "
+                    "(it would show as '<… object at 0x…>'); give a number, text, a list or a "
+                    "dict (str() it to send a text)"
+                )
             continue
         if depth > max_depth:
             raise _too_deep(max_depth)
-        stack.extend((child, depth + 1) for child in children)
-    # Depth is bounded now, so the (recursive) conversion and serialisation are safe.
-    check_text_size(json.dumps(jsonable(metadata), allow_nan=False), max_bytes)
+        stack.extend((child, depth + 1, (*path, key)) for key, child in children)
+    if max_bytes is not None:
+        # Depth is bounded now, so the (recursive) conversion and serialisation are safe.
+        check_text_size(json.dumps(jsonable(metadata), allow_nan=False), max_bytes)

@@ -46,7 +46,8 @@ from yarl import URL
 
 from framecast.config.streamname import NAME_PATTERN
 from framecast.errors import ClientError, ConfigError
-from framecast.live.frames import jsonable
+from framecast.live.frames import MAX_DEPTH, jsonable
+from framecast.live.metadata import check_value as check_metadata
 from framecast.remote import upload
 from framecast.remote.bodies import Body, Capped, NpyBody, size
 from framecast.remote.failures import KEYWORDS, Failures, Words
@@ -305,6 +306,7 @@ class Client:
         if metadata is not None:
             if not isinstance(metadata, Mapping):
                 raise ConfigError("metadata must be a dict of names to values, or None")
+            check_metadata(metadata, max_depth=MAX_DEPTH, max_bytes=None)  # no object() reprs
             headers[METADATA_HEADER] = json.dumps(jsonable(dict(metadata)), allow_nan=False)
         return upload.encode(image), headers, target
 
