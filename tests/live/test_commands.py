@@ -401,7 +401,8 @@ async def test_a_full_snapshots_folder_refuses_and_writes_nothing(tmp_path: Path
         f"the snapshots folder {root.resolve()} has no room for this snapshot: it holds "
         "8.8 KiB of max_snapshots_bytes 24.4 KiB, and this snapshot needs 20."
     )
-    assert "delete or move snapshots from it, or raise --max-snapshots-bytes" in reason
+    assert "delete or move snapshots from it, or raise max_snapshots_bytes=" in reason
+    assert reply["error"] == reason
     assert sorted(p.name for p in root.rglob("*") if p.is_file()) == [
         "earlier-run.jpg",
         "other-stream.jpg",
@@ -412,7 +413,7 @@ async def test_a_full_snapshots_folder_refuses_and_writes_nothing(tmp_path: Path
     assert reply["reason"] == (
         f"the snapshots folder {root.resolve()} is full: it holds 24.4 KiB of "
         "max_snapshots_bytes 24.4 KiB; delete or move snapshots from it, or raise "
-        "--max-snapshots-bytes"
+        "max_snapshots_bytes="
     )
     (root / "earlier-run.jpg").unlink()
     reply = await commands.dispatch(Command("snapshot_now"), session)

@@ -123,7 +123,7 @@ async def test_a_full_snapshots_folder_refuses_snapshot_now(work: Path) -> None:
         full = (
             f"the snapshots folder {folder.resolve()} is full: it holds 4.9 KiB of "
             "max_snapshots_bytes 4.9 KiB; delete or move snapshots from it, or raise "
-            "--max-snapshots-bytes"
+            "max_snapshots_bytes="  # as the Python API that started this server names it
         )
         assert reply == {"ok": False, "error": full, "reason": full}
         assert [p.name for p in folder.iterdir()] == ["20250101-000000-000001-0001aaaa.jpg"]

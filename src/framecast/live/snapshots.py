@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from framecast import imaging
+from framecast.errors import spell
 from framecast.live.frames import Frame
 
 __all__ = ["SNAPSHOTS_FOLDER", "SNAPSHOT_QUALITY", "SnapshotRefused", "Snapshots", "save_snapshot"]
@@ -164,5 +165,5 @@ class Snapshots:
         return (
             f"the snapshots folder {folder.resolve()} {state}: it holds {_size(used)} of "
             f"max_snapshots_bytes {_size(self.max_bytes)}{wanted}; delete or move snapshots "
-            "from it, or raise --max-snapshots-bytes"
+            f"from it, or raise {spell('max_snapshots_bytes')}"
         )
