@@ -295,8 +295,8 @@ async def test_behind_a_trusted_proxy_each_client_has_its_own_cap(work: Path, tr
 
 def test_a_trusted_proxy_must_be_an_address_or_network(work: Path) -> None:
     """A trusted_proxies entry that is not an IP address or network is refused at start with
-    the option to fix."""
-    with pytest.raises(ConfigError, match=r"'proxy\.lan' is not an IP address.*--trusted-proxies"):
+    the option to fix, named as the Python API writes it."""
+    with pytest.raises(ConfigError, match=r"'proxy\.lan' is not an IP address.*trusted_proxies="):
         ImageServer(work_folder=work, port=0, trusted_proxies="127.0.0.1, proxy.lan")
 
 
