@@ -54,9 +54,7 @@ class StreamCounters:
     def reset(self) -> None:
         """Every counter back to zero."""
         with self._lock:
-            for item in dataclasses.fields(self):
-                if item.init:
-                    setattr(self, item.name, 0)
+            _zero(self)
 
 
 @dataclass
@@ -80,5 +78,11 @@ class ServerCounters:
 
     def reset(self) -> None:
         """Every counter back to zero."""
-        for item in dataclasses.fields(self):
-            setattr(self, item.name, 0)
+        _zero(self)
+
+
+def _zero(counters: StreamCounters | ServerCounters) -> None:
+    """Every counting field of ``counters`` back to zero (not its lock)."""
+    for item in dataclasses.fields(counters):
+        if item.init:
+            setattr(counters, item.name, 0)
