@@ -327,7 +327,8 @@ def test_phone_layout_has_no_layout_shift(chromium: Any, image_server: ImageServ
 
 
 def test_operator_buttons(image_server: ImageServer, viewer: Viewer) -> None:
-    """With a control channel, "Save snapshot" shows the server's reply (the saved path)."""
+    """With a control channel, "Save snapshot" shows the server's reply: a refusal before the
+    first frame ("refused: no frame yet"), then the saved path."""
     viewer.open()
     status = viewer.page.evaluate("fetch('api/status').then(r => r.json())")
     assert status.get("control"), "this server has no /control channel"
@@ -336,7 +337,7 @@ def test_operator_buttons(image_server: ImageServer, viewer: Viewer) -> None:
     button.click()
     reply = viewer.page.locator("#operator-reply")
     reply.wait_for(state="visible")
-    assert "no frame yet" in reply.inner_text()
+    assert "refused: no frame yet" in reply.inner_text()
     image_server.publish(two_tone(RED, BLUE))
     viewer.wait_seq(1)
     button.click()

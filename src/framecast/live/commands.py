@@ -78,7 +78,7 @@ COMMAND_TIMEOUT = 30.0
 
 def _refused(text: str) -> dict[str, Any]:
     """A built-in command's refusal: ``error`` as every failed command (docs/client.md), and
-    the same text as ``reason`` for older clients."""
+    the same text as ``reason`` (older clients read it; the viewer says "refused:" for it)."""
     return {"ok": False, "error": text, "reason": text}
 
 

@@ -8,8 +8,10 @@ import { parts } from "./elements.js";
 
 function describe(reply) {
   if (!reply || typeof reply !== "object") return { ok: false, text: "unexpected reply" };
+  // A refusal (no frame yet, too many commands) carries `reason`; a failed command only `error`.
+  if (reply.ok === false && reply.reason) return { ok: false, text: `refused: ${reply.reason}` };
   if (reply.error) return { ok: false, text: `error: ${reply.error}` };
-  if (reply.ok === false) return { ok: false, text: `refused: ${reply.reason || reply.error || "no reason given"}` };
+  if (reply.ok === false) return { ok: false, text: "refused: no reason given" };
   if (reply.saved) return { ok: true, text: `snapshot saved: ${reply.saved}` };
   if (reply.counters === "reset") return { ok: true, text: "counters reset" };
   return { ok: true, text: JSON.stringify(reply) };
