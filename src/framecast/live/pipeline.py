@@ -243,28 +243,33 @@ class Pipeline:
                 await self._publish(*item)
 
     async def _publish(self, incoming: Incoming, stamp: float) -> None:
-        """Make one frame off the loop and publish it, ahead of background work (tiles,
-        analysis: :mod:`framecast.runtime.priority`) from its arrival until it is fanned out."""
-        with self._lock:
-            self._hold()
-        try:
-            await self._make_and_publish(incoming, stamp)
-        finally:
-            self._release(unless_pending=True)  # the next image is on its way already
-
-    async def _make_and_publish(self, incoming: Incoming, stamp: float) -> None:
-        """A failure is this frame's alone. A method of its own so that nothing of the image
+        """One image, start to end: numbered, made into a frame off the loop, sent to the
+        other nodes, fanned out here, its sender told. Ahead of background work (tiles,
+        analysis: :mod:`framecast.runtime.priority`) from its arrival until it is fanned out.
+        A failure is this frame's alone. A method of its own, so that nothing of the image
         outlives it on the encoder's stack."""
         assert self._loop is not None
+        with self._lock:
+            self._hold()
+        frame: Frame | None = None
         try:
             seq = self._seq + 1
             if self._numbering is not None:
                 seq = max(await self._numbering(self.stream, self._seq), seq)
-            frame = await self._made(incoming, seq, stamp)
-        except BaseException:  # stopped (or numbering failed): not shown, and its sender told
-            _report(incoming, None)
-            raise
+            try:
+                frame = await self._loop.run_in_executor(
+                    self._executor, self._make_frame, incoming, seq, stamp
+                )
+            except FramecastError as exc:
+                log.warning("skipped %s: %s", incoming.name or "image", exc)
+            except Exception:
+                log.exception("could not make a frame of %s", incoming.name or "image")
+        finally:
+            if frame is None:  # failed (counted below) or stopped: not shown, its sender told
+                self._release(unless_pending=True)
+                _report(incoming, None)
         if frame is None:
+            self.counters.frames_failed += 1
             return
         self._superseded += self._latest_weight
         self._latest_weight = weight(frame)
@@ -280,6 +285,7 @@ class Pipeline:
             try:
                 self.show(frame)
             finally:
+                self._release(unless_pending=True)  # the next image is on its way already
                 _report(incoming, seq)
         log.debug("published frame %d (%d bytes)", seq, len(frame.jpeg))
         del frame
@@ -287,22 +293,6 @@ class Pipeline:
         if self._superseded >= TRIM_AFTER_BYTES:
             self._superseded = 0
             await self._loop.run_in_executor(self._executor, _give_back_memory)
-
-    async def _made(self, incoming: Incoming, seq: int, stamp: float) -> Frame | None:
-        """Frame ``seq`` made of ``incoming`` off the loop; ``None`` (counted, logged and
-        reported) when the image cannot be made into one."""
-        assert self._loop is not None
-        try:
-            return await self._loop.run_in_executor(
-                self._executor, self._make_frame, incoming, seq, stamp
-            )
-        except FramecastError as exc:
-            log.warning("skipped %s: %s", incoming.name or "image", exc)
-        except Exception:
-            log.exception("could not make a frame of %s", incoming.name or "image")
-        self.counters.frames_failed += 1
-        _report(incoming, None)
-        return None
 
     def show(self, frame: Frame) -> None:
         """Publish a frame as it is (one made here, or another node's, through the broker):
