@@ -65,6 +65,8 @@ FORBIDDEN = {
     ),
     "framecast.broker": ("framecast.sources", "aiohttp"),
     "framecast.broker.codec": ("asyncio",),
+    "framecast.broker.storedframe": ("asyncio",),
+    "framecast.broker.wirefields": ("asyncio",),
     "framecast.web": ("framecast.sources",),
     "framecast.remote": (
         "framecast.web",
