@@ -59,6 +59,7 @@ class FeedSettings:
             "command or a question about its raw data or tiles; then the client is told that "
             "no publisher answered (503 over HTTP).",
             group="broker",
+            above=0,
         ),
     )
     # sources
@@ -102,5 +103,6 @@ class FeedSettings:
         ),
     )
     simulate_rate: float = field(
-        default=10.0, metadata=option(help="Frames per second of --simulate.", group="sources")
+        default=10.0,
+        metadata=option(help="Frames per second of --simulate.", group="sources", above=0),
     )

@@ -27,6 +27,8 @@ class ImagerySettings:
             help="JPEG quality of the web image, 1-100.",
             group="images",
             expects="a whole number from 1 to 100",
+            at_least=1,
+            at_most=100,
         ),
     )
     stretch: str = field(
@@ -48,12 +50,15 @@ class ImagerySettings:
             help="Longest edge in pixels of the web image; larger frames are downscaled for the "
             "browser (snapshots keep full size).",
             group="images",
+            at_least=16,
         ),
     )
     max_file_rate: float = field(
         default=2.0,
         metadata=option(
-            help="Most times per second web_image.jpg/data.json are rewritten.", group="images"
+            help="Most times per second web_image.jpg/data.json are rewritten.",
+            group="images",
+            above=0,
         ),
     )
     # history (docs/history.md)
@@ -63,6 +68,7 @@ class ImagerySettings:
             help="Frames each stream keeps in memory for GET /api/history and /history/SEQ.jpg "
             "(0 keeps none).",
             group="history",
+            at_least=0,
         ),
     )
     max_history_bytes: int = field(
@@ -72,6 +78,7 @@ class ImagerySettings:
             "arrays of each frame); the oldest frames of any stream go first, the latest "
             "frame of each stream always stays.",
             group="history",
+            at_least=0,
         ),
     )
     keep_raw: bool = field(

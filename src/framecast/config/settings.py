@@ -23,11 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Unpack
 
-from framecast.config.feeds import SOURCE_KEYS, ZMQ_MODES, FeedSettings
+from framecast.config.feeds import SOURCE_KEYS, FeedSettings
 from framecast.config.imagery import STRETCHES, ImagerySettings
 from framecast.config.keywords import ServerOptions, StreamOptions
 from framecast.config.limits import LimitSettings
-from framecast.config.options import Setting, load, option, parse_bool, read_env, split_list, table
+from framecast.config.options import (
+    Setting,
+    check_declared,
+    load,
+    option,
+    parse_bool,
+    read_env,
+    split_list,
+    table,
+)
 from framecast.config.serving import ServingSettings
 from framecast.errors import ConfigError, spell, suggest
 from framecast.network.address import check_displayed_address
@@ -48,33 +57,6 @@ __all__ = [
     "table",
 ]
 
-_POSITIVE = (
-    "keepalive_timeout",
-    "send_timeout",
-    "simulate_rate",
-    "body_timeout",
-    "handshake_timeout",
-    "max_command_rate",
-    "max_stream_command_rate",
-    "broker_answer_timeout",
-)
-_AT_LEAST_ONE = (
-    "max_message_bytes",
-    "max_clients",
-    "max_ingest_bytes",
-    "max_clients_per_address",
-    "max_image_pixels",
-    "max_metadata_bytes",
-    "max_metadata_depth",
-    "max_uploads",
-    "max_downloads",
-    "max_downloads_per_address",
-    "max_streams",
-    "max_profile_points",
-    "encode_threads",
-    "max_command_burst",
-    "max_stream_command_burst",
-)
 _BROKER_SCHEMES = ("redis://", "rediss://", "unix://")
 _NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -100,7 +82,10 @@ class Settings(FeedSettings, LimitSettings, ImagerySettings, ServingSettings):
     # -- validation -------------------------------------------------------------------------
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the option and the fix for any unusable value
-        (the option as the caller wrote it: ``port=``, ``--port`` or a config file's key)."""
+        (the option as the caller wrote it: ``port=``, ``--port`` or a config file's key).
+        Choices and bounds are checked as each setting declares them; what follows is what
+        no bound says (a port or 0, an address, files that must exist)."""
+        check_declared(self)
         try:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
@@ -133,47 +118,6 @@ class Settings(FeedSettings, LimitSettings, ImagerySettings, ServingSettings):
                 raise ConfigError(
                     f"{spell(name)} {str(path)!r} does not exist; give the path of a PEM file"
                 )
-        if not 1 <= self.jpeg_quality <= 100:
-            raise ConfigError(
-                f"{spell('jpeg_quality', self.jpeg_quality)} is out of range; give a JPEG "
-                "quality from 1 to 100"
-            )
-        if self.stretch not in STRETCHES:
-            raise ConfigError(
-                f"stretch {self.stretch!r} is unknown; give {spell('stretch')} one of "
-                f"{', '.join(STRETCHES)}"
-            )
-        if self.zmq_mode not in ZMQ_MODES:
-            raise ConfigError(
-                f"zmq mode {self.zmq_mode!r} is unknown; give {spell('zmq_mode')} pull or sub"
-            )
-        if self.max_file_rate <= 0:
-            raise ConfigError(
-                f"{spell('max_file_rate')} must be positive (images written per second)"
-            )
-        if self.max_web_size < 16:
-            raise ConfigError(f"{spell('max_web_size')} must be at least 16 pixels")
-        for name in ("history", "max_history_bytes", "max_tile_cache_bytes"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{spell(name)} must be 0 or more (0 keeps none)")
-        if self.max_answer_cache_bytes < 0:
-            raise ConfigError(
-                f"{spell('max_answer_cache_bytes')} must be 0 or more (0 keeps no answers)"
-            )
-        if self.max_decoded_cache_bytes < 0:
-            raise ConfigError(
-                f"{spell('max_decoded_cache_bytes')} must be 0 or more (0 keeps none)"
-            )
-        if self.max_snapshots_bytes < 0:
-            raise ConfigError(
-                f"{spell('max_snapshots_bytes')} must be 0 or more (0 refuses every snapshot)"
-            )
-        for name in _POSITIVE:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{spell(name)} must be positive, got {getattr(self, name)}")
-        for name in _AT_LEAST_ONE:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{spell(name)} must be at least 1, got {getattr(self, name)}")
         if self.broker is not None and not self.broker.startswith(_BROKER_SCHEMES):
             raise ConfigError(
                 f"{spell('broker')} must be a URL redis://HOST:PORT/DB, rediss://HOST:PORT/DB "
