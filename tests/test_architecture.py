@@ -65,6 +65,8 @@ FORBIDDEN = {
     ),
     "framecast.broker": ("framecast.sources", "aiohttp"),
     "framecast.broker.codec": ("asyncio",),
+    "framecast.broker.storedframe": ("asyncio",),
+    "framecast.broker.wirefields": ("asyncio",),
     "framecast.web": ("framecast.sources",),
     "framecast.remote": (
         "framecast.web",
@@ -318,3 +320,39 @@ def test_type_checking_does_not_depend_on_the_extras() -> None:
             if top in EXTRA_MODULES and top not in ignored and f"{top}.*" not in ignored:
                 offenders.append(f"{module} imports {top}")
     assert not offenders, offenders
+
+
+#: The most lines a module may have (docs/architecture.md): past them it owns more than one
+#: concept. No exceptions: a module that outgrows its limit is split by concept.
+MAX_PYTHON_LINES = 450
+MAX_VIEWER_LINES = 400
+
+
+def oversized(files: list[Path], limit: int, root: Path = SRC.parent) -> list[str]:
+    """``path: N lines`` (``path`` under ``root``) for each of ``files`` over ``limit`` lines."""
+    found = []
+    for path in files:
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > limit:
+            found.append(f"{path.relative_to(root)}: {lines} lines")
+    return found
+
+
+def test_no_module_outgrows_its_size() -> None:
+    """No Python module of the package is over 450 lines and no module of the viewer's own
+    JavaScript over 400 (the vendored OpenSeadragon is not ours); each names its lines."""
+    python = sorted(SRC.rglob("*.py"))
+    viewer = sorted((SRC / "viewer" / "js").rglob("*.js"))
+    assert len(python) > 50 and len(viewer) > 20  # the globs see the real trees
+    too_long = oversized(python, MAX_PYTHON_LINES) + oversized(viewer, MAX_VIEWER_LINES)
+    assert too_long == [], "split these by concept: " + "; ".join(too_long)
+
+
+def test_the_size_check_names_a_module_one_line_too_long(tmp_path: Path) -> None:
+    """A module of 451 lines is reported with its count; one of exactly 450 is not."""
+    package = tmp_path / "framecast"
+    package.mkdir()
+    (package / "fits.py").write_text("x = 1\n" * MAX_PYTHON_LINES)
+    (package / "grown.py").write_text("x = 1\n" * (MAX_PYTHON_LINES + 1))
+    found = oversized(sorted(package.glob("*.py")), MAX_PYTHON_LINES, tmp_path)
+    assert found == ["framecast/grown.py: 451 lines"]

@@ -45,7 +45,10 @@ UNKNOWN = "unrecognized arguments: {} (see framecast {} --help)"
     [
         (["serve", "--no-such-option"], UNKNOWN.format("--no-such-option", "serve")),
         (["simulate", "--bogus", "1"], UNKNOWN.format("--bogus 1", "simulate")),
-        (["serve", "--jpeg-quality", "200"], "--jpeg-quality 200 is out of range; give a JPEG"),
+        (
+            ["serve", "--jpeg-quality", "200"],
+            "--jpeg-quality 200 is out of range; give a whole number from 1 to 100",
+        ),
         (["serve", "--max-clients", "0"], "--max-clients must be at least 1, got 0"),
         (["serve", "--colormap", "nope"], "colormap 'nope' is unknown; give --colormap one of"),
         (["serve", "--port", "80"], "from 1024 to 65535 with --port (or --port 0 for"),

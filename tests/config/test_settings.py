@@ -329,3 +329,32 @@ def test_simulate_values_are_checked(options: dict[str, Any], message: str) -> N
     """framecast simulate's options are checked where they are declared."""
     with pytest.raises(ConfigError, match=message):
         SimulateSettings(**options)
+
+
+# -- bounds and choices live in the declaration ----------------------------------------------
+
+
+def test_every_limit_declares_its_lowest_value() -> None:
+    """Every ``max_*`` limit and every timeout declares its lowest value beside its help, so
+    a limit added to the table is checked without a second edit elsewhere."""
+    limits = [r for r in SETTINGS if r.name.startswith("max_") or r.name.endswith("_timeout")]
+    assert len(limits) > 20
+    assert [r.name for r in limits if r.at_least is None and r.above is None] == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"heartbeat": 0}, "heartbeat= must be positive, got 0"),
+        ({"max_clients": "10"}, "max_clients= must be a number, got '10'"),
+        ({"jpeg_quality": 0}, "jpeg_quality=0 is out of range; give a whole number from 1 to 100"),
+        ({"max_history_bytes": -1}, "max_history_bytes= must be 0 or more, got -1"),
+        ({"stretch": "log"}, "stretch 'log' is unknown; give stretch= auto, midtones or none"),
+    ],
+)
+def test_declared_bounds_and_choices_are_checked(options: dict[str, Any], message: str) -> None:
+    """A value outside its declared bounds or choices is refused with one line naming the
+    keyword and what to give (a zero heartbeat and a number given as text included)."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.build(**options)
+    assert str(caught.value) == message

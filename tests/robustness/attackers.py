@@ -24,7 +24,8 @@ import aiohttp
 import numpy as np
 
 from framecast.science import rawfiles
-from tests.robustness.conftest import Served, drop
+from tests.robustness.conftest import Served
+from tests.robustness.peers import drop
 from tests.web.test_senddeadline import stalled_get
 
 #: The big frames: 4000×3000 uint16, 24 MB of raw data each.

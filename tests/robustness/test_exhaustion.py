@@ -17,18 +17,15 @@ import simplejpeg
 
 from tests.robustness.conftest import (
     MiB,
-    Publisher,
     Served,
-    Viewer,
     check_still_publishing,
-    drop,
     post_image,
-    raw_ws,
     serving,
     small_jpeg,
     status_of,
     until,
 )
+from tests.robustness.peers import Publisher, Viewer, drop, raw_ws
 
 #: File descriptors a quiet server may hold beyond its baseline (e.g. a keep-alive client).
 FD_SLACK = 4

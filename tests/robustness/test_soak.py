@@ -40,15 +40,12 @@ from tests.robustness.attackers import Tally
 from tests.robustness.conftest import (
     FRAMECAST,
     MiB,
-    Publisher,
     Served,
-    Viewer,
-    drop,
     post_image,
-    raw_ws,
     serving,
     small_jpeg,
 )
+from tests.robustness.peers import Publisher, Viewer, drop, raw_ws
 
 MINUTES = float(os.environ.get("FRAMECAST_SOAK_MINUTES", "60"))
 OUT = Path(os.environ.get("FRAMECAST_SOAK_OUT", Path(__file__).parents[2] / "docs" / "img"))

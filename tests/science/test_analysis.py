@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from framecast.science import analysis
+from framecast.science import analysis, histogram
 from framecast.science.analysis import AnalysisError
 
 RNG = np.random.default_rng(16)
@@ -181,7 +181,7 @@ def test_histogram_equals_numpy_over_finite_values(bands: int, bins: int) -> Non
     for array in (u16(), f32(), np.full((5, 5), 9, np.uint8), signed, narrow):
         finite = array[np.isfinite(array)]
         counts, edges = np.histogram(finite, bins)
-        got = analysis.histogram(array, bins)
+        got = histogram.histogram(array, bins)
         assert got["counts"] == counts.tolist() and sum(got["counts"]) == finite.size
         assert got["edges"] == edges.tolist()
         assert (got["min"], got["max"]) == (finite.min().item(), finite.max().item())
@@ -191,7 +191,7 @@ def test_histogram_equals_numpy_over_finite_values(bands: int, bins: int) -> Non
 def test_colour_histogram_counts_per_channel() -> None:
     """RGB: one set of edges over all channels, counts per channel."""
     rgb = RNG.integers(0, 256, (20, 10, 3), dtype=np.uint8)
-    got = analysis.histogram(rgb, 16)
+    got = histogram.histogram(rgb, 16)
     edges = np.histogram_bin_edges(rgb, 16)
     assert got["edges"] == edges.tolist()
     assert got["counts"] == [np.histogram(rgb[:, :, c], edges)[0].tolist() for c in range(3)]
@@ -200,7 +200,7 @@ def test_colour_histogram_counts_per_channel() -> None:
 
 def test_histogram_of_nothing_finite() -> None:
     """Only NaN: numpy's histogram of nothing (edges 0..1, zero counts), min and max null."""
-    got = analysis.histogram(np.full((2, 2), np.nan), 4)
+    got = histogram.histogram(np.full((2, 2), np.nan), 4)
     assert got["edges"] == [0.0, 0.25, 0.5, 0.75, 1.0] and got["counts"] == [0, 0, 0, 0]
     assert (got["min"], got["max"], got["nonfinite"]) == (None, None, 4)
 
@@ -214,8 +214,8 @@ def test_histogram_of_nothing_finite() -> None:
         (lambda a: analysis.stats(a, (0, 5, 1, 6)), "h"),
         (lambda a: analysis.stats(a, (0, 0, 0, 1)), "w"),
         (lambda a: analysis.profile(a, 0, 0, 10.5, 0, max_points=99), "x1"),
-        (lambda a: analysis.histogram(a, 0), "bins"),
-        (lambda a: analysis.histogram(a, 4097), "bins"),
+        (lambda a: histogram.histogram(a, 0), "bins"),
+        (lambda a: histogram.histogram(a, 4097), "bins"),
     ],
 )
 def test_questions_outside_the_frame_are_refused(call: Any, parameter: str) -> None:
@@ -232,7 +232,7 @@ def test_stats_of_a_big_frame_never_copy_it_as_float64() -> None:
     tracemalloc.start()
     try:
         analysis.stats(array, saturation=65535)
-        analysis.histogram(array, 256)
+        histogram.histogram(array, 256)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -259,5 +259,5 @@ def test_figures_beyond_float64_are_strings_not_errors() -> None:
 def test_numpy_refusing_the_bins_is_a_question_error() -> None:
     """A range too wide for float64 bins is refused naming bins, as numpy refuses it."""
     with pytest.raises(AnalysisError) as caught:
-        analysis.histogram(np.array([[-1e308, 1e308]]), 4)
+        histogram.histogram(np.array([[-1e308, 1e308]]), 4)
     assert caught.value.parameter == "bins"

@@ -13,10 +13,10 @@ A :class:`Broker` is one node's link to a Redis (or Valkey) server. Through its 
 
 The link reads the frame announcements on ``{ns}:frames`` and hands them to the relay.
 Forwarding and raw questions talk over one channel per node, ``{ns}:node:{id}``: the link
-reads its own, hands each reply and request to its part, and answers at most
-:data:`MAX_REQUESTS` requests from other nodes at once (more get "busy"). Both channels are
-read through the node's :class:`~framecast.broker.inbox.Inbox`, which keeps a flood on them
-from holding up the node.
+reads its own (:mod:`framecast.broker.nodechannel`), hands each reply and request to its part,
+and answers at most :data:`MAX_REQUESTS` requests from other nodes at once (more get "busy").
+Both channels are read through the node's :class:`~framecast.broker.inbox.Inbox`, which keeps
+a flood on them from holding up the node.
 
 The link runs under the server's :class:`~framecast.runtime.supervisor.Supervisor`. When Redis is
 unreachable, refuses the password or stops answering, the state is ``degraded`` with a
@@ -35,7 +35,7 @@ import random
 import re
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 from framecast.broker import codec
 from framecast.broker.forwarding import NO_PUBLISHER, ControlForwarding
 from framecast.broker.inbox import Inbox
+from framecast.broker.nodechannel import MAX_REQUESTS, NodeChannel
 from framecast.broker.questions import Answerer, RawQuestions, no_publisher
 from framecast.broker.relay import FrameRelay
 from framecast.config.settings import Settings
@@ -56,7 +57,7 @@ from framecast.runtime.supervisor import Supervisor
 from framecast.runtime.throttle import LogThrottle
 from framecast.science.raw import RawAnswer
 
-__all__ = ["NO_PUBLISHER", "Answerer", "Broker", "no_publisher"]
+__all__ = ["MAX_REQUESTS", "NO_PUBLISHER", "Answerer", "Broker", "no_publisher"]
 
 log = logging.getLogger("framecast.broker")
 
@@ -69,8 +70,6 @@ SESSION_CLOSE_WAIT = 0.5
 #: Reconnection delay: the first, and the cap of the doubling (jitter: 50-100 % of it).
 RETRY_DELAY = 0.1
 MAX_RETRY_DELAY = 5.0
-#: Requests from other nodes (commands, raw questions) answered at once; more get "busy".
-MAX_REQUESTS = 16
 #: A bad message from the broker is logged at most once per this many seconds.
 BAD_MESSAGE_INTERVAL = 30.0
 
@@ -146,18 +145,20 @@ class Broker:
         waits = settings.broker_answer_timeout
         self._control = ControlForwarding(self, commands, timeout=waits)
         self._raw = RawQuestions(self, timeout=waits, log_interval=BAD_MESSAGE_INTERVAL)
+        self._own = NodeChannel(
+            self._control, self._raw, self.limits, reject=self.reject, failed=self._failed
+        )
         self._inbox = Inbox(
             self._frames.channel,
             self._own_channel,
             announced=self._frames.announced,
-            received=self._node_message,
+            received=self._own.received,
             behind=self._frames.falling_behind,
             caught_up=self._frames.caught_up,
             resumed=self._frames.resumed,
             io_timeout=IO_TIMEOUT,
             close_wait=SESSION_CLOSE_WAIT,
         )
-        self._requests: set[asyncio.Task[None]] = set()
         self._bad = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._task: asyncio.Task[None] | None = None
@@ -216,7 +217,7 @@ class Broker:
     async def stop(self) -> None:
         """Close the link; requests still waiting get the no-publisher reply."""
         task, self._task = self._task, None
-        tasks = [t for t in [task, *self._requests] if t is not None]
+        tasks = [t for t in [task, *self._own.requests] if t is not None]
         # Longer than the session's own steps: its tasks' (STOP_WAIT), then its closes.
         budget = STOP_WAIT + 2 * SESSION_CLOSE_WAIT + 0.5
         await cancel_all(tasks, "stopping the broker link", budget)
@@ -391,6 +392,9 @@ class Broker:
             await within(client.ping(), IO_TIMEOUT)
 
     # -- bad messages, and this node's channel ---------------------------------------------
+    def _failed(self) -> None:
+        self.rejected += 1  # a request from another node failed while answered (logged)
+
     def reject(self, what: str, exc: Exception) -> None:
         """Count a bad message from the broker; log it at most once per interval."""
         self.rejected += 1
@@ -402,41 +406,6 @@ class Broker:
                 count,
                 exc,
             )
-
-    # -- this node's channel: replies to its requests, requests from other nodes -------------
-    def _node_message(self, data: bytes) -> None:
-        try:
-            message = codec.decode_control(data, self.limits)
-        except codec.WireError as exc:
-            self.reject("a control message", exc)
-            return
-        if isinstance(message, codec.ControlReply):
-            self._control.replied(message)
-            return
-        if isinstance(message, codec.RawReply):
-            self._raw.replied(message)
-            return
-        busy = len(self._requests) >= MAX_REQUESTS
-        work: Coroutine[Any, Any, None]
-        if isinstance(message, codec.RawRequest):
-            work = self._raw.busy(message) if busy else self._raw.answer(message)
-        else:
-            work = self._control.busy(message) if busy else self._control.answer(message)
-        name = None if busy else "framecast-broker-request"
-        task = asyncio.create_task(self._guarded(work), name=name)
-        self._requests.add(task)
-        task.add_done_callback(self._requests.discard)
-
-    async def _guarded(self, work: Awaitable[None]) -> None:
-        """Answer one request; an unexpected failure is logged with its traceback and the
-        node goes on (the asker gets its no-publisher answer when its time is up)."""
-        try:
-            await work
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.rejected += 1
-            log.exception("a request from another node failed; the node goes on")
 
 
 def _secrets_of(url: str) -> list[str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from framecast.config.options import option
+from framecast.config.options import check_declared, option
 from framecast.errors import ConfigError, spell
 
 __all__ = ["ConsoleSettings", "SimulateSettings"]
@@ -25,6 +25,7 @@ class ConsoleSettings:
             group="output",
             short="-v",
             count=True,
+            at_least=0,
         ),
     )
     no_qr: bool = field(
@@ -44,8 +45,7 @@ class ConsoleSettings:
     )
 
     def __post_init__(self) -> None:
-        if self.verbose < 0:
-            raise ConfigError("verbose must be 0 or more (the number of -v)")
+        check_declared(self)
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,20 @@ class SimulateSettings:
             help="TCP port to bind (tcp://HOST:PORT).",
             group="simulate",
             expects="a whole number from 1024 to 65535",
+            at_least=1024,
+            at_most=65535,
         ),
     )
-    rate: float = field(default=10.0, metadata=option(help="Frames per second.", group="simulate"))
+    rate: float = field(
+        default=10.0, metadata=option(help="Frames per second.", group="simulate", above=0)
+    )
     count: int | None = field(
         default=None,
         metadata=option(
             help="Stop after COUNT frames (default: run until stopped).",
             group="simulate",
             short="-n",
+            at_least=1,
         ),
     )
     mode: str = field(
@@ -87,20 +92,8 @@ class SimulateSettings:
     )
 
     def __post_init__(self) -> None:
-        if not 1024 <= self.port <= 65535:
-            raise ConfigError(
-                f"port {self.port} is out of range; choose one from 1024 to 65535 with "
-                f"{spell('port')}"
-            )
         if not self.host.strip() or any(c.isspace() or c in "/;" for c in self.host):
             raise ConfigError(
                 f"host {self.host!r} is not an address; use e.g. {spell('host', '127.0.0.1')}"
             )
-        if self.rate <= 0:
-            raise ConfigError(f"{spell('rate')} must be positive (frames per second)")
-        if self.count is not None and self.count < 1:
-            raise ConfigError(
-                f"{spell('count')} must be at least 1 (or left out to run until stopped)"
-            )
-        if self.mode not in self.MODES:
-            raise ConfigError(f"mode {self.mode!r} is unknown; give {spell('mode')} push or pub")
+        check_declared(self)

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from framecast.errors import ConfigError
+from framecast.errors import ConfigError, spell
 
 __all__ = [
     "ENV_PREFIX",
     "Setting",
+    "check_declared",
     "load",
     "option",
     "parse_bool",
@@ -79,6 +80,9 @@ class _Declared:
     flag: bool
     count: bool
     secret: bool
+    at_least: float | None
+    above: float | None
+    at_most: float | None
 
 
 def option(
@@ -91,15 +95,22 @@ def option(
     flag: bool = False,
     count: bool = False,
     secret: bool = False,
+    at_least: float | None = None,
+    above: float | None = None,
+    at_most: float | None = None,
 ) -> dict[str, Any]:
     """Describe a dataclass field as an option: ``field(default=…, metadata=option(…))``.
 
     ``expects`` says in words what a valid value is (shown when a flag or variable cannot be
     read); by default it comes from the type. ``flag`` makes a boolean a switch
     (``--simulate``), ``count`` an integer counted by repeats (``-vv``); ``secret`` values
-    are never shown.
+    are never shown. ``choices`` and the bounds (``at_least``, ``above``: more than,
+    ``at_most``) are checked by :func:`check_declared` whichever way the value came.
     """
-    return {_META: _Declared(help, group, short, choices, expects, flag, count, secret)}
+    declared = _Declared(
+        help, group, short, choices, expects, flag, count, secret, at_least, above, at_most
+    )
+    return {_META: declared}
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,9 @@ class Setting:
     flag: bool = False  # a boolean switch on the command line
     count: bool = False  # an integer counted by repeating the flag (-vv)
     secret: bool = False  # never logged or shown
+    at_least: float | None = None
+    above: float | None = None  # the value must be more than this
+    at_most: float | None = None
 
     @property
     def option(self) -> str:
@@ -137,12 +151,42 @@ class Setting:
         except ValueError:
             raise ValueError(f"expected {self.expects}") from None
 
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` by the declaration (its choices and bounds), in one
+        line naming the option as the caller wrote it; ``None`` when nothing is."""
+        if value is None and self.optional:
+            return None
+        if self.choices is not None and value not in self.choices:
+            what = self.name.replace("_", " ")
+            return f"{what} {value!r} is unknown; give {spell(self.name)} {_either(self.choices)}"
+        if self.at_least is None and self.above is None and self.at_most is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{spell(self.name)} must be a number, got {value!r}"
+        low, high = self.at_least, self.at_most
+        if low is not None and high is not None and not low <= value <= high:
+            return f"{spell(self.name, value)} is out of range; give {self.expects}"
+        if self.above is not None and value <= self.above:
+            more = "positive" if self.above == 0 else f"more than {self.above:g}"
+            return f"{spell(self.name)} must be {more}, got {value}"
+        if low is not None and value < low:
+            least = "0 or more" if low == 0 else f"at least {low:g}"
+            return f"{spell(self.name)} must be {least}, got {value}"
+        if high is not None and value > high:
+            return f"{spell(self.name)} must be at most {high:g}, got {value}"
+        return None
+
     def read(self, text: str, source: str) -> Any:
         """:meth:`parse`, with a :class:`ConfigError` naming ``source`` (a flag or variable)."""
         try:
             return self.parse(text)
         except ValueError as exc:
             raise ConfigError(f"invalid value {text!r} for {source}: {exc}") from None
+
+
+def _either(choices: tuple[str, ...]) -> str:
+    """``a, b or c``."""
+    return choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
 
 
 def _row(f: dataclasses.Field[Any], hint: Any, prefix: str) -> Setting:
@@ -172,14 +216,34 @@ def _row(f: dataclasses.Field[Any], hint: Any, prefix: str) -> Setting:
         flag=declared.flag,
         count=declared.count,
         secret=declared.secret,
+        at_least=declared.at_least,
+        above=declared.above,
+        at_most=declared.at_most,
     )
+
+
+#: The table of each settings class, read once (classes, never values, are kept here).
+_TABLES: dict[type[Any], tuple[Setting, ...]] = {}
 
 
 def table(cls: type[Any]) -> tuple[Setting, ...]:
     """The rows of a settings dataclass, in declaration order."""
-    hints = typing.get_type_hints(cls)
-    prefix: str = getattr(cls, "ENV_PREFIX", ENV_PREFIX)
-    return tuple(_row(f, hints[f.name], prefix) for f in dataclasses.fields(cls))
+    rows = _TABLES.get(cls)
+    if rows is None:
+        hints = typing.get_type_hints(cls)
+        prefix: str = getattr(cls, "ENV_PREFIX", ENV_PREFIX)
+        rows = tuple(_row(f, hints[f.name], prefix) for f in dataclasses.fields(cls))
+        _TABLES[cls] = rows
+    return rows
+
+
+def check_declared(settings: Any) -> None:
+    """Raise :class:`ConfigError` for the first value of a settings object outside its
+    declared choices or bounds (the message names the option as the caller wrote it)."""
+    for row in table(type(settings)):
+        problem = row.problem(getattr(settings, row.name))
+        if problem is not None:
+            raise ConfigError(problem)
 
 
 _T = TypeVar("_T")

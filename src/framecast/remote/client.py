@@ -49,8 +49,9 @@ from framecast.errors import ClientError, ConfigError
 from framecast.live.frames import MAX_DEPTH, jsonable
 from framecast.live.metadata import check_value as check_metadata
 from framecast.remote import upload
-from framecast.remote.bodies import Body, Capped, NpyBody, size
-from framecast.remote.failures import KEYWORDS, Failures, Words
+from framecast.remote.bodies import Body, Capped, NpyBody
+from framecast.remote.commandreply import MAX_REPLY_BYTES, command_text, read_reply, socket_name
+from framecast.remote.failures import KEYWORDS, Failures, Words, server_detail
 from framecast.remote.session import open_session, receive, trust
 from framecast.runtime.deadline import within
 from framecast.science.queries import QUESTIONS
@@ -74,37 +75,17 @@ MAX_ANSWER_BYTES = 16 * 1024
 #: Most bytes of a ``data.json`` read to find the latest frame (it holds the frame's
 #: metadata: 1 MiB at most by the server's default ``max_metadata_bytes``).
 MAX_DATA_JSON_BYTES = 4 << 20
-#: Most bytes of a reply to a command.
-MAX_REPLY_BYTES = 1 << 20
 #: Most bytes of the array :meth:`Client.raw` returns, unless ``max_bytes=`` says otherwise.
 DEFAULT_MAX_RAW_BYTES = 1 << 30
 METADATA_HEADER = "X-Framecast-Metadata"
 #: Longest header line an aiohttp server reads (its ``max_field_size``): the metadata of one
 #: image over HTTP cannot be longer, whatever the server's ``max_metadata_bytes``.
 METADATA_HEADER_BYTES = 8190
-_DETAIL_CHARS = 300
 _T = TypeVar("_T")
 
 
 class InsecureWarning(UserWarning):
     """A :class:`Client` made with ``verify=False``: it does not check who answers."""
-
-
-def _detail(text: str) -> str:
-    """The server's own explanation: the ``error`` of a JSON answer (or of its first line,
-    when only the start of a long answer was read), else its first line."""
-    lines = text.strip().splitlines()
-    first = lines[0] if lines else ""
-    for candidate in (text, first):
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict) and isinstance(value.get("error"), str):
-            first = value["error"]
-            break
-    said = first.strip().splitlines()
-    return said[0][:_DETAIL_CHARS] if said else ""
 
 
 def _run(make: Callable[[], Awaitable[_T]]) -> _T:
@@ -225,7 +206,7 @@ class Client:
         """Send ``{"cmd": name, **fields}`` over ``/control``; returns the server's reply
         (``{"ok": false, …}`` from a failing handler is a reply too). A command the server
         does not know raises :class:`~framecast.errors.ClientError`."""
-        message = self._command_text(name, fields)
+        message = command_text(name, fields)
         return _run(lambda: self._exchange(name, message))
 
     def raw(
@@ -258,7 +239,7 @@ class Client:
 
     async def acommand(self, name: str, /, **fields: Any) -> dict[str, Any]:
         """:meth:`command` for asyncio code."""
-        return await self._exchange(name, self._command_text(name, fields))
+        return await self._exchange(name, command_text(name, fields))
 
     async def araw(
         self,
@@ -310,13 +291,6 @@ class Client:
             headers[METADATA_HEADER] = json.dumps(jsonable(dict(metadata)), allow_nan=False)
         return upload.encode(image), headers, target
 
-    def _command_text(self, name: str, fields: Mapping[str, Any]) -> str:
-        if not isinstance(name, str) or not name:
-            raise ConfigError(f"a command name is a non-empty string, not {name!r}")
-        if "cmd" in fields:
-            raise ConfigError("'cmd' is the command's name; give the name as the first argument")
-        return json.dumps(jsonable({"cmd": name, **fields}), allow_nan=False)
-
     async def _post(self, target: URL, body: bytes, headers: dict[str, str]) -> int | None:
         where = f"POST {target}"
 
@@ -349,7 +323,7 @@ class Client:
                 status=status,
                 url=str(target),
             )
-        raise self._failures.refused(where, status, _detail(text), str(target))
+        raise self._failures.refused(where, status, server_detail(text), str(target))
 
     async def _get(self, target: URL, body: Body) -> None:
         """Fill ``body`` with the answer to ``GET target``, or raise a ClientError."""
@@ -367,7 +341,7 @@ class Client:
         with self._failures.around(where, None):
             status, refusal = await within(fetch(), self._timeout)
         if status != 200:
-            detail = _detail(refusal.decode("utf-8", "replace"))
+            detail = server_detail(refusal.decode("utf-8", "replace"))
             raise self._failures.refused(where, status, detail, str(target))
 
     async def _latest(self, root: URL) -> tuple[int, tuple[int, int, str] | None]:
@@ -395,7 +369,7 @@ class Client:
 
     async def _exchange(self, name: str, message: str) -> dict[str, Any]:
         target = self._base / "control"
-        where = f"the control socket {target}"
+        where = socket_name(target)
 
         async def ask() -> aiohttp.WSMessage:
             async with self._session() as http:
@@ -414,42 +388,5 @@ class Client:
 
         with self._failures.around(where, "the command"):
             reply = await within(ask(), self._timeout)
-        if reply.type == aiohttp.WSMsgType.ERROR and getattr(reply.data, "code", None) == 1009:
-            raise ClientError(
-                f"{where} replied to {name!r} with more than {size(MAX_REPLY_BYTES)}, the most "
-                f"the client reads; is {self.url} a framecast server?",
-                url=str(target),
-            )
-        if reply.type != aiohttp.WSMsgType.TEXT:
-            code = reply.data if reply.type == aiohttp.WSMsgType.CLOSE else reply.type.name
-            hint = (
-                "the command is larger than the server's max_message_bytes"
-                if code == 1009
-                else "the server may be stopping; try again"
-            )
-            raise ClientError(
-                f"{where} closed ({code}) before replying to {name!r}; {hint}",
-                url=str(target),
-            )
-        try:
-            value = json.loads(reply.data)
-        except ValueError:
-            value = None
-        if not isinstance(value, dict):
-            raise ClientError(
-                f"{where} replied with something else than a JSON object: {reply.data[:80]!r}",
-                url=str(target),
-            )
-        if value.get("error") == "unknown command":
-            raise ClientError(
-                f"the server has no command {name!r} (unknown command); "
-                f"GET {self._base / 'api' / 'status'} lists its commands",
-                url=str(target),
-            )
-        if value.get("error") == "bad json":
-            raise ClientError(
-                f"the server could not read command {name!r} (bad json); send fields that JSON "
-                "can hold, nested less deeply",
-                url=str(target),
-            )
-        return value
+        status = self._base / "api" / "status"
+        return read_reply(reply, name, target=target, server=self.url, status=status)

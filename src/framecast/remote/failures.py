@@ -10,6 +10,7 @@ one of them. :meth:`Failures.around` turns what the network and a hostile answer
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 from collections.abc import Iterator
@@ -24,11 +25,30 @@ from framecast.remote.bodies import ArrayTooLarge, BodyError, describe, size
 from framecast.remote.inflater import EncodingError
 from framecast.remote.session import MAX_REDIRECTS, Redirected
 
-__all__ = ["FLAGS", "KEYWORDS", "Failures", "Words"]
+__all__ = ["FLAGS", "KEYWORDS", "Failures", "Words", "server_detail"]
 
 #: OpenSSL's verify codes that say what is wrong with a certificate, not that it is unknown.
 _EXPIRED = 10
 _NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+#: Most characters of the server's own explanation quoted in a message.
+DETAIL_CHARS = 300
+
+
+def server_detail(text: str) -> str:
+    """The server's own explanation: the ``error`` of a JSON answer (or of its first line,
+    when only the start of a long answer was read), else its first line."""
+    lines = text.strip().splitlines()
+    first = lines[0] if lines else ""
+    for candidate in (text, first):
+        try:
+            value = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("error"), str):
+            first = value["error"]
+            break
+    said = first.strip().splitlines()
+    return said[0][:DETAIL_CHARS] if said else ""
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
-"""The numbers of a frame's raw data (docs/science.md): pixel, stats, profile, histogram. Pure.
+"""The numbers of a frame's raw data (docs/science.md): pixel, stats, profile. Pure.
 
 Every function takes the raw array as published (mono H×W or colour H×W×C, any integer or
 float dtype) and returns plain Python values ready for JSON: integers stay ``int`` (the sum
 of integer data is exact), NaN becomes ``None`` and ±inf ``"inf"``/``"-inf"`` in pixel
-values. The definitions are numpy's: population standard deviation, ``numpy.histogram``'s
-edges and last-bin-inclusive counts, over the finite values only (``nonfinite`` counts the
-others). Colour frames give a list per channel for every figure but ``roi`` and
-``centroid``, which is taken on the sum of the channels.
+values. The definitions are numpy's: population standard deviation over the finite values
+only (``nonfinite`` counts the others); the histogram is :mod:`framecast.science.histogram`'s,
+read band by band the same way. Colour frames give a list per channel for every figure but
+``roi`` and ``centroid``, which is taken on the sum of the channels.
 
 Memory: a whole-frame figure is computed in bands of rows of about :data:`BAND_PIXELS`
 pixels, so one question about a 60-megapixel frame needs a few bands of ``float64`` at a
@@ -32,17 +32,18 @@ from framecast.runtime.priority import pause
 
 __all__ = [
     "BAND_PIXELS",
-    "MAX_BINS",
     "AnalysisError",
-    "check_bins",
+    "Array",
+    "channels_of",
     "check_point",
     "check_profile",
     "check_region",
-    "histogram",
     "jsonable",
     "pixel",
+    "plane",
     "profile",
     "profile_length",
+    "row_bands",
     "saturation_level",
     "stats",
 ]
@@ -50,8 +51,6 @@ __all__ = [
 #: Pixels per band of rows: small enough that a band's float64 temporaries stay a few MB,
 #: large enough that numpy's per-call overhead is negligible.
 BAND_PIXELS = 1 << 20
-#: Most bins a histogram may have (docs/science.md).
-MAX_BINS = 4096
 
 Array = np.ndarray[Any, Any]
 
@@ -80,11 +79,13 @@ def jsonable(value: Any) -> Any:
     return number
 
 
-def _channels(array: Array) -> int:
+def channels_of(array: Array) -> int:
+    """How many channels ``array`` has: 1 for mono, C for H×W×C."""
     return int(array.shape[2]) if array.ndim == 3 else 1
 
 
-def _plane(array: Array, channel: int) -> Array:
+def plane(array: Array, channel: int) -> Array:
+    """Channel ``channel`` of ``array`` (mono: the array itself)."""
     return array[:, :, channel] if array.ndim == 3 else array
 
 
@@ -111,12 +112,6 @@ def check_region(shape: tuple[int, ...], x: int, y: int, w: int, h: int) -> None
                 f"{name}={length} does not fit the frame: use 1 to {size - start} "
                 f"({width}×{height}, region starting at x={x}, y={y})",
             )
-
-
-def check_bins(bins: int) -> None:
-    """Raise :class:`AnalysisError` unless ``1 <= bins <= MAX_BINS``."""
-    if not 1 <= bins <= MAX_BINS:
-        raise AnalysisError("bins", f"bins={bins} is out of range: use 1 to {MAX_BINS}")
 
 
 def saturation_level(dtype: np.dtype[Any], metadata: Mapping[str, Any]) -> float | int | None:
@@ -171,10 +166,10 @@ def profile(
 
 
 # -- statistics --------------------------------------------------------------------------------
-def _bands(array: Array, pixels: int = 0) -> Iterator[tuple[int, Array]]:
+def row_bands(array: Array, pixels: int = 0) -> Iterator[tuple[int, Array]]:
     """(first row, view) of bands of about ``pixels`` (:data:`BAND_PIXELS`) pixels."""
     height = array.shape[0]
-    per_row = max(1, int(np.prod(array.shape[1:])) // _channels(array))
+    per_row = max(1, int(np.prod(array.shape[1:])) // channels_of(array))
     rows = max(1, (pixels or BAND_PIXELS) // per_row)
     for top in range(0, height, rows):
         pause()  # a live frame on its way goes first (framecast.runtime.priority)
@@ -312,11 +307,11 @@ def _stats(
     integer = bool(np.issubdtype(view.dtype, np.integer) or view.dtype == np.bool_)
     if view.dtype == np.bool_:
         view = view.view(np.uint8)
-    channels = _channels(view)
+    channels = channels_of(view)
     moments = [_Moments() for _ in range(channels)]
     rows = np.zeros(h, dtype=np.float64)
     columns = np.zeros(w, dtype=np.float64)
-    for top, band in _bands(view):
+    for top, band in row_bands(view):
         if integer and channels == 1 and band.dtype.itemsize <= 4:
             # one pass gives the row sums (centroid) and the band's exact sum (moments)
             row_sums = np.add.reduce(band, axis=1, dtype=np.int64)
@@ -325,7 +320,7 @@ def _stats(
             columns += np.add.reduce(band, axis=0, dtype=np.float64)
             continue
         for channel, moment in enumerate(moments):
-            moment.add(_plane(band, channel), integer, saturation)
+            moment.add(plane(band, channel), integer, saturation)
         weights = _intensity(band, integer)
         rows[top : top + band.shape[0]] = np.add.reduce(weights, axis=1, dtype=np.float64)
         columns += np.add.reduce(weights, axis=0, dtype=np.float64)
@@ -346,110 +341,3 @@ def _stats(
     for key in ("saturated", "nonfinite"):
         out[key] = figures[0][key] if array.ndim == 2 else [f[key] for f in figures]
     return out
-
-
-# -- histogram ---------------------------------------------------------------------------------
-def _finite_range(array: Array) -> tuple[Any, Any, list[int]]:
-    """The finite minimum and maximum of the whole frame (``None`` when there is none) and
-    the non-finite count per channel."""
-    low: Any = None
-    high: Any = None
-    channels = _channels(array)
-    nonfinite = [0] * channels
-    floating = bool(np.issubdtype(array.dtype, np.floating))
-    for _top, band in _bands(array):
-        for channel in range(channels):
-            values = _plane(band, channel)
-            if floating:
-                finite = np.isfinite(values)
-                bad = values.size - int(np.count_nonzero(finite))
-                if bad:
-                    nonfinite[channel] += bad
-                    values = values[finite]
-            if values.size:
-                band_low, band_high = values.min(), values.max()
-                low = band_low if low is None else min(low, band_low)
-                high = band_high if high is None else max(high, band_high)
-    return low, high, nonfinite
-
-
-def _value_counts(array: Array) -> list[Array]:
-    """For 8- and 16-bit integers: per channel, how many pixels hold each value (index
-    ``i`` is the value ``dtype.min + i``), counted band by band."""
-    itemsize = array.dtype.itemsize
-    size = 1 << (8 * itemsize)
-    signed = np.issubdtype(array.dtype, np.signedinteger)
-    bits = array.view(np.dtype(f"u{itemsize}"))
-    counts = [np.zeros(size, dtype=np.int64) for _ in range(_channels(array))]
-    # bincount holds the GIL while it counts: small bands keep each hold near a millisecond
-    for _top, band in _bands(bits, BAND_PIXELS // 4):
-        for channel, total in enumerate(counts):
-            total += np.bincount(_plane(band, channel).ravel(), minlength=size)
-    if signed:  # bit patterns 0x80…, …, 0xFF… are the negative values, in order
-        counts = [np.concatenate((c[size // 2 :], c[: size // 2])) for c in counts]
-    return counts
-
-
-def _small_integer_histogram(array: Array, bins: int) -> tuple[Any, Any, Array, list[Array]]:
-    """min, max, edges and counts of 8/16-bit integers from their value counts: numpy's
-    own binning applied once to each distinct value, weighted by how often it occurs."""
-    by_value = _value_counts(array)
-    present = np.flatnonzero(np.add.reduce(by_value))
-    first, last = int(present[0]), int(present[-1])
-    kind = array.dtype.type
-    low, high = (
-        kind(int(np.iinfo(array.dtype).min) + first),
-        kind(int(np.iinfo(array.dtype).min) + last),
-    )
-    values = np.arange(int(low), int(high) + 1).astype(array.dtype)
-    edges = np.histogram_bin_edges(np.array([low, high], dtype=array.dtype), bins)
-    counts = [
-        np.histogram(values, bins, range=(low, high), weights=c[first : last + 1])[0].astype(
-            np.int64
-        )
-        for c in by_value
-    ]
-    return low, high, edges, counts
-
-
-def histogram(array: Array, bins: int = 256) -> dict[str, Any]:
-    """``min``, ``max``, ``edges`` (bins + 1), ``counts`` (bins; a list per channel for
-    colour) and ``nonfinite`` of the whole frame, as ``numpy.histogram(finite, bins)``."""
-    check_bins(bins)
-    if array.dtype == np.bool_:
-        array = array.view(np.uint8)
-    try:
-        with np.errstate(all="ignore"):
-            return _histogram(array, bins)
-    except ValueError as exc:  # numpy's own refusal, e.g. a range too wide for float64
-        raise AnalysisError("bins", f"bins={bins}: {exc}") from None
-
-
-def _histogram(array: Array, bins: int) -> dict[str, Any]:
-    channels = _channels(array)
-    if np.issubdtype(array.dtype, np.integer) and array.dtype.itemsize <= 2 and array.size:
-        low, high, edges, counts = _small_integer_histogram(array, bins)
-        nonfinite = [0] * channels
-    else:
-        low, high, nonfinite = _finite_range(array)
-        if low is None:  # no finite value: numpy's histogram of nothing
-            counts_of_nothing, edges = np.histogram(np.zeros(0, dtype=array.dtype), bins)
-            counts = [counts_of_nothing.astype(np.int64) for _ in range(channels)]
-        else:
-            counts = [np.zeros(bins, dtype=np.int64) for _ in range(channels)]
-            edges = np.histogram_bin_edges(np.array([low, high], dtype=array.dtype), bins)
-            floating = bool(np.issubdtype(array.dtype, np.floating))
-            for _top, band in _bands(array):
-                for channel in range(channels):
-                    values = _plane(band, channel)
-                    if floating:
-                        values = values[np.isfinite(values)]
-                    found, _ = np.histogram(values, bins, range=(low, high))
-                    counts[channel] += found
-    return {
-        "min": None if low is None else jsonable(low),
-        "max": None if high is None else jsonable(high),
-        "edges": [float(e) for e in edges],
-        "counts": counts[0].tolist() if array.ndim == 2 else [c.tolist() for c in counts],
-        "nonfinite": nonfinite[0] if array.ndim == 2 else nonfinite,
-    }

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from framecast.errors import FramecastError
-from framecast.science import analysis
+from framecast.science import analysis, histogram
 
 __all__ = [
     "JPEG_TILE",
@@ -202,7 +202,7 @@ def _profile(args: Args, facts: Facts) -> Work:
 
 def _histogram(args: Args, facts: Facts) -> Work:
     bins = 256 if args["bins"] is None else args["bins"]
-    return (bins,), lambda array: analysis.histogram(array, bins)
+    return (bins,), lambda array: histogram.histogram(array, bins)
 
 
 def _integers(*names: str) -> tuple[Parameter, ...]:
@@ -246,7 +246,7 @@ QUESTIONS: Mapping[str, Question] = {
             "histogram",
             "/api/histogram",
             "raw",
-            (Parameter("bins", "integer", "as a count from 1 to 4096", 1, analysis.MAX_BINS),),
+            (Parameter("bins", "integer", "as a count from 1 to 4096", 1, histogram.MAX_BINS),),
             optional=frozenset({"bins"}),
             analysis=_histogram,
         ),
