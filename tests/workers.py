@@ -48,6 +48,7 @@ SERIAL_TESTS = (
     "tests/web/test_deepzoom.py::test_tile_requests_never_hold_up_the_live_fan_out",
     "tests/web/test_ws.py::test_clients_that_never_read_release_their_sockets",
     "tests/broker/test_sharing.py::test_an_edge_viewer_gets_the_camera_rate_though_the_camera_host_serves_nobody",
+    "tests/broker/test_hostile.py::test_a_flood_of_announcements_does_not_slow_the_edge_viewers",
 )
 SERIAL = "serial"
 
