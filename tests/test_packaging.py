@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import re
@@ -13,7 +14,6 @@ import sys
 import tarfile
 import tomllib
 import zipfile
-from collections.abc import Iterator
 from email.parser import Parser
 from pathlib import Path
 
@@ -117,14 +117,24 @@ async def _serve_installed(venv: Path, home: Path) -> None:
         assert await asyncio.wait_for(proc.wait(), 15) == 0
 
 
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    """The sdist and the wheel `python -m build` makes of this checkout (built once)."""
-    out = tmp_path_factory.mktemp("dist")
-    _run(PYTHON, "-m", "build", "--outdir", out, ROOT, cwd=out, timeout=300)
+@pytest.fixture
+def dist(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> tuple[Path, Path]:
+    """The sdist and the wheel `python -m build` makes of this checkout, built once for the
+    whole run: the first test to ask builds them under a lock, the others wait for it
+    (builds of one tree at once collide). Not a module fixture: that would put the two venv
+    tests (a minute or more each) on one worker, one after the other (tests/workers.py)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent  # every worker's common folder
+    out = shared / "dist"
+    with open(shared / "dist.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not list(out.glob("framecast-*.whl")):
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            _run(PYTHON, "-m", "build", "--outdir", out, ROOT, cwd=out, timeout=300)
     (sdist,) = out.glob("framecast-*.tar.gz")
     (wheel,) = out.glob("framecast-*.whl")
-    yield sdist, wheel
+    return sdist, wheel
 
 
 def _venv(where: Path) -> Path:
