@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import runpy
 import subprocess
 import sys
 import types
@@ -29,6 +30,7 @@ from framecast.config.settings import (
 from framecast.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
+KEYWORDS = Path(framecast.__file__).parent / "config" / "keywords.py"
 
 
 @pytest.mark.parametrize("port", [1, 80, 1023, 65536, -1, 100000])
@@ -141,7 +143,8 @@ def test_every_setting_field_is_in_the_table() -> None:
 
 
 def test_docs_are_generated_from_the_declarations() -> None:
-    """docs/settings.md is exactly what scripts/settings-doc writes from the settings today."""
+    """docs/settings.md and config/keywords.py are exactly what scripts/settings-doc writes
+    from the settings today (its --check passes)."""
     script = DOCS.parents[1] / "scripts" / "settings-doc"
     done = subprocess.run(
         [sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60
@@ -358,3 +361,11 @@ def test_declared_bounds_and_choices_are_checked(options: dict[str, Any], messag
     with pytest.raises(ConfigError) as caught:
         Settings.build(**options)
     assert str(caught.value) == message
+
+
+def test_keywords_are_generated_from_the_declarations() -> None:
+    """ImageServer's typed keywords (config/keywords.py) are written by scripts/settings-doc
+    from the table, so a new setting needs no second edit: the file is its output exactly."""
+    script = runpy.run_path(str(DOCS.parents[1] / "scripts" / "settings-doc"))
+    assert script["render_keywords"]() == KEYWORDS.read_text()
+    assert "    max_clients: int\n" in KEYWORDS.read_text()

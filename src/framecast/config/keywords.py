@@ -1,6 +1,9 @@
 """The typed keyword arguments of ``ImageServer(...)`` and of one stream's sources: the
 fields of :class:`framecast.config.settings.Settings` by name, so that editors and mypy see them
-(``ImageServer(port="x")`` is a type error). A test checks they match the fields exactly."""
+(``ImageServer(port="x")`` is a type error).
+
+Generated from the settings declarations by ``scripts/settings-doc``; do not edit: a test checks
+it is what the script writes."""
 
 from __future__ import annotations
 
