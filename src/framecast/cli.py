@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from framecast.config.console import ConsoleSettings, SimulateSettings
+from framecast.config.flags import add_flags
 from framecast.config.settings import (
     SETTINGS,
-    Setting,
     Settings,
     StreamOptions,
     load,
@@ -51,61 +51,7 @@ _PER_STREAM_HELP = {
     "zmq": " Repeatable: --zmq NAME=URL feeds stream NAME.",
     "simulate": " Repeatable: --simulate NAME feeds stream NAME.",
 }
-
-
-def _add_options(
-    parser: argparse.ArgumentParser, rows: tuple[Setting, ...], *, inherited: str = ""
-) -> None:
-    """One flag per row, its help showing the default and the environment variable.
-
-    Values stay text here: :func:`~framecast.config.settings.load` reads them, with the environment,
-    into the settings object in one go, so a bad value is reported the same from either.
-    The ``inherited`` option is also on the main parser: absent here, it keeps that value.
-    """
-    groups: dict[str, Any] = {}
-    for row in rows:
-        group = groups.get(row.group)
-        if group is None:
-            group = groups[row.group] = parser.add_argument_group(row.group)
-        names = ([row.short] if row.short else []) + [row.option]
-        shown = (
-            "" if row.secret or row.default in (None, False, ()) else f" [default: {row.default}]"
-        )
-        help_text = f"{row.help}{shown} (env {row.env})"
-        default = argparse.SUPPRESS if row.name == inherited else None
-        if row.name in _PER_STREAM and row.group == "sources":
-            group.add_argument(
-                *names,
-                dest=row.name,
-                action="append",
-                nargs="?" if row.flag else None,
-                const="default" if row.flag else None,
-                default=None,
-                metavar=_PER_STREAM[row.name],
-                help=help_text.replace(" (env", _PER_STREAM_HELP[row.name] + " (env", 1),
-            )
-        elif row.count:
-            group.add_argument(
-                *names, dest=row.name, action="count", default=default, help=help_text
-            )
-        elif row.flag:
-            group.add_argument(
-                *names,
-                dest=row.name,
-                action="store_const",
-                const=True,
-                default=default,
-                help=help_text,
-            )
-        else:
-            group.add_argument(
-                *names,
-                dest=row.name,
-                default=default,
-                choices=row.choices,
-                metavar=row.name.split("_")[-1].upper(),
-                help=help_text,
-            )
+_REPEATED = {name: (_PER_STREAM[name], _PER_STREAM_HELP[name]) for name in _PER_STREAM}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"framecast {__version__}")
     console = {row.name: row for row in table(ConsoleSettings)}
-    _add_options(parser, (console["verbose"],))
+    add_flags(parser, (console["verbose"],))
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     serve = commands.add_parser(
@@ -130,10 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         "top-level keys are the settings' names (port = 8000), [streams.NAME] tables "
         "set each stream's sources (zmq, zmq_mode, watch, existing, simulate, ...).",
     )
-    _add_options(
+    add_flags(
         serve,
         (*SETTINGS, console["config"], console["no_qr"], console["verbose"]),
         inherited="verbose",
+        repeated=_REPEATED,
     )
 
     simulate = commands.add_parser(
@@ -142,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A stand-alone bsread sender of simulated camera "
         "frames; connect with 'framecast serve --zmq tcp://HOST:PORT'.",
     )
-    _add_options(simulate, (*table(SimulateSettings), console["verbose"]), inherited="verbose")
+    add_flags(simulate, (*table(SimulateSettings), console["verbose"]), inherited="verbose")
 
     cert = commands.add_parser(
         "cert",

@@ -28,6 +28,7 @@ from framecast.config.settings import (
     table,
 )
 from framecast.errors import ConfigError
+from framecast.remote.push import PushSettings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 KEYWORDS = Path(framecast.__file__).parent / "config" / "keywords.py"
@@ -127,9 +128,10 @@ def test_missing_watch_folder_is_an_error(tmp_path: Path) -> None:
 
 
 def test_every_setting_is_documented() -> None:
-    """docs/settings.md lists every option with its environment variable."""
+    """docs/settings.md lists every option with its environment variable, `framecast push`'s
+    included."""
     text = DOCS.read_text()
-    for setting in SETTINGS:
+    for setting in (*SETTINGS, *table(PushSettings)):
         assert setting.option in text, f"{setting.option} missing from docs/settings.md"
         assert setting.env in text, f"{setting.env} missing from docs/settings.md"
 

@@ -433,11 +433,16 @@ async def test_push_reads_stdin_with_the_token_from_the_environment(guarded: Ima
         (["push", "missing.png", "--url", "http://127.0.0.1:9"], "missing.png does not exist"),
         (["push", "-", "--metadata", "[1]", "--url", "http://127.0.0.1:9"], "JSON object"),
         (["push", "-"], "--url"),
+        (
+            ["push", "-", "--timeout", "soon", "--url", "http://127.0.0.1:9"],
+            "invalid value 'soon' for --timeout: expected a number",
+        ),
         (["command", "reset", "--field", "novalue", "--url", "http://127.0.0.1:9"], "KEY=VALUE"),
     ],
 )
 async def test_cli_mistakes_exit_2_with_one_line(args: list[str], words: str) -> None:
-    """Missing file, bad --metadata, no --url, bad --field: exit 2, one line, no traceback."""
+    """Missing file, bad --metadata, no --url, a --timeout that is no number, bad --field:
+    exit 2, one line saying what to give, no traceback."""
     code, out, err = await _framecast(*args)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and words in err, err

@@ -10,29 +10,31 @@
     framecast push frame.png --url https://192.168.1.20:8000 --cafile cert.pem
 
 Both speak through :class:`~framecast.remote.client.Client`, whose messages then name these
-flags (:data:`~framecast.remote.failures.FLAGS`). The URL may come from ``FRAMECAST_URL``,
-the token from ``--token`` or ``FRAMECAST_TOKEN``, the certificate to trust for https://
-from ``--cafile`` or ``FRAMECAST_CAFILE`` (``--insecure`` checks none, with a warning on
-stderr). Any failure — a missing file, bad ``--metadata``, an unreachable, untrusted or
-refusing server — is one line on stderr and exit status 2; ``command`` exits 1 when the
-server's reply says ``"ok": false``.
+flags (:data:`~framecast.remote.failures.FLAGS`). Their options are a settings table
+(:class:`PushSettings`, docs/settings.md): each may come from a flag or its ``FRAMECAST_*``
+variable (``FRAMECAST_URL``, ``FRAMECAST_TOKEN``, ``FRAMECAST_CAFILE``, …); ``--insecure``
+checks no certificate, with a warning on stderr. Any failure — a missing file, bad
+``--metadata``, an unreachable, untrusted or refusing server — is one line on stderr and
+exit status 2; ``command`` exits 1 when the server's reply says ``"ok": false``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from framecast.config.flags import add_flags
+from framecast.config.options import load, option, table
 from framecast.errors import FramecastError
 from framecast.remote.client import DEFAULT_TIMEOUT, Client
 from framecast.remote.failures import FLAGS
 from framecast.sources.folder import natural_key
 
-__all__ = ["COMMANDS", "add_parsers", "run"]
+__all__ = ["COMMANDS", "ConnectionSettings", "PushSettings", "add_parsers", "run"]
 
 COMMANDS = ("push", "command")
 STDIN = "-"
@@ -58,35 +60,60 @@ class _ShellClient(Client):
         )
 
 
-def _add_connection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("FRAMECAST_URL"),
-        help="the server, e.g. http://192.168.1.20:8000 (env FRAMECAST_URL)",
-    )
-    parser.add_argument(
-        "--token",
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """How ``framecast push`` and ``framecast command`` reach the server: declared like the
+    server's settings (:mod:`framecast.config.options`), so each has a flag, a ``FRAMECAST_*``
+    variable and a row in docs/settings.md."""
+
+    url: str | None = field(
         default=None,
-        help="the server's operator token, sent as Authorization: Bearer (env FRAMECAST_TOKEN)",
+        metadata=option(help="The server, e.g. http://192.168.1.20:8000.", group="connection"),
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
+    token: str | None = field(
+        default=None,
+        metadata=option(
+            help="The server's operator token, sent as Authorization: Bearer.",
+            group="connection",
+            secret=True,
+        ),
+    )
+    timeout: float = field(
         default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"longest wait for each answer [default: {DEFAULT_TIMEOUT:g}]",
+        metadata=option(help="Longest wait in seconds for each answer.", group="connection"),
     )
-    parser.add_argument(
-        "--cafile",
-        default=os.environ.get("FRAMECAST_CAFILE"),
-        metavar="CERT.pem",
-        help="trust this certificate for https://, e.g. the cert.pem that 'framecast cert' "
-        "wrote (env FRAMECAST_CAFILE)",
+    cafile: Path | None = field(
+        default=None,
+        metadata=option(
+            help="Trust this certificate for https://, e.g. the cert.pem that 'framecast cert' "
+            "wrote.",
+            group="connection",
+        ),
     )
-    parser.add_argument(
-        "--insecure",
-        action="store_true",
-        help="do not check the server's certificate (unsafe: anyone on the way can answer)",
+    insecure: bool = field(
+        default=False,
+        metadata=option(
+            help="Do not check the server's certificate (unsafe: anyone on the way can answer); "
+            "wins over --cafile.",
+            group="connection",
+            flag=True,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class PushSettings(ConnectionSettings):
+    """The options of ``framecast push``: the connection's, and what goes with every image."""
+
+    stream: str | None = field(
+        default=None,
+        metadata=option(help="The stream to publish to (default: the default one).", group="push"),
+    )
+    metadata: str | None = field(
+        default=None,
+        metadata=option(
+            help="Metadata for every image, a JSON object such as '{\"EXPO\": 30}'.", group="push"
+        ),
     )
 
 
@@ -100,11 +127,7 @@ def add_parsers(commands: Any) -> None:
         "the sequence number each image got.",
     )
     push.add_argument("files", nargs="+", metavar="FILE", help="image file, or - for stdin")
-    push.add_argument("--stream", help="the stream to publish to [default: the default one]")
-    push.add_argument(
-        "--metadata", metavar="JSON", help="metadata for every image, e.g. '{\"EXPO\": 30}'"
-    )
-    _add_connection(push)
+    add_flags(push, table(PushSettings))
 
     command = commands.add_parser(
         "command",
@@ -121,16 +144,19 @@ def add_parsers(commands: Any) -> None:
         metavar="KEY=VALUE",
         help="a field of the command (repeatable)",
     )
-    _add_connection(command)
+    add_flags(command, table(ConnectionSettings))
 
 
-def _client(args: argparse.Namespace) -> Client:
-    if not args.url:
+def _client(options: ConnectionSettings) -> Client:
+    if not options.url:
         raise _Refused("give the server with --url http://HOST:PORT (or FRAMECAST_URL)")
-    token = args.token if args.token is not None else os.environ.get("FRAMECAST_TOKEN")
-    cafile = None if args.insecure else args.cafile or None  # --insecure wins over the env
+    cafile = None if options.insecure else options.cafile  # --insecure wins over the rest
     return _ShellClient(
-        args.url, token or None, timeout=args.timeout, cafile=cafile, verify=not args.insecure
+        options.url,
+        options.token or None,
+        timeout=options.timeout,
+        cafile=cafile,
+        verify=not options.insecure,
     )
 
 
@@ -160,7 +186,8 @@ def _fields(pairs: list[str]) -> dict[str, Any]:
 
 
 def _push(args: argparse.Namespace) -> int:
-    metadata = _metadata(args.metadata)
+    options = load(PushSettings, vars(args))
+    metadata = _metadata(options.metadata)
     files: list[str] = sorted(args.files, key=natural_key)
     if files.count(STDIN) > 1:
         raise _Refused("'-' (standard input) can be given once")
@@ -168,10 +195,10 @@ def _push(args: argparse.Namespace) -> int:
         if name != STDIN and not Path(name).is_file():
             what = "is not a file" if Path(name).exists() else "does not exist"
             raise _Refused(f"{name} {what}; give image files (or - for standard input)")
-    client = _client(args)
+    client = _client(options)
     for name in files:
         image: bytes | Path = sys.stdin.buffer.read() if name == STDIN else Path(name)
-        seq = client.publish(image, metadata, stream=args.stream)
+        seq = client.publish(image, metadata, stream=options.stream)
         shown = f"seq {seq}" if seq is not None else "replaced by a newer image before shown"
         print(f"{'stdin' if name == STDIN else name}: {shown}", flush=True)
     return 0
@@ -179,7 +206,7 @@ def _push(args: argparse.Namespace) -> int:
 
 def _command(args: argparse.Namespace) -> int:
     fields = _fields(args.field)
-    reply = _client(args).command(args.name, **fields)
+    reply = _client(load(ConnectionSettings, vars(args))).command(args.name, **fields)
     print(json.dumps(reply), flush=True)
     return 1 if reply.get("ok") is False else 0
 
