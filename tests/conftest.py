@@ -161,6 +161,30 @@ async def server(work: Path) -> AsyncIterator[ImageServer]:
         await srv.astop()
 
 
+#: The operator token of :func:`tls_server`.
+TLS_TOKEN = "op"
+
+
+@pytest.fixture
+async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[ImageServer, Path]]:
+    """A running HTTPS server (operator token :data:`TLS_TOKEN`) and the cert.pem that
+    ``framecast cert``'s code made for it: a client trusts exactly that file."""
+    from framecast.network.certificate import make_certificate
+
+    made = make_certificate(tmp_path / "tls")
+    srv = ImageServer(
+        work_folder=tmp_path / "work",
+        port=0,
+        displayed_address=LOCAL,
+        certfile=made.certfile,
+        keyfile=made.keyfile,
+        token=TLS_TOKEN,
+        max_file_rate=50,
+    )
+    async with srv:
+        yield srv, made.certfile
+
+
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:

@@ -8,7 +8,6 @@ import asyncio
 import io
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -16,29 +15,11 @@ import pytest
 from PIL import Image
 
 from framecast import Client, ClientError, ConfigError, ImageServer
-from framecast.network.certificate import make_certificate
 from framecast.remote.client import InsecureWarning
 from framecast.runtime.deadline import within
-from tests.conftest import LOCAL, gradient
+from tests.conftest import TLS_TOKEN, gradient
 
-TOKEN = "op"
-
-
-@pytest.fixture
-async def tls(tmp_path: Path) -> AsyncIterator[tuple[ImageServer, Path]]:
-    """An HTTPS server with a token, and the cert.pem `framecast cert` wrote for it."""
-    made = make_certificate(tmp_path / "tls")
-    srv = ImageServer(
-        work_folder=tmp_path / "work",
-        port=0,
-        displayed_address=LOCAL,
-        certfile=made.certfile,
-        keyfile=made.keyfile,
-        token=TOKEN,
-        max_file_rate=50,
-    )
-    async with srv:
-        yield srv, made.certfile
+TOKEN = TLS_TOKEN
 
 
 def _https(srv: ImageServer, host: str = "127.0.0.1") -> str:
@@ -46,12 +27,12 @@ def _https(srv: ImageServer, host: str = "127.0.0.1") -> str:
 
 
 async def test_untrusted_certificate_says_so_and_how_to_trust_it(
-    tls: tuple[ImageServer, Path],
+    tls_server: tuple[ImageServer, Path],
 ) -> None:
     """Without cafile= the publish fails in one line that says the certificate is not
     trusted and to pass cafile= with the file `framecast cert` wrote (not "Operation not
     permitted")."""
-    srv, _ = tls
+    srv, _ = tls_server
     with pytest.raises(ClientError) as caught:
         await Client(_https(srv), TOKEN).apublish(gradient())
     message = str(caught.value)
@@ -64,11 +45,11 @@ async def test_untrusted_certificate_says_so_and_how_to_trust_it(
 
 
 async def test_cafile_publishes_commands_and_reads_raw_over_https(
-    tls: tuple[ImageServer, Path],
+    tls_server: tuple[ImageServer, Path],
 ) -> None:
     """Client(url, cafile=cert.pem) publishes (the server counts it), sends a command and
     reads the frame's raw array back, exact."""
-    srv, cert = tls
+    srv, cert = tls_server
     client = Client(_https(srv), TOKEN, cafile=cert)
     array = np.arange(64 * 48, dtype=np.uint16).reshape(48, 64)
     seq = await client.apublish(array)
@@ -78,19 +59,23 @@ async def test_cafile_publishes_commands_and_reads_raw_over_https(
     assert got.dtype == np.uint16 and np.array_equal(got, array)
 
 
-async def test_verify_false_warns_and_reaches_the_server(tls: tuple[ImageServer, Path]) -> None:
+async def test_verify_false_warns_and_reaches_the_server(
+    tls_server: tuple[ImageServer, Path],
+) -> None:
     """verify=False warns with InsecureWarning (naming the risk and cafile=) and publishes."""
-    srv, _ = tls
+    srv, _ = tls_server
     with pytest.warns(InsecureWarning, match="does not check the server's certificate.*cafile="):
         client = Client(_https(srv), TOKEN, verify=False)
     assert await client.apublish(gradient()) is not None
     assert srv.status()["frames_ingested"] == 1
 
 
-async def test_a_certificate_that_does_not_name_the_address(tls: tuple[ImageServer, Path]) -> None:
+async def test_a_certificate_that_does_not_name_the_address(
+    tls_server: tuple[ImageServer, Path],
+) -> None:
     """Trusted but reached at an address it does not name (127.0.0.2): the error says so
     and how to make one that does."""
-    srv, cert = tls
+    srv, cert = tls_server
     with pytest.raises(ClientError) as caught:
         await Client(_https(srv, "127.0.0.2"), TOKEN, cafile=cert).apublish(gradient())
     assert str(caught.value).startswith("the server's certificate does not name 127.0.0.2 (")
@@ -137,10 +122,12 @@ async def _push(*args: str, stdin: bytes) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
-async def test_push_over_https_with_cafile_and_insecure(tls: tuple[ImageServer, Path]) -> None:
+async def test_push_over_https_with_cafile_and_insecure(
+    tls_server: tuple[ImageServer, Path],
+) -> None:
     """`framecast push` without --cafile exits 2 with one line naming --cafile CERT.pem;
     with --cafile it pushes; with --insecure it pushes after a warning line on stderr."""
-    srv, cert = tls
+    srv, cert = tls_server
     png = io.BytesIO()
     Image.fromarray(gradient()).save(png, "PNG")
     code, out, err = await _push("--url", _https(srv), stdin=png.getvalue())

@@ -8,7 +8,6 @@ import contextlib
 import json
 import ssl
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -20,27 +19,18 @@ from tests.conftest import LOCAL, gradient, next_json, until
 
 
 @pytest.fixture
-async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[ImageServer, ssl.SSLContext]]:
-    made = make_certificate(tmp_path / "tls")
-    srv = ImageServer(
-        work_folder=tmp_path / "work",
-        port=0,
-        displayed_address=LOCAL,
-        certfile=made.certfile,
-        keyfile=made.keyfile,
-        token="op",
-    )
-    client_context = ssl.create_default_context(cafile=str(made.certfile))
-    async with srv:
-        yield srv, client_context
+def tls_client(tls_server: tuple[ImageServer, Path]) -> tuple[ImageServer, ssl.SSLContext]:
+    """The HTTPS server, and a client TLS context that trusts exactly its certificate."""
+    srv, certfile = tls_server
+    return srv, ssl.create_default_context(cafile=str(certfile))
 
 
 async def test_https_get_and_wss_notifications(
-    tls_server: tuple[ImageServer, ssl.SSLContext],
+    tls_client: tuple[ImageServer, ssl.SSLContext],
 ) -> None:
     """The URL is https; the viewer page and status come over TLS; wss:// /ws gets
     new_image, wss:// /frames gets the JPEG, and wss:// /control answers commands."""
-    srv, context = tls_server
+    srv, context = tls_client
     root = f"https://127.0.0.1:{srv.port}"
     assert srv.url == f"https://127.0.0.1:{srv.port}/"
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
@@ -67,11 +57,11 @@ async def test_https_get_and_wss_notifications(
 
 
 async def test_untrusting_client_is_refused(
-    tls_server: tuple[ImageServer, ssl.SSLContext],
+    tls_client: tuple[ImageServer, ssl.SSLContext],
 ) -> None:
     """A client that does not trust the self-signed certificate fails the TLS handshake,
     and plain HTTP on the TLS port gets no page."""
-    srv, _context = tls_server
+    srv, _context = tls_client
     async with aiohttp.ClientSession() as http:
         with pytest.raises(aiohttp.ClientConnectorCertificateError):
             await http.get(f"https://127.0.0.1:{srv.port}/api/status")

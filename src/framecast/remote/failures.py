@@ -64,24 +64,18 @@ class Words:
     insecure: str  # how to skip the certificate check
 
 
-KEYWORDS = Words(
-    url="the client url",
-    use_url="Client({!r})",
-    token="token=",
-    timeout="timeout=",
-    cafile="cafile=",
-    use_cafile="Client(..., cafile='CERT.pem')",
-    insecure="verify=False",
-)
-FLAGS = Words(
-    url="--url",
-    use_url="--url {}",
-    token="--token or FRAMECAST_TOKEN",
-    timeout="--timeout",
-    cafile="--cafile",
-    use_cafile="--cafile CERT.pem",
-    insecure="--insecure",
-)
+#: Each option as a Python caller writes it and as a shell user does, side by side.
+_SPELLINGS: dict[str, tuple[str, str]] = {
+    "url": ("the client url", "--url"),
+    "use_url": ("Client({!r})", "--url {}"),
+    "token": ("token=", "--token or FRAMECAST_TOKEN"),
+    "timeout": ("timeout=", "--timeout"),
+    "cafile": ("cafile=", "--cafile"),
+    "use_cafile": ("Client(..., cafile='CERT.pem')", "--cafile CERT.pem"),
+    "insecure": ("verify=False", "--insecure"),
+}
+KEYWORDS = Words(**{name: spelt[0] for name, spelt in _SPELLINGS.items()})
+FLAGS = Words(**{name: spelt[1] for name, spelt in _SPELLINGS.items()})
 
 
 class Failures:
