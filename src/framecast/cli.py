@@ -110,7 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra host name or IP address to include (repeatable)",
     )
     cert.add_argument("--days", type=int, default=825, help="validity in days [default: 825]")
-    cert.add_argument("--force", action="store_true", help="replace existing files")
+    cert.add_argument(
+        "--overwrite",
+        "--force",
+        dest="overwrite",
+        action="store_true",
+        help="replace existing files",
+    )
     pushcli.add_parsers(commands)
     return parser
 
@@ -118,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _cert(args: argparse.Namespace) -> None:
     from framecast.network.certificate import make_certificate
 
-    made = make_certificate(args.out, names=args.name, days=args.days, overwrite=args.force)
+    made = make_certificate(args.out, names=args.name, days=args.days, overwrite=args.overwrite)
     print(f"wrote {made.certfile}")
     print(f"wrote {made.keyfile} (private: keep it secret)")
     print(f"valid for: {', '.join(made.names)}")

@@ -57,11 +57,12 @@ _here: ContextVar[Spelling | None] = ContextVar("framecast_spelling", default=No
 def spell(name: str, value: object = _NOTHING) -> str:
     """Option ``name`` (a setting's field name) as the reader writes it, with ``value`` if
     given: ``port=`` / ``port=0`` (Python), ``--port`` / ``--port 0`` (command line),
-    ``port`` / ``port = 0`` (config file)."""
+    ``port`` / ``port = 0`` (config file). A switch turned on is its flag alone:
+    ``overwrite=True`` / ``--overwrite``."""
     style = _here.get() or _process[0]
     if style == "flag":
         flag = "--" + name.replace("_", "-")
-        return flag if value is _NOTHING else f"{flag} {value}"
+        return flag if value is _NOTHING or value is True else f"{flag} {value}"
     if style == "key":
         return name if value is _NOTHING else f"{name} = {json.dumps(value)}"
     return f"{name}=" if value is _NOTHING else f"{name}={value!r}"

@@ -36,13 +36,14 @@ def test_certificate_names_and_key_mode(tmp_path: Path) -> None:
 
 
 def test_existing_files_are_kept_unless_forced(tmp_path: Path) -> None:
-    """A second run refuses to replace the files; overwrite=True makes a new certificate."""
+    """A second run refuses to replace the files, naming overwrite=True (the keyword, from
+    Python), which makes a new certificate."""
     first = make_certificate(tmp_path)
-    with pytest.raises(ConfigError, match="already exists"):
+    with pytest.raises(ConfigError, match="already exists; use overwrite=True to replace it"):
         make_certificate(tmp_path)
     second = make_certificate(tmp_path, overwrite=True)
     assert second.fingerprint != first.fingerprint
-    with pytest.raises(ConfigError, match="days"):
+    with pytest.raises(ConfigError, match=r"^days= must be from 1 to"):
         make_certificate(tmp_path / "other", days=5000)
     with pytest.raises(ConfigError, match="not a host name"):
         make_certificate(tmp_path / "bad", names=["bad name\x00"])
@@ -58,4 +59,4 @@ def test_cli_cert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "framecast serve --certfile" in printed and "scope.local" in printed
     assert cli.main(["cert", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--force" in err
+    assert err.count("\n") == 1 and "use --overwrite to replace it" in err

@@ -109,16 +109,16 @@ async def test_a_producer_is_never_paced_by_the_file_rate(
 
 
 async def test_refusals(work: Path) -> None:
-    """413 over max_ingest_bytes, 415 for text and for a corrupt PNG, 400 for bad metadata
-    JSON, non-object metadata and an empty body — each a one-line JSON error; nothing is
-    published."""
+    """413 over max_ingest_bytes (naming max_ingest_bytes=, as the server was made from
+    Python), 415 for text and for a corrupt PNG, 400 for bad metadata JSON, non-object
+    metadata and an empty body — each a one-line JSON error; nothing is published."""
     srv = ImageServer(work_folder=work, port=0, displayed_address=LOCAL, max_ingest_bytes=20_000)
     url_of = base
     async with srv, aiohttp.ClientSession() as http:
         url = url_of(srv) + "/api/frames"
         noise = np.random.default_rng(2).integers(0, 255, (200, 200), np.uint8)
         cases: list[tuple[int, bytes, dict[str, Any], str]] = [
-            (413, encoded("PNG", noise), {}, "max_ingest_bytes"),
+            (413, encoded("PNG", noise), {}, "send a smaller image or raise max_ingest_bytes="),
             (415, b"hello, I am not an image", {}, "JPEG, PNG, TIFF or FITS"),
             (415, encoded("PNG")[:60], {}, "cannot be decoded"),
             (400, encoded("PNG"), {"params": {"metadata": "{not json"}}, "not valid JSON"),

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from framecast.errors import ConfigError
+from framecast.errors import ConfigError, spell
 from framecast.network.address import local_ipv4_addresses
 
 __all__ = ["CERT_NAME", "KEY_NAME", "Certificate", "default_names", "make_certificate"]
@@ -99,14 +99,17 @@ def make_certificate(
     unless ``overwrite`` is true (:class:`ConfigError` says so).
     """
     if not 1 <= days <= MAX_DAYS:
-        raise ConfigError(f"--days must be from 1 to {MAX_DAYS} (phones refuse longer ones)")
+        raise ConfigError(
+            f"{spell('days')} must be from 1 to {MAX_DAYS} (phones refuse longer ones)"
+        )
     out = Path(folder).expanduser()
     certfile, keyfile = out / CERT_NAME, out / KEY_NAME
     if not overwrite:
         for path in (certfile, keyfile):
             if path.exists():
                 raise ConfigError(
-                    f"{path} already exists; use --force to replace it or --out for another folder"
+                    f"{path} already exists; use {spell('overwrite', True)} to replace it, or "
+                    "choose another folder"
                 )
     try:
         out.mkdir(parents=True, exist_ok=True)

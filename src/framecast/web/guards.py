@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from framecast.errors import spell
 from framecast.network.clientaddress import client_address
 from framecast.web.context import WebContext
 from framecast.web.origins import how_to_allow, origin_key
@@ -130,7 +131,7 @@ def check_capacity(context: WebContext, address: str) -> None:
     elif live.by_address[address] >= settings.max_clients_per_address:
         reason = (
             "too many connections from this address; close some (or raise "
-            "--max-clients-per-address) and try again"
+            f"{spell('max_clients_per_address')}) and try again"
         )
     else:
         return

@@ -51,7 +51,13 @@ import aiohttp
 from aiohttp import web
 
 from framecast import imaging
-from framecast.errors import ImageTooLargeError, MetadataError, ServerStateError, StreamLimitError
+from framecast.errors import (
+    ImageTooLargeError,
+    MetadataError,
+    ServerStateError,
+    StreamLimitError,
+    spell,
+)
 from framecast.live import metadata
 from framecast.live.frames import Incoming
 from framecast.runtime.deadline import within
@@ -144,7 +150,7 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     too_big = IngestError(
         413,
         f"the image is larger than {limit} bytes (max_ingest_bytes); "
-        "send a smaller image or raise --max-ingest-bytes",
+        f"send a smaller image or raise {spell('max_ingest_bytes')}",
         close=True,
     )
     if request.content_length is not None and request.content_length > limit:
@@ -169,7 +175,7 @@ async def _receive(request: web.Request, context: WebContext) -> bytes:
         raise IngestError(
             408,
             f"the image did not arrive within {settings.body_timeout:g} s (body_timeout); "
-            "send it faster or raise --body-timeout",
+            f"send it faster or raise {spell('body_timeout')}",
             close=True,
         ) from None
     except (ConnectionError, aiohttp.ClientPayloadError) as exc:
