@@ -14,7 +14,7 @@ falls on both alike) and pooled per phase:
 - **calm**: only the live frames;
 - **burst**: the same, while 8 concurrent HTTP clients fetch every tile of the replaced
   frame's three deepest levels (1134 tiles), over and over. The server keeps no tiles
-  (``max_tile_cache_bytes=0``): every request cuts and encodes its tile, the worst case.
+  (``max_frame_cache_bytes=0``): every request cuts and encodes its tile, the worst case.
 
 Target (issue 12): notify p99 with the burst ≤ 1.2× without. The server and the publisher
 run in this process, the viewers and the tile clients each in a process of their own
@@ -174,7 +174,7 @@ def run(level: str, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
             host="127.0.0.1",
             port=0,
             displayed_address="ip:127.0.0.1",
-            max_tile_cache_bytes=0,  # every request cuts its tile: the worst case
+            max_frame_cache_bytes=0,  # every request cuts its tile: the worst case
             # room for the live stream's 100 frames, raw arrays and all, and the big frame
             max_history_bytes=2 * 1024**3,
         )

@@ -371,3 +371,19 @@ def test_keywords_are_generated_from_the_declarations() -> None:
     script = runpy.run_path(str(DOCS.parents[1] / "scripts" / "settings-doc"))
     assert script["render_keywords"]() == KEYWORDS.read_text()
     assert "    max_clients: int\n" in KEYWORDS.read_text()
+
+
+def test_the_old_cache_budgets_are_read_once_with_a_warning() -> None:
+    """max_tile_cache_bytes (and its two siblings) still work for one release: given, they
+    make max_frame_cache_bytes (with the old defaults of the others) and a FutureWarning says
+    which option to give instead; a copy of those settings does not warn again."""
+    with pytest.warns(FutureWarning) as caught:
+        settings = Settings.build(max_tile_cache_bytes=0)
+    total = (128 + 256) * 1024 * 1024
+    assert str(caught[0].message) == (
+        "max_tile_cache_bytes=: deprecated, tiles, answers and decoded pixels now share one "
+        f"budget; give max_frame_cache_bytes={total} instead (used for this run)"
+    )
+    assert settings.max_frame_cache_bytes == total and settings.max_tile_cache_bytes is None
+    assert settings.replace(port=0).max_frame_cache_bytes == total  # no second warning
+    assert Settings().max_frame_cache_bytes == 448 * 1024 * 1024

@@ -137,7 +137,7 @@ print(json.dumps({"grown": process.memory_info().rss - before, "counted": answer
 
 
 def test_the_counted_bytes_follow_the_memory_really_used() -> None:
-    """The cache's own figure (answer_cache_bytes) is within a factor of 1.5 of the RSS its
+    """The cache's own figure (frame_cache_bytes) is within a factor of 1.5 of the RSS its
     answers take in a fresh process: 120 000 small JSON answers and 400 tiles."""
     done = subprocess.run(
         [sys.executable, "-c", _FILL], capture_output=True, text=True, timeout=100, check=True
@@ -146,3 +146,29 @@ def test_the_counted_bytes_follow_the_memory_really_used() -> None:
     grown, counted = figures["grown"], figures["counted"]
     print(f"RSS grew {grown / 2**20:.1f} MiB, counted {counted / 2**20:.1f} MiB")
     assert grown / 1.5 <= counted <= grown * 1.5, figures
+
+
+def test_a_deep_zoom_burst_leaves_the_other_answers_of_the_one_budget() -> None:
+    """Tiles, analysis answers and decoded pixels share one budget (max_frame_cache_bytes,
+    448 MiB by default): a burst of tiles as large as the old tile budget (64 MiB) pushes out
+    neither the statistics asked before it nor a frame's decoded pixels; past the budget,
+    the least recently used go first, whatever their kind."""
+    from framecast.config.settings import Settings
+
+    budget = Settings().max_frame_cache_bytes
+    cache = Answers(budget)
+    frame = raw()
+    pyramid = type("Pyramid", (), {})()  # a tile's owner, as a frame's pyramid is
+    cache.get(frame, ("stats",), lambda: b'{"mean": 1}')
+    cache.get(frame, ("decoded pixels",), lambda: np.zeros((3000, 4000), np.uint16))
+    tile = bytes(1 << 20)
+    for n in range(64):
+        cache.get(pyramid, ("tile", 12, n, 0), lambda: tile)
+    assert cache.peek(frame, ("stats",)) == b'{"mean": 1}'
+    assert cache.peek(frame, ("decoded pixels",)) is not None
+    assert 64 << 20 < cache.bytes <= budget
+    small = Answers(8 << 20)  # a budget the burst overflows: the oldest entries leave first
+    small.get(frame, ("stats",), lambda: b'{"mean": 1}')
+    for n in range(16):
+        small.get(pyramid, ("tile", 12, n, 0), lambda: tile)
+    assert small.peek(frame, ("stats",)) is None and small.bytes <= 8 << 20

@@ -73,7 +73,7 @@ def test_decoded_jpegs_are_kept_in_the_cache_they_are_given() -> None:
 
 async def test_the_server_counts_decoded_pixels_within_their_bound(work: Path) -> None:
     """A JPEG frame's pixels, decoded for a raw question, are counted in /api/status as
-    decoded_cache_bytes, at most max_decoded_cache_bytes; they leave with the frame."""
+    frame_cache_bytes, at most max_frame_cache_bytes; they leave with the frame."""
     picture = np.random.default_rng(4).integers(0, 255, (120, 160, 3), dtype=np.uint8)
     jpeg = simplejpeg.encode_jpeg(picture, quality=90)
     bound = 3 * picture.nbytes
@@ -83,7 +83,7 @@ async def test_the_server_counts_decoded_pixels_within_their_bound(work: Path) -
             port=0,
             displayed_address=LOCAL,
             history=1,
-            max_decoded_cache_bytes=bound,
+            max_frame_cache_bytes=bound,
         ) as srv,
         aiohttp.ClientSession() as http,
     ):
@@ -92,12 +92,12 @@ async def test_the_server_counts_decoded_pixels_within_their_bound(work: Path) -
             await until(lambda s=seq: getattr(_latest(srv, "default"), "seq", 0) == s)
             async with http.get(f"{base(srv)}/api/stats?seq={seq}") as response:
                 assert response.status == 200
-            kept = srv.status()["decoded_cache_bytes"]
+            kept = srv.status()["frame_cache_bytes"]
             assert picture.nbytes < kept <= bound
 
         def only_the_latest() -> bool:
             gc.collect()
-            return bool(srv.status()["decoded_cache_bytes"] < 2 * picture.nbytes)
+            return bool(srv.status()["frame_cache_bytes"] < 2 * picture.nbytes)
 
         await until(only_the_latest, timeout=10, what="the pixels of frames gone to leave")
 

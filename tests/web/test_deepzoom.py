@@ -177,7 +177,7 @@ async def test_tile_requests_never_hold_up_the_live_fan_out(work: Path) -> None:
         displayed_address=LOCAL,
         max_file_rate=50,
         max_web_size=512,
-        max_tile_cache_bytes=0,
+        max_frame_cache_bytes=0,
     )
     await srv.astart()
     rng = np.random.default_rng(2)
@@ -242,7 +242,7 @@ async def test_a_frame_dropped_from_the_history_loses_its_pyramid(
         await until(lambda: published(srv, "default", 1))
         assert (await get(http, url + "/tiles/1.dzi"))[0] == 200
         assert (await get(http, url + "/tiles/1_files/10/0_0.jpg"))[0] == 200
-        assert srv.status()["tile_cache_bytes"] > 0
+        assert srv.status()["frame_cache_bytes"] > 0
         srv.publish(scene(1000, 700))
         await until(lambda: published(srv, "default", 2))
         status, body, _ = await get(http, url + "/tiles/1.dzi")
@@ -251,7 +251,7 @@ async def test_a_frame_dropped_from_the_history_loses_its_pyramid(
 
         def no_tiles() -> bool:
             gc.collect()
-            return bool(srv.status()["tile_cache_bytes"] == 0)
+            return bool(srv.status()["frame_cache_bytes"] == 0)
 
         await until(no_tiles, timeout=10, what="frame 1's tiles to leave with it")
 
@@ -259,7 +259,7 @@ async def test_a_frame_dropped_from_the_history_loses_its_pyramid(
 async def test_tile_cache_bound_holds_across_all_kept_frames(
     work: Path, http: aiohttp.ClientSession
 ) -> None:
-    """max_tile_cache_bytes bounds the tiles of every kept frame together, on two streams:
+    """max_frame_cache_bytes bounds the tiles of every kept frame together, on two streams:
     after cutting all top-level tiles of eight kept frames, /api/status reports at most the
     bound (one frame's tiles alone fill it), and an evicted tile is cut again byte for byte."""
     bound = 300_000
@@ -269,7 +269,7 @@ async def test_tile_cache_bound_holds_across_all_kept_frames(
         displayed_address=LOCAL,
         max_file_rate=50,
         max_web_size=256,
-        max_tile_cache_bytes=bound,
+        max_frame_cache_bytes=bound,
     )
     await srv.astart()
     try:
@@ -292,7 +292,7 @@ async def test_tile_cache_bound_holds_across_all_kept_frames(
                         first = first or body
         assert total > 4 * bound  # what per-frame caches would have kept
         status, body, _ = await get(http, url + "/api/status")
-        kept = json.loads(body)["tile_cache_bytes"]
+        kept = json.loads(body)["frame_cache_bytes"]
         assert 0 < kept <= bound
         status, again, _ = await get(http, f"{url}/tiles/1_files/10/0_0.jpg")
         assert again == first  # long evicted: cut again, the same JPEG

@@ -289,7 +289,7 @@ async def test_npy_answers_a_rectangle_of_one_level(
 async def test_a_level_too_big_to_keep_is_reduced_for_each_request(
     work: Path, http: aiohttp.ClientSession, raw_http: aiohttp.ClientSession
 ) -> None:
-    """With max_answer_cache_bytes too small to keep a lower level, its rectangles and the
+    """With max_frame_cache_bytes too small to keep a lower level, its rectangles and the
     whole level (gzip-compressed band by band when that pays, or not) still hold exactly
     the block means, and nothing is kept for them."""
     srv = ImageServer(
@@ -297,7 +297,7 @@ async def test_a_level_too_big_to_keep_is_reduced_for_each_request(
         port=0,
         displayed_address=LOCAL,
         max_file_rate=50,
-        max_answer_cache_bytes=64 * 1024,
+        max_frame_cache_bytes=64 * 1024,
     )
     await srv.astart()
     try:

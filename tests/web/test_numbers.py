@@ -158,7 +158,7 @@ async def test_stats_equal_numpy_whole_and_region(
                     want = numpy_stats(part[:, :, c], level)
                     assert {k: body[k][c] for k in want} == want
                 assert body["centroid"] == numpy_centroid(part.sum(axis=2), x, y)
-    assert srv.status()["answer_cache_bytes"] > 0
+    assert srv.status()["frame_cache_bytes"] > 0
 
 
 async def test_profiles_follow_lines(
@@ -426,9 +426,9 @@ async def test_an_answer_is_computed_once_per_frame(
     url = f"{base(server)}/api/histogram?seq=1&bins=32"
     async with http.get(url) as response:
         first = await response.read()
-    cached = server.status()["answer_cache_bytes"]
+    cached = server.status()["frame_cache_bytes"]
     async with http.get(url) as response:
         again = await response.read()
-    assert again == first and server.status()["answer_cache_bytes"] == cached > len(first)
+    assert again == first and server.status()["frame_cache_bytes"] == cached > len(first)
     await get(http, f"{base(server)}/api/histogram?seq=1&bins=33")
-    assert server.status()["answer_cache_bytes"] > cached
+    assert server.status()["frame_cache_bytes"] > cached

@@ -60,9 +60,10 @@ class ServerOptions(TypedDict, total=False):
     max_downloads: int
     max_downloads_per_address: int
     max_streams: int
-    max_tile_cache_bytes: int
-    max_answer_cache_bytes: int
-    max_decoded_cache_bytes: int
+    max_frame_cache_bytes: int
+    max_tile_cache_bytes: int | None
+    max_answer_cache_bytes: int | None
+    max_decoded_cache_bytes: int | None
     max_profile_points: int
     encode_threads: int
     body_timeout: float

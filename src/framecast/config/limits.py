@@ -177,32 +177,44 @@ class LimitSettings:
             at_least=1,
         ),
     )
-    max_tile_cache_bytes: int = field(
-        default=64 * 1024 * 1024,
+    max_frame_cache_bytes: int = field(
+        default=448 * 1024 * 1024,
         metadata=option(
-            help="Most bytes of deep-zoom tiles (JPEG) kept by all frames together, every "
-            "stream included; the least recently used are cut again on request (0 keeps none).",
+            help="Most bytes of what is derived from frames and kept with them, for all frames "
+            "of every stream together: deep-zoom tiles, answers about raw data (raw tiles, "
+            "lower levels of the raw pyramid, statistics, profiles, histograms) and the decoded "
+            "pixels of JPEG frames, each counted with what it costs in memory and computed at "
+            "most once per frame. The least recently used go first, and each leaves with its "
+            "frame (0 keeps nothing: every question is computed again).",
             group="limits",
             at_least=0,
         ),
     )
-    max_answer_cache_bytes: int = field(
-        default=128 * 1024 * 1024,
+    max_tile_cache_bytes: int | None = field(
+        default=None,
         metadata=option(
-            help="Most bytes of answers about frames' raw data (raw tiles, lower levels of the "
-            "raw pyramid, statistics, profiles, histograms) kept for all frames together, each "
-            "counted with what it costs in memory; each is computed once per frame and leaves "
-            "with its frame or when least recently used.",
+            help="Deprecated (removed in the next release): tiles share max_frame_cache_bytes; "
+            "given, it is added to the others' old defaults to make that budget, with a warning.",
             group="limits",
             at_least=0,
         ),
     )
-    max_decoded_cache_bytes: int = field(
-        default=256 * 1024 * 1024,
+    max_answer_cache_bytes: int | None = field(
+        default=None,
         metadata=option(
-            help="Most bytes of decoded pixels of JPEG frames kept for all frames together "
-            "(the raw data of a JPEG frame is its decoded JPEG, decoded when first asked for); "
-            "least recently used first out, each leaves with its frame (0 decodes every time).",
+            help="Deprecated (removed in the next release): answers share "
+            "max_frame_cache_bytes; given, it is added to the others' old defaults to make that "
+            "budget, with a warning.",
+            group="limits",
+            at_least=0,
+        ),
+    )
+    max_decoded_cache_bytes: int | None = field(
+        default=None,
+        metadata=option(
+            help="Deprecated (removed in the next release): decoded pixels share "
+            "max_frame_cache_bytes; given, it is added to the others' old defaults to make that "
+            "budget, with a warning.",
             group="limits",
             at_least=0,
         ),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,13 @@ __all__ = [
     "table",
 ]
 
+#: The per-kind cache budgets of earlier releases and their old defaults: accepted for one
+#: release as parts of ``max_frame_cache_bytes`` (docs/reliability.md).
+CACHE_ALIASES = {
+    "max_tile_cache_bytes": 64 * 1024 * 1024,
+    "max_answer_cache_bytes": 128 * 1024 * 1024,
+    "max_decoded_cache_bytes": 256 * 1024 * 1024,
+}
 _BROKER_SCHEMES = ("redis://", "rediss://", "unix://")
 _NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -78,6 +86,28 @@ class Settings(FeedSettings, LimitSettings, ImagerySettings, ServingSettings):
             listed = split_list(value) if isinstance(value, str) else tuple(value)
             object.__setattr__(self, name, listed)
         self.validate()
+        self._fold_cache_aliases()
+
+    def _fold_cache_aliases(self) -> None:
+        """The three per-kind cache budgets of earlier releases, given, become the one
+        ``max_frame_cache_bytes`` (their sum, an old default standing for each not given),
+        with a warning that names the option to use; they are then forgotten, so a copy
+        (:meth:`replace`, :meth:`for_stream`) does not warn again."""
+        given = {name: getattr(self, name) for name in CACHE_ALIASES}
+        given = {name: value for name, value in given.items() if value is not None}
+        if not given:
+            return
+        total = sum(given.get(name, old) for name, old in CACHE_ALIASES.items())
+        names = " and ".join(spell(name) for name in given)
+        warnings.warn(
+            f"{names}: deprecated, tiles, answers and decoded pixels now share one budget; "
+            f"give {spell('max_frame_cache_bytes', total)} instead (used for this run)",
+            FutureWarning,
+            stacklevel=4,
+        )
+        object.__setattr__(self, "max_frame_cache_bytes", total)
+        for name in given:
+            object.__setattr__(self, name, None)
 
     # -- validation -------------------------------------------------------------------------
     def validate(self) -> None:

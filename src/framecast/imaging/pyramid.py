@@ -11,8 +11,8 @@ A :class:`Pyramid` belongs to its frame (:attr:`framecast.live.frames.Frame.pyra
 the frame's full-resolution 8-bit display image and is dropped with the frame.
 :meth:`Pyramid.tile` cuts and encodes a tile each time it is called and blocks (it resizes and
 JPEG-encodes): callers run it in a worker thread, and keep the tiles they serve (the server
-keeps them in its cache of tiles, bounded by ``max_tile_cache_bytes`` for every frame
-together, where each pyramid's tiles leave with it: :mod:`framecast.web.deepzoom`).
+keeps them in its one cache of what frames answer, bounded by ``max_frame_cache_bytes`` for
+every frame together, where each pyramid's tiles leave with it: :mod:`framecast.web.deepzoom`).
 
 With a broker (docs/scale-out.md) a frame published by another node carries a
 :class:`RemotePyramid`:

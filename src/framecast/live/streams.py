@@ -135,12 +135,10 @@ class Streams:
         self._supervisor: Supervisor | None = None
         self._closed = False
         self._budget = HistoryBudget(settings.max_history_bytes)
-        #: Answers about every stream's frames' raw data (docs/science.md), one bound for all.
-        self.answers = Answers(settings.max_answer_cache_bytes)
-        #: The decoded pixels of JPEG frames (their raw data), one bound for all.
-        self.decoded = Answers(settings.max_decoded_cache_bytes)
-        #: The deep-zoom tiles of every stream's frames, one bound for all.
-        self.tiles = Answers(settings.max_tile_cache_bytes)
+        #: What is derived from every stream's frames and kept with them, one bound for all
+        #: (``max_frame_cache_bytes``): deep-zoom tiles, answers about raw data
+        #: (docs/science.md) and the decoded pixels of JPEG frames.
+        self.answers = Answers(settings.max_frame_cache_bytes)
         #: Live frames first: tile and analysis workers wait while any stream makes a frame.
         self.priority = LiveFirst()
 
@@ -148,11 +146,6 @@ class Streams:
     def history_bytes(self) -> int:
         """The bytes every stream's history holds together."""
         return self._budget.bytes
-
-    @property
-    def tile_cache_bytes(self) -> int:
-        """The bytes of deep-zoom tiles every stream's pyramids keep together."""
-        return self.tiles.bytes
 
     # -- lookup (any thread) -----------------------------------------------------------------
     def get(self, name: str) -> Stream | None:

@@ -6,9 +6,9 @@ changes for that frame, so it is computed at most once per frame and question an
 :class:`Answers` holds such answers for every frame, least recently used first out, within
 its bound; the answers of a frame leave with it (when the object they are about — its
 :class:`~framecast.science.raw.Raw`, its :class:`~framecast.imaging.pyramid.Pyramid` — is
-freed), whatever the bound. The server keeps three, each with its own bound so that one kind
-never pushes out another: answers about raw data (``max_answer_cache_bytes``), deep-zoom
-tiles (``max_tile_cache_bytes``), decoded JPEG pixels (``max_decoded_cache_bytes``).
+freed), whatever the bound. The server keeps one for everything (``max_frame_cache_bytes``):
+answers about raw data, deep-zoom tiles and decoded JPEG pixels share its bound, so memory
+goes to whatever viewers ask for now (docs/architecture.md says why one and not three).
 
 The bound counts what an answer really costs in memory (:func:`size_of`): its bytes or
 array with their object headers, what a dict, tuple or answer object holds, the question

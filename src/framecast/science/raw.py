@@ -6,7 +6,7 @@ for display. An image that arrived as JPEG bytes is its own lossless record: its
 are the decoded JPEG (``uint8``), decoded on first use rather than with every frame, so that
 a JPEG stream whose viewers never ask for numbers pays nothing. The decoded pixels are kept
 in the cache the caller hands to :meth:`Raw.array` (the server's, bounded by
-``max_decoded_cache_bytes`` and counted in ``/api/status``), least recently used first out,
+``max_frame_cache_bytes`` and counted in ``/api/status``), least recently used first out,
 and leave with their frame.
 
 Everything derived from the raw array later (tiles, statistics) belongs to the frame too and

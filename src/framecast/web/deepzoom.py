@@ -3,9 +3,9 @@
 
 A tile is cut and encoded by the frame's own :class:`~framecast.imaging.pyramid.Pyramid` in a
 small pool of :data:`TILE_THREADS` threads of its own (never on the event loop, and never in
-the encoder pool), once: it is kept in the server's cache of tiles
-(:attr:`~framecast.live.streams.Streams.tiles`, an :class:`~framecast.science.answers.Answers`
-bounded by ``max_tile_cache_bytes`` for every frame together, least recently used first out),
+the encoder pool), once: it is kept in the server's one cache of what frames answer
+(:attr:`~framecast.live.streams.Streams.answers`, an :class:`~framecast.science.answers.Answers`
+bounded by ``max_frame_cache_bytes`` for every frame together, least recently used first out),
 and leaves with its frame. Viewers asking for the same tile at the same moment wait for the
 one being cut. Each job of that pool (raw tiles and analysis
 use it too) waits its turn while a live frame is being made (:mod:`framecast.runtime.priority`), so
@@ -123,7 +123,7 @@ async def tile_answer(
     place = _place(pyramid, params)
     if isinstance(place, RawAnswer):
         return place
-    tiles = app[CONTEXT].streams.tiles
+    tiles = app[CONTEXT].streams.answers
     cut = partial(pyramid.tile, *place)
     loop = asyncio.get_running_loop()
     data = await loop.run_in_executor(app[TILE_POOL], tiles.get, pyramid, ("tile", *place), cut)

@@ -22,7 +22,7 @@ made whole per request, and each holds one of a few places (:mod:`framecast.web.
 A lower level of the raw pyramid is reduced from the frame once and kept with it (in the
 server's :class:`~framecast.science.answers.Answers`, so it leaves with the frame): its
 rectangles and tiles are sliced from it. A level too big to keep (more than half of
-``max_answer_cache_bytes``) is reduced band by band for each request, one band at a time
+``max_frame_cache_bytes``) is reduced band by band for each request, one band at a time
 with the other whole-frame work. A compressed whole frame or whole level and every tile are
 made once per frame and kept too.
 
@@ -182,7 +182,7 @@ async def _array(app: web.Application, raw: Raw) -> np.ndarray[Any, Any]:
     """The raw array (a JPEG frame's is decoded in the workers, and kept in the server's
     cache of decoded pixels)."""
     held = raw.held
-    decoded = app[CONTEXT].streams.decoded
+    decoded = app[CONTEXT].streams.answers
     return held if held is not None else await _heavy(app, lambda: raw.array(decoded))
 
 
@@ -312,7 +312,7 @@ async def _tile(
             "frame; see its .dzi for the size"
         )
     streams = app[CONTEXT].streams
-    reduced, decoded = streams.answers.peek(raw, ("level", level)), streams.decoded
+    reduced, decoded = streams.answers.peek(raw, ("level", level)), streams.answers
 
     def encode() -> bytes:
         if isinstance(reduced, np.ndarray):

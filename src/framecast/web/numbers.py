@@ -83,7 +83,7 @@ async def _compute(
     """Compute (or find) the answer in the tile workers as JSON; a ``quick`` answer about
     an array held in memory is read on the loop."""
     context = app[CONTEXT]
-    answers, decoded = context.streams.answers, context.streams.decoded
+    answers = decoded = context.streams.answers
 
     def work() -> bytes:
         body = {"seq": frame.seq, **compute(raw.array(decoded))}

@@ -93,9 +93,7 @@ async def ask(
         return no_publisher(frame.stream)
     sent = {name: value[:MAX_PARAM_CHARS] for name, value in params.items()}
     question = ("remote", route, tuple(sorted(sent.items())), gzip)
-    # A deep-zoom tile is kept with the tiles, any other answer with the answers.
-    pyramid = QUESTIONS[route].needs == "pyramid"
-    answers = context.streams.tiles if pyramid else context.streams.answers
+    answers = context.streams.answers  # one cache: tiles and answers alike
     found = _kept(answers, owner, question)
     if found is not None:
         return found

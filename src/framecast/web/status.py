@@ -78,9 +78,7 @@ def report(context: WebContext) -> dict[str, Any]:
             "max_streams": settings.max_streams,
         },
         "history_bytes": context.streams.history_bytes,
-        "tile_cache_bytes": context.streams.tile_cache_bytes,  # all pyramids, one bound
-        "answer_cache_bytes": context.streams.answers.bytes,
-        "decoded_cache_bytes": context.streams.decoded.bytes,
+        "frame_cache_bytes": context.streams.answers.bytes,  # tiles, answers, decoded pixels
         "streams": {stream.name: stream_report(stream) for stream in streams},
         **_broker(context),
     }
