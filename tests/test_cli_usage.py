@@ -7,11 +7,14 @@ import asyncio
 import socket
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import psutil
 import pytest
 import zmq
+
+from framecast import cli
 
 PYTHON = sys.executable
 
@@ -125,3 +128,20 @@ async def test_simulate_listens_where_host_says(given: list[str], bound: str) ->
         if proc.returncode is None:
             proc.terminate()
         await asyncio.wait_for(proc.communicate(), 10)
+
+
+def test_a_deprecated_option_is_one_warning_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """From the command, an old cache budget gives one line, `framecast: warning: …`, naming
+    the flag to give instead (no file name, no source line)."""
+    from framecast.config.settings import Settings
+    from framecast.errors import spelling
+
+    with warnings.catch_warnings(), spelling("flag"):
+        warnings.simplefilter("always")
+        warnings.showwarning = cli.show_warning
+        Settings.build(max_decoded_cache_bytes=0)
+    assert capsys.readouterr().err == (
+        "framecast: warning: --max-decoded-cache-bytes: deprecated, tiles, answers and decoded "
+        "pixels now share one budget; give --max-frame-cache-bytes 201326592 instead (used for "
+        "this run)\n"
+    )

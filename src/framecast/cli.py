@@ -14,9 +14,10 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from framecast.config.console import ConsoleSettings, SimulateSettings
 from framecast.config.flags import add_flags
@@ -144,6 +145,20 @@ def _configure_logging(verbosity: int) -> None:
     root.setLevel(level)
     if verbosity < 2:
         logging.getLogger("framecast.pipeline").setLevel(logging.INFO)
+    warnings.showwarning = show_warning
+
+
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """How the command shows a warning (a deprecated option): one line on stderr, without
+    the file and source line Python would print."""
+    print(f"framecast: warning: {message}", file=sys.stderr, flush=True)
 
 
 _NO_SOURCE = (
