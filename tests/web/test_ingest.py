@@ -85,7 +85,8 @@ async def test_a_producer_is_never_paced_by_the_file_rate(
 ) -> None:
     """20 pushes of a 1 MP PNG to a server nobody watches (web files due twice a second)
     are each answered as soon as the image is in, with consecutive numbers: all 20 in
-    under 2 s, where waiting for the web files' turn took 0.5 s each."""
+    under 5 s (about 1 s on an idle machine), where waiting for the web files' turn took
+    0.5 s each, 10 s in all."""
     rng = np.random.default_rng(1)
     sky = (np.linspace(0, 200, 1000)[None, :] + rng.normal(0, 8, (1000, 1000))).clip(0, 255)
     body = encoded("PNG", sky.astype(np.uint8))
@@ -105,7 +106,7 @@ async def test_a_producer_is_never_paced_by_the_file_rate(
     finally:
         await server.astop()
     assert seqs == list(range(2, 22))
-    assert took < 2.0, f"20 pushes took {took:.2f} s"
+    assert took < 5.0, f"20 pushes took {took:.2f} s"
 
 
 async def test_refusals(work: Path) -> None:
