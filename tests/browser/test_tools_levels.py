@@ -49,7 +49,7 @@ def expect_readout(viewer: Viewer, x: int, y: int, value: str) -> None:
     x_s, y_s = screen(viewer, x + 0.5, y + 0.5)
     viewer.page.mouse.move(box["x"] + x_s, box["y"] + y_s)
     viewer.page.wait_for_function(
-        "t => document.getElementById('tools-readout').textContent === t",
+        "t => document.getElementById('status-line').textContent === t",
         arg=f"x {x}, y {y}: {value}",
     )
 
@@ -329,7 +329,8 @@ def test_whole_frames_are_read_one_at_a_time(image_server: ImageServer, viewer: 
           }
         }"""
     )
-    assert events == ["start 1.npy", "end 1.npy", "start 3.npy", "end 3.npy"]
+    reads = [event for event in events if event.endswith(".npy")]  # not api/levels
+    assert reads == ["start 1.npy", "end 1.npy", "start 3.npy", "end 3.npy"]
 
 
 ON_SCREEN = """([seq, x, y, value]) => {
@@ -446,3 +447,105 @@ def test_readout_of_a_float16_frame_is_as_numpy_prints_it(
     in_memory = "framecast.view.current.item.source.valueAt(200, 150)"
     assert viewer.page.evaluate(in_memory) == {"value": 35.125, "dtype": "float16"}
     expect_readout(viewer, 200, 150, str(np.float16(35.125)))
+
+
+def starry_sky(size: int = 320) -> np.ndarray:
+    """A uint16 sky of 1000 ± 30 counts with stars and a saturated block over 1 % of it."""
+    rng = np.random.default_rng(12)
+    sky = rng.normal(1000, 30, (size, size))
+    ys, xs = np.mgrid[:size, :size]
+    for cx, cy in rng.uniform(20, size - 20, (12, 2)):
+        sky += 15000 * np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / 6)
+    sky[:32, -32:] = 65535  # 1024 pixels: 1 % of the frame
+    return np.clip(sky, 0, 65535).astype(np.uint16)
+
+
+def test_auto_levels_survive_saturation_with_presets_stretches_and_colormaps(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """C on a 1000 ± 30 sky with stars and 1 % saturated shows the sky mid-grey (zscale,
+    astropy's ZScaleInterval on the same frame, typed fields in integers); min/max darkens
+    it; invert, histogram equalisation and the 12 colormaps repaint it with no request."""
+    from astropy.visualization import ZScaleInterval
+
+    raw = starry_sky()
+    sky = np.argwhere(np.abs(raw.astype(int) - 1000) < 5)
+    sy, sx = (int(v) for v in sky[len(sky) // 2])  # a sky pixel near the frame's middle
+    requests = record_raw(viewer)
+    levels_on(image_server, viewer, raw)
+    x, y = screen(viewer, sx + 0.5, sy + 0.5)
+
+    def grey() -> int:
+        return int(np.mean(shot(viewer).getpixel((x, y))))
+
+    low, high = ZScaleInterval().get_limits(raw)
+    viewer.page.wait_for_function(
+        "b => document.getElementById('tools-black').value === b", arg=str(int(low))
+    )
+    assert viewer.page.input_value("#tools-white") == str(int(np.ceil(high)))
+    assert 60 <= grey() <= 200, "the sky is not mid-grey with Auto"
+    loaded = len(requests)
+
+    viewer.page.select_option("#tools-preset", "minmax")
+    viewer.page.wait_for_function("location.hash.includes('pre=minmax')")
+    assert viewer.page.input_value("#tools-white") == "65535"
+    assert grey() < 20  # what Auto did before: white at the saturation, the sky black
+    viewer.page.select_option("#tools-preset", "zscale")
+    viewer.page.wait_for_function("!location.hash.includes('pre=')")
+    mid = grey()
+    viewer.page.click("#tools-invert")
+    viewer.page.wait_for_function("location.hash.includes('inv=1')")
+    assert abs(grey() - (255 - mid)) <= 3
+    viewer.page.click("#tools-invert")
+    viewer.page.select_option("#tools-stretch", "histeq")
+    viewer.page.wait_for_function("location.hash.includes('st=histeq')")
+    assert 60 <= grey() <= 200  # the sky's median sits mid-way in its own share
+    options = viewer.page.eval_on_selector_all("#tools-cmap option", "os => os.map(o => o.value)")
+    assert len(options) >= 12 and {"turbo", "cividis", "heat", "grey-r"} <= set(options)
+    viewer.page.select_option("#tools-stretch", "linear")
+    viewer.page.select_option("#tools-cmap", "heat")
+    viewer.page.wait_for_function("location.hash.includes('cm=heat')")
+    r, g, b = shot(viewer).getpixel((x, y))
+    assert r > g > b  # matplotlib's hot: red first
+    assert len(requests) == loaded, "a change of levels sent requests"
+
+
+def test_loupe_and_pixel_table_show_the_raw_pixels_around_the_pointer(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """V shows the 5 × 5 raw values around the pointer in a table, O a loupe of the native
+    pixels magnified at the pointer (a hot pixel white among black), from one /api/pixel
+    request per pointer position."""
+    raw = (np.arange(300 * 400, dtype=np.uint32).reshape(300, 400) % 97).astype(np.uint16)
+    raw[150, 200] = 40000  # a hot pixel
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.keyboard.press("v")
+    viewer.page.keyboard.press("o")
+    viewer.page.wait_for_function("['ro=1', 'lp=1'].every(p => location.hash.includes(p))")
+    asked: list[str] = []
+    viewer.page.on("request", lambda r: asked.append(r.url) if "api/pixel" in r.url else None)
+    box = viewer.page.locator("#osd").bounding_box()
+    assert box is not None
+    px, py = screen(viewer, 200.5, 150.5)
+    viewer.page.mouse.move(box["x"] + px, box["y"] + py)
+    viewer.page.wait_for_function(
+        "document.querySelectorAll('#tools-pixels td').length === 25"
+        " && document.getElementById('status-line').textContent === 'x 200, y 150: 40000'"
+    )
+    cells = viewer.page.eval_on_selector_all("#tools-pixels td", "ts => ts.map(t => t.textContent)")
+    assert cells == [str(v) for v in raw[148:153, 198:203].ravel()]
+    centre = viewer.page.inner_text("#tools-pixels td.centre")
+    assert centre == "40000"
+    assert [u for u in asked if "r=8" in u] and all("x=200&y=150" in u for u in asked[-1:])
+    loupe = viewer.page.locator("#tools-loupe")
+    loupe.wait_for(state="visible")
+    image = Image.open(io.BytesIO(loupe.screenshot())).convert("RGB")
+    w, h = image.size
+    assert min(image.getpixel((w // 2, h // 2))) > 240  # the hot pixel, white
+    assert max(image.getpixel((w // 2 + 16, h // 2))) < 20  # its neighbours, 0…96: black
+    loupe_box = loupe.bounding_box()
+    assert loupe_box is not None and loupe_box["width"] >= 17 * 8 - 1
+    viewer.page.mouse.move(1, 1)  # off the image
+    loupe.wait_for(state="hidden")

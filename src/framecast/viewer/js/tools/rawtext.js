@@ -65,3 +65,16 @@ export function formatRaw(value, dtype) {
   const text = String(Number(shortest.toPrecision(digits)));
   return text.includes(".") || text.includes("e") ? text : `${text}.0`;
 }
+
+/** A number's text (as JSON or a field writes it) with at most `digits` significant digits,
+ *  for figures read at a glance (docs/viewer.md): integers as written (`83197409`, exact
+ *  however long), other numbers rounded, then with the fewest digits that give the rounded
+ *  number back (`220.36333633342912` → `220.3633`, `3.2500001e-05` → `0.0000325`); text that
+ *  is not a number is kept. Lists (`[131.2, 112.9]`) have each number rounded. Pure. */
+export function significant(text, digits = 7) {
+  return String(text).replace(/-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/g, (number) => {
+    if (/^-?\d+$/.test(number)) return number;
+    const value = Number(number);
+    return Number.isFinite(value) ? String(Number(value.toPrecision(digits))) : number;
+  });
+}
