@@ -296,7 +296,8 @@ export class Levels {
       this.state.levels = this.state.auto ? null : auto;
       if (!this.state.auto) this.save();
     }
-    this.panel.note(`frame #${frame.seq}: ${formatRaw(hist.min, "float64")} … ${formatRaw(hist.max, "float64")}`);
+    const dtype = frame.dtype || "float64";  // integer data: whole numbers
+    this.panel.note(`frame #${frame.seq}: ${formatRaw(hist.min, dtype)} … ${formatRaw(hist.max, dtype)}`);
     this.repaint();
   }
 
