@@ -122,8 +122,8 @@ def test_levels_recolour_raw_tiles_without_a_request(
 def test_readout_gives_raw_values_from_tiles_in_memory(
     image_server: ImageServer, viewer: Viewer
 ) -> None:
-    """With levels on, the readout shows the raw value exactly as published (40000, -12,
-    3.25e-05, NaN), read from the tiles in memory."""
+    """With levels on, the readout shows the raw value exactly as published (a whole float
+    as an integer: 40000, -12; 3.25e-05, NaN), read from the tiles in memory."""
     raw = np.zeros((300, 400), np.float32)
     raw[10, 20] = 3.25e-05
     raw[11, 20] = -12
@@ -134,7 +134,7 @@ def test_readout_gives_raw_values_from_tiles_in_memory(
     viewer.page.wait_for_function(
         "framecast.view.current.item.getFullyLoaded() && framecast.view.view().zoom > 3.9"
     )
-    for y, text in ((10, "3.25e-05"), (11, "-12.0"), (12, "40000.0"), (13, "NaN")):
+    for y, text in ((10, "3.25e-05"), (11, "-12"), (12, "40000"), (13, "NaN")):
         expect_readout(viewer, 20, y, text)
 
 

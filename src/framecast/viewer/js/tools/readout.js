@@ -7,11 +7,11 @@
 import { PixelReader } from "./analysis.js";
 import { formatRaw } from "./rawtext.js";
 
-/** A float32 or float16 value as the server wrote it (a float64 text,
- *  3.2500000088475645e-05) with the shortest digits of its own precision (3.25e-05), as
- *  NumPy prints it; lists per channel too; other dtypes' text as written. */
+/** A float value as the server wrote it (a float64 text: 3.2500000088475645e-05 for a
+ *  float32, 40000.0) with the shortest digits of its own precision, as `formatRaw` prints
+ *  it (3.25e-05, 40000); lists per channel too; integers' text as written (exact). */
 export function narrowText(text, dtype) {
-  if (dtype !== "float32" && dtype !== "float16") return text;
+  if (typeof dtype !== "string" || !dtype.startsWith("float")) return text;
   return text.split(", ").map((part) => {
     const number = Number(part);
     return Number.isFinite(number) ? formatRaw(number, dtype) : part;
