@@ -2,10 +2,13 @@
 // the pointer and its raw value in the status line, with no tool opened first — from the raw
 // tiles in memory when levels are on, else asked of the server (/api/pixel, at most ten
 // times a second) when the frame has raw data. With the pixel table or the loupe on, the
-// same request brings the pixels around it (`r`), handed to `onAround`.
+// same request brings the pixels around it (`r`), and they show them. It makes the status
+// line (one element, `#status-line`, at the bottom of the image area) and the loupe.
 
 import { PixelReader } from "./analysis.js";
 import { formatRaw } from "./rawtext.js";
+import { Loupe, LOUPE_RADIUS } from "./loupe.js";
+import { PixelTable, TABLE_RADIUS } from "./pixeltable.js";
 
 /** A float value as the server wrote it (a float64 text: 3.2500000088475645e-05 for a
  *  float32, 40000.0) with the shortest digits of its own precision, as `formatRaw` prints
@@ -19,22 +22,45 @@ export function narrowText(text, dtype) {
 }
 
 export class Readout {
-  /** `line`: the status line the readout is written in; `inMemory(x, y)`: the raw value
-   *  from the tiles in memory ({value, dtype}) or null; `radius()`: how many pixels around
-   *  the pointer are wanted (0: none); `onAround(around, pixel, frame)`: they came
-   *  ({x, y, values}, as /api/pixel answers them), or null (none, or off the image). */
-  constructor(line, { inMemory, radius = () => 0, onAround = () => {} }) {
-    this.line = line;
+  /** `host`: the image area (the status line and the loupe are laid in it); `table`: the
+   *  pixel table's <table>; `state`: the tools' state (`readout`: the table, `loupe`,
+   *  `open`); `toScreen(x, y)`: an image point in the host's pixels; `inMemory(x, y)`: the
+   *  raw value from the tiles in memory ({value, dtype}) or null; `paintLevels()`: the
+   *  levels the loupe paints with, or null (its own darkest to brightest). */
+  constructor(host, { table, state, toScreen, inMemory, paintLevels }) {
+    this.line = document.createElement("p");
+    this.line.className = "status-line";
+    this.line.id = "status-line";
+    this.line.hidden = true;
+    host.append(this.line);
+    this.state = state;
     this.inMemory = inMemory;
-    this.radius = radius;
-    this.onAround = onAround;
+    this.paintLevels = paintLevels;
+    this.table = new PixelTable(table);
+    this.loupe = new Loupe(host, { toScreen });
     this.pixels = new PixelReader();
     this.token = 0;
   }
 
+  /** How many pixels around the pointer to ask for (0: none). */
+  radius() {
+    const { loupe, readout, open } = this.state;
+    return loupe ? LOUPE_RADIUS : readout && open ? TABLE_RADIUS : 0;
+  }
+
   hide() {
     this.line.hidden = true;
-    this.onAround(null, null, null);
+    this.loupe.hide();
+  }
+
+  /** The pixels around the pointer came: the pixel table and the loupe show them. */
+  _around(around, pixel, frame) {
+    if (!around) {
+      this.loupe.hide();
+      return;
+    }
+    if (this.state.readout) this.table.show(around, pixel, frame.dtype);
+    if (this.state.loupe) this.loupe.show(around, pixel, this.paintLevels());
   }
 
   /** Show pixel `pixel` ({x, y}) of `frame` ({seq, raw, dtype}); null hides the line. */
@@ -64,6 +90,6 @@ export class Readout {
       const { value } = answer;
       out.textContent = value === null ? where : `${where}: ${narrowText(value, frame.dtype)}`;
     }
-    if (r) this.onAround(answer.around, pixel, frame);
+    if (r) this._around(answer.around, pixel, frame);
   }
 }

@@ -9,8 +9,6 @@ import { ToolOverlay } from "./overlay.js";
 import { Figures, LINE_FIGURES, REGION_FIGURES } from "./figures.js";
 import { Levels } from "./levels.js";
 import { Readout } from "./readout.js";
-import { Loupe, LOUPE_RADIUS } from "./loupe.js";
-import { PixelTable, TABLE_RADIUS } from "./pixeltable.js";
 import { TimePlot } from "./timeplot.js";
 import { COLORMAPS, COLORMAP_NAMES, STRETCHES, STRETCH_NAMES } from "./colour.js";
 import { PRESETS, parseTools, rememberTools } from "./toolstate.js";
@@ -94,13 +92,6 @@ export class Tools extends EventTarget {
       toggle: "btn-tools", panel: "tools-panel", note: "tools-note", pixels: "tools-pixels",
       region: "tools-region", line: "tools-line", keys: "tools-keys",
     });
-    // The status line (docs/viewer.md, "The value under the pointer"): one element at the
-    // bottom of the image area, written on every hover, with no tool opened first.
-    this.statusLine = document.createElement("p");
-    this.statusLine.className = "status-line";
-    this.statusLine.id = "status-line";
-    this.statusLine.hidden = true;
-    host.append(this.statusLine);
     this.figures = new Figures(box, {
       onCentroid: (pixel) => {
         this.state.reticle = pixel;
@@ -116,12 +107,10 @@ export class Tools extends EventTarget {
     });
     this.overlay = new ToolOverlay(view, { scaleBarFor: (scale) => this._scaleBar(scale) });
     this.levels = new Levels({ view, box, state: this.state, frame: () => this.frame, save: () => this._save() });
-    this.table = new PixelTable(this.el.pixels);
-    this.loupe = new Loupe(host, { toScreen: (x, y) => this.overlay.toScreen(x, y) });
-    this.readout = new Readout(this.statusLine, {
+    this.readout = new Readout(host, {
+      table: this.el.pixels, state: this.state, toScreen: (x, y) => this.overlay.toScreen(x, y),
       inMemory: (x, y) => this.levels.valueAt(x, y),
-      radius: () => (this.state.loupe ? LOUPE_RADIUS : this.state.readout && this.state.open ? TABLE_RADIUS : 0),
-      onAround: (around, pixel, frame) => this._around(around, pixel, frame),
+      paintLevels: () => (this.levelsOn ? this.levels.levelsNow() : null),
     });
     // The page's help lists every shortcut; without one, the panel lists the tools' own.
     if (help) help.addRows(helpRows());
@@ -239,11 +228,11 @@ export class Tools extends EventTarget {
       case "readout":
         state.readout = !state.readout;
         if (state.readout) state.open = true;
-        if (!state.readout) this.table.clear();
+        if (!state.readout) this.readout.table.clear();
         break;
       case "loupe":
         state.loupe = !state.loupe;
-        if (!state.loupe) this.loupe.hide();
+        if (!state.loupe) this.readout.loupe.hide();
         break;
       case "reticle": state.reticle = state.reticle ? null : this._centre(); break;
       case "scaleBar": state.scaleBar = !state.scaleBar; break;
@@ -380,16 +369,6 @@ export class Tools extends EventTarget {
   _read(pixel) {
     this.hovered = pixel;
     this.readout.read(pixel, this.frame);
-  }
-
-  /** The pixels around the pointer came (or null): the pixel table and the loupe show them. */
-  _around(around, pixel, frame) {
-    if (!around || !pixel) {
-      this.loupe.hide();
-      return;
-    }
-    if (this.state.readout) this.table.show(around, pixel, frame.dtype);
-    if (this.state.loupe) this.loupe.show(around, pixel, this.levelsOn ? this.levels.levelsNow() : null);
   }
 
   /** Send `pixel` to the producer (the point tool) and say what it answered. */
