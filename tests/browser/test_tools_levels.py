@@ -514,8 +514,8 @@ def test_loupe_and_pixel_table_show_the_raw_pixels_around_the_pointer(
     image_server: ImageServer, viewer: Viewer
 ) -> None:
     """V shows the 5 × 5 raw values around the pointer in a table, O a loupe of the native
-    pixels magnified at the pointer (a hot pixel white among black), from one /api/pixel
-    request per pointer position."""
+    pixels magnified at the pointer (a hot pixel white among black; red in night mode),
+    from one /api/pixel request per pointer position."""
     raw = (np.arange(300 * 400, dtype=np.uint32).reshape(300, 400) % 97).astype(np.uint16)
     raw[150, 200] = 40000  # a hot pixel
     viewer.open()
@@ -547,5 +547,10 @@ def test_loupe_and_pixel_table_show_the_raw_pixels_around_the_pointer(
     assert max(image.getpixel((w // 2 + 16, h // 2))) < 20  # its neighbours, 0…96: black
     loupe_box = loupe.bounding_box()
     assert loupe_box is not None and loupe_box["width"] >= 17 * 8 - 1
+    viewer.page.keyboard.press("n")  # night mode: the loupe's pixels in red too
+    viewer.page.wait_for_function("document.documentElement.classList.contains('night')")
+    image = Image.open(io.BytesIO(loupe.screenshot())).convert("RGB")
+    r, g, b = image.getpixel((w // 2, h // 2))
+    assert r > 200 and g < 60 and b < 60
     viewer.page.mouse.move(1, 1)  # off the image
     loupe.wait_for(state="hidden")
