@@ -140,13 +140,19 @@ def test_readout_gives_raw_values_from_tiles_in_memory(
 
 def test_readout_of_a_64_bit_frame_is_exact(image_server: ImageServer, viewer: Viewer) -> None:
     """An int64 frame (numpy's default integers) is shown with levels on, and the readout
-    gives a value beyond 2^53 exactly as published, from the tiles in memory."""
+    gives a value beyond 2^53 exactly as published, from the tiles in memory; the pixel
+    table too, from the server's JSON."""
     raw = np.tile(np.arange(400, dtype=np.int64) * 1000, (300, 1))
     raw[150, 200] = 2**60 + 3
     levels_on(image_server, viewer, raw, path="#ro=1")
     in_memory = "String(framecast.view.current.item.source.valueAt(200, 150).value)"
     assert viewer.page.evaluate(in_memory) == str(2**60 + 3)
     expect_readout(viewer, 200, 150, str(2**60 + 3))
+    viewer.page.wait_for_function(  # the pixel table too (asked of /api/pixel?r=)
+        "t => { const c = document.querySelector('#tools-pixels td.centre');"
+        " return c !== null && c.textContent === t; }",
+        arg=str(2**60 + 3),
+    )
 
 
 def test_levels_belong_to_one_viewer(image_server: ImageServer, viewer: Viewer) -> None:

@@ -70,6 +70,13 @@ export function valueText(text) {
   return t;
 }
 
+/** A JSON.parse reviver that keeps integers beyond 2^53 exact, as BigInts (int64 and
+ *  uint64 data), from the number's own text. */
+function exactInteger(key, value, context) {
+  if (typeof value !== "number" || Number.isSafeInteger(value) || !context || !/^-?\d+$/.test(context.source)) return value;
+  return BigInt(context.source);
+}
+
 /** The pixel values of stream pages: `ask(seq, x, y, r)` resolves to {value, around}: the
  *  value's text (or null when the server has no raw data) and, with `r` > 0, the pixels
  *  within `r` as /api/pixel answers them ({x, y, values}: its rows), else null; undefined
@@ -110,7 +117,7 @@ export class PixelReader {
       return;
     }
     const around = job.r ? memberText(text, "around") : null;
-    job.resolve({ value: valueText(memberText(text, "value")), around: around ? JSON.parse(around) : null });
+    job.resolve({ value: valueText(memberText(text, "value")), around: around ? JSON.parse(around, exactInteger) : null });
   }
 }
 
