@@ -13,7 +13,7 @@ const WIRING = [`${JS}/main.js`, `${JS}/overview.js`];
 // Pure modules: numbers and strings in and out — no DOM, no network, no clock of their own.
 const PURE = [
   "livestate.js", "timeline.js", "streams.js", "messages.js",
-  "tools/colour.js", "tools/npy.js", "tools/rawframe.js", "tools/rawtext.js", "tools/scalebar.js",
+  "tools/colour.js", "tools/colormaps.js", "tools/npy.js", "tools/rawframe.js", "tools/rawtext.js", "tools/scalebar.js",
   "tools/series.js",
 ].map((name) => `${JS}/${name}`);
 

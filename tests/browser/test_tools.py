@@ -309,27 +309,27 @@ def test_line_is_drawn_and_removed_with_the_delete_key(
 
 
 def test_readout_shows_the_pixel_under_the_pointer(chromium: Any, tmp_path: Path) -> None:
-    """V turns the readout on: the pointer's image pixel, also when zoomed 4×."""
+    """On a fresh visit, with no tool opened, hovering shows the pointer's image pixel in
+    the status line, also when zoomed 4×; it goes when the pointer leaves the image."""
     server = start_server(tmp_path / "work", keep_raw=False)
     context, viewer = new_viewer(chromium, f"http://127.0.0.1:{server.port}/")
     try:
         viewer.open()
         server.publish(grey())
         viewer.wait_seq(1)
-        readout = viewer.page.locator("#tools-readout")
-        viewer.page.mouse.move(*page_point(viewer, 123.5, 45.5))
-        assert readout.is_hidden()  # off until asked for
-        key(viewer, "v")
-        wait_hash(viewer, "ro=1")
+        readout = viewer.page.locator("#status-line")
         viewer.page.mouse.move(*page_point(viewer, 123.5, 45.6))
         viewer.page.wait_for_function(
-            "document.getElementById('tools-readout').textContent === 'x 123, y 45'"
+            "document.getElementById('status-line').textContent === 'x 123, y 45'"
         )
         set_view(viewer, 4, 300, 200)
         viewer.page.mouse.move(*page_point(viewer, 310.5, 201.5))
         viewer.page.wait_for_function(
-            "document.getElementById('tools-readout').textContent === 'x 310, y 201'"
+            "document.getElementById('status-line').textContent === 'x 310, y 201'"
         )
+        assert viewer.page.locator("#tools-panel").is_hidden()  # no tool was opened
+        viewer.page.mouse.move(1, 1)  # off the image
+        readout.wait_for(state="hidden")
         assert viewer.errors == [] and viewer.console_errors() == []
     finally:
         context.close()
@@ -337,7 +337,8 @@ def test_readout_shows_the_pixel_under_the_pointer(chromium: Any, tmp_path: Path
 
 
 def test_touch_and_hold_reads_a_pixel_on_a_phone(chromium: Any, tmp_path: Path) -> None:
-    """On a phone, holding a finger still on the image shows that pixel; the tools fit."""
+    """On a phone, holding a finger still on the image shows that pixel in the status line
+    with no tool opened first; the tools fit."""
     server = start_server(tmp_path / "work", keep_raw=False)
     context = chromium.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     context.set_default_timeout(10_000)
@@ -347,7 +348,7 @@ def test_touch_and_hold_reads_a_pixel_on_a_phone(chromium: Any, tmp_path: Path) 
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         viewer = Viewer(page=page, base=f"http://127.0.0.1:{server.port}/")
-        viewer.open("#ro=1")
+        viewer.open()  # a fresh visit: no tool opened
         server.publish(grey())
         viewer.wait_seq(1)
         x, y = page_point(viewer, 210.5, 140.5)
@@ -355,7 +356,7 @@ def test_touch_and_hold_reads_a_pixel_on_a_phone(chromium: Any, tmp_path: Path) 
         touch = {"x": x, "y": y, "id": 1}
         cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [touch]})
         page.wait_for_function(
-            "document.getElementById('tools-readout').textContent === 'x 210, y 140'"
+            "document.getElementById('status-line').textContent === 'x 210, y 140'"
         )
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
         toggle = page.locator("#btn-tools")
@@ -531,7 +532,7 @@ def test_every_tool_key_is_listed_and_none_clashes(
     listed = viewer.page.evaluate(
         "[...document.querySelectorAll('tr[data-tools] kbd')].map(k => k.textContent)"
     )
-    assert listed == ["T", "V", "X", "M", "R", "/", "Del", "C", "H", "G", "P", "Esc"]
+    assert listed == ["T", "V", "O", "X", "M", "R", "/", "Del", "C", "H", "G", "P", "Esc"]
     page_keys = {"l", "b", "n", "i", ",", ".", "?", "w", "a", "s", "d", "0", "+", "-"}
     assert not page_keys & {k.lower() for k in listed}
     for name in ("l", "b", "n"):

@@ -41,8 +41,9 @@ def stats_text(viewer: Viewer) -> dict[str, str]:
 
 
 def test_region_figures_follow_each_frame(image_server: ImageServer, viewer: Viewer) -> None:
-    """A drawn region shows /api/stats' figures with all their digits, for each new frame,
-    and a strip chart of the mean over the frames since it was drawn."""
+    """A drawn region shows /api/stats' figures for each new frame — integers whole, the
+    others with at most 7 significant digits and all the server's digits on hover — and a
+    strip chart of the mean over the frames since it was drawn."""
     viewer.open()
     image_server.publish(frame(1000))
     viewer.wait_seq(1)
@@ -55,8 +56,12 @@ def test_region_figures_follow_each_frame(image_server: ImageServer, viewer: Vie
     # 200 pixels at 40000 and 600 at 1000 in the 40 × 20 region
     assert figures["count"] == "800"
     assert (figures["min"], figures["max"]) == ("1000", "40000")
-    assert figures["mean"] == "10750.0"
+    assert figures["mean"] == "10750"
     assert figures["sum"] == "8600000"
+    std = float(np.std(np.array([40000.0] * 200 + [1000.0] * 600)))
+    assert figures["std"] == f"{std:.7g}" != repr(std)  # 16887.5, not 16887.495373796...
+    exact = viewer.page.get_attribute("#tools-stats dd:nth-of-type(5)", "title")
+    assert exact is not None and float(exact) == pytest.approx(std, rel=1e-15)
     assert figures["saturated"] == "0"
     image_server.publish(frame(2000))
     viewer.wait_seq(2)
@@ -88,13 +93,14 @@ def test_line_profile_is_plotted_and_updated(image_server: ImageServer, viewer: 
 def test_readout_asks_the_server_at_most_ten_times_a_second(
     image_server: ImageServer, viewer: Viewer
 ) -> None:
-    """Without levels, the readout shows /api/pixel's value as written (40000; 3.25e-05 for
-    float32 data), and sweeping the pointer over the image asks at most ~10 times a second."""
-    viewer.open("#ro=1")
+    """Without levels or any tool opened, the status line shows /api/pixel's value as
+    written (40000; 3.25e-05 for float32 data), and sweeping the pointer over the image asks
+    at most ~10 times a second."""
+    viewer.open()
     image_server.publish(frame(1000))
     viewer.wait_seq(1)
     require_analysis(viewer)
-    readout = "document.getElementById('tools-readout').textContent"
+    readout = "document.getElementById('status-line').textContent"
     viewer.page.mouse.move(*page_point(viewer, 110.5, 55.5))
     viewer.page.wait_for_function(f"{readout} === 'x 110, y 55: 40000'")
     viewer.page.mouse.move(*page_point(viewer, 10.5, 5.5))

@@ -49,7 +49,7 @@ def expect_readout(viewer: Viewer, x: int, y: int, value: str) -> None:
     x_s, y_s = screen(viewer, x + 0.5, y + 0.5)
     viewer.page.mouse.move(box["x"] + x_s, box["y"] + y_s)
     viewer.page.wait_for_function(
-        "t => document.getElementById('tools-readout').textContent === t",
+        "t => document.getElementById('status-line').textContent === t",
         arg=f"x {x}, y {y}: {value}",
     )
 
@@ -122,8 +122,8 @@ def test_levels_recolour_raw_tiles_without_a_request(
 def test_readout_gives_raw_values_from_tiles_in_memory(
     image_server: ImageServer, viewer: Viewer
 ) -> None:
-    """With levels on, the readout shows the raw value exactly as published (40000, -12,
-    3.25e-05, NaN), read from the tiles in memory."""
+    """With levels on, the readout shows the raw value exactly as published (a whole float
+    as an integer: 40000, -12; 3.25e-05, NaN), read from the tiles in memory."""
     raw = np.zeros((300, 400), np.float32)
     raw[10, 20] = 3.25e-05
     raw[11, 20] = -12
@@ -134,19 +134,25 @@ def test_readout_gives_raw_values_from_tiles_in_memory(
     viewer.page.wait_for_function(
         "framecast.view.current.item.getFullyLoaded() && framecast.view.view().zoom > 3.9"
     )
-    for y, text in ((10, "3.25e-05"), (11, "-12.0"), (12, "40000.0"), (13, "NaN")):
+    for y, text in ((10, "3.25e-05"), (11, "-12"), (12, "40000"), (13, "NaN")):
         expect_readout(viewer, 20, y, text)
 
 
 def test_readout_of_a_64_bit_frame_is_exact(image_server: ImageServer, viewer: Viewer) -> None:
     """An int64 frame (numpy's default integers) is shown with levels on, and the readout
-    gives a value beyond 2^53 exactly as published, from the tiles in memory."""
+    gives a value beyond 2^53 exactly as published, from the tiles in memory; the pixel
+    table too, from the server's JSON."""
     raw = np.tile(np.arange(400, dtype=np.int64) * 1000, (300, 1))
     raw[150, 200] = 2**60 + 3
     levels_on(image_server, viewer, raw, path="#ro=1")
     in_memory = "String(framecast.view.current.item.source.valueAt(200, 150).value)"
     assert viewer.page.evaluate(in_memory) == str(2**60 + 3)
     expect_readout(viewer, 200, 150, str(2**60 + 3))
+    viewer.page.wait_for_function(  # the pixel table too (asked of /api/pixel?r=)
+        "t => { const c = document.querySelector('#tools-pixels td.centre');"
+        " return c !== null && c.textContent === t; }",
+        arg=str(2**60 + 3),
+    )
 
 
 def test_levels_belong_to_one_viewer(image_server: ImageServer, viewer: Viewer) -> None:
@@ -329,7 +335,8 @@ def test_whole_frames_are_read_one_at_a_time(image_server: ImageServer, viewer: 
           }
         }"""
     )
-    assert events == ["start 1.npy", "end 1.npy", "start 3.npy", "end 3.npy"]
+    reads = [event for event in events if event.endswith(".npy")]  # not api/levels
+    assert reads == ["start 1.npy", "end 1.npy", "start 3.npy", "end 3.npy"]
 
 
 ON_SCREEN = """([seq, x, y, value]) => {
@@ -446,3 +453,110 @@ def test_readout_of_a_float16_frame_is_as_numpy_prints_it(
     in_memory = "framecast.view.current.item.source.valueAt(200, 150)"
     assert viewer.page.evaluate(in_memory) == {"value": 35.125, "dtype": "float16"}
     expect_readout(viewer, 200, 150, str(np.float16(35.125)))
+
+
+def starry_sky(size: int = 320) -> np.ndarray:
+    """A uint16 sky of 1000 ± 30 counts with stars and a saturated block over 1 % of it."""
+    rng = np.random.default_rng(12)
+    sky = rng.normal(1000, 30, (size, size))
+    ys, xs = np.mgrid[:size, :size]
+    for cx, cy in rng.uniform(20, size - 20, (12, 2)):
+        sky += 15000 * np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / 6)
+    sky[:32, -32:] = 65535  # 1024 pixels: 1 % of the frame
+    return np.clip(sky, 0, 65535).astype(np.uint16)
+
+
+def test_auto_levels_survive_saturation_with_presets_stretches_and_colormaps(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """C on a 1000 ± 30 sky with stars and 1 % saturated shows the sky mid-grey (zscale,
+    astropy's ZScaleInterval on the same frame, typed fields in integers); min/max darkens
+    it; invert, histogram equalisation and the 12 colormaps repaint it with no request."""
+    from astropy.visualization import ZScaleInterval
+
+    raw = starry_sky()
+    sky = np.argwhere(np.abs(raw.astype(int) - 1000) < 5)
+    sy, sx = (int(v) for v in sky[len(sky) // 2])  # a sky pixel near the frame's middle
+    requests = record_raw(viewer)
+    levels_on(image_server, viewer, raw)
+    x, y = screen(viewer, sx + 0.5, sy + 0.5)
+
+    def grey() -> int:
+        return int(np.mean(shot(viewer).getpixel((x, y))))
+
+    low, high = ZScaleInterval().get_limits(raw)
+    viewer.page.wait_for_function(
+        "b => document.getElementById('tools-black').value === b", arg=str(int(low))
+    )
+    assert viewer.page.input_value("#tools-white") == str(int(np.ceil(high)))
+    assert 60 <= grey() <= 200, "the sky is not mid-grey with Auto"
+    loaded = len(requests)
+
+    viewer.page.select_option("#tools-preset", "minmax")
+    viewer.page.wait_for_function("location.hash.includes('pre=minmax')")
+    assert viewer.page.input_value("#tools-white") == "65535"
+    assert grey() < 20  # what Auto did before: white at the saturation, the sky black
+    viewer.page.select_option("#tools-preset", "zscale")
+    viewer.page.wait_for_function("!location.hash.includes('pre=')")
+    mid = grey()
+    viewer.page.click("#tools-invert")
+    viewer.page.wait_for_function("location.hash.includes('inv=1')")
+    assert abs(grey() - (255 - mid)) <= 3
+    viewer.page.click("#tools-invert")
+    viewer.page.select_option("#tools-stretch", "histeq")
+    viewer.page.wait_for_function("location.hash.includes('st=histeq')")
+    assert 60 <= grey() <= 200  # the sky's median sits mid-way in its own share
+    options = viewer.page.eval_on_selector_all("#tools-cmap option", "os => os.map(o => o.value)")
+    assert len(options) >= 12 and {"turbo", "cividis", "heat", "grey-r"} <= set(options)
+    viewer.page.select_option("#tools-stretch", "linear")
+    viewer.page.select_option("#tools-cmap", "heat")
+    viewer.page.wait_for_function("location.hash.includes('cm=heat')")
+    r, g, b = shot(viewer).getpixel((x, y))
+    assert r > g > b  # matplotlib's hot: red first
+    assert len(requests) == loaded, "a change of levels sent requests"
+
+
+def test_loupe_and_pixel_table_show_the_raw_pixels_around_the_pointer(
+    image_server: ImageServer, viewer: Viewer
+) -> None:
+    """V shows the 5 × 5 raw values around the pointer in a table, O a loupe of the native
+    pixels magnified at the pointer (a hot pixel white among black; red in night mode),
+    from one /api/pixel request per pointer position."""
+    raw = (np.arange(300 * 400, dtype=np.uint32).reshape(300, 400) % 97).astype(np.uint16)
+    raw[150, 200] = 40000  # a hot pixel
+    viewer.open()
+    image_server.publish(raw)
+    viewer.wait_seq(1)
+    viewer.page.keyboard.press("v")
+    viewer.page.keyboard.press("o")
+    viewer.page.wait_for_function("['ro=1', 'lp=1'].every(p => location.hash.includes(p))")
+    asked: list[str] = []
+    viewer.page.on("request", lambda r: asked.append(r.url) if "api/pixel" in r.url else None)
+    box = viewer.page.locator("#osd").bounding_box()
+    assert box is not None
+    px, py = screen(viewer, 200.5, 150.5)
+    viewer.page.mouse.move(box["x"] + px, box["y"] + py)
+    viewer.page.wait_for_function(
+        "document.querySelectorAll('#tools-pixels td').length === 25"
+        " && document.getElementById('status-line').textContent === 'x 200, y 150: 40000'"
+    )
+    cells = viewer.page.eval_on_selector_all("#tools-pixels td", "ts => ts.map(t => t.textContent)")
+    assert cells == [str(v) for v in raw[148:153, 198:203].ravel()]
+    centre = viewer.page.inner_text("#tools-pixels td.centre")
+    assert centre == "40000"
+    assert [u for u in asked if "r=8" in u] and all("x=200&y=150" in u for u in asked[-1:])
+    loupe = viewer.page.locator("#tools-loupe")
+    loupe.wait_for(state="visible")
+    image = Image.open(io.BytesIO(loupe.screenshot())).convert("RGB")
+    w, h = image.size
+    assert min(image.getpixel((w // 2, h // 2))) > 240  # the hot pixel, white
+    assert max(image.getpixel((w // 2 + 16, h // 2))) < 20  # its neighbours, 0…96: black
+    loupe_box = loupe.bounding_box()
+    assert loupe_box is not None and loupe_box["width"] >= 17 * 8 - 1
+    viewer.page.keyboard.press("n")  # night mode: the loupe's pixels in red too
+    viewer.page.wait_for_function("document.documentElement.classList.contains('night')")
+    image = Image.open(io.BytesIO(loupe.screenshot())).convert("RGB")
+    r, g, b = image.getpixel((w // 2, h // 2))
+    assert r > 200 and g < 60 and b < 60
+    viewer.page.mouse.move(1, 1)  # off the image
+    loupe.wait_for(state="hidden")

@@ -117,24 +117,55 @@ def test_stretches(page_open: Viewer) -> None:
     assert faint["linear"] == pytest.approx(0.01)
     assert faint["sqrt"] == pytest.approx(0.1)
     assert faint["log"] > faint["asinh"] > faint["linear"]
+    assert faint["squared"] == pytest.approx(0.0001)
+    assert faint["linear"] > faint["power"] > 0
+    assert set(faint) == {"linear", "sqrt", "squared", "log", "asinh", "power", "histeq"}
 
 
 def test_colormaps_are_256_colour_tables(page_open: Viewer) -> None:
-    """grey runs black→white; viridis and inferno start and end at their published colours;
-    the diverging map is grey in the middle."""
+    """The 12 colormaps are matplotlib's published tables, every one of their 256 colours
+    (grey, inverted grey, viridis, inferno, magma, plasma, cividis, turbo, heat = hot, cool,
+    rainbow, diverging = coolwarm); invert reverses any of them."""
+    import matplotlib as mpl
+
     got = run(
         page_open,
         "colour.js",
-        "Object.fromEntries(m.COLORMAPS.map(c => { const t = m.lut(c);"
-        " return [c, [t.length, Array.from(t.slice(0, 3)), Array.from(t.slice(765)),"
-        " Array.from(t.slice(384, 387))]]; }))",
+        "Object.fromEntries(m.COLORMAPS.map(c => [c, [Array.from(m.lut(c)),"
+        " Array.from(m.lut(c, true))]]))",
     )
-    assert set(got) == {"grey", "viridis", "inferno", "diverging"}
-    assert got["grey"] == [768, [0, 0, 0], [255, 255, 255], [128, 128, 128]]
-    assert got["viridis"][1:3] == [[0x44, 0x01, 0x54], [0xFD, 0xE7, 0x25]]
-    assert got["inferno"][1:3] == [[0, 0, 4], [0xFC, 0xFF, 0xA4]]
-    middle = got["diverging"][3]
+    names = {
+        "grey": "gray", "grey-r": "gray_r", "viridis": "viridis", "inferno": "inferno",
+        "magma": "magma", "plasma": "plasma", "cividis": "cividis", "turbo": "turbo",
+        "heat": "hot", "cool": "cool", "rainbow": "rainbow", "diverging": "coolwarm",
+    }  # fmt: skip
+    assert set(got) == set(names)
+    for name, (table, inverted) in got.items():
+        expected = np.rint(mpl.colormaps[names[name]](np.arange(256) / 255)[:, :3] * 255)
+        assert np.array_equal(np.array(table).reshape(256, 3), expected), name
+        assert np.array_equal(np.array(inverted).reshape(256, 3), expected[::-1]), name
+    assert got["viridis"][0][:3] == [0x44, 0x01, 0x54]
+    middle = got["diverging"][0][384:387]
     assert max(middle) - min(middle) < 12 and 200 < middle[0] < 235
+
+
+def test_histogram_equalisation_spreads_values_by_their_share(page_open: Viewer) -> None:
+    """Histogram equalisation maps each value to the share of the frame's values below it,
+    from the frame's quantiles: uniform data stays linear; data crowded at the low end gets
+    the low end's values spread over most of the grey levels."""
+    uniform = [i / 256 * 100 for i in range(257)]
+    crowded = [100 * (i / 256) ** 4 for i in range(257)]  # most values near 0
+    got = run(
+        page_open,
+        "colour.js",
+        "[Array.from(m.equalised(0, 100, arg[0])), Array.from(m.equalised(0, 100, arg[1]))]",
+        [uniform, crowded],
+    )
+    linear, spread = (np.array(t) for t in got)
+    assert np.abs(linear - np.round(np.arange(4096) / 4095 * 255)).max() <= 1
+    assert spread[0] == 0 and spread[-1] == 255
+    at_tenth = spread[round(0.1 * 4095)]  # value 10: 10 ** (1/4) / 100 ** (1/4) = 56 %
+    assert at_tenth == pytest.approx(0.5623 * 255, abs=2)
 
 
 def test_paint_maps_raw_values_through_levels(page_open: Viewer) -> None:
@@ -247,7 +278,8 @@ def test_metadata_series_and_thresholds(page_open: Viewer) -> None:
 
 def test_raw_values_are_printed_as_numpy_prints_them(page_open: Viewer) -> None:
     """float32 values get the fewest digits that give them back, Python-style exponents;
-    integers stay integers; NaN and infinities by name; colour as a list."""
+    integers stay integers, whole floats too (-12, never -12.0); NaN and infinities by name;
+    colour as a list."""
     got = run(
         page_open,
         "rawtext.js",
@@ -258,7 +290,7 @@ def test_raw_values_are_printed_as_numpy_prints_them(page_open: Viewer) -> None:
     )
     assert got == [
         "3.25e-05",
-        "-12.0",
+        "-12",
         "40000",
         "-12",
         "NaN",
@@ -461,7 +493,7 @@ def test_integer_histograms_equal_the_float_ones(page_open: Viewer) -> None:
 def test_float16_is_read_and_printed_as_numpy_does(page_open: Viewer) -> None:
     """float16 tiles give back every value (subnormals, the largest, NaN and inf), and the
     readout prints each as NumPy prints a float16 (its own shortest digits, 1e+03 and up
-    with an exponent; NaN as the readout always writes it)."""
+    with an exponent; NaN as the readout always writes it), a whole one as an integer."""
     rng = np.random.default_rng(16)
     bits = rng.integers(0, 0x7C00, 300, dtype=np.uint16)  # every finite kind, both signs
     bits[::2] |= 0x8000
@@ -491,4 +523,6 @@ def test_float16_is_read_and_printed_as_numpy_does(page_open: Viewer) -> None:
         "arg.map((v) => m.formatRaw(v === 'NaN' ? NaN : v === 'inf' ? Infinity : v, 'float16'))",
         ["NaN" if np.isnan(f) else "inf" if np.isinf(f) else f for f in numbers],
     )
-    assert printed == ["NaN" if np.isnan(v) else str(v) for v in values.ravel()]
+    # NumPy's text, a whole float written as an integer (2.0 as 2, -0.0 as -0)
+    numpy = ["NaN" if np.isnan(v) else str(v) for v in values.ravel()]
+    assert printed == [t[:-2] if t.endswith(".0") else t for t in numpy]

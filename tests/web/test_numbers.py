@@ -5,6 +5,7 @@ stream, a history frame; 100 concurrent questions stay bounded; the live fan-out
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -126,6 +127,33 @@ async def test_pixel_values_are_the_published_numbers(
         assert status == 200, body
         assert body == {"seq": 1, "x": x, "y": y, "value": value}
         assert type(body["value"]) is type(value)
+        assert headers["Cache-Control"] == IMMUTABLE
+
+
+async def test_pixel_tables_and_levels_over_http(
+    loaded: tuple[ImageServer, dict[str, np.ndarray]], http: aiohttp.ClientSession
+) -> None:
+    """``/api/pixel?r=`` adds the raw values around the pixel (cut at the frame's edge),
+    ``r`` beyond 8 is a 400 naming it, and ``/api/levels`` answers the presets as
+    :func:`framecast.science.levels.levels` computes them from the published array."""
+    from framecast.science.levels import levels
+
+    srv, cases = loaded
+    url = base(srv)
+    status, body, _ = await get(http, f"{url}/s/u16/api/pixel?seq=1&x=1&y=10&r=2")
+    assert status == 200, body
+    assert body["value"] == int(cases["u16"][10, 1])
+    assert body["around"] == {"x": 0, "y": 8, "values": cases["u16"][8:13, 0:4].tolist()}
+    status, body, _ = await get(http, f"{url}/s/f32/api/pixel?seq=1&x=3&y=2&r=1")
+    around = body["around"]["values"]  # rows 1..3, columns 2..4: NaN at (2, 1), inf at (4, 3)
+    assert around[0][0] is None and around[2][2] == "inf"
+    assert around[1][1] == float(cases["f32"][2, 3])
+    status, text, _ = await get(http, f"{url}/s/u16/api/pixel?seq=1&x=1&y=1&r=9")
+    assert status == 400 and text.startswith("r=9 is out of range: use 0 to 8")
+    for name in ("u16", "f32", "rgb"):
+        status, body, headers = await get(http, f"{url}/s/{name}/api/levels?seq=1")
+        assert status == 200, body
+        assert body == {"seq": 1, **json.loads(json.dumps(levels(cases[name])))}
         assert headers["Cache-Control"] == IMMUTABLE
 
 

@@ -32,8 +32,10 @@ from framecast.runtime.priority import pause
 
 __all__ = [
     "BAND_PIXELS",
+    "MAX_RADIUS",
     "AnalysisError",
     "Array",
+    "around",
     "channels_of",
     "check_point",
     "check_profile",
@@ -51,6 +53,8 @@ __all__ = [
 #: Pixels per band of rows: small enough that a band's float64 temporaries stay a few MB,
 #: large enough that numpy's per-call overhead is negligible.
 BAND_PIXELS = 1 << 20
+#: The largest ``r`` of ``/api/pixel``: the pixels around one, a 17 × 17 table at most.
+MAX_RADIUS = 8
 
 Array = np.ndarray[Any, Any]
 
@@ -130,6 +134,15 @@ def pixel(array: Array, x: int, y: int) -> Any:
     """The raw value at column ``x``, row ``y``: a number, or a list per channel."""
     check_point(array.shape, x, y, ("x", "y"))
     return jsonable(array[y, x])
+
+
+def around(array: Array, x: int, y: int, r: int) -> dict[str, Any]:
+    """The raw values of the pixels within ``r`` of (x, y) (a square of 2r + 1, cut at the
+    frame's edges): ``{"x", "y"}`` its top-left pixel and ``"values"``, its rows."""
+    check_point(array.shape, x, y, ("x", "y"))
+    x0, y0 = max(0, x - r), max(0, y - r)
+    block = array[y0 : y + r + 1, x0 : x + r + 1]
+    return {"x": x0, "y": y0, "values": [[jsonable(v) for v in row] for row in block]}
 
 
 def profile_length(x0: float, y0: float, x1: float, y1: float) -> int:

@@ -29,6 +29,7 @@ import numpy as np
 
 from framecast.errors import FramecastError
 from framecast.science import analysis, histogram
+from framecast.science import levels as display_levels
 
 __all__ = [
     "JPEG_TILE",
@@ -173,9 +174,20 @@ class Question:
 
 # -- the analysis questions (docs/analysis.md) -------------------------------------------------
 def _pixel(args: Args, facts: Facts) -> Work:
-    x, y = args["x"], args["y"]
+    x, y, r = args["x"], args["y"], args["r"]
     analysis.check_point(facts.shape, x, y, ("x", "y"))
-    return (x, y), lambda array: {"x": x, "y": y, "value": analysis.pixel(array, x, y)}
+
+    def compute(array: Array) -> dict[str, Any]:
+        answer = {"x": x, "y": y, "value": analysis.pixel(array, x, y)}
+        if r is not None:  # the pixels around it too (the viewer's pixel table and loupe)
+            answer["around"] = analysis.around(array, x, y, r)
+        return answer
+
+    return (x, y, r), compute
+
+
+def _levels(args: Args, facts: Facts) -> Work:
+    return (), display_levels.levels
 
 
 def _stats(args: Args, facts: Facts) -> Work:
@@ -233,7 +245,18 @@ QUESTIONS: Mapping[str, Question] = {
         Question("dzi", "/raw/{seq}.dzi", "raw"),
         Question("tile", "/raw/{seq}_files/{level}/{col}_{row}.npy", "raw", _counts("", *_TILE)),
         # the numbers behind the picture (docs/analysis.md)
-        Question("pixel", "/api/pixel", "raw", _integers("x", "y"), analysis=_pixel, quick=True),
+        Question(
+            "pixel",
+            "/api/pixel",
+            "raw",
+            (
+                *_integers("x", "y"),
+                Parameter("r", "integer", "as a count from 0 to 8", 0, analysis.MAX_RADIUS),
+            ),
+            optional=frozenset({"r"}),
+            analysis=_pixel,
+            quick=True,
+        ),
         Question("stats", "/api/stats", "raw", _integers(*_RECT), together=_RECT, analysis=_stats),
         Question(
             "profile",
@@ -250,6 +273,7 @@ QUESTIONS: Mapping[str, Question] = {
             optional=frozenset({"bins"}),
             analysis=_histogram,
         ),
+        Question("levels", "/api/levels", "raw", analysis=_levels),
         # a deep-zoom tile of the frame's display image (docs/tiles.md)
         Question(
             JPEG_TILE, "/tiles/{seq}_files/{level}/{col}_{row}.jpg", "pyramid", _counts("", *_TILE)

@@ -70,8 +70,17 @@ export function valueText(text) {
   return t;
 }
 
-/** The pixel values of stream pages: `ask(seq, x, y)` resolves to the value's text (or null
- *  when the server has no raw data). At most one request every `intervalMs`; a newer ask
+/** A JSON.parse reviver that keeps integers beyond 2^53 exact, as BigInts (int64 and
+ *  uint64 data), from the number's own text. */
+function exactInteger(key, value, context) {
+  if (typeof value !== "number" || Number.isSafeInteger(value) || !context || !/^-?\d+$/.test(context.source)) return value;
+  return BigInt(context.source);
+}
+
+/** The pixel values of stream pages: `ask(seq, x, y, r)` resolves to {value, around}: the
+ *  value's text (or null when the server has no raw data) and, with `r` > 0, the pixels
+ *  within `r` as /api/pixel answers them ({x, y, values}: its rows), else null; undefined
+ *  when a newer ask replaced it. At most one request every `intervalMs`; a newer ask
  *  replaces one still waiting (the pointer moved on). */
 export class PixelReader {
   constructor({ intervalMs = 100, answer = fetchAnswer } = {}) {
@@ -84,10 +93,10 @@ export class PixelReader {
     this.unavailable = false;
   }
 
-  ask(seq, x, y) {
+  ask(seq, x, y, r = 0) {
     return new Promise((resolve) => {
       if (this.waiting) this.waiting.resolve(undefined);  // superseded
-      this.waiting = { seq, x, y, resolve };
+      this.waiting = { seq, x, y, r, resolve };
       const due = this.last + this.intervalMs - performance.now();
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this._run(), Math.max(0, due));
@@ -100,10 +109,15 @@ export class PixelReader {
     if (!job) return;
     this.last = performance.now();
     this.requests += 1;
-    const query = `${job.seq !== null && job.seq !== undefined ? `seq=${job.seq}&` : ""}x=${job.x}&y=${job.y}`;
+    const query = `${job.seq !== null && job.seq !== undefined ? `seq=${job.seq}&` : ""}x=${job.x}&y=${job.y}${job.r ? `&r=${job.r}` : ""}`;
     const { status, text } = await this.answer(`api/pixel?${query}`);
     if (status === 404 && !job.seq) this.unavailable = true;
-    job.resolve(text === null ? null : valueText(memberText(text, "value")));
+    if (text === null) {
+      job.resolve({ value: null, around: null });
+      return;
+    }
+    const around = job.r ? memberText(text, "around") : null;
+    job.resolve({ value: valueText(memberText(text, "value")), around: around ? JSON.parse(around, exactInteger) : null });
   }
 }
 

@@ -1,8 +1,13 @@
 // Levels in the browser (docs/viewer.md): black and white points, a stretch and a colormap that
 // turn raw values into display colours. Pure: numbers in, numbers out; no DOM, no network.
 
-export const STRETCHES = ["linear", "sqrt", "log", "asinh"];
-export const COLORMAPS = ["grey", "viridis", "inferno", "diverging"];
+import { COLORMAP_HEX, COLORMAP_NAMES } from "./colormaps.js";
+
+export const STRETCHES = ["linear", "sqrt", "squared", "log", "asinh", "power", "histeq"];
+export const COLORMAPS = Object.keys(COLORMAP_NAMES);
+/** What the menus say for each stretch and colormap. */
+export const STRETCH_NAMES = { histeq: "histogram equalisation" };
+export { COLORMAP_NAMES };
 /** The saturation highlight's colour (docs/viewer.md): a pure red no colormap uses. */
 export const SATURATED = [255, 0, 0];
 
@@ -15,57 +20,85 @@ export function saturationLevel(metadata, dtype) {
   return INTEGER_MAX[dtype] ?? null;
 }
 
-const LOG_A = 1000;      // log stretch: log(1 + a·t) / log(1 + a)
+const LOG_A = 1000;      // log stretch: log(1 + a·t) / log(1 + a), as DS9's log
 const ASINH_A = 10;      // asinh stretch: asinh(a·t) / asinh(a)
+const POWER_A = 1000;    // power stretch: (a^t - 1) / (a - 1), as DS9's pow
 
-/** `t` (0..1, the value between black and white) through `stretch`, still 0..1. */
+/** `t` (0..1, the value between black and white) through `stretch`, still 0..1. (The
+ *  histogram equalisation needs the frame's quantiles: see `equalised`.) */
 export function stretch(t, name = "linear") {
   const u = t <= 0 ? 0 : t >= 1 ? 1 : t;
   switch (name) {
     case "sqrt": return Math.sqrt(u);
+    case "squared": return u * u;
     case "log": return Math.log1p(LOG_A * u) / Math.log1p(LOG_A);
     case "asinh": return Math.asinh(ASINH_A * u) / Math.asinh(ASINH_A);
+    case "power": return (POWER_A ** u - 1) / (POWER_A - 1);
     default: return u;
   }
 }
 
-// Each map as a few anchor colours, evenly spaced from 0 to 1 and interpolated linearly in
-// RGB: the published colours of viridis and inferno at tenths, and a blue–grey–red
-// diverging map for signed data (0 at the middle when black = -white).
-const ANCHORS = {
-  grey: ["#000000", "#ffffff"],
-  viridis: ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"],
-  inferno: ["#000004", "#1b0c41", "#4a0c6b", "#781c6d", "#a52c60", "#cf4446", "#ed6925", "#fb9b06", "#f7d13d", "#fcffa4"],
-  diverging: ["#3b4cc0", "#7b9ff9", "#c0d4f5", "#dddddd", "#f2cbb7", "#ee8468", "#b40426"],
-};
+/** The share of a frame's values below `v` (0..1), from its `quantiles` (sorted values at
+ *  evenly spaced shares, as /api/levels answers them): interpolated between two quantiles,
+ *  the middle of a run of equal ones. Pure. */
+export function shareBelow(quantiles, v) {
+  const n = quantiles.length;
+  let below = 0;  // quantiles < v
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (quantiles[mid] < v) lo = mid + 1; else hi = mid;
+  }
+  below = lo;
+  if (below === 0) return 0;
+  if (below === n) return 1;
+  if (quantiles[below] > v) {
+    const a = quantiles[below - 1];
+    return (below - 1 + (v - a) / (quantiles[below] - a)) / (n - 1);
+  }
+  let equal = below;
+  while (equal < n && quantiles[equal] === v) equal += 1;
+  return ((below + equal - 1) / 2) / (n - 1);
+}
+
+/** Histogram equalisation between `black` and `white`: a 4096-step table from t to 0..255,
+ *  each step the share of the frame's values below it (from `quantiles`), rescaled so that
+ *  black is 0 and white 255. Pure. */
+export function equalised(black, white, quantiles) {
+  const table = new Uint8Array(4096);
+  const low = shareBelow(quantiles, black);
+  const span = shareBelow(quantiles, white) - low;
+  for (let i = 0; i < 4096; i += 1) {
+    const share = span > 0 ? (shareBelow(quantiles, black + (i / 4095) * (white - black)) - low) / span : i / 4095;
+    table[i] = Math.round(Math.min(1, Math.max(0, share)) * 255);
+  }
+  return table;
+}
 
 function rgb(hex) {
-  const n = parseInt(hex.slice(1), 16);
+  const n = parseInt(hex, 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
 
 const luts = new Map();
 
-/** The colormap `name` as a 256-entry table: Uint8Array of 256 × [r, g, b]. */
-export function lut(name) {
-  const key = ANCHORS[name] ? name : "grey";
+/** The colormap `name` as a 256-entry table: Uint8Array of 256 × [r, g, b]; `invert`
+ *  reverses it (white point at the map's start). */
+export function lut(name, invert = false) {
+  const key = `${COLORMAP_HEX[name] ? name : "grey"}${invert ? "|inverted" : ""}`;
   if (luts.has(key)) return luts.get(key);
-  const anchors = ANCHORS[key].map(rgb);
+  const hex = COLORMAP_HEX[key.split("|")[0]];
   const table = new Uint8Array(256 * 3);
-  const spans = anchors.length - 1;
   for (let i = 0; i < 256; i += 1) {
-    const position = (i / 255) * spans;
-    const k = Math.min(spans - 1, Math.floor(position));
-    const f = position - k;
-    for (let c = 0; c < 3; c += 1) {
-      table[i * 3 + c] = Math.round(anchors[k][c] + (anchors[k + 1][c] - anchors[k][c]) * f);
-    }
+    const from = invert ? 255 - i : i;
+    table.set(rgb(hex.slice(from * 6, from * 6 + 6)), i * 3);
   }
   luts.set(key, table);
   return table;
 }
 
-/** A 65536-step table from t to LUT index through `stretch` (so that painting a tile is one
+/** A 4096-step table from t to LUT index through `stretch` (so that painting a tile is one
  *  multiply and two lookups per pixel, whatever the stretch). */
 function stretchTable(name) {
   const table = new Uint8Array(4096);
@@ -86,16 +119,17 @@ const INTEGER_TABLES = { Uint8Array: 0, Int8Array: 128, Uint16Array: 0, Int16Arr
 const INTEGER_SIZES = { Uint8Array: 256, Int8Array: 256, Uint16Array: 65536, Int16Array: 65536 };
 
 /**
- * The colours of `levels` = {black, white, stretch, colormap, saturation} for raw values of
+ * The colours of `levels` = {black, white, stretch, colormap, invert, quantiles (for the
+ * histogram equalisation), saturation} for raw values of
  * the typed-array kind `kind` ("Uint16Array", "Float32Array", …), ready to paint with
  * `paintWith`: for 8- and 16-bit integers a table of the packed colour of every possible
  * value (one lookup per pixel), else a 4096-step table of packed colours for the
  * arithmetic path. Built once per change of levels, not per tile. Pure.
  */
-export function colourTable({ black, white, stretch: name = "linear", colormap = "grey", saturation = null }, kind = "Float64Array") {
+export function colourTable({ black, white, stretch: name = "linear", colormap = "grey", invert = false, quantiles = null, saturation = null }, kind = "Float64Array") {
   if (!stretchTables.has(name)) stretchTables.set(name, stretchTable(name));
-  const steps = stretchTables.get(name);
-  const table = lut(colormap);
+  const steps = name === "histeq" && quantiles && quantiles.length > 1 ? equalised(black, white, quantiles) : stretchTables.get(name);
+  const table = lut(colormap, invert);
   const words = new Uint32Array(4096);
   for (let s = 0; s < 4096; s += 1) {
     const i = steps[s] * 3;

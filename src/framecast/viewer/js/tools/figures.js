@@ -1,5 +1,6 @@
 // A region's figures and a line's profile (docs/viewer.md, from the /api/stats and
-// /api/profile): the figures shown with all their digits as the server wrote them, a strip
+// /api/profile): the figures shown with at most 7 significant digits (integers whole), each
+// with all the digits the server wrote on hover (its title) and when copied, a strip
 // chart of one chosen figure over the frames since the region was drawn, the reticle on the
 // centroid if asked, and the line's raw values as a plot; asked again for every frame.
 
@@ -7,6 +8,7 @@ import { LineChart } from "./chart.js";
 import { fetchAnswer } from "../transport.js";
 import { memberText, toNumber, valueText } from "./analysis.js";
 import { parts } from "../elements.js";
+import { significant } from "./rawtext.js";
 
 /** The figures, in the order shown, and those a strip chart can follow: [label, member,
  *  index within a list member]. */
@@ -46,6 +48,15 @@ export class Figures {
     this.points = [];           // [[seq, {member: text}]] since the region was drawn
     this.missing = false;       // the server has no analysis routes
     this.el.stripFigure.addEventListener("change", () => this._strip());
+    // A figure copied is copied exactly, with all the digits the server wrote.
+    this.el.stats.addEventListener("copy", (event) => {
+      const selection = document.getSelection();
+      const dd = selection && selection.anchorNode && selection.anchorNode.parentElement;
+      const within = dd && dd.closest("dd");
+      if (!within || !within.dataset.exact || !event.clipboardData) return;
+      event.clipboardData.setData("text/plain", within.dataset.exact);
+      event.preventDefault();
+    });
   }
 
   /** A new region: its strip chart starts again. */
@@ -102,7 +113,10 @@ export class Figures {
       const dt = document.createElement("dt");
       dt.textContent = name;
       const dd = document.createElement("dd");
-      dd.textContent = valueText(value);
+      const exact = valueText(value);
+      dd.textContent = significant(exact);
+      dd.dataset.exact = exact;
+      if (dd.textContent !== exact) dd.title = exact;
       rows.push(dt, dd);
     }
     this.el.stats.replaceChildren(...rows);

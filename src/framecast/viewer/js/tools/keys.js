@@ -4,7 +4,8 @@
 
 export const TOOL_KEYS = [
   { key: "t", action: "tools", text: "show or hide the tools" },
-  { key: "v", action: "readout", text: "pixel readout: x, y and the raw value under the pointer" },
+  { key: "v", action: "readout", text: "pixel table: the raw values of the 5 × 5 pixels around the pointer" },
+  { key: "o", action: "loupe", text: "loupe: the native pixels around the pointer, magnified" },
   { key: "x", action: "reticle", text: "reticle (drag its centre to move it)" },
   { key: "m", action: "scaleBar", text: "scale bar (from pixel_size and pixel_unit)" },
   { key: "r", action: "region", text: "draw, then move, a region (a rectangle)" },

@@ -5,14 +5,13 @@
 // its coarsest tile's) and its canvas, the levels fields, and when each live frame went
 // through each stage. The panel (tools.js) holds its elements and says when to act.
 
-import { prepareCanvas } from "./chart.js";
 import { fetchAnswer, fetchBuffer } from "../transport.js";
 import { RawTiles } from "./rawtiles.js";
 import { dziLevels, histogram, tileRect } from "./rawframe.js";
 import { formatRaw } from "./rawtext.js";
 import { parseNpy } from "./npy.js";
 import { autoLevels, saturationLevel } from "./colour.js";
-import { parts } from "../elements.js";
+import { LevelsPanel } from "./levelspanel.js";
 
 export class Levels {
   /** `view`: the ImageView; `box`: the panel holding the levels' fields and histogram;
@@ -23,15 +22,13 @@ export class Levels {
     this.state = state;
     this.currentFrame = frame;
     this.save = save;
-    this.el = parts(box, {
-      section: "tools-levels", hist: "tools-hist", black: "tools-black", white: "tools-white",
-      stretch: "tools-stretch", cmap: "tools-cmap", auto: "tools-auto", note: "tools-levels-note",
-    });
+    this.panel = new LevelsPanel(box, this);
     // When each of the last live frames went through each stage (performance.now(), ms):
     // notified, read, bytes, parsed, firstTile, lastTile, shown, onScreen (the animation
     // frame after it was shown). For benchmarks/levels.py and the developer's console.
     this.frameMarks = new Map();
     this.histogramData = null;  // {seq, hist} of the frame on screen
+    this.scaleData = null;      // {seq, scale}: the levels answer of the frame on screen
     this.ahead = null;          // the raw tiles of the frame read ahead, waiting its turn
     this.reads = null;          // the whole read under way (settles, never rejects)
 
@@ -84,9 +81,10 @@ export class Levels {
     const marks = Number.isInteger(own.seq) ? this._marksOf(own.seq) : null;
     const seq = own.seq;
     const source = new RawTiles({
-      url, width, height, levels: (tiles) => this._levelsNow(tiles), load: fetchBuffer, loadWhole: (u, o) => this._readWhole(u, o), marks,
+      url, width, height, levels: (tiles) => this.levelsNow(tiles), load: fetchBuffer, loadWhole: (u, o) => this._readWhole(u, o), marks,
       area: this._area(width, height),
       loadHistogram: Number.isInteger(seq) ? () => this._serverHistogram(seq) : null,
+      loadScale: Number.isInteger(seq) ? () => this._serverLevels(seq) : null,
       paintsWithHistogram: () => !this.state.levels,
     });
     // A frame read whole starts reading now, while the one before it is still being shown.
@@ -147,6 +145,14 @@ export class Levels {
       : null;
   }
 
+  /** The server's levels answer for frame `seq` (/api/levels: presets and quantiles), or
+   *  null (a server without it: auto levels then come from the histogram). */
+  async _serverLevels(seq) {
+    const answer = await fetchAnswer(`api/levels?seq=${seq}`);
+    const scale = answer.text ? JSON.parse(answer.text) : null;
+    return scale && scale.presets ? scale : null;
+  }
+
   // ---- when each live frame went through each stage ---------------------------------------
 
   /** Frame `seq` was notified. */
@@ -180,13 +186,22 @@ export class Levels {
   /** The levels to paint with: the viewer's own, else (auto) those of the histogram of the
    *  frame on screen, or of `source`'s frame when it is read whole (a new live frame is then
    *  painted once, with its own levels, before it is shown). */
-  _levelsNow(source = null) {
+  levelsNow(source = null) {
     const own = source && !this.state.levels ? source.histogram() : null;
     const hist = own || (this.histogramData && this.histogramData.hist);
-    const levels = this.state.levels || (hist && autoLevels(hist)) || { black: 0, white: 1 };
+    const scale = (source && source.scale) || (this.scaleData && this.scaleData.scale);
+    const levels = this.state.levels || this._preset(scale) || (hist && autoLevels(hist)) || { black: 0, white: 1 };
     const frame = this.frame;
     const saturation = this.state.saturation && frame ? saturationLevel(frame.metadata, frame.dtype) : null;
-    return { black: levels.black, white: levels.white, stretch: this.state.stretch, colormap: this.state.colormap, saturation };
+    const { stretch, colormap, invert } = this.state;
+    const quantiles = stretch === "histeq" && scale ? scale.quantiles : null;
+    return { black: levels.black, white: levels.white, stretch, colormap, invert, quantiles, saturation };
+  }
+
+  /** The black and white points of the chosen preset in a levels answer, or null. */
+  _preset(scale) {
+    const points = scale && scale.presets && scale.presets[this.state.preset];
+    return points && points[0] < points[1] ? { black: points[0], white: points[1] } : null;
   }
 
   /** Whether the view loads or shows (or keeps as its spare) the raw tiles `source`. */
@@ -220,7 +235,7 @@ export class Levels {
   /** Paint the raw tiles in memory with the levels now: no request; the tiles on screen
    *  first. */
   repaint() {
-    const levels = this._levelsNow();
+    const levels = this.levelsNow();
     for (const item of this._items()) {
       let onScreen = null;
       try {
@@ -231,8 +246,16 @@ export class Levels {
       item.source.repaint(levels, onScreen);
     }
     this.view.osd.forceRedraw();
-    this._drawHistogram();
-    this._levelsFields();
+    this.panel.update();
+  }
+
+  /** Show the levels' part of the panel (when levels are on); wire its fields. */
+  show() {
+    this.panel.show();
+  }
+
+  wire() {
+    this.panel.wire();
   }
 
   /** Levels were switched on or off: the histogram known is no longer the one to draw. */
@@ -244,6 +267,7 @@ export class Levels {
    *  tile of at most 254 × 254 means); with "auto", new levels from it. */
   async histogram(frame) {
     if (!frame.raw || (this.histogramData && this.histogramData.seq === frame.seq)) return;
+    if (!this.scaleData || this.scaleData.seq !== frame.seq) this._scaleOf(frame);
     const { maxLevel } = dziLevels(frame.width, frame.height);
     const level = Math.max(0, maxLevel - Math.ceil(Math.log2(Math.max(frame.width, frame.height) / 254)));
     const [path, query] = frame.raw.split("?");
@@ -261,125 +285,32 @@ export class Levels {
       }
       if (!hist) hist = await this._serverHistogram(frame.seq) || histogram(parseNpy(await fetchBuffer(url)).data);
     } catch {
-      this.el.note.textContent = "no raw data for this frame";
+      this.panel.note("no raw data for this frame");
       return;
     }
     if (this.frame !== frame) return;
     this.histogramData = { seq: frame.seq, hist };
     if (this.state.auto || !this.state.levels) {
-      const auto = autoLevels(hist);
+      const scale = this.scaleData && this.scaleData.seq === frame.seq ? this.scaleData.scale : null;
+      const auto = this._preset(scale) || autoLevels(hist);
       this.state.levels = this.state.auto ? null : auto;
       if (!this.state.auto) this.save();
     }
-    this.el.note.textContent = `frame #${frame.seq}: ${formatRaw(hist.min, "float64")} … ${formatRaw(hist.max, "float64")}`;
+    const dtype = frame.dtype || "float64";  // integer data: whole numbers
+    this.panel.note(`frame #${frame.seq}: ${formatRaw(hist.min, dtype)} … ${formatRaw(hist.max, dtype)}`);
     this.repaint();
   }
 
-  // ---- the levels' part of the panel ------------------------------------------------------
-
-  /** Show the levels' part of the panel when levels are on, with the levels now. */
-  show() {
-    this.el.section.hidden = !this.on;
-    if (this.on) {
-      this._levelsFields();
-      this._drawHistogram();
-    }
-  }
-
-  _levelsFields() {
-    const levels = this._levelsNow();
-    if (document.activeElement !== this.el.black) this.el.black.value = formatRaw(levels.black, "float64");
-    if (document.activeElement !== this.el.white) this.el.white.value = formatRaw(levels.white, "float64");
-    this.el.stretch.value = this.state.stretch;
-    this.el.cmap.value = this.state.colormap;
-    this.el.auto.setAttribute("aria-pressed", String(this.state.auto));
-  }
-
-  _drawHistogram() {
-    const canvas = this.el.hist;
-    const data = this.histogramData;
-    const prepared = prepareCanvas(canvas);
-    if (!prepared || !data) return;
-    const { g, width, height } = prepared;
-    const style = getComputedStyle(canvas);
-    const { edges, counts } = data.hist;
-    const top = Math.log1p(Math.max(...counts));
-    g.fillStyle = style.getPropertyValue("--fg-dim").trim() || "#aab4bf";
-    counts.forEach((count, i) => {
-      const h = top ? (Math.log1p(count) / top) * (height - 2) : 0;
-      g.fillRect((i / counts.length) * width, height - h, Math.max(1, width / counts.length), h);
-    });
-    const levels = this._levelsNow();
-    const span = edges[edges.length - 1] - edges[0] || 1;
-    const at = (v) => Math.min(width - 1, Math.max(0, ((v - edges[0]) / span) * width));
-    g.fillStyle = style.getPropertyValue("--plot").trim() || "#8ab4f8";
-    g.fillRect(at(levels.black) - 1, 0, 2, height);
-    g.fillRect(at(levels.white) - 1, 0, 2, height);
-  }
-
-  /** The fields, the Auto button and dragging on the histogram change the levels. */
-  wire() {
-    const typed = () => {
-      const black = Number(this.el.black.value);
-      const white = Number(this.el.white.value);
-      if (!Number.isFinite(black) || !Number.isFinite(white) || !(black < white)) {
-        this.el.note.textContent = "black must be a number below white";
-        return;
-      }
-      this.state.levels = { black, white };
-      this.state.auto = false;
-      this.save();
-      this.repaint();
-    };
-    this.el.black.addEventListener("change", typed);
-    this.el.white.addEventListener("change", typed);
-    this.el.stretch.addEventListener("change", () => {
-      this.state.stretch = this.el.stretch.value;
-      this.save();
-      this.repaint();
-    });
-    this.el.cmap.addEventListener("change", () => {
-      this.state.colormap = this.el.cmap.value;
-      this.save();
-      this.repaint();
-    });
-    this.el.auto.addEventListener("click", () => {
-      this.state.auto = !this.state.auto;
-      this.state.levels = this.state.auto ? null : this._levelsNow();
-      this.save();
-      this.repaint();
-    });
-    // Drag the black or white point on the histogram (whichever is nearer).
-    const canvas = this.el.hist;
-    let dragging = null;
-    const valueAt = (event) => {
-      const { edges } = this.histogramData.hist;
-      const box = canvas.getBoundingClientRect();
-      const t = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
-      return edges[0] + t * (edges[edges.length - 1] - edges[0]);
-    };
-    canvas.addEventListener("pointerdown", (event) => {
-      if (!this.histogramData) return;
-      const value = valueAt(event);
-      const levels = this._levelsNow();
-      dragging = Math.abs(value - levels.black) <= Math.abs(value - levels.white) ? "black" : "white";
-      canvas.setPointerCapture(event.pointerId);
-      move(event);
-    });
-    const move = (event) => {
-      if (!dragging) return;
-      const levels = { ...this._levelsNow() };
-      levels[dragging] = valueAt(event);
-      if (!(levels.black < levels.white)) return;
-      this.state.levels = { black: levels.black, white: levels.white };
-      this.state.auto = false;
-      this.repaint();
-    };
-    canvas.addEventListener("pointermove", move);
-    canvas.addEventListener("pointerup", () => {
-      if (dragging) this.save();
-      dragging = null;
-    });
+  /** The levels answer of `frame` (the one its raw tiles have, else asked): kept as the
+   *  frame on screen's, and the tiles repainted if it changes what they show. */
+  async _scaleOf(frame) {
+    const source = this.view.current && this.view.current.item.source;
+    const own = RawTiles && source instanceof RawTiles && source.url.split("?")[0] === frame.raw ? source : null;
+    let scale = own && (own.scale || (own.scaling && await own.scaling));
+    if (!scale && Number.isInteger(frame.seq)) scale = await this._serverLevels(frame.seq).catch(() => null);
+    if (this.frame !== frame || !scale) return;
+    this.scaleData = { seq: frame.seq, scale };
+    if (!this.state.levels || this.state.stretch === "histeq") this.repaint();
   }
 }
 

@@ -1,5 +1,6 @@
 // Raw values as NumPy prints them (the readout, the levels' fields and notes): integers as
-// they are, floats with the fewest digits that give them back in their own precision. Pure.
+// they are (a whole float too: 40000, never 40000.0), floats with the fewest digits that give
+// them back in their own precision. Pure.
 
 /** The `digits`-digit decimal nearest to `value` (as the number nearest to it), ties to an
  *  even last digit as NumPy's shortest repr does (35.125 at 4 digits: 35.12, where
@@ -37,15 +38,16 @@ const PRECISION = {
   float64: [(x) => x, 17, 16],
 };
 
-/** A raw value as NumPy prints it: integers as they are, float32 with the fewest digits
- *  that give it back (3.25e-05, not 3.2499999273661524e-05), NaN, inf, -inf. Pure. */
+/** A raw value as NumPy prints it, but a whole float as an integer (40000, not 40000.0):
+ *  integers as they are, float32 with the fewest digits that give it back (3.25e-05, not
+ *  3.2499999273661524e-05), NaN, inf, -inf. Pure. */
 export function formatRaw(value, dtype) {
   if (Array.isArray(value)) return value.map((v) => formatRaw(v, dtype)).join(", ");
   if (typeof value === "bigint") return String(value);
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "inf";
   if (value === -Infinity) return "-inf";
-  if (Object.is(value, -0)) return "-0.0";
+  if (Object.is(value, -0)) return "-0";
   if (Number.isInteger(value) && !/^float/.test(dtype)) return String(value);
   // The fewest digits that give the value back in its own precision; NumPy writes float16
   // from 1e3 up with an exponent, the wider floats from 1e16.
@@ -62,6 +64,19 @@ export function formatRaw(value, dtype) {
     const sign = exponent < 0 ? "-" : "+";
     return `${mantissa}e${sign}${String(Math.abs(exponent)).padStart(2, "0")}`;
   }
-  const text = String(Number(shortest.toPrecision(digits)));
-  return text.includes(".") || text.includes("e") ? text : `${text}.0`;
+  // a whole float as an integer (40000, never 40000.0: docs/viewer.md)
+  return String(Number(shortest.toPrecision(digits)));
+}
+
+/** A number's text (as JSON or a field writes it) with at most `digits` significant digits,
+ *  for figures read at a glance (docs/viewer.md): integers as written (`83197409`, exact
+ *  however long), other numbers rounded, then with the fewest digits that give the rounded
+ *  number back (`220.36333633342912` → `220.3633`, `3.2500001e-05` → `0.0000325`); text that
+ *  is not a number is kept. Lists (`[131.2, 112.9]`) have each number rounded. Pure. */
+export function significant(text, digits = 7) {
+  return String(text).replace(/-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/g, (number) => {
+    if (/^-?\d+$/.test(number)) return number;
+    const value = Number(number);
+    return Number.isFinite(value) ? String(Number(value.toPrecision(digits))) : number;
+  });
 }

@@ -28,8 +28,10 @@ export const RawTiles = OSD && class extends OSD.TileSource {
    *  null; `loadHistogram()`: resolves to the whole frame's histogram (as `histogram`
    *  gives), asked while an area is read, or null; `paintsWithHistogram()`: whether the
    *  levels are taken from that histogram (auto), so the area waits for it before it is
-   *  shown; else (levels held) it is shown as soon as it is read. */
-  constructor({ url, width, height, levels, load, loadWhole = load, area = null, loadHistogram = null, paintsWithHistogram = () => true, marks = null }) {
+   *  shown; else (levels held) it is shown as soon as it is read; `loadScale()`: resolves to
+   *  the frame's levels answer (/api/levels: its presets and quantiles), asked when the read
+   *  begins, waited for like the histogram, or null. */
+  constructor({ url, width, height, levels, load, loadWhole = load, area = null, loadHistogram = null, paintsWithHistogram = () => true, loadScale = null, marks = null }) {
     const { maxLevel } = dziLevels(width, height);
     super({ width, height, tileSize: TILE_SIZE, tileOverlap: OVERLAP, minLevel: 0, maxLevel, ready: true });
     const [path, query] = url.split("?");
@@ -52,6 +54,9 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     this.loadHistogram = this.area ? loadHistogram : null;
     this.paintsWithHistogram = paintsWithHistogram;
     this.counting = null;     // Promise of the histogram `loadHistogram` gives (null if none)
+    this.loadScale = loadScale;
+    this.scaling = null;      // Promise of the levels answer `loadScale` gives (null if none)
+    this.scale = null;        // that answer, once it came
     if (this.area) {
       const { level, x0, y0, x1, y1 } = this.area;
       // While the area is read, OpenSeadragon asks for no coarser tile to show meanwhile
@@ -87,7 +92,11 @@ export const RawTiles = OSD && class extends OSD.TileSource {
       this.requests += 1;
       this._mark("read");
       const reading = (this.reading = new AbortController());
-      const started = () => {  // the histogram is asked when the read begins
+      const started = () => {  // the histogram and the levels are asked when the read begins
+        if (this.loadScale && !this.scaling) {
+          this.scaling = this.loadScale().catch(() => null);
+          this.scaling.then((scale) => { if (scale && !reading.signal.aborted) this.scale = scale; });
+        }
         if (!this.loadHistogram || this.counting) return;
         this.counting = this.loadHistogram().catch(() => null);
         this.counting.then((hist) => { if (hist && !reading.signal.aborted) this.counted = hist; });
@@ -100,7 +109,7 @@ export const RawTiles = OSD && class extends OSD.TileSource {
       this.whole = read.then(async (buffer) => {
         started();
         const npy = parseNpy(buffer);
-        if (this.counting && this.paintsWithHistogram()) await this.counting;
+        if (this.paintsWithHistogram()) await Promise.all([this.counting, this.scaling]);
         if (reading.signal.aborted) throw new Error("abandoned for a newer frame");
         this.resolved = this.area ? areaOf(npy, this.area, this.maxLevel) : pyramid(npy, this.maxLevel);
         this._mark("parsed");

@@ -10,20 +10,22 @@ import { Figures, LINE_FIGURES, REGION_FIGURES } from "./figures.js";
 import { Levels } from "./levels.js";
 import { Readout } from "./readout.js";
 import { TimePlot } from "./timeplot.js";
-import { COLORMAPS, STRETCHES } from "./colour.js";
-import { parseTools, rememberTools } from "./toolstate.js";
+import { COLORMAPS, COLORMAP_NAMES, STRETCHES, STRETCH_NAMES } from "./colour.js";
+import { PRESETS, parseTools, rememberTools } from "./toolstate.js";
 import { scaleBar } from "./scalebar.js";
 import { actionFor, helpRows } from "./keys.js";
 import { typing } from "../controls.js";
 import { parts } from "../elements.js";
 import { POINT } from "../messages.js";
 
+const PRESET_NAMES = { zscale: "zscale", minmax: "min/max" };
+
 const PANEL = `
   <button type="button" class="tools-toggle" id="btn-tools" aria-expanded="false" aria-controls="tools-panel" title="Scientific tools (t)">Tools</button>
-  <p class="tools-readout" id="tools-readout" hidden></p>
   <section class="tools-panel" id="tools-panel" aria-label="Scientific tools" hidden>
     <div class="tools-row" role="group" aria-label="Tools">
-      <button type="button" data-tool="readout" aria-pressed="false" title="Pixel readout (v)">Readout</button>
+      <button type="button" data-tool="readout" aria-pressed="false" title="Pixel table: the raw values around the pointer (v)">Pixel table</button>
+      <button type="button" data-tool="loupe" aria-pressed="false" title="Loupe: the native pixels around the pointer, magnified (o)">Loupe</button>
       <button type="button" data-tool="reticle" aria-pressed="false" title="Reticle (x)">Reticle</button>
       <button type="button" data-tool="scaleBar" aria-pressed="false" title="Scale bar (m)">Scale bar</button>
       <button type="button" data-tool="region" aria-pressed="false" title="Draw or move a region (r)">Region</button>
@@ -37,13 +39,16 @@ const PANEL = `
       <div class="tools-plot">
         <label>Black <input id="tools-black" type="text" inputmode="decimal" size="8"></label>
         <label>White <input id="tools-white" type="text" inputmode="decimal" size="8"></label>
-        <select id="tools-stretch" aria-label="Stretch">${STRETCHES.map((n) => `<option>${n}</option>`).join("")}</select>
-        <select id="tools-cmap" aria-label="Colormap">${COLORMAPS.map((n) => `<option>${n}</option>`).join("")}</select>
+        <select id="tools-preset" aria-label="Auto levels" title="What Auto sets black and white to, on every frame">${PRESETS.map((n) => `<option value="${n}">${PRESET_NAMES[n] || `${n} %`}</option>`).join("")}</select>
         <button type="button" id="tools-auto" aria-pressed="false" title="Auto: follow each new frame; off: hold these levels">Auto</button>
+        <select id="tools-stretch" aria-label="Stretch">${STRETCHES.map((n) => `<option value="${n}">${STRETCH_NAMES[n] || n}</option>`).join("")}</select>
+        <select id="tools-cmap" aria-label="Colormap">${COLORMAPS.map((n) => `<option value="${n}">${COLORMAP_NAMES[n]}</option>`).join("")}</select>
+        <button type="button" id="tools-invert" aria-pressed="false" title="Invert the colormap">Invert</button>
         <button type="button" data-tool="saturation" aria-pressed="false" title="Paint saturated pixels red (h)">Saturation</button>
       </div>
       <p class="tools-last" id="tools-levels-note"></p>
     </div>
+    <table class="tools-pixels" id="tools-pixels" aria-label="Raw values around the pointer" hidden></table>
     <p class="tools-note" id="tools-note" hidden></p>
     <p class="tools-mark" id="tools-region" hidden><span></span> <button type="button" class="remove" data-remove="region" aria-label="Remove the region">×</button></p>
     ${REGION_FIGURES}
@@ -84,7 +89,7 @@ export class Tools extends EventTarget {
     box.innerHTML = PANEL;
     host.append(box);
     this.el = parts(box, {
-      toggle: "btn-tools", panel: "tools-panel", readout: "tools-readout", note: "tools-note",
+      toggle: "btn-tools", panel: "tools-panel", note: "tools-note", pixels: "tools-pixels",
       region: "tools-region", line: "tools-line", keys: "tools-keys",
     });
     this.figures = new Figures(box, {
@@ -102,7 +107,11 @@ export class Tools extends EventTarget {
     });
     this.overlay = new ToolOverlay(view, { scaleBarFor: (scale) => this._scaleBar(scale) });
     this.levels = new Levels({ view, box, state: this.state, frame: () => this.frame, save: () => this._save() });
-    this.readout = new Readout(this.el.readout, { inMemory: (x, y) => this.levels.valueAt(x, y) });
+    this.readout = new Readout(host, {
+      table: this.el.pixels, state: this.state, toScreen: (x, y) => this.overlay.toScreen(x, y),
+      inMemory: (x, y) => this.levels.valueAt(x, y),
+      paintLevels: () => (this.levelsOn ? this.levels.levelsNow() : null),
+    });
     // The page's help lists every shortcut; without one, the panel lists the tools' own.
     if (help) help.addRows(helpRows());
     else this.el.keys.querySelector("tbody").append(...helpRows());
@@ -218,7 +227,12 @@ export class Tools extends EventTarget {
       case "tools": state.open = !state.open; break;
       case "readout":
         state.readout = !state.readout;
-        if (!state.readout) this.readout.hide();
+        if (state.readout) state.open = true;
+        if (!state.readout) this.readout.table.clear();
+        break;
+      case "loupe":
+        state.loupe = !state.loupe;
+        if (!state.loupe) this.readout.loupe.hide();
         break;
       case "reticle": state.reticle = state.reticle ? null : this._centre(); break;
       case "scaleBar": state.scaleBar = !state.scaleBar; break;
@@ -305,6 +319,8 @@ export class Tools extends EventTarget {
     this.el.panel.hidden = !state.open;
     this.el.toggle.setAttribute("aria-expanded", String(state.open));
     this.buttons.readout.setAttribute("aria-pressed", String(state.readout));
+    this.buttons.loupe.setAttribute("aria-pressed", String(state.loupe));
+    this.el.pixels.hidden = !state.readout;
     this.buttons.reticle.setAttribute("aria-pressed", String(Boolean(state.reticle)));
     this.buttons.scaleBar.setAttribute("aria-pressed", String(state.scaleBar));
     this.buttons.levels.setAttribute("aria-pressed", String(this.levelsOn));
@@ -352,7 +368,7 @@ export class Tools extends EventTarget {
 
   _read(pixel) {
     this.hovered = pixel;
-    this.readout.read(pixel, this.state.readout ? this.frame : null);
+    this.readout.read(pixel, this.frame);
   }
 
   /** Send `pixel` to the producer (the point tool) and say what it answered. */

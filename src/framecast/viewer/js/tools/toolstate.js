@@ -1,7 +1,8 @@
 // The tools' state in the URL fragment, next to the view's zoom and pan (viewstate.js), so
 // that a reload or a copied link reopens the same tools (docs/viewer.md "Shareable view"):
 //   tools=1                  the tools panel is open
-//   ro=1                     the pixel readout is on
+//   ro=1                     the pixel table is on (the status line needs no switch)
+//   lp=1                     the loupe is on
 //   ret=X,Y | ret=c          the reticle, at image pixel (X, Y) or the centre
 //   bar=1                    the scale bar
 //   roi=X,Y,W,H              the region
@@ -9,18 +10,24 @@
 //   plot=KEY                 the metadata key plotted over time
 //   th=above:V | below:V     its threshold
 //   lv=BLACK,WHITE           levels (black and white points); st=STRETCH; cm=COLORMAP; auto=1
+//   pre=PRESET               what auto levels follow: minmax, 99.5, 99, 95 (zscale when absent)
+//   inv=1                    the colormap inverted
 // Pure: strings in, objects out.
 
 import { COLORMAPS, STRETCHES } from "./colour.js";
 
-const NAMES = ["tools", "ro", "ret", "bar", "roi", "line", "plot", "th", "lv", "st", "cm", "auto", "sat"];
+/** The presets auto levels may follow (docs/viewer.md, "Levels"), as /api/levels names them:
+ *  the first is the default. */
+export const PRESETS = ["zscale", "minmax", "99.5", "99", "95"];
+
+const NAMES = ["tools", "ro", "ret", "bar", "roi", "line", "plot", "th", "lv", "st", "cm", "auto", "sat", "pre", "inv", "lp"];
 const LIMIT = 1e7;  // image pixels: no frame is this large
 
 export function emptyTools() {
   return {
     open: false, readout: false, reticle: null, scaleBar: false, region: null, line: null,
     plot: null, threshold: null, levels: null, stretch: "linear", colormap: "grey", auto: false,
-    saturation: false,
+    saturation: false, preset: PRESETS[0], invert: false, loupe: false,
   };
 }
 
@@ -58,6 +65,9 @@ export function parseTools(hash) {
   if (STRETCHES.includes(params.get("st"))) state.stretch = params.get("st");
   if (COLORMAPS.includes(params.get("cm"))) state.colormap = params.get("cm");
   state.auto = params.get("auto") === "1";
+  if (PRESETS.includes(params.get("pre"))) state.preset = params.get("pre");
+  state.invert = params.get("inv") === "1";
+  state.loupe = params.get("lp") === "1";
   return state;
 }
 
@@ -85,6 +95,9 @@ export function formatTools(state, previousHash = "") {
   if (state.stretch !== "linear") params.set("st", state.stretch);
   if (state.colormap !== "grey") params.set("cm", state.colormap);
   if (state.auto) params.set("auto", "1");
+  if (state.preset !== PRESETS[0]) params.set("pre", state.preset);
+  if (state.invert) params.set("inv", "1");
+  if (state.loupe) params.set("lp", "1");
   const text = params.toString().replace(/%2C/g, ",").replace(/%3A/g, ":");
   return text ? `#${text}` : "";
 }
