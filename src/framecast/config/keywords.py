@@ -45,6 +45,7 @@ class ServerOptions(TypedDict, total=False):
     heartbeat: float | None
     send_timeout: float
     max_message_bytes: int
+    max_view_bytes: int
     max_clients: int
     max_ingest_bytes: int
     max_clients_per_address: int

@@ -45,6 +45,15 @@ class LimitSettings:
             help="Largest message accepted from a WebSocket client.", group="limits", at_least=1
         ),
     )
+    max_view_bytes: int = field(
+        default=4096,
+        metadata=option(
+            help="Largest view (the URL fragment's text) a presenter may share with its "
+            "followers; a larger one is refused with a message.",
+            group="limits",
+            at_least=1,
+        ),
+    )
     max_clients: int = field(
         default=2000,
         metadata=option(

@@ -30,18 +30,27 @@ def _optional(name: str) -> Any:
 _orjson = _optional("orjson")
 
 __all__ = [
+    "ALERT",
     "BAD_JSON",
     "DISCONNECT",
+    "PRESENT",
+    "PRESENTER",
+    "PRESENTING",
+    "STOP_PRESENTING",
     "UNKNOWN_COMMAND",
     "Command",
     "CommandError",
     "Described",
+    "alert_message",
     "encode_reply",
     "json_bytes",
     "new_image_message",
     "new_image_payload",
     "new_image_text",
     "parse_command",
+    "parse_viewer_message",
+    "presenter_message",
+    "presenting_reply",
     "sse_event",
     "websocket_frame",
 ]
@@ -148,6 +157,56 @@ def sse_event(event: str, data: str | bytes, *, event_id: int | None = None) -> 
         head = f"id: {event_id}\n{head}"
     body = data if isinstance(data, bytes) else data.encode()
     return head.encode() + body + b"\n\n"
+
+
+# -- presenting and alerts on /ws (docs/together.md) -------------------------------------------
+
+#: Viewer → server: ``{"type": "present", "view": FRAGMENT, "token"?: TOKEN}`` starts
+#: presenting, or says the presenter's view changed.
+PRESENT = "present"
+#: Viewer → server: ``{"type": "stop_presenting"}``.
+STOP_PRESENTING = "stop_presenting"
+#: Server → every viewer of the stream: ``{"type": "presenter", "id": N, "view": FRAGMENT}``,
+#: ``"view": null`` when presenting ended.
+PRESENTER = "presenter"
+#: Server → the viewer that asked to present: ``{"type": "presenting", "id": N}``, or
+#: ``{"type": "presenting", "id": null, "error": "..."}`` when it may not.
+PRESENTING = "presenting"
+#: Server → every viewer of the stream: an alert rule fired (the webhook's JSON plus ``type``).
+ALERT = "alert"
+
+
+def parse_viewer_message(data: bytes, max_bytes: int) -> tuple[str, dict[str, Any]] | None:
+    """A message a viewer sent on ``/ws``: its ``type`` and fields, or ``None`` when it is
+    larger than ``max_bytes``, not a JSON object or has no string ``type`` (ignored: ``/ws``
+    clients of the ALS protocol may send anything)."""
+    if len(data) > max_bytes:
+        return None
+    try:
+        value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        return None
+    return value["type"], value
+
+
+def presenter_message(ident: int, view: str | None) -> bytes:
+    """``presenter`` as one WebSocket text frame, built once for every viewer."""
+    return websocket_frame(json_bytes({"type": PRESENTER, "id": ident, "view": view}), binary=False)
+
+
+def presenting_reply(ident: int | None, error: str | None = None) -> str:
+    """The answer to the viewer that asked to present."""
+    reply: dict[str, Any] = {"type": PRESENTING, "id": ident}
+    if error is not None:
+        reply["error"] = error
+    return json.dumps(reply, separators=(",", ":"))
+
+
+def alert_message(firing: dict[str, Any]) -> bytes:
+    """``alert`` as one WebSocket text frame, built once for every viewer."""
+    return websocket_frame(json_bytes({"type": ALERT, **firing}), binary=False)
 
 
 # -- /control ----------------------------------------------------------------------------------

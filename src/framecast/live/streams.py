@@ -31,11 +31,13 @@ from framecast import imaging
 from framecast.config.settings import Settings
 from framecast.config.streamname import DEFAULT_STREAM, NAME_PATTERN, STREAM_PREFIX, check_name
 from framecast.errors import ServerStateError, StreamLimitError, spell
+from framecast.live.audience import Audience
 from framecast.live.counters import StreamCounters
 from framecast.live.frames import Frame
 from framecast.live.history import History, HistoryBudget
 from framecast.live.hub import Hub
 from framecast.live.pipeline import Numbering, Pipeline
+from framecast.live.presenter import Presenter
 from framecast.live.snapshots import SNAPSHOTS_FOLDER
 from framecast.runtime.priority import LiveFirst
 from framecast.runtime.supervisor import Supervisor
@@ -84,6 +86,9 @@ class Stream:
         #: The node that published the latest frame when it came through the broker
         #: (docs/scale-out.md), ``None`` when it was made here: where this stream's commands go.
         self.publisher: str | None = None
+        #: The live viewers that hear who presents and the alerts (docs/together.md).
+        self.audience = Audience()
+        self.presenter = Presenter(self.audience)
 
     @property
     def path(self) -> str:
@@ -256,6 +261,7 @@ class Streams:
             self._closed = True
         for stream in self:
             stream.hub.close()
+            stream.presenter.close()
 
     async def stop(self) -> None:
         """Stop every pipeline (each writes its newest frame); sequence numbers are kept

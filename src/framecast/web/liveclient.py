@@ -29,20 +29,29 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
 from framecast.live import protocol
 from framecast.live.frames import Frame
 from framecast.live.hub import Subscription
+from framecast.live.streams import Stream
 from framecast.runtime.deadline import cancel_all, within
 from framecast.web.context import CONTEXT, WebContext
 from framecast.web.guards import admit_live, check_origin, check_viewer
 from framecast.web.senddeadline import hand_over
 from framecast.web.streampaths import stream_of
 
-__all__ = ["GOODBYE_GRACE", "LiveClient", "SocketFormat", "finish_task", "stream_to_socket"]
+__all__ = [
+    "GOODBYE_GRACE",
+    "Listen",
+    "Listener",
+    "LiveClient",
+    "SocketFormat",
+    "finish_task",
+    "stream_to_socket",
+]
 
 log = logging.getLogger("framecast.web")
 
@@ -211,6 +220,21 @@ class LiveClient:
 
         return direct
 
+    def write_now(self, message: bytes) -> bool:
+        """Write ``message``, a whole prebuilt WebSocket frame, now, between frames (who
+        presents, an alert: docs/together.md); bytes it leaves unsent get the
+        ``send_timeout`` deadline. Declines (False) when the connection is going, or already
+        holds more than its high-water mark unsent (it is far behind: it hears the next)."""
+        transport = self.transport
+        if self._released or transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]:
+            return False
+        transport.write(message)
+        if transport.get_write_buffer_size():
+            self._unsent(transport)
+        return True
+
     def _unsent(self, transport: asyncio.Transport) -> None:
         """A write left bytes unsent: watch that they go within ``send_timeout``."""
         loop = asyncio.get_running_loop()
@@ -286,20 +310,35 @@ class _HangUp:
             callback()
 
 
+class Listener(Protocol):
+    """What hears a push socket's client (``/ws``'s viewers: docs/together.md)."""
+
+    async def heard(self, data: bytes) -> None: ...
+
+    def leave(self) -> None: ...
+
+
+#: Makes the listener of a newly opened socket: its client, its socket, its stream.
+Listen = Callable[[LiveClient, web.WebSocketResponse[bool], Stream], Listener]
+
+
 @dataclass(frozen=True, slots=True)
 class SocketFormat:
     """How a push socket renders a frame: the whole WebSocket frame for the fast path, and
-    the message and its type for aiohttp's writer."""
+    the message and its type for aiohttp's writer; and, if its clients may speak, what
+    listens to them (else what they send is read and ignored)."""
 
     kind: str
     wire: Callable[[Frame], bytes]
     message: Callable[[Frame], bytes]
     opcode: WSMsgType
+    listen: Listen | None = None
 
 
 async def stream_to_socket(request: web.Request, fmt: SocketFormat) -> web.WebSocketResponse[bool]:
     """Serve one push socket of the request's stream: every new frame as ``fmt`` renders
-    it, newest wins; messages from the client are read (that keeps pings alive) and ignored."""
+    it, newest wins; messages from the client are read (that keeps pings alive) and go to
+    ``fmt.listen``'s listener, if any, else are ignored."""
     stream = stream_of(request)  # an unknown stream is a 404 before anything is counted
     client = LiveClient.admit(request, fmt.kind)
     try:
@@ -319,11 +358,16 @@ async def stream_to_socket(request: web.Request, fmt: SocketFormat) -> web.WebSo
         sender = asyncio.create_task(
             client.feed(sub, render, goodbye), name=f"framecast-{fmt.kind}-send"
         )
+        listener = fmt.listen(client, ws, stream) if fmt.listen is not None else None
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.ERROR or sender.done():
                     break
+                if listener is not None and msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    await listener.heard(msg.data)
         finally:
+            if listener is not None:
+                listener.leave()
             sub.close()
             client.release()  # a peer dropped with unsent bytes is aborted here, at once
             await finish_task(sender, GOODBYE_GRACE * 3)

@@ -12,6 +12,7 @@ from aiohttp import WSMsgType, web
 
 from framecast.live.frames import Frame
 from framecast.web.liveclient import SocketFormat, stream_to_socket
+from framecast.web.presenting import join
 
 __all__ = ["NOTIFY", "notify_handler"]
 
@@ -24,7 +25,9 @@ def _message(frame: Frame) -> bytes:
     return frame.renderings.new_image
 
 
-NOTIFY = SocketFormat("ws", wire=_wire, message=_message, opcode=WSMsgType.TEXT)
+#: A viewer on ``/ws`` is in its stream's audience: it hears who presents and the alerts, and
+#: may present (:mod:`framecast.web.presenting`).
+NOTIFY = SocketFormat("ws", wire=_wire, message=_message, opcode=WSMsgType.TEXT, listen=join)
 
 
 async def notify_handler(request: web.Request) -> web.StreamResponse:
