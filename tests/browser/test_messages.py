@@ -17,12 +17,16 @@ from tests.browser.esmodules import JS, evaluate, needs_node
 ROOT = JS.parents[3]
 NAMES = (
     "return {newImage: m.NEW_IMAGE, disconnect: m.DISCONNECT, commands: m.COMMANDS,"
-    " point: m.POINT};"
+    " point: m.POINT, together: [m.PRESENT, m.STOP_PRESENTING, m.PRESENTING, m.PRESENTER,"
+    " m.ALERT]};"
 )
 #: A message name written out, a command sent under a name written in place, a type compared
 #: with a name written in place.
 WRITTEN = [
-    re.compile(r"""(["'`])(new_image|disconnect|snapshot_now)\1"""),
+    re.compile(
+        r"""(["'`])(new_image|disconnect|snapshot_now|present|stop_presenting|presenting"""
+        r"""|presenter|alert)\1"""
+    ),
     re.compile(r"cmd:\s*[\"'`]\w+"),
     re.compile(r"\btype\s*===?\s*[\"'`]\w+"),
 ]
@@ -64,6 +68,13 @@ def test_the_viewer_spells_the_messages_as_the_server_does() -> None:
     assert sorted(js["commands"].values()) == sorted(BUILTIN_COMMANDS)
     docs = (ROOT / "docs" / "viewer.md").read_text()
     assert f'`{{"cmd": "{js["point"]}"' in docs
+    assert js["together"] == [
+        protocol.PRESENT,
+        protocol.STOP_PRESENTING,
+        protocol.PRESENTING,
+        protocol.PRESENTER,
+        protocol.ALERT,
+    ]
 
 
 def test_no_other_module_spells_a_message_name() -> None:

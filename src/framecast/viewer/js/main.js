@@ -7,7 +7,7 @@ import { ControlChannel, LiveConnection, decodeImage, fetchJson } from "./transp
 import { ImageView } from "./viewer.js";
 import { InfoPanel } from "./metadata.js";
 import { StatusDisplay } from "./status.js";
-import { recalledView, rememberView } from "./viewstate.js";
+import { parseFrame, parseView, recalledView, rememberFrame, rememberView } from "./viewstate.js";
 import { DEFAULT_STREAM, pageStream, parseStreams } from "./streams.js";
 import { StreamMenu } from "./streammenu.js";
 import { setupToggles } from "./controls.js";
@@ -24,6 +24,7 @@ import { LiveState } from "./livestate.js";
 import { CatchUp } from "./catchup.js";
 import { ServerStatus, pageAddress, serverLine, streamsOf } from "./serverstatus.js";
 import { NEW_IMAGE } from "./messages.js";
+import { Follow } from "./follow.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
@@ -65,6 +66,9 @@ const bar = new TimelineBar($("timeline"), { imageElement: $("image"), rateHz: D
 const tools = new Tools($("image"), { view, banners, help, stream: here.name, keptFrames: () => state.timeline.frames });
 const live = new LiveConnection({ pageUrl: location.href, probePath: `${here.base}api/status` });
 const server = new ServerStatus(`${here.base}api/status`);
+const follow = new Follow($("together"), {
+  image: $("osd"), banner: banners.banner("together-note", "info"), send: (message) => live.send(message), token, help,
+});
 
 // "Skip to the image" focuses the image without touching the hash (it holds the view).
 document.querySelector(".skip").addEventListener("click", (event) => {
@@ -164,6 +168,7 @@ live.addEventListener("state", (event) => {
 });
 
 live.addEventListener("connected", async () => {
+  follow.reconnected();
   // A new connection may be a new server: the kept frames are asked again, from live.
   const mine = state.connected();
   blink.stop();
@@ -181,6 +186,7 @@ live.addEventListener("connected", async () => {
 
 live.addEventListener("message", (event) => {
   const message = event.detail;
+  follow.heard(message);
   if (message.type !== NEW_IMAGE) return;
   status.frameReceived(message);
   tools.notified(message);
@@ -215,6 +221,7 @@ async function earlierJob(seq) {
 async function lookAt(frame) {
   blink.stop();
   state.lookAt(frame.seq);
+  rememberFrame(frame.seq);
   renderBar();
   const next = state.looked(frame.seq, await earlierJob(frame.seq));
   if (!next) return;  // stepped on meanwhile
@@ -225,6 +232,7 @@ async function lookAt(frame) {
 
 function goLive() {
   blink.stop();
+  rememberFrame(null);
   const job = state.goLive();
   renderBar();
   display(job);
@@ -258,6 +266,30 @@ tools.addEventListener("sourcechange", () => {
   else if (again) display(again.show);
 });
 
+// ---- the fragment: a followed presenter's view, or one edited in the address bar ---------
+
+/** Show what the address's fragment says: zoom and pan, the tools, the frame (a component
+ *  that keeps more in the fragment listens to "hashchange" too: docs/together.md). */
+function showFragment() {
+  const hash = location.hash;
+  const wanted = parseView(hash);
+  if (wanted) view.setView(wanted);
+  else if (view.moved) view.home();
+  tools.follow(hash);
+  const seq = parseFrame(hash);
+  if (seq !== null && seq !== state.timeline.seq) lookAt({ seq });
+  else if (seq === null && state.timeline.looking) goLive();
+}
+
+addEventListener("hashchange", showFragment);
+follow.addEventListener("apply", (event) => {
+  const hash = event.detail.view ? `#${event.detail.view}` : "";
+  if (hash !== location.hash) {
+    history.replaceState(history.state, "", `${location.pathname}${location.search}${hash}`);
+  }
+  dispatchEvent(new HashChangeEvent("hashchange"));  // the page, and every component, follow
+});
+
 // For tests and the curious: the live pieces, read-only.
 globalThis.framecast = Object.freeze({
   view,
@@ -269,6 +301,7 @@ globalThis.framecast = Object.freeze({
   blink,
   help,
   tools,
+  follow,
   get operatorDecided() { return operator.decided; },
 });
 

@@ -15,3 +15,16 @@ export const COMMANDS = Object.freeze({ snapshot: "snapshot_now", reset: "reset"
 
 /** The producer's own command the point tool sends (`server.on_command("point", …)`). */
 export const POINT = "point";
+
+/** Presenting and following on `ws` (docs/together.md): the viewer sends `present` (its
+ *  view: its URL fragment) and `stop_presenting`; the server answers `presenting` (the
+ *  presentation's number, or an error) and tells every viewer `presenter` (who presents and
+ *  their view; a null view when it ended). */
+export const PRESENT = "present";
+export const STOP_PRESENTING = "stop_presenting";
+export const PRESENTING = "presenting";
+export const PRESENTER = "presenter";
+
+/** `{"type": "alert", "stream", "seq", "rule", "key", "value", "threshold", "time"}` on `ws`:
+ *  an alert rule of the server fired (docs/together.md, "Alerts"). */
+export const ALERT = "alert";

@@ -64,6 +64,25 @@ export function rememberView(view, stream = null) {
   history.replaceState(history.state, "", url);
 }
 
+/** The kept frame a fragment looks at (`frame=SEQ`), or null for the live image. */
+export function parseFrame(hash) {
+  const text = new URLSearchParams(String(hash || "").replace(/^#/, "")).get("frame");
+  const seq = Number(text);
+  return text !== null && Number.isSafeInteger(seq) && seq >= 0 ? seq : null;
+}
+
+/** Write the kept frame looked at (`seq`, or null for live) into the address bar, so that
+ *  a copied link, and a follower (docs/together.md), shows the same frame. */
+export function rememberFrame(seq) {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ""));
+  if (seq === null) params.delete("frame");
+  else params.set("frame", String(seq));
+  const text = params.toString().replace(/%2C/g, ",").replace(/%3A/g, ":");
+  const hash = text ? `#${text}` : "";
+  if (hash === location.hash || (!hash && !location.hash)) return;
+  history.replaceState(history.state, "", `${location.pathname}${location.search}${hash}`);
+}
+
 /** The view stored in the address bar, or else the one last kept for `stream` in this tab. */
 export function recalledView(stream = null) {
   const fromHash = parseView(location.hash);

@@ -177,6 +177,23 @@ export class Tools extends EventTarget {
     this.plot.notified(seq, message.metadata);
   }
 
+  /** Show the tools of another page's fragment `hash` (a followed presenter's:
+   *  docs/together.md), as if this page had been opened with it. */
+  follow(hash) {
+    const wasOn = this.levelsOn;
+    Object.assign(this.state, parseTools(hash));
+    if (this.frame && this.state.reticle === "centre") this.state.reticle = this._centre();
+    this._apply();
+    if (this.levelsOn !== wasOn) {
+      this.levels.forget();
+      this.dispatchEvent(new Event("sourcechange"));
+      if (this.levelsOn && this.frame) this.levels.histogram(this.frame);
+    } else if (this.levelsOn) {
+      this.levels.repaint();
+    }
+    this._measure();
+  }
+
   /** The list of kept frames is known (again): a plotted key gets their values. */
   historyLoaded() {
     if (this.state.open && this.state.plot) this.plot.fill();

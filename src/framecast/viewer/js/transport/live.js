@@ -98,6 +98,15 @@ export class LiveConnection extends EventTarget {
     this._dropSource();
   }
 
+  /** Send `message` (an object, as JSON) on the WebSocket; false when it is not open (not
+   *  connected, or connected through the event stream, which only listens). */
+  send(message) {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== 1) return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  }
+
   /** Skip the remaining backoff and try again now (e.g. the tab became visible again). */
   retryNow() {
     if (this.closed || this.socket || this.source) return;

@@ -1,0 +1,166 @@
+// Presenting and following (docs/together.md): one viewer of a stream presents, the others
+// may follow. The presenter's view is its URL fragment (viewstate.js, the tools' toolstate.js,
+// the frame: everything a copied link reopens), sent as text on the live socket whenever it
+// changes, at most every PRESENT_EVERY_MS; a follower puts the presenter's fragment in its own
+// address and shows it ("apply"). A follower who zooms or pans the image stops following.
+//
+// The root is the span in the page's bar the two buttons are laid in ("Present", "Follow");
+// the banner says who presents and what happened. Never touches the network: `send` does.
+
+import { PRESENT, PRESENTER, PRESENTING, STOP_PRESENTING } from "./messages.js";
+
+/** The presenter's fragment is looked at this often, and sent only when it changed. */
+export const PRESENT_EVERY_MS = 100;
+
+const BUTTONS = `
+  <button type="button" id="btn-present" aria-pressed="false" title="Show your view to everyone watching this stream">Present</button>
+  <button type="button" id="btn-follow" aria-pressed="false" title="Show what the presenter shows (f)" hidden>Follow</button>`;
+
+export class Follow extends EventTarget {
+  /** `root`: the span the buttons go in; `image`: the image's element (the user's zoom and
+   *  pan there stop following); `banner`: a Banner; `send(message)`: sends on the live
+   *  socket, false when it is not open; `fragment()`: this page's fragment; `token`: the
+   *  operator token of the page's address, if any; `help`: the page's HelpDialog or null.
+   *  Event "apply" {view}: show the presenter's fragment `view` (without "#"). */
+  constructor(root, { image, banner, send, fragment = () => location.hash, token = null, help = null }) {
+    super();
+    root.innerHTML = BUTTONS;
+    this.present = root.querySelector("#btn-present");
+    this.follow = root.querySelector("#btn-follow");
+    this.banner = banner;
+    this.send = send;
+    this.fragment = fragment;
+    this.token = token;
+    this.mine = null;         // the presentation this page started (its number), once agreed
+    this.presenting = false;  // this page asked to present, or presents
+    this.sent = null;         // the fragment last sent
+    this.timer = null;
+    this.theirs = null;       // someone else's presentation: {id, view}
+    this.following = false;
+
+    this.present.addEventListener("click", () => (this.presenting ? this.stopPresenting() : this.startPresenting()));
+    this.follow.addEventListener("click", () => (this.following ? this.unfollow() : this.startFollowing()));
+    document.addEventListener("keydown", (event) => {
+      if (event.key !== "f" || event.ctrlKey || event.metaKey || event.altKey) return;
+      const target = event.target;
+      if (target && (target.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName))) return;
+      if (this.theirs) this.following ? this.unfollow() : this.startFollowing();
+    });
+    // The user's own zoom and pan (pointer, wheel, keys on the image) stop following.
+    for (const type of ["pointerdown", "wheel", "keydown"]) {
+      image.addEventListener(type, () => {
+        if (this.following) this.unfollow("You moved the image: no longer following. Press f to follow again.");
+      }, { capture: true, passive: true });
+    }
+    if (help) help.addRows([row("F", "follow the presenter (zooming or panning stops following)")]);
+  }
+
+  // ---- presenting -------------------------------------------------------------------------
+
+  startPresenting() {
+    this.unfollow();
+    this.presenting = true;
+    this.mine = null;
+    this.sent = null;
+    this._render();
+    this._tick();
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this._tick(), PRESENT_EVERY_MS);
+  }
+
+  stopPresenting(text = null) {
+    if (this.presenting && this.mine !== null) this.send({ type: STOP_PRESENTING });
+    this.presenting = false;
+    this.mine = null;
+    clearInterval(this.timer);
+    this.timer = null;
+    this._render(text);
+  }
+
+  /** Send the fragment if it changed since it was last sent. */
+  _tick() {
+    const view = this.fragment().replace(/^#/, "");
+    if (view === this.sent) return;
+    const message = { type: PRESENT, view };
+    if (this.token) message.token = this.token;
+    if (this.send(message)) this.sent = view;
+  }
+
+  // ---- following --------------------------------------------------------------------------
+
+  startFollowing() {
+    if (!this.theirs || this.presenting) return;
+    this.following = true;
+    this._render();
+    this.dispatchEvent(new CustomEvent("apply", { detail: { view: this.theirs.view } }));
+  }
+
+  unfollow(text = null) {
+    this.following = false;
+    this._render(text);
+  }
+
+  // ---- the live socket --------------------------------------------------------------------
+
+  /** A message from the live socket (only PRESENTER and PRESENTING are this module's). */
+  heard(message) {
+    if (message.type === PRESENTING) {
+      if (message.id === null || message.id === undefined) {
+        this.stopPresenting(`Cannot present: ${message.error || "refused"}`);
+      } else if (this.presenting) {
+        this.mine = message.id;
+        this._render();
+      }
+    } else if (message.type === PRESENTER) {
+      if (message.view === null || message.view === undefined) {
+        if (this.theirs && this.theirs.id === message.id) {
+          const was = this.following;
+          this.theirs = null;
+          this.following = false;
+          this._render(was ? "The presenter stopped presenting." : null);
+        }
+        return;
+      }
+      if (this.presenting) this.stopPresenting("Someone else presents now.");
+      this.theirs = { id: message.id, view: String(message.view) };
+      if (this.following) this.dispatchEvent(new CustomEvent("apply", { detail: { view: this.theirs.view } }));
+      this._render();
+    }
+  }
+
+  /** The live socket is up again: a presentation it carried ended with the old one. */
+  reconnected() {
+    this.theirs = null;
+    this.following = false;
+    if (this.presenting) {
+      this.mine = null;
+      this.sent = null;  // presents again on the new connection at the next tick
+    }
+    this._render();
+  }
+
+  _render(text = null) {
+    this.present.setAttribute("aria-pressed", String(this.presenting));
+    this.present.textContent = this.presenting ? "Presenting" : "Present";
+    this.follow.hidden = !this.theirs || this.presenting;
+    this.follow.setAttribute("aria-pressed", String(this.following));
+    this.follow.textContent = this.following ? "Following" : "Follow";
+    if (text) this.banner.say(text, { bad: text.startsWith("Cannot"), forMs: 8000 });
+    else if (this.presenting && this.mine !== null) this.banner.say("You are presenting: everyone who follows sees your view.");
+    else if (this.following) this.banner.say("Following the presenter. Zoom or pan to stop.");
+    else if (this.theirs && !this.presenting) this.banner.say("Someone is presenting: press Follow (f) to see what they show.");
+    else this.banner.hide();
+  }
+}
+
+function row(key, text) {
+  const tr = document.createElement("tr");
+  const name = document.createElement("td");
+  const kbd = document.createElement("kbd");
+  kbd.textContent = key;
+  name.append(kbd);
+  const what = document.createElement("td");
+  what.textContent = text;
+  tr.append(name, what);
+  return tr;
+}
