@@ -152,6 +152,7 @@ async def test_environment_configures_the_server(tmp_path: Path) -> None:
         (["serve", "--heartbeat", "often"], "--heartbeat: expected a number (or 'off'"),
         (["simulate", "--rate", "fast"], "--rate: expected a number"),
         (["simulate", "-n", "0"], "--count must be at least 1"),
+        (["serve", "--alert", "t>25", "--alert", "cam1:frame.median>3"], "'cam1:frame.median>3'"),
     ],
 )
 async def test_command_line_errors_are_one_line_with_status_2(

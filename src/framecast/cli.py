@@ -53,6 +53,9 @@ _PER_STREAM_HELP = {
     "simulate": " Repeatable: --simulate NAME feeds stream NAME.",
 }
 _REPEATED = {name: (_PER_STREAM[name], _PER_STREAM_HELP[name]) for name in _PER_STREAM}
+#: Lists that may be given as several flags (--alert A --alert B), joined into one list.
+_LISTS = {"alerts": ("RULE", ""), "alert_webhooks": ("URL", "")}
+_REPEATED.update(_LISTS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,6 +201,9 @@ def _serve_settings(
     file = read_config_file(config) if config is not None else None
     streams = {name: dict(values) for name, values in (file.streams if file else {}).items()}
     flags = dict(given)
+    for name in _LISTS:  # repeated flags, read as one comma-separated list
+        if isinstance(flags.get(name), list):
+            flags[name] = ",".join(flags[name])
     for key in _PER_STREAM:
         flags[key] = None
         for value in given.get(key) or ():

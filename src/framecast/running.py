@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import errno
 import functools
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -31,6 +33,7 @@ from framecast.errors import ConfigError, SourceError, spell
 from framecast.live import webfolder
 from framecast.live.commands import Commands
 from framecast.live.counters import ServerCounters
+from framecast.live.frames import Frame
 from framecast.live.pipeline import Pipeline
 from framecast.live.streams import Streams
 from framecast.network import address
@@ -40,6 +43,7 @@ from framecast.runtime.priority import BackgroundPool
 from framecast.runtime.supervisor import Supervisor
 from framecast.sources import Source, create_sources
 from framecast.web import listener, origins
+from framecast.web.alerting import Alerting, check_alert_settings
 from framecast.web.app import build_app
 from framecast.web.context import Connections, WebContext
 from framecast.web.deepzoom import TILE_THREADS, tile_answer
@@ -102,6 +106,8 @@ class Running:
     home: asyncio.AbstractEventLoop
     sources: list[Source] = field(default_factory=list)
     source_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    #: The alert rules at work, their webhooks' senders (docs/together.md), if any rule.
+    alerting: Alerting | None = None
     stopped: bool = False
 
     @property
@@ -138,6 +144,8 @@ class Running:
 
         # Before any thread exists: without the redis package this is a one-line ConfigError.
         broker = Broker(settings, commands) if settings.broker is not None else None
+        watch = check_alert_settings(settings)
+        alerting = Alerting(settings, watch) if watch.rules else None
         encoder = ThreadPoolExecutor(settings.encode_threads, thread_name_prefix="framecast-encode")
         if broker is not None:
             broker.executor = encoder
@@ -147,7 +155,7 @@ class Running:
             executor=encoder,
             seqs=seqs,
             numbering=broker.numbering if broker is not None else None,
-            on_frame=broker.on_frame if broker is not None else None,
+            on_frame=_on_frame(broker, alerting),
         )
         pools = Pools(
             encoder=encoder,
@@ -159,6 +167,7 @@ class Running:
             for name in named:
                 streams.create(name, has_source=True)
             context = _context(settings, streams, commands, broker, pools, placeholder)
+            context.alerts = watch
             app = build_app(context, tiles=pools.tiles)
             runner, port = await listener.listen(app, settings, ssl_context)
             try:
@@ -170,6 +179,9 @@ class Running:
             pools.shutdown()
             raise
         running = cls(commands, context, runner, pools, where, asyncio.get_running_loop())
+        running.alerting = alerting
+        if alerting is not None:
+            alerting.start(streams, context.supervisor, functools.partial(_figures, app))
         streams.start(context.supervisor)
         if broker is not None:
             running._join(app)
@@ -238,9 +250,35 @@ class Running:
         await context.live.wait_idle(STOP_GRACE)
         await context.streams.stop()
         await context.supervisor.stop()
+        if self.alerting is not None:
+            await self.alerting.close()
         await self.runner.cleanup()
         self.pools.shutdown()
         log.info("framecast stopped")
+
+
+def _on_frame(broker: Broker | None, alerting: Alerting | None) -> Callable[[Frame], None] | None:
+    """What every pipeline calls with each frame made here: the broker's relay and the
+    alert rules' check, or ``None`` without either (frames are then made only when watched)."""
+    calls = [c for c in (broker and broker.on_frame, alerting and alerting.on_frame) if c]
+    if len(calls) <= 1:
+        return calls[0] if calls else None
+
+    def both(frame: Frame) -> None:
+        for call in calls:
+            call(frame)
+
+    return both
+
+
+async def _figures(app: web.Application, frame: Frame) -> dict[str, Any] | None:
+    """The frame's statistics as ``GET <stream>/api/stats?seq=N`` answers them (computed in
+    the tile workers, kept with the frame), or ``None`` when it cannot."""
+    answer = await analysis_answer(app, frame, "stats", {"seq": str(frame.seq)})
+    if answer.status != 200:
+        return None
+    figures: dict[str, Any] = json.loads(answer.body)
+    return figures
 
 
 def _context(

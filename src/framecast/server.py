@@ -33,6 +33,7 @@ from framecast.live.metadata import check_value as check_metadata
 from framecast.live.streams import Streams
 from framecast.running import Address, Running
 from framecast.web import listener
+from framecast.web.alerting import check_alert_settings
 from framecast.web.status import report
 
 __all__ = ["ImageServer"]
@@ -76,6 +77,7 @@ class ImageServer:
             self.settings = settings.replace(**options) if options else settings
         # What only imaging can check (the colormap's name), here rather than at start().
         imaging.DisplayOptions.from_settings(self.settings)
+        check_alert_settings(self.settings)  # a malformed rule or webhook stops here
         self._named_streams = _stream_settings(self.settings, streams or {})
         self._commands = Commands(self.settings)
         #: The parts of the running server (None when stopped): made by astart(), consumed

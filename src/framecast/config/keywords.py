@@ -17,7 +17,8 @@ __all__ = ["ServerOptions", "StreamOptions"]
 class ServerOptions(TypedDict, total=False):
     """The keyword arguments of ``ImageServer(...)``: :class:`Settings`' fields, by name.
 
-    Paths may be given as ``str``, and ``allowed_origins`` and ``trusted_proxies`` as a
+    Paths may be given as ``str``, and ``allowed_origins``, ``trusted_proxies``, ``alerts`` and
+    ``alert_webhooks`` as a
     comma-separated ``str`` or any iterable of strings; everything else has the field's type
     (a test checks it exactly).
     """
@@ -31,6 +32,11 @@ class ServerOptions(TypedDict, total=False):
     keyfile: str | os.PathLike[str] | None
     allowed_origins: str | Iterable[str]
     trusted_proxies: str | Iterable[str]
+    alerts: str | Iterable[str]
+    alert_webhooks: str | Iterable[str]
+    alert_webhook_timeout: float
+    max_alert_backlog: int
+    max_alerts_kept: int
     token: str | None
     viewer_token: str | None
     jpeg_quality: int

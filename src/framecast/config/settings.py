@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Unpack
 
+from framecast.config.alerting import AlertSettings
 from framecast.config.feeds import SOURCE_KEYS, FeedSettings
 from framecast.config.imagery import STRETCHES, ImagerySettings
 from framecast.config.keywords import ServerOptions, StreamOptions
@@ -70,9 +71,9 @@ _NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 # The areas in reverse: a dataclass lists its bases' fields from the last base to the first, so
-# the table (flags, docs) reads serving, imagery, limits, feeds.
+# the table (flags, docs) reads serving, imagery, limits, feeds, alerts.
 @dataclass(frozen=True)
-class Settings(FeedSettings, LimitSettings, ImagerySettings, ServingSettings):
+class Settings(AlertSettings, FeedSettings, LimitSettings, ImagerySettings, ServingSettings):
     """Every option of a framecast server. Build with keywords; unknown names are errors."""
 
     def __post_init__(self) -> None:
@@ -81,7 +82,7 @@ class Settings(FeedSettings, LimitSettings, ImagerySettings, ServingSettings):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value).expanduser())
-        for name in ("allowed_origins", "trusted_proxies"):
+        for name in ("allowed_origins", "trusted_proxies", "alerts", "alert_webhooks"):
             value = getattr(self, name)
             listed = split_list(value) if isinstance(value, str) else tuple(value)
             object.__setattr__(self, name, listed)

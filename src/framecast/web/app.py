@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from framecast.web.alerting import alerts_handler
 from framecast.web.api import qr_handler, status_handler
 from framecast.web.context import CONTEXT, WebContext
 from framecast.web.controlsocket import control_handler
@@ -69,6 +70,7 @@ def build_app(context: WebContext, *, tiles: ThreadPoolExecutor) -> web.Applicat
         app.router.add_get(prefix + "/api/status", status_handler)
         app.router.add_get(prefix + "/qr.svg", qr_handler)
         app.router.add_get(prefix + "/api/history", history_handler)
+        app.router.add_get(prefix + "/api/alerts", alerts_handler)
         app.router.add_get(prefix + "/history/{seq}.{kind:jpg|json}", history_frame_handler)
         add_tile_routes(app, prefix)
         add_raw_routes(app, prefix)

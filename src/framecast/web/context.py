@@ -13,6 +13,7 @@ from aiohttp import web
 
 from framecast.broker.node import Broker
 from framecast.config.settings import Settings
+from framecast.live.alerts import Watch
 from framecast.live.commands import Commands
 from framecast.live.counters import ServerCounters
 from framecast.live.streams import Streams
@@ -117,6 +118,8 @@ class WebContext:
     raw_asking: dict[tuple[int, Hashable], asyncio.Task[RawAnswer]] = field(default_factory=dict)
     #: Reverse proxies whose ``X-Forwarded-For`` names the client (``trusted_proxies``).
     trusted_proxies: tuple[Network, ...] = ()
+    #: The alert rules' state and what fired (docs/together.md): ``GET <stream>/api/alerts``.
+    alerts: Watch | None = None
     #: Whole-frame downloads and analysis work: how many at once, and what they hold
     #: (made with the context: its refusals count in :attr:`counters`).
     admission: Admission = field(init=False)
