@@ -43,7 +43,7 @@ def frame(step: int) -> np.ndarray:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[ImageServer]:
-    server = start_server(tmp_path / "work")
+    server = start_server(tmp_path / "work", alerts=["step>1"])
     try:
         yield server
     finally:
@@ -71,7 +71,8 @@ def test_a_follower_shows_the_presenters_view_until_it_moves(
     """Both pages of one stream: Present in one, f in the other; each change of the presenter's
     (zoom and pan, an earlier frame, levels with a stretch and a colormap) is the follower's
     within 0.5 s (a margin for the loaded test machine on top), in its address too; the
-    follower's wheel stops following and f follows again; the presenter leaving ends it."""
+    follower's wheel stops following and f follows again; the presenter leaving ends it. An
+    alert rule the third frame crossed shows its banner in both pages."""
     p_context, presenter = _open(chromium, served)
     f_context, follower = _open(chromium, served)
     try:
@@ -79,6 +80,10 @@ def test_a_follower_shows_the_presenters_view_until_it_moves(
             served.publish(frame(step), metadata={"step": step})
             presenter.wait_seq(step + 1)
         follower.wait_seq(3)
+        # The third frame crossed the server's alert rule: both pages say so.
+        for page in (presenter, follower):
+            page.page.wait_for_selector("#server-alert:not([hidden])")
+            assert page.page.inner_text("#server-alert") == "Alert step>1: step = 2 at frame #3"
         presenter.page.click("#btn-present")
         presenter.page.wait_for_function(
             "document.getElementById('together-note').textContent.includes('You are presenting')"

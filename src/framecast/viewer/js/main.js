@@ -25,6 +25,7 @@ import { CatchUp } from "./catchup.js";
 import { ServerStatus, pageAddress, serverLine, streamsOf } from "./serverstatus.js";
 import { NEW_IMAGE } from "./messages.js";
 import { Follow } from "./follow.js";
+import { AlertBanner } from "./alertbanner.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
@@ -66,6 +67,7 @@ const bar = new TimelineBar($("timeline"), { imageElement: $("image"), rateHz: D
 const tools = new Tools($("image"), { view, banners, help, stream: here.name, keptFrames: () => state.timeline.frames });
 const live = new LiveConnection({ pageUrl: location.href, probePath: `${here.base}api/status` });
 const server = new ServerStatus(`${here.base}api/status`);
+const alerts = new AlertBanner(banners.banner("server-alert", "warn"));
 const follow = new Follow($("together"), {
   image: $("osd"), banner: banners.banner("together-note", "info"), send: (message) => live.send(message), token, help,
 });
@@ -187,6 +189,7 @@ live.addEventListener("connected", async () => {
 live.addEventListener("message", (event) => {
   const message = event.detail;
   follow.heard(message);
+  alerts.heard(message);
   if (message.type !== NEW_IMAGE) return;
   status.frameReceived(message);
   tools.notified(message);
