@@ -221,6 +221,15 @@ def push_scenario(level: str, impls: list[str], log: Callable[[str], None]) -> l
     return push.run(level, log)
 
 
+def follow_scenario(
+    level: str, impls: list[str], log: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Follow: a follower's cost to the server next to a /ws viewer's (follow.py)."""
+    from benchmarks import follow
+
+    return follow.run(level, log)
+
+
 SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "notify": _fanout(notify_cases),
     "bytes": _fanout(bytes_cases),
@@ -234,6 +243,7 @@ SCENARIOS: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "analysis": analysis_scenario,
     "broker": broker_scenario,
     "push": push_scenario,
+    "follow": follow_scenario,
 }
 
 
