@@ -32,11 +32,6 @@ class ServerOptions(TypedDict, total=False):
     keyfile: str | os.PathLike[str] | None
     allowed_origins: str | Iterable[str]
     trusted_proxies: str | Iterable[str]
-    alerts: str | Iterable[str]
-    alert_webhooks: str | Iterable[str]
-    alert_webhook_timeout: float
-    max_alert_backlog: int
-    max_alerts_kept: int
     token: str | None
     viewer_token: str | None
     jpeg_quality: int
@@ -85,6 +80,11 @@ class ServerOptions(TypedDict, total=False):
     zmq_image_channel: str | None
     simulate: bool
     simulate_rate: float
+    alerts: str | Iterable[str]
+    alert_webhooks: str | Iterable[str]
+    alert_webhook_timeout: float
+    max_alert_backlog: int
+    max_alerts_kept: int
 
 
 class StreamOptions(TypedDict, total=False):

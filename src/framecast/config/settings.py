@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Unpack
 
-from framecast.config.alerting import AlertSettings
+from framecast.config.alertsettings import AlertSettings
 from framecast.config.feeds import SOURCE_KEYS, FeedSettings
 from framecast.config.imagery import STRETCHES, ImagerySettings
 from framecast.config.keywords import ServerOptions, StreamOptions
