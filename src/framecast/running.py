@@ -156,6 +156,7 @@ class Running:
             seqs=seqs,
             numbering=broker.numbering if broker is not None else None,
             on_frame=_on_frame(broker, alerting),
+            on_view=broker.on_view if broker is not None else None,
         )
         pools = Pools(
             encoder=encoder,

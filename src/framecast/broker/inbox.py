@@ -63,7 +63,10 @@ class Inbox:
         resumed: Callable[[], None],
         io_timeout: float,
         close_wait: float,
+        others: dict[str, Callable[[bytes], None]] | None = None,
     ) -> None:
+        """``others``: more channels read with the announcements, each with its reader."""
+        self._others = {name.encode(): read for name, read in (others or {}).items()}
         self._announcements = announcements
         self._own = own
         self._announced = announced
@@ -86,6 +89,8 @@ class Inbox:
         self._client = client
         self._pubsub = client.pubsub()
         channels = [self._announcements, self._own] if announcements else [self._own]
+        if announcements:
+            channels += [name.decode() for name in self._others]
         await within(self._pubsub.subscribe(*channels), self._io_timeout)
 
     async def close(self) -> None:
@@ -148,7 +153,10 @@ class Inbox:
             data = message.get("data")
             if not isinstance(data, bytes):
                 continue
-            if message.get("channel") == frames:
+            channel = message.get("channel")
+            if channel == frames:
                 self._announced(data)
+            elif channel in self._others:
+                self._others[channel](data)
             else:
                 self._received(data)

@@ -46,6 +46,7 @@ from framecast.broker.inbox import Inbox
 from framecast.broker.nodechannel import MAX_REQUESTS, NodeChannel
 from framecast.broker.questions import Answerer, RawQuestions, no_publisher
 from framecast.broker.relay import FrameRelay
+from framecast.broker.views import ViewRelay
 from framecast.config.settings import Settings
 from framecast.errors import ConfigError, spell
 from framecast.live.commands import Commands
@@ -148,6 +149,7 @@ class Broker:
         self._own = NodeChannel(
             self._control, self._raw, self.limits, reject=self.reject, failed=self._failed
         )
+        self._views = ViewRelay(self, max_view_bytes=settings.max_view_bytes, reject=self.reject)
         self._inbox = Inbox(
             self._frames.channel,
             self._own_channel,
@@ -158,6 +160,7 @@ class Broker:
             resumed=self._frames.resumed,
             io_timeout=IO_TIMEOUT,
             close_wait=SESSION_CLOSE_WAIT,
+            others={self._views.channel: self._views.received},
         )
         self._bad = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
@@ -234,6 +237,10 @@ class Broker:
     def on_frame(self, frame: Frame) -> None:
         """A frame made here: it goes to the broker (the newest of each stream wins)."""
         self._frames.on_frame(frame)
+
+    def on_view(self, stream: str, ident: int, view: str | None) -> None:
+        """A presentation made here changed: it goes to the other nodes (docs/together.md)."""
+        self._views.local(stream, ident, view)
 
     # -- other nodes (web layer, event loop) ---------------------------------------------------
     async def control(
@@ -330,6 +337,7 @@ class Broker:
                 self._inbox.read(),
                 self._frames.fetch(client),
                 self._frames.publish(client),
+                self._views.publish(client),
                 self._health(client),
             )
         finally:

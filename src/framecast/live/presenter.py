@@ -19,12 +19,17 @@ message, whose ``id`` is no longer its own). Lives on one event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+import secrets
+from collections.abc import Callable, Hashable
 
 from framecast.live import protocol
 from framecast.live.audience import Audience
 
-__all__ = ["INTERVAL", "Presenter"]
+__all__ = ["INTERVAL", "Presenter", "Relay"]
+
+#: Tells the other nodes (a broker's) that this node's presentation of a stream changed:
+#: stream, presentation number, view (``None`` at its end).
+Relay = Callable[[str, int, "str | None"], None]
 
 #: Shortest time between two ``presenter`` messages of one stream (seconds).
 INTERVAL = 0.05
@@ -33,12 +38,27 @@ INTERVAL = 0.05
 class Presenter:
     """Who presents on one stream, and what they show."""
 
-    __slots__ = ("_audience", "_id", "_last", "_timer", "_view", "_who")
+    __slots__ = (
+        "_audience",
+        "_id",
+        "_last",
+        "_relay",
+        "_remote",
+        "_stream",
+        "_timer",
+        "_view",
+        "_who",
+    )
 
-    def __init__(self, audience: Audience) -> None:
+    def __init__(self, audience: Audience, stream: str = "", relay: Relay | None = None) -> None:
+        """``relay``: where this node's presentations go for the other nodes (a broker's)."""
         self._audience = audience
+        self._stream = stream
+        self._relay = relay
+        self._remote = False  # the presentation is another node's
         self._who: Hashable | None = None
-        self._id = 0
+        # Numbers start anywhere: a presentation from another node has its own number.
+        self._id = secrets.randbelow(1 << 30)
         self._view: str | None = None
         self._last = float("-inf")  # loop time of the last message
         self._timer: asyncio.TimerHandle | None = None
@@ -57,6 +77,7 @@ class Presenter:
         returns the presentation's number."""
         if who != self._who:
             self._id += 1
+            self._remote = False
             self._who = who
             self._view = view
             self._send()
@@ -80,6 +101,22 @@ class Presenter:
         self._view = None
         self._send()
 
+    def remote(self, node: str, ident: int, view: str | None) -> None:
+        """Another node's presentation of this stream started, changed or ended (``view``
+        ``None``): told to every viewer here, none of whom presents it."""
+        who = ("node", node)
+        if view is None:
+            if self._remote and self._who == who and self._id == ident:
+                self._who = None
+                self._view = None
+                self._send()
+            return
+        self._remote = True
+        self._who = who
+        self._id = ident
+        self._view = view
+        self._send()
+
     def close(self) -> None:
         """The server stops: a coalesced view still due is not sent."""
         if self._timer is not None:
@@ -99,3 +136,5 @@ class Presenter:
         self._last = asyncio.get_running_loop().time()
         # The presenter has its own answer (``presenting``) and knows what it shows.
         self._audience.tell(protocol.presenter_message(self._id, self.view), but=self._who)
+        if self._relay is not None and not self._remote:
+            self._relay(self._stream, self._id, self.view)

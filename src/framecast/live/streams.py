@@ -37,7 +37,7 @@ from framecast.live.frames import Frame
 from framecast.live.history import History, HistoryBudget
 from framecast.live.hub import Hub
 from framecast.live.pipeline import Numbering, Pipeline
-from framecast.live.presenter import Presenter
+from framecast.live.presenter import Presenter, Relay
 from framecast.live.snapshots import SNAPSHOTS_FOLDER
 from framecast.runtime.priority import LiveFirst
 from framecast.runtime.supervisor import Supervisor
@@ -72,6 +72,7 @@ class Stream:
         web_folder: Path,
         snapshot_folder: Path,
         has_source: bool = False,
+        relay: Relay | None = None,
     ) -> None:
         self.name = name
         self.hub = hub
@@ -88,7 +89,7 @@ class Stream:
         self.publisher: str | None = None
         #: The live viewers that hear who presents and the alerts (docs/together.md).
         self.audience = Audience()
-        self.presenter = Presenter(self.audience)
+        self.presenter = Presenter(self.audience, name, relay)
 
     @property
     def path(self) -> str:
@@ -125,10 +126,13 @@ class Streams:
         seqs: dict[str, int] | None = None,
         numbering: Numbering | None = None,
         on_frame: Callable[[Frame], None] | None = None,
+        on_view: Relay | None = None,
     ) -> None:
-        """``numbering`` and ``on_frame``: every pipeline's (a broker's, docs/scale-out.md)."""
+        """``numbering`` and ``on_frame``: every pipeline's (a broker's, docs/scale-out.md);
+        ``on_view``: every presenter's (a broker's, docs/together.md)."""
         self._numbering = numbering
         self._on_frame = on_frame
+        self._on_view = on_view
         self._settings = settings
         self._web_root = web_root
         self._executor = executor
@@ -238,6 +242,7 @@ class Streams:
             web_folder=web_folder,
             snapshot_folder=snapshots if default else snapshots / name,
             has_source=has_source,
+            relay=self._on_view,
         )
 
     # -- lifecycle (event loop) --------------------------------------------------------------

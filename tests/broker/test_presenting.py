@@ -1,0 +1,44 @@
+"""Presenting across nodes (docs/together.md): a presenter on one node is heard by the viewers
+of its stream on another node, and so is the end of the presentation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.broker.conftest import Redis, node, running, status, url
+from tests.conftest import next_json, until
+
+
+async def _presenter(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    while (message := await next_json(ws, 10))["type"] != "presenter":
+        pass
+    return message
+
+
+async def test_a_presenter_on_one_node_reaches_a_viewer_of_another(
+    redis: Redis, tmp_path: Path
+) -> None:
+    """A viewer of node B hears node A's presenter start, change its view and leave, with the
+    presentation's number A gave it; a viewer joining B meanwhile hears the current view."""
+    a, b = node(tmp_path, "a", redis.url), node(tmp_path, "b", redis.url)
+    async with running(a, b), aiohttp.ClientSession() as http:
+        await until(lambda: a.status()["broker"] == "ok" and b.status()["broker"] == "ok", 10)
+        async with http.ws_connect(url(b) + "/ws") as follower:
+            async with http.ws_connect(url(a) + "/ws") as presenter:
+                await presenter.send_str(json.dumps({"type": "present", "view": "zoom=2.000"}))
+                while (reply := await next_json(presenter, 10))["type"] != "presenting":
+                    pass
+                ident = reply["id"]
+                assert await _presenter(follower) == {
+                    "type": "presenter", "id": ident, "view": "zoom=2.000"
+                }  # fmt: skip
+                await presenter.send_str(json.dumps({"type": "present", "view": "zoom=3.000"}))
+                assert (await _presenter(follower))["view"] == "zoom=3.000"
+                async with http.ws_connect(url(b) + "/ws") as late:
+                    assert (await _presenter(late))["view"] == "zoom=3.000"
+            assert await _presenter(follower) == {"type": "presenter", "id": ident, "view": None}
+        assert (await status(http, url(b)))["broker"] == "ok"
