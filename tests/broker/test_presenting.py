@@ -23,7 +23,8 @@ async def test_a_presenter_on_one_node_reaches_a_viewer_of_another(
     redis: Redis, tmp_path: Path
 ) -> None:
     """A viewer of node B hears node A's presenter start, change its view and leave, with the
-    presentation's number A gave it; a viewer joining B meanwhile hears the current view."""
+    presentation's number A gave it; a viewer joining B meanwhile hears the current view; bad
+    messages on the views channel are skipped and counted."""
     a, b = node(tmp_path, "a", redis.url), node(tmp_path, "b", redis.url)
     async with running(a, b), aiohttp.ClientSession() as http:
         await until(lambda: a.status()["broker"] == "ok" and b.status()["broker"] == "ok", 10)
@@ -41,4 +42,17 @@ async def test_a_presenter_on_one_node_reaches_a_viewer_of_another(
                 async with http.ws_connect(url(b) + "/ws") as late:
                     assert (await _presenter(late))["view"] == "zoom=3.000"
             assert await _presenter(follower) == {"type": "presenter", "id": ident, "view": None}
+            # Views that are not views are counted and skipped; the follower hears nothing.
+            for junk in (
+                b"{",
+                b"[]",
+                b'{"node": "x", "stream": "default", "id": "1"}',
+                b'{"node": "x", "stream": "default", "id": 1, "view": "' + b"v" * 9000,
+            ):
+                await redis.command("PUBLISH", "framecast:views", junk)
+            await until(lambda: b.status()["broker_rejected"] >= 4, 10, "every bad view")
+            await redis.command(
+                "PUBLISH", "framecast:views", b'{"node":"x","stream":"default","id":7,"view":"z=1"}'
+            )
+            assert await _presenter(follower) == {"type": "presenter", "id": 7, "view": "z=1"}
         assert (await status(http, url(b)))["broker"] == "ok"
