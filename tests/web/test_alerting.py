@@ -160,9 +160,11 @@ async def test_a_hanging_hook_never_delays_the_viewers(work: Path, receiver: Rec
 
 
 def test_a_malformed_rule_or_webhook_stops_the_construction(work: Path) -> None:
-    """ImageServer(alerts=[...]) refuses a bad rule, and a webhook that is not http(s), with
-    one line naming it."""
+    """ImageServer(alerts=[...]) refuses a bad rule, a webhook that is not http(s), and a
+    frame.* rule without raw data, with one line naming it."""
     with pytest.raises(ConfigError, match=r"'cam1:temperature=>3'.*alerts="):
         ImageServer(work_folder=work, alerts=["temperature>25", "cam1:temperature=>3"])
     with pytest.raises(ConfigError, match=r"'ftp://ops/hook'.*alert_webhooks="):
         ImageServer(work_folder=work, alerts=["t>1"], alert_webhooks=["ftp://ops/hook"])
+    with pytest.raises(ConfigError, match=r"'frame.max>9'.*keep_raw=True"):
+        ImageServer(work_folder=work, alerts=["frame.max>9"], keep_raw=False)

@@ -48,13 +48,19 @@ Figures = Callable[[Frame], Awaitable[dict[str, Any] | None]]
 
 def check_alert_settings(settings: Settings) -> Watch:
     """The rules read, and the webhooks checked: a :class:`ConfigError` naming the first
-    that is wrong."""
+    that is wrong (or a ``frame.*`` rule that could never fire: ``keep_raw`` off)."""
     rules = []
     for text in settings.alerts:
         try:
-            rules.append(parse_rule(text))
+            rule = parse_rule(text)
         except RuleError as exc:
             raise ConfigError(f"{exc}; fix {spell('alerts')}") from None
+        if rule.on_frame and not settings.keep_raw:
+            raise ConfigError(
+                f"alert rule {text!r} needs the frames' statistics, which need their raw data; "
+                f"keep it ({spell('keep_raw', True)}) or watch a metadata key instead"
+            )
+        rules.append(rule)
     for url in settings.alert_webhooks:
         check_webhook(url)
     return Watch(rules, kept=settings.max_alerts_kept)
