@@ -43,7 +43,7 @@ from framecast.runtime.priority import BackgroundPool
 from framecast.runtime.supervisor import Supervisor
 from framecast.sources import Source, create_sources
 from framecast.web import listener, origins
-from framecast.web.alerting import Alerting, check_alert_settings
+from framecast.web.alerting import Alerting, alerted_elsewhere, check_alert_settings
 from framecast.web.app import build_app
 from framecast.web.context import Connections, WebContext
 from framecast.web.deepzoom import TILE_THREADS, tile_answer
@@ -145,7 +145,8 @@ class Running:
         # Before any thread exists: without the redis package this is a one-line ConfigError.
         broker = Broker(settings, commands) if settings.broker is not None else None
         watch = check_alert_settings(settings)
-        alerting = Alerting(settings, watch) if watch.rules else None
+        relay = broker.alerts.local if broker is not None else None
+        alerting = Alerting(settings, watch, relay=relay) if watch.rules else None
         encoder = ThreadPoolExecutor(settings.encode_threads, thread_name_prefix="framecast-encode")
         if broker is not None:
             broker.executor = encoder
@@ -200,6 +201,8 @@ class Running:
         assert broker is not None
         broker.answerer = responder(app, raw=raw_answer, analysis=analysis_answer, tile=tile_answer)
         context.ask_raw = broker.ask_raw
+        if context.alerts is not None:  # other nodes' alerts: kept, told to the viewers here
+            broker.alerts.alerted = alerted_elsewhere(context.streams, context.alerts)
         broker.start(context.supervisor, context.streams)
         self.commands.remote = broker.control
 

@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from framecast.broker import codec
+from framecast.broker.alertrelay import AlertRelay
 from framecast.broker.forwarding import NO_PUBLISHER, ControlForwarding
 from framecast.broker.inbox import Inbox
 from framecast.broker.nodechannel import MAX_REQUESTS, NodeChannel
@@ -150,6 +151,8 @@ class Broker:
             self._control, self._raw, self.limits, reject=self.reject, failed=self._failed
         )
         self._views = ViewRelay(self, max_view_bytes=settings.max_view_bytes, reject=self.reject)
+        #: Alerts fired here go out through it; other nodes' come in (docs/together.md).
+        self.alerts = AlertRelay(self, reject=self.reject)
         self._inbox = Inbox(
             self._frames.channel,
             self._own_channel,
@@ -160,7 +163,10 @@ class Broker:
             resumed=self._frames.resumed,
             io_timeout=IO_TIMEOUT,
             close_wait=SESSION_CLOSE_WAIT,
-            others={self._views.channel: self._views.received},
+            others={
+                self._views.channel: self._views.received,
+                self.alerts.channel: self.alerts.received,
+            },
         )
         self._bad = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
@@ -338,6 +344,7 @@ class Broker:
                 self._frames.fetch(client),
                 self._frames.publish(client),
                 self._views.publish(client),
+                self.alerts.publish(client),
                 self._health(client),
             )
         finally:

@@ -161,10 +161,14 @@ class Watch:
                     "time": round(time, 6),
                 }
             )
-        if fired:
-            kept = self._fired.setdefault(stream, deque(maxlen=self._kept))
-            kept.extend(fired)
+        for firing in fired:
+            self.record(firing)
         return fired
+
+    def record(self, firing: dict[str, Any]) -> None:
+        """Keep ``firing`` as its stream's newest (this node's, or another node's)."""
+        stream = str(firing["stream"])
+        self._fired.setdefault(stream, deque(maxlen=self._kept)).append(firing)
 
     def recent(self, stream: str) -> list[dict[str, Any]]:
         """The stream's kept firings, newest first."""

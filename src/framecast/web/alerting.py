@@ -35,7 +35,13 @@ from framecast.web.guards import check_viewer
 from framecast.web.streampaths import stream_of
 from framecast.web.webhooks import Webhooks, check_webhook
 
-__all__ = ["FIGURES_BACKLOG", "Alerting", "alerts_handler", "check_alert_settings"]
+__all__ = [
+    "FIGURES_BACKLOG",
+    "Alerting",
+    "alerted_elsewhere",
+    "alerts_handler",
+    "check_alert_settings",
+]
 
 log = logging.getLogger("framecast.alerts")
 
@@ -69,8 +75,16 @@ def check_alert_settings(settings: Settings) -> Watch:
 class Alerting:
     """The rules of a running server, what fired, and where firings go."""
 
-    def __init__(self, settings: Settings, watch: Watch) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        watch: Watch,
+        *,
+        relay: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        """``relay``: where this node's firings go for the other nodes (a broker's)."""
         self.watch = watch
+        self._relay = relay
         self.webhooks = Webhooks(
             settings.alert_webhooks,
             timeout=settings.alert_webhook_timeout,
@@ -133,9 +147,24 @@ class Alerting:
             if stream is not None:
                 stream.audience.tell(protocol.alert_message(firing))
             self.webhooks.post(firing)
+            if self._relay is not None:
+                self._relay(firing)
 
     async def close(self) -> None:
         await self.webhooks.close()
+
+
+def alerted_elsewhere(streams: Streams, watch: Watch) -> Callable[[dict[str, Any]], None]:
+    """What another node's firing does here (with a broker): kept, and told to the stream's
+    viewers; its webhooks were called by the node that made the frame."""
+
+    def alerted(firing: dict[str, Any]) -> None:
+        stream = streams.get(firing["stream"])
+        if stream is not None:
+            watch.record(firing)
+            stream.audience.tell(protocol.alert_message(firing))
+
+    return alerted
 
 
 async def alerts_handler(request: web.Request) -> web.Response:

@@ -1,5 +1,6 @@
-"""Presenting across nodes (docs/together.md): a presenter on one node is heard by the viewers
-of its stream on another node, and so is the end of the presentation."""
+"""Watching together across nodes (docs/together.md): a presenter on one node is heard by the
+viewers of its stream on another node, and so is the end of the presentation; an alert fired
+by the node that made the frame shows in the other node's viewers and list."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from tests.broker.conftest import Redis, node, running, status, url
-from tests.conftest import next_json, until
+from tests.conftest import gradient, next_json, until
 
 
 async def _presenter(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
@@ -56,3 +57,31 @@ async def test_a_presenter_on_one_node_reaches_a_viewer_of_another(
             )
             assert await _presenter(follower) == {"type": "presenter", "id": 7, "view": "z=1"}
         assert (await status(http, url(b)))["broker"] == "ok"
+
+
+async def test_an_alert_fired_on_one_node_reaches_the_viewers_of_another(
+    redis: Redis, tmp_path: Path
+) -> None:
+    """Node A makes the frame and fires the rule; a /ws viewer of node B gets the alert message
+    and B's <stream>/api/alerts lists it (A alone calls webhooks: B has no rules); bad
+    messages on the alerts channel are counted and skipped."""
+    a = node(tmp_path, "a", redis.url, alerts=["cam1:temperature>25"])
+    b = node(tmp_path, "b", redis.url)
+    async with running(a, b), aiohttp.ClientSession() as http:
+        a.publish(gradient(), {"temperature": 20}, stream="cam1")
+        await until(lambda: b._streams and b._streams.get("cam1"), 10, "cam1 on node B")
+        async with http.ws_connect(url(b) + "/s/cam1/ws") as viewer:
+            await until(lambda: b.status()["clients"] == 1, 10, "the viewer")
+            a.publish(gradient(), {"temperature": 30}, stream="cam1")
+            while (message := await next_json(viewer, 10))["type"] != "alert":
+                pass
+            assert (message["stream"], message["rule"], message["value"]) == (
+                "cam1", "cam1:temperature>25", 30
+            )  # fmt: skip
+        bad = b'{"node":"x","alert":{"stream":"cam1","seq":1,"rule":"r","key":"k","value":"hot",'
+        for junk in (b"{", b'{"node":"x"}', bad + b'"threshold":1,"time":1}'):
+            await redis.command("PUBLISH", "framecast:alerts", junk)
+        await until(lambda: b.status()["broker_rejected"] >= 3, 10, "every bad alert")
+        async with http.get(url(b) + "/s/cam1/api/alerts") as answer:
+            listed = await answer.json()
+        assert [(x["rule"], x["seq"]) for x in listed] == [("cam1:temperature>25", message["seq"])]
