@@ -17,8 +17,7 @@ __all__ = ["ServerOptions", "StreamOptions"]
 class ServerOptions(TypedDict, total=False):
     """The keyword arguments of ``ImageServer(...)``: :class:`Settings`' fields, by name.
 
-    Paths may be given as ``str``, and ``allowed_origins``, ``trusted_proxies``, ``alerts`` and
-    ``alert_webhooks`` as a
+    Paths may be given as ``str``, and ``allowed_origins`` and ``trusted_proxies`` as a
     comma-separated ``str`` or any iterable of strings; everything else has the field's type
     (a test checks it exactly).
     """

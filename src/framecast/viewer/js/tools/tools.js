@@ -184,14 +184,16 @@ export class Tools extends EventTarget {
     Object.assign(this.state, parseTools(hash));
     if (this.frame && this.state.reticle === "centre") this.state.reticle = this._centre();
     this._apply();
-    if (this.levelsOn !== wasOn) {
-      this.levels.forget();
-      this.dispatchEvent(new Event("sourcechange"));
-      if (this.levelsOn && this.frame) this.levels.histogram(this.frame);
-    } else if (this.levelsOn) {
-      this.levels.repaint();
-    }
+    if (this.levelsOn !== wasOn) this._levelsSwitched();
+    else if (this.levelsOn) this.levels.repaint();
     this._measure();
+  }
+
+  /** Levels were switched on or off: the frame on screen is shown again. */
+  _levelsSwitched() {
+    this.levels.forget();
+    this.dispatchEvent(new Event("sourcechange"));
+    if (this.levelsOn && this.frame) this.levels.histogram(this.frame);
   }
 
   /** The list of kept frames is known (again): a plotted key gets their values. */
@@ -266,11 +268,10 @@ export class Tools extends EventTarget {
           this.state.auto = true;
           this.state.open = true;
         }
-        this.levels.forget();
+        this.levels.forget();  // before the panel draws the histogram
         this._save();
         this._apply();
-        this.dispatchEvent(new Event("sourcechange"));
-        if (this.levelsOn && this.frame) this.levels.histogram(this.frame);
+        this._levelsSwitched();
         return;
       case "saturation": {
         state.saturation = !state.saturation;
@@ -281,13 +282,8 @@ export class Tools extends EventTarget {
         }
         this._save();
         this._apply();
-        if (switching) {
-          this.levels.forget();
-          this.dispatchEvent(new Event("sourcechange"));
-          if (this.frame) this.levels.histogram(this.frame);
-        } else {
-          this.levels.repaint();
-        }
+        if (switching) this._levelsSwitched();
+        else this.levels.repaint();
         return;
       }
       case "remove":
