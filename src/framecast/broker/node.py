@@ -51,6 +51,7 @@ from framecast.errors import ConfigError, spell
 from framecast.live.commands import Commands
 from framecast.live.frames import Frame
 from framecast.live.protocol import Command
+from framecast.live.shapes import ShapeLimits
 from framecast.live.streams import Streams
 from framecast.runtime.deadline import STOP_WAIT, cancel_all, within
 from framecast.runtime.supervisor import Supervisor
@@ -131,10 +132,13 @@ class Broker:
         self._ns = ns
         self._own_channel = self.channel(self.node)
         self.limits = codec.Limits(
-            max_frame_bytes=settings.max_ingest_bytes + settings.max_metadata_bytes,
+            max_frame_bytes=settings.max_ingest_bytes
+            + settings.max_metadata_bytes
+            + settings.max_overlay_bytes,
             max_metadata_bytes=settings.max_metadata_bytes,
             max_metadata_depth=settings.max_metadata_depth,
             max_pixels=settings.max_image_pixels,
+            shapes=ShapeLimits.of(settings),
         )
         self.state = "degraded"
         self.reason: str | None = "connecting"
