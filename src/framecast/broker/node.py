@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 from framecast.broker import codec
 from framecast.broker.forwarding import NO_PUBLISHER, ControlForwarding
 from framecast.broker.inbox import Inbox
+from framecast.broker.marksharing import MarkSharing
 from framecast.broker.nodechannel import MAX_REQUESTS, NodeChannel
 from framecast.broker.questions import Answerer, RawQuestions, no_publisher
 from framecast.broker.relay import FrameRelay
@@ -152,9 +153,12 @@ class Broker:
         self._own = NodeChannel(
             self._control, self._raw, self.limits, reject=self.reject, failed=self._failed
         )
+        #: The streams' shared marks (docs/together.md): the server sets its hooks.
+        self.marks = MarkSharing(self, max_marks=settings.max_marks)
         self._inbox = Inbox(
             self._frames.channel,
             self._own_channel,
+            others={self.marks.channel: self.marks.announced},
             announced=self._frames.announced,
             received=self._own.received,
             behind=self._frames.falling_behind,
@@ -330,10 +334,13 @@ class Broker:
             self._connected = True
             self._ok()
             self._frames.connected(client)
+            self.marks.connected()
             await _first_failure(
                 self._inbox.read(),
                 self._frames.fetch(client),
                 self._frames.publish(client),
+                self.marks.fetch(client),
+                self.marks.publish(client),
                 self._health(client),
             )
         finally:

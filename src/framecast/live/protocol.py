@@ -32,10 +32,12 @@ _orjson = _optional("orjson")
 __all__ = [
     "BAD_JSON",
     "DISCONNECT",
+    "MARKS",
     "UNKNOWN_COMMAND",
     "Command",
     "CommandError",
     "Described",
+    "Notice",
     "encode_reply",
     "json_bytes",
     "new_image_message",
@@ -47,6 +49,9 @@ __all__ = [
 ]
 
 DISCONNECT = json.dumps({"type": "disconnect"})
+#: ``{"type": "marks", "stream": NAME, "marks": [...]}``: the stream's shared marks, all of
+#: them, after each change (docs/together.md).
+MARKS = "marks"
 
 #: Replies to commands that cannot be dispatched (docs/control.md).
 BAD_JSON: dict[str, Any] = {"error": "bad json"}
@@ -148,6 +153,24 @@ def sse_event(event: str, data: str | bytes, *, event_id: int | None = None) -> 
         head = f"id: {event_id}\n{head}"
     body = data if isinstance(data, bytes) else data.encode()
     return head.encode() + body + b"\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message for the live viewers of a stream that is not a frame (its shared marks):
+    JSON text with a ``type``, rendered once for ``/ws`` (the text) and ``/events`` (an event
+    named after the type). Each says the whole state of its kind, so a viewer busy when
+    several come needs only the newest (the hub keeps one per kind per viewer)."""
+
+    kind: str
+    text: bytes
+    sse_event: bytes
+
+    @classmethod
+    def of(cls, kind: str, payload: dict[str, Any]) -> Notice:
+        """The notice of ``kind`` saying ``payload`` (plain JSON types)."""
+        text = json_bytes({"type": kind, **payload})
+        return cls(kind, text, sse_event(kind, text))
 
 
 # -- /control ----------------------------------------------------------------------------------
