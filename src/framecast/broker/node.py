@@ -133,9 +133,7 @@ class Broker:
         self._ns = ns
         self._own_channel = self.channel(self.node)
         self.limits = codec.Limits(
-            max_frame_bytes=settings.max_ingest_bytes
-            + settings.max_metadata_bytes
-            + settings.max_overlay_bytes,
+            max_frame_bytes=settings.max_ingest_bytes + settings.max_metadata_bytes,
             max_metadata_bytes=settings.max_metadata_bytes,
             max_metadata_depth=settings.max_metadata_depth,
             max_pixels=settings.max_image_pixels,

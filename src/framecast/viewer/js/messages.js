@@ -15,3 +15,7 @@ export const COMMANDS = Object.freeze({ snapshot: "snapshot_now", reset: "reset"
 
 /** The producer's own command the point tool sends (`server.on_command("point", …)`). */
 export const POINT = "point";
+
+/** `{"type": "marks", "stream", "marks": [...]}` on `ws`, and the `marks` event of `events`:
+ *  every shared mark of the stream, after each change (docs/together.md). */
+export const MARKS = "marks";
