@@ -85,9 +85,10 @@ def test_two_pages_see_the_same_mark_within_half_a_second(
         first, second = viewers
         second.page.evaluate(
             """() => { window.markSeen = new Promise(done => {
-                 const seen = () => document.querySelector('svg.shape-layer [data-group=shared] circle');
+                 const layer = document.querySelector('svg.shape-layer');
+                 const seen = () => layer.querySelector('[data-group=shared] circle');
                  new MutationObserver(() => { if (seen()) done(Date.now()); })
-                   .observe(document.querySelector('svg.shape-layer'), {childList: true, subtree: true});
+                   .observe(layer, {childList: true, subtree: true});
                }); }"""
         )
         start = second.page.evaluate("Date.now()")
