@@ -125,7 +125,7 @@ def test_overlays_are_drawn_with_their_frame_only_and_hidden_by_the_toggle(
 ) -> None:
     """A frame's overlays are drawn while it is live and gone with the next frame (which has
     none); looking back at it draws them again; o hides them (ov=0 in the URL) and shows
-    them again."""
+    them again; blinking draws them with their frame's turns only."""
     polygon = {"shape": "polygon", "points": [[10, 10], [60, 10], [30, 50]]}
     for (viewer,) in pages(chromium, server, 1):
         viewer.open()
@@ -146,3 +146,9 @@ def test_overlays_are_drawn_with_their_frame_only_and_hidden_by_the_toggle(
         viewer.page.keyboard.press("o")
         viewer.page.wait_for_selector(f"{OVERLAYS} circle")
         assert "ov=0" not in viewer.page.evaluate("location.hash")
+        viewer.page.keyboard.press("b")  # blink: frame 1 with its circle, frame 2 without
+        for present in (False, True, False):
+            viewer.page.wait_for_function(
+                "([s, p]) => Boolean(document.querySelector(s)) === p",
+                arg=[f"{OVERLAYS} circle", present],
+            )

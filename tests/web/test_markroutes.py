@@ -3,6 +3,7 @@ live viewers, deleted, kept across a restart; every bad input refused with nothi
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,17 @@ async def test_marks_survive_a_restart(work: Path, http: aiohttp.ClientSession) 
         assert await marks_of(http, base(again)) == [mark]
     finally:
         await again.astop()
+
+
+async def test_events_carry_the_marks_too(server: ImageServer, http: aiohttp.ClientSession) -> None:
+    """An /events client (the viewer's fallback) gets an ``event: marks`` with the stream's
+    marks after a change, as /ws does."""
+    async with http.get(base(server) + "/events") as stream:
+        await until(lambda: server.status()["clients"] == 1, what="events client")
+        async with http.post(base(server) + "/api/marks", data=json.dumps(CIRCLE)) as response:
+            mark = await response.json()
+        seen = b""
+        while b"event: marks\n" not in seen or not seen.endswith(b"\n\n"):
+            seen += await asyncio.wait_for(stream.content.readany(), 5)
+    data = seen.split(b"event: marks\ndata: ", 1)[1].split(b"\n", 1)[0]
+    assert json.loads(data) == {"type": "marks", "stream": "default", "marks": [mark]}

@@ -28,10 +28,13 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from framecast.errors import ShapeError, spell
 from framecast.live.metadata import text_depth
+
+if TYPE_CHECKING:
+    from framecast.config.settings import Settings
 
 __all__ = [
     "COLOUR_NAMES",
@@ -82,7 +85,7 @@ class ShapeLimits:
     max_bytes: int = 256 * 1024
 
     @classmethod
-    def of(cls, settings: Any) -> ShapeLimits:
+    def of(cls, settings: Settings) -> ShapeLimits:
         """The limits a server's settings set."""
         return cls(settings.max_overlays, settings.max_shape_points, settings.max_overlay_bytes)
 
