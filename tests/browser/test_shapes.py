@@ -75,8 +75,8 @@ def test_two_pages_see_the_same_mark_within_half_a_second(
 ) -> None:
     """A mark posted for the stream appears over the image of two open pages within 0.5 s
     (timed by the page's own clock); one made with the Mark tool (k, a click, a text) is
-    drawn in both; deleting it from the list removes it from both; a page opened afterwards
-    draws the marks left."""
+    drawn in both; deleting it from the list removes it from both; a drag draws a rectangle;
+    a page opened afterwards draws the marks left."""
     server.publish(np.full((160, 200), 90, np.uint8))
     for viewers in pages(chromium, server, 2):
         for viewer in viewers:
@@ -114,10 +114,21 @@ def test_two_pages_see_the_same_mark_within_half_a_second(
             viewer.page.wait_for_function(
                 "s => !document.querySelector(s)", arg=f"[data-id='{made[0]['id']}']"
             )
+
+        first.page.select_option("#tools-mark-shape", "rectangle")  # a drag draws one
+        first.page.once("dialog", lambda dialog: dialog.accept(""))
+        box = first.page.locator("#osd").bounding_box()
+        assert box is not None
+        # Below the banners at the top of the image (the "marked … for everyone" reply).
+        first.page.mouse.move(box["x"] + 200, box["y"] + 420)
+        first.page.mouse.down()
+        first.page.mouse.move(box["x"] + 260, box["y"] + 470, steps=5)
+        first.page.mouse.up()
+        second.page.wait_for_selector(f"{SHARED} rect[data-shape=rectangle]")
     for (late,) in pages(chromium, server, 1):
         late.open()
         late.page.wait_for_selector(f"{SHARED} [data-id='{mark['id']}']")
-        assert [s["shape"] for s in drawn(late, "shared")] == ["circle", "label"]
+        assert [s["shape"] for s in drawn(late, "shared")] == ["circle", "label", "rectangle"]
 
 
 def test_overlays_are_drawn_with_their_frame_only_and_hidden_by_the_toggle(
@@ -125,7 +136,8 @@ def test_overlays_are_drawn_with_their_frame_only_and_hidden_by_the_toggle(
 ) -> None:
     """A frame's overlays are drawn while it is live and gone with the next frame (which has
     none); looking back at it draws them again; o hides them (ov=0 in the URL) and shows
-    them again; blinking draws them with their frame's turns only."""
+    them again; blinking draws them with their frame's turns only. A mark made on frame 1
+    is drawn with frame 1 only."""
     polygon = {"shape": "polygon", "points": [[10, 10], [60, 10], [30, 50]]}
     for (viewer,) in pages(chromium, server, 1):
         viewer.open()
@@ -136,9 +148,16 @@ def test_overlays_are_drawn_with_their_frame_only_and_hidden_by_the_toggle(
         server.publish(np.full((160, 200), 200, np.uint8))
         viewer.wait_seq(2)
         viewer.page.wait_for_function("s => !document.querySelector(s)", arg=f"{OVERLAYS} circle")
+        # A mark made on frame 1 (seq 1) belongs to it: not drawn over frame 2.
+        mark = post_mark(server, {"shape": "point", "x": 5, "y": 5, "seq": 1})
+        on_frame_one = f"{SHARED} [data-id='{mark['id']}']"
+        viewer.page.wait_for_function("framecast.tools.marks.marks.length === 1")  # it is known
+        viewer.settle()
+        assert drawn(viewer, "shared") == []
         viewer.page.click("#btn-back")
         viewer.wait_seq(1)
         viewer.page.wait_for_selector(f"{OVERLAYS} circle")
+        viewer.page.wait_for_selector(on_frame_one)
         viewer.page.keyboard.press("o")
         viewer.page.wait_for_function("s => !document.querySelector(s)", arg=f"{OVERLAYS} circle")
         assert "ov=0" in viewer.page.evaluate("location.hash")
