@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from framecast import ImageServer
 from tests.conftest import LOCAL, base, next_json, until
@@ -56,26 +55,26 @@ async def test_a_mark_is_stored_listed_told_and_deleted(
         assert response.status == 404
 
 
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        ('{"shape": "star", "x": 1, "y": 2}', 'mark: shape is "star"; use one of circle'),
-        ('{"shape": "circle", "x": "a", "y": 2, "r": 3}', 'x is not a number ("a")'),
-        ('{"shape": "point", "x": 1, "y": 2, "text": "' + "t" * 201 + '"}', "201 characters"),
-        ('{"shape": "point", "x": 1, "y": 2, "seq": -1}', "seq is -1"),
-        ('{"shape": "point", "x": 1', "not valid JSON"),
-        ("[1, 2]", "mark is not a JSON object"),
-    ],
-)
+BAD_MARKS = [
+    ('{"shape": "star", "x": 1, "y": 2}', 'mark: shape is "star"; use one of circle'),
+    ('{"shape": "circle", "x": "a", "y": 2, "r": 3}', 'x is not a number ("a")'),
+    ('{"shape": "point", "x": 1, "y": 2, "text": "' + "t" * 201 + '"}', "201 characters"),
+    ('{"shape": "point", "x": 1, "y": 2, "seq": -1}', "seq is -1"),
+    ('{"shape": "point", "x": 1', "not valid JSON"),
+    ("[1, 2]", "mark is not a JSON object"),
+]
+
+
 async def test_each_bad_mark_is_a_400_and_nothing_is_stored(
-    server: ImageServer, http: aiohttp.ClientSession, body: str, message: str
+    server: ImageServer, http: aiohttp.ClientSession
 ) -> None:
     """Unknown shape, a coordinate that is not a number, text over 200 characters, a bad
     seq, broken JSON: 400 with the one line that says so; the stream keeps no mark."""
-    async with http.post(base(server) + "/api/marks", data=body) as response:
-        assert response.status == 400
-        error = (await response.json())["error"]
-    assert message in error and error.endswith("nothing was stored")
+    for body, message in BAD_MARKS:
+        async with http.post(base(server) + "/api/marks", data=body) as response:
+            assert response.status == 400, body
+            error = (await response.json())["error"]
+        assert message in error and error.endswith("nothing was stored"), error
     assert await marks_of(http, base(server)) == []
 
 
