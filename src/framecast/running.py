@@ -142,6 +142,7 @@ class Running:
             MarkBook.load,
             settings.work_folder / MARKS_FOLDER,
             max_marks=settings.max_marks,
+            max_bytes=settings.max_mark_bytes,
             limits=ShapeLimits.of(settings),
         )
 

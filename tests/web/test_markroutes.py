@@ -80,9 +80,9 @@ async def test_each_bad_mark_is_a_400_and_nothing_is_stored(
 
 async def test_limits_on_count_and_size(work: Path, http: aiohttp.ClientSession) -> None:
     """One mark more than max_marks is a 400 naming the setting; a body over
-    max_overlay_bytes is a 413; in both cases nothing more is stored."""
+    max_mark_bytes is a 413; in both cases nothing more is stored."""
     server = ImageServer(
-        work_folder=work, port=0, displayed_address=LOCAL, max_marks=2, max_overlay_bytes=500
+        work_folder=work, port=0, displayed_address=LOCAL, max_marks=2, max_mark_bytes=500
     )
     await server.astart()
     try:
@@ -96,7 +96,7 @@ async def test_limits_on_count_and_size(work: Path, http: aiohttp.ClientSession)
         big = json.dumps({**CIRCLE, "text": "x" * 100, "pad": " " * 600})
         async with http.post(url, data=big) as response:
             assert response.status == 413
-            assert "max_overlay_bytes" in (await response.json())["error"]
+            assert "max_mark_bytes" in (await response.json())["error"]
         assert len(await marks_of(http, base(server))) == 2
     finally:
         await server.astop()

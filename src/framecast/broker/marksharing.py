@@ -4,11 +4,11 @@ Each stream's marks are a Redis hash ``{ns}:marks:{stream}`` (a mark's id → th
 so that two nodes adding marks at once both keep theirs. A change made on this node (a mark
 added or deleted) waits in a bounded outbox and goes out as ``HSET``/``HDEL`` followed by an
 announcement ``{"stream", "node"}`` on ``{ns}:marks``; every other node then reads the hash
-(its length first: no more than ``max_marks`` are read) and hands the marks, each checked
-again like any input from outside, to :attr:`MarkSharing.received`, which stores and shows
-them. On every (re)connection the node reads the marks of each of its streams; a stream
-the broker holds no marks for gets this node's own (the first node of a broker brings its
-marks along).
+(its length first: no more than ``max_marks`` are read, none larger than ``max_mark_bytes``)
+and hands the marks, each checked again like any input from outside, to
+:attr:`MarkSharing.received`, which stores and shows them. On every (re)connection the node
+reads the marks of each of its streams; a stream the broker holds no marks for gets this
+node's own (the first node of a broker brings its marks along).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ OUTBOX = 1000
 #: Streams whose marks wait to be read at most (a flood of made-up names goes no further).
 MAX_WANTED = 1000
 _ANNOUNCEMENT_BYTES = 200
+_STORED_EXTRA = 200
 
 #: What a node does with the marks another node changed: stream name, the marks as stored.
 Received = Callable[[str, list[object]], Awaitable[None]]
@@ -44,9 +45,12 @@ Held = Callable[[str], list[dict[str, Any]]]
 class MarkSharing:
     """The marks' part of a node's link (see the module docstring)."""
 
-    def __init__(self, link: Link, *, max_marks: int) -> None:
+    def __init__(self, link: Link, *, max_marks: int, max_bytes: int) -> None:
+        """``max_marks`` and ``max_bytes``: the node's ``max_marks`` and ``max_mark_bytes``."""
         self._link = link
         self._max_marks = max_marks
+        #: A stored mark is its JSON as a node sent it, plus its id and times.
+        self._max_bytes = max_bytes + _STORED_EXTRA
         self.channel = f"{link.namespace}:marks"
         #: (stream, id, the mark's JSON or None for a deletion), oldest first.
         self._outbox: deque[tuple[str, str, bytes | None]] = deque(maxlen=OUTBOX)
@@ -145,6 +149,8 @@ class MarkSharing:
         marks: list[object] = []
         try:
             for value in stored.values():
+                if len(value) > self._max_bytes:
+                    raise ValueError(f"a mark of {len(value)} bytes, over max_mark_bytes")
                 marks.append(json.loads(value))
         except ValueError as exc:
             link.reject("the marks of a stream", exc)

@@ -152,7 +152,9 @@ class Broker:
             self._control, self._raw, self.limits, reject=self.reject, failed=self._failed
         )
         #: The streams' shared marks (docs/together.md): the server sets its hooks.
-        self.marks = MarkSharing(self, max_marks=settings.max_marks)
+        self.marks = MarkSharing(
+            self, max_marks=settings.max_marks, max_bytes=settings.max_mark_bytes
+        )
         self._inbox = Inbox(
             self._frames.channel,
             self._own_channel,

@@ -54,6 +54,7 @@ class ServerOptions(TypedDict, total=False):
     max_overlays: int
     max_shape_points: int
     max_overlay_bytes: int
+    max_mark_bytes: int
     max_marks: int
     max_command_rate: float
     max_command_burst: int

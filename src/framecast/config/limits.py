@@ -113,9 +113,16 @@ class LimitSettings:
     max_overlay_bytes: int = field(
         default=256 * 1024,
         metadata=option(
-            help="Largest JSON text of one image's overlays, or of one mark.",
+            help="Largest JSON text of one image's overlays.", group="limits", at_least=1
+        ),
+    )
+    max_mark_bytes: int = field(
+        default=4096,
+        metadata=option(
+            help="Largest JSON text of one shared mark (every viewer gets all of a stream's "
+            "marks at each change: at most max_marks of these).",
             group="limits",
-            at_least=1,
+            at_least=64,
         ),
     )
     max_marks: int = field(

@@ -47,10 +47,14 @@ class MarkBook:
     """Every stream's marks (see the module docstring). Event loop, except :meth:`load` and
     :meth:`write` (a worker thread)."""
 
-    def __init__(self, folder: Path | None, *, max_marks: int, limits: ShapeLimits) -> None:
-        """``folder``: where the files go (``None``: nowhere, marks live in memory only)."""
+    def __init__(
+        self, folder: Path | None, *, max_marks: int, max_bytes: int, limits: ShapeLimits
+    ) -> None:
+        """``folder``: where the files go (``None``: nowhere, marks live in memory only);
+        ``max_bytes``: the largest mark's JSON (``max_mark_bytes``)."""
         self.folder = folder
         self.max_marks = max_marks
+        self.max_bytes = max_bytes
         self.limits = limits
         self._marks: dict[str, dict[str, dict[str, Any]]] = {}
         self._versions: dict[str, int] = {}
@@ -58,9 +62,9 @@ class MarkBook:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, folder: Path, *, max_marks: int, limits: ShapeLimits) -> MarkBook:
+    def load(cls, folder: Path, *, max_marks: int, max_bytes: int, limits: ShapeLimits) -> MarkBook:
         """The marks kept in ``folder`` (blocking: run it in a thread)."""
-        book = cls(folder, max_marks=max_marks, limits=limits)
+        book = cls(folder, max_marks=max_marks, max_bytes=max_bytes, limits=limits)
         if not folder.is_dir():
             return book
         for path in sorted(folder.glob("*.json")):
@@ -95,7 +99,7 @@ class MarkBook:
     def parse(self, body: bytes) -> dict[str, Any]:
         """A new mark from a request's JSON ``body`` (a shape and an optional ``seq``),
         checked but not stored; :class:`ShapeError` names what is wrong."""
-        value = parse_json(body, "mark", max_bytes=self.limits.max_bytes, depth=3)
+        value = parse_json(body, "mark", max_bytes=self.max_bytes, depth=3)
         mark = check_shape(value, max_points=self.limits.max_points, where="mark", extra=["seq"])
         mark["seq"] = _seq(value.get("seq"))
         return mark

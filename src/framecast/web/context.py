@@ -125,7 +125,7 @@ class WebContext:
     #: Every stream's shared marks (docs/together.md); the server's are read from its work
     #: folder at start.
     marks: MarkBook = field(
-        default_factory=lambda: MarkBook(None, max_marks=1000, limits=ShapeLimits())
+        default_factory=lambda: MarkBook(None, max_marks=1000, max_bytes=4096, limits=ShapeLimits())
     )
 
     def __post_init__(self) -> None:

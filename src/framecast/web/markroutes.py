@@ -4,7 +4,7 @@ stream, oldest first), ``POST <stream>/api/marks`` (one mark; answered 201 with 
 
 Reading needs what viewing needs (the viewer token when one is set); changing needs the
 operator token when one is set (:func:`~framecast.web.guards.check_operator`), and a browser
-page of this server's own origin. A body over ``max_overlay_bytes`` is refused (413) before
+page of this server's own origin. A body over ``max_mark_bytes`` is refused (413) before
 it is read whole, one not received within ``body_timeout`` s answers 408; a mark that is not
 a shape framecast draws, or one more than ``max_marks`` on the stream, answers 400 with the
 one line that says why, and nothing is stored.
@@ -66,13 +66,13 @@ def _may_change(request: web.Request, context: WebContext, what: str) -> Stream:
 
 
 async def _body(request: web.Request, context: WebContext) -> bytes | web.Response:
-    """The request's body, or the refusal to answer: 413 over ``max_overlay_bytes`` (before
+    """The request's body, or the refusal to answer: 413 over ``max_mark_bytes`` (before
     it is read when its length is declared), 408 when it is not received in time."""
     settings = context.settings
-    limit = settings.max_overlay_bytes
+    limit = settings.max_mark_bytes
     too_big = _refusal(
         413,
-        f"a mark is at most {limit} bytes of JSON (max_overlay_bytes); send a smaller one",
+        f"a mark is at most {limit} bytes of JSON (max_mark_bytes); send a smaller one",
     )
     if request.content_length is not None and request.content_length > limit:
         too_big.force_close()
