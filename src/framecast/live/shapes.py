@@ -75,13 +75,15 @@ _DEPTH = 4
 
 @dataclass(frozen=True, slots=True)
 class ShapeLimits:
-    """What one frame's overlays (or one mark) may hold (the server's settings)."""
+    """What one frame's overlays (and, but for its bytes, one mark) may hold (the server's
+    settings)."""
 
     #: Shapes in one frame's overlays (``max_overlays``).
     max_shapes: int = 1000
     #: Points of one line or polygon (``max_shape_points``).
     max_points: int = 1000
-    #: Bytes of the JSON text of one frame's overlays or of one mark (``max_overlay_bytes``).
+    #: Bytes of the JSON text of one frame's overlays (``max_overlay_bytes``; a mark's
+    #: are ``max_mark_bytes``, :class:`~framecast.live.markbook.MarkBook`'s).
     max_bytes: int = 256 * 1024
 
     @classmethod
