@@ -135,7 +135,7 @@ def test_overlays_are_drawn_with_their_frame_only_and_hidden_by_the_toggle(
     chromium: Any, server: ImageServer
 ) -> None:
     """A frame's overlays are drawn while it is live and gone with the next frame (which has
-    none); looking back at it draws them again; o hides them (ov=0 in the URL) and shows
+    none); looking back at it draws them again; y hides them (ov=0 in the URL) and shows
     them again; blinking draws them with their frame's turns only. A mark made on frame 1
     is drawn with frame 1 only."""
     polygon = {"shape": "polygon", "points": [[10, 10], [60, 10], [30, 50]]}
@@ -158,11 +158,11 @@ def test_overlays_are_drawn_with_their_frame_only_and_hidden_by_the_toggle(
         viewer.wait_seq(1)
         viewer.page.wait_for_selector(f"{OVERLAYS} circle")
         viewer.page.wait_for_selector(on_frame_one)
-        viewer.page.keyboard.press("o")
+        viewer.page.keyboard.press("y")
         viewer.page.wait_for_function("s => !document.querySelector(s)", arg=f"{OVERLAYS} circle")
         assert "ov=0" in viewer.page.evaluate("location.hash")
         assert viewer.page.get_attribute("[data-tool=overlays]", "aria-pressed") == "false"
-        viewer.page.keyboard.press("o")
+        viewer.page.keyboard.press("y")
         viewer.page.wait_for_selector(f"{OVERLAYS} circle")
         assert "ov=0" not in viewer.page.evaluate("location.hash")
         viewer.page.keyboard.press("b")  # blink: frame 1 with its circle, frame 2 without

@@ -1,9 +1,12 @@
 // The stream's shared marks in the viewer (docs/together.md): drawn for everyone (the shape
-// layer's "shared" group), the Mark tool that makes one — a click places a point, a drag a
+// layer's "shared" group; the layer, shapes.js, also draws the producer's overlays of the
+// frame on screen), the Mark tool that makes one — a click places a point, a drag a
 // circle, rectangle or line (as chosen), then a short text — and the list that deletes
 // them. A mark made while looking back at a history frame belongs to that frame and is drawn
 // with it only. The network is the caller's: it hands `api` ({list, add, remove}), built on
 // the transport; the marks themselves arrive from the live channel (received()).
+
+import { ShapeLayer } from "./shapes.js";
 
 const DRAG_SHAPES = ["circle", "rectangle", "line"];
 const MAX_TEXT = 200;
@@ -16,12 +19,12 @@ const SECTION = `
 const round = (v) => Math.round(v * 10) / 10;
 
 export class MarkTool {
-  /** `root`: the element the marks' section is laid in (the tools panel); `layer`: the
-   *  ShapeLayer; `overlay`: the ToolOverlay (screen to image pixels); `view`: the ImageView;
-   *  `api`: {list(), add(mark), remove(id)} → {status, data}; `say(text, bad)`: a line for
+  /** `root`: the element the marks' section is laid in (the tools panel); `view`: the
+   *  ImageView (the shape layer is laid over it); `overlay`: the ToolOverlay (screen to image
+   *  pixels); `api`: {list(), add(mark), remove(id)} → {status, data}; `say(text, bad)`: a line for
    *  the user. */
-  constructor(root, { view, layer, overlay, api, say }) {
-    this.layer = layer;
+  constructor(root, { view, overlay, api, say }) {
+    this.layer = new ShapeLayer(view);
     this.overlay = overlay;
     this.api = api;
     this.say = say;
@@ -55,9 +58,12 @@ export class MarkTool {
     this.layer.set("draft", []);
   }
 
-  /** The frame on screen: {seq, latest}; the marks of another history frame are not drawn. */
-  shown(frame) {
+  /** The frame on screen: {seq, latest, width, height}, and its `overlays` (drawn with it
+   *  only); the marks of another history frame are not drawn. */
+  shown(frame, overlays) {
     this.frame = frame;
+    this.layer.setSize(frame.width, frame.height);
+    this.layer.set("overlays", Array.isArray(overlays) ? overlays : []);
     this._render();
   }
 

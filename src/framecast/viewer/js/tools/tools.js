@@ -6,7 +6,6 @@
 // the URL fragment. Its root is the image section it lays its box in.
 
 import { ToolOverlay } from "./overlay.js";
-import { ShapeLayer } from "./shapes.js";
 import { MarkTool } from "./marks.js";
 import { Figures, LINE_FIGURES, REGION_FIGURES } from "./figures.js";
 import { Levels } from "./levels.js";
@@ -34,7 +33,7 @@ const PANEL = `
       <button type="button" data-tool="line" aria-pressed="false" title="Draw or move a line (/)">Line</button>
       <button type="button" data-tool="point" aria-pressed="false" title="Send a pixel to the producer (p)" hidden>Point</button>
       <button type="button" data-tool="levels" aria-pressed="false" title="Levels on the raw data (c)">Levels</button>
-      <button type="button" data-tool="overlays" aria-pressed="true" title="Show or hide the producer's overlays (o)">Overlays</button>
+      <button type="button" data-tool="overlays" aria-pressed="true" title="Show or hide the producer's overlays (y)">Overlays</button>
       <button type="button" data-tool="mark" aria-pressed="false" title="Place a mark every viewer sees (k)">Mark</button>
     </div>
     <div class="tools-levels" id="tools-levels" hidden>
@@ -74,8 +73,7 @@ export class Tools extends EventTarget {
   /** `host`: the image section (the root the tools' box is laid in); `view`: the
    *  ImageView; `banners`: the Banners over the image; `help`: the page's HelpDialog (the
    *  tools list their keys in it), or null; `stream`: this page's stream; `keptFrames()`:
-   *  the frames the server keeps; `marksApi`: the shared marks' requests ({list, add,
-   *  remove}, tools/marks.js).
+   *  the frames the server keeps; `marksApi`: the shared marks' requests (tools/marks.js).
    *  Event "sourcechange": levels were switched on or off, the frame on screen should be
    *  shown again (with `tilesFor` and `keySuffix`). */
   constructor(host, { view, banners, help = null, stream, keptFrames = () => [], marksApi }) {
@@ -111,11 +109,8 @@ export class Tools extends EventTarget {
       keptFrames, frame: () => this.frame,
     });
     this.overlay = new ToolOverlay(view, { scaleBarFor: (scale) => this._scaleBar(scale) });
-    this.shapes = new ShapeLayer(view);
-    this.marks = new MarkTool(this.el.panel, {
-      view, layer: this.shapes, overlay: this.overlay, api: marksApi,
-      say: (text, bad) => this.reply.say(text, { bad, forMs: 8000 }),
-    });
+    this.marks = new MarkTool(this.el.panel, { view, overlay: this.overlay, api: marksApi, say: (text, bad) => this.reply.say(text, { bad, forMs: 8000 }) });
+    this.shapes = this.marks.layer;  // the producer's overlays and the marks, over the image
     this.levels = new Levels({ view, box, state: this.state, frame: () => this.frame, save: () => this._save() });
     this.readout = new Readout(host, {
       table: this.el.pixels, state: this.state, toScreen: (x, y) => this.overlay.toScreen(x, y),
@@ -149,9 +144,7 @@ export class Tools extends EventTarget {
     };
     this.levels.markShown(this.frame.seq);
     this.overlay.setSize(this.frame.width, this.frame.height);
-    this.shapes.setSize(this.frame.width, this.frame.height);
-    this.shapes.set("overlays", Array.isArray(own.overlays) ? own.overlays : []);  // this frame's only
-    this.marks.shown(this.frame);
+    this.marks.shown(this.frame, own.overlays);  // this frame's overlays only
     if (this.state.reticle === "centre") this.state.reticle = this._centre();
     this._clampMarks();
     this._marks();
