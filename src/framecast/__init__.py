@@ -27,6 +27,7 @@ from framecast.errors import (
     ImageError,
     PortInUseError,
     ServerStateError,
+    ShapeError,
     SourceError,
 )
 from framecast.remote.client import Client
@@ -43,6 +44,7 @@ __all__ = [
     "PortInUseError",
     "ServerStateError",
     "Settings",
+    "ShapeError",
     "SourceError",
     "__version__",
 ]

@@ -11,6 +11,7 @@ went wrong and what to do about it::
     ├── ImageError           an image given to publish() or found by a source is unusable
     │   └── ImageTooLargeError   its header claims more pixels than max_image_pixels
     ├── MetadataError        metadata too deep or too large (max_metadata_depth/_bytes)
+    ├── ShapeError           an overlay or a mark framecast cannot draw (docs/together.md)
     ├── SourceError          a source (folder, ZeroMQ stream, simulator) cannot deliver
     ├── ClientError          framecast.Client got no answer or a refusal from the server
     └── ServerStateError     the call does not fit the server's state (publish before start)
@@ -38,6 +39,7 @@ __all__ = [
     "MetadataError",
     "PortInUseError",
     "ServerStateError",
+    "ShapeError",
     "SourceError",
     "StreamLimitError",
     "spell",
@@ -138,6 +140,11 @@ class ImageTooLargeError(ImageError):
 
 class MetadataError(FramecastError, ValueError):
     """Metadata nests too deep or is too large; the message names the limit."""
+
+
+class ShapeError(FramecastError, ValueError):
+    """An overlay or a mark is not a shape framecast can draw (unknown shape, a coordinate
+    that is not a number, text too long, too many); the message names the field."""
 
 
 class SourceError(FramecastError):

@@ -34,7 +34,9 @@ from framecast.live import webfolder
 from framecast.live.commands import Commands
 from framecast.live.counters import ServerCounters
 from framecast.live.frames import Frame
+from framecast.live.markbook import MARKS_FOLDER, MarkBook
 from framecast.live.pipeline import Pipeline
+from framecast.live.shapes import ShapeLimits
 from framecast.live.streams import Streams
 from framecast.network import address
 from framecast.network.clientaddress import parse_networks
@@ -48,6 +50,7 @@ from framecast.web.app import build_app
 from framecast.web.context import Connections, WebContext
 from framecast.web.deepzoom import TILE_THREADS, tile_answer
 from framecast.web.downloads import raw_answer
+from framecast.web.markroutes import received as marks_received
 from framecast.web.numbers import analysis_answer
 from framecast.web.peerdownloads import responder
 
@@ -141,6 +144,13 @@ class Running:
         web_root = webfolder.prepare_folder(settings.web_root, "web folder")
         ssl_context = listener.tls_context(settings)
         placeholder = await asyncio.to_thread(_prepare_web_folder, web_root)
+        marks = await asyncio.to_thread(
+            MarkBook.load,
+            settings.work_folder / MARKS_FOLDER,
+            max_marks=settings.max_marks,
+            max_bytes=settings.max_mark_bytes,
+            limits=ShapeLimits.of(settings),
+        )
 
         # Before any thread exists: without the redis package this is a one-line ConfigError.
         broker = Broker(settings, commands) if settings.broker is not None else None
@@ -170,6 +180,7 @@ class Running:
                 streams.create(name, has_source=True)
             context = _context(settings, streams, commands, broker, pools, placeholder)
             context.alerts = watch
+            context.marks = marks  # read from the work folder above
             app = build_app(context, tiles=pools.tiles)
             runner, port = await listener.listen(app, settings, ssl_context)
             try:
@@ -203,6 +214,8 @@ class Running:
         context.ask_raw = broker.ask_raw
         if context.alerts is not None:  # other nodes' alerts: kept, told to the viewers here
             broker.alerts.alerted = alerted_elsewhere(context.streams, context.alerts)
+        broker.marks.received = functools.partial(marks_received, context)
+        broker.marks.held = context.marks.listing
         broker.start(context.supervisor, context.streams)
         self.commands.remote = broker.control
 

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -30,6 +30,7 @@ from framecast.errors import ConfigError, ServerStateError, spell
 from framecast.live.commands import Commands, Handler
 from framecast.live.frames import Incoming
 from framecast.live.metadata import check_value as check_metadata
+from framecast.live.shapes import ShapeLimits, check_overlays
 from framecast.live.streams import Streams
 from framecast.running import Address, Running
 from framecast.web import listener
@@ -173,7 +174,12 @@ class ImageServer:
 
     # -- publishing -----------------------------------------------------------------------------
     def publish(
-        self, image: Any, metadata: Mapping[str, Any] | None = None, *, stream: str = "default"
+        self,
+        image: Any,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        stream: str = "default",
+        overlays: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         """Show ``image`` to every viewer of ``stream``. Thread-safe; returns at once.
 
@@ -188,6 +194,12 @@ class ImageServer:
         ``max_metadata_depth`` or larger than ``max_metadata_bytes`` (in both cases nothing
         already published changes) and :class:`~framecast.errors.ServerStateError` when not
         running.
+
+        ``overlays``: shapes the viewer draws over this image only (circles, rectangles,
+        lines, polygons, points and texts in its pixels, docs/together.md), e.g.
+        ``[{"shape": "circle", "x": 512, "y": 384, "r": 12, "text": "beam"}]``; a shape it
+        cannot draw raises :class:`~framecast.errors.ShapeError` naming it, and nothing is
+        published.
         """
         current = self._running
         if current is None:
@@ -208,8 +220,11 @@ class ImageServer:
             max_depth=self.settings.max_metadata_depth,
             max_bytes=self.settings.max_metadata_bytes,
         )
+        shapes = check_overlays(overlays, ShapeLimits.of(self.settings))
         target = current.streams.create(stream)
-        target.pipeline.submit(Incoming(load=lambda: image, metadata=meta, time=time.time()))
+        target.pipeline.submit(
+            Incoming(load=lambda: image, metadata=meta, time=time.time(), overlays=shapes)
+        )
 
     def on_command(self, name: str, handler: Handler) -> None:
         """Let ``/control`` clients send ``{"cmd": name, ...}``; works before and after start.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 import sys
@@ -27,10 +28,15 @@ from framecast.broker.relay import FrameRelay
 from framecast.config.settings import Settings
 from framecast.errors import ConfigError
 from framecast.live.protocol import Command
+from framecast.live.shapes import ShapeLimits
 from tests.broker.test_forwarding import _foreign_frame
 
 LIMITS = Limits(
-    max_frame_bytes=1 << 20, max_metadata_bytes=4096, max_metadata_depth=4, max_pixels=10**6
+    max_frame_bytes=1 << 20,
+    max_metadata_bytes=4096,
+    max_metadata_depth=4,
+    max_pixels=10**6,
+    shapes=ShapeLimits(max_bytes=0),  # no overlays: metadata alone fills data.json's room
 )
 
 
@@ -204,3 +210,18 @@ def test_a_frame_is_fetched_only_when_its_counter_says_it_was_made(
     shared counter has given, or when the counter is past what is shown; never for a
     forged number alone."""
     assert FrameRelay._due(announced, counter, shown) is due
+
+
+def test_overlays_cross_with_their_frame_and_bad_ones_are_refused() -> None:
+    """A frame's overlays reach the other node as published; overlays another node could
+    not have sent (a shape that cannot be drawn) refuse the frame with one line."""
+    circle = {"shape": "circle", "x": 2, "y": 1, "r": 1, "text": "beam", "colour": "#0f0"}
+    original = _foreign_frame("cam1", 7)
+    original = type(original)(**{**_fields(original), "overlays": (circle,)})
+    limits = dataclasses.replace(LIMITS, shapes=ShapeLimits())
+    _node, copy = decode_frame(encode_frame(original, "node-1"), "cam1", limits)
+    assert copy.overlays == (circle,)
+    assert json.loads(copy.renderings.data_json)["framecast"]["overlays"] == [circle]
+    blob = _edit(encode_frame(original, "node-1"), b'"circle"', b'"star!!"')
+    with pytest.raises(WireError, match='its overlays cannot be drawn: overlay 0: shape is "star'):
+        decode_frame(blob, "cam1", limits)

@@ -18,14 +18,14 @@ ROOT = JS.parents[3]
 NAMES = (
     "return {newImage: m.NEW_IMAGE, disconnect: m.DISCONNECT, commands: m.COMMANDS,"
     " point: m.POINT, together: [m.PRESENT, m.STOP_PRESENTING, m.PRESENTING, m.PRESENTER,"
-    " m.ALERT]};"
+    " m.ALERT], marks: m.MARKS};"
 )
 #: A message name written out, a command sent under a name written in place, a type compared
 #: with a name written in place.
 WRITTEN = [
     re.compile(
         r"""(["'`])(new_image|disconnect|snapshot_now|present|stop_presenting|presenting"""
-        r"""|presenter|alert)\1"""
+        r"""|presenter|alert|marks)\1"""
     ),
     re.compile(r"cmd:\s*[\"'`]\w+"),
     re.compile(r"\btype\s*===?\s*[\"'`]\w+"),
@@ -65,6 +65,9 @@ def test_the_viewer_spells_the_messages_as_the_server_does() -> None:
     assert js["newImage"] == json.loads(protocol.new_image_text(_Frame()))["type"]
     assert js["disconnect"] == json.loads(protocol.DISCONNECT)["type"]
     assert sse_event_names() == {js["newImage"], js["disconnect"]}
+    marks = protocol.Notice.of(protocol.MARKS, {"marks": []})
+    assert js["marks"] == protocol.MARKS == json.loads(marks.text)["type"]
+    assert marks.sse_event.startswith(f"event: {js['marks']}\n".encode())
     assert sorted(js["commands"].values()) == sorted(BUILTIN_COMMANDS)
     docs = (ROOT / "docs" / "viewer.md").read_text()
     assert f'`{{"cmd": "{js["point"]}"' in docs

@@ -194,7 +194,7 @@ def test_auto_levels_leave_out_the_extremes(page_open: Viewer) -> None:
     assert got == {"black": 10, "white": 30}
 
 
-HASH = "#zoom=4.000&x=0.5&y=0.25&tools=1&ret=12,34&bar=1&roi=1,2,30,40&line=0,0,9,9&plot=temp&th=above:30.5&lv=100,4000.5&st=asinh&cm=viridis&auto=1"  # noqa: E501
+HASH = "#zoom=4.000&x=0.5&y=0.25&tools=1&ret=12,34&bar=1&roi=1,2,30,40&line=0,0,9,9&plot=temp&th=above:30.5&lv=100,4000.5&st=asinh&cm=viridis&auto=1&ov=0"  # noqa: E501
 
 
 def test_tool_state_round_trips_through_the_fragment(page_open: Viewer) -> None:
@@ -213,6 +213,7 @@ def test_tool_state_round_trips_through_the_fragment(page_open: Viewer) -> None:
     assert state["threshold"] == {"direction": "above", "value": 30.5}
     assert state["levels"] == {"black": 100, "white": 4000.5}
     assert (state["stretch"], state["colormap"], state["auto"]) == ("asinh", "viridis", True)
+    assert state["overlays"] is False  # ov=0: the producer's overlays hidden (docs/together.md)
     assert again.startswith("#zoom=4.000&x=0.5&y=0.25&")
     assert sorted(again[1:].split("&")) == sorted(HASH[1:].split("&"))
 
@@ -227,6 +228,7 @@ def test_malformed_tool_state_is_ignored(page_open: Viewer) -> None:
     assert got["reticle"] is None and got["region"] is None and got["line"] is None
     assert got["threshold"] is None and got["levels"] is None
     assert (got["stretch"], got["colormap"]) == ("linear", "grey")
+    assert got["overlays"] is True  # shown unless ov=0 says otherwise
 
 
 def test_scale_bar_length_is_a_round_number(page_open: Viewer) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from framecast.live.frames import Frame
 from framecast.live.hub import Hub
+from framecast.live.protocol import Notice
 
 
 def frame(seq: int) -> Frame:
@@ -101,3 +103,21 @@ async def test_busy_subscriber_never_takes_the_direct_path() -> None:
     assert calls == []
     got = await asyncio.wait_for(sub.next(), 1)
     assert got is not None and got.seq == 1
+
+
+async def test_notices_reach_those_that_hear_them_newest_of_each_kind_first() -> None:
+    """A notice goes to subscriptions that asked for notices only (not /frames'); a busy
+    one gets the newest of each kind, before the frame waiting with it."""
+    hub = Hub()
+    told = hub.subscribe("ws", notices=True)
+    deaf = hub.subscribe("frames")
+    hub.publish(frame(1))
+    for count in range(3):
+        hub.announce(Notice.of("marks", {"marks": list(range(count))}))
+    first = await asyncio.wait_for(told.next(), 1)
+    assert isinstance(first, Notice) and json.loads(first.text)["marks"] == [0, 1]
+    assert first.sse_event.startswith(b"event: marks\ndata: ")
+    second = await asyncio.wait_for(told.next(), 1)
+    assert isinstance(second, Frame) and second.seq == 1
+    only = await asyncio.wait_for(deaf.next(), 1)
+    assert isinstance(only, Frame) and only.seq == 1

@@ -20,7 +20,7 @@ from aiohttp import web
 from PIL import Image
 
 from framecast import Client, ClientError, ConfigError, ImageError, ImageServer, imaging
-from framecast.errors import FramecastError
+from framecast.errors import FramecastError, ShapeError
 from framecast.remote import upload
 from tests.conftest import LOCAL, base, gradient, until
 from tests.test_architecture import SRC, imports_of
@@ -544,3 +544,33 @@ async def test_cli_errors_name_flags(guarded: ImageServer, silent: str) -> None:
         code, _, err = await _framecast("push", "-", *args, stdin=image)
         assert code == 2 and len(err.strip().splitlines()) == 1 and words in err, err
         assert not [k for k in ("timeout=", "token=", "client url") if k in err], err
+
+
+async def test_client_and_push_send_overlays_with_their_image(
+    server: ImageServer, tmp_path: Path
+) -> None:
+    """Client.apublish(overlays=…) and `framecast push --overlays FILE.json` publish each
+    image with its shapes (in its history data.json); a shape that cannot be drawn is a
+    ShapeError in the client (push: one line, exit 2) and nothing reaches the server."""
+    circle = {"shape": "circle", "x": 8, "y": 8, "r": 4, "text": "beam"}
+    seq = await Client(base(server)).apublish(gradient(), overlays=[circle])
+    Image.fromarray(gradient(16, 16)).save(tmp_path / "a.png")
+    shapes = tmp_path / "shapes.json"
+    shapes.write_text(json.dumps([{"shape": "point", "x": 2, "y": 3, "colour": "red"}]))
+    code, out, err = await _framecast(
+        "push", str(tmp_path / "a.png"), "--overlays", str(shapes), "--url", base(server)
+    )
+    assert code == 0, err
+    pushed = int(out.split("seq ")[1])
+    async with aiohttp.ClientSession() as http:
+        for number, expected in ((seq, [circle]), (pushed, json.loads(shapes.read_text()))):
+            async with http.get(f"{base(server)}/history/{number}.json") as r:
+                assert json.loads(await r.read())["framecast"]["overlays"] == expected
+    with pytest.raises(ShapeError, match=r"overlay 0 \(point\): y is missing"):
+        await Client(base(server)).apublish(gradient(), overlays=[{"shape": "point", "x": 1}])
+    shapes.write_text(json.dumps([{"shape": "blob"}]))
+    code, _out, err = await _framecast(
+        "push", str(tmp_path / "a.png"), "--overlays", str(shapes), "--url", base(server)
+    )
+    assert code == 2 and 'shape is "blob"' in err and len(err.strip().splitlines()) == 1
+    assert server.status()["frames_ingested"] == 2

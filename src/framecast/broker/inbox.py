@@ -1,9 +1,10 @@
-"""What a node reads from the broker: its subscription to two channels (docs/scale-out.md).
+"""What a node reads from the broker: its subscription to its channels (docs/scale-out.md).
 
 A node listens on ``{ns}:frames``, where every node announces its frames, and on its own
-``{ns}:node:{id}``, where requests and replies for it arrive, through one Redis
-subscription. Anyone who can write to Redis can flood them, and Redis delivers a channel's
-messages in order, so the real ones wait behind a flood. Reading is therefore bounded:
+``{ns}:node:{id}``, where requests and replies for it arrive, and on ``{ns}:marks``, where
+nodes say a stream's shared marks changed, through one Redis subscription. Anyone who can
+write to Redis can flood them, and Redis delivers a channel's messages in order, so the real
+ones wait behind a flood. Reading is therefore bounded:
 
 - messages already waiting are read one per turn of the event loop, so a backlog never
   holds up the viewers' work;
@@ -25,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from framecast.runtime.deadline import within
@@ -56,6 +57,7 @@ class Inbox:
         announcements: str,
         own: str,
         *,
+        others: Mapping[str, Callable[[bytes], None]] | None = None,
         announced: Callable[[bytes], None],
         received: Callable[[bytes], None],
         behind: Callable[[], None],
@@ -63,12 +65,11 @@ class Inbox:
         resumed: Callable[[], None],
         io_timeout: float,
         close_wait: float,
-        others: dict[str, Callable[[bytes], None]] | None = None,
     ) -> None:
-        """``others``: more channels read with the announcements, each with its reader."""
-        self._others = {name.encode(): read for name, read in (others or {}).items()}
         self._announcements = announcements
         self._own = own
+        #: Channels read with the announcements (marks, views, alerts), each with its reader.
+        self._others = dict(others or {})
         self._announced = announced
         self._received = received
         self._behind = behind
@@ -88,9 +89,7 @@ class Inbox:
         await self.close()
         self._client = client
         self._pubsub = client.pubsub()
-        channels = [self._announcements, self._own] if announcements else [self._own]
-        if announcements:
-            channels += [name.decode() for name in self._others]
+        channels = [self._announcements, *self._others, self._own] if announcements else [self._own]
         await within(self._pubsub.subscribe(*channels), self._io_timeout)
 
     async def close(self) -> None:
@@ -131,6 +130,7 @@ class Inbox:
         pubsub = self._pubsub
         loop = asyncio.get_running_loop()
         frames = self._announcements.encode()
+        others = {name.encode(): read for name, read in self._others.items()}
         busy_since: float | None = None
         while True:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.0)
@@ -156,7 +156,7 @@ class Inbox:
             channel = message.get("channel")
             if channel == frames:
                 self._announced(data)
-            elif channel in self._others:
-                self._others[channel](data)
+            elif channel in others:
+                others[channel](data)
             else:
                 self._received(data)

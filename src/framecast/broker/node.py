@@ -38,12 +38,13 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from typing import Any
-from urllib.parse import urlsplit
 
 from framecast.broker import codec
 from framecast.broker.alertrelay import AlertRelay
+from framecast.broker.brokerurl import secrets_of, where
 from framecast.broker.forwarding import NO_PUBLISHER, ControlForwarding
 from framecast.broker.inbox import Inbox
+from framecast.broker.marksharing import MarkSharing
 from framecast.broker.nodechannel import MAX_REQUESTS, NodeChannel
 from framecast.broker.questions import Answerer, RawQuestions, no_publisher
 from framecast.broker.relay import FrameRelay
@@ -53,6 +54,7 @@ from framecast.errors import ConfigError, spell
 from framecast.live.commands import Commands
 from framecast.live.frames import Frame
 from framecast.live.protocol import Command
+from framecast.live.shapes import ShapeLimits
 from framecast.live.streams import Streams
 from framecast.runtime.deadline import STOP_WAIT, cancel_all, within
 from framecast.runtime.supervisor import Supervisor
@@ -86,17 +88,6 @@ def node_id() -> str:
     return f"{host}-{secrets.token_hex(4)}"
 
 
-def where(url: str) -> str:
-    """The broker's address without credentials, for log lines: ``redis://host:6379/0``."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "the broker"
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
 def backoff(attempt: int, *, rng: Callable[[], float] = random.random) -> float:
     """Seconds before reconnection attempt ``attempt`` (1, 2, …): doubling from
     :data:`RETRY_DELAY` up to :data:`MAX_RETRY_DELAY`, each a random 50-100 % of that so
@@ -125,7 +116,7 @@ class Broker:
         self._redis = _load_redis()
         self._exceptions = importlib.import_module("redis.exceptions")
         self._url = settings.broker
-        self._secrets = _secrets_of(settings.broker)
+        self._secrets = secrets_of(settings.broker)
         #: The pool where frames from the broker are checked and rendered (the server's).
         self.executor = executor
         ns = settings.broker_namespace
@@ -137,6 +128,7 @@ class Broker:
             max_metadata_bytes=settings.max_metadata_bytes,
             max_metadata_depth=settings.max_metadata_depth,
             max_pixels=settings.max_image_pixels,
+            shapes=ShapeLimits.of(settings),
         )
         self.state = "degraded"
         self.reason: str | None = "connecting"
@@ -153,9 +145,18 @@ class Broker:
         self._views = ViewRelay(self, max_view_bytes=settings.max_view_bytes, reject=self.reject)
         #: Alerts fired here go out through it; other nodes' come in (docs/together.md).
         self.alerts = AlertRelay(self, reject=self.reject)
+        #: The streams' shared marks (docs/together.md): the server sets its hooks.
+        self.marks = MarkSharing(
+            self, max_marks=settings.max_marks, max_bytes=settings.max_mark_bytes
+        )
         self._inbox = Inbox(
             self._frames.channel,
             self._own_channel,
+            others={
+                self.marks.channel: self.marks.announced,
+                self._views.channel: self._views.received,
+                self.alerts.channel: self.alerts.received,
+            },
             announced=self._frames.announced,
             received=self._own.received,
             behind=self._frames.falling_behind,
@@ -163,10 +164,6 @@ class Broker:
             resumed=self._frames.resumed,
             io_timeout=IO_TIMEOUT,
             close_wait=SESSION_CLOSE_WAIT,
-            others={
-                self._views.channel: self._views.received,
-                self.alerts.channel: self.alerts.received,
-            },
         )
         self._bad = LogThrottle(BAD_MESSAGE_INTERVAL)
         self._lost = LogThrottle(BAD_MESSAGE_INTERVAL)
@@ -339,12 +336,15 @@ class Broker:
             self._connected = True
             self._ok()
             self._frames.connected(client)
+            self.marks.connected()
             await _first_failure(
                 self._inbox.read(),
                 self._frames.fetch(client),
                 self._frames.publish(client),
                 self._views.publish(client),
                 self.alerts.publish(client),
+                self.marks.fetch(client),
+                self.marks.publish(client),
                 self._health(client),
             )
         finally:
@@ -421,16 +421,6 @@ class Broker:
                 count,
                 exc,
             )
-
-
-def _secrets_of(url: str) -> list[str]:
-    """The parts of ``url`` never to show: its password (and user name)."""
-    try:
-        parts = urlsplit(url)
-        found = [parts.password, parts.username]
-    except ValueError:
-        found = []
-    return [s for s in found if s]
 
 
 async def _first_failure(*coroutines: Awaitable[None]) -> None:

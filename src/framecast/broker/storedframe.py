@@ -22,9 +22,11 @@ from framecast.broker.wirefields import (
     count,
     stream_name,
 )
+from framecast.errors import ShapeError
 from framecast.imaging.formats import jpeg_size
 from framecast.imaging.pyramid import RemotePyramid
 from framecast.live.frames import RESERVED_KEY, Frame
+from framecast.live.shapes import check_overlays
 from framecast.science.raw import RemoteRaw
 
 __all__ = ["MAGIC", "decode_frame", "encode_frame", "frame_node"]
@@ -90,7 +92,8 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
         raise WireError("the frame is cut short")
     (json_length,) = _LENGTH.unpack_from(blob, at)
     at += _LENGTH.size
-    if json_length > limits.max_metadata_bytes + _INFO_BYTES or at + json_length > len(blob):
+    room = limits.max_metadata_bytes + _INFO_BYTES + limits.shapes.max_bytes
+    if json_length > room or at + json_length > len(blob):
         raise WireError("its data.json is larger than max_metadata_bytes or cut short")
     data = bounded_json(blob[at : at + json_length], json_length, limits.max_metadata_depth + 1)
     at += json_length
@@ -129,6 +132,10 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
         raise WireError("its image is not a whole JPEG")
     if jpeg_size(io.BytesIO(jpeg)) != (width, height):
         raise WireError("its JPEG's size is not the size it claims")
+    try:
+        overlays = check_overlays(info.get("overlays"), limits.shapes)
+    except ShapeError as exc:
+        raise WireError(f"its overlays cannot be drawn: {exc}") from None
     frame = Frame(
         seq=seq,
         time=float(stamp),
@@ -141,6 +148,7 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
         stream=stream,
         pyramid=pyramid,
         raw=raw,
+        overlays=overlays,
     )
     return node, frame
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from framecast.config.streamname import check_name
 from framecast.errors import FramecastError
 from framecast.live.metadata import check_text_depth
+from framecast.live.shapes import ShapeLimits
 
 __all__ = ["NODE", "Limits", "WireError", "bounded_json", "checked_node", "count", "stream_name"]
 
@@ -34,6 +35,8 @@ class Limits:
     max_metadata_bytes: int
     max_metadata_depth: int
     max_pixels: int
+    #: What a frame's overlays may hold (docs/together.md): checked like any producer's.
+    shapes: ShapeLimits = field(default_factory=ShapeLimits)
 
 
 def checked_node(value: object) -> str:

@@ -52,6 +52,11 @@ class ServerOptions(TypedDict, total=False):
     max_image_pixels: int
     max_metadata_bytes: int
     max_metadata_depth: int
+    max_overlays: int
+    max_shape_points: int
+    max_overlay_bytes: int
+    max_mark_bytes: int
+    max_marks: int
     max_command_rate: float
     max_command_burst: int
     max_stream_command_rate: float

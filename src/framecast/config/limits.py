@@ -102,6 +102,47 @@ class LimitSettings:
             at_least=1,
         ),
     )
+    max_overlays: int = field(
+        default=1000,
+        metadata=option(
+            help="Most overlay shapes published with one image (docs/together.md); more are "
+            "refused and the image is not published.",
+            group="limits",
+            at_least=1,
+        ),
+    )
+    max_shape_points: int = field(
+        default=1000,
+        metadata=option(
+            help="Most points of one line or polygon, in an overlay or a mark.",
+            group="limits",
+            at_least=2,
+        ),
+    )
+    max_overlay_bytes: int = field(
+        default=256 * 1024,
+        metadata=option(
+            help="Largest JSON text of one image's overlays.", group="limits", at_least=1
+        ),
+    )
+    max_mark_bytes: int = field(
+        default=4096,
+        metadata=option(
+            help="Largest JSON text of one shared mark (every viewer gets all of a stream's "
+            "marks at each change: at most max_marks of these).",
+            group="limits",
+            at_least=64,
+        ),
+    )
+    max_marks: int = field(
+        default=1000,
+        metadata=option(
+            help="Most shared marks on one stream (docs/together.md); one more is refused "
+            "with 400 until some are deleted.",
+            group="limits",
+            at_least=1,
+        ),
+    )
     max_command_rate: float = field(
         default=10.0,
         metadata=option(

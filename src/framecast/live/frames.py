@@ -89,6 +89,9 @@ class Incoming:
     #: Called once on the event loop with the frame's sequence number when it is published,
     #: or with ``None`` when it never will be (replaced by a newer image, undecodable, stop).
     on_published: Callable[[int | None], None] | None = None
+    #: Shapes drawn over this image only (docs/together.md), already checked
+    #: (:func:`framecast.live.shapes.check_overlays`).
+    overlays: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,9 @@ class Frame:
     #: The pixels as published, in their own dtype (docs/science.md), or ``None`` when raw data
     #: is not kept (``keep_raw = false``).
     raw: Raw | None = field(default=None, repr=False)
+    #: The producer's shapes over this frame (docs/together.md), checked on the way in; in
+    #: ``data.json`` under ``framecast.overlays`` when there are any.
+    overlays: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
     renderings: Renderings = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -174,8 +180,9 @@ class Frame:
         return f"{prefix}/raw/{self.seq}.dzi"
 
     def info(self) -> dict[str, Any]:
-        """framecast's own fields, stored under :data:`RESERVED_KEY` in data.json."""
-        return {
+        """framecast's own fields, stored under :data:`RESERVED_KEY` in data.json (with
+        ``overlays`` only when the frame has some)."""
+        info: dict[str, Any] = {
             "seq": self.seq,
             "time": round(self.time, 6),
             "width": self.width,
@@ -188,6 +195,9 @@ class Frame:
             "dtype": self.dtype,
             "raw": self.raw_url,
         }
+        if self.overlays:
+            info["overlays"] = [dict(shape) for shape in self.overlays]
+        return info
 
     def data(self) -> dict[str, Any]:
         """The content of data.json: the publisher's keys as given, plus ours under one key."""

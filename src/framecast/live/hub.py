@@ -10,6 +10,10 @@ A transport can install a fast path, :attr:`Subscription.direct`: when its clien
 callable, which writes it without waking a task; it returns ``False`` to fall back to the
 slot. With many clients this saves a task switch per client per frame.
 
+Besides frames, a hub carries :class:`~framecast.live.protocol.Notice` messages (a stream's
+shared marks) to the subscriptions that asked for them (``/ws`` and ``/events``, not
+``/frames``): one slot per kind of notice, latest wins, taken before the frame.
+
 Anything that produces frames can feed :meth:`Hub.publish` — the local publishing
 pipeline today, a backplane subscriber (e.g. Redis pub/sub for several server nodes)
 tomorrow. The hub lives on one asyncio loop and is not thread-safe.
@@ -23,6 +27,7 @@ from collections.abc import Callable
 
 from framecast.live.counters import StreamCounters
 from framecast.live.frames import Frame
+from framecast.live.protocol import Notice
 
 __all__ = ["Hub", "Subscription"]
 
@@ -34,17 +39,22 @@ class Subscription:
         "_event",
         "_frame",
         "_hub",
+        "_notices",
         "_waiting",
         "closed",
         "delivered",
         "direct",
+        "hears_notices",
         "kind",
         "skipped",
     )
 
-    def __init__(self, hub: Hub, kind: str) -> None:
+    def __init__(self, hub: Hub, kind: str, *, notices: bool = False) -> None:
         self._hub = hub
         self._frame: Frame | None = None
+        #: The newest notice of each kind not yet taken (a handful of kinds at most).
+        self._notices: dict[str, Notice] = {}
+        self.hears_notices = notices
         self._event = asyncio.Event()
         self._waiting = False
         self.kind = kind
@@ -67,11 +77,21 @@ class Subscription:
         self._frame = frame
         self._event.set()
 
-    async def next(self) -> Frame | None:
-        """Wait for the newest frame not yet taken; ``None`` once the subscription is closed."""
+    def notify(self, notice: Notice) -> None:
+        """Put ``notice`` in its kind's slot (replacing one not yet taken) and wake the client."""
+        self._notices.pop(notice.kind, None)
+        self._notices[notice.kind] = notice
+        self._event.set()
+
+    async def next(self) -> Frame | Notice | None:
+        """Wait for the next notice, else the newest frame, not yet taken; ``None`` once the
+        subscription is closed."""
         while True:
             if self.closed:
                 return None
+            if self._notices:
+                kind = next(iter(self._notices))
+                return self._notices.pop(kind)
             frame = self._frame
             if frame is not None:
                 self._frame = None
@@ -90,6 +110,7 @@ class Subscription:
         if not self.closed:
             self.closed = True
             self._frame = None
+            self._notices.clear()
             self.direct = None
             self._hub._discard(self)
             self._event.set()
@@ -107,9 +128,10 @@ class Hub:
         self.counters = counters if counters is not None else StreamCounters()
         self.client_arrived = asyncio.Event()
 
-    def subscribe(self, kind: str = "ws") -> Subscription:
-        """A new slot; it hears only about frames published from now on (no replay)."""
-        sub = Subscription(self, kind)
+    def subscribe(self, kind: str = "ws", *, notices: bool = False) -> Subscription:
+        """A new slot; it hears only about frames published from now on (no replay), and
+        with ``notices`` about the notices announced from now on."""
+        sub = Subscription(self, kind, notices=notices)
         if self.closed:
             sub.closed = True
             return sub
@@ -126,6 +148,12 @@ class Hub:
         self.counters.frames_published += 1
         for sub in self._subscriptions:
             sub.offer(frame)
+
+    def announce(self, notice: Notice) -> None:
+        """Offer ``notice`` to every subscription that hears notices. Never blocks."""
+        for sub in self._subscriptions:
+            if sub.hears_notices:
+                sub.notify(notice)
 
     @property
     def clients(self) -> int:

@@ -324,6 +324,7 @@ class Pipeline:
             stream=self.stream,
             pyramid=pyramid,
             raw=Raw.of(encoded.published) if self._keep_raw else None,
+            overlays=incoming.overlays,
         )
 
     async def _file_loop(self) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "ALERT",
     "BAD_JSON",
     "DISCONNECT",
+    "MARKS",
     "PRESENT",
     "PRESENTER",
     "PRESENTING",
@@ -41,6 +42,7 @@ __all__ = [
     "Command",
     "CommandError",
     "Described",
+    "Notice",
     "alert_message",
     "encode_reply",
     "json_bytes",
@@ -56,6 +58,9 @@ __all__ = [
 ]
 
 DISCONNECT = json.dumps({"type": "disconnect"})
+#: ``{"type": "marks", "stream": NAME, "marks": [...]}``: the stream's shared marks, all of
+#: them, after each change (docs/together.md).
+MARKS = "marks"
 
 #: Replies to commands that cannot be dispatched (docs/control.md).
 BAD_JSON: dict[str, Any] = {"error": "bad json"}
@@ -207,6 +212,24 @@ def presenting_reply(ident: int | None, error: str | None = None) -> str:
 def alert_message(firing: dict[str, Any]) -> bytes:
     """``alert`` as one WebSocket text frame, built once for every viewer."""
     return websocket_frame(json_bytes({"type": ALERT, **firing}), binary=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message for the live viewers of a stream that is not a frame (its shared marks):
+    JSON text with a ``type``, rendered once for ``/ws`` (the text) and ``/events`` (an event
+    named after the type). Each says the whole state of its kind, so a viewer busy when
+    several come needs only the newest (the hub keeps one per kind per viewer)."""
+
+    kind: str
+    text: bytes
+    sse_event: bytes
+
+    @classmethod
+    def of(cls, kind: str, payload: dict[str, Any]) -> Notice:
+        """The notice of ``kind`` saying ``payload`` (plain JSON types)."""
+        text = json_bytes({"type": kind, **payload})
+        return cls(kind, text, sse_event(kind, text))
 
 
 # -- /control ----------------------------------------------------------------------------------

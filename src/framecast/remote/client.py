@@ -36,7 +36,7 @@ import json
 import os
 import ssl
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, TypeVar
 
@@ -48,6 +48,7 @@ from framecast.config.streamname import NAME_PATTERN
 from framecast.errors import ClientError, ConfigError
 from framecast.live.frames import MAX_DEPTH, jsonable
 from framecast.live.metadata import check_value as check_metadata
+from framecast.live.shapes import ShapeLimits, check_overlays
 from framecast.remote import upload
 from framecast.remote.bodies import Body, Capped, NpyBody
 from framecast.remote.commandreply import MAX_REPLY_BYTES, command_text, read_reply, socket_name
@@ -78,6 +79,9 @@ MAX_DATA_JSON_BYTES = 4 << 20
 #: Most bytes of the array :meth:`Client.raw` returns, unless ``max_bytes=`` says otherwise.
 DEFAULT_MAX_RAW_BYTES = 1 << 30
 METADATA_HEADER = "X-Framecast-Metadata"
+OVERLAYS_HEADER = "X-Framecast-Overlays"
+#: Overlays are checked shape by shape here; their count and size are the server's to limit.
+_ANY_COUNT = ShapeLimits(max_shapes=1 << 30, max_points=1 << 30, max_bytes=1 << 40)
 #: Longest header line an aiohttp server reads (its ``max_field_size``): the metadata of one
 #: image over HTTP cannot be longer, whatever the server's ``max_metadata_bytes``.
 METADATA_HEADER_BYTES = 8190
@@ -191,15 +195,21 @@ class Client:
         image: Any,
         metadata: Mapping[str, Any] | None = None,
         stream: str | None = None,
+        *,
+        overlays: Sequence[Mapping[str, Any]] | None = None,
     ) -> int | None:
         """Send ``image`` to the server; returns its sequence number, or ``None`` when a
         newer image replaced it before it was shown.
 
         ``image``: a numpy array, a PIL image, JPEG/PNG/TIFF/FITS bytes or a path, as for
         ``ImageServer.publish()``. ``stream``: the stream to publish to (the server's
-        default stream when ``None``).
+        default stream when ``None``). ``overlays``: shapes drawn over this image only, as
+        for ``ImageServer.publish()`` (docs/together.md); a shape that cannot be drawn
+        raises :class:`~framecast.errors.ShapeError` and nothing is sent. They travel in an
+        HTTP header, which holds 8190 bytes at most: more raise
+        :class:`~framecast.errors.ClientError` before anything is sent.
         """
-        body, headers, target = self._prepare_publish(image, metadata, stream)
+        body, headers, target = self._prepare_publish(image, metadata, stream, overlays)
         return _run(lambda: self._post(target, body, headers))
 
     def command(self, name: str, /, **fields: Any) -> dict[str, Any]:
@@ -230,10 +240,12 @@ class Client:
         image: Any,
         metadata: Mapping[str, Any] | None = None,
         stream: str | None = None,
+        *,
+        overlays: Sequence[Mapping[str, Any]] | None = None,
     ) -> int | None:
         """:meth:`publish` for asyncio code; the encoding runs in a worker thread."""
         body, headers, target = await asyncio.to_thread(
-            self._prepare_publish, image, metadata, stream
+            self._prepare_publish, image, metadata, stream, overlays
         )
         return await self._post(target, body, headers)
 
@@ -280,10 +292,26 @@ class Client:
         )
 
     def _prepare_publish(
-        self, image: Any, metadata: Mapping[str, Any] | None, stream: str | None
+        self,
+        image: Any,
+        metadata: Mapping[str, Any] | None,
+        stream: str | None,
+        overlays: Sequence[Mapping[str, Any]] | None = None,
     ) -> tuple[bytes, dict[str, str], URL]:
         target = self._stream_base(stream) / "api" / "frames"
         headers = self._headers()
+        if overlays is not None:
+            # Each shape is checked here; how many the server takes is the server's to say.
+            shapes = check_overlays(overlays, _ANY_COUNT)
+            text = json.dumps(shapes, separators=(",", ":"), allow_nan=False)
+            room = METADATA_HEADER_BYTES - len(OVERLAYS_HEADER) - 2
+            if len(text) > room:
+                raise ClientError(
+                    f"the overlays are {len(text)} bytes as JSON, more than the {room} an "
+                    "HTTP header of the server can carry; send fewer shapes with each image",
+                    url=str(target),
+                )
+            headers[OVERLAYS_HEADER] = text
         if metadata is not None:
             if not isinstance(metadata, Mapping):
                 raise ConfigError("metadata must be a dict of names to values, or None")

@@ -38,6 +38,8 @@ __all__ = ["COMMANDS", "ConnectionSettings", "PushSettings", "add_parsers", "run
 
 COMMANDS = ("push", "command")
 STDIN = "-"
+#: Largest --overlays file read: overlays travel in one HTTP header (8190 bytes at most).
+MAX_OVERLAYS_FILE_BYTES = 64 * 1024
 
 
 class _Refused(Exception):
@@ -115,6 +117,13 @@ class PushSettings(ConnectionSettings):
             help="Metadata for every image, a JSON object such as '{\"EXPO\": 30}'.", group="push"
         ),
     )
+    overlays: Path | None = field(
+        default=None,
+        metadata=option(
+            help="A JSON file of shapes drawn over every image (a list, see docs/together.md).",
+            group="push",
+        ),
+    )
 
 
 def add_parsers(commands: Any) -> None:
@@ -172,6 +181,27 @@ def _metadata(text: str | None) -> dict[str, Any] | None:
     return value
 
 
+def _overlays(path: Path | None) -> list[Any] | None:
+    """The shapes of ``--overlays FILE.json`` (checked shape by shape when sent)."""
+    if path is None:
+        return None
+    name = str(path)
+    try:
+        if path.stat().st_size > MAX_OVERLAYS_FILE_BYTES:
+            raise _Refused(
+                f"--overlays {name} is larger than {MAX_OVERLAYS_FILE_BYTES} bytes; "
+                "overlays travel in an HTTP header: send fewer shapes"
+            )
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _Refused(f"--overlays {name} cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise _Refused(f"--overlays {name} is not valid JSON ({exc}); give a list") from None
+    if not isinstance(value, list):
+        raise _Refused(f"--overlays {name} must hold a JSON list of shapes, not an object")
+    return value
+
+
 def _fields(pairs: list[str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for pair in pairs:
@@ -188,6 +218,7 @@ def _fields(pairs: list[str]) -> dict[str, Any]:
 def _push(args: argparse.Namespace) -> int:
     options = load(PushSettings, vars(args))
     metadata = _metadata(options.metadata)
+    overlays = _overlays(options.overlays)
     files: list[str] = sorted(args.files, key=natural_key)
     if files.count(STDIN) > 1:
         raise _Refused("'-' (standard input) can be given once")
@@ -198,7 +229,7 @@ def _push(args: argparse.Namespace) -> int:
     client = _client(options)
     for name in files:
         image: bytes | Path = sys.stdin.buffer.read() if name == STDIN else Path(name)
-        seq = client.publish(image, metadata, stream=options.stream)
+        seq = client.publish(image, metadata, stream=options.stream, overlays=overlays)
         shown = f"seq {seq}" if seq is not None else "replaced by a newer image before shown"
         print(f"{'stdin' if name == STDIN else name}: {shown}", flush=True)
     return 0

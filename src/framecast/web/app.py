@@ -15,6 +15,7 @@ from framecast.web.deepzoom import TILE_POOL, add_tile_routes
 from framecast.web.downloads import add_raw_routes
 from framecast.web.framesocket import frames_handler
 from framecast.web.ingest import ingest_handler
+from framecast.web.markroutes import add_mark_routes
 from framecast.web.numbers import add_analysis_routes
 from framecast.web.sse import events_handler
 from framecast.web.static import StaticFiles
@@ -48,7 +49,8 @@ async def _to_viewer(request: web.Request) -> web.StreamResponse:
 def build_app(context: WebContext, *, tiles: ThreadPoolExecutor) -> web.Application:
     """Routes: the viewer and its files, the live transports (``/ws``, ``/events``,
     ``/frames``), ``/control``, ingest (``POST /api/frames``), ``/api/status``, ``/qr.svg``,
-    the history (``/api/history``, ``/history/<seq>.jpg|json``), deep-zoom tiles
+    the history (``/api/history``, ``/history/<seq>.jpg|json``), shared marks
+    (``/api/marks``), deep-zoom tiles
     (``/tiles/…``) — at the root for the default stream and under ``/s/<name>/`` for every
     stream — and the overview (``/streams``, ``/api/streams``). ``tiles``: the server's pool
     of background workers that cut tiles and answer raw questions (its owner shuts it
@@ -75,6 +77,7 @@ def build_app(context: WebContext, *, tiles: ThreadPoolExecutor) -> web.Applicat
         add_tile_routes(app, prefix)
         add_raw_routes(app, prefix)
         add_analysis_routes(app, prefix)
+        add_mark_routes(app, prefix)
         app.router.add_get(prefix + "/", static.handle)
     app.router.add_get(STREAM_ROUTE, _to_viewer)
     app.router.add_get(STREAM_ROUTE + "/{path:.+}", static.handle)

@@ -16,6 +16,8 @@ from framecast.config.settings import Settings
 from framecast.live.alerts import Watch
 from framecast.live.commands import Commands
 from framecast.live.counters import ServerCounters
+from framecast.live.markbook import MarkBook
+from framecast.live.shapes import ShapeLimits
 from framecast.live.streams import Streams
 from framecast.network.clientaddress import Network
 from framecast.runtime import deadline
@@ -123,6 +125,11 @@ class WebContext:
     #: Whole-frame downloads and analysis work: how many at once, and what they hold
     #: (made with the context: its refusals count in :attr:`counters`).
     admission: Admission = field(init=False)
+    #: Every stream's shared marks (docs/together.md); the server's are read from its work
+    #: folder at start.
+    marks: MarkBook = field(
+        default_factory=lambda: MarkBook(None, max_marks=1000, max_bytes=4096, limits=ShapeLimits())
+    )
 
     def __post_init__(self) -> None:
         self.commands.counters = self.counters

@@ -3,7 +3,9 @@
 The body is the encoded image (JPEG, PNG, TIFF or FITS; the ``Content-Type`` is ignored and
 the bytes are sniffed, so ``curl --data-binary @frame.jpg`` just works). Metadata is a JSON
 object in ``?metadata=<url-encoded JSON>`` or an ``X-Framecast-Metadata`` header (both may
-be given; the header's keys win). The image is published exactly like
+be given; the header's keys win). Overlays, the shapes drawn over this image only
+(docs/together.md), are a JSON list in ``?overlays=<url-encoded JSON>`` or an
+``X-Framecast-Overlays`` header (the header wins). The image is published exactly like
 ``ImageServer.publish()``.
 
 Answers (always JSON, one line):
@@ -21,8 +23,10 @@ known to be good.
   loop is paced by nothing but its own uploads (docs/streams.md). If a newer image (from
   another source or another client) replaced it before that, ``seq`` is ``null`` at once:
   it was accepted but never shown.
-- ``400`` bad metadata (not a JSON object, or nested deeper than ``max_metadata_depth``)
-  or an empty body, ``401`` missing or wrong operator token (when one is set), ``403`` sent
+- ``400`` bad metadata (not a JSON object, or nested deeper than ``max_metadata_depth``),
+  overlays that are not shapes framecast draws (the message names the shape and its field;
+  over ``max_overlay_bytes`` or ``max_overlays`` too) or an empty body, ``401`` missing or
+  wrong operator token (when one is set), ``403`` sent
   by a web page of another origin, ``408`` body not received within ``body_timeout`` s,
   ``413`` body over ``max_ingest_bytes``, metadata over ``max_metadata_bytes`` or an image
   over ``max_image_pixels``, ``415`` not a JPEG/PNG/TIFF/FITS image or one that cannot be
@@ -55,11 +59,13 @@ from framecast.errors import (
     ImageTooLargeError,
     MetadataError,
     ServerStateError,
+    ShapeError,
     StreamLimitError,
     spell,
 )
 from framecast.live import metadata
 from framecast.live.frames import Incoming
+from framecast.live.shapes import ShapeLimits, parse_overlays
 from framecast.runtime.deadline import within
 from framecast.web.context import CONTEXT, WebContext
 from framecast.web.guards import check_operator, check_origin, client_of
@@ -73,6 +79,7 @@ ACCEPTED_FORMATS = ("jpeg", "png", "tiff", "fits")
 #: Longest wait for the pipeline to publish the image before answering ``seq: null``.
 INGEST_WAIT = 5.0
 METADATA_HEADER = "X-Framecast-Metadata"
+OVERLAYS_HEADER = "X-Framecast-Overlays"
 _CHUNK = 256 * 1024
 
 
@@ -144,6 +151,19 @@ def _metadata(request: web.Request, context: WebContext) -> dict[str, Any]:
     for text, where in given:
         merged.update(parse_metadata(text, where, max_depth=settings.max_metadata_depth))
     return merged
+
+
+def _overlays(request: web.Request, context: WebContext) -> tuple[dict[str, Any], ...]:
+    """The image's overlays (header first, else the query), checked before the body is read."""
+    text = request.headers.get(OVERLAYS_HEADER)
+    if text is None:
+        text = request.query.get("overlays")
+    if text is None:
+        return ()
+    try:
+        return parse_overlays(text, ShapeLimits.of(context.settings))
+    except ShapeError as exc:
+        raise IngestError(400, f"{exc}; nothing was published") from None
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
@@ -222,7 +242,9 @@ def _check_access(request: web.Request, context: WebContext) -> None:
         raise IngestError(503, "the server is stopping; try again when it is back", close=True)
 
 
-async def _accept(request: web.Request, context: WebContext) -> tuple[Any, dict[str, Any]]:
+async def _accept(
+    request: web.Request, context: WebContext
+) -> tuple[Any, dict[str, Any], tuple[dict[str, Any], ...]]:
     """Receive and validate one upload while holding one of ``max_uploads`` slots."""
     if context.uploads >= context.settings.max_uploads:
         raise IngestError(
@@ -235,6 +257,7 @@ async def _accept(request: web.Request, context: WebContext) -> tuple[Any, dict[
     context.uploads += 1
     try:
         meta = _metadata(request, context)
+        overlays = _overlays(request, context)
         body = await _receive(request, context)
         if not body:
             raise IngestError(
@@ -250,7 +273,7 @@ async def _accept(request: web.Request, context: WebContext) -> tuple[Any, dict[
             )
         data = await _decode(body, kind, context)
         log.debug("received a %s image of %d bytes", kind, len(body))
-        return data, meta
+        return data, meta, overlays
     finally:
         context.uploads -= 1
 
@@ -271,7 +294,7 @@ def _stream_name(request: web.Request, context: WebContext) -> str:
 async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
     _check_access(request, context)
     name = _stream_name(request, context)
-    data, meta = await _accept(request, context)
+    data, meta, overlays = await _accept(request, context)
     try:
         stream = context.streams.create(name)
     except StreamLimitError as exc:  # another upload took the last place meanwhile
@@ -291,6 +314,7 @@ async def _ingest(request: web.Request, context: WebContext) -> dict[str, Any]:
             time=time.time(),
             name="POST /api/frames",
             on_published=report,
+            overlays=overlays,
         )
     )
     stream.counters.frames_ingested += 1

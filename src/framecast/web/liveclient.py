@@ -36,6 +36,7 @@ from aiohttp import WSMsgType, web
 from framecast.live import protocol
 from framecast.live.frames import Frame
 from framecast.live.hub import Subscription
+from framecast.live.protocol import Notice
 from framecast.live.streams import Stream
 from framecast.runtime.deadline import cancel_all, within
 from framecast.web.context import CONTEXT, WebContext
@@ -271,8 +272,10 @@ class LiveClient:
         *,
         idle: float | None = None,
         keepalive: Callable[[], Awaitable[object]] | None = None,
+        notice: Callable[[Notice], Awaitable[object]] | None = None,
     ) -> None:
-        """Send each frame from ``sub`` as ``render(frame)`` until the client is gone or the
+        """Send each frame from ``sub`` as ``render(frame)`` (and each notice, for a
+        subscription that hears them, as ``notice(it)``) until the client is gone or the
         hub closes (then ``goodbye``). With ``idle``, ``keepalive()`` is sent after that many
         quiet seconds (the wait itself is on the slot: no polling, no task per wait)."""
         while True:
@@ -286,6 +289,10 @@ class LiveClient:
             if frame is None:  # the server is stopping
                 await self.goodbye(*goodbye)
                 return
+            if isinstance(frame, Notice):
+                if notice is not None and not await self.send(notice(frame)):
+                    return
+                continue
             sent = await self.send(render(frame))
             del frame  # a waiting client must not keep an old frame alive
             if not sent:
@@ -333,6 +340,8 @@ class SocketFormat:
     message: Callable[[Frame], bytes]
     opcode: WSMsgType
     listen: Listen | None = None
+    #: The text message a notice is sent as (docs/together.md), or ``None``: no notices.
+    notice: Callable[[Notice], bytes] | None = None
 
 
 async def stream_to_socket(request: web.Request, fmt: SocketFormat) -> web.WebSocketResponse[bool]:
@@ -344,11 +353,15 @@ async def stream_to_socket(request: web.Request, fmt: SocketFormat) -> web.WebSo
     try:
         ws = await client.open_socket()
         hub = stream.hub
-        sub = hub.subscribe(fmt.kind)
+        sub = hub.subscribe(fmt.kind, notices=fmt.notice is not None)
         sub.direct = client.direct_writer(ws, fmt.wire)
 
         def render(frame: Frame) -> Coroutine[Any, Any, None]:
             return ws.send_frame(fmt.message(frame), fmt.opcode)
+
+        def told(notice: Notice) -> Coroutine[Any, Any, None]:
+            assert fmt.notice is not None
+            return ws.send_frame(fmt.notice(notice), WSMsgType.TEXT)
 
         goodbye = (
             lambda: ws.send_str(protocol.DISCONNECT),
@@ -356,7 +369,7 @@ async def stream_to_socket(request: web.Request, fmt: SocketFormat) -> web.WebSo
             client.hang_up,
         )
         sender = asyncio.create_task(
-            client.feed(sub, render, goodbye), name=f"framecast-{fmt.kind}-send"
+            client.feed(sub, render, goodbye, notice=told), name=f"framecast-{fmt.kind}-send"
         )
         listener = fmt.listen(client, ws, stream) if fmt.listen is not None else None
         try:

@@ -2,7 +2,8 @@
 
 The stream starts with a ``retry:`` hint (a few seconds, with random jitter so that many
 browsers do not all reconnect at the same instant after a restart), then carries
-``event: new_image`` with the same JSON as ``/ws`` and ``id: <seq>``, keep-alive comments
+``event: new_image`` with the same JSON as ``/ws`` and ``id: <seq>``, ``event: marks`` as
+``/ws`` sends them (docs/together.md), keep-alive comments
 while nothing happens, and ``event: disconnect`` before the server stops.
 
 A reconnecting ``EventSource`` sends ``Last-Event-ID``: it then gets the *current* image
@@ -73,7 +74,7 @@ async def events_handler(request: web.Request) -> web.StreamResponse:
     )
     try:
         context = client.context
-        sub = stream.hub.subscribe("events")
+        sub = stream.hub.subscribe("events", notices=True)
         try:
             await response.prepare(request)
             client.on_hangup(sub.close)  # a client that leaves ends the wait on its slot
@@ -84,6 +85,7 @@ async def events_handler(request: web.Request) -> web.StreamResponse:
                     (lambda: response.write(_DISCONNECT), response.write_eof),
                     idle=context.settings.heartbeat or _KEEPALIVE_DEFAULT,
                     keepalive=lambda: response.write(_KEEPALIVE),
+                    notice=lambda notice: response.write(notice.sse_event),
                 )
         except (ConnectionError, RuntimeError):
             pass  # the client went away while the stream was being opened

@@ -1,5 +1,6 @@
 """``/ws``: a ``{"type": "new_image", ...}`` text message after each new image (the ALS
-protocol), and ``{"type": "disconnect"}`` before the server stops.
+protocol), ``{"type": "marks", ...}`` after each change of the stream's shared marks
+(docs/together.md), and ``{"type": "disconnect"}`` before the server stops.
 
 Everything about the connection — admission, the latest-wins slot, the deadline on each
 write, eviction, the goodbye and the fast path — is :mod:`framecast.web.liveclient`'; this
@@ -11,6 +12,7 @@ from __future__ import annotations
 from aiohttp import WSMsgType, web
 
 from framecast.live.frames import Frame
+from framecast.live.protocol import Notice
 from framecast.web.liveclient import SocketFormat, stream_to_socket
 from framecast.web.presenting import join
 
@@ -25,9 +27,15 @@ def _message(frame: Frame) -> bytes:
     return frame.renderings.new_image
 
 
+def _notice(notice: Notice) -> bytes:
+    return notice.text
+
+
 #: A viewer on ``/ws`` is in its stream's audience: it hears who presents and the alerts, and
-#: may present (:mod:`framecast.web.presenting`).
-NOTIFY = SocketFormat("ws", wire=_wire, message=_message, opcode=WSMsgType.TEXT, listen=join)
+#: may present (:mod:`framecast.web.presenting`); it hears the shared marks as notices.
+NOTIFY = SocketFormat(
+    "ws", wire=_wire, message=_message, opcode=WSMsgType.TEXT, listen=join, notice=_notice
+)
 
 
 async def notify_handler(request: web.Request) -> web.StreamResponse:

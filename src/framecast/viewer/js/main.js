@@ -3,7 +3,7 @@
 // which says what to show; what it says is fetched through the transport and shown in the
 // view. Nothing is decided here (see docs/viewer.md, "Files and modules").
 
-import { ControlChannel, LiveConnection, decodeImage, fetchJson } from "./transport.js";
+import { ControlChannel, LiveConnection, decodeImage, fetchJson, sendJson } from "./transport.js";
 import { ImageView } from "./viewer.js";
 import { InfoPanel } from "./metadata.js";
 import { StatusDisplay } from "./status.js";
@@ -23,7 +23,7 @@ import { Banners } from "./banners.js";
 import { LiveState } from "./livestate.js";
 import { CatchUp } from "./catchup.js";
 import { ServerStatus, pageAddress, serverLine, streamsOf } from "./serverstatus.js";
-import { NEW_IMAGE } from "./messages.js";
+import { MARKS, NEW_IMAGE } from "./messages.js";
 import { Follow } from "./follow.js";
 import { AlertBanner } from "./alertbanner.js";
 
@@ -64,7 +64,13 @@ setupToggles({
 const state = new LiveState();
 const blink = new Blink();
 const bar = new TimelineBar($("timeline"), { imageElement: $("image"), rateHz: DEFAULT_BLINK_RATE });
-const tools = new Tools($("image"), { view, banners, help, stream: here.name, keptFrames: () => state.timeline.frames });
+// The stream's shared marks (docs/together.md): read by anyone, changed with the page's token.
+const marksApi = {
+  list: () => fetchJson("api/marks").then(({ data }) => ({ status: 200, data })),
+  add: (mark) => sendJson("api/marks", { method: "POST", body: mark, token }),
+  remove: (id) => sendJson(`api/marks/${encodeURIComponent(id)}`, { method: "DELETE", token }),
+};
+const tools = new Tools($("image"), { view, banners, help, stream: here.name, keptFrames: () => state.timeline.frames, marksApi });
 const live = new LiveConnection({ pageUrl: location.href, probePath: `${here.base}api/status` });
 const server = new ServerStatus(`${here.base}api/status`);
 const alerts = new AlertBanner(banners.banner("server-alert", "warn"));
@@ -178,6 +184,7 @@ live.addEventListener("connected", async () => {
   server.load().then((info) => {
     if (mine === state.epoch) loadHistory(info);
   });
+  tools.marks.load();
   try {
     const data = await readData();
     if (mine === state.epoch) offer(data);
@@ -190,6 +197,7 @@ live.addEventListener("message", (event) => {
   const message = event.detail;
   follow.heard(message);
   alerts.heard(message);
+  if (message.type === MARKS) tools.marks.received(message);
   if (message.type !== NEW_IMAGE) return;
   status.frameReceived(message);
   tools.notified(message);

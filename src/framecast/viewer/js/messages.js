@@ -28,3 +28,6 @@ export const PRESENTER = "presenter";
 /** `{"type": "alert", "stream", "seq", "rule", "key", "value", "threshold", "time"}` on `ws`:
  *  an alert rule of the server fired (docs/together.md, "Alerts"). */
 export const ALERT = "alert";
+/** `{"type": "marks", "stream", "marks": [...]}` on `ws`, and the `marks` event of `events`:
+ *  every shared mark of the stream, after each change (docs/together.md). */
+export const MARKS = "marks";

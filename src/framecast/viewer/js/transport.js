@@ -3,7 +3,7 @@
 // them touches the DOM; they report through promises and events (docs/viewer.md, "Files and
 // modules"). eslint keeps fetch, WebSocket and EventSource out of every other module.
 
-export { decodeImage, fetchAnswer, fetchBuffer, fetchJson } from "./transport/http.js";
+export { decodeImage, fetchAnswer, fetchBuffer, fetchJson, sendJson } from "./transport/http.js";
 export { LiveConnection, backoffDelay, parseMessage, socketUrl } from "./transport/live.js";
 export { ControlChannel } from "./transport/control.js";
 export { JsonPoller } from "./transport/poller.js";

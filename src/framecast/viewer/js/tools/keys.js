@@ -1,6 +1,7 @@
 // The tools' keyboard shortcuts, in one list: what the tools panel lists, what the page's
 // help shows, and what the key handler obeys. None clashes with the page's own keys
 // (← → , . L B history; N night; I info; ? help; the image's arrows, W A S D, + - 0).
+// Y shows or hides the producer's overlays, K is the Mark tool (docs/together.md).
 
 export const TOOL_KEYS = [
   { key: "t", action: "tools", text: "show or hide the tools" },
@@ -15,6 +16,8 @@ export const TOOL_KEYS = [
   { key: "h", action: "saturation", text: "saturation highlight: saturated pixels in red (turns levels on)" },
   { key: "g", action: "plot", text: "plot a metadata key over time" },
   { key: "p", action: "point", text: "point: a click sends that pixel to the producer (operator)" },
+  { key: "y", action: "overlays", text: "show or hide the producer's overlays" },
+  { key: "k", action: "mark", text: "mark: a click places a point, a drag a shape, that every viewer sees" },
   { key: "Escape", label: "Esc", action: "done", text: "stop drawing or pointing" },
 ];
 

@@ -6,6 +6,7 @@
 // the URL fragment. Its root is the image section it lays its box in.
 
 import { ToolOverlay } from "./overlay.js";
+import { MarkTool } from "./marks.js";
 import { Figures, LINE_FIGURES, REGION_FIGURES } from "./figures.js";
 import { Levels } from "./levels.js";
 import { Readout } from "./readout.js";
@@ -32,6 +33,8 @@ const PANEL = `
       <button type="button" data-tool="line" aria-pressed="false" title="Draw or move a line (/)">Line</button>
       <button type="button" data-tool="point" aria-pressed="false" title="Send a pixel to the producer (p)" hidden>Point</button>
       <button type="button" data-tool="levels" aria-pressed="false" title="Levels on the raw data (c)">Levels</button>
+      <button type="button" data-tool="overlays" aria-pressed="true" title="Show or hide the producer's overlays (y)">Overlays</button>
+      <button type="button" data-tool="mark" aria-pressed="false" title="Place a mark every viewer sees (k)">Mark</button>
     </div>
     <div class="tools-levels" id="tools-levels" hidden>
       <h3>Levels</h3>
@@ -70,10 +73,10 @@ export class Tools extends EventTarget {
   /** `host`: the image section (the root the tools' box is laid in); `view`: the
    *  ImageView; `banners`: the Banners over the image; `help`: the page's HelpDialog (the
    *  tools list their keys in it), or null; `stream`: this page's stream; `keptFrames()`:
-   *  the frames the server keeps.
+   *  the frames the server keeps; `marksApi`: the shared marks' requests (tools/marks.js).
    *  Event "sourcechange": levels were switched on or off, the frame on screen should be
    *  shown again (with `tilesFor` and `keySuffix`). */
-  constructor(host, { view, banners, help = null, stream, keptFrames = () => [] }) {
+  constructor(host, { view, banners, help = null, stream, keptFrames = () => [], marksApi }) {
     super();
     this.view = view;
     this.stream = stream;
@@ -106,6 +109,8 @@ export class Tools extends EventTarget {
       keptFrames, frame: () => this.frame,
     });
     this.overlay = new ToolOverlay(view, { scaleBarFor: (scale) => this._scaleBar(scale) });
+    this.marks = new MarkTool(this.el.panel, { view, overlay: this.overlay, api: marksApi, say: (text, bad) => this.reply.say(text, { bad, forMs: 8000 }) });
+    this.shapes = this.marks.layer;  // the producer's overlays and the marks, over the image
     this.levels = new Levels({ view, box, state: this.state, frame: () => this.frame, save: () => this._save() });
     this.readout = new Readout(host, {
       table: this.el.pixels, state: this.state, toScreen: (x, y) => this.overlay.toScreen(x, y),
@@ -139,6 +144,7 @@ export class Tools extends EventTarget {
     };
     this.levels.markShown(this.frame.seq);
     this.overlay.setSize(this.frame.width, this.frame.height);
+    this.marks.shown(this.frame, own.overlays);  // this frame's overlays only
     if (this.state.reticle === "centre") this.state.reticle = this._centre();
     this._clampMarks();
     this._marks();
@@ -255,6 +261,8 @@ export class Tools extends EventTarget {
         break;
       case "reticle": state.reticle = state.reticle ? null : this._centre(); break;
       case "scaleBar": state.scaleBar = !state.scaleBar; break;
+      case "overlays": state.overlays = !state.overlays; break;
+      case "mark": this._setMode(this.mode === "mark" ? null : "mark"); return;
       case "region": case "line": case "point":
         if (action === "point" && !this.control) return;
         this._setMode(this.mode === action ? null : action);
@@ -304,11 +312,13 @@ export class Tools extends EventTarget {
   _setMode(mode) {
     this.mode = mode;
     this.overlay.setMode(mode);
-    for (const name of ["region", "line", "point"]) this.buttons[name].setAttribute("aria-pressed", String(mode === name));
+    for (const name of ["region", "line", "point", "mark"]) this.buttons[name].setAttribute("aria-pressed", String(mode === name));
+    this.marks.setActive(mode === "mark");
     const notes = {
       region: "Drag on the image to draw a region; drag inside it to move it.",
       line: "Drag on the image to draw a line; drag along it to move it.",
       point: "Click a pixel to send it to the producer.",
+      mark: "Click to place a point, or drag to draw the shape chosen below: every viewer sees it.",
     };
     this.el.note.textContent = notes[mode] || "";
     this.el.note.hidden = !mode;
@@ -338,6 +348,8 @@ export class Tools extends EventTarget {
     this.buttons.scaleBar.setAttribute("aria-pressed", String(state.scaleBar));
     this.buttons.levels.setAttribute("aria-pressed", String(this.levelsOn));
     this.buttons.saturation.setAttribute("aria-pressed", String(state.saturation));
+    this.buttons.overlays.setAttribute("aria-pressed", String(state.overlays));
+    this.shapes.hide("overlays", !state.overlays);
     this.levels.show();
     this._marks();
     this.plot.apply();

@@ -12,6 +12,7 @@
 //   lv=BLACK,WHITE           levels (black and white points); st=STRETCH; cm=COLORMAP; auto=1
 //   pre=PRESET               what auto levels follow: minmax, 99.5, 99, 95 (zscale when absent)
 //   inv=1                    the colormap inverted
+//   ov=0                     the producer's overlays are hidden (docs/together.md)
 // Pure: strings in, objects out.
 
 import { COLORMAPS, STRETCHES } from "./colour.js";
@@ -20,14 +21,14 @@ import { COLORMAPS, STRETCHES } from "./colour.js";
  *  the first is the default. */
 export const PRESETS = ["zscale", "minmax", "99.5", "99", "95"];
 
-const NAMES = ["tools", "ro", "ret", "bar", "roi", "line", "plot", "th", "lv", "st", "cm", "auto", "sat", "pre", "inv", "lp"];
+const NAMES = ["tools", "ro", "ret", "bar", "roi", "line", "plot", "th", "lv", "st", "cm", "auto", "sat", "pre", "inv", "lp", "ov"];
 const LIMIT = 1e7;  // image pixels: no frame is this large
 
 export function emptyTools() {
   return {
     open: false, readout: false, reticle: null, scaleBar: false, region: null, line: null,
     plot: null, threshold: null, levels: null, stretch: "linear", colormap: "grey", auto: false,
-    saturation: false, preset: PRESETS[0], invert: false, loupe: false,
+    saturation: false, preset: PRESETS[0], invert: false, loupe: false, overlays: true,
   };
 }
 
@@ -68,6 +69,7 @@ export function parseTools(hash) {
   if (PRESETS.includes(params.get("pre"))) state.preset = params.get("pre");
   state.invert = params.get("inv") === "1";
   state.loupe = params.get("lp") === "1";
+  state.overlays = params.get("ov") !== "0";
   return state;
 }
 
@@ -98,6 +100,7 @@ export function formatTools(state, previousHash = "") {
   if (state.preset !== PRESETS[0]) params.set("pre", state.preset);
   if (state.invert) params.set("inv", "1");
   if (state.loupe) params.set("lp", "1");
+  if (state.overlays === false) params.set("ov", "0");
   const text = params.toString().replace(/%2C/g, ",").replace(/%3A/g, ":");
   return text ? `#${text}` : "";
 }

@@ -71,3 +71,27 @@ export async function fetchAnswer(path, { timeoutMs = 15000 } = {}) {
     limit.done();
   }
 }
+
+/** Send `body` (JSON) to `path` with `method` (POST, DELETE), with the page's `token` when
+ *  it has one. Resolves to {status, data} (`data`: the JSON answer, or null); rejects only
+ *  when the server could not be asked (the deadline, the network). */
+export async function sendJson(path, { method = "POST", body = undefined, token = null, timeoutMs = 5000 } = {}) {
+  const limit = deadline(timeoutMs);
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  try {
+    const response = await fetch(path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: limit.signal,
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    return { status: response.status, data };
+  } finally {
+    limit.done();
+  }
+}

@@ -5,7 +5,7 @@
 // Every URL is relative to the page, so the viewer also works under a sub-path
 // (https://host/cams/north/) or when another web server serves the same folder.
 
-import { DISCONNECT, NEW_IMAGE } from "../messages.js";
+import { DISCONNECT, MARKS, NEW_IMAGE } from "../messages.js";
 import { fetchJson } from "./http.js";
 
 /** Delay in ms before reconnection attempt `attempt` (0-based): jittered exponential backoff.
@@ -195,6 +195,10 @@ export class LiveConnection extends EventTarget {
     };
     source.addEventListener(NEW_IMAGE, (event) => {
       const message = parseMessage(event.data, NEW_IMAGE);
+      if (message) this._message(message);
+    });
+    source.addEventListener(MARKS, (event) => {
+      const message = parseMessage(event.data, MARKS);
       if (message) this._message(message);
     });
     source.addEventListener(DISCONNECT, () => this._message({ type: DISCONNECT }));
