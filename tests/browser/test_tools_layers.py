@@ -38,6 +38,7 @@ LAYERS = {
     "timeplot.js": (False, True),
     "toolstate.js": (False, False),
     "tools.js": (False, True),
+    "toolspanel.js": (False, False),
 }
 
 
