@@ -107,6 +107,11 @@ export class ImageView extends EventTarget {
       element,
       prefixUrl,
       drawer: "canvas",
+      // Native pixels are square (docs/viewer.md, "Native pixels"): each tile is drawn
+      // straight onto the canvas, never composited at 100 % first and scaled up as a whole
+      // (OpenSeadragon's edge smoothing, which blurred and shifted native pixels); smoothing
+      // is switched by the zoom (see _sharpness).
+      smoothTileEdgesMinZoom: Infinity,
       maxZoomPixelRatio,
       minZoomImageRatio: 0.5,
       visibilityRatio: 0.2,
@@ -136,6 +141,8 @@ export class ImageView extends EventTarget {
     this.osd.world.addHandler("remove-item", (event) => {
       if (typeof event.item.source.release === "function") event.item.source.release();
     });
+    this.sharp = null;  // whether tiles are drawn nearest-neighbour now
+    this.osd.addHandler("viewport-change", () => this._sharpness());
     this.osd.addHandler("animation-finish", () => {
       if (!this.restoring && this.current) this._viewChanged();
     });
@@ -223,6 +230,20 @@ export class ImageView extends EventTarget {
   /** Zoom and pan back to the whole image. */
   home() {
     this.osd.viewport.goHome(true);
+  }
+
+  /** Native pixels are square (docs/viewer.md, "Native pixels"): from one device pixel per
+   *  image pixel up, every image pixel is drawn as a square of one colour (nearest
+   *  neighbour, as DS9 and ImageJ draw); below it the picture is smoothed (a downscaled
+   *  noise or checkerboard would otherwise alias into patterns that are not there). */
+  _sharpness() {
+    const item = this.current && this.current.item;
+    if (!item) return;
+    const zoom = item.viewportToImageZoom(this.osd.viewport.getZoom(true)) * (globalThis.devicePixelRatio || 1);
+    const sharp = zoom > 0.999;
+    if (sharp === this.sharp) return;
+    this.sharp = sharp;
+    this.osd.drawer.setImageSmoothingEnabled(!sharp);
   }
 
   _viewChanged() {
@@ -355,6 +376,7 @@ export class ImageView extends EventTarget {
     } else if (!previous || (sizeChanged && !moved) || previous.placeholder) {
       this.osd.viewport.goHome(true);
     }
+    this._sharpness();
     this.osd.forceRedraw();
     this.dispatchEvent(new CustomEvent("shown", {
       detail: { key: job.key, tiled: Boolean(job.tiles), info: job.info, width: job.item.source.dimensions.x, height: job.item.source.dimensions.y },
