@@ -237,3 +237,27 @@ def test_addresses_are_unique_to_the_server_run() -> None:
         "tiles/3.dzi?t=8",
         None,
     ]
+
+
+def test_line_art_is_loaded_from_its_own_png() -> None:
+    """A frame whose display image is a PNG (docs/imaging.md, "Line art") is loaded from its
+    `image` URL, live and looked back at; a JPEG frame still from history/<seq>.jpg."""
+    got = run("""
+      const s = new m.LiveState();
+      s.connected();
+      s.historyKnown([]);
+      const own = (seq, format) => ({framecast: {seq, time: 100 + seq, format,
+        image: `/image/${seq}.${format === 'png' ? 'png' : 'jpg'}`}});
+      const png = {type: 'new_image', seq: 1, time: 101, metadata: own(1, 'png')};
+      const live = s.notified(png, {now: 0}).show.url;
+      const jpeg = {type: 'new_image', seq: 2, time: 102, metadata: own(2, 'jpeg')};
+      const photo = s.notified(jpeg, {now: 0}).show.url;
+      return {live, photo, earlier: s.earlierJob(1, own(1, 'png')).url,
+              earlierPhoto: s.earlierJob(2, own(2, 'jpeg')).url};
+    """)
+    assert got == {
+        "live": "/image/1.png?t=101",
+        "photo": "history/2.jpg?t=102",
+        "earlier": "/image/1.png?t=101",
+        "earlierPhoto": "history/2.jpg?t=102",
+    }

@@ -43,6 +43,8 @@ class _Frame:
     tiles: str | None = None
     dtype: str | None = None
     raw_url: str | None = None
+    image_url: str = "/image/3.jpg"
+    image_format: str = "jpeg"
 
     def data(self) -> dict[str, Any]:
         return {}
@@ -63,6 +65,9 @@ def test_the_viewer_spells_the_messages_as_the_server_does() -> None:
     js = evaluate("messages.js", NAMES)
     assert js["newImage"] == protocol.new_image_payload(_Frame())["type"]
     assert js["newImage"] == json.loads(protocol.new_image_text(_Frame()))["type"]
+    # the display image as js/livestate.js reads it (docs/imaging.md, "Line art")
+    payload = protocol.new_image_payload(_Frame())
+    assert (payload["image"], payload["format"]) == ("/image/3.jpg", "jpeg")
     assert js["disconnect"] == json.loads(protocol.DISCONNECT)["type"]
     assert sse_event_names() == {js["newImage"], js["disconnect"]}
     marks = protocol.Notice.of(protocol.MARKS, {"marks": []})

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from framecast import ImageServer
+from tests.imaging.samples import chart, png_bytes
 
 from .conftest import Viewer, new_viewer, start_server
 
@@ -124,13 +125,15 @@ def assert_square_pixels(viewer: Viewer, frame: np.ndarray, what: str) -> None:
     assert agreement > 0.95, f"{what}: the squares are not the image's pixels ({agreement:.3f})"
 
 
-def test_native_pixels_are_flat_squares_without_seams(
+def test_native_pixels_are_flat_squares_without_seams_and_line_art_exact(
     tiling: tuple[ImageServer, Viewer],
 ) -> None:
     """Zoomed to 8.3 screen pixels per image pixel on a 1-pixel noise frame, every image
     pixel is one flat square at its place with no seam where tiles meet: a small frame's
     JPEG, a pyramid's JPEG tiles (at a corner where four tiles meet), and its raw tiles with
-    levels on; zoomed out below 1:1, a ramp shows no line where tiles meet."""
+    levels on; zoomed out below 1:1, a ramp shows no line where tiles meet. A chart PNG is
+    shown from its PNG (docs/imaging.md, "Line art"): at 1:1 the screen holds exactly its
+    pixels."""
     server, viewer = tiling
     viewer.open()
     rng = np.random.default_rng(7)
@@ -174,3 +177,16 @@ def test_native_pixels_are_flat_squares_without_seams(
         assert np.ptp(shot, axis=0).max() <= 2, f"a horizontal seam (levels {levels})"
         steps = np.diff(shot[150].astype(int))
         assert steps.min() >= -1 and steps.max() <= 4, f"a vertical seam (levels {levels})"
+
+    # Line art: a chart published as a PNG is loaded from its own PNG, pixels exact at 1:1.
+    drawn = chart(240, 150)
+    server.publish(png_bytes(drawn))
+    viewer.wait_seq(5)
+    assert any("/image/5.png" in url for url in viewer.requests), viewer.requests[-5:]
+    zoom_to(viewer, 1.0, 120.25, 75.25)  # image pixels' edges a quarter off the screen's
+    ox, oy, scale = viewer.page.evaluate(GEOMETRY)
+    assert abs(scale - 1) < 1e-6
+    rgb = np.stack([(screen(viewer) >> s) & 0xFF for s in (16, 8, 0)], axis=-1)
+    x0, y0 = int(np.ceil(ox - 0.5)), int(np.ceil(oy - 0.5))  # screen pixel of image pixel 0
+    shown = rgb[y0 + 20 : y0 + 130, x0 + 20 : x0 + 220]
+    assert np.array_equal(shown, drawn[20:130, 20:220]), "the chart on screen is not exact"

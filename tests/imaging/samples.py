@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import simplejpeg
-from PIL import Image
+from PIL import Image, ImageDraw
 
 
 def beam(height: int = 240, width: int = 320, *, peak: float = 20000.0) -> np.ndarray[Any, Any]:
@@ -126,3 +126,28 @@ def fits_claiming(width: int, height: int) -> bytes:
         fits_card("NAXIS1", width),
         fits_card("NAXIS2", height),
     )
+
+
+def chart(width: int = 800, height: int = 500) -> np.ndarray[Any, Any]:
+    """A line chart as a plotting script draws one: white, black axes and ticks, a blue
+    curve two pixels wide, a red dashed threshold (RGB, about a dozen colours)."""
+    picture = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(picture)
+    left, bottom = 60, height - 40
+    draw.line([(left, 20), (left, bottom), (width - 20, bottom)], fill="black", width=1)
+    for x in range(left, width - 20, 70):
+        draw.line([(x, bottom), (x, bottom + 6)], fill="black")
+    xs = np.linspace(left, width - 20, 240)
+    ys = height / 2 + (height / 3.5) * np.sin(xs / 45.0)
+    curve = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
+    draw.line(curve, fill=(31, 119, 180), width=2)
+    for x in range(left, width - 20, 24):
+        draw.line([(x, 90), (x + 12, 90)], fill=(214, 39, 40), width=1)
+    return np.asarray(picture)
+
+
+def png_bytes(pixels: np.ndarray[Any, Any]) -> bytes:
+    """``pixels`` (8-bit) as a PNG file's bytes."""
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="PNG")
+    return out.getvalue()

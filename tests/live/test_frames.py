@@ -66,6 +66,8 @@ def test_renderings_are_one_message_in_every_form() -> None:
         "tiles": None,
         "dtype": None,
         "raw": None,
+        "image": "/image/7.jpg",
+        "format": "jpeg",
         "metadata": data,
     }
     assert json.loads(protocol.new_image_text(frame)) == message

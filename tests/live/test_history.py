@@ -85,7 +85,7 @@ def test_count_eviction_gives_bytes_back() -> None:
 
 def test_bytes_evict_the_oldest_of_any_stream() -> None:
     """Over the shared budget the oldest frames go first, whichever stream they belong to."""
-    one = frame(1, 10_000)
+    one = frame(1, 10_000, "cam1")
     budget = HistoryBudget(3 * weight(one) + 100)
     cam1, cam2 = History(100, budget), History(100, budget)
     cam1.add(frame(1, 10_000, "cam1"))

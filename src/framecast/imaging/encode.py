@@ -2,7 +2,8 @@
 
 Pure and CPU-bound: the core calls :func:`encode` on a worker thread (simplejpeg releases
 the GIL while it compresses). JPEG input that needs no downscale and no colormap passes
-through byte for byte.
+through byte for byte. Line art (a chart PNG, a screenshot) also gets a lossless PNG display
+image (:mod:`.lineart`, docs/imaging.md "Line art").
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from framecast.errors import ImageError
 from framecast.imaging.decode import ImageInput, check_array, decode_bytes, load, read_file
 from framecast.imaging.display import DisplayOptions, _to_display, to_display
 from framecast.imaging.formats import check_pixels
+from framecast.imaging.lineart import line_art_png, lossless_source
 
 __all__ = ["Encoded", "encode", "jpeg_of", "placeholder_jpeg", "snapshot_jpeg"]
 
@@ -40,6 +42,14 @@ class Encoded:
     #: The pixels as published, in their own dtype (docs/science.md): the array, or a JPEG's own
     #: bytes (:meth:`framecast.science.raw.Raw.of` keeps them with the frame).
     published: np.ndarray[Any, Any] | bytes | None = None
+    #: The lossless display image of line art (PNG bytes, docs/imaging.md "Line art"), shown
+    #: by the viewer instead of :attr:`jpeg`; ``None`` for photographs and camera frames.
+    lossless: bytes | None = None
+
+    @property
+    def format(self) -> str:
+        """The display image's format: ``"png"`` for line art, else ``"jpeg"``."""
+        return "png" if self.lossless is not None else "jpeg"
 
     @property
     def display(self) -> np.ndarray[Any, Any] | None:
@@ -108,6 +118,7 @@ def encode(image: ImageInput, options: DisplayOptions = DEFAULT_OPTIONS) -> Enco
     """
     if isinstance(image, str | os.PathLike):
         image = read_file(image)
+    lossless = lossless_source(image)
     if isinstance(image, bytes | bytearray | memoryview):
         data = bytes(image)
         if data[:3] == b"\xff\xd8\xff":
@@ -133,7 +144,10 @@ def encode(image: ImageInput, options: DisplayOptions = DEFAULT_OPTIONS) -> Enco
         jpeg = _jpeg(small, options.quality)
     except ValueError as exc:
         raise ImageError(f"the image cannot be encoded as JPEG: {exc}") from None
-    return Encoded(jpeg, small.shape[1], small.shape[0], width, height, pixels, array)
+    # Line art keeps its pixels: only when nothing was downscaled (that blends colours in).
+    drawn = lossless and array.dtype == np.uint8 and small is pixels
+    png = line_art_png(small, len(jpeg)) if drawn else None
+    return Encoded(jpeg, small.shape[1], small.shape[0], width, height, pixels, array, png)
 
 
 def snapshot_jpeg(original: Any, quality: int = 95) -> bytes:

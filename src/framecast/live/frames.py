@@ -21,10 +21,20 @@ if TYPE_CHECKING:
     from framecast.imaging.pyramid import Pyramid
     from framecast.science.raw import Raw
 
-__all__ = ["MAX_DEPTH", "RESERVED_KEY", "Frame", "Incoming", "Renderings", "jsonable"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "MAX_DEPTH",
+    "RESERVED_KEY",
+    "Frame",
+    "Incoming",
+    "Renderings",
+    "jsonable",
+]
 
 #: The one key of data.json that belongs to framecast; every other key is the publisher's.
 RESERVED_KEY = "framecast"
+#: The file extension of each display image format (the ``image/<seq>.<ext>`` route).
+IMAGE_EXTENSIONS = {"jpeg": "jpg", "png": "png"}
 #: Metadata nested deeper than this becomes a (truncated) string. The door refuses deeper
 #: input with a clear error (``max_metadata_depth``); this bound protects every other path
 #: (sources, ``publish()``) so that no value can make rendering a frame recurse without end.
@@ -153,6 +163,9 @@ class Frame:
     #: The producer's shapes over this frame (docs/together.md), checked on the way in; in
     #: ``data.json`` under ``framecast.overlays`` when there are any.
     overlays: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    #: The lossless display image of line art (PNG bytes, docs/imaging.md "Line art"), which
+    #: the viewer shows instead of :attr:`jpeg`; ``None`` for photographs and camera frames.
+    lossless: bytes | None = field(default=None, repr=False)
     renderings: Renderings = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -165,6 +178,22 @@ class Frame:
             return None
         prefix = "" if self.stream == DEFAULT_STREAM else f"/{STREAM_PREFIX}/{self.stream}"
         return f"{prefix}/tiles/{self.seq}.dzi"
+
+    @property
+    def image_format(self) -> str:
+        """The display image's format: ``"png"`` for line art, else ``"jpeg"``."""
+        return "png" if self.lossless is not None else "jpeg"
+
+    @property
+    def image_bytes(self) -> bytes:
+        """The display image: the PNG of line art, else the JPEG."""
+        return self.lossless if self.lossless is not None else self.jpeg
+
+    @property
+    def image_url(self) -> str:
+        """The URL path of the display image (``image/<seq>.png`` or ``.jpg``)."""
+        prefix = "" if self.stream == DEFAULT_STREAM else f"/{STREAM_PREFIX}/{self.stream}"
+        return f"{prefix}/image/{self.seq}.{IMAGE_EXTENSIONS[self.image_format]}"
 
     @property
     def dtype(self) -> str | None:
@@ -194,6 +223,8 @@ class Frame:
             "tiles": self.tiles,
             "dtype": self.dtype,
             "raw": self.raw_url,
+            "image": self.image_url,
+            "format": self.image_format,
         }
         if self.overlays:
             info["overlays"] = [dict(shape) for shape in self.overlays]

@@ -325,6 +325,7 @@ class Pipeline:
             pyramid=pyramid,
             raw=Raw.of(encoded.published) if self._keep_raw else None,
             overlays=incoming.overlays,
+            lossless=encoded.lossless,
         )
 
     async def _file_loop(self) -> None:

@@ -92,6 +92,12 @@ class Described(Protocol):
     @property
     def raw_url(self) -> str | None: ...
 
+    @property
+    def image_url(self) -> str: ...
+
+    @property
+    def image_format(self) -> str: ...
+
     def data(self) -> dict[str, Any]: ...
 
 
@@ -111,7 +117,8 @@ def json_bytes(value: Any) -> bytes:
 
 def _new_image_head(frame: Described) -> dict[str, Any]:
     """``new_image`` without its metadata: ALS's ``type`` plus sequence, time, size, tiles,
-    and the raw data's dtype and DZI (docs/science.md)."""
+    the raw data's dtype and DZI (docs/science.md), and the display image's URL and format
+    (docs/imaging.md, "Line art")."""
     return {
         "type": "new_image",
         "seq": frame.seq,
@@ -121,6 +128,8 @@ def _new_image_head(frame: Described) -> dict[str, Any]:
         "tiles": frame.tiles,
         "dtype": frame.dtype,
         "raw": frame.raw_url,
+        "image": frame.image_url,
+        "format": frame.image_format,
     }
 
 

@@ -12,6 +12,7 @@ from framecast.web.api import qr_handler, status_handler
 from framecast.web.context import CONTEXT, WebContext
 from framecast.web.controlsocket import control_handler
 from framecast.web.deepzoom import TILE_POOL, add_tile_routes
+from framecast.web.displayimage import display_image_handler
 from framecast.web.downloads import add_raw_routes
 from framecast.web.framesocket import frames_handler
 from framecast.web.ingest import ingest_handler
@@ -49,8 +50,8 @@ async def _to_viewer(request: web.Request) -> web.StreamResponse:
 def build_app(context: WebContext, *, tiles: ThreadPoolExecutor) -> web.Application:
     """Routes: the viewer and its files, the live transports (``/ws``, ``/events``,
     ``/frames``), ``/control``, ingest (``POST /api/frames``), ``/api/status``, ``/qr.svg``,
-    the history (``/api/history``, ``/history/<seq>.jpg|json``), shared marks
-    (``/api/marks``), deep-zoom tiles
+    the history (``/api/history``, ``/history/<seq>.jpg|json``), the display image
+    (``/image/<seq>.jpg|png``), shared marks (``/api/marks``), deep-zoom tiles
     (``/tiles/…``) — at the root for the default stream and under ``/s/<name>/`` for every
     stream — and the overview (``/streams``, ``/api/streams``). ``tiles``: the server's pool
     of background workers that cut tiles and answer raw questions (its owner shuts it
@@ -74,6 +75,7 @@ def build_app(context: WebContext, *, tiles: ThreadPoolExecutor) -> web.Applicat
         app.router.add_get(prefix + "/api/history", history_handler)
         app.router.add_get(prefix + "/api/alerts", alerts_handler)
         app.router.add_get(prefix + "/history/{seq}.{kind:jpg|json}", history_frame_handler)
+        app.router.add_get(prefix + "/image/{seq}.{kind:jpg|png}", display_image_handler)
         add_tile_routes(app, prefix)
         add_raw_routes(app, prefix)
         add_analysis_routes(app, prefix)

@@ -38,6 +38,21 @@ export function tilesOf(message, data) {
   return typeof url === "string" && url ? ofRun(url, time) : null;
 }
 
+/** Display image formats shown from their own URL (line art, docs/imaging.md "Line art");
+ *  a JPEG frame is read as before (history/<seq>.jpg or web_image.jpg, the same bytes). */
+const LOSSLESS = new Set(["png", "webp"]);
+
+/** The lossless display image of an image (its `image` URL when its `format` is PNG or
+ *  WebP), from its data.json content (`framecast`), else its `new_image` message (top
+ *  level), or null. */
+export function losslessOf(message, data) {
+  const own = ownOf(data);
+  const from = typeof own.image === "string" ? own : message || {};
+  const { format, image: url } = from;
+  const time = from.time ?? own.time;
+  return LOSSLESS.has(format) && typeof url === "string" && url ? ofRun(url, time) : null;
+}
+
 function hasOwnMetadata(message) {
   return Boolean(message.metadata) && typeof message.metadata === "object";
 }
@@ -100,7 +115,7 @@ export class LiveState {
     // the browser can never show a stale cached picture.
     const query = waiting ? `waiting=${this.epoch}-${now}` : `seq=${seq ?? "x"}&t=${time ?? now / 1000}`;
     this.live = {
-      url: url ?? `web_image.jpg?${query}`,
+      url: (!waiting && losslessOf(message, metadata)) || (url ?? `web_image.jpg?${query}`),
       key: waiting ? `waiting-${this.epoch}` : query,
       info: { metadata, own, waiting },
       options: { placeholder: waiting, tiles: waiting ? null : tilesOf(message, metadata) },
@@ -174,7 +189,7 @@ export class LiveState {
     const own = ownOf(data);
     return {
       seq,
-      url: ofRun(`history/${seq}.jpg`, own.time),
+      url: losslessOf(null, data) || ofRun(`history/${seq}.jpg`, own.time),
       key: `history-${this.epoch}-${seq}`,
       info: { metadata: data, own: { seq, ...own }, waiting: false },
       options: { tiles: tilesOf(null, data) },

@@ -127,6 +127,13 @@ export class ImageView extends EventTarget {
       crossOriginPolicy: false,
       imageLoaderLimit: 2,
     });
+    // A decoded image is one tile per level, with no neighbour to hide a gap from: it is
+    // drawn at exactly its size. (The canvas drawer widens every tile that has no overlap
+    // by one screen pixel, which repeated a row and a column of a picture shown 1:1 and
+    // made one square wider when zoomed in: docs/viewer.md, "Native pixels".)
+    const drawer = this.osd.drawer;
+    const overlapFor = drawer.minimumOverlapRequired.bind(drawer);
+    drawer.minimumOverlapRequired = (item) => !(item.source instanceof DecodedImage) && overlapFor(item);
     this.loadImage = loadImage;
     this.current = null;       // {item, key, info} on screen
     this.spare = null;         // {item, key, info} shown before, kept decoded and hidden
