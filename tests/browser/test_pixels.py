@@ -131,7 +131,8 @@ def test_native_pixels_are_flat_squares_without_seams_and_line_art_exact(
     """Zoomed to 8.3 screen pixels per image pixel on a 1-pixel noise frame, every image
     pixel is one flat square at its place with no seam where tiles meet: a small frame's
     JPEG, a pyramid's JPEG tiles (at a corner where four tiles meet), and its raw tiles with
-    levels on; zoomed out below 1:1, a ramp shows no line where tiles meet. A chart PNG is
+    levels on; zoomed out below 1:1, a ramp shows no line where tiles meet (with levels,
+    painted over the noise frame's tiles, none of which is seen again). A chart PNG is
     shown from its PNG (docs/imaging.md, "Line art"): at 1:1 the screen holds exactly its
     pixels."""
     server, viewer = tiling
@@ -167,9 +168,12 @@ def test_native_pixels_are_flat_squares_without_seams_and_line_art_exact(
     for levels in (True, False):
         if not levels:
             viewer.page.keyboard.press("c")
+        viewer.page.evaluate("window.before = framecast.view.current.item")
         server.publish(ramp)
         seq = 3 if levels else 4
         viewer.wait_seq(seq)
+        if levels:  # a newer frame is painted over the raw tiles on screen (docs/viewer.md)
+            assert viewer.page.evaluate("framecast.view.current.item === window.before")
         zoom_to(viewer, 0.77, 320, 300)
         full = screen(viewer)
         ox, _, scale = viewer.page.evaluate(GEOMETRY)

@@ -259,6 +259,7 @@ export class ImageView extends EventTarget {
 
   _load(job) {
     this.loading = job;
+    if (this._paintOver(job)) return;
     if (job.tiles || !this.loadImage) {
       this._add(job, job.tiles || { type: "image", url: job.url, buildPyramid: true });
       return;
@@ -284,6 +285,31 @@ export class ImageView extends EventTarget {
       },
       (error) => this._failed(job, error && error.message),
     );
+  }
+
+  /** A tile source that can show itself in the tiled image on screen (`canPaintOver(item)`,
+   *  `whenRead()`, `paintOver(item)`: a newer live frame of raw tiles, docs/viewer.md "Speed")
+   *  is painted into it once it is ready: no new tiled image and no tile to load, on screen
+   *  at the next redraw. When it cannot after all, it is added as a tiled image as usual.
+   *  False when the job is not one of those. */
+  _paintOver(job) {
+    const source = job.tiles;
+    const current = this.current;
+    if (!source || typeof source.canPaintOver !== "function" || !current || current.placeholder
+        || !source.canPaintOver(current.item)) return false;
+    const usual = () => this._add(job, source);
+    source.whenRead().then(() => {
+      if (this.loading !== job) return;
+      if (this.current === current && source.paintOver(current.item)) {
+        job.item = current.item;
+        this._swap(job);
+      } else {
+        usual();
+      }
+    }, () => {
+      if (this.loading === job) usual();
+    });
+    return true;
   }
 
   /** Add `tileSource` as an invisible tiled image; show it once its tiles are in. */

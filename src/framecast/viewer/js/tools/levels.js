@@ -86,6 +86,8 @@ export class Levels {
       loadHistogram: Number.isInteger(seq) ? () => this._serverHistogram(seq) : null,
       loadScale: Number.isInteger(seq) ? () => this._serverLevels(seq) : null,
       paintsWithHistogram: () => !this.state.levels,
+      // a newer frame than the one on screen is painted over it (docs/viewer.md, "Speed")
+      over: Number.isInteger(seq) && Boolean(this.frame) && Number.isInteger(this.frame.seq) && seq > this.frame.seq,
     });
     // A frame read whole starts reading now, while the one before it is still being shown.
     this.ahead = source;
@@ -99,8 +101,11 @@ export class Levels {
   _readWhole(url, options) {
     const turn = (this.reads || Promise.resolve()).then(() => {
       if (options.signal && options.signal.aborted) throw new Error("abandoned for a newer frame");
+      const read = fetchBuffer(url, options);
+      // The histogram is asked after the read: the server answers whole-frame questions one
+      // at a time, and the read is what puts the frame on screen (docs/viewer.md, "Speed").
       if (options.started) options.started();
-      return fetchBuffer(url, options);
+      return read;
     });
     this.reads = turn.then(() => {}, () => {});
     return turn;

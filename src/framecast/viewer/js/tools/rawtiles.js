@@ -31,7 +31,7 @@ export const RawTiles = OSD && class extends OSD.TileSource {
    *  shown; else (levels held) it is shown as soon as it is read; `loadScale()`: resolves to
    *  the frame's levels answer (/api/levels: its presets and quantiles), asked when the read
    *  begins, waited for like the histogram, or null. */
-  constructor({ url, width, height, levels, load, loadWhole = load, area = null, loadHistogram = null, paintsWithHistogram = () => true, loadScale = null, marks = null }) {
+  constructor({ url, width, height, levels, load, loadWhole = load, area = null, loadHistogram = null, paintsWithHistogram = () => true, loadScale = null, marks = null, over = false }) {
     const { maxLevel } = dziLevels(width, height);
     super({ width, height, tileSize: TILE_SIZE, tileOverlap: OVERLAP, minLevel: 0, maxLevel, ready: true });
     const [path, query] = url.split("?");
@@ -78,6 +78,9 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     // When this frame's stages happened (performance.now()): read, bytes, parsed, first
     // and last tile painted; `marks` is the caller's record of them, or null.
     this.marks = marks;
+    // Whether this frame may be painted over the tiles of the frame on screen (see
+    // `paintOver`): a newer live frame, not one looked back at or blinked.
+    this.over = over;
   }
 
   _mark(stage) {
@@ -199,7 +202,8 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     canvas.width = width;
     canvas.height = height;
     const context = canvas.getContext("2d", { willReadFrequently: false });
-    const kept = { npy, context, channels, image: context.createImageData(width, height), key: null };
+    const { level, x, y } = job.postData;
+    const kept = { npy, context, channels, image: context.createImageData(width, height), key: null, at: { level, x, y } };
     this._paint(kept, this.levelsNow(this));
     this._mark("firstTile");
     if (this.marks) this.marks.lastTile = performance.now();
@@ -247,6 +251,97 @@ export const RawTiles = OSD && class extends OSD.TileSource {
       if (later.length) setTimeout(step, 0);
     };
     if (later.length) setTimeout(step, 0);
+  }
+
+  // ---- a newer frame painted over the frame on screen (docs/viewer.md, "Speed") -------------
+
+  /** Whether this frame may be shown in `item`, the tiled image of the raw frame on screen:
+   *  it is a newer live frame of the same size, read in one request (whole or the area
+   *  in view). Then the view waits for `whenRead()` and calls `paintOver(item)`. */
+  canPaintOver(item) {
+    const shown = item && item.source;
+    return Boolean(this.over && this.readUrl && RawTiles && shown instanceof RawTiles && shown !== this
+      && shown.dimensions.x === this.dimensions.x && shown.dimensions.y === this.dimensions.y);
+  }
+
+  /** Resolves once this frame is read (rejects when the read failed or was abandoned). */
+  whenRead() {
+    return this.frame();
+  }
+
+  /** Paint this frame into the tiles `item` shows: each tile on screen gets this frame's
+   *  numbers, cut from what was read, and is repainted in place, so the picture changes at
+   *  the next redraw with no new tiled image and no tile to load (a new tiled image took
+   *  three to five animation frames to load its tiles and swap). The tiles it holds off
+   *  screen are let go (OpenSeadragon asks for them again when they come into view), and
+   *  `item`'s source becomes this frame (`adopt`). False, with nothing changed, unless every
+   *  tile on screen lies in what was read with the same shape. */
+  paintOver(item) {
+    const shown = item.source;
+    if (!this.resolved || !this.canPaintOver(item)) return false;
+    let drawn;
+    try {
+      drawn = new Set(item.getTilesToDraw().map((t) => t.tile.getUrl()));
+    } catch {
+      return false;  // an OpenSeadragon without this API
+    }
+    const fresh = new Map();
+    for (const url of drawn) {
+      const kept = shown.tiles.get(url);
+      const tile = kept && kept.at ? this._cutKept(kept.at) : null;
+      if (!tile || tile.shape.join() !== kept.npy.shape.join()) return false;
+      fresh.set(url, tile);
+    }
+    if (!fresh.size) return false;
+    shown.adopt(this, fresh);
+    // Every other tile OpenSeadragon made for the earlier frame is let go, loaded or not:
+    // made again when it is needed, under this frame's URLs, so that no data kept under
+    // the earlier frame's URLs can come back. (OpenSeadragon 6 keeps its tiles by level,
+    // column and row in `tilesMatrix`; the version is pinned, and test_pixels.py would see
+    // an earlier frame's tile.)
+    const matrix = item.tilesMatrix || {};
+    for (const level of Object.values(matrix)) {
+      for (const column of Object.values(level)) {
+        for (const [row, tile] of Object.entries(column)) {
+          if (fresh.has(tile.getUrl())) continue;
+          if (tile.loaded) tile.unload(true);
+          delete column[row];
+        }
+      }
+    }
+    return true;
+  }
+
+  /** The tile at `at` ({level, x, y}) cut from what this frame read, or null. */
+  _cutKept({ level, x, y }) {
+    const { width, height } = this.levelSize(level);
+    return this.resolved.cut(level, x, y, width, height);
+  }
+
+  /** Become `other` (a newer frame of the same size, read): its numbers in the tiles
+   *  `fresh` names (url → parsed tile), repainted in place with the levels now; every other
+   *  tile forgotten. */
+  adopt(other, fresh) {
+    for (const [url, kept] of this.tiles) {
+      const npy = fresh.get(url);
+      if (npy) {
+        kept.npy = npy;
+        kept.key = null;
+        continue;
+      }
+      this.tiles.delete(url);
+    }
+    this.abandon();
+    for (const name of ["url", "base", "query", "readUrl", "area", "loadHistogram", "paintsWithHistogram", "counting", "loadScale", "scaling", "scale", "whole", "resolved", "counted", "marks", "over"]) {
+      this[name] = other[name];
+    }
+    this.colours = null;
+    this.reading = null;
+    const levels = this.levelsNow(this);
+    for (const kept of this.tiles.values()) this._paint(kept, levels);
+    this._mark("firstTile");
+    if (this.marks) this.marks.lastTile = performance.now();
+    other.tiles.clear();
   }
 
   /** The raw value(s) of full-resolution pixel (x, y) if its top-level tile is in memory:
