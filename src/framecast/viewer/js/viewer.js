@@ -5,96 +5,18 @@
 // server) falls back to the JPEG.
 //
 // Swapping images: a JPEG is fetched and decoded once, off the main thread, before it is
-// handed to OpenSeadragon as a ready tile source (no second request, no decode while
-// drawing). It is added as an invisible tiled image with the same bounds on top of the
-// current one; as soon as its tiles are in, it is made visible and the old one hidden, in
-// the same frame. The viewport is never touched, so zoom and pan stay exactly where the
-// user left them. The image shown before stays decoded and hidden (the "spare"): showing it
-// again (blink, stepping back and forth) is a flip of opacities, with no request at all.
-// If more images arrive while one is loading, only the newest is shown next (the ones in
-// between are skipped).
+// handed to OpenSeadragon as a ready tile source (decodedimage.js: no second request, no
+// decode while drawing). It is added as an invisible tiled image with the same bounds on
+// top of the current one; as soon as its tiles are in, it is made visible and the old one
+// hidden, in the same frame. The viewport is never touched, so zoom and pan stay exactly
+// where the user left them. The image shown before stays decoded and hidden (the "spare"):
+// showing it again (blink, stepping back and forth) is a flip of opacities, with no request
+// at all. If more images arrive while one is loading, only the newest is shown next (the
+// ones in between are skipped).
+
+import { DecodedImage } from "./decodedimage.js";
 
 const OSD = globalThis.OpenSeadragon;
-
-let serial = 0;
-
-/** An OpenSeadragon tile source over an already decoded image: one tile per level, each
- *  level drawn from the bitmap (smoothly downscaled) when OpenSeadragon first asks for it,
- *  synchronously. Nothing is fetched or decoded again. */
-const DecodedImage = OSD && class extends OSD.TileSource {
-  constructor(bitmap) {
-    const width = bitmap.width;
-    const height = bitmap.height;
-    const side = Math.max(1, width, height);
-    super({
-      width,
-      height,
-      tileSize: side,
-      tileOverlap: 0,
-      minLevel: 0,
-      maxLevel: Math.ceil(Math.log2(side)),
-      ready: true,
-    });
-    this.bitmap = bitmap;
-    this.serial = ++serial;
-    this.levels = new Map();  // level → the canvas context handed to OpenSeadragon
-  }
-
-  getTileUrl(level, x, y) {
-    return `decoded:${this.serial}/${level}/${x}_${y}`;
-  }
-
-  getTilePostData(level) {
-    return { level };
-  }
-
-  equals(other) {
-    return other === this;
-  }
-
-  downloadTileStart(job) {
-    const bitmap = this.bitmap;
-    if (!bitmap || !bitmap.width) {
-      job.fail("image released");
-      return;
-    }
-    const scale = this.getLevelScale(job.postData.level);
-    const width = Math.max(1, Math.ceil(this.width * scale));
-    const height = Math.max(1, Math.ceil(this.height * scale));
-    const canvas = document.createElement("canvas");
-    canvas.width = width;
-    canvas.height = height;
-    const context = canvas.getContext("2d");
-    context.imageSmoothingQuality = "high";
-    context.drawImage(bitmap, 0, 0, width, height);
-    this.levels.set(job.postData.level, context);
-    job.finish(context, null, "context2d");
-  }
-
-  /** Put the pixels of `bitmap` (same size) in place of this image's, in every level
-   *  already handed out: the tiled image shows the new picture at its next draw, with
-   *  nothing to load. False (and nothing changed) when the size differs. */
-  replace(bitmap) {
-    if (!this.bitmap || bitmap.width !== this.width || bitmap.height !== this.height) return false;
-    this.bitmap.close();
-    this.bitmap = bitmap;
-    for (const context of this.levels.values()) {
-      const { width, height } = context.canvas;
-      context.clearRect(0, 0, width, height);
-      context.drawImage(bitmap, 0, 0, width, height);
-    }
-    return true;
-  }
-
-  downloadTileAbort() {}
-
-  /** Free the decoded pixels (the tiled image using this source is gone). */
-  release() {
-    if (this.bitmap) this.bitmap.close();
-    this.bitmap = null;
-    this.levels.clear();
-  }
-};
 
 export class ImageView extends EventTarget {
   /** `element`: the container; `initialView`: {zoom, x, y} to restore once the first image
