@@ -332,9 +332,10 @@ export const RawTiles = OSD && class extends OSD.TileSource {
       this.tiles.delete(url);
     }
     this.abandon();
-    for (const name of ["url", "base", "query", "readUrl", "area", "loadHistogram", "paintsWithHistogram", "counting", "loadScale", "scaling", "scale", "whole", "resolved", "counted", "marks", "over"]) {
+    for (const name of ["url", "base", "query", "readUrl", "area", "loadHistogram", "paintsWithHistogram", "counting", "loadScale", "scaling", "scale", "whole", "resolved", "counted", "over"]) {
       this[name] = other[name];
     }
+    this.marks = other.marks;  // its stages, for benchmarks/levels.py
     this.colours = null;
     this.reading = null;
     const levels = this.levelsNow(this);
