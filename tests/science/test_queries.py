@@ -52,7 +52,7 @@ def test_values_are_parsed_to_their_kind_and_left_out_ones_are_none() -> None:
     assert QUESTIONS["pixel"].parse({"x": "-3", "y": "7"}) == {"x": -3, "y": 7, "r": None}
     ends = QUESTIONS["profile"].parse({"x0": "0", "y0": "1.25", "x1": "-2.5", "y1": "3"})
     assert ends == {"x0": 0.0, "y0": 1.25, "x1": -2.5, "y1": 3.0}
-    assert QUESTIONS["stats"].parse({}) == dict.fromkeys(("x", "y", "w", "h"))
+    assert QUESTIONS["stats"].parse({}) == dict.fromkeys(("x", "y", "w", "h", "circle", "polygon"))
     assert QUESTIONS["histogram"].parse({}) == {"bins": None}
     assert QUESTIONS["npy"].parse({"level": "2"}) == {"level": 2, **dict.fromkeys("xywh")}
 

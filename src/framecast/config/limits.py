@@ -278,6 +278,15 @@ class LimitSettings:
             at_least=1,
         ),
     )
+    max_star_radius: int = field(
+        default=50,
+        metadata=option(
+            help="Largest r of GET /api/star (pixels around the point where a star is looked "
+            "for and measured); a larger r is refused with 400.",
+            group="limits",
+            at_least=1,
+        ),
+    )
     encode_threads: int = field(
         default=2,
         metadata=option(

@@ -9,11 +9,22 @@ before a byte of pixels is touched. astropy is used only to decode the data.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-__all__ = ["BLOCK", "CARD", "Hdu", "cards", "hdus", "image_size", "read_header"]
+__all__ = [
+    "BLOCK",
+    "CARD",
+    "WCS_KEYWORD",
+    "Hdu",
+    "cards",
+    "hdus",
+    "image_size",
+    "read_header",
+    "wcs_cards",
+]
 
 BLOCK = 2880
 CARD = 80
@@ -21,6 +32,12 @@ CARD = 80
 MAX_HEADER_BLOCKS = 1000
 #: Most HDUs walked in one file.
 MAX_HDUS = 1000
+#: The header keywords of a celestial WCS that framecast keeps with a frame (docs/science.md).
+WCS_KEYWORD = re.compile(
+    r"(WCSAXES|CTYPE[12]|CUNIT[12]|CRVAL[12]|CRPIX[12]|CDELT[12]|CROTA2|"
+    r"CD[12]_[12]|PC[12]_[12]|PV[12]_[0-9]{1,2}|LONPOLE|LATPOLE|RADESYS|EQUINOX|EPOCH|"
+    r"MJD-OBS|DATE-OBS)"
+)
 
 
 @dataclass(frozen=True)
@@ -159,3 +176,16 @@ def image_size(hdu: Hdu) -> tuple[int, int] | None:
     if len(axes) == 3 and planes in (3, 4):
         planes = 1
     return axes[0], axes[1] * planes
+
+
+def wcs_cards(hdu: Hdu) -> dict[str, Any]:
+    """The WCS keywords of ``hdu``'s header (:data:`WCS_KEYWORD`), numbers and short text."""
+    return {
+        key: value
+        for key, value in hdu.cards.items()
+        if WCS_KEYWORD.fullmatch(key)
+        and (
+            (isinstance(value, int | float) and not isinstance(value, bool))
+            or (isinstance(value, str) and len(value) <= 70)
+        )
+    }

@@ -14,8 +14,9 @@ warns up to twice its value. Pillow formats are opened with their plugin directl
 from __future__ import annotations
 
 import io
+import os
 import struct
-from typing import IO
+from typing import IO, Any
 
 from PIL import Image, ImageFile
 
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "check_pixels",
     "fits_image",
+    "fits_wcs",
     "header_size",
     "jpeg_size",
     "open_pillow",
@@ -187,6 +189,27 @@ def tiff_size(page: object) -> tuple[int, int]:
     if samples > 4:
         raise ImageError(f"the TIFF image has {samples} samples per pixel; use mono, RGB or RGBA")
     return width, height
+
+
+def fits_wcs(image: Any) -> dict[str, Any]:
+    """The WCS keywords of the image header of ``image`` when it is FITS (bytes or a path;
+    anything else, or a header that cannot be read, gives none): what a FITS file says of
+    the sky its pixels see (docs/science.md, "Sky coordinates"). Reads headers only."""
+    try:
+        if isinstance(image, bytes | bytearray | memoryview):
+            if sniff(image) != "fits":
+                return {}
+            hdu = fits_image(io.BytesIO(bytes(image)), len(image))
+        elif isinstance(image, str | os.PathLike):
+            with open(image, "rb") as handle:
+                if sniff(handle.read(32)) != "fits":
+                    return {}
+                hdu = fits_image(handle, os.fstat(handle.fileno()).st_size)
+        else:
+            return {}
+    except (OSError, ImageError):
+        return {}
+    return {} if hdu is None else fits.wcs_cards(hdu)
 
 
 def fits_image(handle: IO[bytes], size: int) -> fits.Hdu | None:

@@ -34,6 +34,7 @@ from typing import Any
 
 from framecast import imaging
 from framecast.errors import FramecastError
+from framecast.imaging import formats
 from framecast.imaging.pyramid import Pyramid
 from framecast.live import webfolder
 from framecast.live.frames import Frame, Incoming
@@ -306,7 +307,13 @@ class Pipeline:
 
     def _make_frame(self, incoming: Incoming, seq: int, stamp: float) -> Frame:
         """Decode, encode and render one image (worker thread)."""
-        encoded = self._encode(incoming.load(), self._options)
+        image = incoming.load()
+        metadata = incoming.metadata
+        sky = formats.fits_wcs(image)  # a FITS file's WCS joins its metadata (docs/science.md)
+        if sky:
+            metadata = {**sky, **metadata}  # the publisher's own keys win
+        encoded = self._encode(image, self._options)
+        del image
         display = encoded.display
         pyramid = None
         if display is not None:
@@ -317,7 +324,7 @@ class Pipeline:
             jpeg=encoded.jpeg,
             width=encoded.width,
             height=encoded.height,
-            metadata=incoming.metadata,
+            metadata=metadata,
             original=encoded.original,
             source_width=encoded.source_width,
             source_height=encoded.source_height,

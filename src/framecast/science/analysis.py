@@ -22,7 +22,7 @@ parameter at fault.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,9 @@ Array = np.ndarray[Any, Any]
 
 class AnalysisError(ValueError):
     """A question that does not fit the frame; :attr:`parameter` names the culprit."""
+
+    #: The HTTP status of the refusal: the question does not fit (400) unless said otherwise.
+    status = 400
 
     def __init__(self, parameter: str, message: str) -> None:
         super().__init__(message)
@@ -297,24 +300,37 @@ def _intensity(band: Array, integer: bool) -> Array:
     return band
 
 
+#: Which pixels of a band of a region count (a circle, a polygon): ``inside(left, top,
+#: width, rows)`` is a bool array of ``rows`` × ``width`` (framecast.science.shapes).
+Inside = Callable[[int, int, int, int], Array]
+
+
 def stats(
     array: Array,
     region: tuple[int, int, int, int] | None = None,
     *,
     saturation: float | int | None = None,
+    inside: Inside | None = None,
 ) -> dict[str, Any]:
     """Statistics of ``region`` (x, y, w, h; the whole frame without it): ``roi``,
     ``count``, ``min``, ``max``, ``mean``, ``std``, ``sum``, ``centroid``, ``saturated``,
-    ``nonfinite`` (docs/science.md). ``saturation`` is the level from :func:`saturation_level`."""
+    ``nonfinite`` (docs/science.md). ``saturation`` is the level from :func:`saturation_level`.
+    With ``inside``, only the pixels of the region it covers count."""
     height, width = array.shape[0], array.shape[1]
     x, y, w, h = region if region is not None else (0, 0, width, height)
     check_region(array.shape, x, y, w, h)
     with np.errstate(all="ignore"):  # figures beyond float64 come out as "inf" or null
-        return _stats(array, x, y, w, h, saturation)
+        return _stats(array, x, y, w, h, saturation, inside)
 
 
 def _stats(
-    array: Array, x: int, y: int, w: int, h: int, saturation: float | int | None
+    array: Array,
+    x: int,
+    y: int,
+    w: int,
+    h: int,
+    saturation: float | int | None,
+    inside: Inside | None = None,
 ) -> dict[str, Any]:
     view = array[y : y + h, x : x + w]
     integer = bool(np.issubdtype(view.dtype, np.integer) or view.dtype == np.bool_)
@@ -325,6 +341,15 @@ def _stats(
     rows = np.zeros(h, dtype=np.float64)
     columns = np.zeros(w, dtype=np.float64)
     for top, band in row_bands(view):
+        if inside is not None:
+            covered = inside(x, y + top, w, band.shape[0])
+            for channel, moment in enumerate(moments):
+                moment.add(plane(band, channel)[covered], integer, saturation)
+            weights = np.where(covered, _intensity(band, integer), 0)
+            rows[top : top + band.shape[0]] = np.add.reduce(weights, axis=1, dtype=np.float64)
+            columns += np.add.reduce(weights, axis=0, dtype=np.float64)
+            del weights, covered
+            continue
         if integer and channels == 1 and band.dtype.itemsize <= 4:
             # one pass gives the row sums (centroid) and the band's exact sum (moments)
             row_sums = np.add.reduce(band, axis=1, dtype=np.int64)

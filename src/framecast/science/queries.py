@@ -28,8 +28,10 @@ from typing import Any, Literal
 import numpy as np
 
 from framecast.errors import FramecastError
-from framecast.science import analysis, histogram
+from framecast.science import analysis, histogram, star
 from framecast.science import levels as display_levels
+from framecast.science.shapes import MAX_POLYGON_VERTICES, Shape
+from framecast.science.sky import Sky
 
 __all__ = [
     "JPEG_TILE",
@@ -44,12 +46,15 @@ __all__ = [
 #: The deep-zoom JPEG tile (docs/tiles.md), asked of the node that publishes its frame.
 JPEG_TILE = "jpeg-tile"
 
-#: What a parameter holds: a count (digits only), a whole number (maybe negative), a decimal.
-Kind = Literal["count", "integer", "number"]
+#: What a parameter holds: a count (digits only), a whole number (maybe negative), a
+#: decimal, or decimals separated by commas (at most ``high`` of them).
+Kind = Literal["count", "integer", "number", "numbers"]
+_DECIMAL = r"-?[0-9]{1,10}(\.[0-9]{1,12})?"
 _PATTERNS: Mapping[Kind, re.Pattern[str]] = {
     "count": re.compile(r"[0-9]{1,10}"),
     "integer": re.compile(r"-?[0-9]{1,10}"),
-    "number": re.compile(r"-?[0-9]{1,10}(\.[0-9]{1,12})?"),
+    "number": re.compile(_DECIMAL),
+    "numbers": re.compile(rf"{_DECIMAL}(,{_DECIMAL})*"),
 }
 _PATH_NAME = re.compile(r"\{([a-z][a-z0-9]*)\}")
 
@@ -72,11 +77,13 @@ class Parameter:
     low: int | None = None
     high: int | None = None
 
-    def parse(self, text: str | None) -> int | float:
+    def parse(self, text: str | None) -> int | float | tuple[float, ...]:
         """``text`` as this parameter's value, or :class:`QuestionError` saying why not."""
         name = self.name
         if text is None:
             raise QuestionError(f"{name} is missing: add ?{name}=<value>")
+        if self.kind == "numbers":
+            return self._numbers(text)
         if not _PATTERNS[self.kind].fullmatch(text):
             shown = f"{name}={text[:40]!r}"
             if self.kind == "count":
@@ -93,15 +100,31 @@ class Parameter:
             raise QuestionError(f"{name}={value} is out of range: use {low} to {high}")
         return value
 
+    def _numbers(self, text: str) -> tuple[float, ...]:
+        """Comma-separated decimals, at most :attr:`high` of them (counted before parsing)."""
+        most = self.high or 1
+        if text.count(",") >= most:
+            raise QuestionError(
+                f"{self.name} has more than {most} numbers: give {self.name} {self.what}"
+            )
+        if not _PATTERNS["numbers"].fullmatch(text):
+            raise QuestionError(
+                f"{self.name}={text[:40]!r} is not a list of numbers: give {self.name} {self.what}"
+            )
+        return tuple(float(part) for part in text.split(","))
+
 
 @dataclass(frozen=True, slots=True)
 class Facts:
     """What an analysis answer needs to know of its frame besides the array: its
-    ``shape``, its ``saturation`` level, and the server's ``max_profile_points``."""
+    ``shape``, its ``saturation`` level, the server's ``max_profile_points`` and
+    ``max_star_radius``, and its celestial WCS (``sky``) when it has one."""
 
     shape: tuple[int, ...]
     saturation: float | int | None
     max_profile_points: int
+    max_star_radius: int = 50
+    sky: Sky | None = None
 
 
 #: How an analysis question is answered: from its parsed arguments and the frame's facts
@@ -176,11 +199,15 @@ class Question:
 def _pixel(args: Args, facts: Facts) -> Work:
     x, y, r = args["x"], args["y"], args["r"]
     analysis.check_point(facts.shape, x, y, ("x", "y"))
+    sky, height = facts.sky, facts.shape[0]
 
     def compute(array: Array) -> dict[str, Any]:
         answer = {"x": x, "y": y, "value": analysis.pixel(array, x, y)}
         if r is not None:  # the pixels around it too (the viewer's pixel table and loupe)
             answer["around"] = analysis.around(array, x, y, r)
+        world = sky.world(x, y, height) if sky is not None else None
+        if world is not None:  # a celestial WCS, and astropy to read it (docs/science.md)
+            answer["world"] = {"ra": world[0], "dec": world[1]}
         return answer
 
     return (x, y, r), compute
@@ -192,13 +219,41 @@ def _levels(args: Args, facts: Facts) -> Work:
 
 def _stats(args: Args, facts: Facts) -> Work:
     x, y, w, h = (args[name] for name in ("x", "y", "w", "h"))
+    shapes = [Shape(kind, args[kind]) for kind in ("circle", "polygon") if args[kind] is not None]
+    if len(shapes) + (x is not None) > 1:
+        name = "polygon" if args["polygon"] is not None else "circle"
+        raise analysis.AnalysisError(
+            name, f"{name}: give one region: x, y, w, h, or circle, or polygon"
+        )
+    level = facts.saturation
+    if shapes:
+        shape = shapes[0]
+        bounds = shape.bounds(facts.shape)
+
+        def compute(array: Array) -> dict[str, Any]:
+            figures = analysis.stats(array, bounds, saturation=level, inside=shape.inside)
+            return {shape.kind: list(shape.numbers), **figures}
+
+        return (shape.kind, shape.numbers), compute
     if x is None:  # none given: the whole frame
         x, y, w, h = 0, 0, facts.shape[1], facts.shape[0]
     else:
         analysis.check_region(facts.shape, x, y, w, h)
     region = (x, y, w, h)
-    level = facts.saturation
     return region, lambda array: analysis.stats(array, region, saturation=level)
+
+
+def _star(args: Args, facts: Facts) -> Work:
+    x, y = args["x"], args["y"]
+    r = star.DEFAULT_RADIUS if args["r"] is None else args["r"]
+    analysis.check_point(facts.shape, x, y, ("x", "y"))
+    if r > facts.max_star_radius:
+        raise analysis.AnalysisError(
+            "r",
+            f"r={r} is more than max_star_radius ({facts.max_star_radius}): give a smaller r "
+            "around the star",
+        )
+    return (x, y, r), lambda array: star.measure(array, x, y, r)
 
 
 def _profile(args: Args, facts: Facts) -> Work:
@@ -257,7 +312,37 @@ QUESTIONS: Mapping[str, Question] = {
             analysis=_pixel,
             quick=True,
         ),
-        Question("stats", "/api/stats", "raw", _integers(*_RECT), together=_RECT, analysis=_stats),
+        Question(
+            "stats",
+            "/api/stats",
+            "raw",
+            (
+                *_integers(*_RECT),
+                Parameter("circle", "numbers", "as cx,cy,r in image pixels", 3, 3),
+                Parameter(
+                    "polygon",
+                    "numbers",
+                    f"as x1,y1,x2,y2,… in image pixels (3 to {MAX_POLYGON_VERTICES} corners)",
+                    6,
+                    2 * MAX_POLYGON_VERTICES,
+                ),
+            ),
+            optional=frozenset({"circle", "polygon"}),
+            together=_RECT,
+            analysis=_stats,
+        ),
+        Question(
+            "star",
+            "/api/star",
+            "raw",
+            (
+                Parameter("x", "number"),
+                Parameter("y", "number"),
+                Parameter("r", "integer", "in image pixels from 1", 1),
+            ),
+            optional=frozenset({"r"}),
+            analysis=_star,
+        ),
         Question(
             "profile",
             "/api/profile",

@@ -36,6 +36,7 @@ from framecast.live.frames import Frame
 from framecast.science import analysis
 from framecast.science.queries import QUESTIONS, Facts, QuestionError
 from framecast.science.raw import RAW_NOT_KEPT, Raw, RawAnswer
+from framecast.science.sky import celestial
 from framecast.web.context import CONTEXT
 from framecast.web.deepzoom import IMMUTABLE, TILE_POOL
 from framecast.web.peerdownloads import answer, response_of
@@ -114,15 +115,20 @@ async def analysis_answer(
     assert question.analysis is not None
     where = f"{route} of frame {frame.seq} of stream {frame.stream!r}"
     saturation = analysis.saturation_level(np.dtype(raw.dtype), frame.metadata)
-    facts = Facts(raw.shape, saturation, app[CONTEXT].settings.max_profile_points)
+    settings = app[CONTEXT].settings
+    sky = celestial(frame.metadata)
+    facts = Facts(raw.shape, saturation, settings.max_profile_points, settings.max_star_radius, sky)
     try:  # parameters, then the cheap checks against the frame's shape: before any work
         values, compute = question.analysis(question.parse(params), facts)
-    except (QuestionError, analysis.AnalysisError) as exc:
+    except QuestionError as exc:
         return _refuse(where, 400, str(exc)).answer
-    try:
-        body = await _compute(app, frame, raw, (route, *values), compute, quick=question.quick)
     except analysis.AnalysisError as exc:
-        return _refuse(where, 400, str(exc)).answer
+        return _refuse(where, exc.status, str(exc)).answer
+    quick = question.quick and sky is None  # sky coordinates take astropy: in a worker
+    try:
+        body = await _compute(app, frame, raw, (route, *values), compute, quick=quick)
+    except analysis.AnalysisError as exc:  # e.g. no star there: 404
+        return _refuse(where, exc.status, str(exc)).answer
     headers = IMMUTABLE if "seq" in params else _NO_CACHE
     return RawAnswer(200, "application/json", body, headers)
 
@@ -145,8 +151,9 @@ def _handler(route: str) -> Callable[[web.Request], Awaitable[web.Response]]:
 def add_analysis_routes(app: web.Application, prefix: str) -> None:
     """The analysis routes under ``prefix`` ("" for the default stream's root ones): each
     question that has an analysis, where :data:`~framecast.science.queries.QUESTIONS`
-    says (``GET <stream>/api/pixel?seq=N&x=X&y=Y``, ``/api/stats?seq=N[&x=X&y=Y&w=W&h=H]``,
-    ``/api/profile?seq=N&x0=&y0=&x1=&y1=``, ``/api/histogram?seq=N[&bins=B]``)."""
+    says (``GET <stream>/api/pixel?seq=N&x=X&y=Y``, ``/api/stats?seq=N[&x=X&y=Y&w=W&h=H]``
+    or ``[&circle=…|&polygon=…]``, ``/api/profile?seq=N&x0=&y0=&x1=&y1=``,
+    ``/api/histogram?seq=N[&bins=B]``, ``/api/star?seq=N&x=X&y=Y[&r=R]``)."""
     for route, question in QUESTIONS.items():
         if question.analysis is not None:
             app.router.add_get(prefix + question.path, _handler(route))
