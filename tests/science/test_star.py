@@ -124,3 +124,12 @@ def test_a_colour_star_is_measured_on_the_channel_sum() -> None:
     found = measure(frame, 25, 25)
     assert found["fwhm"] == pytest.approx(FWHM_PER_SIGMA * 2.0, rel=0.1)
     assert isinstance(found["peak"], list) and len(found["peak"]) == 3
+
+
+def test_brightest_picks_the_highest_peak_within_r() -> None:
+    """The focus aid asks for the brightest star within r: the bright one, though farther."""
+    shape = (80, 80)
+    frame = (
+        SKY + gaussian(shape, 30.0, 40.0, 2.0, 3000.0) + gaussian(shape, 45.0, 40.0, 2.0, 30000.0)
+    )
+    assert measure(frame, 33, 40, 15, brightest=True)["x"] == pytest.approx(45.0, abs=0.05)

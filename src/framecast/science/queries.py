@@ -253,7 +253,8 @@ def _star(args: Args, facts: Facts) -> Work:
             f"r={r} is more than max_star_radius ({facts.max_star_radius}): give a smaller r "
             "around the star",
         )
-    return (x, y, r), lambda array: star.measure(array, x, y, r)
+    brightest = bool(args["brightest"])
+    return (x, y, r, brightest), lambda array: star.measure(array, x, y, r, brightest=brightest)
 
 
 def _profile(args: Args, facts: Facts) -> Work:
@@ -339,8 +340,9 @@ QUESTIONS: Mapping[str, Question] = {
                 Parameter("x", "number"),
                 Parameter("y", "number"),
                 Parameter("r", "integer", "in image pixels from 1", 1),
+                Parameter("brightest", "count", "1 (the brightest star) or 0 (the nearest)", 0, 1),
             ),
-            optional=frozenset({"r"}),
+            optional=frozenset({"r", "brightest"}),
             analysis=_star,
         ),
         Question(

@@ -12,7 +12,9 @@ How, step by step:
    from the median and the median absolute deviation. Non-finite pixels count as sky.
 2. Stars are the local maxima of the box smoothed over 3 × 3 pixels (noise alone
    does not make one) that stand five noise levels above the sky; the one nearest to the
-   point, within ``r``, is the star. None: :class:`NoStar`.
+   point, within ``r``, is the star (or the brightest one there, for the focus aid).
+   None: :class:`NoStar`; so is a fit narrower than :data:`MIN_SIGMA` (a hot pixel or a
+   cosmic ray: one pixel, no star).
 3. A box of the same size around that star. Pixels nearer to another star than to this
    one are left out, so a neighbour does not widen the fit.
 4. Moments give a first guess; a few damped Gauss–Newton steps (Levenberg–Marquardt on
@@ -112,7 +114,7 @@ def _peaks(box: Array, level: float, noise: float) -> Array:
     return np.argwhere(found)
 
 
-def _nearest_star(array: Array, x: float, y: float, r: int) -> tuple[float, float]:
+def _nearest_star(array: Array, x: float, y: float, r: int, brightest: bool) -> tuple[float, float]:
     box, left, top = _box(array, x, y, r)
     box = np.where(np.isfinite(box), box, np.nan)
     level, noise = _sky(box)
@@ -122,7 +124,11 @@ def _nearest_star(array: Array, x: float, y: float, r: int) -> tuple[float, floa
         distance = np.hypot(peaks[:, 1] + left - x, peaks[:, 0] + top - y)
         near = distance <= r
         if near.any():
-            row, column = peaks[near][int(np.argmin(distance[near]))]
+            if brightest:  # the focus aid: the brightest star of a region
+                heights = box[peaks[near][:, 0], peaks[near][:, 1]]
+                row, column = peaks[near][int(np.argmax(heights))]
+            else:
+                row, column = peaks[near][int(np.argmin(distance[near]))]
             return float(column + left), float(row + top)
     raise NoStar(
         "x",
@@ -220,18 +226,21 @@ def _profile(
     return {"r": [float(c) for c in centres], "value": [jsonable(float(m)) for m in means]}
 
 
-def measure(array: Array, x: float, y: float, r: int = DEFAULT_RADIUS) -> dict[str, Any]:
-    """The star nearest to (x, y) within ``r`` pixels: ``x``, ``y`` (refined centroid, image
+def measure(
+    array: Array, x: float, y: float, r: int = DEFAULT_RADIUS, *, brightest: bool = False
+) -> dict[str, Any]:
+    """The star nearest to (x, y) within ``r`` pixels (``brightest``: the one with the
+    highest peak there): ``x``, ``y`` (refined centroid, image
     pixels), ``peak`` (the highest raw value of the star), ``background``, ``fwhm_x``,
     ``fwhm_y``, ``fwhm`` (their mean), ``hfd``, ``snr`` and ``profile`` (the radial
     profile). Raises :class:`NoStar` when none stands out there."""
     check_point(array.shape, x, y, ("x", "y"))
     with np.errstate(all="ignore"):
-        return _measure(array, x, y, r)
+        return _measure(array, x, y, r, brightest)
 
 
-def _measure(array: Array, x: float, y: float, r: int) -> dict[str, Any]:
-    sx_, sy_ = _nearest_star(array, x, y, r)
+def _measure(array: Array, x: float, y: float, r: int, brightest: bool) -> dict[str, Any]:
+    sx_, sy_ = _nearest_star(array, x, y, r, brightest)
     box, left, top = _box(array, sx_, sy_, r)
     finite = np.isfinite(box)
     level, noise = _sky(box)
