@@ -14,8 +14,7 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from framecast import Client, ImageServer
-from framecast.errors import ClientError, ConfigError
+from framecast import ImageServer
 from tests.conftest import LOCAL, base, until
 from tests.web.test_numbers import get
 
@@ -126,19 +125,3 @@ async def test_a_fits_files_wcs_gives_ra_and_dec(
         assert body["value"] == float((19 - y) * 30 + x)
     status, body, _ = await get(http, base(served) + "/s/sky/api/pixel?x=0&y=0")
     assert status == 200 and "world" not in body
-
-
-async def test_a_producer_measures_a_star_with_the_client(served: ImageServer) -> None:
-    """Client.astar gives /api/star's figures for the latest frame or a given one (what a
-    focusing script reads); where there is no star it raises ClientError with the server's
-    line; a coordinate that is not a number is refused before anything is sent."""
-    client = Client(base(served) + "/")
-    found = await client.astar(41, 31, stream="sky")
-    assert found["seq"] == 1 and found["fwhm"] == pytest.approx(4.71, abs=0.15)
-    assert (await client.astar(40.3, 30.6, 6, seq=1, stream="sky", brightest=True))["x"] == (
-        pytest.approx(40.3, abs=0.05)
-    )
-    with pytest.raises(ClientError, match="no star within r=5 of x=8, y=8"):
-        await client.astar(8, 8, 5, stream="sky")
-    with pytest.raises(ConfigError, match="x is an image coordinate"):
-        await client.astar(float("nan"), 8)

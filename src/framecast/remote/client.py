@@ -12,9 +12,8 @@
 ``publish`` takes what :meth:`ImageServer.publish() <framecast.ImageServer.publish>` takes,
 encodes it here without losing depth (:mod:`framecast.remote.upload`) and sends it to
 ``POST [/s/<stream>]/api/frames``; ``command`` sends one JSON command over ``/control`` and
-returns the reply; ``raw`` fetches a frame's raw array (``GET [/s/<stream>]/raw/<seq>.npy``);
-``star`` measures a star (``GET [/s/<stream>]/api/star``, e.g. to focus automatically).
-``apublish``, ``acommand``, ``araw`` and ``astar`` are the ``async`` twins; the plain methods
+returns the reply; ``raw`` fetches a frame's raw array (``GET [/s/<stream>]/raw/<seq>.npy``).
+``apublish``, ``acommand`` and ``araw`` are the ``async`` twins; the plain methods
 need no event loop (inside a running one, e.g. a notebook, they run on a thread of their own).
 Each call opens its own connection, so a client holds no resource and needs no closing.
 
@@ -105,13 +104,6 @@ def _run(make: Callable[[], Awaitable[_T]]) -> _T:
         return asyncio.run(main())
     with ThreadPoolExecutor(1, thread_name_prefix="framecast-client") as pool:
         return pool.submit(asyncio.run, main()).result()
-
-
-def _decimal(name: str, value: Any) -> str:
-    """An image coordinate as the server's questions take it: digits, no exponent."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) < 1e9:
-        raise ConfigError(f"{name} is an image coordinate (a finite number), not {value!r}")
-    return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
 def _count(value: Any) -> int | None:
@@ -242,24 +234,6 @@ class Client:
         off, raises :class:`~framecast.errors.ClientError`."""
         return _run(lambda: self.araw(seq, stream, max_bytes=max_bytes))
 
-    def star(
-        self,
-        x: float,
-        y: float,
-        r: int | None = None,
-        *,
-        seq: int | None = None,
-        stream: str | None = None,
-        brightest: bool = False,
-    ) -> dict[str, Any]:
-        """The star nearest to image pixel (``x``, ``y``) within ``r`` pixels (the server's
-        default 15) on frame ``seq`` (the latest without it), as ``GET [/s/<stream>]/api/star``
-        measures it: ``{"seq", "x", "y", "peak", "background", "fwhm_x", "fwhm_y", "fwhm",
-        "hfd", "snr", "profile"}`` (docs/science.md, "Stars and focus"); ``brightest`` takes
-        the brightest star within ``r`` instead. No star there raises
-        :class:`~framecast.errors.ClientError` with the server's line (a 404)."""
-        return _run(lambda: self.astar(x, y, r, seq=seq, stream=stream, brightest=brightest))
-
     # -- async -----------------------------------------------------------------------------
     async def apublish(
         self,
@@ -298,35 +272,6 @@ class Client:
         array = NpyBody(max_bytes, expect)
         await self._get(root / QUESTIONS["npy"].url(seq=seq), array)
         return array.array()
-
-    async def astar(
-        self,
-        x: float,
-        y: float,
-        r: int | None = None,
-        *,
-        seq: int | None = None,
-        stream: str | None = None,
-        brightest: bool = False,
-    ) -> dict[str, Any]:
-        """:meth:`star` for asyncio code."""
-        query = {"x": _decimal("x", x), "y": _decimal("y", y)}
-        for name, value in (("r", r), ("seq", seq)):
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f"{name} is a whole number of 0 or more, not {value!r}")
-            query[name] = str(value)
-        if brightest:
-            query["brightest"] = "1"
-        answer = Capped(MAX_DATA_JSON_BYTES)
-        target = (self._stream_base(stream) / QUESTIONS["star"].url()).with_query(query)
-        await self._get(target, answer)
-        try:
-            found: dict[str, Any] = json.loads(answer.value)
-        except ValueError:
-            raise ClientError(f"{target} answered no JSON; is it a framecast server?") from None
-        return found
 
     # -- the requests ----------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:

@@ -301,7 +301,7 @@ def _intensity(band: Array, integer: bool) -> Array:
 
 
 #: Which pixels of a band of a region count (a circle, a polygon): ``inside(left, top,
-#: width, rows)`` is a bool array of ``rows`` × ``width`` (framecast.science.shapes).
+#: width, rows)`` is a bool array of ``rows`` × ``width`` (framecast.science.regions).
 Inside = Callable[[int, int, int, int], Array]
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from framecast.errors import FramecastError
 from framecast.science import analysis, histogram, star
 from framecast.science import levels as display_levels
-from framecast.science.shapes import MAX_POLYGON_VERTICES, Shape
+from framecast.science.regions import MAX_POLYGON_VERTICES, Shape
 from framecast.science.sky import Sky
 
 __all__ = [

@@ -11,7 +11,7 @@ import pytest
 
 from framecast.science import analysis
 from framecast.science.queries import QUESTIONS, Facts, QuestionError
-from framecast.science.shapes import MAX_POLYGON_VERTICES, Shape
+from framecast.science.regions import MAX_POLYGON_VERTICES, Shape
 
 RNG = np.random.default_rng(5)
 FRAME = RNG.integers(0, 65536, (60, 80), dtype=np.uint16)
