@@ -16,6 +16,7 @@ PAGE = re.compile(r"\bdocument\.|\bwindow\.|\bgetElementById\b|\bquerySelector")
 #: module → (may use the network, may use the page)
 LAYERS = {
     "analysis.js": (False, False),
+    "astro.js": (False, True),
     "chart.js": (False, True),
     "colormaps.js": (False, False),
     "colour.js": (False, False),
@@ -32,8 +33,12 @@ LAYERS = {
     "rawtext.js": (False, False),
     "rawtiles.js": (False, True),
     "readout.js": (False, True),
+    "regionfile.js": (False, False),
+    "regions.js": (False, True),
     "scalebar.js": (False, False),
     "series.js": (False, False),
+    "sky.js": (False, True),
+    "star.js": (False, True),
     "shapes.js": (False, True),
     "timeplot.js": (False, True),
     "toolstate.js": (False, False),

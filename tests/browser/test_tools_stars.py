@@ -69,7 +69,7 @@ def test_regions_several_at_once_live_and_in_ds9_files(
     wait_count(viewer, 0, int(circle.sum()))
     assert figures(viewer, 0)["sum"] == str(int(frame[circle].sum()))
     # a triangle: three corners, then the first again closes it
-    key(viewer, "y")
+    key(viewer, "q")
     for x, y in ((10, 70), (40, 70), (10, 100), (10, 70)):
         click(viewer, x + 0.5, y + 0.5)
     triangle = (columns >= 10) & (rows >= 70) & (columns + rows < 110)
@@ -141,7 +141,7 @@ def test_a_star_its_focus_curve_and_the_sky_under_the_pointer(
     image_server.publish(star(2.0), SKY)
     viewer.wait_seq(1)
     require_analysis(viewer)
-    key(viewer, "k")
+    key(viewer, "j")
     click(viewer, 80.5, 60.5)
     fwhm = viewer.page.locator("#tools-star-figures dd[data-figure='fwhm']")
     fwhm.wait_for()
@@ -166,7 +166,7 @@ def test_a_star_its_focus_curve_and_the_sky_under_the_pointer(
     key(viewer, "r")
     drag(viewer, page_point(viewer, 65.5, 45.5), page_point(viewer, 95.5, 75.5))
     wait_hash(viewer, "roi=65,45,31,31")
-    key(viewer, "f")
+    key(viewer, "z")
     note = "document.getElementById('tools-focus-note').textContent"
     viewer.page.wait_for_function(f"{note}.includes('1 frame')")
     for seq, sigma in ((2, 3.0), (3, 1.5), (4, 2.5)):

@@ -3,6 +3,8 @@
 // (← → , . L B history; N night; I info; ? help; the image's arrows, W A S D, + - 0).
 // Y shows or hides the producer's overlays, K is the Mark tool (docs/together.md).
 
+import { typing } from "../controls.js";
+
 export const TOOL_KEYS = [
   { key: "t", action: "tools", text: "show or hide the tools" },
   { key: "v", action: "readout", text: "pixel table: the raw values of the 5 × 5 pixels around the pointer" },
@@ -11,6 +13,12 @@ export const TOOL_KEYS = [
   { key: "m", action: "scaleBar", text: "scale bar (from pixel_size and pixel_unit)" },
   { key: "r", action: "region", text: "draw, then move, a region (a rectangle)" },
   { key: "/", action: "line", text: "draw, then move, a line" },
+  { key: "e", action: "box", text: "draw boxes, several at once (each with its figures)" },
+  { key: "u", action: "circle", text: "draw circles: press at the centre, drag to the radius" },
+  { key: "q", action: "polygon", text: "draw polygons: click each corner, then the first again" },
+  { key: "Enter", label: "Enter", action: "close", text: "close the polygon being drawn" },
+  { key: "j", action: "star", text: "star: a click measures the star there (FWHM, HFD, profile)" },
+  { key: "z", action: "focus", text: "focus aid: FWHM and HFD of the region's brightest star per frame" },
   { key: "Delete", label: "Del", action: "remove", text: "remove the region or line being edited" },
   { key: "c", action: "levels", text: "levels: contrast, stretch and colormap on the raw data" },
   { key: "h", action: "saturation", text: "saturation highlight: saturated pixels in red (turns levels on)" },
@@ -25,6 +33,33 @@ export const TOOL_KEYS = [
 export function actionFor(key) {
   const found = TOOL_KEYS.find((k) => k.key === key || k.key === key.toLowerCase());
   return found ? found.action : null;
+}
+
+/** What the panel says while a drawing or pointing mode is on. */
+export const MODE_NOTES = {
+  region: "Drag on the image to draw a region; drag inside it to move it.",
+  line: "Drag on the image to draw a line; drag along it to move it.",
+  point: "Click a pixel to send it to the producer.",
+  mark: "Click to place a point, or drag to draw the shape chosen below: every viewer sees it.",
+  box: "Drag on the image to draw a box; drag inside a region to move it.",
+  circle: "Press at the centre and drag to the radius; drag inside a region to move it.",
+  polygon: "Click each corner, then the first one again (or Enter) to close; Esc drops it.",
+  star: "Click a star to measure it.",
+};
+
+/** Call `act(action)` for each tool key pressed outside a text field: Esc only while `mode()`
+ *  is a drawing mode (Esc is the dialogs' first), Enter only while a polygon is drawn (Enter
+ *  is the focused button's first). */
+export function onToolKeys(act, mode) {
+  document.addEventListener("keydown", (event) => {
+    if (typing(event) && event.key !== "Escape") return;
+    const action = actionFor(event.key);
+    if (!action) return;
+    if (action === "done" && !mode()) return;
+    if (action === "close" && mode() !== "polygon") return;
+    event.preventDefault();
+    act(action);
+  });
 }
 
 /** Table rows (<tr>) for the shortcuts, with a heading row. */

@@ -20,7 +20,7 @@ export const SHAPE_MODES = ["box", "circle", "polygon"];
 
 export const SHAPE_BUTTONS = `<button type="button" data-tool="box" aria-pressed="false" title="Draw boxes, several at once (e)">Box</button>
       <button type="button" data-tool="circle" aria-pressed="false" title="Draw circles, several at once (u)">Circle</button>
-      <button type="button" data-tool="polygon" aria-pressed="false" title="Draw polygons: click each corner, then the first again (y)">Polygon</button>`;
+      <button type="button" data-tool="polygon" aria-pressed="false" title="Draw polygons: click each corner, then the first again (q)">Polygon</button>`;
 
 export const REGIONS_PANEL = `<section class="tools-regions" id="tools-regions" aria-label="Regions">
       <h3>Regions</h3>

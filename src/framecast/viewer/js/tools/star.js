@@ -17,8 +17,8 @@ const FIGURES = [
 ];
 const MAX_POINTS = 500;
 
-export const STAR_BUTTONS = `<button type="button" data-tool="star" aria-pressed="false" title="Click a star: centroid, FWHM, HFD, profile (k)">Star</button>
-      <button type="button" data-tool="focus" aria-pressed="false" title="Focus aid: FWHM and HFD of the region's brightest star per frame (f)">Focus</button>`;
+export const STAR_BUTTONS = `<button type="button" data-tool="star" aria-pressed="false" title="Click a star: centroid, FWHM, HFD, profile (j)">Star</button>
+      <button type="button" data-tool="focus" aria-pressed="false" title="Focus aid: FWHM and HFD of the region's brightest star per frame (z)">Focus</button>`;
 
 export const STAR_PANEL = `<section class="tools-figures tools-star" id="tools-star" aria-label="Star" hidden>
       <h3>Star</h3>

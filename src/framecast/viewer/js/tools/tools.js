@@ -14,8 +14,8 @@ import { TimePlot } from "./timeplot.js";
 import { parseTools, rememberTools } from "./toolstate.js";
 import { PANEL } from "./toolspanel.js";
 import { scaleBar } from "./scalebar.js";
-import { actionFor, helpRows } from "./keys.js";
-import { typing } from "../controls.js";
+import { MODE_NOTES, helpRows, onToolKeys } from "./keys.js";
+import { ASTRO_MODES, Astro } from "./astro.js";
 import { parts } from "../elements.js";
 import { POINT } from "../messages.js";
 
@@ -67,6 +67,8 @@ export class Tools extends EventTarget {
       inMemory: (x, y) => this.levels.valueAt(x, y),
       paintLevels: () => (this.levelsOn ? this.levels.levelsNow() : null),
     });
+    const [save, frame, mode] = [() => this._save(), () => this.frame, () => this.mode];
+    this.astro = new Astro(box, { host, view, overlay: this.overlay, state: this.state, save, frame, mode, stream });
     // The page's help lists every shortcut; without one, the panel lists the tools' own.
     if (help) help.addRows(helpRows());
     else this.el.keys.querySelector("tbody").append(...helpRows());
@@ -102,6 +104,7 @@ export class Tools extends EventTarget {
     if (this.levelsOn) this.levels.histogram(this.frame);
     if (this.hovered) this._read(this.hovered);
     this._measure();
+    this.astro.shown(this.frame);
   }
 
   /** Ask the region's figures and the line's profile for the frame on screen. */
@@ -185,14 +188,7 @@ export class Tools extends EventTarget {
     this.overlay.addEventListener("hover", (event) => this._read(event.detail));
     this.overlay.addEventListener("hold", (event) => this._read(event.detail));
     this.overlay.addEventListener("point", (event) => this._point(event.detail));
-    document.addEventListener("keydown", (event) => {
-      if (typing(event) && event.key !== "Escape") return;
-      const action = actionFor(event.key);
-      if (!action) return;
-      if (action === "done" && !this.mode) return;  // Esc is the dialogs' first
-      event.preventDefault();
-      this._do(action);
-    });
+    onToolKeys((action) => this._do(action), () => this.mode);
   }
 
   /** One user action (a button or a key). */
@@ -213,10 +209,12 @@ export class Tools extends EventTarget {
       case "scaleBar": state.scaleBar = !state.scaleBar; break;
       case "overlays": state.overlays = !state.overlays; break;
       case "mark": this._setMode(this.mode === "mark" ? null : "mark"); return;
-      case "region": case "line": case "point":
+      case "region": case "line": case "point": case "box": case "circle": case "polygon": case "star":
         if (action === "point" && !this.control) return;
         this._setMode(this.mode === action ? null : action);
         break;
+      case "focus": this.astro.toggleFocus(); state.open = true; break;
+      case "close": this.astro.close(); return;
       case "levels":
         if (this.levelsOn) {
           this.state.levels = null;
@@ -261,16 +259,11 @@ export class Tools extends EventTarget {
 
   _setMode(mode) {
     this.mode = mode;
-    this.overlay.setMode(mode);
-    for (const name of ["region", "line", "point", "mark"]) this.buttons[name].setAttribute("aria-pressed", String(mode === name));
+    this.overlay.setMode(ASTRO_MODES.includes(mode) ? null : mode);
+    this.astro.setMode(mode);
+    for (const name of ["region", "line", "point", "mark", ...ASTRO_MODES]) this.buttons[name].setAttribute("aria-pressed", String(mode === name));
     this.marks.setActive(mode === "mark");
-    const notes = {
-      region: "Drag on the image to draw a region; drag inside it to move it.",
-      line: "Drag on the image to draw a line; drag along it to move it.",
-      point: "Click a pixel to send it to the producer.",
-      mark: "Click to place a point, or drag to draw the shape chosen below: every viewer sees it.",
-    };
-    this.el.note.textContent = notes[mode] || "";
+    this.el.note.textContent = MODE_NOTES[mode] || "";
     this.el.note.hidden = !mode;
     if (mode && !this.state.open) {
       this.state.open = true;
@@ -343,6 +336,7 @@ export class Tools extends EventTarget {
 
   _read(pixel) {
     this.hovered = pixel;
+    this.astro.read(pixel);
     this.readout.read(pixel, this.frame);
   }
 

@@ -5,6 +5,7 @@
 import { LINE_FIGURES, REGION_FIGURES } from "./figures.js";
 import { COLORMAPS, COLORMAP_NAMES, STRETCHES, STRETCH_NAMES } from "./colour.js";
 import { PRESETS } from "./toolstate.js";
+import { BUTTONS, SECTIONS } from "./astro.js";
 
 const PRESET_NAMES = { zscale: "zscale", minmax: "min/max" };
 
@@ -18,6 +19,7 @@ export const PANEL = `
       <button type="button" data-tool="scaleBar" aria-pressed="false" title="Scale bar (m)">Scale bar</button>
       <button type="button" data-tool="region" aria-pressed="false" title="Draw or move a region (r)">Region</button>
       <button type="button" data-tool="line" aria-pressed="false" title="Draw or move a line (/)">Line</button>
+      ${BUTTONS}
       <button type="button" data-tool="point" aria-pressed="false" title="Send a pixel to the producer (p)" hidden>Point</button>
       <button type="button" data-tool="levels" aria-pressed="false" title="Levels on the raw data (c)">Levels</button>
       <button type="button" data-tool="overlays" aria-pressed="true" title="Show or hide the producer's overlays (y)">Overlays</button>
@@ -44,6 +46,7 @@ export const PANEL = `
     ${REGION_FIGURES}
     <p class="tools-mark" id="tools-line" hidden><span></span> <button type="button" class="remove" data-remove="line" aria-label="Remove the line">×</button></p>
     ${LINE_FIGURES}
+    ${SECTIONS}
     <h3>Metadata over time</h3>
     <div class="tools-plot">
       <label>Key <select id="tools-plot-key" title="Plot a numeric metadata key (g)"><option value="">—</option></select></label>

@@ -7,6 +7,7 @@
 //   bar=1                    the scale bar
 //   roi=X,Y,W,H              the region
 //   line=X0,Y0,X1,Y1         the line
+//   rg=b:…;c:…;p:…           boxes, circles and polygons (regionfile.js)
 //   plot=KEY                 the metadata key plotted over time
 //   th=above:V | below:V     its threshold
 //   lv=BLACK,WHITE           levels (black and white points); st=STRETCH; cm=COLORMAP; auto=1
@@ -21,12 +22,12 @@ import { COLORMAPS, STRETCHES } from "./colour.js";
  *  the first is the default. */
 export const PRESETS = ["zscale", "minmax", "99.5", "99", "95"];
 
-const NAMES = ["tools", "ro", "ret", "bar", "roi", "line", "plot", "th", "lv", "st", "cm", "auto", "sat", "pre", "inv", "lp", "ov"];
+const NAMES = ["tools", "ro", "ret", "bar", "roi", "line", "rg", "plot", "th", "lv", "st", "cm", "auto", "sat", "pre", "inv", "lp", "ov"];
 const LIMIT = 1e7;  // image pixels: no frame is this large
 
 export function emptyTools() {
   return {
-    open: false, readout: false, reticle: null, scaleBar: false, region: null, line: null,
+    open: false, readout: false, reticle: null, scaleBar: false, region: null, line: null, shapes: "",
     plot: null, threshold: null, levels: null, stretch: "linear", colormap: "grey", auto: false,
     saturation: false, preset: PRESETS[0], invert: false, loupe: false, overlays: true,
   };
@@ -57,6 +58,8 @@ export function parseTools(hash) {
   if (roi && roi[2] > 0 && roi[3] > 0) state.region = { x: roi[0], y: roi[1], w: roi[2], h: roi[3] };
   const line = numbers(params.get("line"), 4);
   if (line) state.line = { x0: line[0], y0: line[1], x1: line[2], y1: line[3] };
+  const shapes = params.get("rg");
+  if (shapes && shapes.length <= 8000) state.shapes = shapes;
   const plot = params.get("plot");
   if (plot && plot.length <= 200) state.plot = plot;
   const th = /^(above|below):(.+)$/.exec(params.get("th") || "");
@@ -91,6 +94,7 @@ export function formatTools(state, previousHash = "") {
     const { x0, y0, x1, y1 } = state.line;
     params.set("line", `${x0},${y0},${x1},${y1}`);
   }
+  if (state.shapes) params.set("rg", state.shapes);
   if (state.plot) params.set("plot", state.plot);
   if (state.plot && state.threshold) params.set("th", `${state.threshold.direction}:${state.threshold.value}`);
   if (state.levels) params.set("lv", `${state.levels.black},${state.levels.white}`);
@@ -101,7 +105,7 @@ export function formatTools(state, previousHash = "") {
   if (state.invert) params.set("inv", "1");
   if (state.loupe) params.set("lp", "1");
   if (state.overlays === false) params.set("ov", "0");
-  const text = params.toString().replace(/%2C/g, ",").replace(/%3A/g, ":");
+  const text = params.toString().replace(/%2C/g, ",").replace(/%3A/g, ":").replace(/%3B/g, ";");
   return text ? `#${text}` : "";
 }
 
