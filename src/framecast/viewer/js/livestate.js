@@ -79,6 +79,14 @@ export class LiveState {
     return !this.timeline.looking && !this.blinking;
   }
 
+  /** True when frame `seq`, now on screen, is an earlier frame (looked back at, or the
+   *  blink's pinned side) rather than the live image: the title says so. */
+  isHistory(seq) {
+    if (this.showingLive) return false;
+    const own = this.live && this.live.info ? this.live.info.own : null;
+    return !(own && own.seq === seq);
+  }
+
   /** A (re)connection is up: maybe a new server. Returns the new epoch; what was kept
    *  (timeline, pin) is forgotten and asked again. */
   connected() {

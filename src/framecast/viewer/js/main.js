@@ -70,7 +70,7 @@ const marksApi = {
   add: (mark) => sendJson("api/marks", { method: "POST", body: mark, token }),
   remove: (id) => sendJson(`api/marks/${encodeURIComponent(id)}`, { method: "DELETE", token }),
 };
-const tools = new Tools($("image"), { view, banners, help, stream: here.name, keptFrames: () => state.timeline.frames, marksApi });
+const tools = new Tools($("image"), { dock: $("side"), view, banners, help, stream: here.name, keptFrames: () => state.timeline.frames, marksApi });
 const live = new LiveConnection({ pageUrl: location.href, probePath: `${here.base}api/status` });
 const server = new ServerStatus(`${here.base}api/status`);
 const alerts = new AlertBanner(banners.banner("server-alert", "warn"));
@@ -110,7 +110,8 @@ view.addEventListener("shown", (event) => {
   tools.shown(event.detail);
   const { info } = event.detail;
   panel.showImage(info, event.detail);
-  status.setImage({ seq: info.waiting ? null : info.own.seq, timeS: info.waiting ? null : info.own.time, waiting: info.waiting });
+  const seq = info.waiting ? null : info.own.seq;
+  status.setImage({ seq, timeS: info.waiting ? null : info.own.time, waiting: info.waiting, history: seq !== null && state.isHistory(seq) });
   server.refresh();  // the server's counters, roughly current without asking at every frame
 });
 view.addEventListener("loaderror", (event) => {

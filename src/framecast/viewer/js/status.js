@@ -86,6 +86,15 @@ const STATE_TEXT = {
 export class StatusDisplay {
   constructor({ status, statusText, age, fps, notice, noticeTitle, noticeText }) {
     this.el = { status, statusText, age, fps, notice, noticeTitle, noticeText };
+    this.history = false;
+    this.dismissed = null;      // the notice's title the user dismissed (until another one)
+    const dismiss = notice.querySelector(".dismiss");
+    if (dismiss) {
+      dismiss.addEventListener("click", () => {
+        this.dismissed = this.el.noticeTitle.textContent;
+        notice.hidden = true;
+      });
+    }
     this.state = "connecting";
     this.via = null;
     this.everLive = false;
@@ -121,9 +130,11 @@ export class StatusDisplay {
     this.tick();
   }
 
-  /** The image now on screen was taken at `timeS` (server epoch seconds; null if unknown). */
-  setImage({ seq = null, timeS = null, waiting = false } = {}) {
+  /** The image now on screen was taken at `timeS` (server epoch seconds; null if unknown);
+   *  `history`: it is an earlier frame looked back at, not the live one. */
+  setImage({ seq = null, timeS = null, waiting = false, history = false } = {}) {
     this.seq = seq;
+    this.history = Boolean(history);
     this.imageTimeS = typeof timeS === "number" ? timeS : null;
     this.waiting = Boolean(waiting);
     this.tick();
@@ -154,20 +165,29 @@ export class StatusDisplay {
     if (el.age.textContent !== age) el.age.textContent = age;
     const rate = this.state === "live" ? formatRate(this.rate.rate(now)) : "– fps";
     if (el.fps.textContent !== rate) el.fps.textContent = rate;
-    const parts = [this.state === "live" ? "Live" : this.state === "stopped" ? "Stopped" : this.state === "reconnecting" ? "Reconnecting" : "Connecting"];
-    if (this.seq) parts.push(`#${this.seq}`);
-    const title = `${parts.join(" ")}${this.stream ? ` · ${this.stream}` : ""} · framecast`;
+    const title = `${this._shown()}${this.stream ? ` · ${this.stream}` : ""} · framecast`;
     if (document.title !== title) document.title = title;
+  }
+
+  /** What the title says is on screen: `Live #8` live, `#5 (history)` when looking back
+   *  (`Reconnecting #5 (history)` while the connection is down). */
+  _shown() {
+    const word = { live: "Live", stopped: "Stopped", reconnecting: "Reconnecting" }[this.state] || "Connecting";
+    if (!this.seq) return word;
+    if (!this.history) return `${word} #${this.seq}`;
+    const frame = `#${this.seq} (history)`;
+    return this.state === "live" ? frame : `${word} ${frame}`;
   }
 
   _notice(title, text = "") {
     const el = this.el;
     if (!title) {
       el.notice.hidden = true;
+      this.dismissed = null;
       return;
     }
     el.noticeTitle.textContent = title;
     el.noticeText.textContent = text;
-    el.notice.hidden = false;
+    el.notice.hidden = title === this.dismissed;
   }
 }

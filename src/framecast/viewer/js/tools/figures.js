@@ -1,8 +1,10 @@
 // A region's figures and a line's profile (docs/viewer.md, from the /api/stats and
 // /api/profile): the figures shown with at most 7 significant digits (integers whole), each
-// with all the digits the server wrote on hover (its title) and when copied, a strip
-// chart of one chosen figure over the frames since the region was drawn, the reticle on the
-// centroid if asked, and the line's raw values as a plot; asked again for every frame.
+// with all the digits the server wrote on hover (its title) and when copied, a strip chart
+// of one chosen figure over the frames since the region was drawn (not the frame it was
+// drawn on: its value is from before; docs/viewer.md, "Charts"), with a Clear button, the
+// reticle on the centroid if asked, and the line's raw values as a plot; asked again for
+// every frame.
 
 import { LineChart } from "./chart.js";
 import { fetchAnswer } from "../transport.js";
@@ -22,6 +24,7 @@ export const REGION_FIGURES = `<div class="tools-figures" id="tools-region-figur
       <dl id="tools-stats"></dl>
       <div class="tools-plot">
         <label>Chart <select id="tools-strip-figure">${STRIP_FIGURES.map(([name]) => `<option>${name}</option>`).join("")}</select></label>
+        <button type="button" id="tools-strip-clear" title="Start the chart again from the next frame">Clear</button>
         <label class="tools-check"><input type="checkbox" id="tools-follow"> reticle on the centroid</label>
       </div>
       <canvas class="tools-chart" id="tools-strip" aria-label="The chosen figure of the region over the frames since it was drawn"></canvas>
@@ -41,11 +44,14 @@ export class Figures {
       region: "tools-region-figures", stats: "tools-stats", stripFigure: "tools-strip-figure",
       follow: "tools-follow", stripNote: "tools-strip-note", line: "tools-line-figures",
       profileNote: "tools-profile-note", strip: "tools-strip", profile: "tools-profile",
+      clear: "tools-strip-clear",
     });
     this.onCentroid = onCentroid;
-    this.strip = new LineChart(this.el.strip);
+    this.strip = new LineChart(this.el.strip, { xText: (seq) => `#${seq}` });
     this.profile = new LineChart(this.el.profile);
-    this.points = [];           // [[seq, {member: text}]] since the region was drawn
+    this.points = [];           // [[seq, {member: text}]] since the region was drawn, by seq
+    this.since = null;          // the frame on screen when it was drawn (or cleared): no point
+    this.onScreen = null;       // the frame last measured
     this.missing = false;       // the server has no analysis routes
     this.el.stripFigure.addEventListener("change", () => this._strip());
     // A figure copied is copied exactly, with all the digits the server wrote.
@@ -57,12 +63,21 @@ export class Figures {
       event.clipboardData.setData("text/plain", within.dataset.exact);
       event.preventDefault();
     });
+    this.el.clear.addEventListener("click", () => this.clear());
   }
 
-  /** A new region: its strip chart starts again. */
-  restart() {
-    this.points = [];
+  /** A new region (drawn on frame `seq`, on screen): its strip chart starts again with the
+   *  next frame. */
+  restart(seq = this.onScreen) {
+    this.clear(seq);
     this.el.stats.replaceChildren();
+  }
+
+  /** Empty the strip chart; it starts again with the frame after `seq` (the one on screen). */
+  clear(seq = this.onScreen) {
+    this.points = [];
+    this.since = seq;
+    this._strip();
   }
 
   /** Show or hide the figures for the marks drawn (`raw`: the frame has raw data). */
@@ -77,6 +92,7 @@ export class Figures {
    *  there is dropped. */
   async measure(frame, { region, line }, current) {
     if (this.missing) return;
+    this.onScreen = frame.seq;
     const asks = [];
     if (region) {
       const { x, y, w, h } = region;
@@ -120,9 +136,14 @@ export class Figures {
       rows.push(dt, dd);
     }
     this.el.stats.replaceChildren(...rows);
-    const last = this.points[this.points.length - 1];
-    if (!last || last[0] !== seq) this.points.push([seq, figures]);
-    if (this.points.length > 2000) this.points.shift();
+    if (seq !== this.since) {
+      // in frame order, once each (looking back may show an earlier frame after a later one)
+      const at = this.points.findIndex(([s]) => s >= seq);
+      if (at < 0) this.points.push([seq, figures]);
+      else if (this.points[at][0] === seq) this.points[at] = [seq, figures];
+      else this.points.splice(at, 0, [seq, figures]);
+      if (this.points.length > 2000) this.points.shift();
+    }
     this._strip();
     if (this.el.follow.checked && figures.centroid) {
       const [cx, cy] = JSON.parse(figures.centroid);
@@ -144,6 +165,6 @@ export class Figures {
     const end = points[points.length - 1];
     this.el.stripNote.textContent = end
       ? `${label} = ${end[1]} at #${end[0]} · ${points.length} frame${points.length === 1 ? "" : "s"}`
-      : "";
+      : `${label}: the chart starts with the next frame`;
   }
 }

@@ -23,7 +23,7 @@ export const TOOL_KEYS = [
   { key: "c", action: "levels", text: "levels: contrast, stretch and colormap on the raw data" },
   { key: "h", action: "saturation", text: "saturation highlight: saturated pixels in red (turns levels on)" },
   { key: "g", action: "plot", text: "plot a metadata key over time" },
-  { key: "p", action: "point", text: "point: a click sends that pixel to the producer (operator)" },
+  { key: "p", action: "point", text: "point: click a pixel, then Send (or click it again) to send it to the producer (operator)" },
   { key: "y", action: "overlays", text: "show or hide the producer's overlays" },
   { key: "k", action: "mark", text: "mark: a click places a point, a drag a shape, that every viewer sees" },
   { key: "Escape", label: "Esc", action: "done", text: "stop drawing or pointing" },
@@ -39,7 +39,7 @@ export function actionFor(key) {
 export const MODE_NOTES = {
   region: "Drag on the image to draw a region; drag inside it to move it.",
   line: "Drag on the image to draw a line; drag along it to move it.",
-  point: "Click a pixel to send it to the producer.",
+  point: "Click a pixel, then Send (or click it again) to send it to the producer.",
   mark: "Click to place a point, or drag to draw the shape chosen below: every viewer sees it.",
   box: "Drag on the image to draw a box; drag inside a region to move it.",
   circle: "Press at the centre and drag to the radius; drag inside a region to move it.",

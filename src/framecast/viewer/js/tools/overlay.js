@@ -60,7 +60,8 @@ export class ToolOverlay extends EventTarget {
     this.redraw();
   }
 
-  /** The marks to draw: {reticle, region, line, scaleBar}. */
+  /** The marks to draw: {reticle, region, line, scaleBar, pending} (`pending`: the pixel
+   *  the point tool asks about). */
   setMarks(marks) {
     this.marks = { ...this.marks, ...marks };
     this.redraw();
@@ -132,11 +133,24 @@ export class ToolOverlay extends EventTarget {
     this.canvas.dataset.scaleBar = "";
     if (!this.size || !this.view.current) return;
     const colours = document.documentElement.classList.contains("night") ? PALETTES.night : PALETTES.day;
-    const { reticle, region, line, scaleBar } = this.marks;
+    const { reticle, region, line, scaleBar, pending } = this.marks;
     if (region) this._region(g, region, colours.region, colours.shadow);
     if (line) this._line(g, line, colours.line, colours.shadow);
     if (reticle) this._reticle(g, reticle, colours.reticle, colours.shadow, width, height);
     if (scaleBar) this._scaleBar(g, colours.bar, colours.shadow, height);
+    if (pending) this._pending(g, pending, colours.reticle, colours.shadow);
+  }
+
+  /** The pixel the point tool asks about before sending it: a square around it. */
+  _pending(g, { x, y }, colour, shadow) {
+    const c = this.toScreen(x + 0.5, y + 0.5);
+    const r = Math.max(7, this.scale() / 2 + 3);
+    this._stroke(g, colour, shadow, () => {
+      g.beginPath();
+      g.rect(c.x - r, c.y - r, 2 * r, 2 * r);
+      g.moveTo(c.x, c.y - r - 6); g.lineTo(c.x, c.y - r);
+      g.moveTo(c.x, c.y + r); g.lineTo(c.x, c.y + r + 6);
+    });
   }
 
   _stroke(g, colour, shadow, path, width = 2) {

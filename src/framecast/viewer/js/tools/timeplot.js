@@ -19,7 +19,7 @@ export class TimePlot {
     });
     Object.assign(this, { state, save, alert, stream, keptFrames, frame });
     this.series = new MetaSeries();
-    this.chart = new LineChart(this.el.chart);
+    this.chart = new LineChart(this.el.chart, { xText: (seq) => `#${seq}` });
     this.alerted = false;       // the last live frame crossed the threshold
     this.filling = false;
     this._wire();

@@ -3,7 +3,9 @@
 // raw data are levels.js's, the readout readout.js's, metadata over time timeplot.js's, a
 // region's figures figures.js's. main.js hands it what it knows (the frame on screen, each
 // notification, the kept frames, the control channel); the tools keep their own state in
-// the URL fragment. Its root is the image section it lays its box in.
+// the URL fragment. Its root is the image section it lays its box in (what floats over the
+// image: the Tools button, the status line, the loupe); its panel goes to the page's side
+// column (`dock`).
 
 import { ToolOverlay } from "./overlay.js";
 import { MarkTool } from "./marks.js";
@@ -17,16 +19,18 @@ import { scaleBar } from "./scalebar.js";
 import { MODE_NOTES, helpRows, onToolKeys } from "./keys.js";
 import { ASTRO_MODES, Astro } from "./astro.js";
 import { parts } from "../elements.js";
-import { POINT } from "../messages.js";
+import { PointTool } from "./point.js";
 
 export class Tools extends EventTarget {
-  /** `host`: the image section (the root the tools' box is laid in); `view`: the
+  /** `host`: the image section (the root the tools' box is laid in); `dock`: the side
+   *  column the panel is moved to once every part is found (null: it stays in the box,
+   *  over the image); `view`: the
    *  ImageView; `banners`: the Banners over the image; `help`: the page's HelpDialog (the
    *  tools list their keys in it), or null; `stream`: this page's stream; `keptFrames()`:
    *  the frames the server keeps; `marksApi`: the shared marks' requests (tools/marks.js).
    *  Event "sourcechange": levels were switched on or off, the frame on screen should be
    *  shown again (with `tilesFor` and `keySuffix`). */
-  constructor(host, { view, banners, help = null, stream, keptFrames = () => [], marksApi }) {
+  constructor(host, { dock = null, view, banners, help = null, stream, keptFrames = () => [], marksApi }) {
     super();
     this.view = view;
     this.stream = stream;
@@ -53,7 +57,8 @@ export class Tools extends EventTarget {
       },
     });
     this.buttons = Object.fromEntries([...box.querySelectorAll("[data-tool]")].map((b) => [b.dataset.tool, b]));
-    this.reply = banners.banner("tools-reply", "info");
+    this.reply = banners.banner("tools-reply", "info");  // what the point and mark tools did
+    this.point = new PointTool(banners, { reply: this.reply, stream, redraw: () => this._marks() });
     this.plot = new TimePlot(box, {
       state: this.state, save: () => this._save(), alert: banners.banner("tools-alert", "warn"), stream,
       keptFrames, frame: () => this.frame,
@@ -76,6 +81,9 @@ export class Tools extends EventTarget {
     this._wire();
     this.levels.wire();
     this._apply();
+    // Last: every part was found under the box; the panel now takes its place in the side
+    // column, so it never covers the image (docs/viewer.md, "Layout").
+    if (dock) dock.prepend(this.el.panel);
   }
 
   // ---- what main.js tells the tools ------------------------------------------------------
@@ -164,6 +172,7 @@ export class Tools extends EventTarget {
    *  producer, else null: the point tool is offered only with it. */
   setControl(channel) {
     this.control = channel;
+    this.point.control = channel;
     this.buttons.point.hidden = !channel;
     if (!channel && this.mode === "point") this._setMode(null);
   }
@@ -180,14 +189,14 @@ export class Tools extends EventTarget {
     }
     this.overlay.addEventListener("change", (event) => {
       Object.assign(this.state, event.detail);
-      if (event.detail.region) this.figures.restart();
+      if (event.detail.region) this.figures.restart(this.frame ? this.frame.seq : null);
       this._save();
       this._marks();
       this._measure();
     });
     this.overlay.addEventListener("hover", (event) => this._read(event.detail));
     this.overlay.addEventListener("hold", (event) => this._read(event.detail));
-    this.overlay.addEventListener("point", (event) => this._point(event.detail));
+    this.overlay.addEventListener("point", (event) => this.point.tap(event.detail));
     onToolKeys((action) => this._do(action), () => this.mode);
   }
 
@@ -258,6 +267,7 @@ export class Tools extends EventTarget {
   }
 
   _setMode(mode) {
+    if (mode !== "point") this.point.cancel();
     this.mode = mode;
     this.overlay.setMode(ASTRO_MODES.includes(mode) ? null : mode);
     this.astro.setMode(mode);
@@ -300,7 +310,7 @@ export class Tools extends EventTarget {
 
   _marks() {
     const { reticle, region, line, scaleBar: bar } = this.state;
-    this.overlay.setMarks({ reticle: reticle === "centre" ? null : reticle, region, line, scaleBar: bar });
+    this.overlay.setMarks({ reticle: reticle === "centre" ? null : reticle, region, line, scaleBar: bar, pending: this.point.pending });
     const regionText = this.el.region.querySelector("span");
     this.el.region.hidden = !region;
     if (region) regionText.textContent = `Region x ${region.x}, y ${region.y}, ${region.w} × ${region.h} px`;
@@ -326,7 +336,7 @@ export class Tools extends EventTarget {
     if (r && r !== "centre" && (r.x >= width || r.y >= height)) this.state.reticle = this._centre();
   }
 
-  // ---- overlays, readout, point -------------------------------------------------------------
+  // ---- overlays, readout ----------------------------------------------------------------------
 
   _scaleBar(screenPerPixel) {
     const metadata = this.frame && this.frame.metadata;
@@ -338,18 +348,5 @@ export class Tools extends EventTarget {
     this.hovered = pixel;
     this.astro.read(pixel);
     this.readout.read(pixel, this.frame);
-  }
-
-  /** Send `pixel` to the producer (the point tool) and say what it answered. */
-  async _point(pixel) {
-    if (!this.control) return;
-    const say = (text, bad = false) => this.reply.say(text, { bad, forMs: 8000 });
-    try {
-      const reply = await this.control.send({ cmd: POINT, x: pixel.x, y: pixel.y, stream: this.stream });
-      if (reply && (reply.error || reply.ok === false)) say(`point (${pixel.x}, ${pixel.y}) refused: ${reply.error || reply.reason || "no reason given"}`, true);
-      else say(`pointed at x ${pixel.x}, y ${pixel.y}`);
-    } catch (error) {
-      say(`point (${pixel.x}, ${pixel.y}) not sent: ${error.message || error}`, true);
-    }
   }
 }
