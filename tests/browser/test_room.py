@@ -5,6 +5,7 @@ buttons, and the tab title says whether the frame on screen is live or looked ba
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from framecast import ImageServer
 from tests.browser.conftest import DESKTOP, PHONE, Viewer, new_viewer, start_server
@@ -218,6 +220,66 @@ def test_phone_controls_never_overlap_and_notices_can_be_dismissed(
             "document.getElementById('status-text').textContent.includes('waiting for it')"
         )
         assert notice.is_hidden()
+        assert viewer.errors == [] and viewer.console_errors() == []
+    finally:
+        context.close()
+
+
+def line_height_at(viewer: Viewer) -> tuple[list[float], dict[str, Any]]:
+    """Where the strip chart's line is drawn, as a share of its plot's height (0 bottom, 1
+    top), at 0 %, 25 %, 50 %, 75 % and 100 % of the plot's width; and what the chart drew
+    (its axes' labels and its plot area, in canvas pixels)."""
+    canvas = viewer.page.locator("#tools-strip")
+    canvas.scroll_into_view_if_needed()
+    viewer.settle()
+    shot = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB"), np.int16)
+    # the line's blue, also where it is anti-aliased against the dark background
+    line = (shot[..., 2] - shot[..., 0] > 40) & (shot[..., 2] > 80)
+    axes: dict[str, Any] = viewer.page.evaluate("framecast.tools.figures.strip.axes")
+    area = axes["area"]
+    heights = []
+    for share in (0.0, 0.25, 0.5, 0.75, 1.0):
+        x = round(area["left"] + share * (area["right"] - area["left"]))
+        rows = np.flatnonzero(line[:, max(0, x - 1) : x + 2].any(axis=1))
+        assert rows.size, f"no line at {share:.0%} of the width"
+        middle = (rows[0] + rows[-1]) / 2
+        heights.append((area["bottom"] - middle) / (area["bottom"] - area["top"]))
+    return heights, axes
+
+
+def test_strip_chart_has_axes_and_spans_its_height(chromium: Any, server: ImageServer) -> None:
+    """A region drawn on a frame whose mean is 6813, then 20 frames with means 1…20: the
+    strip chart leaves out the 6813 (drawn before), its y axis reads within 1…20 and its x
+    axis frame numbers #2…#21, and the line climbs the plot's whole height, at 1280 × 800 and
+    390 × 844; Clear empties it until the next frame."""
+    context, viewer = new_viewer(chromium, f"http://127.0.0.1:{server.port}/")
+    page = viewer.page
+    try:
+        viewer.open()
+        server.publish(np.full((300, 400), 6813, np.uint16))
+        viewer.wait_seq(1)
+        key(viewer, "r")
+        drag(viewer, page_point(viewer, 200.5, 150.5), page_point(viewer, 239.5, 169.5))
+        wait_hash(viewer, "roi=200,150,40,20")
+        note = "document.getElementById('tools-strip-note').textContent"
+        page.wait_for_function(f"{note} === 'mean: the chart starts with the next frame'")
+        for mean in range(1, 21):
+            server.publish(np.full((300, 400), mean, np.uint16))
+            page.wait_for_function(
+                f"{note}.startsWith('mean = {mean} at #{mean + 1} ')", timeout=20_000
+            )
+        for size in (DESKTOP, PHONE):
+            page.set_viewport_size(size)
+            heights, axes = line_height_at(viewer)
+            # a ramp: the line climbs from the bottom to the top, through the middle
+            expected = [0.0, 0.25, 0.5, 0.75, 1.0]
+            assert all(abs(h - e) <= 0.1 for h, e in zip(heights, expected, strict=True)), heights
+            assert axes["x"] and all(label.startswith("#") for label in axes["x"]), axes
+            assert all(2 <= int(label[1:]) <= 21 for label in axes["x"]), axes
+            assert axes["y"] and all(1 <= float(label) <= 20 for label in axes["y"]), axes
+        page.click("#tools-strip-clear")
+        page.wait_for_function(f"{note} === 'mean: the chart starts with the next frame'")
+        assert page.evaluate("framecast.tools.figures.strip.axes") is None
         assert viewer.errors == [] and viewer.console_errors() == []
     finally:
         context.close()

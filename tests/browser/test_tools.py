@@ -429,8 +429,10 @@ def test_metadata_key_over_time_with_a_threshold(image_server: ImageServer, view
 
 
 def test_point_sends_the_exact_pixel_after_zooming(chromium: Any, tmp_path: Path) -> None:
-    """With the operator token, P then a click at 4× zoom sends that image pixel to an
-    on_command("point") handler; without the token there is no point tool."""
+    """With the operator token, P then a click at 4× zoom asks before sending; Send sends
+    that image pixel to an on_command("point") handler and the page says what was sent. On
+    a phone, × forgets a pixel and a second tap on the same pixel sends it. Without the
+    token there is no point tool."""
     server = start_server(tmp_path / "work", token="s3cret")
     received: list[dict[str, Any]] = []
     got = threading.Event()
@@ -464,12 +466,40 @@ def test_point_sends_the_exact_pixel_after_zooming(chromium: Any, tmp_path: Path
             key(viewer, "p")
             assert viewer.page.get_attribute("[data-tool=point]", "aria-pressed") == "true"
             viewer.page.mouse.click(*page_point(viewer, 123.5, 45.5))
+            ask = viewer.page.locator("#point-ask")
+            ask.wait_for(state="visible")
+            assert ask.inner_text().startswith("Send x 123, y 45 to the producer?")
+            assert received == []  # asked, not sent
+            viewer.page.click("#point-send")
             assert got.wait(10)
             assert received == [{"x": 123, "y": 45, "stream": "default"}]
             reply = viewer.page.locator("#tools-reply")
             reply.wait_for(state="visible")
-            assert reply.inner_text() == "pointed at x 123, y 45"
+            assert reply.inner_text() == "sent point x 123, y 45 to the producer"
+            assert ask.is_hidden()
             assert viewer.page.evaluate("framecast.view.view().zoom") == pytest.approx(4, 1e-3)
+
+            viewer.page.set_viewport_size(PHONE)
+            for banner in ("#access-warning", "#tools-reply"):  # little room on a phone
+                viewer.page.click(f"{banner} .dismiss")
+            viewer.settle()
+            got.clear()
+            viewer.page.mouse.click(*page_point(viewer, 118.5, 40.5))
+            ask.wait_for(state="visible")
+            viewer.page.click("#point-ask .dismiss")  # forgotten, nothing sent
+            ask.wait_for(state="hidden")
+            viewer.page.mouse.click(*page_point(viewer, 128.5, 50.5))
+            viewer.page.wait_for_function(
+                "document.querySelector('#point-ask span').textContent"
+                ".startsWith('Send x 128, y 50')"
+            )
+            viewer.page.mouse.click(*page_point(viewer, 128.5, 50.5))
+            assert got.wait(10)
+            viewer.page.wait_for_function(
+                "document.querySelector('#tools-reply span').textContent"
+                " === 'sent point x 128, y 50 to the producer'"
+            )
+            assert received[1:] == [{"x": 128, "y": 50, "stream": "default"}]
             assert viewer.errors == [] and viewer.console_errors() == []
         finally:
             context.close()
