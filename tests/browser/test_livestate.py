@@ -261,3 +261,21 @@ def test_line_art_is_loaded_from_its_own_png() -> None:
         "earlier": "/image/1.png?t=101",
         "earlierPhoto": "history/2.jpg?t=102",
     }
+
+
+def test_the_title_knows_a_history_frame_from_the_live_one() -> None:
+    """Frame #2 looked back at, or the blink's pinned side, is history (the title says
+    `#2 (history)`); the live frame, live or as the blink's other side, is not."""
+    got = run(
+        KEPT
+        + """
+      const live = s.isHistory(4);
+      s.lookAt(2);
+      const looked = s.isHistory(2);
+      s.goLive();
+      s.pin(3, s.earlierJob(3, {framecast: {time: 103}}));
+      return {live, looked, pinned: s.isHistory(3), liveSide: s.isHistory(4),
+              back: (s.unpin(), s.isHistory(4))};
+    """
+    )
+    assert got == {"live": False, "looked": True, "pinned": True, "liveSide": False, "back": False}

@@ -29,6 +29,7 @@ LAYERS = {
     "npy.js": (False, False),
     "overlay.js": (False, True),
     "pixeltable.js": (False, True),
+    "point.js": (False, True),
     "rawframe.js": (False, False),
     "rawtext.js": (False, False),
     "rawtiles.js": (False, True),
