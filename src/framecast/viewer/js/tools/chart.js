@@ -67,7 +67,7 @@ export class LineChart {
     const xs = points.map((p) => p[0]);
     const ys = points.map((p) => p[1]);
     if (this.threshold !== null) ys.push(this.threshold);
-    const rows = Math.max(2, Math.min(5, Math.floor(height / 28)));
+    const rows = Math.max(2, Math.min(5, Math.floor(height / 22)));
     const y = niceTicks(Math.min(...ys), Math.max(...ys), rows);
     // The y axis spans the values themselves (ticks inside it), so the points fill the height.
     const [y0, y1] = Math.min(...ys) < Math.max(...ys) ? [Math.min(...ys), Math.max(...ys)] : [y.lo, y.hi];
