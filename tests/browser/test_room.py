@@ -17,6 +17,7 @@ from PIL import Image
 
 from framecast import ImageServer
 from tests.browser.conftest import DESKTOP, PHONE, Viewer, new_viewer, start_server
+from tests.browser.esmodules import evaluate, needs_node
 from tests.browser.test_tools import drag, key, page_point, wait_hash
 
 pytestmark = pytest.mark.browser
@@ -285,3 +286,25 @@ def test_strip_chart_has_axes_and_spans_its_height(chromium: Any, server: ImageS
         assert viewer.errors == [] and viewer.console_errors() == []
     finally:
         context.close()
+
+
+@needs_node
+def test_chart_ticks_are_round_and_read_as_written() -> None:
+    """A chart's ticks are 1, 2 or 5 × 10ⁿ apart inside the values' range, frame numbers
+    never fall between two frames, and tick labels carry the digits their step needs."""
+    got = evaluate(
+        "tools/chart.js",
+        """
+      const t = (lo, hi, n, o) => m.niceTicks(lo, hi, n, o).ticks;
+      return {ramp: t(1, 20, 4), profile: t(128, 3180, 5), frames: t(2, 4, 6, {integers: true}),
+              one: t(7, 7, 4, {integers: true}), small: t(0.1, 0.35, 4),
+              texts: [m.tickText(1200, 200), m.tickText(2.5, 0.5), m.tickText(0.25, 0.05),
+                      m.tickText(1e-7, 1e-7), m.tickText(3e-17, 0.5)]};
+    """,
+    )
+    assert got["ramp"] == [5, 10, 15, 20]
+    assert got["profile"] == [1000, 2000, 3000]
+    assert got["frames"] == [2, 3, 4]
+    assert got["one"] == [7]
+    assert got["small"] == pytest.approx([0.1, 0.2, 0.3])
+    assert got["texts"] == ["1200", "2.5", "0.25", "1e-7", "0"]
