@@ -137,6 +137,9 @@ def test_native_pixels_are_flat_squares_without_seams_and_line_art_exact(
     pixels."""
     server, viewer = tiling
     viewer.open()
+    # The loopback notice sits over the top of this small image area: dismissed, as a user would.
+    viewer.page.locator("#access-warning").wait_for(state="visible")
+    viewer.page.click("#access-dismiss")
     rng = np.random.default_rng(7)
     small = rng.integers(0, 256, (150, 200), dtype=np.uint8)
     server.publish(small)
