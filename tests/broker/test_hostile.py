@@ -171,7 +171,9 @@ async def test_a_flood_of_announcements_does_not_slow_the_edge_viewers(
         assert "made-up-1" not in {s.name for s in b._streams}
         a.publish(gradient(), stream="cam2")  # announcements are read again after the flood
         await until(lambda: (s := b._streams.get("cam2")) and s.latest, 10, "cam2 on B")
-    assert len(quiet) >= 15 and len(flooded) >= 15, (quiet, flooded)
+    # Each hop keeps only the newest image: on loaded cores a few are rightly skipped (their
+    # gap then counts double); half the images are samples enough for the mean and median.
+    assert len(quiet) >= 10 and len(flooded) >= 10, (quiet, flooded)
     assert statistics.mean(flooded) <= 1.5 * statistics.mean(quiet), (quiet, flooded)
     assert statistics.median(flooded) <= 1.5 * statistics.median(quiet), (quiet, flooded)
     assert answer["broker_floods"] >= 1 and answer["broker_rejected"] >= 1
