@@ -138,9 +138,21 @@ def dist(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> tuple[Path
 
 
 def _venv(where: Path) -> Path:
-    """A fresh venv (no system packages); returns its python."""
-    _run(PYTHON, "-m", "venv", where, cwd=where.parent, timeout=120)
+    """A fresh venv (no system packages, and no pip of its own: :func:`_pip_install` fills
+    it from outside, which saves installing pip itself); returns its python."""
+    _run(PYTHON, "-m", "venv", "--without-pip", where, cwd=where.parent, timeout=120)
     return where / "bin" / "python"
+
+
+def _pip_install(python: Path, *args: str | Path, cwd: Path, timeout: float) -> None:
+    """``pip install args`` into the venv of ``python``, run by this environment's pip.
+    Nothing is compiled ahead (Python compiles each module on first import, as for a user
+    whose install skipped it): compiling every module of numpy and astropy is most of an
+    install's time."""
+    _run(
+        PYTHON, "-m", "pip", "--python", python, "install", "-q", "--no-compile", *args,
+        cwd=cwd, timeout=timeout,
+    )  # fmt: skip
 
 
 @pytest.mark.slow
@@ -164,9 +176,7 @@ async def test_wheel_from_sdist_installs_and_serves_the_viewer(
     home = tmp_path / "elsewhere"  # no source tree next to the installed package
     home.mkdir()
     python = await asyncio.to_thread(_venv, tmp_path / "venv")
-    await asyncio.to_thread(
-        _run, python, "-m", "pip", "install", "-q", wheel, cwd=home, timeout=400
-    )
+    await asyncio.to_thread(_pip_install, python, wheel, cwd=home, timeout=400)
     where = await asyncio.to_thread(
         _run, python, "-c", "import framecast; print(framecast.__file__)", cwd=home, timeout=60
     )
@@ -276,9 +286,8 @@ def test_the_wheel_works_with_the_oldest_versions_it_allows(
     home.mkdir()
     python = _venv(tmp_path / "venv")
     pins = [f"{name}=={version}" for name, version in lowest.items()]
-    _run(
-        python, "-m", "pip", "install", "-q", "--only-binary", ":all:",
-        f"{wheel}[fits,codecs]", *pins, cwd=home, timeout=600,
-    )  # fmt: skip
+    _pip_install(
+        python, "--only-binary", ":all:", f"{wheel}[fits,codecs]", *pins, cwd=home, timeout=600
+    )
     done = _run(python, "-c", _SMOKE, json.dumps(lowest), home / "work", cwd=home, timeout=120)
     assert "served http://127.0.0.1:" in done.stdout
