@@ -53,8 +53,9 @@ def test_temporary_names_are_private_and_stale_ones_are_removed(tmp_path: Path) 
 
 
 def test_assets_are_installed_and_refreshed(tmp_path: Path) -> None:
-    """The viewer page, its scripts and OpenSeadragon land in the folder; an edited copy is
-    put back at the next start, and the publisher's own files are left alone."""
+    """The viewer page, its scripts and OpenSeadragon land in the folder; at the next start
+    an edited copy is put back, a file that is already right is not rewritten, and the
+    publisher's own files are left alone."""
     count = webfolder.install_assets(tmp_path)
     assert count > 5
     assert b"<html" in (tmp_path / "index.html").read_bytes().lower()
@@ -62,8 +63,10 @@ def test_assets_are_installed_and_refreshed(tmp_path: Path) -> None:
     assert list((tmp_path / "icons").glob("*.png"))
     (tmp_path / "index.html").write_text("broken")
     (tmp_path / "mine.txt").write_text("kept")
-    webfolder.install_assets(tmp_path)
+    untouched = (tmp_path / "openseadragon.min.js").stat().st_ino
+    assert webfolder.install_assets(tmp_path) == 1  # only index.html
     assert b"<html" in (tmp_path / "index.html").read_bytes().lower()
+    assert (tmp_path / "openseadragon.min.js").stat().st_ino == untouched
     assert (tmp_path / "mine.txt").read_text() == "kept"
 
 

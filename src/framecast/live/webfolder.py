@@ -3,7 +3,10 @@
 Everything here is blocking file I/O; the server calls it from a worker thread.
 A reader of the folder (our own HTTP server, or another web server pointed at it) never
 sees a torn or missing file: each file is written to a hidden temporary name in the same
-folder, flushed to disk and renamed over the old one.
+folder and renamed over the old one. The files are not forced to disk (no fsync): the
+folder is rewritten at every start and at every image, so a power cut loses nothing that
+would be read again, while an fsync per image costs latency and, on a Raspberry Pi's SD
+card, its life.
 """
 
 from __future__ import annotations
@@ -66,8 +69,6 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -97,16 +98,27 @@ def _copy_tree(source: Any, target: Path, *, skip: str | None = None) -> int:
             destination.mkdir(exist_ok=True)
             copied += _copy_tree(item, destination)
         else:
-            atomic_write(destination, item.read_bytes())
-            copied += 1
+            data = item.read_bytes()
+            if not _holds(destination, data):
+                atomic_write(destination, data)
+                copied += 1
     return copied
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether the file at ``path`` already holds exactly ``data``."""
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def install_assets(folder: Path) -> int:
     """Copy the viewer (index.html, scripts, icons, OpenSeadragon) into ``folder``.
 
-    Files are refreshed at every start and left in place at stop, so another web server can
-    keep serving the folder. Returns the number of files written.
+    Files are refreshed at every start (one that already holds the same bytes is left as it
+    is) and left in place at stop, so another web server can keep serving the folder.
+    Returns the number of files written.
     """
     viewer = resources.files("framecast") / "viewer"
     vendor = viewer / VENDOR
