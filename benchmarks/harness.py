@@ -283,6 +283,7 @@ def run_case(case: Case, *, log: Any = print) -> list[dict[str, Any]]:
                     "server_cpu_pct": round(
                         100 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / elapsed, 1
                     ),
+                    "server_cpu_s": round((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), 3),
                     "rss_start_mb": round(rss0, 1),
                     "rss_end_mb": round(rss1, 1),
                     "rss_max_mb": round(max([rss0, rss1, *samples]), 1),

@@ -199,6 +199,16 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
             f"{big.get('peak_rss_mb')} MB",
             (big.get("peak_rss_mb") or 1e9) < 300,
         )
+    fc = _find(doc, "notify", impl="framecast", n=1000, rate=10.0)
+    lim = _find(doc, "notify", impl="limit", n=1000, rate=10.0)
+    if fc and lim and fc.get("messages") and lim.get("messages") and "server_cpu_s" in fc:
+        ours, theirs = (r["server_cpu_s"] / r["messages"] * 1e6 for r in (fc, lim))
+        r = _ratio(ours, theirs)
+        check(
+            "CPU per message 1000 viewers × 10/s ≤ 1.3× limit",
+            f"{ours:.1f} vs {theirs:.1f} µs ({r}×)",
+            r is not None and r <= 1.3,
+        )
     calm = _find(doc, "stall", impl="framecast", stalled=0)
     hit = _find(doc, "stall", impl="framecast", stalled=1)
     if calm and hit:
