@@ -165,10 +165,9 @@ async def server(work: Path) -> AsyncIterator[ImageServer]:
 TLS_TOKEN = "op"
 
 
-@pytest.fixture
-async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[ImageServer, Path]]:
-    """A running HTTPS server (operator token :data:`TLS_TOKEN`) and the cert.pem that
-    ``framecast cert``'s code made for it: a client trusts exactly that file."""
+def https_server(tmp_path: Path, **options: Any) -> tuple[ImageServer, Path]:
+    """An HTTPS server on a loopback port (not started) with ``options``, and the cert.pem
+    that ``framecast cert``'s code made for it: a client trusts exactly that file."""
     from framecast.network.certificate import make_certificate
 
     made = make_certificate(tmp_path / "tls")
@@ -178,11 +177,17 @@ async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[ImageServer, Path]]:
         displayed_address=LOCAL,
         certfile=made.certfile,
         keyfile=made.keyfile,
-        token=TLS_TOKEN,
-        max_file_rate=50,
+        **options,
     )
+    return srv, made.certfile
+
+
+@pytest.fixture
+async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[ImageServer, Path]]:
+    """A running HTTPS server (operator token :data:`TLS_TOKEN`) and its cert.pem."""
+    srv, certfile = https_server(tmp_path, token=TLS_TOKEN, max_file_rate=50)
     async with srv:
-        yield srv, made.certfile
+        yield srv, certfile
 
 
 @pytest.fixture

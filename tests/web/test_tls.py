@@ -14,8 +14,7 @@ import aiohttp
 import pytest
 
 from framecast import ImageServer
-from framecast.network.certificate import make_certificate
-from tests.conftest import LOCAL, gradient, next_json, until
+from tests.conftest import gradient, https_server, next_json, until
 
 
 @pytest.fixture
@@ -76,15 +75,7 @@ async def test_a_connection_without_client_hello_is_closed_after_handshake_timeo
 ) -> None:
     """A TCP connection to the HTTPS port that never starts the TLS handshake is closed by
     the server after handshake_timeout (not asyncio's 60 s)."""
-    made = make_certificate(tmp_path / "tls")
-    srv = ImageServer(
-        work_folder=tmp_path / "work",
-        port=0,
-        displayed_address=LOCAL,
-        certfile=made.certfile,
-        keyfile=made.keyfile,
-        handshake_timeout=0.5,
-    )
+    srv, _ = https_server(tmp_path, handshake_timeout=0.5)
     async with srv:
         reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
         started = time.monotonic()
