@@ -121,3 +121,19 @@ async def test_notices_reach_those_that_hear_them_newest_of_each_kind_first() ->
     assert isinstance(second, Frame) and second.seq == 1
     only = await asyncio.wait_for(deaf.next(), 1)
     assert isinstance(only, Frame) and only.seq == 1
+
+
+async def test_a_standing_notice_is_heard_at_once_by_later_subscriptions() -> None:
+    """A notice announced with keep (someone presents) reaches a subscription made later at
+    once; after one of its kind without keep (nobody presents), a new one hears nothing."""
+    hub = Hub()
+    hub.announce(Notice.of("presenter", {"id": 1, "view": "zoom=2.000"}), keep=True)
+    late = hub.subscribe("ws", notices=True)
+    heard = await asyncio.wait_for(late.next(), 1)
+    assert isinstance(heard, Notice) and json.loads(heard.text)["view"] == "zoom=2.000"
+    assert hub.subscribe("frames")._notices == {}  # not for a subscription deaf to notices
+    hub.announce(Notice.of("presenter", {"id": 1, "view": None}))
+    later = hub.subscribe("ws", notices=True)
+    hub.publish(frame(2))
+    first = await asyncio.wait_for(later.next(), 1)
+    assert isinstance(first, Frame) and first.seq == 2

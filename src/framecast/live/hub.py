@@ -11,8 +11,12 @@ callable, which writes it without waking a task; it returns ``False`` to fall ba
 slot. With many clients this saves a task switch per client per frame.
 
 Besides frames, a hub carries :class:`~framecast.live.protocol.Notice` messages (a stream's
-shared marks) to the subscriptions that asked for them (``/ws`` and ``/events``, not
-``/frames``): one slot per kind of notice, latest wins, taken before the frame.
+shared marks, who presents and what they show, its recent alerts: docs/together.md) to the
+subscriptions that asked for them (``/ws`` and ``/events``, not ``/frames``): one slot per
+kind of notice, latest wins, taken before the frame. Each notice says the whole state of its
+kind, so a viewer that was busy while several came loses nothing by getting the newest. A
+notice announced with ``keep`` is the standing state of its kind (someone presents): a
+subscription made later hears it at once.
 
 Anything that produces frames can feed :meth:`Hub.publish` — the local publishing
 pipeline today, a backplane subscriber (e.g. Redis pub/sub for several server nodes)
@@ -127,15 +131,20 @@ class Hub:
         self.closed = False
         self.counters = counters if counters is not None else StreamCounters()
         self.client_arrived = asyncio.Event()
+        #: The standing notice of each kind that has one, for subscriptions made later.
+        self._kept: dict[str, Notice] = {}
 
     def subscribe(self, kind: str = "ws", *, notices: bool = False) -> Subscription:
         """A new slot; it hears only about frames published from now on (no replay), and
-        with ``notices`` about the notices announced from now on."""
+        with ``notices`` about the standing notices (at once) and those announced from now on."""
         sub = Subscription(self, kind, notices=notices)
         if self.closed:
             sub.closed = True
             return sub
         self._subscriptions.add(sub)
+        if notices:
+            for notice in self._kept.values():
+                sub.notify(notice)
         self.client_arrived.set()
         return sub
 
@@ -149,8 +158,14 @@ class Hub:
         for sub in self._subscriptions:
             sub.offer(frame)
 
-    def announce(self, notice: Notice) -> None:
-        """Offer ``notice`` to every subscription that hears notices. Never blocks."""
+    def announce(self, notice: Notice, *, keep: bool = False) -> None:
+        """Offer ``notice`` to every subscription that hears notices. Never blocks. With
+        ``keep`` it is its kind's standing state, which later subscriptions hear at once;
+        without, its kind has none any more."""
+        if keep:
+            self._kept[notice.kind] = notice
+        else:
+            self._kept.pop(notice.kind, None)
         for sub in self._subscriptions:
             if sub.hears_notices:
                 sub.notify(notice)
@@ -165,5 +180,6 @@ class Hub:
     def close(self) -> None:
         """Close every slot (their clients are told the server is going away)."""
         self.closed = True
+        self._kept.clear()
         for sub in list(self._subscriptions):
             sub.close()

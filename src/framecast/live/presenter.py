@@ -3,17 +3,21 @@ stream may follow.
 
 The presenter's view is the text of its page's URL fragment (zoom and pan, the frame, levels,
 stretch, colormap, overlays: whatever the viewer keeps there), at most ``max_view_bytes``. It
-travels as small ``presenter`` messages to the stream's :class:`~framecast.live.audience.
-Audience`, never as images. Followers are not known here: every viewer hears who presents and
-decides to follow on its own page, so a follower costs the server what any ``/ws`` viewer
-costs — one write of the same prebuilt bytes per change.
+travels as small ``presenter`` notices through the stream's hub (latest wins per viewer: a
+viewer whose connection was busy gets the newest view when it drains, never an old one and
+never none), never as images. Followers are not known here: every viewer hears who presents
+and decides to follow on its own page, so a follower costs the server what any ``/ws`` viewer
+costs — one write of the same prebuilt bytes per change. While someone presents the notice
+is the hub's standing one: a viewer who connects hears it at once.
 
 A presenter that sends faster than every :data:`INTERVAL` seconds is coalesced: the newest
 view goes out at the end of the interval (one timer, no queue), so the changes a follower
 sees are at most :data:`INTERVAL` late and never more than 1/:data:`INTERVAL` per second.
 Presenting ends when the presenter says so or its connection closes; a viewer that starts
 presenting while another does takes over (the previous one hears it from the ``presenter``
-message, whose ``id`` is no longer its own). Lives on one event loop.
+message, whose ``id`` is no longer its own). Another node's presentation (a broker's) holds
+for a lease: when its node has not said it for that long (it died without a goodbye), it
+ends here as if stopped (docs/together.md). Lives on one event loop.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import secrets
 from collections.abc import Callable, Hashable
 
 from framecast.live import protocol
-from framecast.live.audience import Audience
+from framecast.live.hub import Hub
 
 __all__ = ["INTERVAL", "Presenter", "Relay"]
 
@@ -39,7 +43,8 @@ class Presenter:
     """Who presents on one stream, and what they show."""
 
     __slots__ = (
-        "_audience",
+        "_expiry",
+        "_hub",
         "_id",
         "_last",
         "_relay",
@@ -50,9 +55,9 @@ class Presenter:
         "_who",
     )
 
-    def __init__(self, audience: Audience, stream: str = "", relay: Relay | None = None) -> None:
+    def __init__(self, hub: Hub, stream: str = "", relay: Relay | None = None) -> None:
         """``relay``: where this node's presentations go for the other nodes (a broker's)."""
-        self._audience = audience
+        self._hub = hub
         self._stream = stream
         self._relay = relay
         self._remote = False  # the presentation is another node's
@@ -62,6 +67,7 @@ class Presenter:
         self._view: str | None = None
         self._last = float("-inf")  # loop time of the last message
         self._timer: asyncio.TimerHandle | None = None
+        self._expiry: asyncio.TimerHandle | None = None  # another node's lease
 
     @property
     def ident(self) -> int | None:
@@ -78,6 +84,7 @@ class Presenter:
         if who != self._who:
             self._id += 1
             self._remote = False
+            self._end_lease()
             self._who = who
             self._view = view
             self._send()
@@ -101,40 +108,54 @@ class Presenter:
         self._view = None
         self._send()
 
-    def remote(self, node: str, ident: int, view: str | None) -> None:
-        """Another node's presentation of this stream started, changed or ended (``view``
-        ``None``): told to every viewer here, none of whom presents it."""
+    def remote(
+        self, node: str, ident: int, view: str | None, *, lease: float | None = None
+    ) -> None:
+        """Another node's presentation of this stream started, changed, ended (``view``
+        ``None``) or was said again: told to every viewer here, none of whom presents it.
+        With ``lease``, it ends here unless said again within that many seconds."""
         who = ("node", node)
         if view is None:
             if self._remote and self._who == who and self._id == ident:
-                self._who = None
-                self._view = None
-                self._send()
+                self._end_remote()
             return
+        same = self._remote and self._who == who and self._id == ident and self._view == view
         self._remote = True
         self._who = who
         self._id = ident
         self._view = view
+        self._end_lease()
+        if lease is not None:
+            loop = asyncio.get_running_loop()
+            self._expiry = loop.call_later(lease, self._end_remote)
+        if not same:  # said again (its node is alive): nothing new for the viewers
+            self._send()
+
+    def _end_remote(self) -> None:
+        self._end_lease()
+        self._who = None
+        self._view = None
         self._send()
+
+    def _end_lease(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
 
     def close(self) -> None:
         """The server stops: a coalesced view still due is not sent."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-    def current(self) -> bytes | None:
-        """The ``presenter`` message a viewer arriving now needs, or ``None``."""
-        if self._who is None:
-            return None
-        return protocol.presenter_message(self._id, self._view)
+        self._end_lease()
 
     def _send(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self._last = asyncio.get_running_loop().time()
-        # The presenter has its own answer (``presenting``) and knows what it shows.
-        self._audience.tell(protocol.presenter_message(self._id, self.view), but=self._who)
+        # The presenter hears it too (its page knows its own number and ignores it).
+        view = self.view
+        self._hub.announce(protocol.presenter_notice(self._id, view), keep=view is not None)
         if self._relay is not None and not self._remote:
             self._relay(self._stream, self._id, self.view)

@@ -31,6 +31,7 @@ _orjson = _optional("orjson")
 
 __all__ = [
     "ALERT",
+    "ALERTS_TOLD",
     "BAD_JSON",
     "DISCONNECT",
     "MARKS",
@@ -43,7 +44,7 @@ __all__ = [
     "CommandError",
     "Described",
     "Notice",
-    "alert_message",
+    "alert_notice",
     "encode_reply",
     "json_bytes",
     "new_image_message",
@@ -51,7 +52,7 @@ __all__ = [
     "new_image_text",
     "parse_command",
     "parse_viewer_message",
-    "presenter_message",
+    "presenter_notice",
     "presenting_reply",
     "sse_event",
     "websocket_frame",
@@ -186,8 +187,11 @@ PRESENTER = "presenter"
 #: Server → the viewer that asked to present: ``{"type": "presenting", "id": N}``, or
 #: ``{"type": "presenting", "id": null, "error": "..."}`` when it may not.
 PRESENTING = "presenting"
-#: Server → every viewer of the stream: an alert rule fired (the webhook's JSON plus ``type``).
+#: Server → every viewer of the stream: an alert rule fired (the webhook's JSON plus ``type``
+#: and ``recent``, the stream's newest firings).
 ALERT = "alert"
+#: Firings an ``alert`` message lists under ``recent`` at most.
+ALERTS_TOLD = 5
 
 
 def parse_viewer_message(data: bytes, max_bytes: int) -> tuple[str, dict[str, Any]] | None:
@@ -205,9 +209,10 @@ def parse_viewer_message(data: bytes, max_bytes: int) -> tuple[str, dict[str, An
     return value["type"], value
 
 
-def presenter_message(ident: int, view: str | None) -> bytes:
-    """``presenter`` as one WebSocket text frame, built once for every viewer."""
-    return websocket_frame(json_bytes({"type": PRESENTER, "id": ident, "view": view}), binary=False)
+def presenter_notice(ident: int, view: str | None) -> Notice:
+    """``presenter``: who presents (the presentation's number) and their view, ``None`` when
+    nobody does any more; the whole state of presenting, for every viewer of the stream."""
+    return Notice.of(PRESENTER, {"id": ident, "view": view})
 
 
 def presenting_reply(ident: int | None, error: str | None = None) -> str:
@@ -218,14 +223,18 @@ def presenting_reply(ident: int | None, error: str | None = None) -> str:
     return json.dumps(reply, separators=(",", ":"))
 
 
-def alert_message(firing: dict[str, Any]) -> bytes:
-    """``alert`` as one WebSocket text frame, built once for every viewer."""
-    return websocket_frame(json_bytes({"type": ALERT, **firing}), binary=False)
+def alert_notice(recent: list[dict[str, Any]]) -> Notice:
+    """``alert``: the newest firing of a stream's rules (the webhook's JSON) with, under
+    ``recent``, the newest :data:`ALERTS_TOLD` firings of the stream, newest first (``recent``
+    must not be empty): a viewer that was busy while several fired still lists them all."""
+    told = recent[:ALERTS_TOLD]
+    return Notice.of(ALERT, {**told[0], "recent": told})
 
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A message for the live viewers of a stream that is not a frame (its shared marks):
+    """A message for the live viewers of a stream that is not a frame (its shared marks, who
+    presents, its alerts):
     JSON text with a ``type``, rendered once for ``/ws`` (the text) and ``/events`` (an event
     named after the type). Each says the whole state of its kind, so a viewer busy when
     several come needs only the newest (the hub keeps one per kind per viewer)."""

@@ -31,7 +31,6 @@ from framecast import imaging
 from framecast.config.settings import Settings
 from framecast.config.streamname import DEFAULT_STREAM, NAME_PATTERN, STREAM_PREFIX, check_name
 from framecast.errors import ServerStateError, StreamLimitError, spell
-from framecast.live.audience import Audience
 from framecast.live.counters import StreamCounters
 from framecast.live.frames import Frame
 from framecast.live.history import History, HistoryBudget
@@ -87,9 +86,8 @@ class Stream:
         #: The node that published the latest frame when it came through the broker
         #: (docs/scale-out.md), ``None`` when it was made here: where this stream's commands go.
         self.publisher: str | None = None
-        #: The live viewers that hear who presents and the alerts (docs/together.md).
-        self.audience = Audience()
-        self.presenter = Presenter(self.audience, name, relay)
+        #: Who presents and what they show (docs/together.md), told through the hub.
+        self.presenter = Presenter(hub, name, relay)
 
     @property
     def path(self) -> str:

@@ -10,8 +10,9 @@ tile workers, never on the loop, cached with the frame — and then checks the r
 A frame that finds the queue full is not checked (counted in ``alert_frames_skipped``).
 
 Each firing is kept (the newest ``max_alerts_kept`` per stream, ``GET <stream>/api/alerts``),
-told to the stream's open viewers (an ``alert`` message) and queued for every webhook
-(:mod:`framecast.web.webhooks`).
+told to the stream's open viewers (an ``alert`` notice through its hub: the newest firing and
+the few before it, so a viewer that was busy while several fired still lists them) and
+queued for every webhook (:mod:`framecast.web.webhooks`).
 """
 
 from __future__ import annotations
@@ -144,11 +145,11 @@ class Alerting:
                 firing["key"],
                 firing["value"],
             )
-            if stream is not None:
-                stream.audience.tell(protocol.alert_message(firing))
             self.webhooks.post(firing)
             if self._relay is not None:
                 self._relay(firing)
+        if stream is not None:  # one notice for the frame's firings: the newest and before
+            stream.hub.announce(protocol.alert_notice(self.watch.recent(frame.stream)))
 
     async def close(self) -> None:
         await self.webhooks.close()
@@ -162,7 +163,7 @@ def alerted_elsewhere(streams: Streams, watch: Watch) -> Callable[[dict[str, Any
         stream = streams.get(firing["stream"])
         if stream is not None:
             watch.record(firing)
-            stream.audience.tell(protocol.alert_message(firing))
+            stream.hub.announce(protocol.alert_notice(watch.recent(stream.name)))
 
     return alerted
 

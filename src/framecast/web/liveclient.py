@@ -221,21 +221,6 @@ class LiveClient:
 
         return direct
 
-    def write_now(self, message: bytes) -> bool:
-        """Write ``message``, a whole prebuilt WebSocket frame, now, between frames (who
-        presents, an alert: docs/together.md); bytes it leaves unsent get the
-        ``send_timeout`` deadline. Declines (False) when the connection is going, or already
-        holds more than its high-water mark unsent (it is far behind: it hears the next)."""
-        transport = self.transport
-        if self._released or transport is None or transport.is_closing():
-            return False
-        if transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]:
-            return False
-        transport.write(message)
-        if transport.get_write_buffer_size():
-            self._unsent(transport)
-        return True
-
     def _unsent(self, transport: asyncio.Transport) -> None:
         """A write left bytes unsent: watch that they go within ``send_timeout``."""
         loop = asyncio.get_running_loop()

@@ -1,14 +1,14 @@
-"""A ``/ws`` viewer in its stream's audience (docs/together.md): it hears who presents and the
-alerts, and may present.
+"""What a ``/ws`` viewer says about presenting (docs/together.md): it may present.
 
-When the socket opens, the viewer joins the stream's
-:class:`~framecast.live.audience.Audience` (and hears at once who presents, if anyone). What it
-sends is read here: ``present`` (start presenting, or the presenter's new view) and
-``stop_presenting``; anything else is ignored, as ``/ws`` always did. Presenting needs the
-operator token when one is set (in the message's ``token`` or the socket's own ``?token=``);
-a view larger than ``max_view_bytes`` is refused. The answer to ``present`` (``presenting``,
-with the presentation's number or an error) is sent when presenting starts or is refused,
-not for every change. When the socket closes, a presenter stops presenting.
+Who presents, what they show and the alerts reach the viewer as notices through its
+subscription to the stream's hub (:mod:`framecast.live.hub`; a viewer who connects while
+someone presents hears it at once, the hub's standing notice). What it sends is read here:
+``present`` (start presenting, or the presenter's new view) and ``stop_presenting``; anything
+else is ignored, as ``/ws`` always did. Presenting needs the operator token when one is set
+(in the message's ``token`` or the socket's own ``?token=``); a view larger than
+``max_view_bytes`` is refused. The answer to ``present`` (``presenting``, with the
+presentation's number or an error) is sent when presenting starts or is refused, not for
+every change. When the socket closes, a presenter stops presenting.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from framecast.live.streams import Stream
 from framecast.web.guards import request_token, token_matches
 from framecast.web.liveclient import LiveClient
 
-__all__ = ["AudienceMember", "join"]
+__all__ = ["PresentingViewer", "join"]
 
 log = logging.getLogger("framecast.web")
 
@@ -31,8 +31,8 @@ log = logging.getLogger("framecast.web")
 _ENVELOPE = 1024
 
 
-class AudienceMember:
-    """One ``/ws`` viewer of a stream, in its audience."""
+class PresentingViewer:
+    """One ``/ws`` viewer of a stream, who may present."""
 
     __slots__ = ("_client", "_ident", "_stream", "_ws")
 
@@ -41,13 +41,6 @@ class AudienceMember:
         self._ws = ws
         self._stream = stream
         self._ident: int | None = None  # the presentation this viewer started, if any
-        stream.audience.join(client, self._write)
-        now = stream.presenter.current()
-        if now is not None:
-            self._write(now)
-
-    def _write(self, message: bytes) -> bool:
-        return not self._ws.closed and self._client.write_now(message)
 
     async def heard(self, data: bytes) -> None:
         limit = self._client.context.settings.max_view_bytes
@@ -81,6 +74,8 @@ class AudienceMember:
         if ident != self._ident:
             self._ident = ident
             log.info("a viewer of stream %r presents (presentation %d)", self._stream.name, ident)
+            # Written before this viewer's sender takes the notice of it (which waits for this
+            # task to yield): the page knows its number before it hears its own presentation.
             await self._client.send(self._ws.send_str(protocol.presenting_reply(ident)))
 
     def _may_not_present(self, token: Any) -> str | None:
@@ -101,10 +96,9 @@ class AudienceMember:
         await self._client.send(self._ws.send_str(protocol.presenting_reply(None, error)))
 
     def leave(self) -> None:
-        self._stream.audience.leave(self._client)
         self._stream.presenter.stop(self._client)
 
 
-def join(client: LiveClient, ws: web.WebSocketResponse[bool], stream: Stream) -> AudienceMember:
+def join(client: LiveClient, ws: web.WebSocketResponse[bool], stream: Stream) -> PresentingViewer:
     """The listener of a new ``/ws`` socket (:class:`~framecast.web.liveclient.SocketFormat`)."""
-    return AudienceMember(client, ws, stream)
+    return PresentingViewer(client, ws, stream)

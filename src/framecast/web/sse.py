@@ -2,8 +2,9 @@
 
 The stream starts with a ``retry:`` hint (a few seconds, with random jitter so that many
 browsers do not all reconnect at the same instant after a restart), then carries
-``event: new_image`` with the same JSON as ``/ws`` and ``id: <seq>``, ``event: marks`` as
-``/ws`` sends them (docs/together.md), keep-alive comments
+``event: new_image`` with the same JSON as ``/ws`` and ``id: <seq>``, the stream's notices as
+``/ws`` sends them, each an event named after its type (``marks``, ``presenter``, ``alert``:
+docs/together.md; a page on ``/events`` follows a presenter but cannot present), keep-alive comments
 while nothing happens, and ``event: disconnect`` before the server stops.
 
 A reconnecting ``EventSource`` sends ``Last-Event-ID``: it then gets the *current* image

@@ -1,6 +1,7 @@
 """``/ws``: a ``{"type": "new_image", ...}`` text message after each new image (the ALS
-protocol), ``{"type": "marks", ...}`` after each change of the stream's shared marks
-(docs/together.md), and ``{"type": "disconnect"}`` before the server stops.
+protocol), the stream's notices — ``marks`` after each change of its shared marks,
+``presenter`` and ``alert`` (docs/together.md) — and ``{"type": "disconnect"}`` before the
+server stops.
 
 Everything about the connection — admission, the latest-wins slot, the deadline on each
 write, eviction, the goodbye and the fast path — is :mod:`framecast.web.liveclient`'; this
@@ -31,8 +32,8 @@ def _notice(notice: Notice) -> bytes:
     return notice.text
 
 
-#: A viewer on ``/ws`` is in its stream's audience: it hears who presents and the alerts, and
-#: may present (:mod:`framecast.web.presenting`); it hears the shared marks as notices.
+#: A viewer on ``/ws`` hears the stream's notices (marks, who presents, alerts) and may
+#: present (:mod:`framecast.web.presenting`).
 NOTIFY = SocketFormat(
     "ws", wire=_wire, message=_message, opcode=WSMsgType.TEXT, listen=join, notice=_notice
 )

@@ -32,6 +32,7 @@ export class Follow extends EventTarget {
     this.fragment = fragment;
     this.token = token;
     this.mine = null;         // the presentation this page started (its number), once agreed
+    this.lastMine = null;     // the one it started before (its notices may still be on the way)
     this.presenting = false;  // this page asked to present, or presents
     this.sent = null;         // the fragment last sent
     this.timer = null;
@@ -71,6 +72,7 @@ export class Follow extends EventTarget {
   stopPresenting(text = null) {
     if (this.presenting && this.mine !== null) this.send({ type: STOP_PRESENTING });
     this.presenting = false;
+    if (this.mine !== null) this.lastMine = this.mine;
     this.mine = null;
     clearInterval(this.timer);
     this.timer = null;
@@ -112,6 +114,9 @@ export class Follow extends EventTarget {
         this._render();
       }
     } else if (message.type === PRESENTER) {
+      // Every viewer hears who presents, the presenter too: its own presentation is not news.
+      // (The server answers `presenting` before this page can hear its notice.)
+      if (message.id !== undefined && (message.id === this.mine || message.id === this.lastMine)) return;
       if (message.view === null || message.view === undefined) {
         if (this.theirs && this.theirs.id === message.id) {
           const was = this.following;

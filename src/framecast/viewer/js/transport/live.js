@@ -5,7 +5,7 @@
 // Every URL is relative to the page, so the viewer also works under a sub-path
 // (https://host/cams/north/) or when another web server serves the same folder.
 
-import { DISCONNECT, MARKS, NEW_IMAGE } from "../messages.js";
+import { ALERT, DISCONNECT, MARKS, NEW_IMAGE, PRESENTER } from "../messages.js";
 import { fetchJson } from "./http.js";
 
 /** Delay in ms before reconnection attempt `attempt` (0-based): jittered exponential backoff.
@@ -197,10 +197,13 @@ export class LiveConnection extends EventTarget {
       const message = parseMessage(event.data, NEW_IMAGE);
       if (message) this._message(message);
     });
-    source.addEventListener(MARKS, (event) => {
-      const message = parseMessage(event.data, MARKS);
-      if (message) this._message(message);
-    });
+    // The stream's notices (docs/together.md): each an event named after its type.
+    for (const type of [MARKS, PRESENTER, ALERT]) {
+      source.addEventListener(type, (event) => {
+        const message = parseMessage(event.data, type);
+        if (message) this._message(message);
+      });
+    }
     source.addEventListener(DISCONNECT, () => this._message({ type: DISCONNECT }));
     source.onmessage = (event) => {
       const message = parseMessage(event.data);
