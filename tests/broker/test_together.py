@@ -5,11 +5,13 @@ by the node that made the frame shows in the other node's viewers and list."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from framecast.runtime.deadline import within
 from tests.broker.conftest import Redis, node, running, status, url
 from tests.conftest import gradient, next_json, until
 
@@ -57,6 +59,36 @@ async def test_a_presenter_on_one_node_reaches_a_viewer_of_another(
             )
             assert await _presenter(follower) == {"type": "presenter", "id": 7, "view": "z=1"}
         assert (await status(http, url(b)))["broker"] == "ok"
+
+
+async def test_a_dead_nodes_presenter_ends_on_the_other_nodes(
+    redis: Redis, tmp_path: Path, serve: Any
+) -> None:
+    """A presentation on node A (a real `framecast serve`) holds on node B past its lease while
+    A lives (A says it again); once A is killed (no goodbye), B's viewer is told it ended
+    within the lease."""
+    lease = 1.5
+    b = node(tmp_path, "b", redis.url, presenter_lease=lease)
+    a = serve("a", "--broker", redis.url, "--presenter-lease", str(lease))
+    async with running(b), aiohttp.ClientSession() as http:
+        a_url = await a.start()
+        async with (
+            http.ws_connect(url(b) + "/ws") as follower,
+            http.ws_connect(a_url + "/ws") as presenter,  # reset when A is killed
+        ):
+            await presenter.send_str(json.dumps({"type": "present", "view": "zoom=2.000"}))
+            started = await _presenter(follower)
+            assert started["view"] == "zoom=2.000"
+            try:  # longer than the lease: A's word keeps it going, B's viewer hears nothing
+                heard = await within(_presenter(follower), lease * 1.25)
+            except TimeoutError:
+                heard = None
+            assert heard is None
+            a.kill()
+            killed = time.monotonic()
+            ended = await _presenter(follower)
+            assert ended == {"type": "presenter", "id": started["id"], "view": None}
+            assert time.monotonic() - killed < lease + 2.0  # a margin for a loaded machine
 
 
 async def test_an_alert_fired_on_one_node_reaches_the_viewers_of_another(

@@ -142,7 +142,12 @@ class Broker:
         self._own = NodeChannel(
             self._control, self._raw, self.limits, reject=self.reject, failed=self._failed
         )
-        self._views = ViewRelay(self, max_view_bytes=settings.max_view_bytes, reject=self.reject)
+        self._views = ViewRelay(
+            self,
+            max_view_bytes=settings.max_view_bytes,
+            lease=settings.presenter_lease,
+            reject=self.reject,
+        )
         #: Alerts fired here go out through it; other nodes' come in (docs/together.md).
         self.alerts = AlertRelay(self, reject=self.reject)
         #: The streams' shared marks (docs/together.md): the server sets its hooks.

@@ -62,6 +62,18 @@ class FeedSettings:
             above=0,
         ),
     )
+    presenter_lease: float = field(
+        default=10.0,
+        metadata=option(
+            help="Seconds another node's presentation holds here without word from its node "
+            "(which says it again every third of this): a node that died while one of its "
+            "viewers presented stops showing as presenting after this long. Give every node "
+            "the same.",
+            group="broker",
+            at_least=0.5,
+            at_most=3600,
+        ),
+    )
     # sources
     watch: Path | None = field(
         default=None,

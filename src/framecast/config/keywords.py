@@ -78,6 +78,7 @@ class ServerOptions(TypedDict, total=False):
     broker: str | None
     broker_namespace: str
     broker_answer_timeout: float
+    presenter_lease: float
     watch: str | os.PathLike[str] | None
     existing: bool
     zmq: str | None
