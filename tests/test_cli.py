@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from PIL import Image
 
 from tests.conftest import next_json
 
@@ -117,18 +119,37 @@ async def test_ctrl_c_ends_the_process_even_with_a_thread_that_never_returns(
 
 
 async def test_environment_configures_the_server(tmp_path: Path) -> None:
-    """FRAMECAST_* variables work like flags; SIGTERM stops cleanly."""
+    """FRAMECAST_* variables work like flags (FRAMECAST_ALERT, the documented name of
+    --alert's, gives the rule: a frame crossing it is listed at /api/alerts); SIGTERM stops
+    cleanly."""
     work = tmp_path / "from-env"
-    proc, _url = await start_serve(
+    proc, url = await start_serve(
         "--no-qr",
         env={
             "FRAMECAST_PORT": "0",
             "FRAMECAST_WORK_FOLDER": str(work),
             "FRAMECAST_DISPLAYED_ADDRESS": "ip:127.0.0.1",
+            "FRAMECAST_ALERT": "level>0.5",
         },
     )
     try:
         assert (work / "index.html").is_file()
+        png = io.BytesIO()
+        Image.new("L", (4, 4)).save(png, "PNG")
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            headers = {"X-Framecast-Metadata": '{"level": 1}'}
+            async with http.post(url + "api/frames", data=png.getvalue(), headers=headers) as r:
+                assert r.status == 202, await r.text()
+
+            async def listed() -> list[dict[str, object]]:
+                async with http.get(url + "api/alerts") as answer:
+                    return list(await answer.json())
+
+            deadline = asyncio.get_running_loop().time() + 10
+            while not (alerts := await listed()):
+                assert asyncio.get_running_loop().time() < deadline, "no alert listed"
+                await asyncio.sleep(0.05)
+            assert [a["rule"] for a in alerts] == ["level>0.5"]
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
     finally:

@@ -162,7 +162,8 @@ def test_every_field_is_a_declared_option(cls: type[object]) -> None:
     for row in rows:
         assert row.help and row.group and row.expects
         assert row.option == "--" + row.name.replace("_", "-")
-        assert row.env.startswith("FRAMECAST_") and row.env.endswith(row.name.upper())
+        assert row.env.startswith("FRAMECAST_")
+        assert any(n.endswith(row.name.upper()) for n in (row.env, *row.env_aliases))
 
 
 @pytest.mark.parametrize(
@@ -175,7 +176,8 @@ def test_every_field_is_a_declared_option(cls: type[object]) -> None:
 )
 def test_one_command_never_reads_a_variable_or_flag_twice(rows: tuple[Setting, ...]) -> None:
     """Within one subcommand, every flag, short flag and variable belongs to one option."""
-    names = [r.env for r in rows] + [r.option for r in rows] + [r.short for r in rows if r.short]
+    names = [r.env for r in rows] + [a for r in rows for a in r.env_aliases]
+    names += [r.option for r in rows] + [r.short for r in rows if r.short]
     assert len(names) == len(set(names))
 
 
@@ -387,3 +389,11 @@ def test_the_old_cache_budgets_are_read_once_with_a_warning() -> None:
     assert settings.max_frame_cache_bytes == total and settings.max_tile_cache_bytes is None
     assert settings.replace(port=0).max_frame_cache_bytes == total  # no second warning
     assert Settings().max_frame_cache_bytes == 448 * 1024 * 1024
+
+
+def test_an_earlier_variable_name_is_still_read() -> None:
+    """FRAMECAST_ALERTS, the earlier name of FRAMECAST_ALERT, still gives the rules; when both
+    are set, the documented name wins."""
+    assert settings_from_env({"FRAMECAST_ALERTS": "t>1,u<2"}) == {"alerts": ("t>1", "u<2")}
+    both = {"FRAMECAST_ALERT": "t>1", "FRAMECAST_ALERTS": "u<2"}
+    assert settings_from_env(both) == {"alerts": ("t>1",)}

@@ -29,6 +29,8 @@ class AlertSettings:
             group="alerts",
             short="--alert",
             expects="comma-separated rules such as temperature>25 or cam1:frame.max<100",
+            env="ALERT",  # like --alert; FRAMECAST_ALERTS, the earlier name, is read too
+            env_aliases=("ALERTS",),
         ),
     )
     alert_webhooks: tuple[str, ...] = field(

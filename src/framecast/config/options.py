@@ -83,6 +83,8 @@ class _Declared:
     at_least: float | None
     above: float | None
     at_most: float | None
+    env: str | None
+    env_aliases: tuple[str, ...]
 
 
 def option(
@@ -98,6 +100,8 @@ def option(
     at_least: float | None = None,
     above: float | None = None,
     at_most: float | None = None,
+    env: str | None = None,
+    env_aliases: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Describe a dataclass field as an option: ``field(default=…, metadata=option(…))``.
 
@@ -106,9 +110,24 @@ def option(
     (``--simulate``), ``count`` an integer counted by repeats (``-vv``); ``secret`` values
     are never shown. ``choices`` and the bounds (``at_least``, ``above``: more than,
     ``at_most``) are checked by :func:`check_declared` whichever way the value came.
+    ``env`` names the variable when it is not the field's name (after ``FRAMECAST_``);
+    ``env_aliases`` are other names it is read from too, when it is not set (earlier
+    spellings, documented as such).
     """
     declared = _Declared(
-        help, group, short, choices, expects, flag, count, secret, at_least, above, at_most
+        help,
+        group,
+        short,
+        choices,
+        expects,
+        flag,
+        count,
+        secret,
+        at_least,
+        above,
+        at_most,
+        env,
+        env_aliases,
     )
     return {_META: declared}
 
@@ -134,6 +153,7 @@ class Setting:
     at_least: float | None = None
     above: float | None = None  # the value must be more than this
     at_most: float | None = None
+    env_aliases: tuple[str, ...] = ()  # read too when ``env`` is not set (earlier names)
 
     @property
     def option(self) -> str:
@@ -207,7 +227,7 @@ def _row(f: dataclasses.Field[Any], hint: Any, prefix: str) -> Setting:
         default=f.default,
         help=declared.help,
         group=declared.group,
-        env=prefix + f.name.upper(),
+        env=prefix + (declared.env or f.name.upper()),
         expects=declared.expects or expects,
         parse_text=parse,
         optional=optional,
@@ -219,6 +239,7 @@ def _row(f: dataclasses.Field[Any], hint: Any, prefix: str) -> Setting:
         at_least=declared.at_least,
         above=declared.above,
         at_most=declared.at_most,
+        env_aliases=tuple(prefix + alias for alias in declared.env_aliases),
     )
 
 
@@ -252,7 +273,12 @@ _T = TypeVar("_T")
 def read_env(rows: tuple[Setting, ...], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Read the rows' ``FRAMECAST_*`` variables into keyword arguments for their dataclass."""
     environ = os.environ if environ is None else environ
-    return {r.name: r.read(environ[r.env], r.env) for r in rows if r.env in environ}
+    values: dict[str, Any] = {}
+    for row in rows:
+        name = next((n for n in (row.env, *row.env_aliases) if n in environ), None)
+        if name is not None:
+            values[row.name] = row.read(environ[name], name)
+    return values
 
 
 def load(
