@@ -48,3 +48,37 @@ async def test_a_mark_made_on_one_node_reaches_every_node(redis: Redis, tmp_path
         async with running(c):
             await until(lambda: len(c._running.context.marks) == 1, 10, "the marks on C")
             assert await listed(http, url(c)) == posted[1:]
+
+
+async def _sent_by_redis(redis: Redis) -> int:
+    """Bytes redis-server has sent to its clients so far (INFO stats)."""
+    import redis.asyncio as redis_py
+
+    client = redis_py.from_url(redis.url)
+    try:
+        return int((await client.info("stats"))["total_net_output_bytes"])
+    finally:
+        await client.aclose()
+
+
+async def test_a_hash_stuffed_past_the_limits_is_refused_inside_redis(
+    redis: Redis, tmp_path: Path
+) -> None:
+    """A stream's marks hash holding a 20 MB value, or more than max_marks marks, is refused
+    (counted, nothing shown) without the node reading it: Redis sends it well under 1 MB."""
+    b = node(tmp_path, "b", redis.url, max_marks=5)
+    async with running(b), aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as http:
+        await until(lambda: b.status()["broker"] == "ok", 10, "the link")
+        key, note = "framecast:marks:default", b'{"stream": "default", "node": "x"}'
+        good = json.dumps({**CIRCLE, "id": "0123456789ab", "seq": None, "created": 1.0})
+        await redis.command("HSET", key, "0123456789ab", good, "fedcba987654", b"x" * 20_000_000)
+        before = await _sent_by_redis(redis)
+        await redis.command("PUBLISH", "framecast:marks", note)
+        await until(lambda: b.status()["broker_rejected"] == 1, 10, "the oversized mark refused")
+        await redis.command("HDEL", key, "fedcba987654")
+        for i in range(6):  # now too many
+            await redis.command("HSET", key, f"{i:012x}", good)
+        await redis.command("PUBLISH", "framecast:marks", note)
+        await until(lambda: b.status()["broker_rejected"] == 2, 10, "too many marks refused")
+        assert await _sent_by_redis(redis) - before < 1_000_000
+        assert await listed(http, url(b)) == []

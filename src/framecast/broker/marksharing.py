@@ -4,11 +4,15 @@ Each stream's marks are a Redis hash ``{ns}:marks:{stream}`` (a mark's id → th
 so that two nodes adding marks at once both keep theirs. A change made on this node (a mark
 added or deleted) waits in a bounded outbox and goes out as ``HSET``/``HDEL`` followed by an
 announcement ``{"stream", "node"}`` on ``{ns}:marks``; every other node then reads the hash
-(its length first: no more than ``max_marks`` are read, none larger than ``max_mark_bytes``)
 and hands the marks, each checked again like any input from outside, to
 :attr:`MarkSharing.received`, which stores and shows them. On every (re)connection the node
 reads the marks of each of its streams; a stream the broker holds no marks for gets this
 node's own (the first node of a broker brings its marks along).
+
+The hash is read by one Lua script (:data:`_READ`), in one step inside Redis: it counts the
+marks and measures each id and each mark before any is sent, and answers a refusal instead
+of a hash that a broken or hostile peer stuffed past ``max_marks`` or ``max_mark_bytes``. A
+node never receives more than ``max_marks`` marks of bounded size, however large the hash.
 """
 
 from __future__ import annotations
@@ -35,6 +39,24 @@ OUTBOX = 1000
 MAX_WANTED = 1000
 _ANNOUNCEMENT_BYTES = 200
 _STORED_EXTRA = 200
+#: A mark's id is 12 hex digits; a field longer than this is not one a node wrote.
+_MAX_ID_BYTES = 64
+
+# The marks of a stream, or why not: {"ok", mark, ...}, or {"marks" | "id" | "bytes", n} for a
+# hash of more than ARGV[1] marks, an id over ARGV[3] bytes or a mark over ARGV[2] bytes.
+# Sizes are read (HLEN, HSTRLEN) before any mark is: nothing oversized leaves Redis.
+_READ = """
+local count = redis.call('HLEN', KEYS[1])
+if count > tonumber(ARGV[1]) then return {'marks', count} end
+local out = {'ok'}
+for _, id in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if #id > tonumber(ARGV[3]) then return {'id', #id} end
+  local size = redis.call('HSTRLEN', KEYS[1], id)
+  if size > tonumber(ARGV[2]) then return {'bytes', size} end
+  out[#out + 1] = redis.call('HGET', KEYS[1], id)
+end
+return out
+"""
 
 #: What a node does with the marks another node changed: stream name, the marks as stored.
 Received = Callable[[str, list[object]], Awaitable[None]]
@@ -125,32 +147,34 @@ class MarkSharing:
     async def fetch(self, client: Any) -> None:
         """Read the marks of each stream announced (or of every stream, after a
         (re)connection) and hand them over."""
+        read = client.register_script(_READ)
         while True:
             await self._wanted_wake.wait()
             self._wanted_wake.clear()
             while self._wanted:
                 stream = self._wanted.pop()
-                await self._read(client, stream)
+                await self._read(read, stream)
 
-    async def _read(self, client: Any, stream: str) -> None:
+    async def _read(self, read: Any, stream: str) -> None:
         link, key = self._link, self._key(stream)
-        count = await within(client.hlen(key), link.io_timeout)
-        if count > self._max_marks:
-            link.reject("the marks of a stream", ValueError(f"{count} marks, over max_marks"))
+        limits = [self._max_marks, self._max_bytes, _MAX_ID_BYTES]
+        answer = await within(read(keys=[key], args=limits), link.io_timeout)
+        status, stored = answer[0], answer[1:]
+        if status != b"ok":
+            why = {b"marks": "marks, over max_marks", b"id": "bytes in a mark's id"}
+            said = why.get(status, "bytes in a mark, over max_mark_bytes")
+            link.reject("the marks of a stream", ValueError(f"{stored[0]} {said}"))
             return
-        if count == 0 and self.held is not None:
+        if not stored and self.held is not None:
             mine = self.held(stream)
             if mine:  # the broker has none: this node's go to the others
                 for mark in mine:
                     self._outbox.append((stream, str(mark["id"]), json.dumps(mark).encode()))
                 self._outbox_wake.set()
                 return
-        stored = await within(client.hgetall(key), link.io_timeout)
         marks: list[object] = []
         try:
-            for value in stored.values():
-                if len(value) > self._max_bytes:
-                    raise ValueError(f"a mark of {len(value)} bytes, over max_mark_bytes")
+            for value in stored:
                 marks.append(json.loads(value))
         except ValueError as exc:
             link.reject("the marks of a stream", exc)
