@@ -196,7 +196,8 @@ def test_phone_controls_never_overlap_and_notices_can_be_dismissed(
 ) -> None:
     """390 × 844: at first sight (loopback notice, operator buttons, timeline) and with the
     tools open, no control overlaps or covers another — the notice stays off the zoom
-    buttons, the tools off the timeline; looking back on the phone titles the tab
+    buttons, the tools off the timeline; Present, in the tools on a phone, presents with
+    nothing moving or overlapping; looking back on the phone titles the tab
     `#2 (history)`; the server's "stopped" notice is dismissed by its ×, and stays so."""
     context, viewer = open_page(chromium, server, PHONE)
     page = viewer.page
@@ -208,6 +209,18 @@ def test_phone_controls_never_overlap_and_notices_can_be_dismissed(
         no_clash(viewer, "Zoom in", "access-dismiss", "btn-back", "btn-blink", "btn-live")
         room: dict[str, Any] = page.evaluate(ROOM)
         assert room["over"] == [], f"panels over the image: {room['over']}"
+        # A phone presents from its tools (its bar has no room): nothing moves or overlaps.
+        image, bar = page.locator("#osd").bounding_box(), page.locator(".bar").bounding_box()
+        assert page.locator("#btn-present").is_hidden()
+        page.click("#btn-present-sheet")
+        page.wait_for_function(
+            "document.getElementById('together-note').textContent.includes('You are presenting')"
+        )
+        assert page.inner_text("#btn-present-sheet") == "Presenting"
+        assert page.locator("#osd").bounding_box() == image
+        assert page.locator(".bar").bounding_box() == bar
+        no_clash(viewer, "Zoom in", "btn-present-sheet", "btn-back", "btn-live")
+        page.click("#btn-present-sheet")  # stops presenting
         look_back_and_return(viewer)
 
         viewer.expect_network_errors = True  # the page's attempts to reconnect

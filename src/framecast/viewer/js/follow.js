@@ -5,28 +5,38 @@
 // address and shows it ("apply"). A follower who zooms or pans the image stops following.
 //
 // The root is the span in the page's bar the two buttons are laid in ("Present", "Follow");
-// the banner says who presents and what happened. Never touches the network: `send` does.
+// `sheet`, when given, gets the same two (a phone's bar has no room for Present: its tools
+// have them). The banner says who presents and what happened. Never touches the network:
+// `send` does.
 
 import { PRESENT, PRESENTER, PRESENTING, STOP_PRESENTING } from "./messages.js";
 
 /** The presenter's fragment is looked at this often, and sent only when it changed. */
 export const PRESENT_EVERY_MS = 100;
 
-const BUTTONS = `
-  <button type="button" id="btn-present" aria-pressed="false" title="Show your view to everyone watching this stream">Present</button>
-  <button type="button" id="btn-follow" aria-pressed="false" title="Show what the presenter shows (f)" hidden>Follow</button>`;
+const buttons = (suffix) => `
+  <button type="button" id="btn-present${suffix}" aria-pressed="false" title="Show your view to everyone watching this stream">Present</button>
+  <button type="button" id="btn-follow${suffix}" aria-pressed="false" title="Show what the presenter shows (f)" hidden>Follow</button>`;
 
 export class Follow extends EventTarget {
   /** `root`: the span the buttons go in; `image`: the image's element (the user's zoom and
    *  pan there stop following); `banner`: a Banner; `send(message)`: sends on the live
    *  socket, false when it is not open; `fragment()`: this page's fragment; `token`: the
-   *  operator token of the page's address, if any; `help`: the page's HelpDialog or null.
+   *  operator token of the page's address, if any; `help`: the page's HelpDialog or null;
+   *  `sheet`: another element to lay the two buttons in (ids suffixed "-sheet"), or null.
    *  Event "apply" {view}: show the presenter's fragment `view` (without "#"). */
-  constructor(root, { image, banner, send, fragment = () => location.hash, token = null, help = null }) {
+  constructor(root, { image, banner, send, fragment = () => location.hash, token = null, help = null, sheet = null }) {
     super();
-    root.innerHTML = BUTTONS;
+    root.innerHTML = buttons("");
     this.present = root.querySelector("#btn-present");
     this.follow = root.querySelector("#btn-follow");
+    this.presentButtons = [this.present];
+    this.followButtons = [this.follow];
+    if (sheet) {
+      sheet.innerHTML = buttons("-sheet");
+      this.presentButtons.push(sheet.querySelector("#btn-present-sheet"));
+      this.followButtons.push(sheet.querySelector("#btn-follow-sheet"));
+    }
     this.banner = banner;
     this.send = send;
     this.fragment = fragment;
@@ -39,8 +49,12 @@ export class Follow extends EventTarget {
     this.theirs = null;       // someone else's presentation: {id, view}
     this.following = false;
 
-    this.present.addEventListener("click", () => (this.presenting ? this.stopPresenting() : this.startPresenting()));
-    this.follow.addEventListener("click", () => (this.following ? this.unfollow() : this.startFollowing()));
+    for (const button of this.presentButtons) {
+      button.addEventListener("click", () => (this.presenting ? this.stopPresenting() : this.startPresenting()));
+    }
+    for (const button of this.followButtons) {
+      button.addEventListener("click", () => (this.following ? this.unfollow() : this.startFollowing()));
+    }
     document.addEventListener("keydown", (event) => {
       if (event.key !== "f" || event.ctrlKey || event.metaKey || event.altKey) return;
       const target = event.target;
@@ -145,11 +159,15 @@ export class Follow extends EventTarget {
   }
 
   _render(text = null) {
-    this.present.setAttribute("aria-pressed", String(this.presenting));
-    this.present.textContent = this.presenting ? "Presenting" : "Present";
-    this.follow.hidden = !this.theirs || this.presenting;
-    this.follow.setAttribute("aria-pressed", String(this.following));
-    this.follow.textContent = this.following ? "Following" : "Follow";
+    for (const button of this.presentButtons) {
+      button.setAttribute("aria-pressed", String(this.presenting));
+      button.textContent = this.presenting ? "Presenting" : "Present";
+    }
+    for (const button of this.followButtons) {
+      button.hidden = !this.theirs || this.presenting;
+      button.setAttribute("aria-pressed", String(this.following));
+      button.textContent = this.following ? "Following" : "Follow";
+    }
     if (text) this.banner.say(text, { bad: text.startsWith("Cannot"), forMs: 8000 });
     else if (this.presenting && this.mine !== null) this.banner.say("You are presenting: everyone who follows sees your view.");
     else if (this.following) this.banner.say("Following the presenter. Zoom or pan to stop.");

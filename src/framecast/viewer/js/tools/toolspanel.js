@@ -25,6 +25,7 @@ export const PANEL = `
       <button type="button" data-tool="overlays" aria-pressed="true" title="Show or hide the producer's overlays (y)">Overlays</button>
       <button type="button" data-tool="mark" aria-pressed="false" title="Place a mark every viewer sees (k)">Mark</button>
     </div>
+    <div class="tools-row tools-together" id="tools-together" role="group" aria-label="Watching together"></div>
     <div class="tools-levels" id="tools-levels" hidden>
       <h3>Levels</h3>
       <canvas class="tools-hist" id="tools-hist" aria-label="Histogram of the frame on screen, with the black and white points"></canvas>
