@@ -10,8 +10,11 @@
 // `send` does.
 
 import { PRESENT, PRESENTER, PRESENTING, STOP_PRESENTING } from "./messages.js";
+import { FRAGMENT_WRITTEN } from "./viewstate.js";
 
-/** The presenter's fragment is looked at this often, and sent only when it changed. */
+/** The presenter's fragment is looked at this often, and sent only when it changed; when the
+ *  page writes it, it is sent at once (at most this often still): before the redrawing that
+ *  follows a change (levels repaint every tile on screen) can hold it back. */
 export const PRESENT_EVERY_MS = 100;
 
 const buttons = (suffix) => `
@@ -45,6 +48,7 @@ export class Follow extends EventTarget {
     this.lastMine = null;     // the one it started before (its notices may still be on the way)
     this.presenting = false;  // this page asked to present, or presents
     this.sent = null;         // the fragment last sent
+    this.sentAt = 0;          // when (performance.now())
     this.timer = null;
     this.theirs = null;       // someone else's presentation: {id, view}
     this.following = false;
@@ -68,6 +72,9 @@ export class Follow extends EventTarget {
       }, { capture: true, passive: true });
     }
     if (help) help.addRows([row("F", "follow the presenter (zooming or panning stops following)")]);
+    addEventListener(FRAGMENT_WRITTEN, () => {
+      if (this.presenting && performance.now() - this.sentAt >= PRESENT_EVERY_MS) this._tick();
+    });
   }
 
   // ---- presenting -------------------------------------------------------------------------
@@ -99,7 +106,10 @@ export class Follow extends EventTarget {
     if (view === this.sent) return;
     const message = { type: PRESENT, view };
     if (this.token) message.token = this.token;
-    if (this.send(message)) this.sent = view;
+    if (this.send(message)) {
+      this.sent = view;
+      this.sentAt = performance.now();
+    }
   }
 
   // ---- following --------------------------------------------------------------------------

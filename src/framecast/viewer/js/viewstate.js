@@ -18,6 +18,16 @@ function storage() {
   }
 }
 
+/** The event (on the window) that says the page wrote its fragment itself: a presenter's
+ *  page sends its view at once, before any drawing that follows the change. */
+export const FRAGMENT_WRITTEN = "fragmentwritten";
+
+/** Put `hash` in the address bar (no new history entry), and say so. */
+export function writeFragment(hash) {
+  history.replaceState(history.state, "", `${location.pathname}${location.search}${hash}`);
+  dispatchEvent(new Event(FRAGMENT_WRITTEN));
+}
+
 /** Parse a location hash; returns {zoom, x, y} or null. */
 export function parseView(hash) {
   const params = new URLSearchParams(String(hash || "").replace(/^#/, ""));
@@ -60,8 +70,7 @@ export function rememberView(view, stream = null) {
   }
   const hash = formatView(view, location.hash);
   if (hash === location.hash || (!hash && !location.hash)) return;
-  const url = `${location.pathname}${location.search}${hash}`;
-  history.replaceState(history.state, "", url);
+  writeFragment(hash);
 }
 
 /** The kept frame a fragment looks at (`frame=SEQ`), or null for the live image. */
@@ -80,7 +89,7 @@ export function rememberFrame(seq) {
   const text = params.toString().replace(/%2C/g, ",").replace(/%3A/g, ":");
   const hash = text ? `#${text}` : "";
   if (hash === location.hash || (!hash && !location.hash)) return;
-  history.replaceState(history.state, "", `${location.pathname}${location.search}${hash}`);
+  writeFragment(hash);
 }
 
 /** The view stored in the address bar, or else the one last kept for `stream` in this tab. */

@@ -17,6 +17,7 @@
 // Pure: strings in, objects out.
 
 import { COLORMAPS, STRETCHES } from "./colour.js";
+import { writeFragment } from "../viewstate.js";
 
 /** The presets auto levels may follow (docs/viewer.md, "Levels"), as /api/levels names them:
  *  the first is the default. */
@@ -113,5 +114,5 @@ export function formatTools(state, previousHash = "") {
 export function rememberTools(state) {
   const hash = formatTools(state, location.hash);
   if (hash === location.hash || (!hash && !location.hash)) return;
-  history.replaceState(history.state, "", `${location.pathname}${location.search}${hash}`);
+  writeFragment(hash);
 }
