@@ -16,6 +16,7 @@ from aiohttp import web
 
 from framecast import ImageServer
 from framecast.errors import ConfigError
+from framecast.web import webhooks
 from tests.conftest import LOCAL, base, next_json, until
 
 Answer = Callable[[int], web.StreamResponse]
@@ -105,9 +106,12 @@ async def test_one_post_per_crossing_with_no_page_open(work: Path, receiver: Rec
             assert await answer.json() == []  # the default stream: nothing fired
 
 
-async def test_a_failed_post_is_tried_again(work: Path, receiver: Receiver) -> None:
+async def test_a_failed_post_is_tried_again(
+    work: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A hook that answers 500 gets the same alert again; once it answers 200, the next POST
     is the next crossing's."""
+    monkeypatch.setattr(webhooks, "RETRY_DELAYS", (0.05, 0.1))  # the schedule, not its length
 
     async def flaky(count: int) -> web.Response:
         return web.Response(status=500 if count == 1 else 200)
