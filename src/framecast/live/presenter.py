@@ -120,6 +120,8 @@ class Presenter:
                 self._end_remote()
             return
         same = self._remote and self._who == who and self._id == ident and self._view == view
+        if not self._remote and self._who is not None and self._relay is not None:
+            self._relay(self._stream, self._id, None)  # ours was taken over: not said again
         self._remote = True
         self._who = who
         self._id = ident
