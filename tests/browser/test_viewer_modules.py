@@ -247,3 +247,41 @@ def test_blink_flips_at_its_rate(page_open: Viewer) -> None:
     assert 3 <= got["n"] <= 6  # 1 at the start + 4 in a second, give or take the timers
     assert got["after"] == got["n"]  # stopped: no more changes
     assert got["on"] is False
+
+
+def test_a_presenter_tells_its_own_presentation_from_someone_elses(page_open: Viewer) -> None:
+    """A page that asked to present and hears a presenter message before the server's answer:
+    accepted, the message was its own (or one it took over from) and it keeps presenting, its
+    later views no news; refused, the message is the news (someone presents: Follow); a later
+    presentation of another's stops it ("Someone else presents now")."""
+    got = run(
+        page_open,
+        "follow.js",
+        """(() => {
+      const said = [];
+      const make = () => {
+        const root = document.createElement('span');
+        const banner = { say: (text) => said.push(text), hide: () => {} };
+        const f = new m.Follow(root, { image: document.createElement('div'), banner,
+                                       send: () => true, fragment: () => '#zoom=2.000' });
+        f.startPresenting();
+        clearInterval(f.timer);
+        return f;
+      };
+      const own = make();
+      own.heard({ type: 'presenter', id: 5, view: 'zoom=2.000' });  // before the answer
+      own.heard({ type: 'presenting', id: 5 });
+      own.heard({ type: 'presenter', id: 5, view: 'zoom=3.000' });
+      const kept = [own.presenting, own.theirs];
+      own.heard({ type: 'presenter', id: 11, view: 'zoom=4.000' });  // another takes over
+      const refused = make();
+      refused.heard({ type: 'presenter', id: 9, view: 'zoom=4.000' });
+      refused.heard({ type: 'presenting', id: null, error: 'needs the operator token' });
+      return [kept, own.presenting, own.theirs, refused.presenting, refused.theirs, said];
+    })()""",
+    )
+    kept, own_presenting, own_theirs, refused_presenting, refused_theirs, said = got
+    assert kept == [True, None]
+    assert own_presenting is False and own_theirs == {"id": 11, "view": "zoom=4.000"}
+    assert "Someone else presents now." in said
+    assert refused_presenting is False and refused_theirs == {"id": 9, "view": "zoom=4.000"}

@@ -137,3 +137,23 @@ async def test_a_standing_notice_is_heard_at_once_by_later_subscriptions() -> No
     hub.publish(frame(2))
     first = await asyncio.wait_for(later.next(), 1)
     assert isinstance(first, Frame) and first.seq == 2
+
+
+async def test_an_idle_subscriber_takes_notices_directly_a_busy_one_the_newest() -> None:
+    """A notice reaches an idle client through ``direct_notice`` (no task woken); while one
+    waits unsent (the client is busy: its fast path declines), the next replaces it."""
+    hub = Hub()
+    sub = hub.subscribe("ws", notices=True)
+    written: list[bytes] = []
+    busy = False
+    sub.direct_notice = lambda n: not busy and written.append(n.text) is None
+    waiter = asyncio.create_task(sub.next())
+    await asyncio.sleep(0)
+    hub.announce(Notice.of("presenter", {"id": 1, "view": "a"}))
+    assert [json.loads(t)["view"] for t in written] == ["a"] and not waiter.done()
+    busy = True
+    hub.announce(Notice.of("presenter", {"id": 1, "view": "b"}))
+    hub.announce(Notice.of("presenter", {"id": 1, "view": "c"}))
+    got = await asyncio.wait_for(waiter, 1)
+    assert isinstance(got, Notice) and json.loads(got.text)["view"] == "c"
+    assert sub._notices == {} and len(written) == 1

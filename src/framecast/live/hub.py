@@ -13,7 +13,8 @@ slot. With many clients this saves a task switch per client per frame.
 Besides frames, a hub carries :class:`~framecast.live.protocol.Notice` messages (a stream's
 shared marks, who presents and what they show, its recent alerts: docs/together.md) to the
 subscriptions that asked for them (``/ws`` and ``/events``, not ``/frames``): one slot per
-kind of notice, latest wins, taken before the frame. Each notice says the whole state of its
+kind of notice, latest wins, taken before the frame (an idle ``/ws`` client takes it at once
+through :attr:`Subscription.direct_notice`, as a frame). Each notice says the whole state of its
 kind, so a viewer that was busy while several came loses nothing by getting the newest. A
 notice announced with ``keep`` is the standing state of its kind (someone presents): a
 subscription made later hears it at once.
@@ -48,6 +49,7 @@ class Subscription:
         "closed",
         "delivered",
         "direct",
+        "direct_notice",
         "hears_notices",
         "kind",
         "skipped",
@@ -67,6 +69,8 @@ class Subscription:
         self.delivered = 0
         #: Optional fast path: write ``frame`` now and return True, or return False.
         self.direct: Callable[[Frame], bool] | None = None
+        #: The same for a notice (a ``/ws`` viewer's).
+        self.direct_notice: Callable[[Notice], bool] | None = None
 
     def offer(self, frame: Frame) -> None:
         """Deliver ``frame`` at once through :attr:`direct` when the client is idle; otherwise
@@ -82,7 +86,17 @@ class Subscription:
         self._event.set()
 
     def notify(self, notice: Notice) -> None:
-        """Put ``notice`` in its kind's slot (replacing one not yet taken) and wake the client."""
+        """Deliver ``notice`` at once through :attr:`direct_notice` when the client is idle;
+        otherwise put it in its kind's slot (replacing one not yet taken) and wake the client."""
+        direct = self.direct_notice
+        if (
+            direct is not None
+            and self._waiting
+            and self._frame is None
+            and not self._notices
+            and direct(notice)
+        ):
+            return
         self._notices.pop(notice.kind, None)
         self._notices[notice.kind] = notice
         self._event.set()
@@ -116,6 +130,7 @@ class Subscription:
             self._frame = None
             self._notices.clear()
             self.direct = None
+            self.direct_notice = None
             self._hub._discard(self)
             self._event.set()
 

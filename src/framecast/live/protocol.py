@@ -242,12 +242,14 @@ class Notice:
     kind: str
     text: bytes
     sse_event: bytes
+    #: The text as one whole WebSocket frame, for the fast path of an idle ``/ws`` viewer.
+    ws_message: bytes
 
     @classmethod
     def of(cls, kind: str, payload: dict[str, Any]) -> Notice:
         """The notice of ``kind`` saying ``payload`` (plain JSON types)."""
         text = json_bytes({"type": kind, **payload})
-        return cls(kind, text, sse_event(kind, text))
+        return cls(kind, text, sse_event(kind, text), websocket_frame(text, binary=False))
 
 
 # -- /control ----------------------------------------------------------------------------------

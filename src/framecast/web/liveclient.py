@@ -29,7 +29,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import WSMsgType, web
 
@@ -60,6 +60,8 @@ log = logging.getLogger("framecast.web")
 GOODBYE_GRACE = 0.5
 
 Access = Callable[[web.Request, WebContext], None]
+#: What the fast path writes: a frame or a notice.
+_Sent = TypeVar("_Sent", Frame, Notice)
 
 
 class LiveClient:
@@ -201,18 +203,19 @@ class LiveClient:
 
     # -- frames --------------------------------------------------------------------------------
     def direct_writer(
-        self, ws: web.WebSocketResponse[bool], wire: Callable[[Frame], bytes]
-    ) -> Callable[[Frame], bool] | None:
-        """The hub's fast path for a socket: write ``wire(frame)`` (a whole WebSocket frame)
-        at once when nothing is waiting to be sent, else decline (the sender takes it)."""
+        self, ws: web.WebSocketResponse[bool], wire: Callable[[_Sent], bytes]
+    ) -> Callable[[_Sent], bool] | None:
+        """The hub's fast path for a socket: write ``wire(item)`` (a whole WebSocket frame,
+        for a frame or a notice) at once when nothing is waiting to be sent, else decline
+        (the sender takes it)."""
         transport = self.transport
         if transport is None:
             return None
 
-        def direct(frame: Frame) -> bool:
+        def direct(item: _Sent) -> bool:
             if ws.closed or transport.is_closing() or transport.get_write_buffer_size():
                 return False
-            transport.write(wire(frame))
+            transport.write(wire(item))
             if transport.get_write_buffer_size():
                 self._unsent(transport)
             else:
@@ -340,6 +343,8 @@ async def stream_to_socket(request: web.Request, fmt: SocketFormat) -> web.WebSo
         hub = stream.hub
         sub = hub.subscribe(fmt.kind, notices=fmt.notice is not None)
         sub.direct = client.direct_writer(ws, fmt.wire)
+        if fmt.notice is not None:
+            sub.direct_notice = client.direct_writer(ws, _notice_wire)
 
         def render(frame: Frame) -> Coroutine[Any, Any, None]:
             return ws.send_frame(fmt.message(frame), fmt.opcode)
@@ -372,6 +377,10 @@ async def stream_to_socket(request: web.Request, fmt: SocketFormat) -> web.WebSo
     finally:
         client.release()
     return ws
+
+
+def _notice_wire(notice: Notice) -> bytes:
+    return notice.ws_message
 
 
 async def finish_task(task: asyncio.Task[None], grace: float) -> None:

@@ -74,8 +74,8 @@ class PresentingViewer:
         if ident != self._ident:
             self._ident = ident
             log.info("a viewer of stream %r presents (presentation %d)", self._stream.name, ident)
-            # Written before this viewer's sender takes the notice of it (which waits for this
-            # task to yield): the page knows its number before it hears its own presentation.
+            # The notice of it may reach this viewer first (an idle socket takes it at once):
+            # the page holds it until this answer tells it its number (js/follow.js).
             await self._client.send(self._ws.send_str(protocol.presenting_reply(ident)))
 
     def _may_not_present(self, token: Any) -> str | None:

@@ -46,6 +46,7 @@ export class Follow extends EventTarget {
     this.token = token;
     this.mine = null;         // the presentation this page started (its number), once agreed
     this.lastMine = null;     // the one it started before (its notices may still be on the way)
+    this.pending = null;      // a presenter message heard before the answer to "present"
     this.presenting = false;  // this page asked to present, or presents
     this.sent = null;         // the fragment last sent
     this.sentAt = 0;          // when (performance.now())
@@ -93,6 +94,7 @@ export class Follow extends EventTarget {
   stopPresenting(text = null) {
     if (this.presenting && this.mine !== null) this.send({ type: STOP_PRESENTING });
     this.presenting = false;
+    this.pending = null;
     if (this.mine !== null) this.lastMine = this.mine;
     this.mine = null;
     clearInterval(this.timer);
@@ -131,16 +133,25 @@ export class Follow extends EventTarget {
   /** A message from the live socket (only PRESENTER and PRESENTING are this module's). */
   heard(message) {
     if (message.type === PRESENTING) {
+      const pending = this.pending;
+      this.pending = null;
       if (message.id === null || message.id === undefined) {
         this.stopPresenting(`Cannot present: ${message.error || "refused"}`);
       } else if (this.presenting) {
         this.mine = message.id;
         this._render();
       }
+      // Heard before the answer: ours, or one ours took over from (the server tells every
+      // viewer of a presentation before answering its presenter). Refused, it is the news.
+      if (pending && this.mine === null) this.heard(pending);
     } else if (message.type === PRESENTER) {
       // Every viewer hears who presents, the presenter too: its own presentation is not news.
-      // (The server answers `presenting` before this page can hear its notice.)
+      // (It may come before the server's answer: it waits for it, to be told apart.)
       if (message.id !== undefined && (message.id === this.mine || message.id === this.lastMine)) return;
+      if (this.presenting && this.mine === null && message.view !== null && message.view !== undefined) {
+        this.pending = message;
+        return;
+      }
       if (message.view === null || message.view === undefined) {
         if (this.theirs && this.theirs.id === message.id) {
           const was = this.following;
@@ -160,6 +171,7 @@ export class Follow extends EventTarget {
   /** The live socket is up again: a presentation it carried ended with the old one. */
   reconnected() {
     this.theirs = null;
+    this.pending = null;
     this.following = false;
     if (this.presenting) {
       this.mine = null;
