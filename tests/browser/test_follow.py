@@ -123,6 +123,11 @@ def test_a_follower_shows_the_presenters_view_until_it_moves(
     f_context, follower = _open(chromium, served, blocked=True)
     try:
         assert follower.page.inner_text("#status-text") == "live (event stream)"
+        follower.page.click("#btn-present")  # a page on /events only listens: it says so
+        assert "Cannot present: this page's connection only listens" in follower.page.inner_text(
+            "#together-note"
+        )
+        assert follower.page.inner_text("#btn-present") == "Present"
         for step in range(3):
             served.publish(frame(step), metadata={"step": step})
             presenter.wait_seq(step + 1)

@@ -26,9 +26,11 @@ export class Follow extends EventTarget {
    *  pan there stop following); `banner`: a Banner; `send(message)`: sends on the live
    *  socket, false when it is not open; `fragment()`: this page's fragment; `token`: the
    *  operator token of the page's address, if any; `help`: the page's HelpDialog or null;
-   *  `sheet`: another element to lay the two buttons in (ids suffixed "-sheet"), or null.
+   *  `sheet`: another element to lay the two buttons in (ids suffixed "-sheet"), or null;
+   *  `listening()`: true while the live channel only listens (the event stream).
    *  Event "apply" {view}: show the presenter's fragment `view` (without "#"). */
-  constructor(root, { image, banner, send, fragment = () => location.hash, token = null, help = null, sheet = null }) {
+  constructor(root, { image, banner, send, fragment = () => location.hash, token = null, help = null, sheet = null,
+    listening = () => false }) {
     super();
     root.innerHTML = buttons("");
     this.present = root.querySelector("#btn-present");
@@ -44,6 +46,7 @@ export class Follow extends EventTarget {
     this.send = send;
     this.fragment = fragment;
     this.token = token;
+    this.listening = listening;
     this.mine = null;         // the presentation this page started (its number), once agreed
     this.lastMine = null;     // the one it started before (its notices may still be on the way)
     this.pending = null;      // a presenter message heard before the answer to "present"
@@ -81,6 +84,10 @@ export class Follow extends EventTarget {
   // ---- presenting -------------------------------------------------------------------------
 
   startPresenting() {
+    if (this.listening()) {
+      this._render("Cannot present: this page's connection only listens (a proxy here blocks WebSockets).");
+      return;
+    }
     this.unfollow();
     this.presenting = true;
     this.mine = null;

@@ -76,7 +76,7 @@ const server = new ServerStatus(`${here.base}api/status`);
 const alerts = new AlertBanner(banners.banner("server-alert", "warn"));
 const follow = new Follow($("together"), {
   image: $("osd"), banner: banners.banner("together-note", "info"), send: (message) => live.send(message), token, help,
-  sheet: $("tools-together"),
+  sheet: $("tools-together"), listening: () => live.via === "sse",
 });
 
 // "Skip to the image" focuses the image without touching the hash (it holds the view).
