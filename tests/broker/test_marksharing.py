@@ -74,11 +74,13 @@ async def test_a_hash_stuffed_past_the_limits_is_refused_inside_redis(
         await redis.command("HSET", key, "0123456789ab", good, "fedcba987654", b"x" * 20_000_000)
         before = await _sent_by_redis(redis)
         await redis.command("PUBLISH", "framecast:marks", note)
-        await until(lambda: b.status()["broker_rejected"] == 1, 10, "the oversized mark refused")
+        # At least once: a link that was slow under load reads the hash again when it is back.
+        await until(lambda: b.status()["broker_rejected"] >= 1, 20, "the oversized mark refused")
         await redis.command("HDEL", key, "fedcba987654")
         for i in range(6):  # now too many
             await redis.command("HSET", key, f"{i:012x}", good)
+        rejected = b.status()["broker_rejected"]
         await redis.command("PUBLISH", "framecast:marks", note)
-        await until(lambda: b.status()["broker_rejected"] == 2, 10, "too many marks refused")
+        await until(lambda: b.status()["broker_rejected"] > rejected, 20, "too many marks refused")
         assert await _sent_by_redis(redis) - before < 1_000_000
         assert await listed(http, url(b)) == []
