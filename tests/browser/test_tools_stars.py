@@ -136,7 +136,8 @@ def test_a_star_its_focus_curve_and_the_sky_under_the_pointer(
     """A click with the star tool shows FWHM 4.71 ± 0.15 for a σ = 2 star and its radial
     profile; the focus aid, following the star in a region over live frames of σ 2, 3, 1.5
     and 2.5, marks the σ = 1.5 frame as the best; hovering a frame with a WCS shows RA and
-    Dec as astropy gives them, rows counted bottom-up."""
+    Dec as astropy gives them, rows counted bottom-up, with the value from the same one
+    /api/pixel request per pointer position."""
     viewer.open()
     image_server.publish(star(2.0), SKY)
     viewer.wait_seq(1)
@@ -150,17 +151,26 @@ def test_a_star_its_focus_curve_and_the_sky_under_the_pointer(
         pytest.approx(80.3, abs=0.05)
     )
     assert viewer.page.evaluate("framecast.tools.astro.star.profile.points.length") >= 10
-    # the sky under the pointer
-    viewer.page.mouse.move(*page_point(viewer, 10.5, 20.5))
+    # the sky under the pointer, from the readout's one request per pointer position
     sky = viewer.page.locator("#tools-sky")
-    viewer.page.wait_for_function(
-        "() => { const d = document.getElementById('tools-sky').dataset;"
-        " return !document.getElementById('tools-sky').hidden && d.pixel === '10,20'; }"
+    shown = (
+        "([x, y]) => { const d = document.getElementById('tools-sky').dataset;"
+        " return !document.getElementById('tools-sky').hidden && d.pixel === `${x},${y}`"
+        " && document.getElementById('status-line').textContent.startsWith(`x ${x}, y ${y}: `)"
+        " && !document.getElementById('status-line').textContent.endsWith('…'); }"
     )
-    ra, dec = WCS(SKY, naxis=2).pixel_to_world_values(10, HEIGHT - 1 - 20)
-    assert float(sky.get_attribute("data-ra") or "nan") == pytest.approx(float(ra), abs=1e-9)
-    assert float(sky.get_attribute("data-dec") or "nan") == pytest.approx(float(dec), abs=1e-9)
-    assert sky.inner_text().startswith("RA 05h35m")
+    viewer.page.mouse.move(*page_point(viewer, 70.5, 50.5))
+    viewer.page.wait_for_function(shown, arg=[70, 50])
+    asked = len(viewer.requests)
+    for x, y in ((10, 20), (30, 40)):
+        viewer.page.mouse.move(*page_point(viewer, x + 0.5, y + 0.5))
+        viewer.page.wait_for_function(shown, arg=[x, y])
+        ra, dec = WCS(SKY, naxis=2).pixel_to_world_values(x, HEIGHT - 1 - y)
+        assert float(sky.get_attribute("data-ra") or "nan") == pytest.approx(float(ra), abs=1e-9)
+        assert float(sky.get_attribute("data-dec") or "nan") == pytest.approx(float(dec), abs=1e-9)
+        assert sky.inner_text().startswith("RA 05h35m")
+    pixel_asks = [u for u in viewer.requests[asked:] if "api/pixel" in u]
+    assert len(pixel_asks) == 2, pixel_asks  # value and RA/Dec in one answer
     # focus: a region around the star, then live frames
     key(viewer, "Escape")
     key(viewer, "r")

@@ -77,9 +77,10 @@ function exactInteger(key, value, context) {
   return BigInt(context.source);
 }
 
-/** The pixel values of stream pages: `ask(seq, x, y, r)` resolves to {value, around}: the
- *  value's text (or null when the server has no raw data) and, with `r` > 0, the pixels
- *  within `r` as /api/pixel answers them ({x, y, values}: its rows), else null; undefined
+/** The pixel values of stream pages: `ask(seq, x, y, r)` resolves to {value, around,
+ *  world}: the value's text (or null when the server has no raw data), with `r` > 0 the
+ *  pixels within `r` as /api/pixel answers them ({x, y, values}: its rows), else null, and
+ *  the pixel's {ra, dec} for a frame with a celestial WCS, else null; undefined
  *  when a newer ask replaced it. At most one request every `intervalMs`; a newer ask
  *  replaces one still waiting (the pointer moved on). */
 export class PixelReader {
@@ -113,11 +114,16 @@ export class PixelReader {
     const { status, text } = await this.answer(`api/pixel?${query}`);
     if (status === 404 && !job.seq) this.unavailable = true;
     if (text === null) {
-      job.resolve({ value: null, around: null });
+      job.resolve({ value: null, around: null, world: null });
       return;
     }
     const around = job.r ? memberText(text, "around") : null;
-    job.resolve({ value: valueText(memberText(text, "value")), around: around ? JSON.parse(around, exactInteger) : null });
+    const world = memberText(text, "world");  // RA and Dec, for a frame with a WCS
+    job.resolve({
+      value: valueText(memberText(text, "value")),
+      around: around ? JSON.parse(around, exactInteger) : null,
+      world: world ? JSON.parse(world) : null,
+    });
   }
 }
 

@@ -2,7 +2,8 @@
 // coordinates"), wired together for tools.js: boxes, circles and polygons (regions.js), the
 // star tool and the focus aid (star.js), and RA/Dec under the pointer (sky.js). tools.js
 // lays out their buttons and sections (BUTTONS, SECTIONS) and tells this what happens; the
-// sky line is a second status line over the image, above the pixel readout's.
+// sky line is a second status line over the image, above the pixel readout's (which fills
+// it: readout.js).
 
 import { REGIONS_PANEL, Regions, SHAPE_BUTTONS, SHAPE_MODES } from "./regions.js";
 import { STAR_BUTTONS, STAR_PANEL, StarTools } from "./star.js";
@@ -48,11 +49,6 @@ export class Astro {
     this.regions.measure(frame);
     this.star.follow(frame);
     if (frame.latest) this.star.focusOn(frame);
-  }
-
-  /** The pointer is on `pixel` (or null). */
-  read(pixel) {
-    this.sky.read(pixel, this.frame());
   }
 
   /** The tools' drawing mode changed to `mode`. */

@@ -2,7 +2,8 @@
 // the pointer and its raw value in the status line, with no tool opened first — from the raw
 // tiles in memory when levels are on, else asked of the server (/api/pixel, at most ten
 // times a second) when the frame has raw data. With the pixel table or the loupe on, the
-// same request brings the pixels around it (`r`), and they show them. It makes the status
+// same request brings the pixels around it (`r`), and they show them; for a frame with a
+// celestial WCS it brings RA and Dec too, for the sky line (sky.js). It makes the status
 // line (one element, `#status-line`, at the bottom of the image area) and the loupe.
 
 import { PixelReader } from "./analysis.js";
@@ -26,8 +27,9 @@ export class Readout {
    *  pixel table's <table>; `state`: the tools' state (`readout`: the table, `loupe`,
    *  `open`); `toScreen(x, y)`: an image point in the host's pixels; `inMemory(x, y)`: the
    *  raw value from the tiles in memory ({value, dtype}) or null; `paintLevels()`: the
-   *  levels the loupe paints with, or null (its own darkest to brightest). */
-  constructor(host, { table, state, toScreen, inMemory, paintLevels }) {
+   *  levels the loupe paints with, or null (its own darkest to brightest); `sky`: the
+   *  SkyLine (sky.js) that shows RA and Dec from the same answer, or null. */
+  constructor(host, { table, state, toScreen, inMemory, paintLevels, sky = null }) {
     this.line = document.createElement("p");
     this.line.className = "status-line";
     this.line.id = "status-line";
@@ -36,6 +38,7 @@ export class Readout {
     this.state = state;
     this.inMemory = inMemory;
     this.paintLevels = paintLevels;
+    this.sky = sky;
     this.table = new PixelTable(table);
     this.loupe = new Loupe(host, { toScreen });
     this.pixels = new PixelReader();
@@ -51,6 +54,7 @@ export class Readout {
   hide() {
     this.line.hidden = true;
     this.loupe.hide();
+    if (this.sky) this.sky.hide();
   }
 
   /** The pixels around the pointer came: the pixel table and the loupe show them. */
@@ -74,10 +78,13 @@ export class Readout {
     out.hidden = false;
     const where = `x ${pixel.x}, y ${pixel.y}`;
     const r = frame.raw && !this.pixels.unavailable ? this.radius() : 0;
+    // RA and Dec come in the same answer as the value: one request per pointer position
+    const sky = Boolean(this.sky && this.sky.wanted(frame)) && !this.pixels.unavailable;
+    if (this.sky && !sky) this.sky.hide();
     const inMemory = this.inMemory(pixel.x, pixel.y);
     if (inMemory) {
       out.textContent = `${where}: ${formatRaw(inMemory.value, inMemory.dtype)}`;
-      if (!r) return;
+      if (!r && !sky) return;
     } else if (!frame.raw || this.pixels.unavailable) {
       out.textContent = where;
       return;
@@ -91,5 +98,6 @@ export class Readout {
       out.textContent = value === null ? where : `${where}: ${narrowText(value, frame.dtype)}`;
     }
     if (r) this._around(answer.around, pixel, frame);
+    if (sky) this.sky.show(pixel, answer.world);
   }
 }

@@ -1,10 +1,9 @@
 // Sky coordinates under the pointer (docs/science.md, "Sky coordinates"): for a frame whose
 // metadata carry a celestial WCS (CTYPE1/CTYPE2 naming RA and Dec), RA and Dec of the
-// hovered pixel, as the server computes them with astropy (/api/pixel's "world"; asked at
-// most ten times a second), shown in sexagesimal and in degrees. A server without astropy
-// answers no "world": the line then stays hidden.
-
-import { fetchAnswer } from "../transport.js";
+// hovered pixel, as the server computes them with astropy: the "world" of the one /api/pixel
+// answer the readout asks for (readout.js, at most ten times a second), shown in
+// sexagesimal and in degrees. A server without astropy answers no "world": the line then
+// stays hidden.
 
 /** Whether `metadata` describe a celestial WCS the server can read. */
 export function hasSky(metadata) {
@@ -39,36 +38,29 @@ export function skyText(ra, dec) {
 }
 
 export class SkyLine {
-  /** `line`: the element RA and Dec are written in (hidden when there are none). */
-  constructor(line, { intervalMs = 100 } = {}) {
+  /** `line`: the element RA and Dec are written in (hidden when there are none). The
+   *  pointer's one request (readout.js's /api/pixel) brings "world": this shows it. */
+  constructor(line) {
     this.line = line;
-    this.intervalMs = intervalMs;
-    this.last = 0;
-    this.timer = null;
-    this.token = 0;
   }
 
-  /** The pointer is on `pixel` ({x, y}, or null) of `frame` ({seq, metadata, raw}). */
-  read(pixel, frame) {
-    const token = (this.token += 1);
-    clearTimeout(this.timer);
-    if (!pixel || !frame || !frame.raw || frame.seq === null || !hasSky(frame.metadata)) {
-      this.line.hidden = true;
-      return;
-    }
-    const due = Math.max(0, this.last + this.intervalMs - performance.now());
-    this.timer = setTimeout(async () => {
-      this.last = performance.now();
-      const answer = await fetchAnswer(`api/pixel?seq=${frame.seq}&x=${pixel.x}&y=${pixel.y}`);
-      if (token !== this.token) return;  // the pointer moved on
-      const world = answer.text ? JSON.parse(answer.text).world : null;
-      this.line.hidden = !world;
-      if (world) {
-        this.line.textContent = skyText(world.ra, world.dec);
-        this.line.dataset.ra = String(world.ra);
-        this.line.dataset.dec = String(world.dec);
-        this.line.dataset.pixel = `${pixel.x},${pixel.y}`;
-      }
-    }, due);
+  /** Whether RA and Dec are wanted for `frame` ({seq, metadata, raw}): it has raw data
+   *  and a celestial WCS. */
+  wanted(frame) {
+    return Boolean(frame && frame.raw && frame.seq !== null && hasSky(frame.metadata));
+  }
+
+  /** Show `world` ({ra, dec} in degrees, or null: hidden) for `pixel` ({x, y}). */
+  show(pixel, world) {
+    this.line.hidden = !world;
+    if (!world) return;
+    this.line.textContent = skyText(world.ra, world.dec);
+    this.line.dataset.ra = String(world.ra);
+    this.line.dataset.dec = String(world.dec);
+    this.line.dataset.pixel = `${pixel.x},${pixel.y}`;
+  }
+
+  hide() {
+    this.line.hidden = true;
   }
 }

@@ -67,13 +67,14 @@ export class Tools extends EventTarget {
     this.marks = new MarkTool(this.el.panel, { view, overlay: this.overlay, api: marksApi, say: (text, bad) => this.reply.say(text, { bad, forMs: 8000 }) });
     this.shapes = this.marks.layer;  // the producer's overlays and the marks, over the image
     this.levels = new Levels({ view, box, state: this.state, frame: () => this.frame, save: () => this._save() });
+    const [save, frame, mode] = [() => this._save(), () => this.frame, () => this.mode];
+    this.astro = new Astro(box, { host, view, overlay: this.overlay, state: this.state, save, frame, mode, stream });
     this.readout = new Readout(host, {
       table: this.el.pixels, state: this.state, toScreen: (x, y) => this.overlay.toScreen(x, y),
       inMemory: (x, y) => this.levels.valueAt(x, y),
       paintLevels: () => (this.levelsOn ? this.levels.levelsNow() : null),
+      sky: this.astro.sky,
     });
-    const [save, frame, mode] = [() => this._save(), () => this.frame, () => this.mode];
-    this.astro = new Astro(box, { host, view, overlay: this.overlay, state: this.state, save, frame, mode, stream });
     // The page's help lists every shortcut; without one, the panel lists the tools' own.
     if (help) help.addRows(helpRows());
     else this.el.keys.querySelector("tbody").append(...helpRows());
@@ -346,7 +347,6 @@ export class Tools extends EventTarget {
 
   _read(pixel) {
     this.hovered = pixel;
-    this.astro.read(pixel);
     this.readout.read(pixel, this.frame);
   }
 }
