@@ -13,6 +13,9 @@ import { parseNpy } from "./npy.js";
 import { autoLevels, saturationLevel } from "./colour.js";
 import { LevelsPanel } from "./levelspanel.js";
 
+/** A change of levels is written into the address bar once they have been still this long. */
+const SAVE_AFTER_MS = 200;
+
 export class Levels {
   /** `view`: the ImageView; `box`: the panel holding the levels' fields and histogram;
    *  `state`: the tools' state (shared, kept in the URL fragment); `frame()`: the frame on
@@ -45,6 +48,29 @@ export class Levels {
         event.item.minPixelRatio = 0.9;
       }
     });
+    // A change of levels paints the tiles on screen at once; any other raw tile kept is
+    // painted with the levels now just before it is next drawn (rawtiles.js, `freshen`).
+    view.osd.addHandler("tile-drawing", (event) => {
+      const source = event.tiledImage && event.tiledImage.source;
+      if (RawTiles && source instanceof RawTiles) source.freshen(event.tile);
+    });
+    this.saving = null;  // the timer of a write of the state into the address bar (`saveSoon`)
+    addEventListener("pagehide", () => this._saveNow());
+  }
+
+  /** Remember the state (the address bar) once the levels have been still for a moment:
+   *  the write (history.replaceState, 1–12 ms in Chromium) never runs between a change and
+   *  the frame that shows it, and a run of changes (typing, a drag) is written once. */
+  saveSoon() {
+    clearTimeout(this.saving);
+    this.saving = setTimeout(() => this._saveNow(), SAVE_AFTER_MS);
+  }
+
+  _saveNow() {
+    if (this.saving === null) return;
+    clearTimeout(this.saving);
+    this.saving = null;
+    this.save();
   }
 
   /** The frame on screen: {seq, width, height, metadata, raw, dtype, latest}, or null. */

@@ -97,38 +97,38 @@ export class LevelsPanel {
       }
       this.levels.state.levels = { black, white };
       this.levels.state.auto = false;
-      this.levels.save();
       this.levels.repaint();
+      this.levels.saveSoon();
     };
     this.el.black.addEventListener("change", typed);
     this.el.white.addEventListener("change", typed);
     this.el.stretch.addEventListener("change", () => {
       this.levels.state.stretch = this.el.stretch.value;
-      this.levels.save();
       this.levels.repaint();
+      this.levels.saveSoon();
     });
     this.el.cmap.addEventListener("change", () => {
       this.levels.state.colormap = this.el.cmap.value;
-      this.levels.save();
       this.levels.repaint();
+      this.levels.saveSoon();
     });
     this.el.preset.addEventListener("change", () => {
       this.levels.state.preset = this.el.preset.value;
       this.levels.state.auto = true;
       this.levels.state.levels = null;
-      this.levels.save();
       this.levels.repaint();
+      this.levels.saveSoon();
     });
     this.el.invert.addEventListener("click", () => {
       this.levels.state.invert = !this.levels.state.invert;
-      this.levels.save();
       this.levels.repaint();
+      this.levels.saveSoon();
     });
     this.el.auto.addEventListener("click", () => {
       this.levels.state.auto = !this.levels.state.auto;
       this.levels.state.levels = this.levels.state.auto ? null : this.levels.levelsNow();
-      this.levels.save();
       this.levels.repaint();
+      this.levels.saveSoon();
     });
     // Drag the black or white point on the histogram (whichever is nearer).
     const canvas = this.el.hist;
