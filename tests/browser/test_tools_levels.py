@@ -282,7 +282,8 @@ def test_a_frame_at_fit_is_painted_from_the_level_on_screen(
 ) -> None:
     """A frame larger than the screen, with levels on and the whole frame in view, is
     painted from the means of the level the screen shows, not from every full-resolution
-    pixel; zoomed in, its full-resolution tiles come."""
+    pixel; zoomed in, its full-resolution tiles come; a colormap chosen there shows on the
+    coarser tiles kept when the view goes back to the fit."""
     viewer.open()
     image_server.publish(gradient(1400, 1400))
     viewer.wait_seq(1)
@@ -300,6 +301,20 @@ def test_a_frame_at_fit_is_painted_from_the_level_on_screen(
         "framecast.view.current.item.getFullyLoaded() && framecast.view.view().zoom > 3.9"
     )
     assert "11" in viewer.page.evaluate(levels)
+    # A change of levels zoomed in paints the tiles on screen; the coarser ones kept from
+    # the fit show it too when they are drawn again, with no request.
+    requests = record_raw(viewer)
+    viewer.page.select_option("#tools-cmap", "viridis")
+    viewer.page.evaluate("framecast.view.setView({zoom: 1, x: 0.5, y: 0.5})")
+    viewer.page.wait_for_function(
+        "framecast.view.current.item.getFullyLoaded() && framecast.view.view() === null"
+    )
+    image = shot(viewer)
+    left, mid_y = screen(viewer, 20, 700)
+    right, _ = screen(viewer, 1380, 700)
+    assert close_to(image.getpixel((right, mid_y)), (0xFD, 0xE7, 0x25), 30)
+    assert close_to(image.getpixel((left, mid_y)), (0x44, 0x01, 0x54), 30)
+    assert requests == []
 
 
 def test_whole_frames_are_read_one_at_a_time(image_server: ImageServer, viewer: Viewer) -> None:
