@@ -27,9 +27,12 @@ from framecast.broker.codec import (
 from framecast.broker.relay import FrameRelay
 from framecast.config.settings import Settings
 from framecast.errors import ConfigError
+from framecast.imaging import DisplayOptions, encode
+from framecast.live.frames import Frame
 from framecast.live.protocol import Command
 from framecast.live.shapes import ShapeLimits
 from tests.broker.test_forwarding import _foreign_frame
+from tests.imaging.samples import chart, png_bytes
 
 LIMITS = Limits(
     max_frame_bytes=1 << 20,
@@ -50,6 +53,50 @@ def test_a_frame_crosses_unchanged() -> None:
     assert copy.seq == 42 and copy.jpeg == original.jpeg
     assert copy.renderings.data_json == original.renderings.data_json
     assert copy.renderings.new_image == original.renderings.new_image
+
+
+def _line_art(png: bytes | None = None) -> Frame:
+    """A 200 × 120 chart's frame: its JPEG and its lossless PNG display image."""
+    pixels = chart(200, 120)
+    encoded = encode(png_bytes(pixels), DisplayOptions())
+    assert encoded.lossless is not None  # line art: a PNG display image
+    return Frame(
+        seq=7, time=1.0, jpeg=encoded.jpeg, width=200, height=120, metadata={},
+        stream="cam1", lossless=encoded.lossless if png is None else png,
+    )  # fmt: skip
+
+
+def test_a_line_art_frame_crosses_with_its_png() -> None:
+    """A chart's frame crosses with its PNG display image byte for byte: the copy's
+    data.json and new_image say ``"format": "png"`` and name ``image/7.png``."""
+    original = _line_art()
+    _node, copy = decode_frame(encode_frame(original, "node-1"), "cam1", LIMITS)
+    assert copy.lossless == original.lossless and copy.jpeg == original.jpeg
+    assert copy.renderings.data_json == original.renderings.data_json
+    assert json.loads(copy.renderings.new_image)["format"] == "png"
+    assert copy.image_url == "/s/cam1/image/7.png"
+
+
+@pytest.mark.parametrize(
+    ("png", "reason"),
+    [
+        (lambda p: p[:-12], "not a whole PNG"),  # no IEND
+        (lambda p: p[:16] + struct.pack(">II", 201, 120) + p[24:], "size it claims"),
+        (lambda p: b"GIF89a" + p[6:], "not a whole PNG"),
+    ],
+)
+def test_a_bad_png_display_image_is_refused(png: object, reason: str) -> None:
+    """A stored frame whose PNG display image is cut, of another size than the frame or not
+    a PNG is refused with one line saying so; one whose PNG runs past its end too."""
+    assert callable(png)
+    good = _line_art().lossless
+    assert good is not None
+    with pytest.raises(WireError, match=reason):
+        decode_frame(encode_frame(_line_art(png(good)), "node-1"), "cam1", LIMITS)
+    blob = encode_frame(_line_art(), "node-1")
+    at = blob.index(good) - 4  # the PNG's length, said longer than what follows
+    with pytest.raises(WireError, match="cut short"):
+        decode_frame(blob[:at] + struct.pack(">I", len(blob)) + blob[at + 4 :], "cam1", LIMITS)
 
 
 def _edit(blob: bytes, old: bytes, new: bytes) -> bytes:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import aiohttp
 import numpy as np
 
-from tests.broker.conftest import Redis, node, running, status, streams, url
+from tests.broker.conftest import REQUEST_TIMEOUT, Redis, node, running, status, streams, url
 from tests.conftest import gradient, next_json, until
+from tests.imaging.samples import chart, png_bytes
 
 #: A camera's rate, and how long it runs, in the test of an edge viewer's rate.
 CAMERA_RATE, CAMERA_IMAGES = 10.0, 30
@@ -49,28 +51,44 @@ async def test_frame_published_on_a_reaches_viewers_of_b_with_same_seq_and_bytes
         assert (await status(http, url(b)))["broker"] == "ok"
 
 
+async def _get(http: aiohttp.ClientSession, address: str) -> bytes:
+    async with http.get(address, timeout=REQUEST_TIMEOUT) as response:
+        assert response.status == 200, address
+        return await response.read()
+
+
 async def test_a_node_that_joins_shows_every_current_image_at_once(
     redis: Redis, tmp_path: Path
 ) -> None:
     """A node started after the images were published shows each stream's current image
-    (same bytes) without waiting for the next one."""
+    (same bytes) without waiting for the next one; a chart's lossless PNG display image
+    crosses too: the edge's data.json names ``png`` and its ``image/1.png`` is the host's."""
     a = node(tmp_path, "a", redis.url)
     async with running(a), aiohttp.ClientSession() as http:
         a.publish(gradient(), stream="cam1")
         a.publish(np.full((32, 40), 200, np.uint8), stream="cam2")
-        await until(lambda: a.status()["broker_frames_sent"] >= 2, 10, "both frames sent")
-        async with http.get(url(a) + "/s/cam2/web_image.jpg") as response:
-            expected = await response.read()
+        a.publish(png_bytes(chart(200, 120)), stream="chart")
+        await until(lambda: a.status()["broker_frames_sent"] >= 3, 10, "the frames sent")
+        expected = await _get(http, url(a) + "/s/cam2/web_image.jpg")
+        host_chart = json.loads(await _get(http, url(a) + "/s/chart/data.json"))["framecast"]
+        assert (host_chart["format"], host_chart["image"]) == ("png", "/s/chart/image/1.png")
+        png = await _get(http, url(a) + "/s/chart/image/1.png")
         b = node(tmp_path, "b", redis.url)
         async with running(b):
             listed = await until(
-                lambda: (s := b._streams) and s.get("cam2") and s.get("cam1") and s, 5, "streams"
+                lambda: (
+                    (s := b._streams) and s.get("cam2") and s.get("cam1") and s.get("chart") and s
+                ),
+                5,
+                "streams",
             )
             assert listed.get("cam2").latest.seq == 1
-            async with http.get(url(b) + "/s/cam2/web_image.jpg") as response:
-                assert await response.read() == expected
+            assert await _get(http, url(b) + "/s/cam2/web_image.jpg") == expected
             names = await streams(http, url(b))
             assert names["cam1"]["seq"] == 1 and names["cam2"]["height"] == 32
+            edge_chart = json.loads(await _get(http, url(b) + "/s/chart/data.json"))["framecast"]
+            assert (edge_chart["format"], edge_chart["image"]) == ("png", "/s/chart/image/1.png")
+            assert await _get(http, url(b) + "/s/chart/image/1.png") == png
 
 
 async def test_sequence_numbers_are_shared_by_every_publisher(redis: Redis, tmp_path: Path) -> None:

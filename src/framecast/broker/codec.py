@@ -5,8 +5,8 @@ bad one raises :class:`WireError` with one line; the caller logs it and goes on)
 
 **frame** — the value of the key ``{ns}:frame:{stream}``, the latest frame of a stream::
 
-    b"FCF3" | u16 node length | node | u32 data.json length | data.json
-            | u16 raw length | raw | u8 tiles length | tiles | JPEG
+    b"FCF4" | u16 node length | node | u32 data.json length | data.json
+            | u16 raw length | raw | u8 tiles length | tiles | u32 PNG length | PNG | JPEG
 
 ``raw`` is ``{"dtype", "shape"}`` of the publisher's raw array (JSON), or ``null`` when it
 keeps none: the receiving node's frame gets a :class:`~framecast.science.raw.RemoteRaw`, never the
@@ -14,10 +14,15 @@ array. ``tiles`` is ``[width, height]`` of the frame's deep-zoom pyramid (docs/t
 ``null`` when it has none (no larger than ``max_web_size``): the receiving node's frame gets
 a :class:`~framecast.imaging.pyramid.RemotePyramid`, never the pixels, and its tiles are
 asked of the
-publisher. (``FCF2``, before tiles crossed, had no ``tiles``; it is refused: upgrade all
-nodes together.) ``data.json`` is the frame's own rendering (the publisher's metadata plus the
-``framecast`` field with ``seq``, ``time``, sizes and ``stream``), so nothing is encoded
-twice; the JPEG is the web image, as the publisher's viewers get it.
+publisher. (``FCF2``, before tiles crossed, had no ``tiles``, and ``FCF3``, before line art
+crossed, no ``PNG``; they are refused: upgrade all nodes together.) ``data.json`` is the
+frame's own rendering (the publisher's metadata plus the ``framecast`` field with ``seq``,
+``time``, sizes and ``stream``), so nothing is encoded twice; the JPEG is the web image, as
+the publisher's viewers get it, and ``PNG`` (empty for photographs and camera frames) the
+lossless display image of line art (docs/imaging.md, "Line art"), so that the receiving
+node serves the same ``image/<seq>.png`` with ``"format": "png"``. Both travel inside the
+frame, so ``max_broker_frame_bytes`` bounds them together; the PNG must be whole (its
+signature, IHDR first, IEND last) and of the frame's size.
 
 **announcement** — on the channel ``{ns}:frames``: ``{"stream", "seq", "node"}`` (JSON,
 exactly as :func:`encode_announcement` writes it: one pattern match checks it, so a flood of

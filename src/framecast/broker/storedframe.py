@@ -1,9 +1,10 @@
 """A frame as a node stores it for the others, under the key ``{ns}:frame:{stream}`` — pure.
 
-The layout, the ``raw`` and ``tiles`` descriptors and why the JPEG travels as the publisher's
-viewers get it are in :mod:`~framecast.broker.codec`'s docstring (docs/scale-out.md). A stored
-frame is checked like any input from outside: sizes before the work they bound, then every
-field; anything off raises :class:`~framecast.broker.wirefields.WireError`.
+The layout, the ``raw`` and ``tiles`` descriptors and why the display images (the JPEG, and
+line art's PNG) travel as the publisher's viewers get them are in
+:mod:`~framecast.broker.codec`'s docstring (docs/scale-out.md). A stored frame is checked like
+any input from outside: sizes before the work they bound, then every field; anything off
+raises :class:`~framecast.broker.wirefields.WireError`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from framecast.broker.wirefields import (
     stream_name,
 )
 from framecast.errors import ShapeError
-from framecast.imaging.formats import jpeg_size
+from framecast.imaging.formats import jpeg_size, png_size
 from framecast.imaging.pyramid import RemotePyramid
 from framecast.live.frames import RESERVED_KEY, Frame
 from framecast.live.shapes import check_overlays
@@ -31,7 +32,7 @@ from framecast.science.raw import RemoteRaw
 
 __all__ = ["MAGIC", "decode_frame", "encode_frame", "frame_node"]
 
-MAGIC = b"FCF3"
+MAGIC = b"FCF4"
 _HEAD = struct.Struct(">4sH")
 _SHORT = struct.Struct(">H")
 _BYTE = struct.Struct(">B")
@@ -54,6 +55,7 @@ def encode_frame(frame: Frame, node: str) -> bytes:
     raw_bytes = json.dumps(described, separators=(",", ":")).encode()
     tiles = None if pyramid is None else [pyramid.width, pyramid.height]
     tiles_bytes = json.dumps(tiles, separators=(",", ":")).encode()
+    lossless = frame.lossless or b""  # line art's PNG display image, else nothing
     return b"".join(
         (
             _HEAD.pack(MAGIC, len(node_bytes)),
@@ -64,6 +66,8 @@ def encode_frame(frame: Frame, node: str) -> bytes:
             raw_bytes,
             _BYTE.pack(len(tiles_bytes)),
             tiles_bytes,
+            _LENGTH.pack(len(lossless)),
+            lossless,
             frame.jpeg,
         )
     )
@@ -112,7 +116,15 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
     if at + tiles_length > len(blob):
         raise WireError("its tiles descriptor is cut short")
     pyramid = _pyramid(bounded_json(blob[at : at + tiles_length], tiles_length, 2), node, limits)
-    jpeg = blob[at + tiles_length :]
+    at += tiles_length
+    if len(blob) < at + _LENGTH.size:
+        raise WireError("the frame is cut short")
+    (png_length,) = _LENGTH.unpack_from(blob, at)
+    at += _LENGTH.size
+    if at + png_length > len(blob):
+        raise WireError("its PNG display image is cut short")
+    lossless = blob[at : at + png_length] if png_length else None
+    jpeg = blob[at + png_length :]
     if not isinstance(data, dict) or not isinstance(data.get(RESERVED_KEY), dict):
         raise WireError("its data.json has no framecast field")
     info = data.pop(RESERVED_KEY)
@@ -132,6 +144,8 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
         raise WireError("its image is not a whole JPEG")
     if jpeg_size(io.BytesIO(jpeg)) != (width, height):
         raise WireError("its JPEG's size is not the size it claims")
+    if lossless is not None and png_size(lossless) != (width, height):
+        raise WireError("its PNG display image is not a whole PNG of the size it claims")
     try:
         overlays = check_overlays(info.get("overlays"), limits.shapes)
     except ShapeError as exc:
@@ -149,6 +163,7 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
         pyramid=pyramid,
         raw=raw,
         overlays=overlays,
+        lossless=lossless,
     )
     return node, frame
 

@@ -32,6 +32,7 @@ __all__ = [
     "jpeg_size",
     "open_pillow",
     "png_deep_colour",
+    "png_size",
     "sniff",
     "tiff_size",
 ]
@@ -118,6 +119,21 @@ def png_deep_colour(data: bytes) -> tuple[int, int] | None:
     """(width, height) of a PNG of 16-bit colour (RGB or RGBA, 16 bits per sample), from its
     IHDR chunk; None for any other PNG (or not a PNG)."""
     if len(data) < 26 or data[12:16] != b"IHDR" or data[24] != 16 or data[25] not in (2, 6):
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
+
+
+#: A PNG's last chunk: IEND, empty, with its CRC.
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a whole PNG (its signature, an IHDR chunk first, IEND last), from
+    the header; None for anything else."""
+    if len(data) < 33 or not data.startswith(b"\x89PNG\r\n\x1a\n") or data[12:16] != b"IHDR":
+        return None
+    if not data.endswith(_PNG_END):
         return None
     width, height = struct.unpack(">II", data[16:24])
     return int(width), int(height)
