@@ -87,9 +87,10 @@ def start_server(work: Path, port: int = 0, **options: Any) -> ImageServer:
 
 
 @pytest.fixture
-def image_server(tmp_path: Path) -> Iterator[ImageServer]:
-    """A running ImageServer on a free loopback port; stopped after the test."""
-    srv = start_server(tmp_path / "work")
+def image_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ImageServer]:
+    """A running ImageServer on a free loopback port; stopped after the test. Settings for
+    it: ``@pytest.mark.parametrize("image_server", [{...}], indirect=True)``."""
+    srv = start_server(tmp_path / "work", **getattr(request, "param", {}))
     try:
         yield srv
     finally:

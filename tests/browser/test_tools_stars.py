@@ -49,13 +49,15 @@ def click(viewer: Viewer, x: float, y: float) -> None:
     viewer.page.mouse.click(*page_point(viewer, x, y))
 
 
+@pytest.mark.parametrize("image_server", [{"max_polygon_corners": 3}], indirect=True)
 def test_regions_several_at_once_live_and_in_ds9_files(
     image_server: ImageServer, viewer: Viewer, tmp_path: object
 ) -> None:
     """A circle, a polygon and a box drawn at once each show the figures of the pixels whose
     centres are inside (as numpy counts them), again for a new frame; Save .reg writes
     them in DS9's image pixels (1-based, rows bottom-up); a region file written by hand
-    opens as a region of the same pixels, measured."""
+    opens as a region of the same pixels, measured. The server's max_polygon_corners (3
+    here) caps a polygon: a fourth corner is refused, saying so, drawn or in a file."""
     viewer.open()
     image_server.publish(ramp(1000))
     viewer.wait_seq(1)
@@ -68,10 +70,16 @@ def test_regions_several_at_once_live_and_in_ds9_files(
     circle = (columns - 60) ** 2 + (rows - 50) ** 2 <= 100
     wait_count(viewer, 0, int(circle.sum()))
     assert figures(viewer, 0)["sum"] == str(int(frame[circle].sum()))
-    # a triangle: three corners, then the first again closes it
+    # a triangle: three corners (a fourth is refused), then the first again closes it
+    viewer.page.wait_for_function("framecast.tools.astro.regions.maxCorners === 3")
     key(viewer, "q")
-    for x, y in ((10, 70), (40, 70), (10, 100), (10, 70)):
+    for x, y in ((10, 70), (40, 70), (10, 100), (30, 110)):
         click(viewer, x + 0.5, y + 0.5)
+    assert viewer.page.inner_text("#tools-regions-note") == (
+        "a polygon has at most 3 corners (the server's max_polygon_corners):"
+        " close it with Enter or on its first corner"
+    )
+    click(viewer, 10.5, 70.5)
     triangle = (columns >= 10) & (rows >= 70) & (columns + rows < 110)
     wait_count(viewer, 1, int(triangle.sum()))
     assert figures(viewer, 1)["max"] == str(int(frame[triangle].max()))
@@ -101,6 +109,7 @@ def test_regions_several_at_once_live_and_in_ds9_files(
     # open: a region file written by hand, in DS9's syntax
     handmade = "# Region file format: DS9 version 4.1\nglobal color=green\nimage\n"
     handmade += "circle 21 101 5.5 # text={by hand}\nellipse(5,5,3,2,0)\n"
+    handmade += "polygon(1,1,9,1,9,9,1,9)\n"
     viewer.page.set_input_files(
         "#tools-ds9-open",
         files=[{"name": "hand.reg", "mimeType": "text/plain", "buffer": handmade.encode()}],
@@ -109,7 +118,10 @@ def test_regions_several_at_once_live_and_in_ds9_files(
     wait_count(viewer, 3, int(small.sum()))
     assert figures(viewer, 3)["min"] == str(int(ramp(2000)[small].min()))
     note = viewer.page.inner_text("#tools-regions-note")
-    assert note.startswith("opened 1 region; left out 1: ellipse(5,5,3,2,0): ellipse is not")
+    assert note.startswith("opened 1 region; left out 2: ellipse(5,5,3,2,0): ellipse is not")
+    assert note.endswith(
+        "polygon(1,1,9,1,9,9,1,9): 4 corners, more than the server's max_polygon_corners (3)"
+    )
 
 
 def star(sigma: float, cx: float = 80.3, cy: float = 60.6) -> np.ndarray:

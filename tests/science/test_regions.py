@@ -11,7 +11,7 @@ import pytest
 
 from framecast.science import analysis
 from framecast.science.queries import QUESTIONS, Facts, QuestionError
-from framecast.science.regions import MAX_POLYGON_VERTICES, Shape
+from framecast.science.regions import MOST_POLYGON_CORNERS, Shape
 
 RNG = np.random.default_rng(5)
 FRAME = RNG.integers(0, 65536, (60, 80), dtype=np.uint16)
@@ -122,7 +122,11 @@ def test_a_colour_circle_gives_a_figure_per_channel() -> None:
         ({"circle": "1,2,0"}, "circle=1,2,0: the radius must be above 0"),
         ({"circle": "1,2,x"}, "circle='1,2,x' is not a list of numbers"),
         ({"polygon": "1,2,3,4"}, "polygon=1,2,3,4: give polygon=x1,y1,x2,y2,x3,y3"),
-        ({"polygon": ",".join(["1"] * (2 * MAX_POLYGON_VERTICES + 1))}, "polygon has more"),
+        ({"polygon": ",".join(["1"] * (2 * MOST_POLYGON_CORNERS + 1))}, "polygon has more"),
+        (
+            {"polygon": ",".join(["1,2"] * 101)},
+            "polygon: 101 corners, more than max_polygon_corners (100); draw it with fewer",
+        ),
         ({"circle": "-50,-50,3"}, "circle=-50,-50,3 covers no pixel of the frame (80×60)"),
         ({"circle": "5,5,3", "x": "0", "y": "0", "w": "2", "h": "2"}, "circle: give one region"),
     ],

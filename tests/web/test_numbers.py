@@ -277,19 +277,34 @@ async def test_bad_questions_are_400_naming_the_parameter(
     assert len(refusals) == 1 and refusals[0].exc_info is None
 
 
-async def test_a_profile_beyond_max_profile_points_is_refused(
+async def test_a_profile_or_polygon_beyond_its_setting_is_refused(
     work: Path, http: aiohttp.ClientSession
 ) -> None:
-    """max_profile_points caps a line: one point more is a 400 that names the setting."""
+    """max_profile_points caps a line and max_polygon_corners a polygon: one point or corner
+    more is a 400 that names the setting; api/status tells the viewer the polygon's cap."""
     async with ImageServer(
-        work_folder=work, port=0, displayed_address=LOCAL, max_profile_points=11
+        work_folder=work,
+        port=0,
+        displayed_address=LOCAL,
+        max_profile_points=11,
+        max_polygon_corners=4,
     ) as srv:
         srv.publish(np.zeros((20, 20), np.uint8))
         await until(lambda: published(srv, "default"), what="a frame")
         ok = await get(http, f"{base(srv)}/api/profile?x0=0&y0=0&x1=10&y1=0")
         refused = await get(http, f"{base(srv)}/api/profile?x0=0&y0=0&x1=11&y1=0")
+        square = await get(http, f"{base(srv)}/api/stats?polygon=1,1,9,1,9,9,1,9")
+        pentagon = await get(http, f"{base(srv)}/api/stats?polygon=1,1,9,1,9,9,5,12,1,9")
+        status = await get(http, f"{base(srv)}/api/status")
     assert ok[0] == 200 and len(ok[1]["values"]) == 11
     assert refused[0] == 400 and "max_profile_points" in refused[1]
+    assert square[0] == 200 and square[1]["count"] == 64
+    assert pentagon == (
+        400,
+        "polygon: 5 corners, more than max_polygon_corners (4); draw it with fewer corners\n",
+        pentagon[2],
+    )
+    assert status[1]["limits"]["max_polygon_corners"] == 4
 
 
 async def test_frames_not_kept_and_raw_not_kept_are_404(

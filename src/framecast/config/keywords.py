@@ -71,6 +71,7 @@ class ServerOptions(TypedDict, total=False):
     max_answer_cache_bytes: int | None
     max_decoded_cache_bytes: int | None
     max_profile_points: int
+    max_polygon_corners: int
     max_star_radius: int
     encode_threads: int
     body_timeout: float

@@ -278,6 +278,17 @@ class LimitSettings:
             at_least=1,
         ),
     )
+    max_polygon_corners: int = field(
+        default=100,
+        metadata=option(
+            help="Most corners of a polygon region (GET /api/stats?polygon=, the viewer's "
+            "Polygon tool and DS9 region files it opens); more are refused with 400. At most "
+            "400: the corners travel in the request's URL.",
+            group="limits",
+            at_least=3,
+            at_most=400,
+        ),
+    )
     max_star_radius: int = field(
         default=50,
         metadata=option(

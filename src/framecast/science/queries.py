@@ -30,7 +30,7 @@ import numpy as np
 from framecast.errors import FramecastError
 from framecast.science import analysis, histogram, star
 from framecast.science import levels as display_levels
-from framecast.science.regions import MAX_POLYGON_VERTICES, Shape
+from framecast.science.regions import MOST_POLYGON_CORNERS, Shape
 from framecast.science.sky import Sky
 
 __all__ = [
@@ -117,14 +117,16 @@ class Parameter:
 @dataclass(frozen=True, slots=True)
 class Facts:
     """What an analysis answer needs to know of its frame besides the array: its
-    ``shape``, its ``saturation`` level, the server's ``max_profile_points`` and
-    ``max_star_radius``, and its celestial WCS (``sky``) when it has one."""
+    ``shape``, its ``saturation`` level, the server's ``max_profile_points``,
+    ``max_star_radius`` and ``max_polygon_corners``, and its celestial WCS (``sky``) when it
+    has one."""
 
     shape: tuple[int, ...]
     saturation: float | int | None
     max_profile_points: int
     max_star_radius: int = 50
     sky: Sky | None = None
+    max_polygon_corners: int = 100
 
 
 #: How an analysis question is answered: from its parsed arguments and the frame's facts
@@ -219,6 +221,13 @@ def _levels(args: Args, facts: Facts) -> Work:
 
 def _stats(args: Args, facts: Facts) -> Work:
     x, y, w, h = (args[name] for name in ("x", "y", "w", "h"))
+    polygon, most = args["polygon"], facts.max_polygon_corners
+    if polygon is not None and len(polygon) > 2 * most:
+        raise analysis.AnalysisError(
+            "polygon",
+            f"polygon: {len(polygon) // 2} corners, more than max_polygon_corners ({most});"
+            " draw it with fewer corners",
+        )
     shapes = [Shape(kind, args[kind]) for kind in ("circle", "polygon") if args[kind] is not None]
     if len(shapes) + (x is not None) > 1:
         name = "polygon" if args["polygon"] is not None else "circle"
@@ -323,9 +332,9 @@ QUESTIONS: Mapping[str, Question] = {
                 Parameter(
                     "polygon",
                     "numbers",
-                    f"as x1,y1,x2,y2,… in image pixels (3 to {MAX_POLYGON_VERTICES} corners)",
+                    "as x1,y1,x2,y2,… in image pixels (3 corners or more)",
                     6,
-                    2 * MAX_POLYGON_VERTICES,
+                    2 * MOST_POLYGON_CORNERS,
                 ),
             ),
             optional=frozenset({"circle", "polygon"}),

@@ -21,10 +21,11 @@ import numpy as np
 
 from framecast.science.analysis import AnalysisError
 
-__all__ = ["MAX_POLYGON_VERTICES", "Shape"]
+__all__ = ["MOST_POLYGON_CORNERS", "Shape"]
 
-#: Most corners of a polygon (docs/analysis.md): a polygon is a hand-drawn region.
-MAX_POLYGON_VERTICES = 100
+#: Most corners a polygon can have at all (docs/analysis.md): the highest value of the
+#: ``max_polygon_corners`` setting, which the questions check (its corners travel in a URL).
+MOST_POLYGON_CORNERS = 400
 
 Array = np.ndarray[Any, Any]
 
@@ -45,11 +46,11 @@ class Shape:
                 raise AnalysisError("circle", f"{given}: the radius must be above 0")
         else:
             count = len(self.numbers)
-            if count % 2 or not 3 <= count // 2 <= MAX_POLYGON_VERTICES:
+            if count % 2 or not 3 <= count // 2 <= MOST_POLYGON_CORNERS:
                 raise AnalysisError(
                     "polygon",
                     f"{given[:60]}: give polygon=x1,y1,x2,y2,x3,y3,… with 3 to "
-                    f"{MAX_POLYGON_VERTICES} corners",
+                    f"{MOST_POLYGON_CORNERS} corners",
                 )
 
     def bounds(self, shape: tuple[int, ...]) -> tuple[int, int, int, int]:

@@ -117,7 +117,14 @@ async def analysis_answer(
     saturation = analysis.saturation_level(np.dtype(raw.dtype), frame.metadata)
     settings = app[CONTEXT].settings
     sky = celestial(frame.metadata)
-    facts = Facts(raw.shape, saturation, settings.max_profile_points, settings.max_star_radius, sky)
+    facts = Facts(
+        raw.shape,
+        saturation,
+        settings.max_profile_points,
+        settings.max_star_radius,
+        sky,
+        settings.max_polygon_corners,
+    )
     try:  # parameters, then the cheap checks against the frame's shape: before any work
         values, compute = question.analysis(question.parse(params), facts)
     except QuestionError as exc:

@@ -76,6 +76,7 @@ def report(context: WebContext) -> dict[str, Any]:
             "send_timeout": settings.send_timeout,
             "max_file_rate": settings.max_file_rate,
             "max_streams": settings.max_streams,
+            "max_polygon_corners": settings.max_polygon_corners,  # the viewer's Polygon tool
         },
         "history_bytes": context.streams.history_bytes,
         "frame_cache_bytes": context.streams.answers.bytes,  # tiles, answers, decoded pixels

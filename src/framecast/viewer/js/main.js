@@ -131,6 +131,7 @@ server.addEventListener("status", (event) => {
   share.setUrl(pageAddress(info.url, location.pathname, here.base), { tokenInQr: Boolean(info.viewer_token_required) });
   loadStreams(Object.keys(streamsOf(info)).length);
   panel.setServerLine(serverLine(info, here.name));
+  tools.setLimits(info.limits);
   operator.offer(info, { token, makeChannel: () => new ControlChannel({ pageUrl: location.href, token }) })
     .then(() => tools.setControl(operator.buttons.some((b) => !b.hidden) ? operator.channel : null));
 });

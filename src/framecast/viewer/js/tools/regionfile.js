@@ -13,7 +13,10 @@
 // frame's .fits file (docs/science.md, "Raw files") covers the same pixels as here.
 
 export const MAX_REGIONS = 20;
-const MAX_CORNERS = 100;   // the server's MAX_POLYGON_VERTICES
+/** Most corners of a polygon until the server says its own (api/status's
+ *  `limits.max_polygon_corners`: that setting's default). */
+export const MAX_CORNERS = 100;
+const MOST_CORNERS = 400;  // that setting's highest value: a fragment's polygons up to this
 const LIMIT = 1e7;         // image pixels: no frame is this large
 
 const round = (v) => Math.round(v * 1e4) / 1e4;  // DS9 text: at most 4 decimals
@@ -41,8 +44,8 @@ export function toDs9(regions, height) {
 
 /** The regions of DS9 region file `source` on a frame `height` rows high: `{regions,
  *  skipped}`, `skipped` listing what was left out and why (other shapes, other coordinate
- *  systems, excluded regions). */
-export function fromDs9(source, height) {
+ *  systems, excluded regions, polygons of more than `maxCorners` corners). */
+export function fromDs9(source, height, maxCorners = MAX_CORNERS) {
   const regions = [];
   const skipped = [];
   let system = "physical";  // DS9's default until a line names one
@@ -72,7 +75,7 @@ export function fromDs9(source, height) {
       skipped.push(`${statement.slice(0, 40)}: in ${system} coordinates; save the regions in image coordinates`);
       continue;
     }
-    const region = shapeOf(name, statement.slice(word ? word[0].length : 0), height);
+    const region = shapeOf(name, statement.slice(word ? word[0].length : 0), height, maxCorners);
     if (typeof region === "string") skipped.push(`${statement.slice(0, 40)}: ${region}`);
     else regions.push(region);
   }
@@ -80,7 +83,7 @@ export function fromDs9(source, height) {
 }
 
 /** The region of one DS9 shape statement (its arguments after the name), or why not. */
-function shapeOf(name, rest, height) {
+function shapeOf(name, rest, height, maxCorners) {
   const args = rest.replace(/^\s*\(/, "").replace(/\)\s*$/, "").split(/[\s,]+/).filter(Boolean);
   const values = args.map((a) => Number(a.replace(/i$/, "")));  // "12i": image units
   if (!values.every((v) => Number.isFinite(v) && Math.abs(v) < LIMIT)) return "its numbers are not plain image pixels";
@@ -112,7 +115,8 @@ function shapeOf(name, rest, height) {
     };
   }
   if (name === "polygon") {
-    if (values.length % 2 || values.length < 6 || values.length > 2 * MAX_CORNERS) return `a polygon needs 3 to ${MAX_CORNERS} corners`;
+    if (values.length % 2 || values.length < 6) return "a polygon needs 3 corners or more";
+    if (values.length > 2 * maxCorners) return `${values.length / 2} corners, more than the server's max_polygon_corners (${maxCorners})`;
     const points = [];
     for (let i = 0; i < values.length; i += 2) points.push(fromDs9Point(values[i], values[i + 1]).map(round));
     return { kind: "polygon", points };
@@ -145,7 +149,7 @@ export function parseRegions(value) {
       regions.push({ kind: "box", x: values[0], y: values[1], w: values[2], h: values[3] });
     } else if (match[1] === "c" && values.length === 3 && values[2] > 0) {
       regions.push({ kind: "circle", cx: values[0], cy: values[1], r: values[2] });
-    } else if (match[1] === "p" && values.length % 2 === 0 && values.length >= 6 && values.length <= 2 * MAX_CORNERS) {
+    } else if (match[1] === "p" && values.length % 2 === 0 && values.length >= 6 && values.length <= 2 * MOST_CORNERS) {
       const points = [];
       for (let i = 0; i < values.length; i += 2) points.push([values[i], values[i + 1]]);
       regions.push({ kind: "polygon", points });

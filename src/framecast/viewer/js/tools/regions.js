@@ -10,7 +10,7 @@
 
 import { fetchAnswer } from "../transport.js";
 import { memberText, valueText } from "./analysis.js";
-import { MAX_REGIONS, describe, formatRegions, fromDs9, parseRegions, statsQuery, toDs9 } from "./regionfile.js";
+import { MAX_CORNERS, MAX_REGIONS, describe, formatRegions, fromDs9, parseRegions, statsQuery, toDs9 } from "./regionfile.js";
 import { parts } from "../elements.js";
 
 const GRAB_PX = 12;
@@ -52,6 +52,7 @@ export class Regions {
     this.regions = parseRegions(new URLSearchParams(location.hash.replace(/^#/, "")).get("rg"));
     this.mode = null;             // "box" | "circle" | "polygon" | null
     this.draft = null;            // the polygon being drawn: [[x, y], …]
+    this.maxCorners = MAX_CORNERS;  // the server's max_polygon_corners (`setMaxCorners`)
     this.gesture = null;
     this.star = null;             // the star tool's star: {x, y, hfd}
     this.answers = new Map();     // region → its figures' text, for the frame on screen
@@ -85,6 +86,12 @@ export class Regions {
     this.mode = SHAPE_MODES.includes(mode) ? mode : null;
     if (this.mode !== "polygon") this.draft = null;
     this.draw();
+  }
+
+  /** The server's max_polygon_corners (from api/status): a polygon drawn or opened has at
+   *  most that many corners. */
+  setMaxCorners(count) {
+    if (Number.isInteger(count) && count >= 3) this.maxCorners = count;
   }
 
   /** Close the polygon being drawn (three corners at least). */
@@ -173,7 +180,7 @@ export class Regions {
   load(text) {
     const frame = this.frame();
     if (!frame) return;
-    const { regions, skipped } = fromDs9(text, frame.height);
+    const { regions, skipped } = fromDs9(text, frame.height, this.maxCorners);
     const room = MAX_REGIONS - this.regions.length;
     this.regions.push(...regions.slice(0, room));
     const left = skipped.length + Math.max(0, regions.length - room);
@@ -381,7 +388,11 @@ export class Regions {
         return;
       }
     }
-    this.draft = [...(this.draft || []), point].slice(0, 100);
+    if (this.draft && this.draft.length >= this.maxCorners) {
+      this.el.note.textContent = `a polygon has at most ${this.maxCorners} corners (the server's max_polygon_corners): close it with Enter or on its first corner`;
+      return;
+    }
+    this.draft = [...(this.draft || []), point];
     this.draw();
   }
 }

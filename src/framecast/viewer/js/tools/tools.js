@@ -320,6 +320,11 @@ export class Tools extends EventTarget {
     if (line) this.el.line.querySelector("span").textContent = `Line (${line.x0}, ${line.y0}) → (${line.x1}, ${line.y1})`;
   }
 
+  /** The server's limits (api/status's `limits`): the polygons' corners. */
+  setLimits(limits) {
+    if (limits) this.astro.regions.setMaxCorners(limits.max_polygon_corners);
+  }
+
   _save() {
     rememberTools(this.state);
   }
