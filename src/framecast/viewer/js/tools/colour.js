@@ -124,13 +124,15 @@ const INTEGER_SIZES = { Uint8Array: 256, Int8Array: 256, Uint16Array: 65536, Int
  * the typed-array kind `kind` ("Uint16Array", "Float32Array", …), ready to paint with
  * `paintWith`: for 8- and 16-bit integers a table of the packed colour of every possible
  * value (one lookup per pixel), else a 4096-step table of packed colours for the
- * arithmetic path. Built once per change of levels, not per tile. Pure.
+ * arithmetic path. Built once per change of levels, not per tile. Pure, but for `spare`:
+ * an earlier table of the same kind no longer used, whose arrays are filled again instead of
+ * new ones allocated (a change of levels then leaves no 256 KB of garbage behind).
  */
-export function colourTable({ black, white, stretch: name = "linear", colormap = "grey", invert = false, quantiles = null, saturation = null }, kind = "Float64Array") {
+export function colourTable({ black, white, stretch: name = "linear", colormap = "grey", invert = false, quantiles = null, saturation = null }, kind = "Float64Array", spare = null) {
   if (!stretchTables.has(name)) stretchTables.set(name, stretchTable(name));
   const steps = name === "histeq" && quantiles && quantiles.length > 1 ? equalised(black, white, quantiles) : stretchTables.get(name);
   const table = lut(colormap, invert);
-  const words = new Uint32Array(4096);
+  const words = spare && spare.words.length === 4096 ? spare.words : new Uint32Array(4096);
   for (let s = 0; s < 4096; s += 1) {
     const i = steps[s] * 3;
     words[s] = packed(table[i], table[i + 1], table[i + 2]);
@@ -140,7 +142,8 @@ export function colourTable({ black, white, stretch: name = "linear", colormap =
   const colours = { kind, black, white, span, scale, saturation, steps, words, values: null, offset: 0 };
   if (kind in INTEGER_TABLES) {
     const offset = INTEGER_TABLES[kind];
-    const values = new Uint32Array(INTEGER_SIZES[kind]);
+    const size = INTEGER_SIZES[kind];
+    const values = spare && spare.values && spare.values.length === size ? spare.values : new Uint32Array(size);
     for (let index = 0; index < values.length; index += 1) values[index] = wordOf(colours, index - offset);
     colours.values = values;
     colours.offset = offset;

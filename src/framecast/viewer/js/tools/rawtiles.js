@@ -221,9 +221,12 @@ export const RawTiles = OSD && class extends OSD.TileSource {
    *  change (and per kind of values: the top level's dtype, float32 below). */
   _table(levels, key, values) {
     const kind = values.constructor.name;
-    if (!this.colours || this.colours.key !== key) this.colours = { key, tables: new Map() };
-    const tables = this.colours.tables;
-    if (!tables.has(kind)) tables.set(kind, colourTable(levels, kind));
+    if (!this.colours || this.colours.key !== key) {
+      // the tables of the levels before are no longer used: their arrays are filled again
+      this.colours = { key, tables: new Map(), spare: this.colours ? this.colours.tables : null };
+    }
+    const { tables, spare } = this.colours;
+    if (!tables.has(kind)) tables.set(kind, colourTable(levels, kind, spare && spare.get(kind)));
     return tables.get(kind);
   }
 
