@@ -41,6 +41,7 @@ LAYERS = {
     "sky.js": (False, True),
     "star.js": (False, True),
     "shapes.js": (False, True),
+    "tilepaint.js": (False, False),
     "timeplot.js": (False, True),
     "toolstate.js": (False, False),
     "tools.js": (False, True),

@@ -283,7 +283,8 @@ def test_a_frame_at_fit_is_painted_from_the_level_on_screen(
     """A frame larger than the screen, with levels on and the whole frame in view, is
     painted from the means of the level the screen shows, not from every full-resolution
     pixel; zoomed in, its full-resolution tiles come; a colormap chosen there shows on the
-    coarser tiles kept when the view goes back to the fit."""
+    part of a tile panned into view and on the coarser tiles kept when the view goes back to
+    the fit."""
     viewer.open()
     image_server.publish(gradient(1400, 1400))
     viewer.wait_seq(1)
@@ -305,6 +306,14 @@ def test_a_frame_at_fit_is_painted_from_the_level_on_screen(
     # the fit show it too when they are drawn again, with no request.
     requests = record_raw(viewer)
     viewer.page.select_option("#tools-cmap", "viridis")
+    # Panned right: the part of the tile over x 762…1015 that was off screen (x > 875) is
+    # painted with viridis too (only what was on screen was, at the change).
+    viewer.page.evaluate("framecast.view.setView({zoom: 4, x: 0.6, y: 0.5})")
+    viewer.page.wait_for_function(
+        "framecast.view.current.item.getFullyLoaded() && framecast.view.view().x > 0.59"
+    )
+    r, g, b = shot(viewer).getpixel(screen(viewer, 950, 700))
+    assert max(r, g, b) - min(r, g, b) > 40, (r, g, b)  # a viridis green, not a grey
     viewer.page.evaluate("framecast.view.setView({zoom: 1, x: 0.5, y: 0.5})")
     viewer.page.wait_for_function(
         "framecast.view.current.item.getFullyLoaded() && framecast.view.view() === null"

@@ -7,6 +7,7 @@
 
 import { fetchAnswer, fetchBuffer } from "../transport.js";
 import { RawTiles } from "./rawtiles.js";
+import { shownPart } from "./tilepaint.js";
 import { dziLevels, histogram, tileRect } from "./rawframe.js";
 import { formatRaw } from "./rawtext.js";
 import { parseNpy } from "./npy.js";
@@ -52,7 +53,7 @@ export class Levels {
     // painted with the levels now just before it is next drawn (rawtiles.js, `freshen`).
     view.osd.addHandler("tile-drawing", (event) => {
       const source = event.tiledImage && event.tiledImage.source;
-      if (RawTiles && source instanceof RawTiles) source.freshen(event.tile);
+      if (RawTiles && source instanceof RawTiles) source.freshen(event.tile, this._screen());
     });
     this.saving = null;  // the timer of a write of the state into the address bar (`saveSoon`)
     addEventListener("pagehide", () => this._saveNow());
@@ -267,10 +268,11 @@ export class Levels {
    *  first. */
   repaint() {
     const levels = this.levelsNow();
+    const screen = this._screen();
     for (const item of this._items()) {
-      let onScreen = null;
+      let onScreen = null;  // URL → the part of the tile on screen (tilepaint.js)
       try {
-        onScreen = new Set(item.getTilesToDraw().map((t) => t.tile.getUrl()));
+        onScreen = new Map(item.getTilesToDraw().map((t) => [t.tile.getUrl(), shownPart(t.tile, screen)]));
       } catch {
         onScreen = null;  // an OpenSeadragon without this API: every tile at once
       }
@@ -278,6 +280,16 @@ export class Levels {
     }
     this.view.osd.forceRedraw();
     this.panel.update();
+  }
+
+  /** The drawer's canvas in CSS pixels ({width, height}, read without a layout), or null
+   *  when the view is rotated (what is on screen is then not a rectangle of tiles). */
+  _screen() {
+    const osd = this.view.osd;
+    const canvas = osd.drawer && osd.drawer.canvas;
+    if (!canvas || (osd.viewport.getRotation && osd.viewport.getRotation())) return null;
+    const ratio = (globalThis.OpenSeadragon && globalThis.OpenSeadragon.pixelDensityRatio) || 1;
+    return { width: canvas.width / ratio, height: canvas.height / ratio };
   }
 
   /** Show the levels' part of the panel (when levels are on); wire its fields. */

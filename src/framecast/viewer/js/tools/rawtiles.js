@@ -10,7 +10,8 @@
 // over the bytes.
 
 import { parseNpy } from "./npy.js";
-import { colourTable, paintWith } from "./colour.js";
+import { colourTable } from "./colour.js";
+import { covers, paintTile, shownPart } from "./tilepaint.js";
 import { OVERLAP, TILE_SIZE, areaOf, dziLevels, histogram, pixelOf, pyramid, tileOf, wholeFrame } from "./rawframe.js";
 
 const OSD = globalThis.OpenSeadragon;
@@ -204,7 +205,7 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     canvas.height = height;
     const context = canvas.getContext("2d", { willReadFrequently: false });
     const { level, x, y } = job.postData;
-    const kept = { npy, context, channels, image: context.createImageData(width, height), key: null, at: { level, x, y } };
+    const kept = { npy, context, channels, image: context.createImageData(width, height), key: null, part: null, at: { level, x, y } };
     this._want(this.levelsNow(this));
     this._paint(kept);
     this._mark("firstTile");
@@ -230,11 +231,11 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     return tables.get(kind);
   }
 
-  /** Paint `tile` with the levels wanted (see `_want`). */
-  _paint(tile) {
+  /** Paint `tile` with the levels wanted (see `_want`): the part `share` of it on screen
+   *  (tilepaint.js, `shownPart`), or all of it. */
+  _paint(tile, share = null) {
     const { levels, key } = this.wanted;
-    paintWith(this._table(levels, key, tile.npy.data), tile.npy.data, tile.image.data, tile.channels);
-    tile.context.putImageData(tile.image, 0, 0);
+    tile.part = paintTile(tile, this._table(levels, key, tile.npy.data), share);
     tile.key = key;
   }
 
@@ -243,24 +244,35 @@ export const RawTiles = OSD && class extends OSD.TileSource {
     if (!this.wanted || this.wanted.levels !== levels) this.wanted = { levels, key: JSON.stringify(levels) };
   }
 
-  /** Paint the tiles in memory again with `levels` (no request). Those in `first` (their
-   *  URLs: the tiles on screen) are painted now; every other tile kept is painted by
-   *  `freshen` just before OpenSeadragon next draws it, so that a change of levels costs
-   *  the tiles on screen and nothing else: nothing runs between the change and the frame
-   *  that shows it, and a tile never shown again is never painted. (They used to be painted
-   *  a few at a time right after the change, which took 40 % of its time.) */
+  /** Paint the tiles in memory again with `levels` (no request). Those in `first` (a Map of
+   *  the tiles on screen: URL → the part of it on screen, `shownPart`) are painted now, only
+   *  that part; every other tile kept, and the rest of those, is painted by `freshen` just
+   *  before OpenSeadragon next draws it, so that a change of levels costs the pixels on
+   *  screen and nothing else: nothing runs between the change and the frame that shows it,
+   *  and what is never shown again is never painted. (Tiles off screen used to be painted
+   *  right after the change, a few at a time, which took 40 % of its time; whole tiles on
+   *  screen paint twice the pixels the screen shows.) Without `first`, every tile, whole. */
   repaint(levels, first = null) {
     this._want(levels);
+    const { key } = this.wanted;
     for (const [url, tile] of this.tiles) {
-      if (tile.key !== this.wanted.key && (!first || first.has(url))) this._paint(tile);
+      if (first && !first.has(url)) continue;
+      const share = first ? first.get(url) : null;
+      const [height, width] = tile.npy.shape;
+      if (tile.key !== key || (tile.part && !covers(tile.part, share, width, height))) this._paint(tile, share);
     }
   }
 
-  /** Before OpenSeadragon draws `tile` (one of this source's): its canvas is painted with
-   *  the levels wanted now if it still shows earlier ones. */
-  freshen(tile) {
+  /** Before OpenSeadragon draws `tile` (one of this source's, on `screen`: {width, height}
+   *  of the drawer's canvas, or null): its canvas is painted, whole, with the levels wanted
+   *  if it still shows earlier ones or only part of it was and more is on screen now. */
+  freshen(tile, screen = null) {
     const kept = this.wanted && this.tiles.get(tile.getUrl());
-    if (kept && kept.key !== this.wanted.key) this._paint(kept);
+    if (!kept) return;
+    const [height, width] = kept.npy.shape;
+    if (kept.key !== this.wanted.key || (kept.part && !covers(kept.part, shownPart(tile, screen), width, height))) {
+      this._paint(kept);
+    }
   }
 
   // ---- a newer frame painted over the frame on screen (docs/viewer.md, "Speed") -------------
