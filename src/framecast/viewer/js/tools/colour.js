@@ -209,6 +209,34 @@ export function paintWith(colours, values, rgba, channels = 1) {
   return rgba;
 }
 
+/** `paintWith` for one channel of values, only the pixels x0 ≤ x < x1, y0 ≤ y < y1
+ *  (`rect`) of a tile `width` pixels wide (`rgba` aligned to 4 bytes, as an ImageData's). */
+export function paintRect(colours, values, rgba, width, [x0, y0, x1, y1]) {
+  const out = new Uint32Array(rgba.buffer, rgba.byteOffset, values.length);
+  const table = colours.values;
+  const offset = colours.offset;
+  const exact = Boolean(table) && colours.kind === values.constructor.name;
+  const { black, scale, saturation, words } = colours;
+  const simple = colours.span !== 0 && saturation === null;
+  for (let y = y0; y < y1; y += 1) {
+    const end = y * width + x1;
+    if (exact) {
+      for (let p = y * width + x0; p < end; p += 1) out[p] = table[values[p] + offset];
+      continue;
+    }
+    for (let p = y * width + x0; p < end; p += 1) {
+      const v = values[p];
+      if (!simple) out[p] = wordOf(colours, v);
+      else if (v - v !== 0) out[p] = BLACK_WORD;
+      else {
+        const s = (v - black) * scale;
+        out[p] = words[s <= 0 ? 0 : s >= 4095 ? 4095 : s | 0];
+      }
+    }
+  }
+  return rgba;
+}
+
 /** Colour data (the stretch per channel, no colormap), or an unaligned `rgba`. */
 function paintChannels({ black, white, span, scale, saturation, steps, words }, values, rgba, channels) {
   const pixels = Math.floor(values.length / channels);

@@ -4,7 +4,7 @@
 // margin) and the rest of a tile is painted when it comes into view (rawtiles.js,
 // `freshen`). Pure but for the tile it is given; no network, no OpenSeadragon.
 
-import { paintWith } from "./colour.js";
+import { paintRect, paintWith } from "./colour.js";
 
 /** Tile pixels painted beyond the screen's edge (a smoothed or scaled draw reads a
  *  neighbour or two). */
@@ -51,10 +51,7 @@ export function paintTile(kept, colours, share = null) {
   }
   const [x0, y0, x1, y1] = part;
   if (x1 <= x0 || y1 <= y0) return part;  // none of it on screen
-  for (let y = y0; y < y1; y += 1) {
-    const row = y * width;
-    paintWith(colours, values.subarray(row + x0, row + x1), rgba.subarray((row + x0) * 4, (row + x1) * 4));
-  }
+  paintRect(colours, values, rgba, width, part);
   kept.context.putImageData(kept.image, 0, 0, x0, y0, x1 - x0, y1 - y0);
   return part;
 }
