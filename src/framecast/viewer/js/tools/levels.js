@@ -14,9 +14,6 @@ import { parseNpy } from "./npy.js";
 import { autoLevels, saturationLevel } from "./colour.js";
 import { LevelsPanel } from "./levelspanel.js";
 
-/** A change of levels is written into the address bar once they have been still this long. */
-const SAVE_AFTER_MS = 200;
-
 export class Levels {
   /** `view`: the ImageView; `box`: the panel holding the levels' fields and histogram;
    *  `state`: the tools' state (shared, kept in the URL fragment); `frame()`: the frame on
@@ -55,22 +52,23 @@ export class Levels {
       const source = event.tiledImage && event.tiledImage.source;
       if (RawTiles && source instanceof RawTiles) source.freshen(event.tile, this._screen());
     });
-    this.saving = null;  // the timer of a write of the state into the address bar (`saveSoon`)
+    this.saving = false;  // a write of the state into the address bar is due (`saveSoon`)
     addEventListener("pagehide", () => this._saveNow());
   }
 
-  /** Remember the state (the address bar) once the levels have been still for a moment:
-   *  the write (history.replaceState, 1–12 ms in Chromium) never runs between a change and
-   *  the frame that shows it, and a run of changes (typing, a drag) is written once. */
+  /** Remember the state (the address bar, which a presenter's followers follow) right after
+   *  the frame that shows a change of levels: the write (history.replaceState, 1–12 ms in
+   *  Chromium) no longer runs between the change and that frame, and the changes made
+   *  meanwhile (a drag, typing) are written once. */
   saveSoon() {
-    clearTimeout(this.saving);
-    this.saving = setTimeout(() => this._saveNow(), SAVE_AFTER_MS);
+    if (this.saving) return;
+    this.saving = true;
+    requestAnimationFrame(() => setTimeout(() => this._saveNow(), 0));
   }
 
   _saveNow() {
-    if (this.saving === null) return;
-    clearTimeout(this.saving);
-    this.saving = null;
+    if (!this.saving) return;
+    this.saving = false;
     this.save();
   }
 
