@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+#: Every HTTP(S) URL not on this machine. A page's requests to them are aborted (and recorded,
+#: so the test fails): matched by Chromium's driver, where a Python predicate would be asked
+#: once per request of the page (a tenth of a second per page load).
+FOREIGN_URL = re.compile(r"^(?!https?://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?(?:/|$))")
 #: Console errors a browser prints by itself while the server is down (expected in tests
 #: that stop the server; never expected otherwise).
 NETWORK_ERRORS = (
@@ -170,9 +175,14 @@ def new_viewer(
     page.on("websocket", lambda ws: viewer.requests.append(ws.url))
     page.on("console", lambda message: viewer.console.append((message.type, message.text)))
     page.on("pageerror", lambda error: viewer.errors.append(str(error)))
-    # Anything not on this machine is refused outright (and recorded above, so it fails).
-    context.route(lambda url: not is_local(url), lambda route: route.abort())
+    refuse_foreign(context)
     return context, viewer
+
+
+def refuse_foreign(context: Any) -> None:
+    """Anything not on this machine is refused outright (and recorded by the request
+    listeners, so it fails the test)."""
+    context.route(FOREIGN_URL, lambda route: route.abort())
 
 
 @pytest.fixture

@@ -17,7 +17,14 @@ import pytest
 from PIL import Image
 
 from framecast import ImageServer
-from tests.browser.conftest import PHONE, Viewer, close_to, is_local, new_viewer, start_server
+from tests.browser.conftest import (
+    PHONE,
+    Viewer,
+    close_to,
+    new_viewer,
+    refuse_foreign,
+    start_server,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -342,7 +349,7 @@ def test_touch_and_hold_reads_a_pixel_on_a_phone(chromium: Any, tmp_path: Path) 
     server = start_server(tmp_path / "work", keep_raw=False)
     context = chromium.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     context.set_default_timeout(10_000)
-    context.route(lambda url: not is_local(url), lambda route: route.abort())
+    refuse_foreign(context)
     try:
         page = context.new_page()
         errors: list[str] = []
