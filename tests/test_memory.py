@@ -17,8 +17,8 @@ RSS_MARGIN = 150 * 1024 * 1024
 
 
 async def test_big_frames_are_freed_once_superseded(work: Path) -> None:
-    """12 frames of 6000x4000 RGB (72 MB each: holding them would be 860 MB) published to a
-    /ws client, then 12 small ones: after
+    """8 frames of 6000x4000 RGB (72 MB each: holding them would be 576 MB) published to a
+    /ws client, then 8 small ones: after
     gc.collect() the process's RSS is back within 150 MB of what it was before (with no
     history: what the history keeps, and its bound, is tests/web/test_timeline.py's)."""
     process = psutil.Process()
@@ -34,13 +34,13 @@ async def test_big_frames_are_freed_once_superseded(work: Path) -> None:
         before = process.memory_info().rss
         rng = np.random.default_rng(3)
         big = rng.integers(0, 255, (4000, 6000, 3), dtype=np.uint8)
-        for i in range(12):
+        for i in range(8):
             big[0, 0, 0] = i  # a different image each time, built once
             srv.publish(big, metadata={"i": i})
             message = await next_json(ws, timeout=60)
         peak = process.memory_info().rss
         del big
-        for i in range(12):
+        for i in range(8):
             srv.publish(small, metadata={"small": i})
             message = await next_json(ws, timeout=30)
             while message["metadata"].get("small") != i:  # a big one still arriving

@@ -114,7 +114,10 @@ class Viewer:
     expect_network_errors: bool = False
 
     def open(self, path: str = "") -> None:
-        self.page.goto(self.base + path)
+        """Open the page and wait until it is live. Not until the browser's load event: the
+        page is live before OpenSeadragon's button images have come, and what a test waits
+        for next (an image on screen, a tool) says when its own part has loaded."""
+        self.page.goto(self.base + path, wait_until="commit")
         self.wait_live()
 
     def wait_live(self, timeout: float = 10_000) -> None:
