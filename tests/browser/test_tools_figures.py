@@ -111,9 +111,10 @@ def test_readout_asks_the_server_at_most_ten_times_a_second(
     viewer.page.on(
         "request", lambda r: asked.append(time.monotonic()) if "api/pixel" in r.url else None
     )
+    sweep = [page_point(viewer, 20.5 + step * 5, 150.5) for step in range(60)]
     start = time.monotonic()
-    for step in range(60):  # a sweep across 60 pixels in about a second
-        viewer.page.mouse.move(*page_point(viewer, 20.5 + step * 5, 150.5))
+    for x, y in sweep:  # a sweep across 60 pixels in about a second
+        viewer.page.mouse.move(x, y)
         viewer.page.wait_for_timeout(16)
     viewer.page.wait_for_function(f"{readout}.startsWith('x 315, y 150: ')")
     elapsed = time.monotonic() - start  # the requests counted were made within it
