@@ -183,6 +183,10 @@ def test_a_follower_shows_the_presenters_view_until_it_moves(
         _until(follower, "s => s.following === 'false' && s.note.includes('no longer')", within=5)
         presenter.page.evaluate("framecast.view.setView({zoom: 2, x: 0.5, y: 0.35})")
         presenter.page.wait_for_function("location.hash.includes('zoom=2.000')")
+        # The presenter's next view is heard, not shown, and the note still says why.
+        follower.page.wait_for_function("framecast.follow.theirs.view.includes('zoom=2.000')")
+        shown = follower.page.evaluate(SHOWN)
+        assert shown["following"] == "false" and "no longer" in shown["note"], shown
         follower.page.keyboard.press("f")  # follows again: the presenter's view now
         _until(follower, "s => s.view && Math.abs(s.view.zoom - 2) < 0.01", within=5)
 

@@ -169,9 +169,12 @@ export class Follow extends EventTarget {
         return;
       }
       if (this.presenting) this.stopPresenting("Someone else presents now.");
+      // A new view of the presentation already known changes nothing on the page but the
+      // view: the banner keeps what it says (e.g. why following stopped).
+      const known = this.theirs !== null && this.theirs.id === message.id;
       this.theirs = { id: message.id, view: String(message.view) };
       if (this.following) this.dispatchEvent(new CustomEvent("apply", { detail: { view: this.theirs.view } }));
-      this._render();
+      if (!known) this._render();
     }
   }
 
