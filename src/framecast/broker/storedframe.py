@@ -92,39 +92,20 @@ def decode_frame(blob: bytes, stream: str, limits: Limits) -> tuple[str, Frame]:
         )
     node = frame_node(blob)
     at = _HEAD.size + len(node)
-    if len(blob) < at + _LENGTH.size:
-        raise WireError("the frame is cut short")
-    (json_length,) = _LENGTH.unpack_from(blob, at)
-    at += _LENGTH.size
     room = limits.max_metadata_bytes + _INFO_BYTES + limits.shapes.max_bytes
-    if json_length > room or at + json_length > len(blob):
-        raise WireError("its data.json is larger than max_metadata_bytes or cut short")
-    data = bounded_json(blob[at : at + json_length], json_length, limits.max_metadata_depth + 1)
-    at += json_length
-    if len(blob) < at + _SHORT.size:
-        raise WireError("the frame is cut short")
-    (raw_length,) = _SHORT.unpack_from(blob, at)
-    at += _SHORT.size
-    if raw_length > _MAX_RAW_BYTES or at + raw_length > len(blob):
-        raise WireError("its raw descriptor is too long or cut short")
-    raw = _raw(bounded_json(blob[at : at + raw_length], raw_length, 3), node)
-    at += raw_length
-    if len(blob) < at + _BYTE.size:
-        raise WireError("the frame is cut short")
-    (tiles_length,) = _BYTE.unpack_from(blob, at)
-    at += _BYTE.size
-    if at + tiles_length > len(blob):
-        raise WireError("its tiles descriptor is cut short")
-    pyramid = _pyramid(bounded_json(blob[at : at + tiles_length], tiles_length, 2), node, limits)
-    at += tiles_length
-    if len(blob) < at + _LENGTH.size:
-        raise WireError("the frame is cut short")
-    (png_length,) = _LENGTH.unpack_from(blob, at)
-    at += _LENGTH.size
-    if at + png_length > len(blob):
-        raise WireError("its PNG display image is cut short")
-    lossless = blob[at : at + png_length] if png_length else None
-    jpeg = blob[at + png_length :]
+    part, at = _section(
+        blob, at, _LENGTH, "its data.json is larger than max_metadata_bytes or cut short", room
+    )
+    data = bounded_json(part, len(part), limits.max_metadata_depth + 1)
+    part, at = _section(
+        blob, at, _SHORT, "its raw descriptor is too long or cut short", _MAX_RAW_BYTES
+    )
+    raw = _raw(bounded_json(part, len(part), 3), node)
+    part, at = _section(blob, at, _BYTE, "its tiles descriptor is cut short")
+    pyramid = _pyramid(bounded_json(part, len(part), 2), node, limits)
+    png, at = _section(blob, at, _LENGTH, "its PNG display image is cut short")
+    lossless = png or None
+    jpeg = blob[at:]
     if not isinstance(data, dict) or not isinstance(data.get(RESERVED_KEY), dict):
         raise WireError("its data.json has no framecast field")
     info = data.pop(RESERVED_KEY)
@@ -195,3 +176,18 @@ def _raw(value: object, node: str) -> RemoteRaw | None:
     if len(sides) == 3 and sides[2] not in (3, 4):
         raise WireError("its raw array has neither 3 nor 4 channels")
     return RemoteRaw(dtype, sides, node)
+
+
+def _section(
+    blob: bytes, at: int, length: struct.Struct, cut: str, most: int | None = None
+) -> tuple[bytes, int]:
+    """The length-prefixed section of ``blob`` at ``at`` (its length packed as ``length``)
+    and where the next one starts; :class:`WireError` ``cut`` when it is longer than ``most``
+    or than what is left."""
+    if len(blob) < at + length.size:
+        raise WireError("the frame is cut short")
+    (size,) = length.unpack_from(blob, at)
+    at += length.size
+    if (most is not None and size > most) or at + size > len(blob):
+        raise WireError(cut)
+    return blob[at : at + size], at + size
